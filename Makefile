@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# espx top-level Makefile. The two commands a user needs:
+#   make demo    boot a VM, run traffic through espx SAs, show the state
+#   make check   build everything and run every test on the kernel matrix
+# See README for the rest.
+
+SHELL := /bin/bash
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD ?= $(TOP)/build
+
+# Kernel matrix: Debian 12's 6.1 and bookworm-backports' 6.12 (scripts/matrix.sh).
+matrix = $(shell $(TOP)/scripts/matrix.sh)
+
+# Default kernel: the running one if it has headers, else Debian's 6.1.
+RUNNING := $(shell uname -r)
+KVER ?= $(if $(wildcard /lib/modules/$(RUNNING)/build/Makefile),$(RUNNING),$(firstword $(matrix)))
+KDIR ?= /lib/modules/$(KVER)/build
+
+KMAKE = $(MAKE) -C $(KDIR) M=$(BUILD)/$(1)/src
+SRC_FILES := Kbuild $(shell find net include -type f -name '*.[ch]' 2>/dev/null)
+
+.PHONY: all module modules-all deps iproute2 unit check demo install clean \
+	checkpatch sparse w1 dkms-test help matrix
+
+all: module
+
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+
+## make [KVER=...|KDIR=...]   build espx.ko for one kernel into build/<kver>/
+module:
+	@test -n "$(KVER)" -a -e "$(KDIR)/Makefile" || \
+		{ echo "no kernel headers found (KVER='$(KVER)'); run 'make deps' as root"; exit 1; }
+	@scripts/stage-src.sh $(BUILD)/$(KVER)/src $(SRC_FILES)
+	$(call KMAKE,$(KVER)) W=1 modules
+	@cp $(BUILD)/$(KVER)/src/espx.ko $(BUILD)/$(KVER)/espx.ko
+
+## make modules-all           build espx.ko for every kernel of the matrix
+modules-all:
+	@for k in $(matrix); do $(MAKE) --no-print-directory module KVER=$$k || exit 1; done
+
+matrix:
+	@echo $(matrix)
+
+## make deps                  install build/test dependencies (root, apt)
+deps:
+	scripts/deps.sh
+
+## make iproute2              build the patched ip into build/iproute2/ip/ip
+iproute2:
+	tools/iproute2/build.sh $(BUILD)/iproute2
+
+## make checkpatch / sparse   static checks on our sources
+checkpatch:
+	scripts/checkpatch.sh
+
+sparse:
+	@scripts/stage-src.sh $(BUILD)/$(KVER)/src $(SRC_FILES)
+	$(call KMAKE,$(KVER)) C=2 W=1 modules
+
+## make check [KVER=...] [T=test]   everything, or one kernel / one test
+check:
+	scripts/check.sh
+
+## make demo                  boot a VM and show traffic through espx SAs
+demo:
+	scripts/demo.sh
+
+## make install               install espx.ko for KVER, keep esp4/esp6 away
+install: module
+	scripts/install.sh $(KVER) $(BUILD)/$(KVER)/espx.ko
+
+clean:
+	rm -rf $(BUILD)

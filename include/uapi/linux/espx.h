@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * espx - ESP extensions for the Linux xfrm data path.
+ *
+ * Userspace API: the generic netlink family "espx" (version 1).
+ *
+ * espx owns the ESP xfrm type of the machine (it replaces esp4/esp6). An SA
+ * is still created, updated and deleted with the xfrm netlink API
+ * (XFRM_MSG_NEWSA, ...); this family only carries what xfrm cannot: the
+ * per-SA extension configuration (WESPv2, ...) and espx's per-SA statistics.
+ *
+ * Keying. Every request names one SA by its id, the nested ESPX_A_SA_ID:
+ * family, destination address, SPI and protocol (always IPPROTO_ESP), plus
+ * the SA's mark/mask and if_id when it has them. This is the same tuple
+ * xfrm_state_lookup() uses, so an id names at most one SA per namespace.
+ *
+ * Lifecycle, and why an SA never carries a packet without its config:
+ *
+ *  1. ESPX_CMD_SA_SET creates a *pending* config for an SA id that has no
+ *     SA yet. A pending config is inert: no packet looks at it.
+ *  2. XFRM_MSG_NEWSA (or UPDSA on a larval state) for that id: while the
+ *     kernel builds the SA, espx's init_state hook takes the pending config,
+ *     validates it against the SA (algorithm, mode, encap) and binds it to
+ *     the SA before the SA is inserted, i.e. before it can be found by
+ *     policy lookup or input. From then on the config is *bound* and
+ *     immutable for the SA's lifetime (rekeying creates a new SA).
+ *  3. If NEWSA fails at or after that point (config rejected, duplicate
+ *     SA, ...), the kernel destroys the half-built SA and the config with
+ *     it. If NEWSA fails earlier (e.g. a bad key), the config is still
+ *     pending and the caller deletes it with ESPX_CMD_SA_DEL; the patched
+ *     "ip" does exactly that.
+ *  4. Deleting the SA (ip xfrm state delete/flush, hard expiry, namespace
+ *     exit) frees its config. A bound config cannot be deleted on its own
+ *     (-EBUSY): delete the SA.
+ *
+ * An SA created without a pending config is a plain ESP SA (wire-identical
+ * to esp4/esp6); it still appears in dumps with its espx statistics.
+ *
+ * Permission: every command needs CAP_NET_ADMIN over the user namespace
+ * that owns the network namespace of the socket; a config is visible only
+ * in the namespace that created it and is freed when that namespace exits.
+ */
+#ifndef _UAPI_LINUX_ESPX_H
+#define _UAPI_LINUX_ESPX_H
+
+#include <linux/types.h>
+
+#define ESPX_GENL_NAME		"espx"
+#define ESPX_GENL_VERSION	1
+
+/**
+ * enum espx_cmd - commands of the espx family
+ * @ESPX_CMD_SA_SET: create a pending config. Needs ESPX_A_SA_ID and the
+ *	feature attributes to enable. -EEXIST if the id already has a
+ *	config (pending or bound) or an SA.
+ * @ESPX_CMD_SA_GET: doit: one SA or pending config by ESPX_A_SA_ID
+ *	(-ENOENT if none). dumpit (NLM_F_DUMP): every pending config and every
+ *	SA espx handles in the namespace. Replies carry ESPX_A_SA_ID,
+ *	ESPX_A_STATUS, the feature attributes and ESPX_A_STATS.
+ * @ESPX_CMD_SA_DEL: delete a pending config by ESPX_A_SA_ID. -ENOENT if
+ *	there is none, -EBUSY if it is bound to an SA.
+ */
+enum espx_cmd {
+	ESPX_CMD_UNSPEC,
+	ESPX_CMD_SA_SET,
+	ESPX_CMD_SA_GET,
+	ESPX_CMD_SA_DEL,
+
+	__ESPX_CMD_MAX,
+};
+#define ESPX_CMD_MAX (__ESPX_CMD_MAX - 1)
+
+/**
+ * enum espx_attr - top-level attributes
+ * @ESPX_A_SA_ID: nested, enum espx_sa_id_attr. Required in every doit.
+ * @ESPX_A_STATUS: u32, enum espx_sa_status. Reply only.
+ * @ESPX_A_WESP: nested, enum espx_wesp_attr: present = the SA uses WESPv2
+ *	(IP protocol 141). AEAD SAs only.
+ * @ESPX_A_STATS: nested, one u64 per enum espx_stat (attribute type =
+ *	stat id). Reply only; bound SAs only.
+ * @ESPX_A_PAD: padding for 64-bit attributes.
+ */
+enum espx_attr {
+	ESPX_A_UNSPEC,
+	ESPX_A_SA_ID,
+	ESPX_A_STATUS,
+	ESPX_A_WESP,
+	ESPX_A_STATS,
+	ESPX_A_PAD,
+
+	__ESPX_A_MAX,
+};
+#define ESPX_A_MAX (__ESPX_A_MAX - 1)
+
+/**
+ * enum espx_sa_id_attr - the SA id, nested in ESPX_A_SA_ID
+ * @ESPX_ID_FAMILY: u16, AF_INET or AF_INET6: the SA's outer family. Required.
+ * @ESPX_ID_DADDR: binary, 4 (AF_INET) or 16 (AF_INET6) octets, network
+ *	order. Required.
+ * @ESPX_ID_SPI: u32 in network byte order (as xfrm carries it), not 0.
+ *	Required.
+ * @ESPX_ID_PROTO: u8, must be IPPROTO_ESP (50). Optional, default 50.
+ * @ESPX_ID_MARK: u32, the SA's mark value. Optional, default 0.
+ * @ESPX_ID_MARK_MASK: u32, the SA's mark mask. Optional, default 0.
+ * @ESPX_ID_IF_ID: u32, the SA's xfrm interface id. Optional, default 0.
+ */
+enum espx_sa_id_attr {
+	ESPX_ID_UNSPEC,
+	ESPX_ID_FAMILY,
+	ESPX_ID_DADDR,
+	ESPX_ID_SPI,
+	ESPX_ID_PROTO,
+	ESPX_ID_MARK,
+	ESPX_ID_MARK_MASK,
+	ESPX_ID_IF_ID,
+
+	__ESPX_ID_MAX,
+};
+#define ESPX_ID_MAX (__ESPX_ID_MAX - 1)
+
+/**
+ * enum espx_sa_status - ESPX_A_STATUS values
+ * @ESPX_STATUS_PENDING: config waiting for its SA (step 1 above).
+ * @ESPX_STATUS_BOUND: SA exists and uses espx's ESP type.
+ */
+enum espx_sa_status {
+	ESPX_STATUS_PENDING = 1,
+	ESPX_STATUS_BOUND,
+};
+
+/**
+ * enum espx_wesp_attr - WESPv2 parameters, nested in ESPX_A_WESP
+ * @ESPX_WESP_CRYPT_OFFSET: u8, 0..63: how many 4-octet words after the IV
+ *	are sent in clear (authenticated). Optional, default 0.
+ */
+enum espx_wesp_attr {
+	ESPX_WESP_UNSPEC,
+	ESPX_WESP_CRYPT_OFFSET,
+
+	__ESPX_WESP_MAX,
+};
+#define ESPX_WESP_MAX (__ESPX_WESP_MAX - 1)
+#define ESPX_WESP_CRYPT_OFFSET_MAX 63
+
+/**
+ * enum espx_stat - per-SA counters, nested in ESPX_A_STATS (u64 each).
+ * Drops are counted under the first reason that applies; the xfrm core's
+ * own counters (/proc/net/xfrm_stat, ip -s xfrm state) count as usual.
+ * @ESPX_STAT_OUT_PACKETS: packets encrypted.
+ * @ESPX_STAT_OUT_BYTES: payload octets encrypted.
+ * @ESPX_STAT_IN_PACKETS: packets that verified and decrypted.
+ * @ESPX_STAT_IN_BYTES: payload octets decrypted.
+ * @ESPX_STAT_OUT_DROP_NOMEM: no memory for the packet or crypto request.
+ * @ESPX_STAT_OUT_DROP_CRYPTO: encryption failed.
+ * @ESPX_STAT_IN_DROP_TRUNCATED: shorter than ESP header + IV + trailer + ICV.
+ * @ESPX_STAT_IN_DROP_ICV: ICV did not verify (tampered or wrong key/SN).
+ * @ESPX_STAT_IN_DROP_PADDING: Pad Length past the decrypted payload.
+ * @ESPX_STAT_IN_DROP_NOMEM: no memory for the crypto request.
+ * @ESPX_STAT_IN_DROP_BEETPH: malformed BEET pseudo-header.
+ */
+enum espx_stat {
+	ESPX_STAT_UNSPEC,
+	ESPX_STAT_OUT_PACKETS,
+	ESPX_STAT_OUT_BYTES,
+	ESPX_STAT_IN_PACKETS,
+	ESPX_STAT_IN_BYTES,
+	ESPX_STAT_OUT_DROP_NOMEM,
+	ESPX_STAT_OUT_DROP_CRYPTO,
+	ESPX_STAT_IN_DROP_TRUNCATED,
+	ESPX_STAT_IN_DROP_ICV,
+	ESPX_STAT_IN_DROP_PADDING,
+	ESPX_STAT_IN_DROP_NOMEM,
+	ESPX_STAT_IN_DROP_BEETPH,
+
+	__ESPX_STAT_MAX,
+};
+#define ESPX_STAT_MAX (__ESPX_STAT_MAX - 1)
+
+#endif /* _UAPI_LINUX_ESPX_H */

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * espx internal interfaces between the rooms of the module:
+ *   main.c     init/exit order, module parameters
+ *   sa.c       per-netns configs keyed by SA id, per-SA state keyed by x
+ *   netlink.c  the "espx" genetlink family (config in, config/stats out)
+ *   esp.c      the xfrm_type for ESP: init_state/destructor/input/output
+ *   crypto.c   AEAD allocation, requests, async completion
+ *   proto.c    xfrm4/xfrm6 protocol handlers for ESP, ICMP errors
+ * The data path never calls into netlink.c; config reaches it as immutable
+ * per-SA state (struct espx_cfg) bound at init_state.
+ */
+#ifndef _NET_ESPX_ESPX_H
+#define _NET_ESPX_ESPX_H
+
+#include <linux/types.h>
+#include <linux/percpu.h>
+#include <linux/rhashtable-types.h>
+#include <net/xfrm.h>
+#include <uapi/linux/espx.h>
+
+struct netlink_ext_ack;
+
+/* The tuple xfrm_state_lookup() uses: names at most one SA per netns. */
+struct espx_sa_id {
+	xfrm_address_t daddr;
+	__be32 spi;
+	u32 mark;
+	u32 mark_mask;
+	u32 if_id;
+	u16 family;
+	u8 proto;
+};
+
+/* Extension config; immutable once bound to an SA. */
+struct espx_cfg {
+	bool wesp;
+	u8 crypt_offset;	/* WESPv2 CryptOffset, 4-octet words */
+};
+
+struct espx_stats {
+	u64 v[__ESPX_STAT_MAX];
+	struct u64_stats_sync syncp;
+};
+
+/*
+ * Per-SA state espx keeps beside the xfrm_state. x->data stays the SA's
+ * struct crypto_aead (the core's xfrm_state_mtu() reads it), so this lives in
+ * a hash keyed by the xfrm_state pointer; see espx_sa_of().
+ */
+struct espx_sa {
+	struct rhash_head node;		/* keyed by ->x */
+	struct hlist_node id_node;	/* in the netns table, by id */
+	struct xfrm_state *x;
+	struct espx_sa_id id;
+	struct espx_cfg cfg;
+	bool has_cfg;			/* created from a pending config */
+	struct espx_stats __percpu *stats;
+	struct rcu_head rcu;
+};
+
+/* sa.c */
+int espx_sa_init(void);
+void espx_sa_exit(void);
+struct espx_sa *espx_sa_bind(struct xfrm_state *x,
+			     struct netlink_ext_ack *extack);
+void espx_sa_unbind(struct xfrm_state *x);
+struct espx_sa *espx_sa_of(const struct xfrm_state *x);	/* RCU or x held */
+
+static inline void espx_stat_add(struct espx_sa *sa, enum espx_stat id,
+				 u64 n)
+{
+	struct espx_stats *s = get_cpu_ptr(sa->stats);
+
+	u64_stats_update_begin(&s->syncp);
+	s->v[id] += n;
+	u64_stats_update_end(&s->syncp);
+	put_cpu_ptr(sa->stats);
+}
+
+static inline void espx_stat_inc(struct espx_sa *sa, enum espx_stat id)
+{
+	espx_stat_add(sa, id, 1);
+}
+
+void espx_sa_stats_read(const struct espx_sa *sa, u64 out[__ESPX_STAT_MAX]);
+
+/* netlink.c */
+int espx_genl_init(void);
+void espx_genl_exit(void);
+
+/* esp.c: the xfrm_type ops (plain RFC 4303 and the extension steps) */
+extern const struct xfrm_type espx_type_ipv4;
+extern const struct xfrm_type espx_type_ipv6;
+
+/*
+ * proto.c: registration of the two xfrm types and the xfrm4/xfrm6 protocol
+ * handlers for IPPROTO_ESP (input, ICMP errors); detection of esp4/esp6.
+ */
+int espx_proto_check_clash(void);
+int espx_proto_init(void);
+void espx_proto_exit(void);
+
+#endif /* _NET_ESPX_ESPX_H */

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * espx: ESP with IETF IPsecME data-plane extensions, as a module for
+ * unmodified kernels. Init in order, unwind in reverse.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <net/genetlink.h>
+#include "espx.h"
+
+#define ESPX_VERSION "0.1"
+
+static int __init espx_init(void)
+{
+	int err;
+
+	/* Before touching anything: refuse cleanly if esp4/esp6 own ESP. */
+	err = espx_proto_check_clash();
+	if (err)
+		return err;
+
+	err = espx_sa_init();
+	if (err)
+		return err;
+
+	err = espx_proto_init();
+	if (err)
+		goto err_sa;
+
+	err = espx_genl_init();
+	if (err)
+		goto err_esp;
+
+	pr_info("espx " ESPX_VERSION " loaded: ESP for IPv4 and IPv6\n");
+	return 0;
+
+err_esp:
+	espx_proto_exit();
+err_sa:
+	espx_sa_exit();
+	return err;
+}
+
+static void __exit espx_exit(void)
+{
+	espx_genl_exit();
+	espx_proto_exit();
+	espx_sa_exit();
+}
+
+module_init(espx_init);
+module_exit(espx_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("ESP with WESPv2, multiple sequence counters and Diet-ESP");
+MODULE_VERSION(ESPX_VERSION);
+MODULE_ALIAS_XFRM_TYPE(AF_INET, IPPROTO_ESP);
+MODULE_ALIAS_XFRM_TYPE(AF_INET6, IPPROTO_ESP);
+MODULE_ALIAS_GENL_FAMILY(ESPX_GENL_NAME);
