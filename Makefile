@@ -20,8 +20,8 @@ KDIR ?= /lib/modules/$(KVER)/build
 KMAKE = $(MAKE) -C $(KDIR) M=$(BUILD)/$(1)/src
 SRC_FILES := Kbuild $(shell find net include -type f -name '*.[ch]' 2>/dev/null)
 
-.PHONY: all module modules-all deps iproute2 unit check demo install clean \
-	checkpatch sparse w1 dkms-test help matrix
+.PHONY: all module modules-all deps iproute2 unit fuzz check demo install clean \
+	checkpatch sparse help matrix
 
 all: module
 
@@ -70,6 +70,14 @@ demo:
 ## make install               install espx.ko for KVER, keep esp4/esp6 away
 install: module
 	scripts/install.sh $(KVER) $(BUILD)/$(KVER)/espx.ko
+
+## make unit                  userspace unit tests of the codec (ASan/UBSan)
+unit:
+	$(MAKE) -C selftests/unit run
+
+## make fuzz [FUZZ_SECONDS=N]  run every libFuzzer target for a bounded time
+fuzz:
+	$(MAKE) -C selftests/fuzz run
 
 clean:
 	rm -rf $(BUILD)

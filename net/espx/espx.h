@@ -43,8 +43,7 @@ struct espx_stats {
 	struct u64_stats_sync syncp;
 };
 
-/*
- * Per-SA state espx keeps beside the xfrm_state. x->data stays the SA's
+/* Per-SA state espx keeps beside the xfrm_state. x->data stays the SA's
  * struct crypto_aead (the core's xfrm_state_mtu() reads it), so this lives in
  * a hash keyed by the xfrm_state pointer; see espx_sa_of().
  */
@@ -93,8 +92,7 @@ void espx_genl_exit(void);
 extern const struct xfrm_type espx_type_ipv4;
 extern const struct xfrm_type espx_type_ipv6;
 
-/*
- * proto.c: registration of the two xfrm types and the xfrm4/xfrm6 protocol
+/* proto.c: registration of the two xfrm types and the xfrm4/xfrm6 protocol
  * handlers for IPPROTO_ESP (input, ICMP errors); detection of esp4/esp6.
  */
 int espx_proto_check_clash(void);

@@ -1,5 +1,459 @@
 // SPDX-License-Identifier: GPL-2.0
-/* placeholder: being written */
+/*
+ * espx per-SA state and the per-netns table of extension configs.
+ *
+ * Two indexes over the same objects (struct espx_sa):
+ *
+ *  - per netns, by SA id (espx_net.ids): pending configs made with
+ *    ESPX_CMD_SA_SET and the entries of the SAs espx builds. This is what the
+ *    netlink family reads and writes. Several entries may share an id for a
+ *    moment (a NEWSA that will fail as a duplicate, UPDSA and MIGRATE build a
+ *    second state with the id of a live one), but at most one pending config
+ *    exists per id and SET refuses an id that has a live entry.
+ *  - global, by xfrm_state pointer (espx_sa_ht): bound entries only, for the
+ *    data path; espx_sa_of() is one RCU hash lookup.
+ *
+ * All changes to either index happen under espx_sa_mutex. It is global, not
+ * per netns, on purpose: an SA's destructor may run after our pernet exit
+ * (our exit runs before the xfrm core flushes the namespace's states, and
+ * destruction is deferred to the xfrm GC work), so espx_sa_unbind() must not
+ * depend on per-netns data. Our pernet exit frees the pending configs and
+ * detaches the bound entries from the netns table; the SA destructor then
+ * only has to take the entry out of the global hash.
+ *
+ * Entries are freed after an RCU grace period (the data path looks them up
+ * under RCU). espx_sa_objects counts every live allocation so that module
+ * exit can tell a leak; it is visible in debugfs as espx/sa_objects.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/hashtable.h>
+#include <linux/jhash.h>
+#include <linux/mutex.h>
+#include <linux/rhashtable.h>
+#include <linux/slab.h>
+#include <linux/u64_stats_sync.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
 #include "espx.h"
-int espx_sa_init(void) { return 0; }
-void espx_sa_exit(void) { }
+
+/* Pending configs one netns may hold; bound ones are limited by xfrm. */
+#define ESPX_MAX_PENDING	1024
+#define ESPX_NET_HASH_BITS	8
+
+struct espx_net {
+	DECLARE_HASHTABLE(ids, ESPX_NET_HASH_BITS);
+	unsigned int pending;
+	bool dead;		/* pernet exit ran: add nothing more */
+};
+
+static unsigned int espx_net_id __read_mostly;
+static DEFINE_MUTEX(espx_sa_mutex);
+static struct rhashtable espx_sa_ht;
+static atomic_t espx_sa_objects = ATOMIC_INIT(0);
+static struct dentry *espx_debugfs;
+
+static const struct rhashtable_params espx_sa_ht_params = {
+	.key_len = sizeof(struct xfrm_state *),
+	.key_offset = offsetof(struct espx_sa, x),
+	.head_offset = offsetof(struct espx_sa, node),
+	.automatic_shrinking = true,
+};
+
+static struct espx_net *espx_net(const struct net *net)
+{
+	return net_generic(net, espx_net_id);
+}
+
+static u32 espx_sa_id_hash(const struct espx_sa_id *id)
+{
+	u32 h = jhash2(id->daddr.a6, ARRAY_SIZE(id->daddr.a6),
+		       (__force u32)id->spi);
+
+	return jhash_3words(id->mark, id->if_id,
+			    (u32)id->family << 8 | id->proto, h);
+}
+
+static bool espx_sa_id_equal(const struct espx_sa_id *a,
+			     const struct espx_sa_id *b)
+{
+	return a->family == b->family && a->proto == b->proto &&
+	       a->spi == b->spi && a->mark == b->mark &&
+	       a->mark_mask == b->mark_mask && a->if_id == b->if_id &&
+	       !memcmp(&a->daddr, &b->daddr, sizeof(a->daddr));
+}
+
+void espx_sa_id_from_state(struct espx_sa_id *id, const struct xfrm_state *x)
+{
+	memset(id, 0, sizeof(*id));
+	id->family = x->props.family;
+	if (id->family == AF_INET)
+		id->daddr.a4 = x->id.daddr.a4;
+	else
+		id->daddr = x->id.daddr;
+	id->spi = x->id.spi;
+	id->proto = x->id.proto;
+	id->mark = x->mark.v;
+	id->mark_mask = x->mark.m;
+	id->if_id = x->if_id;
+}
+
+/* An entry whose SA was deleted but not yet destroyed (deferred GC). */
+static bool espx_sa_dead(const struct espx_sa *sa)
+{
+	return sa->x && READ_ONCE(sa->x->km.state) == XFRM_STATE_DEAD;
+}
+
+static struct espx_sa *espx_sa_alloc(void)
+{
+	struct espx_sa *sa = kzalloc(sizeof(*sa), GFP_KERNEL_ACCOUNT);
+
+	if (!sa)
+		return NULL;
+	INIT_HLIST_NODE(&sa->id_node);
+	atomic_inc(&espx_sa_objects);
+	return sa;
+}
+
+static void espx_sa_free_rcu(struct rcu_head *head)
+{
+	struct espx_sa *sa = container_of(head, struct espx_sa, rcu);
+
+	free_percpu(sa->stats);
+	kfree(sa);
+	atomic_dec(&espx_sa_objects);
+}
+
+static void espx_sa_free(struct espx_sa *sa)
+{
+	call_rcu(&sa->rcu, espx_sa_free_rcu);
+}
+
+static struct espx_stats __percpu *espx_stats_alloc(void)
+{
+	struct espx_stats __percpu *stats;
+	int cpu;
+
+	stats = alloc_percpu_gfp(struct espx_stats, GFP_KERNEL_ACCOUNT);
+	if (!stats)
+		return NULL;
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(stats, cpu)->syncp);
+	return stats;
+}
+
+/* Caller holds espx_sa_mutex. */
+static struct espx_sa *espx_sa_lookup(struct espx_net *en,
+				      const struct espx_sa_id *id,
+				      bool pending)
+{
+	struct espx_sa *sa;
+
+	hash_for_each_possible(en->ids, sa, id_node, espx_sa_id_hash(id)) {
+		if (!espx_sa_id_equal(&sa->id, id))
+			continue;
+		if (pending ? !sa->x : !espx_sa_dead(sa))
+			return sa;
+	}
+	return NULL;
+}
+
+struct espx_sa *espx_sa_bind(struct xfrm_state *x,
+			     struct netlink_ext_ack *extack)
+{
+	struct espx_net *en = espx_net(xs_net(x));
+	struct espx_stats __percpu *stats;
+	struct espx_sa *sa, *live;
+	struct espx_sa_id id;
+	bool pending = false;
+	int err;
+
+	espx_sa_id_from_state(&id, x);
+	stats = espx_stats_alloc();
+	if (!stats) {
+		NL_SET_ERR_MSG_MOD(extack, "no memory for SA statistics");
+		return ERR_PTR(-ENOMEM);
+	}
+
+	mutex_lock(&espx_sa_mutex);
+	if (espx_sa_of(x)) {
+		NL_SET_ERR_MSG_MOD(extack, "SA state already bound");
+		err = -EEXIST;
+		goto err_unlock;
+	}
+
+	sa = espx_sa_lookup(en, &id, true);
+	if (sa) {
+		pending = true;
+	} else {
+		sa = espx_sa_alloc();
+		if (!sa) {
+			NL_SET_ERR_MSG_MOD(extack, "no memory for SA state");
+			err = -ENOMEM;
+			goto err_unlock;
+		}
+		sa->id = id;
+		/*
+		 * A second state for the id of a live SA (UPDSA, MIGRATE)
+		 * replaces it or is discarded: it keeps the live SA's config
+		 * rather than silently turning into plain ESP.
+		 */
+		live = espx_sa_lookup(en, &id, false);
+		if (live && live->has_cfg) {
+			sa->cfg = live->cfg;
+			sa->has_cfg = true;
+		}
+	}
+
+	sa->x = x;
+	sa->stats = stats;
+	err = rhashtable_insert_fast(&espx_sa_ht, &sa->node, espx_sa_ht_params);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(extack, "cannot index SA state");
+		sa->x = NULL;
+		sa->stats = NULL;
+		if (!pending)
+			espx_sa_free(sa);
+		goto err_unlock;
+	}
+
+	if (pending)
+		en->pending--;
+	else if (!en->dead)
+		hash_add(en->ids, &sa->id_node, espx_sa_id_hash(&id));
+	mutex_unlock(&espx_sa_mutex);
+	return sa;
+
+err_unlock:
+	mutex_unlock(&espx_sa_mutex);
+	free_percpu(stats);
+	return ERR_PTR(err);
+}
+
+void espx_sa_unbind(struct xfrm_state *x)
+{
+	struct espx_sa *sa;
+
+	mutex_lock(&espx_sa_mutex);
+	sa = espx_sa_of(x);
+	if (sa) {
+		rhashtable_remove_fast(&espx_sa_ht, &sa->node,
+				       espx_sa_ht_params);
+		if (!hlist_unhashed(&sa->id_node))
+			hash_del(&sa->id_node);
+	}
+	mutex_unlock(&espx_sa_mutex);
+	if (sa)
+		espx_sa_free(sa);
+}
+
+struct espx_sa *espx_sa_of(const struct xfrm_state *x)
+{
+	return rhashtable_lookup_fast(&espx_sa_ht, &x, espx_sa_ht_params);
+}
+
+void espx_sa_stats_read(const struct espx_sa *sa, u64 out[__ESPX_STAT_MAX])
+{
+	u64 v[__ESPX_STAT_MAX];
+	unsigned int start;
+	int cpu, i;
+
+	memset(out, 0, sizeof(u64) * __ESPX_STAT_MAX);
+	if (!sa->stats)
+		return;
+	for_each_possible_cpu(cpu) {
+		const struct espx_stats *s = per_cpu_ptr(sa->stats, cpu);
+
+		do {
+			start = u64_stats_fetch_begin(&s->syncp);
+			memcpy(v, s->v, sizeof(v));
+		} while (u64_stats_fetch_retry(&s->syncp, start));
+		for (i = 0; i < __ESPX_STAT_MAX; i++)
+			out[i] += v[i];
+	}
+}
+
+int espx_cfg_add(struct net *net, const struct espx_sa_id *id,
+		 const struct espx_cfg *cfg, struct netlink_ext_ack *extack)
+{
+	struct espx_net *en = espx_net(net);
+	struct espx_sa *sa;
+	int err = 0;
+
+	mutex_lock(&espx_sa_mutex);
+	if (en->dead) {
+		NL_SET_ERR_MSG_MOD(extack, "network namespace is exiting");
+		err = -ENODEV;
+	} else if (espx_sa_lookup(en, id, true) ||
+		   espx_sa_lookup(en, id, false)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "SA id already has a config or an SA");
+		err = -EEXIST;
+	} else if (en->pending >= ESPX_MAX_PENDING) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "too many pending configs in this namespace");
+		err = -ENOSPC;
+	} else {
+		sa = espx_sa_alloc();
+		if (!sa) {
+			NL_SET_ERR_MSG_MOD(extack, "no memory for config");
+			err = -ENOMEM;
+		} else {
+			sa->id = *id;
+			sa->cfg = *cfg;
+			sa->has_cfg = true;
+			hash_add(en->ids, &sa->id_node, espx_sa_id_hash(id));
+			en->pending++;
+		}
+	}
+	mutex_unlock(&espx_sa_mutex);
+	return err;
+}
+
+int espx_cfg_del(struct net *net, const struct espx_sa_id *id,
+		 struct netlink_ext_ack *extack)
+{
+	struct espx_net *en = espx_net(net);
+	struct espx_sa *sa;
+	int err = 0;
+
+	mutex_lock(&espx_sa_mutex);
+	sa = espx_sa_lookup(en, id, true);
+	if (sa) {
+		hash_del(&sa->id_node);
+		en->pending--;
+		espx_sa_free(sa);
+	} else if (espx_sa_lookup(en, id, false)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "config is bound to an SA: delete the SA");
+		err = -EBUSY;
+	} else {
+		NL_SET_ERR_MSG_MOD(extack, "no pending config for this SA id");
+		err = -ENOENT;
+	}
+	mutex_unlock(&espx_sa_mutex);
+	return err;
+}
+
+int espx_sa_get(struct net *net, const struct espx_sa_id *id,
+		int (*fn)(const struct espx_sa *sa, void *arg), void *arg)
+{
+	struct espx_sa *sa;
+	int err;
+
+	mutex_lock(&espx_sa_mutex);
+	sa = espx_sa_lookup(espx_net(net), id, true);
+	if (!sa)
+		sa = espx_sa_lookup(espx_net(net), id, false);
+	err = sa ? fn(sa, arg) : -ENOENT;
+	mutex_unlock(&espx_sa_mutex);
+	return err;
+}
+
+int espx_sa_walk(struct net *net, unsigned long pos[2],
+		 int (*fn)(const struct espx_sa *sa, void *arg), void *arg)
+{
+	struct espx_net *en = espx_net(net);
+	unsigned long bkt, i;
+	struct espx_sa *sa;
+	int err = 0;
+
+	mutex_lock(&espx_sa_mutex);
+	for (bkt = pos[0]; bkt < HASH_SIZE(en->ids); bkt++, pos[1] = 0) {
+		i = 0;
+		hlist_for_each_entry(sa, &en->ids[bkt], id_node) {
+			if (i++ < pos[1] || espx_sa_dead(sa))
+				continue;
+			err = fn(sa, arg);
+			if (err) {
+				pos[0] = bkt;
+				pos[1] = i - 1;
+				goto out;
+			}
+		}
+	}
+	pos[0] = bkt;
+	pos[1] = 0;
+out:
+	mutex_unlock(&espx_sa_mutex);
+	return err;
+}
+
+static int __net_init espx_net_init(struct net *net)
+{
+	struct espx_net *en = espx_net(net);
+
+	hash_init(en->ids);
+	en->pending = 0;
+	en->dead = false;
+	return 0;
+}
+
+static void __net_exit espx_net_exit(struct net *net)
+{
+	struct espx_net *en = espx_net(net);
+	struct hlist_node *tmp;
+	struct espx_sa *sa;
+	unsigned long bkt;
+
+	mutex_lock(&espx_sa_mutex);
+	en->dead = true;
+	hash_for_each_safe(en->ids, bkt, tmp, sa, id_node) {
+		hash_del(&sa->id_node);
+		if (!sa->x) {
+			en->pending--;
+			espx_sa_free(sa);
+		}
+		/* else: its SA is destroyed later; unbind frees it. */
+	}
+	mutex_unlock(&espx_sa_mutex);
+}
+
+static struct pernet_operations espx_net_ops = {
+	.init = espx_net_init,
+	.exit = espx_net_exit,
+	.id = &espx_net_id,
+	.size = sizeof(struct espx_net),
+};
+
+static void espx_sa_leftover(void *ptr, void *arg)
+{
+	struct espx_sa *sa = ptr;
+
+	pr_err("SA state %p still bound at exit\n", sa->x);
+	free_percpu(sa->stats);
+	kfree(sa);
+	atomic_dec(&espx_sa_objects);
+}
+
+int espx_sa_init(void)
+{
+	int err;
+
+	err = rhashtable_init(&espx_sa_ht, &espx_sa_ht_params);
+	if (err)
+		return err;
+	err = register_pernet_subsys(&espx_net_ops);
+	if (err) {
+		rhashtable_destroy(&espx_sa_ht);
+		return err;
+	}
+	espx_debugfs = debugfs_create_dir("espx", NULL);
+	debugfs_create_atomic_t("sa_objects", 0400, espx_debugfs,
+				&espx_sa_objects);
+	return 0;
+}
+
+void espx_sa_exit(void)
+{
+	int n;
+
+	debugfs_remove(espx_debugfs);
+	unregister_pernet_subsys(&espx_net_ops);
+	rcu_barrier();	/* every espx_sa_free_rcu() has run */
+	rhashtable_free_and_destroy(&espx_sa_ht, espx_sa_leftover, NULL);
+	n = atomic_read(&espx_sa_objects);
+	if (n)
+		pr_err("%d SA objects leaked\n", n);
+}

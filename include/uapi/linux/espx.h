@@ -68,6 +68,7 @@ enum espx_cmd {
 
 	__ESPX_CMD_MAX,
 };
+
 #define ESPX_CMD_MAX (__ESPX_CMD_MAX - 1)
 
 /**
@@ -90,6 +91,7 @@ enum espx_attr {
 
 	__ESPX_A_MAX,
 };
+
 #define ESPX_A_MAX (__ESPX_A_MAX - 1)
 
 /**
@@ -116,6 +118,7 @@ enum espx_sa_id_attr {
 
 	__ESPX_ID_MAX,
 };
+
 #define ESPX_ID_MAX (__ESPX_ID_MAX - 1)
 
 /**
@@ -139,6 +142,7 @@ enum espx_wesp_attr {
 
 	__ESPX_WESP_MAX,
 };
+
 #define ESPX_WESP_MAX (__ESPX_WESP_MAX - 1)
 #define ESPX_WESP_CRYPT_OFFSET_MAX 63
 
@@ -174,6 +178,7 @@ enum espx_stat {
 
 	__ESPX_STAT_MAX,
 };
+
 #define ESPX_STAT_MAX (__ESPX_STAT_MAX - 1)
 
 #endif /* _UAPI_LINUX_ESPX_H */

@@ -1,0 +1,20 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# checkpatch --strict on every source file of ours that is kernel C (module, codec, uapi).
+# Out of tree, checkpatch cannot see MAINTAINERS or the kernel tree: --no-tree.
+set -uo pipefail
+top=$(dirname "$(dirname "$(readlink -f "$0")")")
+cp=${CHECKPATCH:-/usr/src/linux-source-6.1/scripts/checkpatch.pl}
+[ -x "$cp" ] || { echo "checkpatch: $cp missing (make deps)"; exit 1; }
+cd "$top"
+mapfile -t files < <(git ls-files 'net/espx/*.[ch]' 'include/uapi/linux/*.h' 2>/dev/null ||
+		     find net include -name '*.[ch]')
+rc=0
+for f in "${files[@]}"; do
+	[ -e "$f" ] || continue
+	if ! out=$("$cp" --strict --no-tree --quiet --show-types --terse -f "$f" 2>&1); then
+		echo "$out"; rc=1
+	fi
+done
+[ $rc = 0 ] && echo "checkpatch: ${#files[@]} files clean"
+exit $rc

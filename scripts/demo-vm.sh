@@ -1,0 +1,58 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs inside the demo VM: two namespaces joined by veth, an SA pair and policies made
+# with the patched ip, traffic through them, then the SAs with their espx lines.
+set -euo pipefail
+ko=$1
+top=$(dirname "$(dirname "$(readlink -f "$0")")")
+IP=$top/build/iproute2/ip/ip
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { echo "\$ $*"; "$@"; }
+
+insmod "$ko"
+say "espx loaded"
+grep -E '^espx ' /proc/modules
+dmesg | grep espx | tail -n 2
+
+ip netns add left; ip netns add right
+ip link add veth0 netns left type veth peer name veth0 netns right
+for ns in left right; do ip -n $ns link set lo up; ip -n $ns link set veth0 up; done
+ip -n left addr add 192.0.2.1/24 dev veth0
+ip -n right addr add 192.0.2.2/24 dev veth0
+ip -n left addr add 2001:db8::1/64 dev veth0 nodad
+ip -n right addr add 2001:db8::2/64 dev veth0 nodad
+
+key=0x$(printf '%02x' $(seq 0 19) | tr -d '\n')	# 16 octets AES key + 4 octets salt
+sa() {	# sa NS SRC DST SPI
+	run ip netns exec "$1" "$IP" xfrm state add src "$2" dst "$3" proto esp spi "$4" \
+		reqid 1 mode tunnel aead 'rfc4106(gcm(aes))' "$key" 128 sel src 0.0.0.0/0 dst 0.0.0.0/0
+}
+pol() {	# pol NS SRC DST DIR
+	run ip netns exec "$1" "$IP" xfrm policy add src "$2/32" dst "$3/32" dir "$4" \
+		tmpl src "$2" dst "$3" proto esp reqid 1 mode tunnel
+}
+say "SA pair and policies (tunnel mode, AES-GCM-128), made with the patched ip"
+for ns in left right; do
+	sa $ns 192.0.2.1 192.0.2.2 0x1001
+	sa $ns 192.0.2.2 192.0.2.1 0x1002
+done
+pol left 192.0.2.1 192.0.2.2 out; pol left 192.0.2.2 192.0.2.1 in
+pol right 192.0.2.2 192.0.2.1 out; pol right 192.0.2.1 192.0.2.2 in
+
+say "traffic"
+run ip netns exec left ping -c 3 -i 0.2 192.0.2.2
+ip netns exec right iperf3 -s -1 -D >/dev/null
+sleep 1
+run ip netns exec left iperf3 -c 192.0.2.2 -t 3 -f m | grep -E 'sender|receiver'
+
+say "the SAs, as espx sees them (ip -s xfrm state)"
+run ip netns exec left "$IP" -s xfrm state list
+say "the same as JSON (ip -j xfrm state)"
+ip netns exec left "$IP" -j xfrm state list | python3 -m json.tool | head -n 40
+
+say "an ESP packet on the wire"
+ip netns exec right tcpdump -c 1 -nn -i veth0 -X esp 2>/dev/null &
+sleep 1
+ip netns exec left ping -c 1 192.0.2.2 >/dev/null
+wait
+ip netns del left; ip netns del right

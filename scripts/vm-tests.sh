@@ -1,0 +1,60 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs INSIDE the test VM: every selftest (or the ones named) with espx loaded, each in its
+# own process, with a timeout, then looks at the kernel log for splats the test caused.
+#   vm-tests.sh OUTDIR ESPX_KO [test ...]
+# Writes OUTDIR/<test>.ktap (the test's KTAP) and OUTDIR/<test>.rc, plus OUTDIR/<test>.dmesg
+# holding any splat. A test may declare a splat it provokes on purpose by printing
+#   # espx-expect-splat: <extended regex>
+# the harness then drops dmesg lines that match it (and only those) from the verdict.
+set -uo pipefail
+out=$1 ko=$2; shift 2
+here=$(dirname "$(readlink -f "$0")")
+top=$(dirname "$here")
+tests=("$@")
+if [ ${#tests[@]} -eq 0 ]; then
+	mapfile -t tests < <(sed -n 's/^TEST_PROGS[[:space:]]*[+:]*=[[:space:]]*//p' "$top/selftests/Makefile" |
+			     tr ' ' '\n' | sed -n 's/\.sh$//p')
+fi
+timeout_s=$(sed -n 's/^timeout=//p' "$top/selftests/settings")
+
+export ESPX_KO=$ko
+export ESPX_BIN=${ESPX_BIN:-$top/build/selftests}
+export IP=${IP:-$top/build/iproute2/ip/ip}
+[ -x "$IP" ] || IP=ip
+export PATH=$top/build/selftests:$PATH
+
+SPLAT='WARNING:|BUG:|Oops|general protection|refcount_t|kernel BUG|UBSAN|KASAN|Call Trace|list_del corruption|rcu.*stall|hung_task'
+
+ensure_espx() {
+	local m
+	for m in esp4_offload esp6_offload esp4 esp6; do
+		grep -q "^$m " /proc/modules && rmmod "$m"
+	done
+	grep -q '^espx ' /proc/modules || insmod "$ko"
+}
+
+for t in "${tests[@]}"; do
+	script=$top/selftests/$t.sh
+	dmesg -c >/dev/null
+	echo "espx-harness: start $t" >/dev/kmsg
+	if ! ensure_espx 2>"$out/$t.ktap"; then
+		echo "not ok 1 $t: insmod espx failed" >>"$out/$t.ktap"
+		echo 1 >"$out/$t.rc"
+		continue
+	fi
+	start=$(date +%s)
+	timeout --kill-after=10 "$timeout_s" bash "$script" >"$out/$t.ktap" 2>&1
+	rc=$?
+	echo "$rc" >"$out/$t.rc"
+	echo "# $t: rc=$rc in $(( $(date +%s) - start ))s" >>"$out/$t.ktap"
+	expect=$(sed -n 's/^# espx-expect-splat: //p' "$out/$t.ktap" | paste -sd'|')
+	dmesg | grep -E "$SPLAT" | { if [ -n "$expect" ]; then grep -Ev "$expect"; else cat; fi; } \
+		>"$out/$t.dmesg" || true
+	[ -s "$out/$t.dmesg" ] && dmesg >"$out/$t.dmesg.full"
+done
+# Leave no trace of espx for the next boot's log; an unload problem is a failure too.
+dmesg -c >/dev/null
+grep -q '^espx ' /proc/modules && { rmmod espx || echo "rmmod espx failed" >"$out/final-rmmod.err"; }
+dmesg | grep -E "$SPLAT" >"$out/final.dmesg" || true
+exit 0

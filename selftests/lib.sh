@@ -1,0 +1,100 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers shared by every espx selftest script. A test script:
+#   . "$(dirname "$0")/lib.sh"
+#   ktap_header; ktap_plan N
+#   ... ktap_ok/ktap_fail/ktap_skip "description" (or check "desc" cmd...) ...
+#   ktap_finish            # exits 0 (all passed), 1 (a failure) or 4 (all skipped)
+# It runs as root inside the test VM with espx.ko already loaded. It creates its own
+# namespaces with ns_new (removed automatically on exit) and only ever sends traffic to
+# addresses it configured itself. Environment from the harness:
+#   IP        the patched ip binary (falls back to the system's)
+#   ESPX_KO   path of espx.ko for the running kernel
+#   ESPX_BIN  directory of the built test helpers (C programs)
+
+IP=${IP:-ip}
+ESPX_BIN=${ESPX_BIN:-$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")}
+KSFT_PASS=0
+KSFT_FAIL=1
+KSFT_SKIP=4
+
+__ktap_n=0
+__ktap_pass=0
+__ktap_fail=0
+__ktap_skip=0
+
+ktap_header() { echo "TAP version 13"; }
+ktap_plan() { echo "1..$1"; }
+ktap_info() { echo "# $*"; }
+
+ktap_ok() {
+	__ktap_n=$((__ktap_n + 1)); __ktap_pass=$((__ktap_pass + 1))
+	echo "ok $__ktap_n $*"
+}
+
+ktap_fail() {
+	__ktap_n=$((__ktap_n + 1)); __ktap_fail=$((__ktap_fail + 1))
+	echo "not ok $__ktap_n $*"
+}
+
+ktap_skip() {
+	__ktap_n=$((__ktap_n + 1)); __ktap_skip=$((__ktap_skip + 1))
+	echo "ok $__ktap_n $* # SKIP"
+}
+
+# check DESC CMD...: one test point from a command's exit status; output on failure.
+check() {
+	local desc=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		ktap_ok "$desc"
+	else
+		ktap_fail "$desc"
+		[ -n "$out" ] && sed 's/^/#   /' <<<"$out"
+	fi
+}
+
+# check_fail DESC CMD...: the command must fail.
+check_fail() {
+	local desc=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		ktap_fail "$desc (unexpectedly succeeded)"
+		[ -n "$out" ] && sed 's/^/#   /' <<<"$out"
+	else
+		ktap_ok "$desc"
+	fi
+}
+
+ktap_finish() {
+	echo "# totals: pass:$__ktap_pass fail:$__ktap_fail skip:$__ktap_skip"
+	[ "$__ktap_fail" -eq 0 ] || exit $KSFT_FAIL
+	[ "$__ktap_pass" -gt 0 ] || [ "$__ktap_skip" -eq 0 ] || exit $KSFT_SKIP
+	exit $KSFT_PASS
+}
+
+# Every namespace this script made ends in -$$ (ns_new runs in a subshell, so the names are
+# found again by that suffix rather than kept in a variable).
+__cleanup() {
+	local ns
+	for ns in $(ip netns list | awk '{print $1}' | grep -- "^espx-.*-$$\$"); do
+		ip netns del "$ns" 2>/dev/null
+	done
+}
+trap __cleanup EXIT
+
+# ns_new NAME: a fresh namespace (unique per test run), lo up; echoes its name.
+ns_new() {
+	local ns="espx-$1-$$"
+	ip netns add "$ns" || return 1
+	ip -n "$ns" link set lo up
+	echo "$ns"
+}
+
+# veth_pair NS_A NS_B: veth "veth0" in each namespace, joined, both up.
+veth_pair() {
+	ip link add veth0 netns "$1" type veth peer name veth0 netns "$2" || return 1
+	ip -n "$1" link set veth0 up
+	ip -n "$2" link set veth0 up
+}
