@@ -49,7 +49,7 @@ deps:
 
 ## make iproute2              build the patched ip into build/iproute2/ip/ip
 iproute2:
-	tools/iproute2/build.sh $(BUILD)/iproute2
+	bash tools/iproute2/build.sh $(BUILD)/iproute2
 
 ## make checkpatch / sparse   static checks on our sources
 checkpatch:

@@ -97,7 +97,7 @@ for k in $kvers; do
 	[ -e "$ko" ] || { point fail "$k: espx.ko built" "$k"; continue; }
 	echo "# booting $k"
 	start=$(date +%s)
-	if ! scripts/vm.sh "$k" "$out" "$top/scripts/vm-tests.sh $out $ko $T" >"$out/vm.log" 2>&1; then
+	if ! scripts/vm.sh "$k" "$out" "$top/scripts/vm-tests.sh /tmp/espx-out $ko $T" >"$out/vm.log" 2>&1; then
 		point fail "$k: VM boot and test run" "$k"
 		tail -n 30 "$out/vm.log" | sed 's/^/#   /'
 		continue

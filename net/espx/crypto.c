@@ -1,3 +1,275 @@
 // SPDX-License-Identifier: GPL-2.0
-/* placeholder: being written */
+/*
+ * espx crypto: allocation of the SA's AEAD transform (the same templates as
+ * esp4/esp6, so the wire format is identical), per-packet request memory and
+ * the sync/async completion plumbing shared by output and input.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/rtnetlink.h>
+#include <linux/scatterlist.h>
+#include <linux/version.h>
+#include <crypto/aead.h>
+#include <crypto/authenc.h>
+#include <net/xfrm.h>
 #include "espx.h"
+
+static int espx_crypto_alloc(struct xfrm_state *x, const char *name,
+			     struct netlink_ext_ack *extack)
+{
+	struct crypto_aead *aead;
+
+	aead = crypto_alloc_aead(name, 0, 0);
+	if (IS_ERR(aead)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "algorithm not available in this kernel");
+		return PTR_ERR(aead);
+	}
+	x->data = aead;
+	return 0;
+}
+
+/* AEAD SA: "<geniv>(<alg>)", e.g. seqiv(rfc4106(gcm(aes))). */
+static int espx_crypto_init_aead(struct xfrm_state *x,
+				 struct netlink_ext_ack *extack)
+{
+	char name[CRYPTO_MAX_ALG_NAME];
+	int err;
+
+	if (!x->geniv) {
+		NL_SET_ERR_MSG_MOD(extack, "AEAD has no IV generator");
+		return -EINVAL;
+	}
+	if (snprintf(name, sizeof(name), "%s(%s)", x->geniv,
+		     x->aead->alg_name) >= (int)sizeof(name)) {
+		NL_SET_ERR_MSG_MOD(extack, "algorithm name is too long");
+		return -ENAMETOOLONG;
+	}
+
+	err = espx_crypto_alloc(x, name, extack);
+	if (err)
+		return err;
+
+	err = crypto_aead_setkey(x->data, x->aead->alg_key,
+				 (x->aead->alg_key_len + 7) / 8);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(extack, "invalid key length for the AEAD");
+		return err;
+	}
+	err = crypto_aead_setauthsize(x->data, x->aead->alg_icv_len / 8);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(extack, "ICV length not supported by the AEAD");
+		return err;
+	}
+	return 0;
+}
+
+/*
+ * Encryption + integrity SA: "<geniv>(authenc[esn](<auth>,<enc>))". The key
+ * is the blob crypto/authenc expects: an rtattr CRYPTO_AUTHENC_KEYA_PARAM
+ * carrying the encryption key length, the auth key, then the enc key.
+ */
+static int espx_crypto_init_authenc(struct xfrm_state *x,
+				    struct netlink_ext_ack *extack)
+{
+	bool esn = x->props.flags & XFRM_STATE_ESN;
+	unsigned int akeylen, ekeylen, keylen;
+	struct crypto_authenc_key_param *param;
+	char name[CRYPTO_MAX_ALG_NAME];
+	struct rtattr *rta;
+	u8 *key;
+	int err;
+
+	if (snprintf(name, sizeof(name), "%s%s%s(%s,%s)%s",
+		     x->geniv ?: "", x->geniv ? "(" : "",
+		     esn ? "authencesn" : "authenc",
+		     x->aalg ? x->aalg->alg_name : "digest_null",
+		     x->ealg->alg_name,
+		     x->geniv ? ")" : "") >= (int)sizeof(name)) {
+		NL_SET_ERR_MSG_MOD(extack, "algorithm name is too long");
+		return -ENAMETOOLONG;
+	}
+
+	err = espx_crypto_alloc(x, name, extack);
+	if (err)
+		return err;
+
+	if (x->aalg) {
+		struct xfrm_algo_desc *desc;
+
+		desc = xfrm_aalg_get_byname(x->aalg->alg_name, 0);
+		if (!desc || desc->uinfo.auth.icv_fullbits / 8 !=
+			     crypto_aead_authsize(x->data)) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "unexpected ICV size of the auth algorithm");
+			return -EINVAL;
+		}
+		err = crypto_aead_setauthsize(x->data,
+					      x->aalg->alg_trunc_len / 8);
+		if (err) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "truncation length not supported");
+			return err;
+		}
+	}
+
+	akeylen = x->aalg ? (x->aalg->alg_key_len + 7) / 8 : 0;
+	ekeylen = (x->ealg->alg_key_len + 7) / 8;
+	keylen = RTA_SPACE(sizeof(*param)) + akeylen + ekeylen;
+	key = kmalloc(keylen, GFP_KERNEL);
+	if (!key)
+		return -ENOMEM;
+
+	rta = (struct rtattr *)key;
+	rta->rta_type = CRYPTO_AUTHENC_KEYA_PARAM;
+	rta->rta_len = RTA_LENGTH(sizeof(*param));
+	param = RTA_DATA(rta);
+	param->enckeylen = cpu_to_be32(ekeylen);
+	if (akeylen)
+		memcpy(key + RTA_SPACE(sizeof(*param)), x->aalg->alg_key,
+		       akeylen);
+	memcpy(key + RTA_SPACE(sizeof(*param)) + akeylen, x->ealg->alg_key,
+	       ekeylen);
+
+	err = crypto_aead_setkey(x->data, key, keylen);
+	kfree_sensitive(key);
+	if (err)
+		NL_SET_ERR_MSG_MOD(extack, "invalid key length for the algorithm");
+	return err;
+}
+
+/**
+ * espx_crypto_init - allocate and key the SA's transform into x->data
+ * @x: the state being built
+ * @extack: error report
+ *
+ * On failure x->data is NULL and nothing is left allocated.
+ */
+int espx_crypto_init(struct xfrm_state *x, struct netlink_ext_ack *extack)
+{
+	int err;
+
+	x->data = NULL;
+	if (x->aead) {
+		err = espx_crypto_init_aead(x, extack);
+	} else if (x->ealg) {
+		err = espx_crypto_init_authenc(x, extack);
+	} else {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "ESP needs an AEAD or an encryption algorithm");
+		err = -EINVAL;
+	}
+	if (err)
+		espx_crypto_destroy(x);
+	return err;
+}
+
+void espx_crypto_destroy(struct xfrm_state *x)
+{
+	struct crypto_aead *aead = x->data;
+
+	x->data = NULL;
+	if (aead)
+		crypto_free_aead(aead);
+}
+
+/*
+ * Request memory: hdr | IV (aligned for the transform) | aead_request +
+ * its context | nsg scatterlist entries. Each alignment gap is reserved in
+ * full, so the pointer arithmetic below never runs past the allocation.
+ */
+static size_t espx_crypto_req_size(struct crypto_aead *aead, unsigned int nsg)
+{
+	return sizeof(struct espx_crypto_hdr) +
+	       crypto_aead_alignmask(aead) + crypto_aead_ivsize(aead) +
+	       crypto_tfm_ctx_alignment() - 1 +
+	       sizeof(struct aead_request) + crypto_aead_reqsize(aead) +
+	       __alignof__(struct scatterlist) - 1 +
+	       nsg * sizeof(struct scatterlist);
+}
+
+/**
+ * espx_crypto_req_alloc - one packet's request memory (GFP_ATOMIC)
+ * @aead: the SA's transform
+ * @nsg: scatterlist entries needed (AAD entry included)
+ * @r: pointers into the allocation
+ *
+ * Return: 0 or -ENOMEM. The caller owns r->hdr until espx_crypto_run().
+ */
+int espx_crypto_req_alloc(struct crypto_aead *aead, unsigned int nsg,
+			  struct espx_crypto_req *r)
+{
+	u8 *p;
+
+	p = kmalloc(espx_crypto_req_size(aead, nsg), GFP_ATOMIC);
+	if (!p)
+		return -ENOMEM;
+
+	r->hdr = (struct espx_crypto_hdr *)p;
+	r->hdr->done = NULL;
+	r->hdr->len = 0;
+	r->iv = PTR_ALIGN(p + sizeof(*r->hdr), crypto_aead_alignmask(aead) + 1);
+	r->req = (struct aead_request *)PTR_ALIGN(r->iv + crypto_aead_ivsize(aead),
+						  crypto_tfm_ctx_alignment());
+	aead_request_set_tfm(r->req, aead);
+	r->sg = (struct scatterlist *)PTR_ALIGN((u8 *)(r->req + 1) +
+						crypto_aead_reqsize(aead),
+						__alignof__(struct scatterlist));
+	return 0;
+}
+
+struct espx_crypto_hdr *espx_crypto_req_of(struct sk_buff *skb)
+{
+	return ESPX_SKB_CB(skb)->tmp;
+}
+
+void espx_crypto_req_free(struct sk_buff *skb)
+{
+	kfree(ESPX_SKB_CB(skb)->tmp);
+	ESPX_SKB_CB(skb)->tmp = NULL;
+}
+
+/* The crypto API changed the completion argument in 6.3. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+static void espx_crypto_complete(void *data, int err)
+{
+	struct sk_buff *skb = data;
+#else
+static void espx_crypto_complete(struct crypto_async_request *base, int err)
+{
+	struct sk_buff *skb = base->data;
+#endif
+	struct espx_crypto_hdr *hdr = ESPX_SKB_CB(skb)->tmp;
+
+	hdr->done(skb, err);
+}
+
+/**
+ * espx_crypto_run - start encryption or decryption of one packet
+ * @r: request memory from espx_crypto_req_alloc(), crypt/ad already set
+ * @skb: the packet; r->hdr is kept in ESPX_SKB_CB(skb)->tmp
+ * @encrypt: direction
+ * @done: called (softirq context) if the transform completes later
+ *
+ * Return: -EINPROGRESS when @done will be called (the caller must not touch
+ * @skb any more), otherwise the result; the caller then frees the request
+ * with espx_crypto_req_free().
+ */
+int espx_crypto_run(struct espx_crypto_req *r, struct sk_buff *skb,
+		    bool encrypt, espx_crypto_done_t done)
+{
+	BUILD_BUG_ON(sizeof(struct espx_skb_cb) > sizeof_field(struct sk_buff, cb));
+
+	r->hdr->done = done;
+	ESPX_SKB_CB(skb)->tmp = r->hdr;
+	aead_request_set_callback(r->req, 0, espx_crypto_complete, skb);
+
+	/*
+	 * No CRYPTO_TFM_REQ_MAY_BACKLOG (like esp4/esp6): a full queue is a
+	 * drop (-ENOSPC/-EBUSY), never a deferred completion.
+	 */
+	return encrypt ? crypto_aead_encrypt(r->req) :
+			 crypto_aead_decrypt(r->req);
+}

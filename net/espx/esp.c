@@ -1,3 +1,626 @@
 // SPDX-License-Identifier: GPL-2.0
-/* placeholder: being written */
+/*
+ * espx ESP data path: the xfrm_type ops shared by IPv4 and IPv6.
+ *
+ * Wire-identical to esp4/esp6 (RFC 4303, RFC 3948 UDP encapsulation, BEET).
+ * The xfrm core has already added (output) or will remove (input) the outer
+ * header of the SA's mode; these ops only build and check ESP itself:
+ *
+ *   output: trailer + padding, ESP header, [UDP header], AEAD seal
+ *   input:  length check, AEAD open, trailer check and trim, BEET checks,
+ *           NAT-T mapping, header bookkeeping for the core's mode input
+ *
+ * One output and one input path; the family-specific parts are the header
+ * sizes, the UDP checksum (IPv6 only) and the header offsets on input.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/skbuff.h>
+#include <linux/scatterlist.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <crypto/aead.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/ip6_checksum.h>
+#include <net/udp.h>
+#include <net/xfrm.h>
 #include "espx.h"
+#include "codec/esp_codec.c"
+
+static void espx_count(struct espx_sa *sa, enum espx_stat id, u64 n)
+{
+	if (sa)
+		espx_stat_add(sa, id, n);
+}
+
+/* ---- init_state / destructor ------------------------------------------ */
+
+static bool espx_sel_is_host(const struct xfrm_selector *sel)
+{
+	switch (sel->family) {
+	case AF_INET:
+		return sel->prefixlen_s == 32 && sel->prefixlen_d == 32;
+	case AF_INET6:
+		return sel->prefixlen_s == 128 && sel->prefixlen_d == 128;
+	}
+	return false;
+}
+
+static int espx_check_state(struct xfrm_state *x, const struct espx_sa *sa,
+			    struct netlink_ext_ack *extack)
+{
+	if (x->xso.dev || x->type_offload) {
+		NL_SET_ERR_MSG_MOD(extack, "hardware offload is not supported");
+		return -EOPNOTSUPP;
+	}
+	if (sa->cfg.wesp) {
+		NL_SET_ERR_MSG_MOD(extack, "WESPv2 data path not implemented yet");
+		return -EOPNOTSUPP;
+	}
+
+	switch (x->props.mode) {
+	case XFRM_MODE_TRANSPORT:
+	case XFRM_MODE_TUNNEL:
+		break;
+	case XFRM_MODE_BEET:
+		if (!espx_sel_is_host(&x->sel)) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "BEET needs a host-to-host selector");
+			return -EINVAL;
+		}
+		break;
+	default:
+		NL_SET_ERR_MSG_MOD(extack, "mode not supported for ESP");
+		return -EINVAL;
+	}
+
+	if (x->encap) {
+		switch (x->encap->encap_type) {
+		case UDP_ENCAP_ESPINUDP:
+		case UDP_ENCAP_ESPINUDP_NON_IKE:
+			break;
+		default:
+			NL_SET_ERR_MSG_MOD(extack,
+					   "unsupported encapsulation type for ESP");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Header and trailer room, exactly as esp4/esp6 reserve it (MTU/PMTU). */
+static void espx_set_sizes(struct xfrm_state *x)
+{
+	struct crypto_aead *aead = x->data;
+	bool outer6 = x->props.family == AF_INET6;
+	unsigned int len;
+
+	len = ESPX_ESP_HDR_LEN + crypto_aead_ivsize(aead);
+	switch (x->props.mode) {
+	case XFRM_MODE_TUNNEL:
+		len += outer6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+		break;
+	case XFRM_MODE_BEET:
+		if (x->sel.family != AF_INET6) {
+			len += IPV4_BEET_PHMAXLEN;
+			if (outer6)
+				len += sizeof(struct ipv6hdr) -
+				       sizeof(struct iphdr);
+		}
+		break;
+	}
+	if (x->encap) {
+		len += sizeof(struct udphdr);
+		if (x->encap->encap_type == UDP_ENCAP_ESPINUDP_NON_IKE)
+			len += 2 * sizeof(u32);
+	}
+	x->props.header_len = len;
+	x->props.trailer_len = ALIGN(crypto_aead_blocksize(aead), 4) + 1 +
+			       crypto_aead_authsize(aead);
+}
+
+static int espx_init_state(struct xfrm_state *x,
+			   struct netlink_ext_ack *extack)
+{
+	struct espx_sa *sa;
+	int err;
+
+	x->data = NULL;
+	sa = espx_sa_bind(x, extack);
+	if (IS_ERR_OR_NULL(sa))
+		return sa ? PTR_ERR(sa) : -ENOMEM;
+
+	err = espx_check_state(x, sa, extack);
+	if (err)
+		goto err_unbind;
+	err = espx_crypto_init(x, extack);
+	if (err)
+		goto err_unbind;
+	espx_set_sizes(x);
+	return 0;
+
+err_unbind:
+	espx_sa_unbind(x);
+	return err;
+}
+
+/* Also called by the core after a failed init_state: must be idempotent. */
+static void espx_destroy(struct xfrm_state *x)
+{
+	espx_crypto_destroy(x);
+	espx_sa_unbind(x);
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+/* TFC padding (XFRMA_TFCPAD): pad up to min(tfcpad, path MTU). */
+static u32 espx_tfclen(struct xfrm_state *x, struct sk_buff *skb)
+{
+	struct xfrm_dst *dst = (struct xfrm_dst *)skb_dst(skb);
+	u32 padto;
+
+	if (!x->tfcpad)
+		return 0;
+	padto = min(x->tfcpad, xfrm_state_mtu(x, dst->child_mtu_cached));
+	return skb->len < padto ? padto - skb->len : 0;
+}
+
+/*
+ * RFC 3948: write the UDP header where the ESP header was reserved and
+ * return the ESP header's offset from skb->data (after UDP [+ non-IKE]).
+ */
+static int espx_output_udp(struct xfrm_state *x, struct sk_buff *skb,
+			   unsigned int tailen, int *esph_off)
+{
+	struct xfrm_encap_tmpl *encap = x->encap;
+	unsigned int len, max;
+	__be16 sport, dport;
+	struct udphdr *uh;
+	u16 type;
+
+	spin_lock_bh(&x->lock);
+	sport = encap->encap_sport;
+	dport = encap->encap_dport;
+	type = encap->encap_type;
+	spin_unlock_bh(&x->lock);
+
+	len = skb->len + tailen - skb_transport_offset(skb);
+	max = x->props.family == AF_INET ? IP_MAX_MTU - sizeof(struct iphdr) :
+					   U16_MAX;
+	if (len > max)
+		return -EMSGSIZE;
+
+	uh = udp_hdr(skb);
+	uh->source = sport;
+	uh->dest = dport;
+	uh->len = htons(len);
+	uh->check = 0;
+	*skb_mac_header(skb) = IPPROTO_UDP;
+
+	*esph_off = skb_transport_offset(skb) + sizeof(*uh);
+	if (type == UDP_ENCAP_ESPINUDP_NON_IKE) {
+		memset(uh + 1, 0, 2 * sizeof(u32));
+		*esph_off += 2 * sizeof(u32);
+	}
+	return 0;
+}
+
+/*
+ * Append tfc | padding | Pad Length | Next Header | room for the ICV.
+ * In place when the linear skb has the tailroom, else via skb_cow_data().
+ * Return: scatterlist entries needed for the whole skb, or -errno.
+ */
+static int espx_output_trailer(struct sk_buff *skb,
+			       const struct espx_esp_pad *pad,
+			       unsigned int tailen, u8 nexthdr)
+{
+	struct sk_buff *trailer;
+	int nsg;
+
+	if (!skb_cloned(skb) && tailen <= skb_tailroom(skb)) {
+		trailer = skb;
+		nsg = 1;
+	} else {
+		nsg = skb_cow_data(skb, tailen, &trailer);
+		if (nsg < 0)
+			return nsg;
+	}
+	espx_esp_fill_trailer(skb_tail_pointer(trailer), pad, nexthdr);
+	pskb_put(skb, trailer, tailen);
+	return nsg;
+}
+
+/* After encryption, sync or async: UDP checksum (IPv6), stats, errors. */
+static int espx_output_finish(struct xfrm_state *x, struct sk_buff *skb,
+			      u32 len, int err)
+{
+	struct espx_sa *sa = espx_sa_of(x);
+
+	if (unlikely(err)) {
+		espx_count(sa, ESPX_STAT_OUT_DROP_CRYPTO, 1);
+		/* like esp4/esp6: a full crypto queue is congestion */
+		return err == -ENOSPC ? NET_XMIT_DROP : err;
+	}
+
+	/* RFC 3948 over IPv6 needs a real UDP checksum (RFC 8200 §8.1). */
+	if (x->encap && x->props.family == AF_INET6) {
+		struct ipv6hdr *ip6h = ipv6_hdr(skb);
+		struct udphdr *uh = udp_hdr(skb);
+		int off = skb_transport_offset(skb);
+		__wsum csum = skb_checksum(skb, off, skb->len - off, 0);
+
+		uh->check = csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr,
+					    ntohs(uh->len), IPPROTO_UDP, csum);
+		if (!uh->check)
+			uh->check = CSUM_MANGLED_0;
+	}
+
+	espx_count(sa, ESPX_STAT_OUT_PACKETS, 1);
+	espx_count(sa, ESPX_STAT_OUT_BYTES, len);
+	return 0;
+}
+
+static void espx_output_done(struct sk_buff *skb, int err)
+{
+	struct xfrm_state *x = skb_dst(skb)->xfrm;
+	u32 len = espx_crypto_req_of(skb)->len;
+
+	espx_crypto_req_free(skb);
+	err = espx_output_finish(x, skb, len, err);
+	xfrm_output_resume(skb_to_full_sk(skb), skb, err);
+}
+
+/*
+ * On entry (xfrm_output_one, after the mode's output): skb->data is the
+ * payload to protect, the transport header is where the ESP (or UDP) header
+ * goes, x->props.header_len octets before the payload, and *skb_mac_header
+ * is the protocol field of the outer header that must become ESP/UDP.
+ */
+static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
+{
+	struct crypto_aead *aead = x->data;
+	unsigned int ivlen = crypto_aead_ivsize(aead);
+	unsigned int alen = crypto_aead_authsize(aead);
+	unsigned int blksize = ALIGN(crypto_aead_blocksize(aead), 4);
+	bool esn = x->props.flags & XFRM_STATE_ESN;
+	struct xfrm_skb_cb *cb = XFRM_SKB_CB(skb);
+	u32 len = skb->len, tailen, assoclen, n;
+	struct espx_crypto_req r;
+	struct ip_esp_hdr *esph;
+	struct espx_esp_pad pad;
+	int esph_off, nsg, err;
+	__be64 seqno;
+	u8 nexthdr;
+
+	nexthdr = *skb_mac_header(skb);
+	*skb_mac_header(skb) = IPPROTO_ESP;
+
+	if (espx_esp_pad(len, espx_tfclen(x, skb), blksize, &pad))
+		return -EINVAL;
+	tailen = pad.tfclen + pad.plen + alen;
+
+	esph_off = skb_transport_offset(skb);
+	if (x->encap) {
+		err = espx_output_udp(x, skb, tailen, &esph_off);
+		if (err)
+			return err;
+	}
+
+	nsg = espx_output_trailer(skb, &pad, tailen, nexthdr);
+	if (nsg < 0) {
+		espx_count(espx_sa_of(x), ESPX_STAT_OUT_DROP_NOMEM, 1);
+		return nsg;
+	}
+
+	esph = (struct ip_esp_hdr *)(skb->data + esph_off);
+	esph->spi = x->id.spi;
+	esph->seq_no = htonl(cb->seq.output.low);
+
+	/* beet.md §2: Linux leaves the pseudo-header's Reserved octet as is */
+	if (nexthdr == IPPROTO_BEETPH && skb_headlen(skb) >= ESPX_BEETPH_FIXED_LEN)
+		skb->data[3] = 0;
+
+	/* from here on offsets are from the outer network header */
+	esph_off -= skb_network_offset(skb);
+	skb_push(skb, -skb_network_offset(skb));
+
+	err = espx_crypto_req_alloc(aead, nsg + 1, &r);
+	if (err) {
+		espx_count(espx_sa_of(x), ESPX_STAT_OUT_DROP_NOMEM, 1);
+		return err;
+	}
+	r.hdr->len = len;
+
+	/* AAD = SPI | [SNhi |] SNlo, in its own buffer: see espx.h */
+	assoclen = 0;
+	r.hdr->aad[assoclen++] = esph->spi;
+	if (esn)
+		r.hdr->aad[assoclen++] = htonl(cb->seq.output.hi);
+	r.hdr->aad[assoclen++] = esph->seq_no;
+	assoclen *= sizeof(__be32);
+
+	/* the IV generator (seqiv/echainiv) takes the 64-bit SN as input */
+	seqno = cpu_to_be64(cb->seq.output.low +
+			    ((u64)cb->seq.output.hi << 32));
+	n = min_t(u32, ivlen, sizeof(seqno));
+	memset(r.iv, 0, ivlen);
+	memcpy(r.iv + ivlen - n, (u8 *)&seqno + sizeof(seqno) - n, n);
+
+	sg_init_table(r.sg, nsg + 1);
+	sg_set_buf(r.sg, r.hdr->aad, assoclen);
+	err = skb_to_sgvec(skb, r.sg + 1, esph_off + ESPX_ESP_HDR_LEN,
+			   ivlen + pad.clen + alen);
+	if (unlikely(err < 0)) {
+		kfree(r.hdr);
+		return err;
+	}
+	aead_request_set_crypt(r.req, r.sg, r.sg, ivlen + pad.clen, r.iv);
+	aead_request_set_ad(r.req, assoclen);
+
+	err = espx_crypto_run(&r, skb, true, espx_output_done);
+	if (err == -EINPROGRESS)
+		return err;
+	espx_crypto_req_free(skb);
+	return espx_output_finish(x, skb, len, err);
+}
+
+/* ---- input ------------------------------------------------------------- */
+
+/*
+ * beet.md §3, §4, §7 receiver checks, before the core rebuilds the inner
+ * header: a valid pseudo-header (stricter than Linux), no pseudo-header on
+ * an IPv6-inner SA, no empty payload, no IPv4 packet over 64 KiB.
+ */
+static int espx_input_beet(struct xfrm_state *x, struct sk_buff *skb,
+			   unsigned int off, u8 nexthdr)
+{
+	unsigned int len = skb->len - off;
+	u8 buf[ESPX_BEETPH_FIXED_LEN];
+	struct espx_beetph ph = { };
+
+	if (!len)
+		return -EINVAL;
+	if (nexthdr == IPPROTO_BEETPH) {
+		if (x->sel.family != AF_INET)
+			return -EINVAL;
+		if (skb_copy_bits(skb, off, buf, min_t(unsigned int, len,
+						       sizeof(buf))))
+			return -EINVAL;
+		if (espx_beetph_parse(buf, len, &ph))
+			return -EINVAL;
+	}
+	if (x->sel.family == AF_INET &&
+	    len - ph.phlen + sizeof(struct iphdr) > IP_MAX_MTU)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * NAT-T (RFC 3948): tell the key manager when the peer's address or port
+ * changed; in transport mode the inner checksums cannot be verified.
+ */
+static void espx_input_natt(struct xfrm_state *x, struct sk_buff *skb,
+			    const xfrm_address_t *saddr, __be16 sport)
+{
+	struct xfrm_encap_tmpl *encap = x->encap;
+
+	if (!xfrm_addr_equal(saddr, &x->props.saddr, x->props.family) ||
+	    sport != encap->encap_sport)
+		km_new_mapping(x, (xfrm_address_t *)saddr, sport);
+
+	if (x->props.mode == XFRM_MODE_TRANSPORT)
+		skb->ip_summed = CHECKSUM_UNNECESSARY;
+}
+
+/* Drop ESP header + IV; leave the headers as the core's mode input wants. */
+static int espx_input_headers4(struct xfrm_state *x, struct sk_buff *skb,
+			       unsigned int hlen)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	int ihl = iph->ihl * 4;
+
+	if (x->encap) {
+		/* the UDP header is still in front of ESP: RFC 3948 rcv */
+		const struct udphdr *uh = (void *)(skb_network_header(skb) + ihl);
+		xfrm_address_t saddr = { .a4 = iph->saddr };
+
+		espx_input_natt(x, skb, &saddr, uh->source);
+	}
+
+	skb_pull_rcsum(skb, hlen);
+	if (x->props.mode == XFRM_MODE_TUNNEL)
+		skb_reset_transport_header(skb);
+	else
+		skb_set_transport_header(skb, -ihl);
+	return 0;
+}
+
+static int espx_input_headers6(struct xfrm_state *x, struct sk_buff *skb,
+			       unsigned int hlen)
+{
+	int hdr_len = skb_network_header_len(skb);
+
+	if (x->encap) {
+		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+		int off = skb_network_offset(skb) + sizeof(*ip6h);
+		u8 nexthdr = ip6h->nexthdr;
+		const struct udphdr *uh;
+		xfrm_address_t saddr;
+		__be16 frag_off;
+
+		off = ipv6_skip_exthdr(skb, off, &nexthdr, &frag_off);
+		if (off == -1)
+			return -EINVAL;
+		uh = (void *)(skb->data + off);
+		hdr_len += off;
+		memcpy(&saddr.in6, &ip6h->saddr, sizeof(saddr.in6));
+		espx_input_natt(x, skb, &saddr, uh->source);
+	}
+
+	skb_postpull_rcsum(skb, skb_network_header(skb),
+			   skb_network_header_len(skb));
+	skb_pull_rcsum(skb, hlen);
+	if (x->props.mode == XFRM_MODE_TUNNEL)
+		skb_reset_transport_header(skb);
+	else
+		skb_set_transport_header(skb, -hdr_len);
+	return 0;
+}
+
+/* After decryption, sync or async. Return: Next Header or -errno. */
+static int espx_input_finish(struct xfrm_state *x, struct sk_buff *skb,
+			     int err)
+{
+	struct crypto_aead *aead = x->data;
+	unsigned int alen = crypto_aead_authsize(aead);
+	unsigned int hlen = ESPX_ESP_HDR_LEN + crypto_aead_ivsize(aead);
+	struct espx_sa *sa = espx_sa_of(x);
+	u8 tr[ESPX_ESP_TRAILER_MIN];
+	int trim;
+
+	if (unlikely(err)) {
+		espx_count(sa, err == -EBADMSG ? ESPX_STAT_IN_DROP_ICV :
+			   ESPX_STAT_IN_DROP_NOMEM, 1);
+		return err;
+	}
+
+	if (skb_copy_bits(skb, skb->len - alen - sizeof(tr), tr, sizeof(tr)))
+		return -EINVAL;
+	trim = espx_esp_trailer_check(skb->len - hlen, alen, tr[0]);
+	if (trim < 0) {
+		espx_count(sa, ESPX_STAT_IN_DROP_PADDING, 1);
+		return -EINVAL;
+	}
+	err = pskb_trim(skb, skb->len - trim);
+	if (unlikely(err)) {
+		espx_count(sa, ESPX_STAT_IN_DROP_NOMEM, 1);
+		return err;
+	}
+
+	/* RFC 4303 §2.6: a dummy packet is dropped silently */
+	if (tr[1] == IPPROTO_NONE)
+		return -EINVAL;
+
+	if (x->props.mode == XFRM_MODE_BEET &&
+	    espx_input_beet(x, skb, hlen, tr[1])) {
+		espx_count(sa, ESPX_STAT_IN_DROP_BEETPH, 1);
+		return -EINVAL;
+	}
+
+	if (x->props.family == AF_INET)
+		err = espx_input_headers4(x, skb, hlen);
+	else
+		err = espx_input_headers6(x, skb, hlen);
+	if (err)
+		return err;
+
+	espx_count(sa, ESPX_STAT_IN_PACKETS, 1);
+	espx_count(sa, ESPX_STAT_IN_BYTES, skb->len);
+	return tr[1];
+}
+
+static void espx_input_done(struct sk_buff *skb, int err)
+{
+	struct xfrm_state *x = xfrm_input_state(skb);
+
+	espx_crypto_req_free(skb);
+	xfrm_input_resume(skb, espx_input_finish(x, skb, err));
+}
+
+/*
+ * On entry (xfrm_input): skb->data is the ESP header, the network header is
+ * the outer IP header, XFRM_SKB_CB(skb)->seq.input holds SNlo and the SNhi
+ * the core inferred from the replay window.
+ */
+static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
+{
+	struct crypto_aead *aead = x->data;
+	unsigned int ivlen = crypto_aead_ivsize(aead);
+	unsigned int alen = crypto_aead_authsize(aead);
+	struct espx_sa *sa = espx_sa_of(x);
+	const struct ip_esp_hdr *esph;
+	struct espx_crypto_req r;
+	struct sk_buff *trailer;
+	unsigned int assoclen;
+	int nsg, err;
+
+	if (skb->len < ESPX_ESP_HDR_LEN + ivlen + ESPX_ESP_TRAILER_MIN + alen) {
+		espx_count(sa, ESPX_STAT_IN_DROP_TRUNCATED, 1);
+		return -EINVAL;
+	}
+	if (!pskb_may_pull(skb, ESPX_ESP_HDR_LEN + ivlen)) {
+		espx_count(sa, ESPX_STAT_IN_DROP_NOMEM, 1);
+		return -ENOMEM;
+	}
+
+	/* decrypt in place: unshare only what must be unshared */
+	if (!skb_cloned(skb) && !skb_is_nonlinear(skb)) {
+		nsg = 1;
+	} else if (!skb_cloned(skb) && !skb_has_frag_list(skb) &&
+		   !skb_has_shared_frag(skb)) {
+		nsg = skb_shinfo(skb)->nr_frags + 1;
+	} else {
+		nsg = skb_cow_data(skb, 0, &trailer);
+		if (nsg < 0) {
+			espx_count(sa, ESPX_STAT_IN_DROP_NOMEM, 1);
+			return nsg;
+		}
+	}
+
+	err = espx_crypto_req_alloc(aead, nsg + 1, &r);
+	if (err) {
+		espx_count(sa, ESPX_STAT_IN_DROP_NOMEM, 1);
+		return err;
+	}
+
+	esph = (const struct ip_esp_hdr *)skb->data;
+	assoclen = 0;
+	r.hdr->aad[assoclen++] = esph->spi;
+	if (x->props.flags & XFRM_STATE_ESN)
+		r.hdr->aad[assoclen++] = XFRM_SKB_CB(skb)->seq.input.hi;
+	r.hdr->aad[assoclen++] = esph->seq_no;
+	assoclen *= sizeof(__be32);
+
+	sg_init_table(r.sg, nsg + 1);
+	sg_set_buf(r.sg, r.hdr->aad, assoclen);
+	err = skb_to_sgvec(skb, r.sg + 1, ESPX_ESP_HDR_LEN,
+			   skb->len - ESPX_ESP_HDR_LEN);
+	if (unlikely(err < 0)) {
+		kfree(r.hdr);
+		return err;
+	}
+	skb->ip_summed = CHECKSUM_NONE;
+
+	aead_request_set_crypt(r.req, r.sg, r.sg,
+			       skb->len - ESPX_ESP_HDR_LEN, r.iv);
+	aead_request_set_ad(r.req, assoclen);
+
+	err = espx_crypto_run(&r, skb, false, espx_input_done);
+	if (err == -EINPROGRESS)
+		return err;
+	espx_crypto_req_free(skb);
+	return espx_input_finish(x, skb, err);
+}
+
+const struct xfrm_type espx_type_ipv4 = {
+	.owner		= THIS_MODULE,
+	.proto		= IPPROTO_ESP,
+	.flags		= XFRM_TYPE_REPLAY_PROT,
+	.init_state	= espx_init_state,
+	.destructor	= espx_destroy,
+	.input		= espx_input,
+	.output		= espx_output,
+};
+
+const struct xfrm_type espx_type_ipv6 = {
+	.owner		= THIS_MODULE,
+	.proto		= IPPROTO_ESP,
+	.flags		= XFRM_TYPE_REPLAY_PROT,
+	.init_state	= espx_init_state,
+	.destructor	= espx_destroy,
+	.input		= espx_input,
+	.output		= espx_output,
+};

@@ -84,6 +84,28 @@ static inline void espx_stat_inc(struct espx_sa *sa, enum espx_stat id)
 
 void espx_sa_stats_read(const struct espx_sa *sa, u64 out[__ESPX_STAT_MAX]);
 
+/*
+ * sa.c, for netlink.c: the per-netns table of pending configs and SAs.
+ * espx_sa_get() and espx_sa_walk() call @fn under the table's lock: the entry
+ * is valid only inside @fn. Dead SAs (deleted, not yet destroyed) are skipped.
+ * espx_sa_walk() resumes at @pos (zeroed for the first call) and stops at the
+ * first non-zero return of @fn, which it returns.
+ */
+void espx_sa_id_from_state(struct espx_sa_id *id, const struct xfrm_state *x);
+int espx_cfg_add(struct net *net, const struct espx_sa_id *id,
+		 const struct espx_cfg *cfg, struct netlink_ext_ack *extack);
+int espx_cfg_del(struct net *net, const struct espx_sa_id *id,
+		 struct netlink_ext_ack *extack);
+int espx_sa_get(struct net *net, const struct espx_sa_id *id,
+		int (*fn)(const struct espx_sa *sa, void *arg), void *arg);
+int espx_sa_walk(struct net *net, unsigned long pos[2],
+		 int (*fn)(const struct espx_sa *sa, void *arg), void *arg);
+
+static inline enum espx_sa_status espx_sa_status(const struct espx_sa *sa)
+{
+	return sa->x ? ESPX_STATUS_BOUND : ESPX_STATUS_PENDING;
+}
+
 /* netlink.c */
 int espx_genl_init(void);
 void espx_genl_exit(void);
@@ -92,11 +114,61 @@ void espx_genl_exit(void);
 extern const struct xfrm_type espx_type_ipv4;
 extern const struct xfrm_type espx_type_ipv6;
 
+/*
+ * crypto.c: the SA's AEAD (x->data), per-packet request memory, async
+ * completion. One kmalloc per packet holds a struct espx_crypto_hdr, the IV,
+ * the aead_request and the scatterlist; while crypto runs it is reachable as
+ * ESPX_SKB_CB(skb)->tmp. The AAD (SPI | [SNhi |] SNlo) lives in the header,
+ * so the ESP header on the wire never has to be shuffled for ESN.
+ */
+struct aead_request;
+struct crypto_aead;
+struct scatterlist;
+
+typedef void (*espx_crypto_done_t)(struct sk_buff *skb, int err);
+
+struct espx_skb_cb {
+	struct xfrm_skb_cb xfrm;	/* the core's; must stay first */
+	void *tmp;			/* in-flight request memory */
+};
+
+#define ESPX_SKB_CB(skb) ((struct espx_skb_cb *)&((skb)->cb[0]))
+#define ESPX_AAD_MAX 12		/* SPI | SNhi | SNlo */
+
+struct espx_crypto_hdr {
+	espx_crypto_done_t done;	/* async completion, set by run() */
+	u32 len;			/* caller's: payload octets, for stats */
+	__be32 aad[ESPX_AAD_MAX / 4];
+};
+
+struct espx_crypto_req {
+	struct espx_crypto_hdr *hdr;	/* == the allocation */
+	u8 *iv;
+	struct aead_request *req;
+	struct scatterlist *sg;
+};
+
+int espx_crypto_init(struct xfrm_state *x, struct netlink_ext_ack *extack);
+void espx_crypto_destroy(struct xfrm_state *x);
+int espx_crypto_req_alloc(struct crypto_aead *aead, unsigned int nsg,
+			  struct espx_crypto_req *r);
+struct espx_crypto_hdr *espx_crypto_req_of(struct sk_buff *skb);
+void espx_crypto_req_free(struct sk_buff *skb);
+int espx_crypto_run(struct espx_crypto_req *r, struct sk_buff *skb,
+		    bool encrypt, espx_crypto_done_t done);
+
 /* proto.c: registration of the two xfrm types and the xfrm4/xfrm6 protocol
  * handlers for IPPROTO_ESP (input, ICMP errors); detection of esp4/esp6.
  */
 int espx_proto_check_clash(void);
 int espx_proto_init(void);
 void espx_proto_exit(void);
+/*
+ * True while the core's ESP type for family (AF_INET/AF_INET6) is not espx's:
+ * another module (esp4/esp6 loaded with espx.guard_esp=0, or a third party)
+ * took it over, so new SAs of that family would not use espx. Lockless,
+ * callable from any context.
+ */
+bool espx_type_lost(unsigned short family);
 
 #endif /* _NET_ESPX_ESPX_H */

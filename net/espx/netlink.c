@@ -1,5 +1,317 @@
 // SPDX-License-Identifier: GPL-2.0
-/* placeholder: being written */
+/*
+ * The "espx" generic netlink family: per-SA extension configs in, configs
+ * and statistics out. See include/uapi/linux/espx.h for the contract; the
+ * table itself lives in sa.c.
+ *
+ * Every command, GET included, needs CAP_NET_ADMIN over the user namespace
+ * owning the socket's network namespace (GENL_UNS_ADMIN_PERM): xfrm_user
+ * asks the same for reading SAs, and a config names an SA's SPI and peer.
+ */
+#include <net/genetlink.h>
 #include "espx.h"
-int espx_genl_init(void) { return 0; }
-void espx_genl_exit(void) { }
+
+static const struct nla_policy espx_id_policy[ESPX_ID_MAX + 1] = {
+	[ESPX_ID_FAMILY]	= { .type = NLA_U16 },
+	/* maximum length here; exact length per family in espx_nl_id() */
+	[ESPX_ID_DADDR]		= { .type = NLA_BINARY,
+				    .len = sizeof(struct in6_addr) },
+	[ESPX_ID_SPI]		= { .type = NLA_BE32 },
+	[ESPX_ID_PROTO]		= { .type = NLA_U8 },
+	[ESPX_ID_MARK]		= { .type = NLA_U32 },
+	[ESPX_ID_MARK_MASK]	= { .type = NLA_U32 },
+	[ESPX_ID_IF_ID]		= { .type = NLA_U32 },
+};
+
+static const struct nla_policy espx_wesp_policy[ESPX_WESP_MAX + 1] = {
+	[ESPX_WESP_CRYPT_OFFSET] =
+		NLA_POLICY_MAX(NLA_U8, ESPX_WESP_CRYPT_OFFSET_MAX),
+};
+
+static const struct nla_policy espx_policy[ESPX_A_MAX + 1] = {
+	[ESPX_A_SA_ID]	= NLA_POLICY_NESTED(espx_id_policy),
+	[ESPX_A_STATUS]	= { .type = NLA_REJECT,
+			    .reject_message = "espx: status is reply-only" },
+	[ESPX_A_WESP]	= NLA_POLICY_NESTED(espx_wesp_policy),
+	[ESPX_A_STATS]	= { .type = NLA_REJECT,
+			    .reject_message = "espx: stats are reply-only" },
+	[ESPX_A_PAD]	= { .type = NLA_REJECT },
+};
+
+static struct genl_family espx_genl_family;
+
+/* The SA id of a request; every doit needs one. */
+static int espx_nl_id(struct genl_info *info, struct espx_sa_id *id)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *nest = info->attrs[ESPX_A_SA_ID];
+	struct nlattr *tb[ESPX_ID_MAX + 1];
+	struct nlattr *a;
+	int err;
+
+	if (!nest) {
+		NL_SET_ERR_MSG_MOD(extack, "missing SA id");
+		NL_SET_ERR_ATTR_MISS(extack, NULL, ESPX_A_SA_ID);
+		return -EINVAL;
+	}
+	err = nla_parse_nested(tb, ESPX_ID_MAX, nest, espx_id_policy, extack);
+	if (err)
+		return err;
+
+	memset(id, 0, sizeof(*id));
+	if (NL_REQ_ATTR_CHECK(extack, nest, tb, ESPX_ID_FAMILY)) {
+		NL_SET_ERR_MSG_MOD(extack, "SA id lacks the family");
+		return -EINVAL;
+	}
+	a = tb[ESPX_ID_FAMILY];
+	id->family = nla_get_u16(a);
+	if (id->family != AF_INET && id->family != AF_INET6) {
+		NL_SET_ERR_MSG_ATTR(extack, a, "unsupported address family");
+		return -EAFNOSUPPORT;
+	}
+
+	if (NL_REQ_ATTR_CHECK(extack, nest, tb, ESPX_ID_DADDR)) {
+		NL_SET_ERR_MSG_MOD(extack, "SA id lacks the destination address");
+		return -EINVAL;
+	}
+	a = tb[ESPX_ID_DADDR];
+	if (nla_len(a) != (id->family == AF_INET ? sizeof(struct in_addr) :
+			   sizeof(struct in6_addr))) {
+		NL_SET_ERR_MSG_ATTR(extack, a,
+				    "address length does not match the family");
+		return -EINVAL;
+	}
+	nla_memcpy(&id->daddr, a, sizeof(id->daddr));
+
+	if (NL_REQ_ATTR_CHECK(extack, nest, tb, ESPX_ID_SPI)) {
+		NL_SET_ERR_MSG_MOD(extack, "SA id lacks the SPI");
+		return -EINVAL;
+	}
+	a = tb[ESPX_ID_SPI];
+	id->spi = nla_get_be32(a);
+	if (!id->spi) {
+		NL_SET_ERR_MSG_ATTR(extack, a, "SPI 0 is reserved");
+		return -EINVAL;
+	}
+
+	id->proto = IPPROTO_ESP;
+	a = tb[ESPX_ID_PROTO];
+	if (a && nla_get_u8(a) != IPPROTO_ESP) {
+		NL_SET_ERR_MSG_ATTR(extack, a, "protocol must be ESP (50)");
+		return -EPROTONOSUPPORT;
+	}
+
+	if (tb[ESPX_ID_MARK])
+		id->mark = nla_get_u32(tb[ESPX_ID_MARK]);
+	if (tb[ESPX_ID_MARK_MASK])
+		id->mark_mask = nla_get_u32(tb[ESPX_ID_MARK_MASK]);
+	if (tb[ESPX_ID_IF_ID])
+		id->if_id = nla_get_u32(tb[ESPX_ID_IF_ID]);
+	return 0;
+}
+
+static int espx_nl_put_id(struct sk_buff *skb, const struct espx_sa_id *id)
+{
+	struct nlattr *nest = nla_nest_start(skb, ESPX_A_SA_ID);
+
+	if (!nest ||
+	    nla_put_u16(skb, ESPX_ID_FAMILY, id->family) ||
+	    nla_put(skb, ESPX_ID_DADDR,
+		    id->family == AF_INET ? sizeof(struct in_addr) :
+					    sizeof(struct in6_addr),
+		    &id->daddr) ||
+	    nla_put_be32(skb, ESPX_ID_SPI, id->spi) ||
+	    nla_put_u8(skb, ESPX_ID_PROTO, id->proto) ||
+	    nla_put_u32(skb, ESPX_ID_MARK, id->mark) ||
+	    nla_put_u32(skb, ESPX_ID_MARK_MASK, id->mark_mask) ||
+	    nla_put_u32(skb, ESPX_ID_IF_ID, id->if_id))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int espx_nl_put_stats(struct sk_buff *skb, const struct espx_sa *sa)
+{
+	u64 v[__ESPX_STAT_MAX];
+	struct nlattr *nest;
+	int i;
+
+	espx_sa_stats_read(sa, v);
+	nest = nla_nest_start(skb, ESPX_A_STATS);
+	if (!nest)
+		return -EMSGSIZE;
+	/* Inside the nest the types are stat ids; 0 is the padding. */
+	for (i = ESPX_STAT_UNSPEC + 1; i <= ESPX_STAT_MAX; i++)
+		if (nla_put_u64_64bit(skb, i, v[i], ESPX_STAT_UNSPEC))
+			return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+struct espx_nl_reply {
+	struct sk_buff *skb;
+	u32 portid;
+	u32 seq;
+	int flags;
+};
+
+static int espx_nl_fill(const struct espx_sa *sa, void *arg)
+{
+	struct espx_nl_reply *r = arg;
+	struct sk_buff *skb = r->skb;
+	struct nlattr *nest;
+	void *hdr;
+
+	hdr = genlmsg_put(skb, r->portid, r->seq, &espx_genl_family, r->flags,
+			  ESPX_CMD_SA_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+
+	if (espx_nl_put_id(skb, &sa->id) ||
+	    nla_put_u32(skb, ESPX_A_STATUS, espx_sa_status(sa)))
+		goto cancel;
+	if (sa->cfg.wesp) {
+		nest = nla_nest_start(skb, ESPX_A_WESP);
+		if (!nest ||
+		    nla_put_u8(skb, ESPX_WESP_CRYPT_OFFSET, sa->cfg.crypt_offset))
+			goto cancel;
+		nla_nest_end(skb, nest);
+	}
+	if (sa->x && espx_nl_put_stats(skb, sa))
+		goto cancel;
+
+	genlmsg_end(skb, hdr);
+	return 0;
+
+cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+static int espx_nl_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[ESPX_WESP_MAX + 1];
+	struct espx_cfg cfg = {};
+	struct espx_sa_id id;
+	int err;
+
+	err = espx_nl_id(info, &id);
+	if (err)
+		return err;
+
+	if (info->attrs[ESPX_A_WESP]) {
+		err = nla_parse_nested(tb, ESPX_WESP_MAX,
+				       info->attrs[ESPX_A_WESP],
+				       espx_wesp_policy, info->extack);
+		if (err)
+			return err;
+		cfg.wesp = true;
+		if (tb[ESPX_WESP_CRYPT_OFFSET])
+			cfg.crypt_offset =
+				nla_get_u8(tb[ESPX_WESP_CRYPT_OFFSET]);
+	}
+
+	return espx_cfg_add(genl_info_net(info), &id, &cfg, info->extack);
+}
+
+static int espx_nl_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct espx_nl_reply r = {
+		.portid = info->snd_portid,
+		.seq = info->snd_seq,
+	};
+	struct espx_sa_id id;
+	int err;
+
+	err = espx_nl_id(info, &id);
+	if (err)
+		return err;
+
+	r.skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!r.skb) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no memory for the reply");
+		return -ENOMEM;
+	}
+	err = espx_sa_get(genl_info_net(info), &id, espx_nl_fill, &r);
+	if (err) {
+		nlmsg_free(r.skb);
+		if (err == -ENOENT)
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    info->attrs[ESPX_A_SA_ID],
+					    "no config and no SA with this id");
+		else
+			NL_SET_ERR_MSG_MOD(info->extack,
+					   "reply does not fit");
+		return err;
+	}
+	return genlmsg_reply(r.skb, info);
+}
+
+static int espx_nl_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct espx_nl_reply r = {
+		.skb = skb,
+		.portid = NETLINK_CB(cb->skb).portid,
+		.seq = cb->nlh->nlmsg_seq,
+		.flags = NLM_F_MULTI,
+	};
+	int err;
+
+	err = espx_sa_walk(sock_net(skb->sk), (unsigned long *)cb->args,
+			   espx_nl_fill, &r);
+	if (err && !skb->len)
+		return err;	/* one entry does not fit an empty skb */
+	return skb->len;
+}
+
+static int espx_nl_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct espx_sa_id id;
+	int err;
+
+	err = espx_nl_id(info, &id);
+	if (err)
+		return err;
+	return espx_cfg_del(genl_info_net(info), &id, info->extack);
+}
+
+static const struct genl_small_ops espx_genl_ops[] = {
+	{
+		.cmd = ESPX_CMD_SA_SET,
+		.doit = espx_nl_set,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = ESPX_CMD_SA_GET,
+		.doit = espx_nl_get,
+		.dumpit = espx_nl_dump,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = ESPX_CMD_SA_DEL,
+		.doit = espx_nl_del,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+};
+
+static struct genl_family espx_genl_family __ro_after_init = {
+	.name = ESPX_GENL_NAME,
+	.version = ESPX_GENL_VERSION,
+	.maxattr = ESPX_A_MAX,
+	.policy = espx_policy,
+	.netnsok = true,
+	.parallel_ops = true,
+	.module = THIS_MODULE,
+	.small_ops = espx_genl_ops,
+	.n_small_ops = ARRAY_SIZE(espx_genl_ops),
+};
+
+int espx_genl_init(void)
+{
+	return genl_register_family(&espx_genl_family);
+}
+
+void espx_genl_exit(void)
+{
+	genl_unregister_family(&espx_genl_family);
+}

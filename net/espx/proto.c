@@ -1,6 +1,434 @@
 // SPDX-License-Identifier: GPL-2.0
-/* placeholder: being written */
+/*
+ * espx protocol glue: the ESP xfrm types for IPv4/IPv6, the xfrm4/xfrm6
+ * protocol handlers for IPPROTO_ESP (input and ICMP errors), and the guard
+ * against esp4/esp6.
+ *
+ * Who owns ESP
+ * ------------
+ * The xfrm core keeps one ESP type per address family in
+ * xfrm_state_afinfo->type_esp. xfrm_register_type() (6.1 and 6.12 alike) does
+ * not refuse a second ESP type: it WARN_ON()s that the slot is taken, then
+ * overwrites it and returns 0. xfrm_unregister_type() WARN_ON()s when the slot
+ * does not hold the type being removed, then clears it anyway. So calling
+ * either one without knowing who owns the slot risks a WARN.
+ *
+ * xfrm_get_type() (which reads the slot) is static, and find_module() is not
+ * exported, but xfrm_state_afinfo_get_rcu() is exported (GPL) in both kernels
+ * and struct xfrm_state_afinfo, including ->type_esp, is in <net/xfrm.h>.
+ * espx reads the slot with it under rcu_read_lock() and compares it with its
+ * own types. That read has no side effects: no WARN, no module load.
+ *
+ * Load order "esp4, then espx": espx_proto_check_clash() sees the slot in use
+ * before espx registers anything, names the owner module and fails with
+ * -EEXIST.
+ *
+ * Load order "espx, then esp4" (the same for esp6/AF_INET6):
+ * esp4_init() calls xfrm_register_type(), which WARNs and replaces espx's
+ * type with esp4's. Then xfrm4_protocol_register() fails with -EEXIST,
+ * because espx already has an IPPROTO_ESP handler at the same priority (0).
+ * esp4_init() then calls xfrm_unregister_type(), which does not WARN because
+ * the slot holds esp4's type, but it leaves the slot empty. Finally esp4_init()
+ * returns -EAGAIN. After that, new ESP SAs find no type, so the core does
+ * request_module("xfrm-type-2-50"). That loads esp4 again, which fails again
+ * without a WARN, and the SA is refused with -EPROTONOSUPPORT. Until then, SAs
+ * that already exist keep espx's type and a reference on espx. Unloading espx
+ * would then hit the WARN in xfrm_unregister_type(). Two steps prevent all
+ * of this:
+ *
+ *  1. A module notifier vetoes the loading of esp4/esp6 at MODULE_STATE_COMING
+ *     (the notifier chain allows that since 5.10: prepare_coming_module()
+ *     fails the load with the notifier's errno). That happens before esp4's
+ *     init runs, so the core does not WARN. The errno is -EBUSY, because
+ *     modprobe treats -EEXIST as "already loaded" and would report success.
+ *     modprobe reports "Device or resource busy" and espx logs why. The guard_esp=0 module parameter turns the veto off,
+ *     so that tests can exercise step 2.
+ *  2. On every module LIVE/GOING event, espx checks the slot. If the slot is
+ *     empty, because the intruder's init failed as described above, espx
+ *     registers its type again. If another type holds the slot, espx has lost
+ *     ESP for that family. It pr_err()s once, espx_type_lost() reports it for
+ *     netlink, and on unload espx leaves the slot alone, so that the core does
+ *     not WARN. Existing espx SAs keep x->type == espx's type and its module
+ *     reference, so they keep working until they are deleted.
+ *
+ * There is still a tiny window: esp4 may be past MODULE_STATE_COMING while
+ * espx_proto_init() runs. The core has no lock that espx could share for
+ * that. espx checks the slot again right before registering to narrow it.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/notifier.h>
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <linux/skbuff.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/ip6_route.h>
+#include <net/ndisc.h>
+#include <net/route.h>
+#include <net/sock.h>
+#include <net/xfrm.h>
 #include "espx.h"
-int espx_proto_check_clash(void) { return 0; }
-int espx_proto_init(void) { return 0; }
-void espx_proto_exit(void) { }
+
+static bool guard_esp = true;
+module_param(guard_esp, bool, 0644);
+MODULE_PARM_DESC(guard_esp,
+		 "Refuse to load esp4/esp6 while espx is loaded (default Y)");
+
+struct espx_family {
+	unsigned short family;
+	const char *name;		/* "IPv4" */
+	const char *rival;		/* the in-tree module owning ESP */
+	const struct xfrm_type *type;
+	bool registered;		/* our registration is still to undo */
+	bool lost_logged;
+};
+
+static struct espx_family espx_families[] = {
+	{ AF_INET,  "IPv4", "esp4", &espx_type_ipv4 },
+	{ AF_INET6, "IPv6", "esp6", &espx_type_ipv6 },
+};
+
+/* Serialises registration state against the module notifier. */
+static DEFINE_MUTEX(espx_proto_mutex);
+
+/*
+ * The ESP type the core has registered for fam right now. If owner is not
+ * NULL, it receives the owner module's name, or "" when the type is built in.
+ * This returns ERR_PTR(-EAFNOSUPPORT) when the family has no xfrm state
+ * afinfo. The pointer is only compared, never dereferenced, after the RCU
+ * section.
+ */
+static const struct xfrm_type *espx_slot(const struct espx_family *fam,
+					 char owner[MODULE_NAME_LEN])
+{
+	struct xfrm_state_afinfo *afinfo;
+	const struct xfrm_type *t;
+
+	rcu_read_lock();
+	afinfo = xfrm_state_afinfo_get_rcu(fam->family);
+	if (!afinfo) {
+		rcu_read_unlock();
+		return ERR_PTR(-EAFNOSUPPORT);
+	}
+	t = READ_ONCE(afinfo->type_esp);
+	/* A module is freed only after an RCU grace period following its exit. */
+	if (t && owner)
+		strscpy(owner, t->owner ? module_name(t->owner) : "",
+			MODULE_NAME_LEN);
+	rcu_read_unlock();
+	return t;
+}
+
+/* -EEXIST with a clear message if anyone else owns ESP for fam. */
+static int espx_check_family(const struct espx_family *fam)
+{
+	char owner[MODULE_NAME_LEN];
+	const struct xfrm_type *t;
+
+	t = espx_slot(fam, owner);
+	if (IS_ERR(t)) {
+		pr_err("no xfrm support for %s in this kernel\n", fam->name);
+		return PTR_ERR(t);
+	}
+	if (!t || t == fam->type)
+		return 0;
+	if (!owner[0])
+		pr_err("ESP for %s is built into this kernel: espx cannot replace it\n",
+		       fam->name);
+	else if (!strcmp(owner, fam->rival))
+		pr_err("ESP for %s is owned by module %s: unload it first (rmmod %s_offload %s; keep it away with 'install %s /bin/false' in modprobe.d)\n",
+		       fam->name, owner, owner, owner, owner);
+	else
+		pr_err("ESP for %s is owned by module %s: unload it first (rmmod %s)\n",
+		       fam->name, owner, owner);
+	return -EEXIST;
+}
+
+int espx_proto_check_clash(void)
+{
+	int i, err;
+
+	for (i = 0; i < ARRAY_SIZE(espx_families); i++) {
+		err = espx_check_family(&espx_families[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Lockless, callable from any context: a snapshot for netlink. */
+bool espx_type_lost(unsigned short family)
+{
+	const struct espx_family *fam;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(espx_families); i++) {
+		fam = &espx_families[i];
+		if (fam->family == family)
+			return !READ_ONCE(fam->registered) ||
+			       espx_slot(fam, NULL) != fam->type;
+	}
+	return false;
+}
+
+/*
+ * Runs after any module went LIVE or GOING, under espx_proto_mutex. It
+ * re-takes an ESP slot that an intruder left empty and reports a slot that
+ * another type holds.
+ */
+static void espx_audit_types(const char *culprit)
+{
+	char owner[MODULE_NAME_LEN];
+	struct espx_family *fam;
+	const struct xfrm_type *t;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(espx_families); i++) {
+		fam = &espx_families[i];
+		if (!fam->registered)
+			continue;
+		t = espx_slot(fam, owner);
+		if (IS_ERR(t) || t == fam->type)
+			continue;
+		if (!t) {
+			/*
+			 * esp4/esp6 overwrote espx's type (the core WARNed in
+			 * xfrm_register_type()) and then cleared the slot when
+			 * its init failed. The slot is empty, so registering
+			 * again cannot WARN.
+			 */
+			pr_err("lost the ESP type for %s: %s overwrote it (core WARN in xfrm_register_type) and cleared it; registering espx's type again\n",
+			       fam->name, culprit);
+			if (xfrm_register_type(fam->type, fam->family))
+				WRITE_ONCE(fam->registered, false);
+			continue;
+		}
+		if (!fam->lost_logged) {
+			fam->lost_logged = true;
+			pr_err("lost the ESP type for %s to module %s: new %s ESP SAs no longer use espx, existing ones still do; unload %s and reload espx\n",
+			       fam->name, owner[0] ? owner : "(built-in)",
+			       fam->name, owner[0] ? owner : "it");
+		}
+	}
+}
+
+static int espx_module_event(struct notifier_block *nb, unsigned long event,
+			     void *data)
+{
+	struct module *mod = data;
+	int i;
+
+	switch (event) {
+	case MODULE_STATE_COMING:
+		if (!READ_ONCE(guard_esp))
+			break;
+		for (i = 0; i < ARRAY_SIZE(espx_families); i++) {
+			if (strcmp(mod->name, espx_families[i].rival))
+				continue;
+			pr_err("refusing to load %s: espx provides ESP for %s (rmmod espx first)\n",
+			       mod->name, espx_families[i].name);
+			/* Not -EEXIST: modprobe takes that for "already loaded". */
+			return notifier_from_errno(-EBUSY);
+		}
+		break;
+	case MODULE_STATE_LIVE:
+	case MODULE_STATE_GOING:
+		mutex_lock(&espx_proto_mutex);
+		espx_audit_types(mod->name);
+		mutex_unlock(&espx_proto_mutex);
+		break;
+	}
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block espx_module_nb = {
+	.notifier_call = espx_module_event,
+};
+
+static int espx_rcv_cb(struct sk_buff *skb, int err)
+{
+	return 0;
+}
+
+/*
+ * ICMP errors quoting one of our ESP packets: skb->data is the quoted IPv4
+ * header. The ICMP layer has pulled ihl + 8 octets already, but espx does not
+ * rely on that. Like esp4, espx returns 0 (handled) in every case.
+ */
+static int espx4_err(struct sk_buff *skb, u32 info)
+{
+	const struct icmphdr *icmph = icmp_hdr(skb);
+	struct net *net = dev_net(skb->dev);
+	const struct ip_esp_hdr *esph;
+	u8 type = icmph->type, code = icmph->code;
+	const struct iphdr *iph;
+	struct xfrm_state *x;
+	unsigned int ihl;
+
+	if (type == ICMP_DEST_UNREACH) {
+		if (code != ICMP_FRAG_NEEDED)
+			return 0;
+	} else if (type != ICMP_REDIRECT) {
+		return 0;
+	}
+
+	if (!pskb_may_pull(skb, sizeof(*iph)))
+		return 0;
+	iph = (const struct iphdr *)skb->data;
+	ihl = iph->ihl * 4;
+	if (ihl < sizeof(*iph) || !pskb_may_pull(skb, ihl + sizeof(*esph)))
+		return 0;
+	iph = (const struct iphdr *)skb->data;	/* the pull may move data */
+	esph = (const struct ip_esp_hdr *)(skb->data + ihl);
+
+	x = xfrm_state_lookup(net, skb->mark,
+			      (const xfrm_address_t *)&iph->daddr, esph->spi,
+			      IPPROTO_ESP, AF_INET);
+	if (!x)
+		return 0;
+
+	if (type == ICMP_DEST_UNREACH)
+		ipv4_update_pmtu(skb, net, info, 0, IPPROTO_ESP);
+	else
+		ipv4_redirect(skb, net, 0, IPPROTO_ESP);
+	xfrm_state_put(x);
+	return 0;
+}
+
+/* ICMPv6 errors: skb->data is the quoted IPv6 header, ESP at offset. */
+static int espx6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
+		     u8 type, u8 code, int offset, __be32 info)
+{
+	struct net *net = dev_net(skb->dev);
+	const struct ip_esp_hdr *esph;
+	const struct ipv6hdr *iph;
+	struct xfrm_state *x;
+
+	if (type != ICMPV6_PKT_TOOBIG && type != NDISC_REDIRECT)
+		return 0;
+
+	if (offset < (int)sizeof(*iph) ||
+	    !pskb_may_pull(skb, offset + sizeof(*esph)))
+		return 0;
+	iph = (const struct ipv6hdr *)skb->data;
+	esph = (const struct ip_esp_hdr *)(skb->data + offset);
+
+	x = xfrm_state_lookup(net, skb->mark,
+			      (const xfrm_address_t *)&iph->daddr, esph->spi,
+			      IPPROTO_ESP, AF_INET6);
+	if (!x)
+		return 0;
+
+	if (type == NDISC_REDIRECT)
+		ip6_redirect(skb, net, skb->dev->ifindex, 0,
+			     sock_net_uid(net, NULL));
+	else
+		ip6_update_pmtu(skb, net, info, 0, 0, sock_net_uid(net, NULL));
+	xfrm_state_put(x);
+	return 0;
+}
+
+/* Same priority as esp4/esp6, so that they cannot register beside us. */
+static struct xfrm4_protocol espx4_protocol = {
+	.handler	= xfrm4_rcv,
+	.input_handler	= xfrm_input,
+	.cb_handler	= espx_rcv_cb,
+	.err_handler	= espx4_err,
+	.priority	= 0,
+};
+
+static struct xfrm6_protocol espx6_protocol = {
+	.handler	= xfrm6_rcv,
+	.input_handler	= xfrm_input,
+	.cb_handler	= espx_rcv_cb,
+	.err_handler	= espx6_err,
+	.priority	= 0,
+};
+
+/* Under espx_proto_mutex. Only removes a type the core still holds as ours. */
+static void espx_unregister_types(void)
+{
+	char owner[MODULE_NAME_LEN];
+	struct espx_family *fam;
+	const struct xfrm_type *t;
+	int i;
+
+	for (i = ARRAY_SIZE(espx_families) - 1; i >= 0; i--) {
+		fam = &espx_families[i];
+		if (!fam->registered)
+			continue;
+		WRITE_ONCE(fam->registered, false);
+		t = espx_slot(fam, owner);
+		if (t == fam->type)
+			xfrm_unregister_type(fam->type, fam->family);
+		else if (!IS_ERR_OR_NULL(t))
+			pr_warn("leaving the ESP type for %s to module %s\n",
+				fam->name, owner[0] ? owner : "(built-in)");
+	}
+}
+
+int espx_proto_init(void)
+{
+	struct espx_family *fam;
+	int i, err;
+
+	/* From here on esp4/esp6 cannot start loading. */
+	err = register_module_notifier(&espx_module_nb);
+	if (err)
+		return err;
+
+	mutex_lock(&espx_proto_mutex);
+	for (i = 0; i < ARRAY_SIZE(espx_families); i++) {
+		fam = &espx_families[i];
+		/* Again: one may have loaded since espx_proto_check_clash(). */
+		err = espx_check_family(fam);
+		if (!err)
+			err = xfrm_register_type(fam->type, fam->family);
+		if (err) {
+			pr_err("cannot register the ESP type for %s: %d\n",
+			       fam->name, err);
+			goto err_types;
+		}
+		fam->lost_logged = false;
+		WRITE_ONCE(fam->registered, true);
+	}
+
+	err = xfrm4_protocol_register(&espx4_protocol, IPPROTO_ESP);
+	if (err) {
+		pr_err("cannot register the IPv4 ESP protocol handler: %d\n",
+		       err);
+		goto err_types;
+	}
+	err = xfrm6_protocol_register(&espx6_protocol, IPPROTO_ESP);
+	if (err) {
+		pr_err("cannot register the IPv6 ESP protocol handler: %d\n",
+		       err);
+		goto err_proto4;
+	}
+	mutex_unlock(&espx_proto_mutex);
+	return 0;
+
+err_proto4:
+	xfrm4_protocol_deregister(&espx4_protocol, IPPROTO_ESP);
+err_types:
+	espx_unregister_types();
+	mutex_unlock(&espx_proto_mutex);
+	unregister_module_notifier(&espx_module_nb);
+	return err;
+}
+
+void espx_proto_exit(void)
+{
+	mutex_lock(&espx_proto_mutex);
+	if (xfrm6_protocol_deregister(&espx6_protocol, IPPROTO_ESP))
+		pr_warn("cannot remove the IPv6 ESP protocol handler\n");
+	if (xfrm4_protocol_deregister(&espx4_protocol, IPPROTO_ESP))
+		pr_warn("cannot remove the IPv4 ESP protocol handler\n");
+	espx_unregister_types();
+	mutex_unlock(&espx_proto_mutex);
+	/* Last, so that esp4/esp6 stay out until the slots are empty. */
+	unregister_module_notifier(&espx_module_nb);
+}

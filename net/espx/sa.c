@@ -153,7 +153,7 @@ static struct espx_sa *espx_sa_lookup(struct espx_net *en,
 	hash_for_each_possible(en->ids, sa, id_node, espx_sa_id_hash(id)) {
 		if (!espx_sa_id_equal(&sa->id, id))
 			continue;
-		if (pending ? !sa->x : !espx_sa_dead(sa))
+		if (pending ? !sa->x : sa->x && !espx_sa_dead(sa))
 			return sa;
 	}
 	return NULL;

@@ -30,26 +30,28 @@ UPSTREAM=6.1.0
 log() { echo "iproute2: $*"; }
 die() { echo "iproute2: error: $*" >&2; exit 1; }
 
-# Patch 1 carries a verbatim copy of the uapi header. It is generated from the
-# header so the two cannot drift; the build below also checks the result.
+# Patch 1 carries a verbatim copy of the uapi header: --refresh-uapi rewrites
+# its diff from the header, keeping the commit message, exactly as git
+# format-patch makes it. The build below checks that they still match.
 refresh_uapi() {
-	local patch lines
+	local patch tmp path=include/uapi/linux/espx.h
+
 	patch=$(ls "$HERE"/0001-*.patch 2>/dev/null | head -n1)
 	[ -n "$patch" ] || die "no patch 0001-*.patch in $HERE"
-	lines=$(wc -l < "$UAPI")
+	tmp=$(mktemp -d)
+	mkdir -p "$tmp/$(dirname "$path")"
+	cp "$UAPI" "$tmp/$path"
+	git -C "$tmp" init -q
+	git -C "$tmp" add "$path"
+	git -C "$tmp" -c user.name=espx -c user.email=espx@example.invalid \
+		commit -q -m uapi
 	{
-		# Keep everything up to and including the "new file mode" line.
-		sed -n '1,/^new file mode /p' "$patch"
-		echo "--- /dev/null"
-		echo "+++ b/include/uapi/linux/espx.h"
-		echo "@@ -0,0 +1,$lines @@"
-		sed 's/^/+/' "$UAPI"
-		echo "-- "
-		echo "2.39.5"
-		echo
+		sed -n '1,/^---$/p' "$patch" | sed '$d'
+		git -C "$tmp" format-patch -1 --stdout | sed -n '/^---$/,$p'
 	} > "$patch.new"
+	rm -rf "$tmp"
 	mv "$patch.new" "$patch"
-	log "rewrote $(basename "$patch") from include/uapi/linux/espx.h"
+	log "rewrote $(basename "$patch") from $path"
 }
 
 if [ "${1:-}" = "--refresh-uapi" ]; then
@@ -79,13 +81,12 @@ done
 dsc=$(ls "$META"/dl/${SRCPKG}_${UPSTREAM}-*.dsc 2>/dev/null | tail -n1 || true)
 if [ -z "$dsc" ]; then
 	log "fetching the $SRCPKG source package from $SUITE"
-	ver=$(apt-cache showsrc "$SRCPKG/$SUITE" 2>/dev/null |
-	      awk '/^Version:/ { print $2; exit }')
-	case "$ver" in
-	"$UPSTREAM"-*) ;;
-	"") die "no $SUITE source for $SRCPKG: run scripts/deps.sh (deb-src, apt-get update)" ;;
-	*) die "$SUITE has $SRCPKG $ver, expected $UPSTREAM-*" ;;
-	esac
+	# bookworm's version; backports has newer ones, which we do not want.
+	ver=$(apt-cache showsrc "$SRCPKG" 2>/dev/null |
+	      awk -v up="$UPSTREAM" '/^Version:/ && index($2, up "-") == 1 { print $2 }' |
+	      sort -V | tail -n1)
+	[ -n "$ver" ] ||
+		die "no $SRCPKG $UPSTREAM source in apt: run scripts/deps.sh (deb-src for $SUITE)"
 	(cd "$META/dl" &&
 	 apt-get -q -o APT::Sandbox::User=root source --download-only \
 		"$SRCPKG=$ver" >/dev/null) ||
@@ -97,7 +98,7 @@ fi
 if [ ! -e "$META/pristine.ok" ]; then
 	log "unpacking $(basename "$dsc") (with Debian's patches)"
 	rm -rf "$META/pristine"
-	dpkg-source -q -x "$dsc" "$META/pristine" >/dev/null
+	dpkg-source -q --no-copy -x "$dsc" "$META/pristine" >/dev/null
 	basename "$dsc" > "$META/pristine.ok"
 fi
 
@@ -126,9 +127,9 @@ fi
 cmp -s "$UAPI" "$OUT/include/uapi/linux/espx.h" ||
 	die "$OUT/include/uapi/linux/espx.h differs from include/uapi/linux/espx.h"
 
-# 4. ip only (and the libraries it links). Same environment as debian/rules.
+# 4. ip only, and the libraries it links: the top-level make passes the
+# flags (include paths, defines) that a bare make -C ip would lack.
 jobs=$(nproc 2>/dev/null || echo 2)
-export KERNEL_INCLUDE=./include NETNS_RUN_DIR=/run/netns
-make -s -C "$OUT/lib" -j"$jobs"
-make -s -C "$OUT/ip" -j"$jobs" ip
-log "built $OUT/ip/ip"
+make -s -C "$OUT" -j"$jobs" SUBDIRS="lib ip" NETNS_RUN_DIR=/run/netns
+[ -x "$OUT/ip/ip" ] || die "no $OUT/ip/ip after the build"
+log "built $OUT/ip/ip ($("$OUT/ip/ip" -V))"

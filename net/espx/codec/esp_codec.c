@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel-free ESP packet arithmetic; see esp_codec.h. Built into the module
+ * by #include from esp.c and into the userspace unit tests and fuzzers.
+ */
+#include "esp_codec.h"
+
+/**
+ * espx_esp_pad - sender padding (esp-baseline.md §5)
+ * @payload_len: octets of payload (inner packet or transport PDU)
+ * @tfclen: TFC padding octets to insert (0 for none)
+ * @blksize: ALIGN(cipher block size, 4): 4 for AEADs, 16 for AES-CBC
+ * @pad: result
+ *
+ * Return: 0, or ESPX_CODEC_EINVAL for a block size that is not a multiple
+ * of 4 in 4..256 or an encrypted part longer than 2^32 - 1 octets.
+ */
+int espx_esp_pad(uint32_t payload_len, uint32_t tfclen, uint32_t blksize,
+		 struct espx_esp_pad *pad)
+{
+	uint64_t clen;
+
+	if (blksize < 4 || blksize > 256 || blksize % 4)
+		return ESPX_CODEC_EINVAL;
+
+	clen = (uint64_t)payload_len + ESPX_ESP_TRAILER_MIN + tfclen;
+	clen = (clen + blksize - 1) / blksize * blksize;
+	if (clen > 0xffffffffULL)
+		return ESPX_CODEC_EINVAL;
+
+	pad->clen = (uint32_t)clen;
+	pad->tfclen = tfclen;
+	pad->plen = pad->clen - payload_len - tfclen;
+	return ESPX_CODEC_OK;
+}
+
+/**
+ * espx_esp_fill_trailer - write the ESP trailer after the payload
+ * @tail: where the payload ends; tfclen + plen octets are written
+ * @pad: from espx_esp_pad()
+ * @nexthdr: Next Header
+ *
+ * Layout: tfclen zero octets, then 1, 2, ..., plen - 2, then Pad Length
+ * (plen - 2) and Next Header.
+ */
+void espx_esp_fill_trailer(uint8_t *tail, const struct espx_esp_pad *pad,
+			   uint8_t nexthdr)
+{
+	uint32_t padlen = pad->plen - ESPX_ESP_TRAILER_MIN;
+	uint32_t i;
+
+	if (pad->tfclen) {
+		memset(tail, 0, pad->tfclen);
+		tail += pad->tfclen;
+	}
+	for (i = 0; i < padlen; i++)
+		tail[i] = (uint8_t)(i + 1);
+	tail[padlen] = (uint8_t)padlen;
+	tail[padlen + 1] = nexthdr;
+}
+
+/**
+ * espx_esp_trailer_check - receiver check of Pad Length (esp-baseline.md §5)
+ * @elen: octets after the IV, ICV included
+ * @alen: ICV octets
+ * @padlen: the decrypted Pad Length octet
+ *
+ * Like Linux: drop when Pad Length + 2 + ICV >= elen, i.e. when no payload
+ * octet would remain; the pad octets themselves are not checked.
+ *
+ * Return: the number of octets to trim from the end of the packet
+ * (padding, Pad Length, Next Header and ICV), or ESPX_CODEC_EINVAL.
+ */
+int espx_esp_trailer_check(uint32_t elen, uint32_t alen, uint8_t padlen)
+{
+	uint64_t trim = (uint64_t)padlen + ESPX_ESP_TRAILER_MIN + alen;
+
+	if (trim >= elen)
+		return ESPX_CODEC_EINVAL;
+	return (int)trim;
+}
+
+/**
+ * espx_beetph_len - total pseudo-header length for @optlen option octets
+ * @optlen: 4..40, a multiple of 4
+ *
+ * Return: 8 * (HdrLen + 1) = 4 + PadLen + optlen, or 0 if @optlen is not a
+ * valid IPv4 options length.
+ */
+uint32_t espx_beetph_len(uint32_t optlen)
+{
+	if (!optlen || optlen % 4 || optlen > ESPX_BEET_OPTLEN_MAX)
+		return 0;
+	return ESPX_BEETPH_FIXED_LEN + (4 - (optlen & 4)) + optlen;
+}
+
+/**
+ * espx_beetph_build - build the pseudo-header for inner IPv4 options
+ * @buf: output
+ * @buflen: octets available at @buf
+ * @nexthdr: the inner IPv4 Protocol field
+ * @opts: the IPv4 options, copied unchanged
+ * @optlen: their length, 4..40, a multiple of 4
+ *
+ * Sender rule of beet.md §3: PadLen = 4 - (optlen & 4), HdrLen = optlen / 8,
+ * Reserved 0, PadLen NOP octets between the fixed part and the options.
+ *
+ * Return: octets written, or a negative enum espx_codec_err.
+ */
+int espx_beetph_build(uint8_t *buf, size_t buflen, uint8_t nexthdr,
+		      const uint8_t *opts, uint32_t optlen)
+{
+	uint32_t len = espx_beetph_len(optlen);
+	uint32_t padlen;
+
+	if (!len)
+		return ESPX_CODEC_EINVAL;
+	if (buflen < len)
+		return ESPX_CODEC_ESPACE;
+
+	padlen = 4 - (optlen & 4);
+	buf[0] = nexthdr;
+	buf[1] = (uint8_t)(optlen / 8);
+	buf[2] = (uint8_t)padlen;
+	buf[3] = 0;
+	memset(buf + ESPX_BEETPH_FIXED_LEN, ESPX_IPOPT_NOP, padlen);
+	memcpy(buf + ESPX_BEETPH_FIXED_LEN + padlen, opts, optlen);
+	return (int)len;
+}
+
+/**
+ * espx_beetph_parse - receiver checks of the pseudo-header (beet.md §3, §7)
+ * @buf: the decrypted payload, starting with the pseudo-header; at least
+ *	 min(@len, 4) octets readable
+ * @len: octets of decrypted payload (pseudo-header + options + transport)
+ * @ph: result
+ *
+ * phlen = 4 + PadLen, optlen = 8 * HdrLen + 4 - PadLen. Rejects optlen < 0,
+ * not a multiple of 4 or > 40 (stricter than Linux's 250), a pseudo-header
+ * or options running past @len, and an empty transport payload after them.
+ * Reserved and the pad octets are not checked.
+ *
+ * Return: 0, ESPX_CODEC_ETRUNC or ESPX_CODEC_EINVAL.
+ */
+int espx_beetph_parse(const uint8_t *buf, size_t len, struct espx_beetph *ph)
+{
+	int optlen;
+
+	if (len < ESPX_BEETPH_FIXED_LEN)
+		return ESPX_CODEC_ETRUNC;
+
+	optlen = 8 * (int)buf[1] + ESPX_BEETPH_FIXED_LEN - (int)buf[2];
+	if (optlen < 0 || optlen % 4 || optlen > ESPX_BEET_OPTLEN_MAX)
+		return ESPX_CODEC_EINVAL;
+
+	ph->nexthdr = buf[0];
+	ph->hdrlen = buf[1];
+	ph->padlen = buf[2];
+	ph->phlen = ESPX_BEETPH_FIXED_LEN + buf[2];
+	ph->optlen = (uint32_t)optlen;
+	if ((size_t)ph->phlen + ph->optlen >= len)
+		return ESPX_CODEC_ETRUNC;
+	return ESPX_CODEC_OK;
+}

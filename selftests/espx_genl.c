@@ -1,0 +1,750 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * espx_genl: a small client of the "espx" generic netlink family for the
+ * selftests.
+ *
+ *   espx_genl set|get|del [--family 4|6] --daddr ADDR --spi SPI
+ *             [--proto N] [--mark M] [--mask M] [--if-id N] [--wesp OFFSET]
+ *   espx_genl dump        one line per pending config / SA of the netns
+ *   espx_genl count       number of entries a dump returns
+ *   espx_genl resolve     exit 0 if the family is registered, 2 if not
+ *   espx_genl badinput    KTAP: crafted bad requests, errno + extack each
+ *
+ * get/dump print "family 4 daddr A spi 0x.. proto 50 mark 0x0/0x0 if_id 0
+ * status pending|bound [wesp N] [stats NAME VALUE ...]". On a failed request
+ * the exit status is the errno and stderr carries the extack message.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <libmnl/libmnl.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <linux/espx.h>
+
+#include "kselftest.h"
+
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+
+struct nl {
+	struct mnl_socket *sk;
+	unsigned int seq;
+	uint16_t family_id;
+	char msg[256];		/* extack message of the last request */
+	int miss_type;		/* NLMSGERR_ATTR_MISS_TYPE or -1 */
+};
+
+struct sa_id {
+	int family;		/* AF_INET/AF_INET6 or a raw value */
+	unsigned char daddr[16];
+	int alen;
+	uint32_t spi;		/* host order */
+	int proto;		/* -1: not sent */
+	long long mark, mask, if_id;	/* -1: not sent */
+};
+
+typedef int (*msg_fn)(const struct nlmsghdr *nlh, void *arg);
+
+static char rxbuf[65536];
+
+static const char * const stat_names[ESPX_STAT_MAX + 1] = {
+	[ESPX_STAT_OUT_PACKETS] = "out_packets",
+	[ESPX_STAT_OUT_BYTES] = "out_bytes",
+	[ESPX_STAT_IN_PACKETS] = "in_packets",
+	[ESPX_STAT_IN_BYTES] = "in_bytes",
+	[ESPX_STAT_OUT_DROP_NOMEM] = "out_drop_nomem",
+	[ESPX_STAT_OUT_DROP_CRYPTO] = "out_drop_crypto",
+	[ESPX_STAT_IN_DROP_TRUNCATED] = "in_drop_truncated",
+	[ESPX_STAT_IN_DROP_ICV] = "in_drop_icv",
+	[ESPX_STAT_IN_DROP_PADDING] = "in_drop_padding",
+	[ESPX_STAT_IN_DROP_NOMEM] = "in_drop_nomem",
+	[ESPX_STAT_IN_DROP_BEETPH] = "in_drop_beetph",
+};
+
+static int ext_ack_cb(const struct nlattr *a, void *data)
+{
+	struct nl *nl = data;
+
+	switch (mnl_attr_get_type(a)) {
+	case NLMSGERR_ATTR_MSG:
+		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+			snprintf(nl->msg, sizeof(nl->msg), "%s",
+				 mnl_attr_get_str(a));
+		break;
+	case NLMSGERR_ATTR_MISS_TYPE:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			nl->miss_type = mnl_attr_get_u32(a);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+/* NLMSG_ERROR or NLMSG_DONE: the error code and the extack TLVs. */
+static int nl_status(struct nl *nl, const struct nlmsghdr *nlh)
+{
+	const char *p = mnl_nlmsg_get_payload(nlh);
+	size_t len = mnl_nlmsg_get_payload_len(nlh);
+	size_t off;
+	int err;
+
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
+		const struct nlmsgerr *e = (const void *)p;
+
+		if (len < sizeof(*e))
+			return -EBADMSG;
+		err = e->error;
+		off = sizeof(*e);
+		if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+			off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
+	} else {
+		if (len < sizeof(int))
+			return -EBADMSG;
+		memcpy(&err, p, sizeof(err));
+		off = sizeof(int);
+	}
+	off = MNL_ALIGN(off);
+	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && off < len)
+		mnl_attr_parse_payload(p + off, len - off, ext_ack_cb, nl);
+	return err;
+}
+
+static int nl_send(struct nl *nl, struct nlmsghdr *nlh)
+{
+	nl->msg[0] = 0;
+	nl->miss_type = -1;
+	if (mnl_socket_sendto(nl->sk, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Receive the answer to @seq: data to @fn, until an ACK, error or DONE. */
+static int nl_recv(struct nl *nl, unsigned int seq, msg_fn fn, void *arg)
+{
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl->sk, rxbuf, sizeof(rxbuf));
+		const struct nlmsghdr *nlh = (const void *)rxbuf;
+		int len = n;
+
+		if (n < 0)
+			return -errno;
+		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			if (nlh->nlmsg_seq != seq)
+				continue;
+			if (nlh->nlmsg_type == NLMSG_ERROR ||
+			    nlh->nlmsg_type == NLMSG_DONE)
+				return nl_status(nl, nlh);
+			if (fn && fn(nlh, arg) < 0)
+				return -EBADMSG;
+		}
+	}
+}
+
+static int nl_talk(struct nl *nl, struct nlmsghdr *nlh, msg_fn fn, void *arg)
+{
+	int err = nl_send(nl, nlh);
+
+	return err ? err : nl_recv(nl, nlh->nlmsg_seq, fn, arg);
+}
+
+static struct nlmsghdr *msg_start(struct nl *nl, char *b, uint16_t type,
+				  uint8_t cmd, uint16_t flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(b);
+	struct genlmsghdr *g;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = ++nl->seq;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->cmd = cmd;
+	g->version = type == GENL_ID_CTRL ? 1 : ESPX_GENL_VERSION;
+	return nlh;
+}
+
+static int family_id_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr))
+		if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID)
+			*(uint16_t *)arg = mnl_attr_get_u16(a);
+	return MNL_CB_OK;
+}
+
+/* 0 and nl->family_id set, or -errno (-ENOENT: espx is not loaded). */
+static int nl_open(struct nl *nl)
+{
+	char b[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int one = 1;
+
+	memset(nl, 0, sizeof(*nl));
+	nl->seq = time(NULL);
+	nl->sk = mnl_socket_open(NETLINK_GENERIC);
+	if (!nl->sk || mnl_socket_bind(nl->sk, 0, MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
+	mnl_socket_setsockopt(nl->sk, NETLINK_EXT_ACK, &one, sizeof(one));
+
+	nlh = msg_start(nl, b, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, NLM_F_ACK);
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, ESPX_GENL_NAME);
+	return nl_talk(nl, nlh, family_id_cb, &nl->family_id);
+}
+
+static void put_id(struct nlmsghdr *nlh, const struct sa_id *id)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, ESPX_A_SA_ID);
+
+	if (id->family >= 0)
+		mnl_attr_put_u16(nlh, ESPX_ID_FAMILY, id->family);
+	if (id->alen >= 0)
+		mnl_attr_put(nlh, ESPX_ID_DADDR, id->alen, id->daddr);
+	mnl_attr_put_u32(nlh, ESPX_ID_SPI, htonl(id->spi));
+	if (id->proto >= 0)
+		mnl_attr_put_u8(nlh, ESPX_ID_PROTO, id->proto);
+	if (id->mark >= 0)
+		mnl_attr_put_u32(nlh, ESPX_ID_MARK, id->mark);
+	if (id->mask >= 0)
+		mnl_attr_put_u32(nlh, ESPX_ID_MARK_MASK, id->mask);
+	if (id->if_id >= 0)
+		mnl_attr_put_u32(nlh, ESPX_ID_IF_ID, id->if_id);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+static void put_wesp(struct nlmsghdr *nlh, int offset)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, ESPX_A_WESP);
+
+	mnl_attr_put_u8(nlh, ESPX_WESP_CRYPT_OFFSET, offset);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+/* Attributes of a nest (or of a message) into tb[0..max]; unknown ignored. */
+struct tb {
+	const struct nlattr **a;
+	int max;
+};
+
+static int tb_cb(const struct nlattr *a, void *data)
+{
+	struct tb *t = data;
+	int type = mnl_attr_get_type(a);
+
+	if (type <= t->max)
+		t->a[type] = a;
+	return MNL_CB_OK;
+}
+
+static void print_entry_fp(FILE *fp, const struct nlmsghdr *nlh)
+{
+	const struct nlattr *top[ESPX_A_MAX + 1] = {}, *id[ESPX_ID_MAX + 1] = {};
+	const struct nlattr *st[ESPX_STAT_MAX + 1] = {};
+	const struct nlattr *w[ESPX_WESP_MAX + 1] = {};
+	struct tb t = { top, ESPX_A_MAX };
+	char addr[INET6_ADDRSTRLEN] = "?";
+	int fam = 0, i;
+
+	mnl_attr_parse(nlh, sizeof(struct genlmsghdr), tb_cb, &t);
+	if (top[ESPX_A_SA_ID]) {
+		t = (struct tb){ id, ESPX_ID_MAX };
+		mnl_attr_parse_nested(top[ESPX_A_SA_ID], tb_cb, &t);
+	}
+	if (id[ESPX_ID_FAMILY])
+		fam = mnl_attr_get_u16(id[ESPX_ID_FAMILY]);
+	if (id[ESPX_ID_DADDR])
+		inet_ntop(fam, mnl_attr_get_payload(id[ESPX_ID_DADDR]), addr,
+			  sizeof(addr));
+	fprintf(fp, "family %d daddr %s spi 0x%08x proto %u mark 0x%x/0x%x if_id %u status %s",
+		fam == AF_INET6 ? 6 : fam == AF_INET ? 4 : fam, addr,
+		id[ESPX_ID_SPI] ? ntohl(mnl_attr_get_u32(id[ESPX_ID_SPI])) : 0,
+		id[ESPX_ID_PROTO] ? mnl_attr_get_u8(id[ESPX_ID_PROTO]) : 0,
+		id[ESPX_ID_MARK] ? mnl_attr_get_u32(id[ESPX_ID_MARK]) : 0,
+		id[ESPX_ID_MARK_MASK] ? mnl_attr_get_u32(id[ESPX_ID_MARK_MASK]) : 0,
+		id[ESPX_ID_IF_ID] ? mnl_attr_get_u32(id[ESPX_ID_IF_ID]) : 0,
+		!top[ESPX_A_STATUS] ? "none" :
+		mnl_attr_get_u32(top[ESPX_A_STATUS]) == ESPX_STATUS_PENDING ?
+		"pending" : "bound");
+	if (top[ESPX_A_WESP]) {
+		t = (struct tb){ w, ESPX_WESP_MAX };
+		mnl_attr_parse_nested(top[ESPX_A_WESP], tb_cb, &t);
+		fprintf(fp, " wesp %u", w[ESPX_WESP_CRYPT_OFFSET] ?
+			mnl_attr_get_u8(w[ESPX_WESP_CRYPT_OFFSET]) : 0);
+	}
+	if (top[ESPX_A_STATS]) {
+		t = (struct tb){ st, ESPX_STAT_MAX };
+		mnl_attr_parse_nested(top[ESPX_A_STATS], tb_cb, &t);
+		fprintf(fp, " stats");
+		for (i = 1; i <= ESPX_STAT_MAX; i++)
+			if (st[i])
+				fprintf(fp, " %s %llu", stat_names[i],
+					(unsigned long long)mnl_attr_get_u64(st[i]));
+	}
+	fprintf(fp, "\n");
+}
+
+static int print_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	int *n = arg;
+
+	print_entry_fp(stdout, nlh);
+	(*n)++;
+	return MNL_CB_OK;
+}
+
+static int count_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	(void)nlh;
+	(*(int *)arg)++;
+	return MNL_CB_OK;
+}
+
+/* Number of entries a dump returns, or -errno. */
+static int dump(struct nl *nl, msg_fn fn)
+{
+	char b[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int n = 0, err;
+
+	nlh = msg_start(nl, b, nl->family_id, ESPX_CMD_SA_GET, NLM_F_DUMP);
+	err = nl_talk(nl, nlh, fn, &n);
+	return err ? err : n;
+}
+
+/* Plain doit request for @id; -errno. */
+static int request(struct nl *nl, uint8_t cmd, const struct sa_id *id,
+		   int wesp, msg_fn fn, void *arg)
+{
+	char b[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	nlh = msg_start(nl, b, nl->family_id, cmd, NLM_F_ACK);
+	put_id(nlh, id);
+	if (wesp >= 0)
+		put_wesp(nlh, wesp);
+	return nl_talk(nl, nlh, fn, arg);
+}
+
+static void id_default(struct sa_id *id)
+{
+	memset(id, 0, sizeof(*id));
+	id->family = AF_INET;
+	id->alen = 4;
+	inet_pton(AF_INET, "192.0.2.1", id->daddr);
+	id->spi = 0x1000;
+	id->proto = -1;
+	id->mark = id->mask = id->if_id = -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* badinput: each case sends one crafted request and checks the answer */
+
+struct bad_case {
+	const char *name;
+	int expect;		/* errno */
+	bool need_msg;		/* an extack string must come back */
+	void (*build)(struct nl *nl, struct nlmsghdr *nlh);
+	uint8_t cmd;
+};
+
+static void b_unknown_top(struct nl *nl, struct nlmsghdr *nlh)
+{
+	struct sa_id id;
+
+	(void)nl;
+	id_default(&id);
+	put_id(nlh, &id);
+	mnl_attr_put_u32(nlh, ESPX_A_MAX + 1, 1);
+}
+
+static void b_daddr3(struct nl *nl, struct nlmsghdr *nlh)
+{
+	struct sa_id id;
+
+	(void)nl;
+	id_default(&id);
+	id.alen = 3;
+	put_id(nlh, &id);
+}
+
+static void b_daddr16_v4(struct nl *nl, struct nlmsghdr *nlh)
+{
+	struct sa_id id;
+
+	(void)nl;
+	id_default(&id);
+	id.alen = 16;
+	put_id(nlh, &id);
+}
+
+static void b_daddr17_raw(struct nl *nl, struct nlmsghdr *nlh)
+{
+	unsigned char a[17] = { 0x20, 0x01, 0x0d, 0xb8 };
+	struct nlattr *nest;
+
+	(void)nl;
+	nest = mnl_attr_nest_start(nlh, ESPX_A_SA_ID);
+	mnl_attr_put_u16(nlh, ESPX_ID_FAMILY, AF_INET6);
+	mnl_attr_put(nlh, ESPX_ID_DADDR, sizeof(a), a);
+	mnl_attr_put_u32(nlh, ESPX_ID_SPI, htonl(0x1000));
+	mnl_attr_nest_end(nlh, nest);
+}
+
+static void b_af_unix(struct nl *nl, struct nlmsghdr *nlh)
+{
+	struct sa_id id;
+
+	(void)nl;
+	id_default(&id);
+	id.family = AF_UNIX;
+	put_id(nlh, &id);
+}
+
+static void b_family_u32(struct nl *nl, struct nlmsghdr *nlh)
+{
+	struct nlattr *nest;
+	unsigned char a[4] = { 192, 0, 2, 1 };
+
+	(void)nl;
+	nest = mnl_attr_nest_start(nlh, ESPX_A_SA_ID);
+	mnl_attr_put_u32(nlh, ESPX_ID_FAMILY, AF_INET);
+	mnl_attr_put(nlh, ESPX_ID_DADDR, sizeof(a), a);
+	mnl_attr_put_u32(nlh, ESPX_ID_SPI, htonl(0x1000));
+	mnl_attr_nest_end(nlh, nest);
+}
+
+static void b_proto51(struct nl *nl, struct nlmsghdr *nlh)
+{
+	struct sa_id id;
+
+	(void)nl;
+	id_default(&id);
+	id.proto = 51;
+	put_id(nlh, &id);
+}
+
+static void b_spi0(struct nl *nl, struct nlmsghdr *nlh)
+{
+	struct sa_id id;
+
+	(void)nl;
+	id_default(&id);
+	id.spi = 0;
+	put_id(nlh, &id);
+}
+
+static void b_offset64(struct nl *nl, struct nlmsghdr *nlh)
+{
+	struct sa_id id;
+
+	(void)nl;
+	id_default(&id);
+	put_id(nlh, &id);
+	put_wesp(nlh, 64);
+}
+
+static void b_no_id(struct nl *nl, struct nlmsghdr *nlh)
+{
+	(void)nl;
+	(void)nlh;
+}
+
+static void b_no_spi(struct nl *nl, struct nlmsghdr *nlh)
+{
+	unsigned char a[4] = { 192, 0, 2, 1 };
+	struct nlattr *nest;
+
+	(void)nl;
+	nest = mnl_attr_nest_start(nlh, ESPX_A_SA_ID);
+	mnl_attr_put_u16(nlh, ESPX_ID_FAMILY, AF_INET);
+	mnl_attr_put(nlh, ESPX_ID_DADDR, sizeof(a), a);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+static void b_id_not_nested(struct nl *nl, struct nlmsghdr *nlh)
+{
+	struct nlattr *nest;
+	struct sa_id id;
+
+	(void)nl;
+	id_default(&id);
+	put_id(nlh, &id);
+	nest = (struct nlattr *)((char *)nlh + NLMSG_HDRLEN +
+				 MNL_ALIGN(sizeof(struct genlmsghdr)));
+	nest->nla_type &= ~NLA_F_NESTED;
+}
+
+static void b_unknown_nested(struct nl *nl, struct nlmsghdr *nlh)
+{
+	unsigned char a[4] = { 192, 0, 2, 1 };
+	struct nlattr *nest;
+
+	(void)nl;
+	nest = mnl_attr_nest_start(nlh, ESPX_A_SA_ID);
+	mnl_attr_put_u16(nlh, ESPX_ID_FAMILY, AF_INET);
+	mnl_attr_put(nlh, ESPX_ID_DADDR, sizeof(a), a);
+	mnl_attr_put_u32(nlh, ESPX_ID_SPI, htonl(0x1000));
+	mnl_attr_put_u32(nlh, ESPX_ID_MAX + 1, 7);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+static void b_status_in_request(struct nl *nl, struct nlmsghdr *nlh)
+{
+	struct sa_id id;
+
+	(void)nl;
+	id_default(&id);
+	put_id(nlh, &id);
+	mnl_attr_put_u32(nlh, ESPX_A_STATUS, ESPX_STATUS_BOUND);
+}
+
+static void b_reserved(struct nl *nl, struct nlmsghdr *nlh)
+{
+	struct genlmsghdr *g = mnl_nlmsg_get_payload(nlh);
+	struct sa_id id;
+
+	(void)nl;
+	g->reserved = 1;
+	id_default(&id);
+	put_id(nlh, &id);
+}
+
+static void b_valid(struct nl *nl, struct nlmsghdr *nlh)
+{
+	struct sa_id id;
+
+	(void)nl;
+	id_default(&id);
+	put_id(nlh, &id);
+}
+
+static void b_unknown_id(struct nl *nl, struct nlmsghdr *nlh)
+{
+	struct sa_id id;
+
+	(void)nl;
+	id_default(&id);
+	id.spi = 0xdead;
+	put_id(nlh, &id);
+}
+
+static const struct bad_case bad_cases[] = {
+	{ "unknown top-level attribute", EINVAL, true, b_unknown_top, ESPX_CMD_SA_SET },
+	{ "3-octet destination address", EINVAL, true, b_daddr3, ESPX_CMD_SA_SET },
+	{ "16-octet address with family 4", EINVAL, true, b_daddr16_v4, ESPX_CMD_SA_SET },
+	{ "17-octet destination address", ERANGE, true, b_daddr17_raw, ESPX_CMD_SA_SET },
+	{ "family AF_UNIX", EAFNOSUPPORT, true, b_af_unix, ESPX_CMD_SA_SET },
+	{ "family as u32 (wrong length)", EINVAL, true, b_family_u32, ESPX_CMD_SA_SET },
+	{ "protocol 51 (AH)", EPROTONOSUPPORT, true, b_proto51, ESPX_CMD_SA_SET },
+	{ "SPI 0", EINVAL, true, b_spi0, ESPX_CMD_SA_SET },
+	{ "WESP crypt offset 64", ERANGE, true, b_offset64, ESPX_CMD_SA_SET },
+	{ "SET without SA id", EINVAL, true, b_no_id, ESPX_CMD_SA_SET },
+	{ "GET without SA id", EINVAL, true, b_no_id, ESPX_CMD_SA_GET },
+	{ "DEL without SA id", EINVAL, true, b_no_id, ESPX_CMD_SA_DEL },
+	{ "SA id without SPI", EINVAL, true, b_no_spi, ESPX_CMD_SA_SET },
+	{ "SA id without NLA_F_NESTED", EINVAL, true, b_id_not_nested, ESPX_CMD_SA_SET },
+	{ "unknown attribute in SA id", EINVAL, true, b_unknown_nested, ESPX_CMD_SA_SET },
+	{ "reply-only status in request", EINVAL, true, b_status_in_request, ESPX_CMD_SA_SET },
+	{ "non-zero reserved genl header", EINVAL, true, b_reserved, ESPX_CMD_SA_SET },
+	{ "duplicate SET", EEXIST, true, b_valid, ESPX_CMD_SA_SET },
+	{ "DEL of an unknown id", ENOENT, true, b_unknown_id, ESPX_CMD_SA_DEL },
+	{ "GET of an unknown id", ENOENT, true, b_unknown_id, ESPX_CMD_SA_GET },
+	{ "unknown command", EOPNOTSUPP, false, b_valid, ESPX_CMD_MAX + 1 },
+};
+
+static int badinput(struct nl *nl)
+{
+	char b[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct sa_id id;
+	int base, n, err, i, made, miss;
+	char msg[sizeof(nl->msg)];
+	unsigned int k;
+
+	ksft_print_header();
+	ksft_set_plan(ARRAY_SIZE(bad_cases) + 4);
+
+	/* One valid pending config, so that duplicates can be tried. */
+	id_default(&id);
+	base = dump(nl, count_cb);
+	err = request(nl, ESPX_CMD_SA_SET, &id, -1, NULL, NULL);
+	ksft_test_result(base >= 0 && !err && dump(nl, count_cb) == base + 1,
+			 "valid SET creates one pending config (%d, %s)\n",
+			 base, strerror(-err));
+	base = dump(nl, count_cb);
+
+	for (k = 0; k < ARRAY_SIZE(bad_cases); k++) {
+		const struct bad_case *c = &bad_cases[k];
+
+		nlh = msg_start(nl, b, nl->family_id, c->cmd, NLM_F_ACK);
+		c->build(nl, nlh);
+		err = nl_talk(nl, nlh, NULL, NULL);
+		snprintf(msg, sizeof(msg), "%s", nl->msg);
+		miss = nl->miss_type;
+		n = dump(nl, count_cb);
+		ksft_test_result(err == -c->expect &&
+				 (!c->need_msg || msg[0]) && n == base,
+				 "%s: %s (want %s), extack \"%s\"%s, entries %d->%d\n",
+				 c->name, strerror(-err), strerror(c->expect),
+				 msg, miss >= 0 ? " +missing-attr" : "",
+				 base, n);
+	}
+
+	/* The per-netns limit of pending configs: -ENOSPC, then clean up. */
+	made = 0;
+	for (i = 0; i < 4096; i++) {
+		id.spi = 0x100000 + i;
+		err = request(nl, ESPX_CMD_SA_SET, &id, -1, NULL, NULL);
+		if (err)
+			break;
+		made++;
+	}
+	ksft_test_result(err == -ENOSPC && nl->msg[0] && made > 0,
+			 "pending limit: %s after %d more, extack \"%s\"\n",
+			 strerror(-err), made, nl->msg);
+	for (i = 0; i < made; i++) {
+		id.spi = 0x100000 + i;
+		request(nl, ESPX_CMD_SA_DEL, &id, -1, NULL, NULL);
+	}
+	n = dump(nl, count_cb);
+	ksft_test_result(n == base, "limit test leaves nothing (%d->%d)\n",
+			 base, n);
+
+	id_default(&id);
+	err = request(nl, ESPX_CMD_SA_DEL, &id, -1, NULL, NULL);
+	n = dump(nl, count_cb);
+	ksft_test_result(!err && n == base - 1,
+			 "DEL of the valid config (%s, %d->%d)\n",
+			 strerror(-err), base, n);
+	ksft_finished();
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: espx_genl set|get|del [--family 4|6] --daddr A --spi X\n"
+		"                 [--proto N] [--mark M] [--mask M] [--if-id N] [--wesp N]\n"
+		"       espx_genl dump|count|resolve|badinput\n");
+	exit(EINVAL);
+}
+
+static int fail(struct nl *nl, const char *what, int err)
+{
+	fprintf(stderr, "espx_genl: %s: %s%s%s\n", what, strerror(-err),
+		nl->msg[0] ? ": " : "", nl->msg);
+	return -err > 255 ? 255 : -err;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "family", required_argument, NULL, 'f' },
+		{ "daddr", required_argument, NULL, 'd' },
+		{ "spi", required_argument, NULL, 's' },
+		{ "proto", required_argument, NULL, 'p' },
+		{ "mark", required_argument, NULL, 'm' },
+		{ "mask", required_argument, NULL, 'M' },
+		{ "if-id", required_argument, NULL, 'i' },
+		{ "wesp", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *cmd, *daddr = NULL;
+	struct sa_id id;
+	int wesp = -1, c, err, n = 0;
+	struct nl nl;
+	uint8_t gcmd;
+
+	if (argc < 2)
+		usage();
+	cmd = argv[1];
+	id_default(&id);
+	id.spi = 0;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			id.family = atoi(optarg) == 6 ? AF_INET6 : AF_INET;
+			break;
+		case 'd':
+			daddr = optarg;
+			break;
+		case 's':
+			id.spi = strtoul(optarg, NULL, 0);
+			break;
+		case 'p':
+			id.proto = atoi(optarg);
+			break;
+		case 'm':
+			id.mark = strtoul(optarg, NULL, 0);
+			break;
+		case 'M':
+			id.mask = strtoul(optarg, NULL, 0);
+			break;
+		case 'i':
+			id.if_id = strtoul(optarg, NULL, 0);
+			break;
+		case 'w':
+			wesp = atoi(optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+
+	err = nl_open(&nl);
+	if (!strcmp(cmd, "resolve")) {
+		if (err)
+			return fail(&nl, "resolve", err);
+		printf("%u\n", nl.family_id);
+		return 0;
+	}
+	if (!strcmp(cmd, "badinput")) {
+		if (err) {
+			ksft_print_header();
+			ksft_exit_fail_msg("espx family: %s\n", strerror(-err));
+		}
+		return badinput(&nl);
+	}
+	if (err)
+		return fail(&nl, "resolve espx family", err);
+
+	if (!strcmp(cmd, "dump") || !strcmp(cmd, "count")) {
+		n = dump(&nl, cmd[0] == 'd' ? print_cb : count_cb);
+		if (n < 0)
+			return fail(&nl, cmd, n);
+		if (cmd[0] == 'c')
+			printf("%d\n", n);
+		return 0;
+	}
+
+	if (!strcmp(cmd, "set"))
+		gcmd = ESPX_CMD_SA_SET;
+	else if (!strcmp(cmd, "get"))
+		gcmd = ESPX_CMD_SA_GET;
+	else if (!strcmp(cmd, "del"))
+		gcmd = ESPX_CMD_SA_DEL;
+	else
+		usage();
+	if (!daddr)
+		usage();
+	id.alen = id.family == AF_INET6 ? 16 : 4;
+	if (inet_pton(id.family, daddr, id.daddr) != 1) {
+		fprintf(stderr, "espx_genl: bad address %s\n", daddr);
+		return EINVAL;
+	}
+	err = request(&nl, gcmd, &id, wesp, gcmd == ESPX_CMD_SA_GET ?
+		      print_cb : NULL, &n);
+	if (err)
+		return fail(&nl, cmd, err);
+	return 0;
+}
