@@ -79,5 +79,10 @@ unit:
 fuzz:
 	$(MAKE) -C selftests/fuzz run
 
+## make bench [KVER=...]      stock esp4/esp6 vs espx, side by side in one VM (not a test)
+.PHONY: bench
+bench:
+	$(if $(filter command line environment,$(origin KVER)),KVER=$(KVER)) scripts/bench.sh
+
 clean:
 	rm -rf $(BUILD)

@@ -38,7 +38,7 @@
 struct nl {
 	struct mnl_socket *sk;
 	unsigned int seq;
-	uint16_t family_id;
+	__u16 family_id;
 	char msg[256];		/* extack message of the last request */
 	int miss_type;		/* NLMSGERR_ATTR_MISS_TYPE or -1 */
 };
@@ -47,7 +47,7 @@ struct sa_id {
 	int family;		/* AF_INET/AF_INET6 or a raw value */
 	unsigned char daddr[16];
 	int alen;
-	uint32_t spi;		/* host order */
+	__u32 spi;		/* host order */
 	int proto;		/* -1: not sent */
 	long long mark, mask, if_id;	/* -1: not sent */
 };
@@ -155,8 +155,8 @@ static int nl_talk(struct nl *nl, struct nlmsghdr *nlh, msg_fn fn, void *arg)
 	return err ? err : nl_recv(nl, nlh->nlmsg_seq, fn, arg);
 }
 
-static struct nlmsghdr *msg_start(struct nl *nl, char *b, uint16_t type,
-				  uint8_t cmd, uint16_t flags)
+static struct nlmsghdr *msg_start(struct nl *nl, char *b, __u16 type,
+				  __u8 cmd, __u16 flags)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(b);
 	struct genlmsghdr *g;
@@ -176,7 +176,7 @@ static int family_id_cb(const struct nlmsghdr *nlh, void *arg)
 
 	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr))
 		if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID)
-			*(uint16_t *)arg = mnl_attr_get_u16(a);
+			*(__u16 *)arg = mnl_attr_get_u16(a);
 	return MNL_CB_OK;
 }
 
@@ -319,7 +319,7 @@ static int dump(struct nl *nl, msg_fn fn)
 }
 
 /* Plain doit request for @id; -errno. */
-static int request(struct nl *nl, uint8_t cmd, const struct sa_id *id,
+static int request(struct nl *nl, __u8 cmd, const struct sa_id *id,
 		   int wesp, msg_fn fn, void *arg)
 {
 	char b[MNL_SOCKET_BUFFER_SIZE];
@@ -340,7 +340,9 @@ static void id_default(struct sa_id *id)
 	inet_pton(AF_INET, "192.0.2.1", id->daddr);
 	id->spi = 0x1000;
 	id->proto = -1;
-	id->mark = id->mask = id->if_id = -1;
+	id->mark = -1;
+	id->mask = -1;
+	id->if_id = -1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -351,7 +353,7 @@ struct bad_case {
 	int expect;		/* errno */
 	bool need_msg;		/* an extack string must come back */
 	void (*build)(struct nl *nl, struct nlmsghdr *nlh);
-	uint8_t cmd;
+	__u8 cmd;
 };
 
 static void b_unknown_top(struct nl *nl, struct nlmsghdr *nlh)
@@ -629,7 +631,7 @@ static int badinput(struct nl *nl)
 
 /* ------------------------------------------------------------------ */
 
-static void usage(void)
+static void help(void)
 {
 	fprintf(stderr,
 		"usage: espx_genl set|get|del [--family 4|6] --daddr A --spi X\n"
@@ -662,10 +664,10 @@ int main(int argc, char **argv)
 	struct sa_id id;
 	int wesp = -1, c, err, n = 0;
 	struct nl nl;
-	uint8_t gcmd;
+	__u8 gcmd;
 
 	if (argc < 2)
-		usage();
+		help();
 	cmd = argv[1];
 	id_default(&id);
 	id.spi = 0;
@@ -697,7 +699,7 @@ int main(int argc, char **argv)
 			wesp = atoi(optarg);
 			break;
 		default:
-			usage();
+			help();
 		}
 	}
 
@@ -734,13 +736,13 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "del"))
 		gcmd = ESPX_CMD_SA_DEL;
 	else
-		usage();
+		help();
 	if (!daddr)
-		usage();
+		help();
 	id.alen = id.family == AF_INET6 ? 16 : 4;
 	if (inet_pton(id.family, daddr, id.daddr) != 1) {
 		fprintf(stderr, "espx_genl: bad address %s\n", daddr);
-		return EINVAL;
+		exit(EINVAL);
 	}
 	err = request(&nl, gcmd, &id, wesp, gcmd == ESPX_CMD_SA_GET ?
 		      print_cb : NULL, &n);

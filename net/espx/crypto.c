@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/*
- * espx crypto: allocation of the SA's AEAD transform (the same templates as
+/* espx crypto: allocation of the SA's AEAD transform (the same templates as
  * esp4/esp6, so the wire format is identical), per-packet request memory and
  * the sync/async completion plumbing shared by output and input.
  */
@@ -66,8 +65,7 @@ static int espx_crypto_init_aead(struct xfrm_state *x,
 	return 0;
 }
 
-/*
- * Encryption + integrity SA: "<geniv>(authenc[esn](<auth>,<enc>))". The key
+/* Encryption + integrity SA: "<geniv>(authenc[esn](<auth>,<enc>))". The key
  * is the blob crypto/authenc expects: an rtattr CRYPTO_AUTHENC_KEYA_PARAM
  * carrying the encryption key length, the auth key, then the enc key.
  */
@@ -175,8 +173,7 @@ void espx_crypto_destroy(struct xfrm_state *x)
 		crypto_free_aead(aead);
 }
 
-/*
- * Request memory: hdr | IV (aligned for the transform) | aead_request +
+/* Request memory: hdr | IV (aligned for the transform) | aead_request +
  * its context | nsg scatterlist entries. Each alignment gap is reserved in
  * full, so the pointer arithmetic below never runs past the allocation.
  */
@@ -232,7 +229,7 @@ void espx_crypto_req_free(struct sk_buff *skb)
 }
 
 /* The crypto API changed the completion argument in 6.3. */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#if KERNEL_VERSION(6, 3, 0) <= LINUX_VERSION_CODE
 static void espx_crypto_complete(void *data, int err)
 {
 	struct sk_buff *skb = data;
@@ -266,8 +263,7 @@ int espx_crypto_run(struct espx_crypto_req *r, struct sk_buff *skb,
 	ESPX_SKB_CB(skb)->tmp = r->hdr;
 	aead_request_set_callback(r->req, 0, espx_crypto_complete, skb);
 
-	/*
-	 * No CRYPTO_TFM_REQ_MAY_BACKLOG (like esp4/esp6): a full queue is a
+	/* No CRYPTO_TFM_REQ_MAY_BACKLOG (like esp4/esp6): a full queue is a
 	 * drop (-ENOSPC/-EBUSY), never a deferred completion.
 	 */
 	return encrypt ? crypto_aead_encrypt(r->req) :

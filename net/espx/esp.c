@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/*
- * espx ESP data path: the xfrm_type ops shared by IPv4 and IPv6.
+/* espx ESP data path: the xfrm_type ops shared by IPv4 and IPv6.
  *
  * Wire-identical to esp4/esp6 (RFC 4303, RFC 3948 UDP encapsulation, BEET).
  * The xfrm core has already added (output) or will remove (input) the outer
@@ -168,8 +167,7 @@ static u32 espx_tfclen(struct xfrm_state *x, struct sk_buff *skb)
 	return skb->len < padto ? padto - skb->len : 0;
 }
 
-/*
- * RFC 3948: write the UDP header where the ESP header was reserved and
+/* RFC 3948: write the UDP header where the ESP header was reserved and
  * return the ESP header's offset from skb->data (after UDP [+ non-IKE]).
  */
 static int espx_output_udp(struct xfrm_state *x, struct sk_buff *skb,
@@ -208,8 +206,7 @@ static int espx_output_udp(struct xfrm_state *x, struct sk_buff *skb,
 	return 0;
 }
 
-/*
- * Append tfc | padding | Pad Length | Next Header | room for the ICV.
+/* Append tfc | padding | Pad Length | Next Header | room for the ICV.
  * In place when the linear skb has the tailroom, else via skb_cow_data().
  * Return: scatterlist entries needed for the whole skb, or -errno.
  */
@@ -273,8 +270,7 @@ static void espx_output_done(struct sk_buff *skb, int err)
 	xfrm_output_resume(skb_to_full_sk(skb), skb, err);
 }
 
-/*
- * On entry (xfrm_output_one, after the mode's output): skb->data is the
+/* On entry (xfrm_output_one, after the mode's output): skb->data is the
  * payload to protect, the transport header is where the ESP (or UDP) header
  * goes, x->props.header_len octets before the payload, and *skb_mac_header
  * is the protocol field of the outer header that must become ESP/UDP.
@@ -369,8 +365,7 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 
 /* ---- input ------------------------------------------------------------- */
 
-/*
- * beet.md §3, §4, §7 receiver checks, before the core rebuilds the inner
+/* beet.md §3, §4, §7 receiver checks, before the core rebuilds the inner
  * header: a valid pseudo-header (stricter than Linux), no pseudo-header on
  * an IPv6-inner SA, no empty payload, no IPv4 packet over 64 KiB.
  */
@@ -398,8 +393,7 @@ static int espx_input_beet(struct xfrm_state *x, struct sk_buff *skb,
 	return 0;
 }
 
-/*
- * NAT-T (RFC 3948): tell the key manager when the peer's address or port
+/* NAT-T (RFC 3948): tell the key manager when the peer's address or port
  * changed; in transport mode the inner checksums cannot be verified.
  */
 static void espx_input_natt(struct xfrm_state *x, struct sk_buff *skb,
@@ -530,8 +524,7 @@ static void espx_input_done(struct sk_buff *skb, int err)
 	xfrm_input_resume(skb, espx_input_finish(x, skb, err));
 }
 
-/*
- * On entry (xfrm_input): skb->data is the ESP header, the network header is
+/* On entry (xfrm_input): skb->data is the ESP header, the network header is
  * the outer IP header, XFRM_SKB_CB(skb)->seq.input holds SNlo and the SNhi
  * the core inferred from the replay window.
  */

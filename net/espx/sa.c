@@ -68,8 +68,8 @@ static struct espx_net *espx_net(const struct net *net)
 
 static u32 espx_sa_id_hash(const struct espx_sa_id *id)
 {
-	u32 h = jhash2(id->daddr.a6, ARRAY_SIZE(id->daddr.a6),
-		       (__force u32)id->spi);
+	const u32 *a = (const u32 *)id->daddr.a6;
+	u32 h = jhash2(a, ARRAY_SIZE(id->daddr.a6), (__force u32)id->spi);
 
 	return jhash_3words(id->mark, id->if_id,
 			    (u32)id->family << 8 | id->proto, h);
@@ -194,8 +194,7 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 			goto err_unlock;
 		}
 		sa->id = id;
-		/*
-		 * A second state for the id of a live SA (UPDSA, MIGRATE)
+		/* A second state for the id of a live SA (UPDSA, MIGRATE)
 		 * replaces it or is discarded: it keeps the live SA's config
 		 * rather than silently turning into plain ESP.
 		 */

@@ -14,16 +14,16 @@
 #include <stdlib.h>
 #include "codec/esp_codec.c"
 
-static void check_trailer(const uint8_t *data, size_t size)
+static void check_trailer(const u8 *data, size_t size)
 {
 	struct espx_esp_pad pad;
-	uint8_t tail[511 + 256 + 1];
-	uint32_t len, blksize, alen, tfclen;
+	u8 tail[511 + 256 + 1];
+	u32 len, blksize, alen, tfclen;
 	int trim;
 
 	if (size < 6)
 		return;
-	len = (uint32_t)data[0] << 8 | data[1];
+	len = (u32)data[0] << 8 | data[1];
 	blksize = (data[2] % 65) * 4;		/* 0..256 */
 	alen = data[3] % 33;
 	tfclen = data[4] | (data[5] & 1) << 8;	/* 0..511 */
@@ -49,10 +49,10 @@ static void check_trailer(const uint8_t *data, size_t size)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
 	struct espx_beetph ph;
-	uint8_t out[64];
+	u8 out[64];
 	int len;
 
 	check_trailer(data, size);

@@ -3,7 +3,7 @@
  * Unit tests of net/espx/codec/esp_codec.c: ESP padding/trailer
  * (esp-baseline.md §5, §9) and the BEET pseudo-header (beet.md §3, §6, §7).
  * Build: make -C selftests/unit   (or: cc -Wall -Wextra -Inet/espx
- *        selftests/unit/test_esp_codec.c -o test_esp_codec)
+ *        <this file> -o test_esp_codec)
  * Prints KTAP; exit status 0 when every test passes.
  */
 #include <stdio.h>
@@ -20,7 +20,7 @@ static void ok(int cond, const char *desc)
 	printf("%sok %d %s\n", cond ? "" : "not ", n_test, desc);
 }
 
-static int same(const uint8_t *a, const uint8_t *b, size_t len)
+static int same(const u8 *a, const u8 *b, size_t len)
 {
 	size_t i;
 
@@ -34,8 +34,8 @@ static int same(const uint8_t *a, const uint8_t *b, size_t len)
 }
 
 /* payload ‖ trailer for a payload, as the sender builds it */
-static size_t plaintext(uint8_t *out, const uint8_t *payload, uint32_t len,
-			uint32_t tfclen, uint32_t blksize, uint8_t nh)
+static size_t plaintext(u8 *out, const u8 *payload, u32 len,
+			u32 tfclen, u32 blksize, u8 nh)
 {
 	struct espx_esp_pad pad;
 
@@ -46,26 +46,26 @@ static size_t plaintext(uint8_t *out, const uint8_t *payload, uint32_t len,
 	return pad.clen;
 }
 
-static const uint8_t udp_ping[] = {	/* esp-baseline.md §9 */
+static const u8 udp_ping[] = {	/* esp-baseline.md §9 */
 	0x04, 0xd2, 0x16, 0x2e, 0x00, 0x0c, 0x82, 0x01, 0x70, 0x69, 0x6e, 0x67,
 };
 
-static const uint8_t udp_ping_beet[] = {	/* beet.md §6, inner addresses */
+static const u8 udp_ping_beet[] = {	/* beet.md §6, inner addresses */
 	0x04, 0xd2, 0x16, 0x2e, 0x00, 0x0c, 0xf2, 0x02, 0x70, 0x69, 0x6e, 0x67,
 };
 
 static void test_padding(void)
 {
-	static const uint8_t want_a[] = {
+	static const u8 want_a[] = {
 		0x04, 0xd2, 0x16, 0x2e, 0x00, 0x0c, 0x82, 0x01,
 		0x70, 0x69, 0x6e, 0x67, 0x01, 0x02, 0x02, 0x11,
 	};
-	static const uint8_t want_beet_a[] = {
+	static const u8 want_beet_a[] = {
 		0x04, 0xd2, 0x16, 0x2e, 0x00, 0x0c, 0xf2, 0x02,
 		0x70, 0x69, 0x6e, 0x67, 0x01, 0x02, 0x02, 0x11,
 	};
 	struct espx_esp_pad pad;
-	uint8_t buf[512], pay15[15];
+	u8 buf[512], pay15[15];
 	size_t n;
 	int i;
 
@@ -139,25 +139,25 @@ static void test_trailer_check(void)
 
 static void test_beetph(void)
 {
-	static const uint8_t opt_ra[] = { 0x94, 0x04, 0x00, 0x00 };
-	static const uint8_t opt8[] = {
+	static const u8 opt_ra[] = { 0x94, 0x04, 0x00, 0x00 };
+	static const u8 opt8[] = {
 		0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00,
 	};
-	static const uint8_t want_b[] = {	/* beet.md §6 B */
+	static const u8 want_b[] = {	/* beet.md §6 B */
 		0x11, 0x00, 0x00, 0x00, 0x94, 0x04, 0x00, 0x00,
 		0x04, 0xd2, 0x16, 0x2e, 0x00, 0x0c, 0xf2, 0x02,
 		0x70, 0x69, 0x6e, 0x67, 0x01, 0x02, 0x02, 0x5e,
 	};
-	static const uint8_t want_c[] = {	/* beet.md §6 C */
+	static const u8 want_c[] = {	/* beet.md §6 C */
 		0x11, 0x01, 0x04, 0x00, 0x01, 0x01, 0x01, 0x01,
 		0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00,
 		0x04, 0xd2, 0x16, 0x2e, 0x00, 0x0c, 0xf2, 0x02,
 		0x70, 0x69, 0x6e, 0x67, 0x01, 0x02, 0x02, 0x5e,
 	};
-	uint8_t opts[40], pay[128], buf[256];
+	u8 opts[40], pay[128], buf[256];
 	struct espx_beetph ph;
 	int len, n;
-	uint8_t h[8];
+	u8 h[8];
 
 	/* B: pseudo-header + transport PDU, then ESP trailer with NH 94 */
 	len = espx_beetph_build(pay, sizeof(pay), 17, opt_ra, sizeof(opt_ra));
@@ -192,8 +192,8 @@ static void test_beetph(void)
 		if (len != 8 * (n / 8 + 1) || len != (int)espx_beetph_len(n))
 			break;
 		buf[len] = 0xaa;	/* one transport octet */
-		if (espx_beetph_parse(buf, len + 1, &p2) || p2.optlen != (uint32_t)n ||
-		    p2.phlen + p2.optlen != (uint32_t)len || p2.nexthdr != 6)
+		if (espx_beetph_parse(buf, len + 1, &p2) || p2.optlen != (u32)n ||
+		    p2.phlen + p2.optlen != (u32)len || p2.nexthdr != 6)
 			break;
 	}
 	ok(n == 44, "build/parse round trip, optlen 4..40, len 8*(HdrLen+1)");

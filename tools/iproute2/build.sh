@@ -17,7 +17,7 @@
 #
 # Needs (scripts/deps.sh): deb-src for bookworm in the apt sources, dpkg-dev,
 # build-essential, bison, flex, pkg-config, libmnl-dev, libelf-dev,
-# libcap-dev, libbsd-dev.
+# libcap-dev, libbsd-dev; git for --refresh-uapi only.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -67,7 +67,7 @@ META=$OUT/.espx
 if [ -d "$OUT" ] && [ ! -d "$META" ] && [ -n "$(ls -A "$OUT")" ]; then
 	die "$OUT exists and is not an espx iproute2 build directory"
 fi
-mkdir -p "$META/dl"
+mkdir -p "$META"
 OUT=$(cd "$OUT" && pwd)
 META=$OUT/.espx
 
@@ -77,7 +77,7 @@ done
 
 # 1. The Debian source package, fetched once. apt verifies it against the
 # signed Sources index; dpkg-source checks it against the .dsc. The
-# download runs as the invoking user (root needs no _apt sandbox here).
+# download runs as the invoking user (no _apt sandbox warning as root).
 dsc=$(ls "$META"/dl/${SRCPKG}_${UPSTREAM}-*.dsc 2>/dev/null | tail -n1 || true)
 if [ -z "$dsc" ]; then
 	log "fetching the $SRCPKG source package from $SUITE"
@@ -87,10 +87,14 @@ if [ -z "$dsc" ]; then
 	      sort -V | tail -n1)
 	[ -n "$ver" ] ||
 		die "no $SRCPKG $UPSTREAM source in apt: run scripts/deps.sh (deb-src for $SUITE)"
-	(cd "$META/dl" &&
+	rm -rf "$META/dl.tmp"
+	mkdir -p "$META/dl.tmp"
+	(cd "$META/dl.tmp" &&
 	 apt-get -q -o APT::Sandbox::User=root source --download-only \
 		"$SRCPKG=$ver" >/dev/null) ||
 		die "apt-get source $SRCPKG=$ver failed"
+	rm -rf "$META/dl"
+	mv "$META/dl.tmp" "$META/dl"
 	dsc=$(ls "$META"/dl/${SRCPKG}_"$ver".dsc)
 fi
 
@@ -98,14 +102,18 @@ fi
 if [ ! -e "$META/pristine.ok" ]; then
 	log "unpacking $(basename "$dsc") (with Debian's patches)"
 	rm -rf "$META/pristine"
-	dpkg-source -q --no-copy -x "$dsc" "$META/pristine" >/dev/null
+	# gpgv cannot check the uploader's signature without debian-keyring:
+	# drop its lines, apt checked the files against the signed archive.
+	dpkg-source -q --no-copy -x "$dsc" "$META/pristine" >/dev/null \
+		2>"$META/unpack.log" || { cat "$META/unpack.log" >&2; die "dpkg-source failed"; }
+	grep -v '^gpgv:' "$META/unpack.log" >&2 || true
 	basename "$dsc" > "$META/pristine.ok"
 fi
 
 # 3. The working tree: pristine + our series. Recreated when an input changes.
 patches=("$HERE"/*.patch)
 [ -e "${patches[0]}" ] || die "no patches in $HERE"
-stamp=$(cat "$META/pristine.ok" "$0" "$UAPI" "${patches[@]}" | sha256sum | cut -d' ' -f1)
+stamp=$(cat "$META/pristine.ok" "$HERE/build.sh" "$UAPI" "${patches[@]}" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$META/tree.ok" 2>/dev/null)" != "$stamp" ]; then
 	log "preparing the tree and applying ${#patches[@]} patches"
 	rm -f "$META/tree.ok"
@@ -130,6 +138,8 @@ cmp -s "$UAPI" "$OUT/include/uapi/linux/espx.h" ||
 # 4. ip only, and the libraries it links: the top-level make passes the
 # flags (include paths, defines) that a bare make -C ip would lack.
 jobs=$(nproc 2>/dev/null || echo 2)
-make -s -C "$OUT" -j"$jobs" SUBDIRS="lib ip" NETNS_RUN_DIR=/run/netns
+log "building ip (log: $META/build.log)"
+make -s -C "$OUT" -j"$jobs" SUBDIRS="lib ip" NETNS_RUN_DIR=/run/netns \
+	>"$META/build.log" || { tail -n 20 "$META/build.log" >&2; die "build failed"; }
 [ -x "$OUT/ip/ip" ] || die "no $OUT/ip/ip after the build"
 log "built $OUT/ip/ip ($("$OUT/ip/ip" -V))"

@@ -78,8 +78,9 @@ enum espx_cmd {
  * @ESPX_A_WESP: nested, enum espx_wesp_attr: present = the SA uses WESPv2
  *	(IP protocol 141). AEAD SAs only.
  * @ESPX_A_STATS: nested, one u64 per enum espx_stat (attribute type =
- *	stat id). Reply only; bound SAs only.
- * @ESPX_A_PAD: padding for 64-bit attributes.
+ *	stat id). Reply only; bound SAs only. Inside this nest, type 0
+ *	(ESPX_STAT_UNSPEC) is the 64-bit alignment padding: skip it.
+ * @ESPX_A_PAD: padding for 64-bit top-level attributes.
  */
 enum espx_attr {
 	ESPX_A_UNSPEC,

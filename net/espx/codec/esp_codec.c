@@ -15,20 +15,20 @@
  * Return: 0, or ESPX_CODEC_EINVAL for a block size that is not a multiple
  * of 4 in 4..256 or an encrypted part longer than 2^32 - 1 octets.
  */
-int espx_esp_pad(uint32_t payload_len, uint32_t tfclen, uint32_t blksize,
+int espx_esp_pad(u32 payload_len, u32 tfclen, u32 blksize,
 		 struct espx_esp_pad *pad)
 {
-	uint64_t clen;
+	u64 clen;
 
 	if (blksize < 4 || blksize > 256 || blksize % 4)
 		return ESPX_CODEC_EINVAL;
 
-	clen = (uint64_t)payload_len + ESPX_ESP_TRAILER_MIN + tfclen;
+	clen = (u64)payload_len + ESPX_ESP_TRAILER_MIN + tfclen;
 	clen = (clen + blksize - 1) / blksize * blksize;
 	if (clen > 0xffffffffULL)
 		return ESPX_CODEC_EINVAL;
 
-	pad->clen = (uint32_t)clen;
+	pad->clen = (u32)clen;
 	pad->tfclen = tfclen;
 	pad->plen = pad->clen - payload_len - tfclen;
 	return ESPX_CODEC_OK;
@@ -43,19 +43,19 @@ int espx_esp_pad(uint32_t payload_len, uint32_t tfclen, uint32_t blksize,
  * Layout: tfclen zero octets, then 1, 2, ..., plen - 2, then Pad Length
  * (plen - 2) and Next Header.
  */
-void espx_esp_fill_trailer(uint8_t *tail, const struct espx_esp_pad *pad,
-			   uint8_t nexthdr)
+void espx_esp_fill_trailer(u8 *tail, const struct espx_esp_pad *pad,
+			   u8 nexthdr)
 {
-	uint32_t padlen = pad->plen - ESPX_ESP_TRAILER_MIN;
-	uint32_t i;
+	u32 padlen = pad->plen - ESPX_ESP_TRAILER_MIN;
+	u32 i;
 
 	if (pad->tfclen) {
 		memset(tail, 0, pad->tfclen);
 		tail += pad->tfclen;
 	}
 	for (i = 0; i < padlen; i++)
-		tail[i] = (uint8_t)(i + 1);
-	tail[padlen] = (uint8_t)padlen;
+		tail[i] = (u8)(i + 1);
+	tail[padlen] = (u8)padlen;
 	tail[padlen + 1] = nexthdr;
 }
 
@@ -71,9 +71,9 @@ void espx_esp_fill_trailer(uint8_t *tail, const struct espx_esp_pad *pad,
  * Return: the number of octets to trim from the end of the packet
  * (padding, Pad Length, Next Header and ICV), or ESPX_CODEC_EINVAL.
  */
-int espx_esp_trailer_check(uint32_t elen, uint32_t alen, uint8_t padlen)
+int espx_esp_trailer_check(u32 elen, u32 alen, u8 padlen)
 {
-	uint64_t trim = (uint64_t)padlen + ESPX_ESP_TRAILER_MIN + alen;
+	u64 trim = (u64)padlen + ESPX_ESP_TRAILER_MIN + alen;
 
 	if (trim >= elen)
 		return ESPX_CODEC_EINVAL;
@@ -87,7 +87,7 @@ int espx_esp_trailer_check(uint32_t elen, uint32_t alen, uint8_t padlen)
  * Return: 8 * (HdrLen + 1) = 4 + PadLen + optlen, or 0 if @optlen is not a
  * valid IPv4 options length.
  */
-uint32_t espx_beetph_len(uint32_t optlen)
+u32 espx_beetph_len(u32 optlen)
 {
 	if (!optlen || optlen % 4 || optlen > ESPX_BEET_OPTLEN_MAX)
 		return 0;
@@ -107,11 +107,11 @@ uint32_t espx_beetph_len(uint32_t optlen)
  *
  * Return: octets written, or a negative enum espx_codec_err.
  */
-int espx_beetph_build(uint8_t *buf, size_t buflen, uint8_t nexthdr,
-		      const uint8_t *opts, uint32_t optlen)
+int espx_beetph_build(u8 *buf, size_t buflen, u8 nexthdr,
+		      const u8 *opts, u32 optlen)
 {
-	uint32_t len = espx_beetph_len(optlen);
-	uint32_t padlen;
+	u32 len = espx_beetph_len(optlen);
+	u32 padlen;
 
 	if (!len)
 		return ESPX_CODEC_EINVAL;
@@ -120,8 +120,8 @@ int espx_beetph_build(uint8_t *buf, size_t buflen, uint8_t nexthdr,
 
 	padlen = 4 - (optlen & 4);
 	buf[0] = nexthdr;
-	buf[1] = (uint8_t)(optlen / 8);
-	buf[2] = (uint8_t)padlen;
+	buf[1] = (u8)(optlen / 8);
+	buf[2] = (u8)padlen;
 	buf[3] = 0;
 	memset(buf + ESPX_BEETPH_FIXED_LEN, ESPX_IPOPT_NOP, padlen);
 	memcpy(buf + ESPX_BEETPH_FIXED_LEN + padlen, opts, optlen);
@@ -142,7 +142,7 @@ int espx_beetph_build(uint8_t *buf, size_t buflen, uint8_t nexthdr,
  *
  * Return: 0, ESPX_CODEC_ETRUNC or ESPX_CODEC_EINVAL.
  */
-int espx_beetph_parse(const uint8_t *buf, size_t len, struct espx_beetph *ph)
+int espx_beetph_parse(const u8 *buf, size_t len, struct espx_beetph *ph)
 {
 	int optlen;
 
@@ -157,7 +157,7 @@ int espx_beetph_parse(const uint8_t *buf, size_t len, struct espx_beetph *ph)
 	ph->hdrlen = buf[1];
 	ph->padlen = buf[2];
 	ph->phlen = ESPX_BEETPH_FIXED_LEN + buf[2];
-	ph->optlen = (uint32_t)optlen;
+	ph->optlen = (u32)optlen;
 	if ((size_t)ph->phlen + ph->optlen >= len)
 		return ESPX_CODEC_ETRUNC;
 	return ESPX_CODEC_OK;

@@ -18,6 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
 #endif
 
 #define ESPX_ESP_HDR_LEN	8	/* SPI + SN */
@@ -44,16 +48,16 @@ enum espx_codec_err {
  * @tfclen: TFC padding (zero octets) inserted before the normal padding
  */
 struct espx_esp_pad {
-	uint32_t clen;
-	uint32_t plen;
-	uint32_t tfclen;
+	u32 clen;
+	u32 plen;
+	u32 tfclen;
 };
 
-int espx_esp_pad(uint32_t payload_len, uint32_t tfclen, uint32_t blksize,
+int espx_esp_pad(u32 payload_len, u32 tfclen, u32 blksize,
 		 struct espx_esp_pad *pad);
-void espx_esp_fill_trailer(uint8_t *tail, const struct espx_esp_pad *pad,
-			   uint8_t nexthdr);
-int espx_esp_trailer_check(uint32_t elen, uint32_t alen, uint8_t padlen);
+void espx_esp_fill_trailer(u8 *tail, const struct espx_esp_pad *pad,
+			   u8 nexthdr);
+int espx_esp_trailer_check(u32 elen, u32 alen, u8 padlen);
 
 /**
  * struct espx_beetph - a parsed BEET pseudo-header (beet.md §3)
@@ -64,16 +68,16 @@ int espx_esp_trailer_check(uint32_t elen, uint32_t alen, uint8_t padlen);
  * @optlen: octets of IPv4 options following the pad
  */
 struct espx_beetph {
-	uint8_t nexthdr;
-	uint8_t hdrlen;
-	uint8_t padlen;
-	uint32_t phlen;
-	uint32_t optlen;
+	u8 nexthdr;
+	u8 hdrlen;
+	u8 padlen;
+	u32 phlen;
+	u32 optlen;
 };
 
-uint32_t espx_beetph_len(uint32_t optlen);
-int espx_beetph_build(uint8_t *buf, size_t buflen, uint8_t nexthdr,
-		      const uint8_t *opts, uint32_t optlen);
-int espx_beetph_parse(const uint8_t *buf, size_t len, struct espx_beetph *ph);
+u32 espx_beetph_len(u32 optlen);
+int espx_beetph_build(u8 *buf, size_t buflen, u8 nexthdr,
+		      const u8 *opts, u32 optlen);
+int espx_beetph_parse(const u8 *buf, size_t len, struct espx_beetph *ph);
 
 #endif /* _ESPX_CODEC_ESP_CODEC_H */

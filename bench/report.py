@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn one bench run into a markdown table (and a PNG chart of the ratios).
+
+    report.py RUNDIR OUTBASE      writes OUTBASE.md (+ OUTBASE.png), prints the table
+
+RUNDIR holds what bench/run-vm.sh wrote (results.tsv, marks.tsv, meta.txt), the
+insn_count plugin's insn.log and scripts/bench.sh's host.txt. Mark n of marks.tsv is
+the n-th "mark=" line of insn.log; "insn/pkt" is the guest kernel instructions,
+summed over all vCPUs, between the markers, divided by the packets sent.
+"""
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+from collections import OrderedDict, defaultdict
+
+IMPLS = ("stock", "espx")
+
+
+def read_kv(path):
+    kv = OrderedDict()
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                if ":" in line:
+                    k, v = line.rstrip("\n").split(":", 1)
+                    kv[k.strip()] = v.strip()
+    return kv
+
+
+def read_marks(path):
+    """mark number -> dict(kernel=, user=, per-vCPU k<i>/u<i>=)"""
+    marks = {}
+    if not os.path.exists(path):
+        return marks
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("mark="):
+                continue
+            d = dict(w.split("=", 1) for w in line.split())
+            marks[int(d["mark"])] = {k: int(v) for k, v in d.items()}
+    return marks
+
+
+def fmt(v):
+    if v is None:
+        return "n/a"
+    if v >= 100:
+        return "%.0f" % v
+    return "%.1f" % v
+
+
+def main():
+    run, outbase = sys.argv[1], sys.argv[2]
+    meta = read_kv(os.path.join(run, "meta.txt"))
+    host = read_kv(os.path.join(run, "host.txt"))
+    counts = read_marks(os.path.join(run, "insn.log"))
+
+    # (scenario, metric) -> impl -> [values]; None for n/a
+    vals = OrderedDict()
+
+    def add(scen, metric, impl, v):
+        vals.setdefault((scen, metric), {i: [] for i in IMPLS}).setdefault(impl, []).append(v)
+
+    with open(os.path.join(run, "results.tsv")) as f:
+        for line in f:
+            scen, metric, impl, v = line.rstrip("\n").split("\t")
+            if metric.endswith(" insn/pkt"):
+                if v == "n/a":
+                    add(scen, metric, impl, None)
+                continue        # the numbers come from the marks
+            add(scen, metric, impl, None if v == "n/a" else float(v))
+            if metric.endswith(" pps"):
+                # keep the insn/pkt row right after its pps row
+                vals.setdefault((scen, metric.replace(" pps", " insn/pkt")), {i: [] for i in IMPLS})
+
+    notes = []
+    background = None
+    with open(os.path.join(run, "marks.tsv")) as f:
+        for line in f:
+            mark, scen, metric, impl, pkts, rep = line.rstrip("\n").split("\t")
+            c = counts.get(int(mark))
+            if scen == "background":
+                if c:
+                    background = c
+                continue
+            if metric == "check":
+                continue
+            if c is None:
+                notes.append("mark %s (%s %s %s) missing from insn.log" % (mark, scen, metric, impl))
+                add(scen, metric, impl, None)
+                continue
+            add(scen, metric, impl, c["kernel"] / int(pkts))
+
+    # Fill n/a for rows an implementation never produced.
+    rows = []
+    for (scen, metric), per in vals.items():
+        cells, stats = {}, {}
+        for impl in IMPLS:
+            xs = [x for x in per.get(impl, []) if x is not None]
+            if xs:
+                med = statistics.median(xs)
+                cells[impl] = med
+                stats[impl] = (len(xs), (max(xs) - min(xs)) / med * 100 if med else 0.0)
+            else:
+                cells[impl] = None
+        ratio = None
+        if cells["stock"] and cells["espx"] is not None:
+            ratio = cells["espx"] / cells["stock"]
+        rows.append((scen, metric, cells, stats, ratio))
+
+    repeat = int(meta.get("udp_repeat", "1") or 1)
+    lines = []
+    lines.append("# espx benchmark: stock esp4/esp6 vs espx, %s" % meta.get("kernel", "?"))
+    lines.append("")
+    lines.append("Run `make bench [KVER=...]` (scripts/bench.sh, bench/run-vm.sh). "
+                 "One VM boot: every scenario with the kernel's esp4/esp6, then "
+                 "`rmmod esp4 esp6; insmod espx.ko` and the same scenarios with identical SAs "
+                 "(same SPIs, keys, algorithms).")
+    lines.append("")
+    lines.append("| | |")
+    lines.append("|---|---|")
+    for k, label in (("kernel", "guest kernel"), ("vcpus", "vCPUs")):
+        lines.append("| %s | %s |" % (label, meta.get(k, "?")))
+    lines.append("| QEMU CPU model | %s (guest sees \"%s\", AES-NI: %s) |" %
+                 (host.get("qemu_cpu", "?"), meta.get("cpu_model", "?"), meta.get("cpu_aes", "?")))
+    lines.append("| QEMU | %s, TCG, insn_count plugin |" % host.get("qemu", "?"))
+    lines.append("| host | %s cores, %s |" % (host.get("host_cores", "?"), host.get("host_cpu", "?")))
+    lines.append("| host load (1/5/15 min) | start %s, end %s |" %
+                 (host.get("host_load_start", "?"), host.get("host_load_end", "?")))
+    lines.append("| guest clocksource | %s |" % meta.get("clocksource", "?"))
+    lines.append("| UDP packets per measurement | %s (x%s, median shown) |" %
+                 (meta.get("udp_packets", "?"), repeat))
+    lines.append("| TCP | one iperf3 stream, %s s |" % meta.get("tcp_secs", "?"))
+    lines.append("| espx module | %s |" % host.get("espx_ko", "?"))
+    lines.append("| tree | %s |" % host.get("espx_git", "?"))
+    for impl in IMPLS:
+        lines.append("| %s | load: %s; dmesg: %s |" %
+                     (impl, meta.get("load_" + impl, "not run"), meta.get("dmesg_" + impl, "?")))
+    lines.append("| VM wall time | %s s |" % host.get("vm_seconds", "?"))
+    if background:
+        lines.append("| background | %.2f M kernel insn/s while a vCPU busy-loops in user space "
+                     "(timer ticks etc.; counted in insn/pkt too) |" % (background["kernel"] / 2e6))
+    lines.append("")
+    lines.append("Metrics: `pps` = UDP datagrams/s sent by one blocking socket through ESP out, veth, "
+                 "ESP in, to the UDP socket in the peer namespace (wall clock under TCG: noisy); "
+                 "`insn/pkt` = guest **kernel** instructions per datagram (all vCPUs summed, "
+                 "insn_count plugin, deterministic to ~2 %%); `tcp Mbit/s` = one iperf3 stream "
+                 "(wall clock). Ratio = espx/stock: > 1 is better for pps and Mbit/s, "
+                 "< 1 is better for insn/pkt.")
+    if repeat > 1:
+        lines.append("Cells with [r x%] show the range (max-min)/median of the repeated measurements.")
+    lines.append("")
+    lines.append("| scenario | metric | stock | espx | espx/stock |")
+    lines.append("|---|---|---:|---:|---:|")
+    for scen, metric, cells, stats, ratio in rows:
+        out = []
+        for impl in IMPLS:
+            s = fmt(cells[impl])
+            if impl in stats and stats[impl][0] > 1:
+                s += " [r %.1f%%]" % stats[impl][1]
+            out.append(s)
+        lines.append("| %s | %s | %s | %s | %s |" %
+                     (scen, metric, out[0], out[1], "%.3f" % ratio if ratio is not None else "n/a"))
+    lines.append("")
+    for n in notes:
+        lines.append("- " + n)
+
+    # Chart of the ratios.
+    png = outbase + ".png"
+    have = [(s, m, r) for s, m, _, _, r in rows if r is not None]
+    if have and shutil.which("gnuplot"):
+        dat = outbase + ".dat.tmp"
+        with open(dat, "w") as f:
+            for i, (s, m, r) in enumerate(have):
+                color = 0x3366cc if m.endswith("insn/pkt") else 0xdd9933
+                f.write('%d "%s %s" %f %d\n' % (i, s, m, r, color))
+        gp = """
+set terminal pngcairo size %d,600 font ",9"
+set output "%s"
+set title "espx / stock (%s): >1 faster for pps, Mbit/s; <1 cheaper for insn/pkt"
+set style fill solid 0.6
+set boxwidth 0.7
+set yrange [0:*]
+set xrange [-0.6:%g]
+set xtics rotate by -60 nomirror
+set grid ytics
+set key top left
+plot "%s" using 1:3:4:xtic(2) with boxes lc rgb variable notitle, \
+     NaN with boxes lc rgb "#3366cc" title "insn/pkt (instruction count, deterministic)", \
+     NaN with boxes lc rgb "#dd9933" title "pps, Mbit/s (wall clock under TCG, noisy)", \
+     1 with lines lw 2 lc rgb "black" notitle
+""" % (max(800, 28 * len(have) + 200), png, meta.get("kernel", "?"), len(have) - 0.4, dat)
+        r = subprocess.run(["gnuplot"], input=gp, text=True, capture_output=True)
+        os.unlink(dat)
+        if r.returncode == 0:
+            lines.append("![espx/stock ratios](%s)" % os.path.basename(png))
+        else:
+            lines.append("(gnuplot failed: %s)" % r.stderr.strip().splitlines()[-1:])
+    elif not have:
+        lines.append("No ratio chart: no metric has both a stock and an espx number.")
+    lines.append("")
+
+    # Raw plugin lines, for the record.
+    lines.append("<details><summary>raw instruction counts (insn_count plugin)</summary>")
+    lines.append("")
+    lines.append("```")
+    mk = {}
+    with open(os.path.join(run, "marks.tsv")) as f:
+        for line in f:
+            p = line.rstrip("\n").split("\t")
+            mk[int(p[0])] = p
+    for n in sorted(counts):
+        c = counts[n]
+        p = mk.get(n, [str(n), "?", "?", "?", "?", "?"])
+        per = " ".join("%s=%d" % (k, v) for k, v in c.items() if k[0] in "ku" and k[1:].isdigit())
+        lines.append("%-18s %-18s %-6s rep%s kernel=%d user=%d %s" %
+                     (p[1], p[2], p[3], p[5], c["kernel"], c["user"], per))
+    lines.append("```")
+    lines.append("</details>")
+    lines.append("")
+
+    text = "\n".join(lines)
+    with open(outbase + ".md", "w") as f:
+        f.write(text)
+    # The table, on the terminal.
+    print()
+    start = lines.index("| scenario | metric | stock | espx | espx/stock |")
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        print(line)
+    print("\nbench: wrote %s.md%s" % (outbase, " and .png" if os.path.exists(png) and have else ""))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,252 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs INSIDE the bench VM (scripts/bench.sh boots it): every scenario of bench/scenarios.sh
+# with the kernel's esp4/esp6, then with espx, in this one boot, with identical SAs.
+#   run-vm.sh OUTDIR ESPX_KO
+# Writes to OUTDIR:
+#   results.tsv  scenario <TAB> metric <TAB> impl <TAB> value      ("n/a" when not obtainable)
+#   marks.tsv    mark <TAB> scenario <TAB> metric <TAB> impl <TAB> packets <TAB> rep
+#                (the n-th STOP marker seen by the insn_count plugin is mark n; the host
+#                turns the plugin's counts into instructions/packet)
+#   meta.txt     kernel, vCPUs, CPU model, clocksource, modules, dmesg verdict per impl
+#   log.txt      everything that was run and its output
+# Environment: BENCH_N (UDP packets per measurement, 5000), BENCH_WARMUP (200),
+# BENCH_REPEAT (UDP measurements per metric, 1), BENCH_TCP_SECS (5),
+# BENCH_SCENARIOS (regex on names), BENCH_IMPLS ("stock espx").
+# Never fails because espx does: its column is "n/a" then.
+set -uo pipefail
+out=$1 ko=$2
+here=$(dirname "$(readlink -f "$0")")
+top=$(dirname "$here")
+BIN=${BENCH_BIN:-$top/build/bench}
+N=${BENCH_N:-5000}
+WARMUP=${BENCH_WARMUP:-200}
+REPEAT=${BENCH_REPEAT:-1}
+TCP_SECS=${BENCH_TCP_SECS:-5}
+SEL=${BENCH_SCENARIOS:-.}
+IMPLS=${BENCH_IMPLS:-stock espx}
+PATCHED_IP=$top/build/iproute2/ip/ip
+ipbin=ip	# the ip that makes a scenario's SAs (IP=patched: PATCHED_IP)
+SPLAT='WARNING:|BUG:|Oops|general protection|refcount_t|kernel BUG|UBSAN|KASAN|Call Trace|list_del corruption|rcu.*stall|hung_task'
+
+# shellcheck source=bench/scenarios.sh
+. "$here/scenarios.sh"
+
+res=$out/results.tsv marks=$out/marks.tsv log=$out/log.txt meta=$out/meta.txt
+: >"$res"; : >"$marks"; : >"$log"; : >"$meta"
+mark=0
+
+t_start=$(date +%s)
+say() { echo "bench: [$(( $(date +%s) - t_start ))s] $*"; echo "== [$(( $(date +%s) - t_start ))s] $*" >>"$log"; }
+run() { echo "\$ $*" >>"$log"; "$@" >>"$log" 2>&1; }
+result() { printf '%s\t%s\t%s\t%s\n' "$@" >>"$res"; }
+
+# Topology: namespaces a (sender, SA "out") and b (receiver), one veth pair with fixed MACs
+# and static neighbour entries (no ARP/ND timers or probes during a measurement), MTU 1600
+# so that no scenario fragments (1400 B UDP in IPv6 tunnel mode is ~1530 B on the wire).
+A4=10.81.0.1 B4=10.81.0.2 A6=2001:db8:81::1 B6=2001:db8:81::2
+MACA=02:00:00:00:81:01 MACB=02:00:00:00:81:02
+topology() {
+	ip netns add a && ip netns add b || return 1
+	ip link add v0 netns a address $MACA mtu 1600 type veth peer name v0 netns b address $MACB mtu 1600
+	for ns in a b; do
+		ip netns exec $ns sysctl -qw net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
+		ip netns exec $ns sysctl -qw net.ipv6.conf.default.router_solicitations=0
+		ip -n $ns link set lo up
+	done
+	ip -n a addr add $A4/24 dev v0; ip -n b addr add $B4/24 dev v0
+	ip -n a addr add $A6/64 dev v0 nodad; ip -n b addr add $B6/64 dev v0 nodad
+	for ns in a b; do ip -n $ns link set v0 up; done
+	ip -n a neigh replace $B4 lladdr $MACB dev v0 nud permanent
+	ip -n a neigh replace $B6 lladdr $MACB dev v0 nud permanent
+	ip -n b neigh replace $A4 lladdr $MACA dev v0 nud permanent
+	ip -n b neigh replace $A6 lladdr $MACA dev v0 nud permanent
+}
+
+# xfrm_setup FAMILY MODE CRYPTO EXTRA...: the same SA pair (SPI 0x1001 a->b, 0x1002 b->a)
+# and policies (out + in, both directions) in both namespaces.
+xfrm_setup() {
+	local fam=$1 mode=$2 crypto=$3 a b sel w extra=()
+	shift 3
+	ipbin=ip
+	for w in "$@"; do
+		case $w in
+		IP=patched) ipbin=$PATCHED_IP ;;
+		BASE=*) ;;
+		*) extra+=("$w") ;;
+		esac
+	done
+	if [ "$fam" = 4 ]; then a=$A4 b=$B4 sel=32; else a=$A6 b=$B6 sel=128; fi
+	local -a alg
+	eval "alg=(${CRYPTO_ARGS[$crypto]})"
+	# One `ip -batch` per namespace (each exec is slow under TCG with a 9p root).
+	local sa1=(xfrm state add src "$a" dst "$b" proto esp spi 0x1001 reqid 1 mode "$mode" "${alg[@]}" "${extra[@]}")
+	local sa2=(xfrm state add src "$b" dst "$a" proto esp spi 0x1002 reqid 2 mode "$mode" "${alg[@]}" "${extra[@]}")
+	batch a "${sa1[@]}" -- "${sa2[@]}" -- \
+		xfrm policy add src $a/$sel dst $b/$sel dir out tmpl src $a dst $b proto esp reqid 1 mode "$mode" -- \
+		xfrm policy add src $b/$sel dst $a/$sel dir in tmpl src $b dst $a proto esp reqid 2 mode "$mode" || return 1
+	batch b "${sa1[@]}" -- "${sa2[@]}" -- \
+		xfrm policy add src $b/$sel dst $a/$sel dir out tmpl src $b dst $a proto esp reqid 2 mode "$mode" -- \
+		xfrm policy add src $a/$sel dst $b/$sel dir in tmpl src $a dst $b proto esp reqid 1 mode "$mode"
+}
+
+# batch NS WORDS... [-- WORDS...]...: run the commands with one `ip -n NS -batch -`
+# (words are quoted for ip's batch parser; an empty word becomes "").
+batch() {
+	local ns=$1 w line="" text=""
+	shift
+	for w in "$@" --; do
+		if [ "$w" = -- ]; then
+			text+="$line"$'\n'
+			line=""
+		elif [ -z "$w" ]; then
+			line+=' ""'
+		else
+			line+=" $w"
+		fi
+	done
+	printf '$ ip -n %s -batch -\n%s' "$ns" "$text" >>"$log"
+	"$ipbin" -n "$ns" -batch - <<<"$text" >>"$log" 2>&1
+}
+
+xfrm_flush() {
+	local ns
+	for ns in a b; do
+		printf 'xfrm policy flush\nxfrm state flush\n' | ip -n $ns -batch - >>"$log" 2>&1
+	done
+}
+
+# udp METRICNAME LEN: pps and kernel instructions/packet, BENCH_REPEAT times.
+udp() {
+	local m=$1 len=$2 r line v
+	for r in $(seq 1 "$REPEAT"); do
+		echo "\$ udpblast -l $len -n $N ($scen/$impl rep $r)" >>"$log"
+		line=$(timeout 600 "$BIN/udpblast" -d "$dst" -p 9000 -l "$len" -n "$N" \
+			-w "$WARMUP" -A a -N b -c 0 2>>"$log")
+		echo "$line" >>"$log"
+		case $line in
+		sent=*)	mark=$((mark + 1))
+			local sent arrived pps
+			sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$line")
+			arrived=$(sed -n 's/.*arrived=\([0-9]*\).*/\1/p' <<<"$line")
+			pps=$(sed -n 's/.*pps=\([0-9]*\).*/\1/p' <<<"$line")
+			# Every packet must have gone through both ESP paths to the sink.
+			if [ "$sent" -eq "$N" ] && [ "$arrived" -eq "$N" ]; then
+				result "$scen" "$m pps" "$impl" "$pps"
+				printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$mark" "$scen" "$m insn/pkt" "$impl" "$N" "$r" >>"$marks"
+			else
+				say "$scen/$impl $m: sent $sent of $N, $arrived arrived: n/a"
+				result "$scen" "$m pps" "$impl" n/a
+				result "$scen" "$m insn/pkt" "$impl" n/a
+				return 1
+			fi ;;
+		*)	result "$scen" "$m pps" "$impl" n/a
+			result "$scen" "$m insn/pkt" "$impl" n/a
+			return 1 ;;
+		esac
+	done
+}
+
+metric_udp64() { udp udp64 64; }
+metric_udp1400() { udp udp1400 1400; }
+
+# One TCP stream, iperf3 -t BENCH_TCP_SECS, receiver's goodput in Mbit/s.
+metric_tcp() {
+	local v pidf=$out/iperf3-server.pid
+	rm -f "$pidf"
+	if ! ip netns exec b iperf3 -s -1 -D -p 5201 -I "$pidf" --logfile "$out/iperf3-server.log"; then
+		result "$scen" "tcp Mbit/s" "$impl" n/a
+		return 1
+	fi
+	sleep 0.5
+	echo "\$ iperf3 -c $dst -t $TCP_SECS ($scen/$impl)" >>"$log"
+	v=$(timeout $((TCP_SECS + 30)) ip netns exec a iperf3 -c "$dst" -p 5201 -t "$TCP_SECS" -f m 2>&1 |
+		tee -a "$log" | awk '/ receiver$/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") print $i }')
+	sleep 0.2
+	# the one-off server exits after its test; stop it if the client never got there
+	[ -s "$pidf" ] && kill "$(cat "$pidf")" 2>/dev/null
+	if [ -n "$v" ]; then result "$scen" "tcp Mbit/s" "$impl" "$v"; else result "$scen" "tcp Mbit/s" "$impl" n/a; fi
+}
+
+# Mark a metric (or all metrics) of the scenario n/a for this implementation.
+na_metric() {
+	case $1 in
+	tcp) result "$scen" "tcp Mbit/s" "$impl" n/a ;;
+	udp*) result "$scen" "$1 pps" "$impl" n/a; result "$scen" "$1 insn/pkt" "$impl" n/a ;;
+	*) result "$scen" "$1" "$impl" n/a ;;
+	esac
+}
+all_na() {
+	local m
+	for m in "${METRICS[@]}"; do na_metric "$m"; done
+}
+
+load_impl() {
+	local m
+	xfrm_flush
+	for m in esp4_offload esp6_offload esp4 esp6 espx; do
+		grep -q "^$m " /proc/modules && run rmmod $m
+	done
+	case $1 in
+	stock) run modprobe esp4 && run modprobe esp6 ;;
+	espx) [ -e "$ko" ] && run insmod "$ko" ;;
+	esac
+}
+
+# Meta data for the report.
+{
+	echo "kernel: $(uname -r)"
+	echo "vcpus: $(nproc)"
+	echo "cpu_model: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
+	echo "cpu_aes: $(grep -qw aes /proc/cpuinfo && echo yes || echo no)"
+	echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+	echo "udp_packets: $N"
+	echo "udp_repeat: $REPEAT"
+	echo "tcp_secs: $TCP_SECS"
+	echo "mtu: 1600"
+} >>"$meta"
+
+topology >>"$log" 2>&1 || { say "topology setup failed"; exit 1; }
+say "background: user-space busy loop of 2 s between markers"
+line=$("$BIN/udpblast" -s 2000)
+mark=$((mark + 1))
+printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$mark" "background" "busy 2s" "-" "2" "1" >>"$marks"
+
+for impl in $IMPLS; do
+	dmesg -c >/dev/null
+	if ! load_impl "$impl"; then
+		say "$impl: could not load (see log): all n/a"
+		echo "load_$impl: failed" >>"$meta"
+		loaded=0
+	else
+		echo "load_$impl: ok ($(grep -E '^(esp4|esp6|espx) ' /proc/modules | cut -d' ' -f1 | tr '\n' ' '))" >>"$meta"
+		loaded=1
+	fi
+	for spec in "${SCENARIOS[@]}"; do
+		read -r scen fam mode crypto impls extra <<<"$spec"
+		[[ $scen =~ $SEL ]] || continue
+		# shellcheck disable=SC2206
+		extra=($extra)
+		if [[ ,$impls, != *,$impl,* ]] || [ $loaded = 0 ]; then all_na; continue; fi
+		if [ "$fam" = 4 ]; then dst=$B4; else dst=$B6; fi
+		say "$impl: $scen"
+		if ! xfrm_setup "$fam" "$mode" "$crypto" "${extra[@]}"; then
+			say "$impl: $scen: SA setup failed: n/a"
+			all_na; xfrm_flush; continue
+		fi
+		# The first metric that gets no traffic through makes the rest n/a.
+		failed=0
+		for m in "${METRICS[@]}"; do
+			if [ $failed = 1 ]; then na_metric "$m"; continue; fi
+			"metric_$m" || failed=1
+		done
+		if [ $failed = 1 ]; then
+			run ip -n b -s xfrm state; run ip netns exec b nstat -az
+		fi
+		xfrm_flush
+	done
+	splats=$(dmesg | grep -Ec "$SPLAT")
+	echo "dmesg_$impl: $splats splat lines" >>"$meta"
+	[ "$splats" -gt 0 ] && { echo "--- dmesg ($impl)"; dmesg; } >>"$log"
+done
+say "done"

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * udpblast: send a fixed number of UDP datagrams as fast as one blocking
+ * socket can, between the insn_count plugin's START/STOP marker instructions,
+ * into a sink socket that another network namespace holds.
+ *
+ *   udpblast -d DST -p PORT -l LEN -n COUNT [-w WARMUP] [-N RXNETNS] [-A TXNETNS] [-c CPU]
+ *   udpblast -s MS     markers around a user-space busy loop of MS ms (measures
+ *                      the background kernel work per second, e.g. timer ticks)
+ *
+ * The sender runs in TXNETNS (default: the caller's), the sink in RXNETNS
+ * (names under /var/run/netns, as `ip netns` makes them). The sink is bound
+ * to DST:PORT, with the smallest receive buffer, and is
+ * never read while sending: after ESP input, UDP lookup and socket accounting,
+ * every datagram but the first few is dropped at that socket, so the
+ * measured path is the whole send + ESP output + veth + ESP input + UDP
+ * receive path with no reader scheduling in it. "arrived" = datagrams read
+ * from the sink afterwards + the sink's drop counter (SO_MEMINFO).
+ *
+ * The process pins itself to CPU (default 0); veth hands packets to the
+ * receive softirq of the sending CPU, so the whole path runs on it.
+ *
+ * The STOP marker comes once every datagram sent has reached the sink (or
+ * none arrived for 1 s), so work deferred to cryptd/softirq threads is inside
+ * the window. ns is from the first send to the last arrival seen; pps =
+ * arrived / ns.
+ *
+ * Prints one line: sent=N errors=E arrived=A ns=T pps=P
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/sock_diag.h>	/* SK_MEMINFO_* */
+
+#ifndef SO_MEMINFO
+#define SO_MEMINFO 55
+#endif
+
+/* Same bytes as bench/plugin/insn_count.c's markers. */
+static inline void mark_start(void)
+{
+	asm volatile(".byte 0x0f, 0x1f, 0x80, 0x31, 0x58, 0x53, 0x45" ::: "memory");
+}
+
+static inline void mark_stop(void)
+{
+	asm volatile(".byte 0x0f, 0x1f, 0x80, 0x30, 0x58, 0x53, 0x45" ::: "memory");
+}
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(2);
+}
+
+static int parse_addr(const char *s, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, s, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		*len = sizeof(*s4);
+		return AF_INET;
+	}
+	if (inet_pton(AF_INET6, s, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		*len = sizeof(*s6);
+		return AF_INET6;
+	}
+	fprintf(stderr, "udpblast: bad address %s\n", s);
+	exit(2);
+}
+
+static void enter_netns(const char *netns)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "/var/run/netns/%s", netns);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || setns(fd, CLONE_NEWNET))
+		die(path);
+	close(fd);
+}
+
+static int make_sink(const char *netns, int af, struct sockaddr_storage *ss, socklen_t len)
+{
+	int self = -1, fd, zero = 0;
+
+	if (netns) {
+		self = open("/proc/self/ns/net", O_RDONLY);
+		if (self < 0)
+			die("/proc/self/ns/net");
+		enter_netns(netns);
+	}
+	fd = socket(af, SOCK_DGRAM, 0);
+	if (fd < 0)
+		die("socket");
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)ss, len))
+		die("bind sink");
+	if (netns) {
+		if (setns(self, CLONE_NEWNET))
+			die("setns back");
+		close(self);
+	}
+	return fd;
+}
+
+/* Datagrams that reached the sink: read (drained now) + dropped there so far. */
+static uint64_t sink_total(int fd)
+{
+	static uint64_t read_so_far;
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t ml = sizeof(mem);
+	char buf[65536];
+
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+		read_so_far++;
+	memset(mem, 0, sizeof(mem));
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &ml))
+		die("SO_MEMINFO");
+	return read_so_far + mem[SK_MEMINFO_DROPS];
+}
+
+/*
+ * Wait until @expect datagrams beyond @base reached the sink, or none came for
+ * @quiet_ms; polls are 10 ms apart (an idle vCPU executes nothing meanwhile),
+ * the first one is immediate. *@t_last: when the last arrival was seen.
+ */
+static uint64_t settle(int rx, uint64_t base, long expect, long quiet_ms, struct timespec *t_last)
+{
+	uint64_t arrived = sink_total(rx) - base, last = arrived;
+	long i;
+
+	clock_gettime(CLOCK_MONOTONIC, t_last);
+	for (i = 0; arrived < (uint64_t)expect && i < quiet_ms / 10; i++) {
+		usleep(10000);
+		arrived = sink_total(rx) - base;
+		if (arrived != last) {
+			clock_gettime(CLOCK_MONOTONIC, t_last);
+			last = arrived;
+			i = 0;
+		}
+	}
+	return arrived;
+}
+
+int main(int argc, char **argv)
+{
+	const char *dst = NULL, *netns = NULL, *txns = NULL;
+	long port = 9000, len = 64, count = 10000, warmup = 200, cpu = 0, spin_ms = 0;
+	struct sockaddr_storage ss;
+	struct timespec t0, t1;
+	socklen_t sl;
+	cpu_set_t set;
+	uint64_t ns, arrived, base;
+	long i, errors = 0;
+	char *buf;
+	int opt, af, tx, rx;
+
+	while ((opt = getopt(argc, argv, "d:p:l:n:w:N:A:c:s:")) != -1) {
+		switch (opt) {
+		case 'd': dst = optarg; break;
+		case 'p': port = atol(optarg); break;
+		case 'l': len = atol(optarg); break;
+		case 'n': count = atol(optarg); break;
+		case 'w': warmup = atol(optarg); break;
+		case 'N': netns = optarg; break;
+		case 'A': txns = optarg; break;
+		case 'c': cpu = atol(optarg); break;
+		case 's': spin_ms = atol(optarg); break;
+		default:
+			fprintf(stderr, "usage: udpblast -d DST [-p PORT] [-l LEN] [-n COUNT] [-w WARMUP] [-N RXNETNS] [-A TXNETNS] [-c CPU] | -s MS\n");
+			return 2;
+		}
+	}
+	if ((!dst && spin_ms <= 0) || len < 0 || len > 65000 || count < 1 || warmup < 0) {
+		fprintf(stderr, "udpblast: need -d DST and sane -l/-n/-w\n");
+		return 2;
+	}
+	if (cpu >= 0) {
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			die("sched_setaffinity");
+	}
+	if (spin_ms > 0) {	/* calibration: markers around a user-space busy loop */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		mark_start();
+		do {	/* the clock is read rarely: it may be a syscall */
+			for (i = 0; i < 100000; i++)
+				asm volatile("" ::: "memory");
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			ns = (t1.tv_sec - t0.tv_sec) * 1000000000ULL + t1.tv_nsec - t0.tv_nsec;
+		} while (ns < spin_ms * 1000000ULL);
+		mark_stop();
+		printf("spin ns=%llu\n", (unsigned long long)ns);
+		return 0;
+	}
+	af = parse_addr(dst, port, &ss, &sl);
+	rx = make_sink(netns, af, &ss, sl);
+	if (txns)
+		enter_netns(txns);
+	tx = socket(af, SOCK_DGRAM, 0);
+	if (tx < 0)
+		die("socket");
+	if (connect(tx, (struct sockaddr *)&ss, sl))
+		die("connect");
+	buf = calloc(1, len + 1);
+	if (!buf)
+		die("calloc");
+
+	/* Warm-up: neighbour resolution, xfrm bundle, caches. */
+	base = sink_total(rx);
+	for (i = 0; i < warmup; i++)
+		send(tx, buf, len, 0);
+	settle(rx, base, warmup, 300, &t1);
+	base = sink_total(rx);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	mark_start();
+	for (i = 0; i < count; i++) {
+		if (send(tx, buf, len, 0) != len)
+			errors++;
+	}
+	/*
+	 * An asynchronous crypto driver (cryptd) may still hold packets: the
+	 * window ends when every packet sent has reached the sink, or when
+	 * none has arrived for 1 s.
+	 */
+	arrived = settle(rx, base, count - errors, 1000, &t1);
+	mark_stop();
+
+	ns = (t1.tv_sec - t0.tv_sec) * 1000000000ULL + t1.tv_nsec - t0.tv_nsec;
+	printf("sent=%ld errors=%ld arrived=%llu ns=%llu pps=%.0f\n", count - errors, errors,
+	       (unsigned long long)arrived, (unsigned long long)ns,
+	       ns ? arrived * 1e9 / ns : 0.0);
+	return 0;
+}

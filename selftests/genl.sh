@@ -1,0 +1,256 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The espx generic netlink family: config round trip (SET/GET/DUMP/DEL), bad input
+# (espx_genl badinput), permissions, netns isolation and cleanup, and the lifecycle of
+# configs bound to SAs (ip xfrm state add/delete/flush, failed adds, netns exit).
+. "$(dirname "$0")/lib.sh"
+
+G=$ESPX_BIN/espx_genl
+KEY=0x0123456789abcdef0123456789abcdef01234567	# rfc4106: 16-octet key + 4-octet salt
+OBJ=/sys/kernel/debug/espx/sa_objects
+
+# objects: live espx_sa allocations (pending + bound + awaiting RCU free).
+objects() { cat "$OBJ" 2>/dev/null || echo unknown; }
+
+# wait_objects N: up to 10 s for the count to reach N (SA destruction and netns exit are
+# deferred to work queues).
+wait_objects() {
+	local i
+	for i in $(seq 50); do
+		[ "$(objects)" = "$1" ] && return 0
+		sleep 0.2
+	done
+	echo "objects $(objects), want $1"
+	return 1
+}
+
+# rc_is WANT CMD...: the command exits with status WANT (espx_genl exits with the errno).
+rc_is() {
+	local want=$1 rc
+	shift
+	"$@"
+	rc=$?
+	[ "$rc" = "$want" ] || { echo "exit status $rc, want $want"; return 1; }
+}
+
+# out_has PATTERN CMD...: the command succeeds and its output matches the regex.
+out_has() {
+	local pat=$1 out
+	shift
+	out=$("$@") || { echo "failed: $out"; return 1; }
+	grep -Eq -- "$pat" <<<"$out" || { echo "output: $out"; echo "wanted: $pat"; return 1; }
+}
+
+count_is() { # count_is NS N
+	local n
+	n=$(ip netns exec "$1" "$G" count) || return 1
+	[ "$n" = "$2" ] || { echo "count $n, want $2"; return 1; }
+}
+
+sa_add() { # sa_add NS DST SPI [extra ip args...]: transport-mode AEAD SA, src is 192.0.2.1
+	local ns=$1 dst=$2 spi=$3 src=192.0.2.1
+	shift 3
+	[[ $dst == *:* ]] && src=2001:db8::1
+	ip -n "$ns" xfrm state add src "$src" dst "$dst" proto esp spi "$spi" mode transport \
+		aead 'rfc4106(gcm(aes))' "$KEY" 128 "$@"
+}
+
+ktap_header
+ktap_plan 42
+
+grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+a=$(ns_new a)
+b=$(ns_new b)
+ga() { ip netns exec "$a" "$G" "$@"; }
+gb() { ip netns exec "$b" "$G" "$@"; }
+
+# --- round trip --------------------------------------------------------------------------
+check "family espx is registered" "$G" resolve
+check "SET v4 with WESP crypt offset 5" ga set --daddr 10.1.0.2 --spi 0x101 --wesp 5
+check "GET v4: pending, WESP 5, no stats" \
+	out_has '^family 4 daddr 10\.1\.0\.2 spi 0x00000101 proto 50 mark 0x0/0x0 if_id 0 status pending wesp 5$' \
+	ga get --daddr 10.1.0.2 --spi 0x101
+check "SET v6 with mark/mask and if_id" \
+	ga set --family 6 --daddr 2001:db8::2 --spi 0x102 --mark 7 --mask 0xff --if-id 3
+check "GET v6 returns the full id" \
+	out_has '^family 6 daddr 2001:db8::2 spi 0x00000102 proto 50 mark 0x7/0xff if_id 3 status pending$' \
+	ga get --family 6 --daddr 2001:db8::2 --spi 0x102 --mark 7 --mask 0xff --if-id 3
+check "GET with another mark is a different id (ENOENT)" \
+	rc_is 2 ga get --family 6 --daddr 2001:db8::2 --spi 0x102 --if-id 3
+check "DUMP lists both configs" count_is "$a" 2
+check "duplicate SET: EEXIST" rc_is 17 ga set --daddr 10.1.0.2 --spi 0x101
+check "DEL v4" ga del --daddr 10.1.0.2 --spi 0x101
+check "GET after DEL: ENOENT" rc_is 2 ga get --daddr 10.1.0.2 --spi 0x101
+check "DEL again: ENOENT" rc_is 2 ga del --daddr 10.1.0.2 --spi 0x101
+check "DEL v6, DUMP empty" bash -c "ip netns exec $a $G del --family 6 --daddr 2001:db8::2 \
+	--spi 0x102 --mark 7 --mask 0xff --if-id 3 && [ \$(ip netns exec $a $G count) = 0 ]"
+
+# --- bad input -----------------------------------------------------------------------------
+if out=$(ip netns exec "$a" "$G" badinput 2>&1); then
+	ktap_ok "bad input: every crafted request refused with errno + extack, nothing changed"
+	sed 's/^/#   /' <<<"$out"
+else
+	ktap_fail "bad input: every crafted request refused with errno + extack, nothing changed"
+	sed 's/^/#   /' <<<"$out"
+fi
+
+# --- permissions ---------------------------------------------------------------------------
+check "SET as root in the netns works (reference)" ga set --daddr 10.1.0.9 --spi 0x109
+check "no CAP_NET_ADMIN (bounding set): SET is EPERM" \
+	rc_is 1 ip netns exec "$a" setpriv --bounding-set=-net_admin --inh-caps=-net_admin \
+	"$G" set --daddr 10.1.0.8 --spi 0x108
+check "no CAP_NET_ADMIN: GET and DUMP are EPERM too" \
+	bash -c "ip netns exec $a setpriv --bounding-set=-net_admin $G get --daddr 10.1.0.9 \
+		--spi 0x109; [ \$? = 1 ] && ip netns exec $a setpriv --bounding-set=-net_admin \
+		$G dump; [ \$? = 1 ]"
+check "no CAP_NET_ADMIN: DEL is EPERM" \
+	rc_is 1 ip netns exec "$a" setpriv --bounding-set=-net_admin "$G" del \
+	--daddr 10.1.0.9 --spi 0x109
+check "unprivileged user namespace over netns A: EPERM" \
+	rc_is 1 ip netns exec "$a" unshare -U "$G" set --daddr 10.1.0.7 --spi 0x107
+check "nothing changed by the refused requests" count_is "$a" 1
+base0=$(objects)
+check "user namespace owning its own netns: SET + DUMP work there, not seen in A" \
+	bash -c "unshare -Urn sh -c '$G set --daddr 10.1.0.9 --spi 0x109 && [ \$($G count) = 1 ]' &&
+		 [ \$(ip netns exec $a $G count) = 1 ]"
+
+# --- netns isolation and cleanup -----------------------------------------------------------
+check "config of netns A invisible from netns B" \
+	bash -c "[ \$(ip netns exec $b $G count) = 0 ] &&
+		 ip netns exec $b $G get --daddr 10.1.0.9 --spi 0x109; [ \$? = 2 ]"
+check "same id in netns B is independent (SET, DEL)" \
+	bash -c "ip netns exec $b $G set --daddr 10.1.0.9 --spi 0x109 &&
+		 ip netns exec $b $G del --daddr 10.1.0.9 --spi 0x109 &&
+		 [ \$(ip netns exec $a $G count) = 1 ]"
+ga del --daddr 10.1.0.9 --spi 0x109
+if [ -r "$OBJ" ]; then
+	base=$((base0 - 1))	# A's config was deleted just above
+	check "unshare'd netns gone: its config is freed" wait_objects "$base"
+	c=$(ns_new c)
+	for i in 1 2 3 4 5; do ip netns exec "$c" "$G" set --daddr 10.1.0.$i --spi $i; done
+	check "5 pending configs in netns C: 5 more objects" wait_objects $((base + 5))
+	ip netns del "$c"
+	check "netns C deleted: its configs are freed" wait_objects "$base"
+else
+	ktap_skip "debugfs object count settles: no $OBJ (debugfs)"
+	ktap_skip "5 pending configs in netns C: no debugfs"
+	ktap_skip "netns C deleted: its configs are freed: no debugfs"
+fi
+
+# --- configs and SAs -----------------------------------------------------------------------
+if ! err=$(sa_add "$b" 10.9.9.9 0x999 2>&1); then
+	for i in $(seq 17); do
+		ktap_skip "SA lifecycle: 'ip xfrm state add ... rfc4106' fails: $err"
+	done
+	ktap_finish
+fi
+ip -n "$b" xfrm state flush
+
+bound_with_stats() { # bound_with_stats DST SPI: SA add binds the pending config
+	sa_add "$a" "$1" "$2" &&
+	out_has 'status bound stats out_packets 0 .* in_drop_icv 0' ga get --daddr "$1" --spi "$2"
+}
+plain_sa() {
+	sa_add "$a" 10.1.1.3 0x202 &&
+	out_has '^family 4 daddr 10\.1\.1\.3 .* status bound stats out_packets 0' \
+		ga get --daddr 10.1.1.3 --spi 0x202
+}
+marked_sa() {
+	ga set --family 6 --daddr 2001:db8::3 --spi 0x203 --mark 7 --mask 0xff --if-id 3 &&
+	sa_add "$a" 2001:db8::3 0x203 mark 7 mask 0xff if_id 3 &&
+	out_has 'mark 0x7/0xff if_id 3 status bound' \
+		ga get --family 6 --daddr 2001:db8::3 --spi 0x203 --mark 7 --mask 0xff --if-id 3
+}
+one_bound_left() {
+	count_is "$a" 3 &&
+	out_has 'status bound' ga get --daddr 10.1.1.2 --spi 0x201
+}
+deleted_hidden() {
+	ip -n "$a" xfrm state delete src 192.0.2.1 dst 10.1.1.3 proto esp spi 0x202 &&
+	rc_is 2 ga get --daddr 10.1.1.3 --spi 0x202
+}
+set_after_delete() {
+	ga set --daddr 10.1.1.3 --spi 0x202 &&
+	out_has 'status pending' ga get --daddr 10.1.1.3 --spi 0x202 &&
+	ga del --daddr 10.1.1.3 --spi 0x202
+}
+wesp_sa() {
+	ga set --daddr 10.1.1.4 --spi 0x204 --wesp 2 || return 1
+	if sa_add "$a" 10.1.1.4 0x204 2>/dev/null; then
+		ktap_info "WESP SA accepted by esp.c"
+		out_has 'status bound wesp 2' ga get --daddr 10.1.1.4 --spi 0x204
+	else
+		ktap_info "WESP SA refused by esp.c"
+		rc_is 2 ga get --daddr 10.1.1.4 --spi 0x204
+	fi
+}
+flushed() {
+	ip -n "$a" xfrm state flush && count_is "$a" 0
+}
+netns_d() {
+	ip netns exec "$d" "$G" set --daddr 10.1.2.2 --spi 0x301 &&
+	ip netns exec "$d" "$G" set --daddr 10.1.2.9 --spi 0x309 &&
+	sa_add "$d" 10.1.2.2 0x301 && sa_add "$d" 10.1.2.3 0x302 &&
+	count_is "$d" 3
+}
+refcnt_zero() {
+	local i
+	for i in $(seq 50); do
+		[ "$(cat /sys/module/espx/refcnt)" = 0 ] && return 0
+		sleep 0.2
+	done
+	echo "refcnt $(cat /sys/module/espx/refcnt)"
+	return 1
+}
+
+check "SET pending config for SA 10.1.1.2/0x201" ga set --daddr 10.1.1.2 --spi 0x201
+check "SA add binds it (status bound, stats present)" bound_with_stats 10.1.1.2 0x201
+check "SET on the id of an existing SA: EEXIST" rc_is 17 ga set --daddr 10.1.1.2 --spi 0x201
+check "DEL of a bound config: EBUSY" rc_is 16 ga del --daddr 10.1.1.2 --spi 0x201
+check "plain SA (no config) is listed as bound with stats" plain_sa
+check "SA with mark/mask and if_id binds its config" marked_sa
+check_fail "duplicate SA add fails" sa_add "$a" 10.1.1.2 0x201
+check "... and leaves the entries as they were" one_bound_left
+check "SA delete: GET is ENOENT at once (dead SA hidden before GC)" deleted_hidden
+check "SET again on the deleted SA's id works (pending)" set_after_delete
+check "WESP config + SA add: bound with WESP, or the add fails and leaves nothing" wesp_sa
+check "state flush removes every bound entry" flushed
+if [ -r "$OBJ" ]; then
+	check "after flush and GC no object is left" wait_objects "$base"
+else
+	ktap_skip "after flush and GC no object is left: no debugfs"
+fi
+
+d=$(ns_new d)
+check "netns D: one configured SA, one plain SA, one pending config" netns_d
+ip netns del "$d"
+if [ -r "$OBJ" ]; then
+	check "netns D deleted with live SAs: everything freed" wait_objects "$base"
+else
+	ktap_skip "netns D deleted with live SAs: everything freed: no debugfs"
+fi
+# Config changes, SA add/flush and dumps at the same time, then the netns goes away.
+stress() {
+	local e end=$((SECONDS + 5)) i
+	e=$(ns_new e) || return 1
+	(while [ $SECONDS -lt $end ]; do
+		for i in 1 2 3; do
+			ip netns exec "$e" "$G" set --daddr 10.3.0.$i --spi $i
+			ip netns exec "$e" "$G" del --daddr 10.3.0.$i --spi $i
+		done
+	done) >/dev/null 2>&1 &
+	(while [ $SECONDS -lt $end ]; do
+		sa_add "$e" 10.3.0.1 1; sa_add "$e" 10.3.0.2 2
+		ip -n "$e" xfrm state flush
+	done) >/dev/null 2>&1 &
+	(while [ $SECONDS -lt $end ]; do ip netns exec "$e" "$G" dump; done) >/dev/null 2>&1 &
+	wait
+	ip netns exec "$e" "$G" set --daddr 10.3.0.9 --spi 9 && sa_add "$e" 10.3.0.1 1 || return 1
+	ip netns del "$e"
+	[ ! -r "$OBJ" ] || wait_objects "$base"
+}
+check "concurrent SET/DEL, SA add/flush, dump, then netns exit: all freed" stress
+check "module not pinned by freed SAs (refcount back to 0)" refcnt_zero
+
+ktap_finish
