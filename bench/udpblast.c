@@ -176,17 +176,36 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "d:p:l:n:w:N:A:c:s:")) != -1) {
 		switch (opt) {
-		case 'd': dst = optarg; break;
-		case 'p': port = atol(optarg); break;
-		case 'l': len = atol(optarg); break;
-		case 'n': count = atol(optarg); break;
-		case 'w': warmup = atol(optarg); break;
-		case 'N': netns = optarg; break;
-		case 'A': txns = optarg; break;
-		case 'c': cpu = atol(optarg); break;
-		case 's': spin_ms = atol(optarg); break;
+		case 'd':
+			dst = optarg;
+			break;
+		case 'p':
+			port = atol(optarg);
+			break;
+		case 'l':
+			len = atol(optarg);
+			break;
+		case 'n':
+			count = atol(optarg);
+			break;
+		case 'w':
+			warmup = atol(optarg);
+			break;
+		case 'N':
+			netns = optarg;
+			break;
+		case 'A':
+			txns = optarg;
+			break;
+		case 'c':
+			cpu = atol(optarg);
+			break;
+		case 's':
+			spin_ms = atol(optarg);
+			break;
 		default:
-			fprintf(stderr, "usage: udpblast -d DST [-p PORT] [-l LEN] [-n COUNT] [-w WARMUP] [-N RXNETNS] [-A TXNETNS] [-c CPU] | -s MS\n");
+			fprintf(stderr, "usage: udpblast -d DST [-p PORT] [-l LEN] [-n COUNT] [-w WARMUP]\n"
+				"                [-N RXNETNS] [-A TXNETNS] [-c CPU] | -s MS\n");
 			return 2;
 		}
 	}

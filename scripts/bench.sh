@@ -5,7 +5,8 @@
 #   ESPX_KO=path  the espx module (default build/<kver>/espx.ko; built if missing)
 #   BENCH_N, BENCH_REPEAT, BENCH_TCP_SECS, BENCH_SCENARIOS, BENCH_IMPLS: see bench/run-vm.sh
 #   ESPX_VM_CPUS (2), ESPX_VM_MEM (2G), BENCH_TIMEOUT (seconds for the VM, 2400)
-# Writes bench/results/<date>-<kver>.md (+ .png chart of the ratios when gnuplot is there)
+#   BENCH_TAG=x   result file name suffix
+# Writes bench/results/<date>-<kver>[-<tag>].md (+ .png chart of the ratios when gnuplot is there)
 # and prints the table. Never part of `make check`; the numbers are not a pass/fail.
 set -euo pipefail
 top=$(dirname "$(dirname "$(readlink -f "$0")")")
@@ -65,4 +66,4 @@ grep '^bench:' "$run/console.txt" || true
 
 # 4. Report.
 mkdir -p bench/results
-python3 bench/report.py "$run" "bench/results/$(date +%Y-%m-%d)-$KVER"
+python3 bench/report.py "$run" "bench/results/$(date +%Y-%m-%d)-$KVER${BENCH_TAG:+-$BENCH_TAG}"

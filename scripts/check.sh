@@ -95,6 +95,12 @@ for k in $kvers; do
 	rm -rf "$out"; mkdir -p "$out"
 	ko=$BUILD/$k/espx.ko
 	[ -e "$ko" ] || { point fail "$k: espx.ko built" "$k"; continue; }
+	# make install into a staging root whose module tree mirrors the kernel's (symlinks):
+	# depmod runs here, natively; selftests/install.sh puts the result in the VM's overlay.
+	stage=$BUILD/$k/instroot
+	rm -rf "$stage"; mkdir -p "$stage/lib/modules"
+	cp -as "/lib/modules/$k" "$stage/lib/modules/"
+	step "$k: make install (staged, depmod)" "$res/install-$k.log" scripts/install.sh "$k" "$ko" "$stage"
 	echo "# booting $k"
 	start=$(date +%s)
 	if ! scripts/vm.sh "$k" "$out" "$top/scripts/vm-tests.sh /tmp/espx-out $ko $T" >"$out/vm.log" 2>&1; then

@@ -31,7 +31,9 @@ ensure_espx() {
 	for m in esp4_offload esp6_offload esp4 esp6; do
 		grep -q "^$m " /proc/modules && rmmod "$m"
 	done
-	grep -q '^espx ' /proc/modules || insmod "$ko"
+	grep -q '^espx ' /proc/modules && return 0
+	# insmod does not resolve dependencies (xfrm_algo, ...): load them first.
+	modprobe -a $(modinfo -F depends "$ko" | tr , ' ') && insmod "$ko"
 }
 
 for t in "${tests[@]}"; do

@@ -10,13 +10,15 @@ where python3-cryptography is a dependency of python3-scapy).
 
   capture  --dev D --out F [--count N] [--timeout S] [--dir in|out|any] [--spi S]
            write ESP frames (IP proto 50, or UDP 4500 with a non-zero SPI) seen
-           on D to the pcap F; prints "ready" on stdout once the socket is bound
+           on D to the pcap F; prints "ready" on stdout once the socket is bound;
+           stops after N frames, S seconds or SIGTERM
   send     --dev D FILE.pcap [--index I ...] [--gap S]   inject frames
   serve    [--stats-pid PID --app-log F]  run subcommands read from stdin (one
            process for a whole test); "send" then also prints the counter
            deltas (xfrm_stat, snmp, netstat, snmp6 of PID's netns; APP = lines
            added to F) its frames caused
   info     FILE.pcap        one line per frame: index family outer-len spi seq esp-len
+  split    FILE.pcap PREFIX one pcap per SPI: PREFIX-0x<spi>.pcap; prints "spi count"
   mutate   IN OUT --index I OP   OP: --flip spi|sn|iv|ct|icv [--bit B]
                                      --truncate LEN (ESP octets kept)
                                      --set-sn N
@@ -28,9 +30,12 @@ where python3-cryptography is a dependency of python3-scapy).
            asked, re-encrypt, fix the outer lengths/checksums
   vectors  check the AEAD code against esp-baseline.md section 9 and beet.md
            section 6 (exit 1 on mismatch)
-  encap-sock [--port P]   UDP sockets (IPv4 and IPv6) with UDP_ENCAP_ESPINUDP;
-           prints "ready", logs any non-ESP datagram the socket gets (IKE path)
+  encap-sock [--port P]   UDP sockets (IPv4 and IPv6) with UDP_ENCAP_ESPINUDP
+           and a per-socket bypass policy (like an IKE daemon's); prints
+           "ready", logs any non-ESP datagram the socket gets (IKE path)
   udp-echo --port P [--log F]   echo server on 0.0.0.0 and ::, logs payloads
+  servers  --echo-port P [--echo-log F] [--encap-port 4500] [--encap-log F]
+           both of the above in one process
   traffic  --port P [--pings N] DST...  N ICMP echos (ping sockets) and one UDP
            echo exchange with every DST at once; "ok|fail DST icmp n/N udp 0|1"
   udp-ping --port P [--timeout S] DST...  one datagram per DST, waits for its
@@ -195,7 +200,12 @@ ALGS = {
 
 
 def _aead(alg, key, icv):
-    from cryptography.hazmat.primitives.ciphers import aead
+    try:
+        from cryptography.hazmat.primitives.ciphers import aead
+    except ImportError:     # started with python3 -S (fast start): add site dirs
+        import site
+        site.main()
+        from cryptography.hazmat.primitives.ciphers import aead
     if alg in ('gcm', 'gmac'):
         return aead.AESGCM(key)
     if alg == 'ccm':
@@ -241,7 +251,7 @@ def esp_open(alg, blob, icv, esp, esn_hi=None):
         pt = bytes(x ^ y for x, y in zip(body, full[:len(body)]))
         return pt if a.encrypt(salt + iv, pt, aad)[len(pt):len(pt) + icv] == tag \
             else None
-    from cryptography.exceptions import InvalidTag
+    from cryptography.exceptions import InvalidTag     # loaded by _aead()
     try:
         return a.decrypt(salt + iv, body + tag, aad)
     except InvalidTag:
@@ -259,22 +269,24 @@ def cmd_capture(a):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     s.bind((a.dev, 0))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-    print('ready', flush=True)
+    signal.signal(signal.SIGTERM, lambda *x: sys.exit(0))
     frames, end = [], time.time() + a.timeout
-    while len(frames) < a.count:
-        left = end - time.time()
-        if left <= 0 or not select.select([s], [], [], left)[0]:
-            break
-        data, addr = s.recvfrom(65535)
-        outgoing = addr[2] == PACKET_OUTGOING
-        if (a.dir == 'in' and outgoing) or (a.dir == 'out' and not outgoing):
-            continue
-        e = Esp(data)
-        if e.off is not None and (a.spi is None or e.spi == a.spi):
-            frames.append(data)
-            pcap_write(a.out, frames)   # keep the file usable if killed
-    pcap_write(a.out, frames)
-    print('captured %d' % len(frames), flush=True)
+    print('ready', flush=True)
+    try:
+        while len(frames) < a.count:
+            left = end - time.time()
+            if left <= 0 or not select.select([s], [], [], left)[0]:
+                break
+            data, addr = s.recvfrom(65535)
+            outgoing = addr[2] == PACKET_OUTGOING
+            if (a.dir == 'in' and outgoing) or (a.dir == 'out' and not outgoing):
+                continue
+            e = Esp(data)
+            if e.off is not None and (a.spi is None or e.spi == a.spi):
+                frames.append(data)
+    finally:            # count reached, timeout or SIGTERM: write what we have
+        pcap_write(a.out, frames)
+        print('captured %d' % len(frames), flush=True)
 
 
 def counters(pid, app_log):
@@ -373,6 +385,15 @@ def cmd_info(a):
         print('%d %d %d 0x%08x %d %d%s' % (i, e.family, len(e.frame) - 14, e.spi,
                                            e.seq, len(e.frame) - e.off,
                                            ' udp' if e.udp_off else ''))
+
+
+def cmd_split(a):
+    per = {}
+    for e in esp_frames(a.pcap):
+        per.setdefault(e.spi, []).append(bytes(e.frame))
+    for spi, frames in sorted(per.items()):
+        pcap_write('%s-0x%x.pcap' % (a.prefix, spi), frames)
+        print('0x%x %d' % (spi, len(frames)))
 
 
 def pick(a):
@@ -500,16 +521,52 @@ def _bind_both(port, setup=None):
     return socks
 
 
+XFRM_INF = (1 << 64) - 1
+IP_XFRM_POLICY = 17
+IPV6_XFRM_POLICY = 35
+
+
+def bypass_policy(s, fam):
+    """Per-socket "allow" policies in both directions, as IKE daemons put on their
+    sockets: Linux checks the input policy of a UDP packet before handing it to
+    the encap hook, so a transport-mode policy covering the peer's address would
+    otherwise drop the ESP-in-UDP packets (XfrmInTmplMismatch)."""
+    for d in (0, 1):    # XFRM_POLICY_IN, XFRM_POLICY_OUT
+        sel = bytearray(56)
+        struct.pack_into('=H', sel, 40, fam)
+        pol = (bytes(sel) + struct.pack('=8Q', *([XFRM_INF] * 8)) + bytes(32) +
+               struct.pack('=IIBBBB', 0, 0, d, 0, 0, 0) + bytes(4))
+        if fam == socket.AF_INET:
+            s.setsockopt(socket.IPPROTO_IP, IP_XFRM_POLICY, pol)
+        else:
+            s.setsockopt(socket.IPPROTO_IPV6, IPV6_XFRM_POLICY, pol)
+
+
+def encap_setup(s):
+    s.setsockopt(socket.IPPROTO_UDP, UDP_ENCAP, UDP_ENCAP_ESPINUDP)
+    bypass_policy(s, s.family)
+
+
 def cmd_encap_sock(a):
-    socks = _bind_both(a.port, lambda s: s.setsockopt(
-        socket.IPPROTO_UDP, UDP_ENCAP, UDP_ENCAP_ESPINUDP))
-    for _ in _wait_forever(socks, a.log):
+    for _ in _wait_forever(_bind_both(a.port, encap_setup), a.log):
         pass
 
 
 def cmd_udp_echo(a):
     for s, data, peer in _wait_forever(_bind_both(a.port), a.log):
         s.sendto(data, peer)
+
+
+def cmd_servers(a):
+    echo = _bind_both(a.echo_port)
+    encap = _bind_both(a.encap_port, encap_setup)
+    for s, data, peer in _wait_forever(echo + encap, None):
+        log = a.echo_log if s in echo else a.encap_log
+        if log:
+            with open(log, 'ab') as f:
+                f.write(data.rstrip(b'\n') + b'\n')
+        if s in echo:
+            s.sendto(data, peer)
 
 
 def cmd_udp_ping(a):
@@ -612,6 +669,9 @@ def main():
     c.add_argument('--index', type=int, action='append')
     c.add_argument('--gap', type=float, default=0)
     c.add_argument('pcap')
+    c = sub.add_parser('split')
+    c.add_argument('pcap')
+    c.add_argument('prefix')
     c = sub.add_parser('info')
     c.add_argument('pcap')
     for name in ('mutate', 'reseal'):
@@ -646,6 +706,11 @@ def main():
     c = sub.add_parser('udp-echo')
     c.add_argument('--port', type=int, required=True)
     c.add_argument('--log')
+    c = sub.add_parser('servers')
+    c.add_argument('--echo-port', type=int, required=True)
+    c.add_argument('--echo-log')
+    c.add_argument('--encap-port', type=int, default=ENCAP_PORT)
+    c.add_argument('--encap-log')
     c = sub.add_parser('udp-ping')
     c.add_argument('--port', type=int, required=True)
     c.add_argument('--timeout', type=float, default=2)
@@ -670,10 +735,10 @@ def main():
         COMMANDS[a.cmd](a)
 
 
-COMMANDS = {'capture': cmd_capture, 'send': cmd_send, 'info': cmd_info,
+COMMANDS = {'capture': cmd_capture, 'split': cmd_split, 'send': cmd_send, 'info': cmd_info,
             'mutate': cmd_mutate, 'reseal': cmd_reseal, 'vectors': cmd_vectors,
             'encap-sock': cmd_encap_sock, 'udp-echo': cmd_udp_echo,
-            'udp-ping': cmd_udp_ping, 'traffic': cmd_traffic}
+            'udp-ping': cmd_udp_ping, 'traffic': cmd_traffic, 'servers': cmd_servers}
 
 
 if __name__ == '__main__':

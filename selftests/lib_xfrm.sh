@@ -24,7 +24,9 @@ if [ -z "${PYTHON:-}" ]; then
 	PYTHON=python3
 	[ -x /usr/bin/python3 ] && PYTHON=/usr/bin/python3
 fi
-XT_PKT="$PYTHON $XT_DIR/espx_pkt.py"
+# -S: no site module, a much faster start under TCG (espx_pkt.py adds the
+# site directories itself when it needs python3-cryptography)
+XT_PKT="$PYTHON -S $XT_DIR/espx_pkt.py"
 XT_TMP=$(mktemp -d /tmp/espx-xt.XXXXXX)
 XT_PIDS=()
 XT_MAC_A=02:00:00:00:00:0a
@@ -65,6 +67,9 @@ xt_use_espx() {
 	for m in esp4_offload esp6_offload esp4 esp6; do
 		xt_mod_loaded $m && { xt_rmmod $m || return 1; }
 	done
+	# insmod does not load dependencies (xfrm_algo, ...)
+	m=$(modinfo -F depends "$ESPX_KO" | tr , ' ')
+	[ -z "$m" ] || modprobe -a $m
 	insmod "$ESPX_KO"
 }
 
@@ -332,7 +337,7 @@ xt_flush() {
 
 # ------------------------------------------------------------ processes --
 # xt_bg NS NAME CMD...: start CMD in NS in the background, output in
-# $XT_TMP/NAME.log; wait (10 s max) for a "ready" line if WAIT_READY=1.
+# $XT_TMP/NAME.log; wait (60 s max) for a "ready" line if WAIT_READY=1.
 xt_bg() {
 	local ns=$1 name=$2 i
 	shift 2
@@ -340,7 +345,7 @@ xt_bg() {
 	XT_LASTPID=$!
 	XT_PIDS+=("$XT_LASTPID")
 	[ "${WAIT_READY:-1}" = 1 ] || return 0
-	for i in $(seq 100); do
+	for i in $(seq 600); do
 		grep -q '^ready' "$XT_TMP/$name.log" 2>/dev/null && return 0
 		kill -0 "$XT_LASTPID" 2>/dev/null || break
 		sleep 0.1
@@ -357,15 +362,26 @@ xt_stop() {
 }
 
 # xt_servers: UDP echo servers (port $XT_ECHO_PORT) in A and B and UDP-encap
-# sockets (port 4500) in both, needed by any case with "encap"
+# sockets (port 4500) in both, needed by any case with "encap". Payloads the
+# echo servers got are logged, one a line, in $XT_TMP/udpA.rx / udpB.rx, what the
+# encap sockets got (IKE, non-ESP) in ikeA.rx / ikeB.rx; the echo servers' PIDs
+# (a process in each netns) are XT_ECHO_PID_A / XT_ECHO_PID_B.
 xt_servers() {
-	local s
+	local s ns pids=() i
 	for s in A B; do
-		local ns=$NS_A
+		ns=$NS_A
 		[ $s = B ] && ns=$NS_B
-		xt_bg "$ns" echo$s $XT_PKT udp-echo --port $XT_ECHO_PORT --log "$XT_TMP/udp$s.rx" || return 1
-		xt_bg "$ns" encap$s $XT_PKT encap-sock --log "$XT_TMP/ike$s.rx" || return 1
+		WAIT_READY=0 xt_bg "$ns" srv$s $XT_PKT servers --echo-port $XT_ECHO_PORT \
+			--echo-log "$XT_TMP/udp$s.rx" --encap-log "$XT_TMP/ike$s.rx"
+		printf -v "XT_ECHO_PID_$s" %s "$XT_LASTPID"
 	done
+	for i in $(seq 600); do
+		grep -q '^ready' "$XT_TMP/srvA.log" && grep -q '^ready' "$XT_TMP/srvB.log" && return 0
+		kill -0 "$XT_ECHO_PID_A" && kill -0 "$XT_ECHO_PID_B" || break
+		sleep 0.1
+	done
+	cat "$XT_TMP/srvA.log" "$XT_TMP/srvB.log" >&2
+	return 1
 }
 
 # ---------------------------------------------------------------- traffic --

@@ -65,7 +65,7 @@ static int n_vcpus;
 static FILE *out;
 static unsigned int n_marks;
 static unsigned int n_unmatched;
-static volatile int started;
+static int started;	/* accessed with __atomic builtins */
 
 static void emit(const char *s)
 {

@@ -15,6 +15,7 @@
 
 #include <linux/types.h>
 #include <linux/percpu.h>
+#include <linux/u64_stats_sync.h>
 #include <linux/rhashtable-types.h>
 #include <net/xfrm.h>
 #include <uapi/linux/espx.h>
@@ -38,8 +39,11 @@ struct espx_cfg {
 	u8 crypt_offset;	/* WESPv2 CryptOffset, 4-octet words */
 };
 
+/* u64_stats_t: on 64-bit an update is one local64 add, so a softirq that
+ * interrupts a process-context update on the same CPU cannot lose counts.
+ */
 struct espx_stats {
-	u64 v[__ESPX_STAT_MAX];
+	u64_stats_t v[__ESPX_STAT_MAX];
 	struct u64_stats_sync syncp;
 };
 
@@ -72,7 +76,7 @@ static inline void espx_stat_add(struct espx_sa *sa, enum espx_stat id,
 	struct espx_stats *s = get_cpu_ptr(sa->stats);
 
 	u64_stats_update_begin(&s->syncp);
-	s->v[id] += n;
+	u64_stats_add(&s->v[id], n);
 	u64_stats_update_end(&s->syncp);
 	put_cpu_ptr(sa->stats);
 }

@@ -41,8 +41,9 @@
  *     fails the load with the notifier's errno). That happens before esp4's
  *     init runs, so the core does not WARN. The errno is -EBUSY, because
  *     modprobe treats -EEXIST as "already loaded" and would report success.
- *     modprobe reports "Device or resource busy" and espx logs why. The guard_esp=0 module parameter turns the veto off,
- *     so that tests can exercise step 2.
+ *     modprobe reports "Device or resource busy" and espx logs why. The
+ *     guard_esp=0 module parameter turns the veto off, so that tests can
+ *     exercise step 2.
  *  2. On every module LIVE/GOING event, espx checks the slot. If the slot is
  *     empty, because the intruder's init failed as described above, espx
  *     registers its type again. If another type holds the slot, espx has lost

@@ -266,7 +266,8 @@ void espx_sa_stats_read(const struct espx_sa *sa, u64 out[__ESPX_STAT_MAX])
 
 		do {
 			start = u64_stats_fetch_begin(&s->syncp);
-			memcpy(v, s->v, sizeof(v));
+			for (i = 0; i < __ESPX_STAT_MAX; i++)
+				v[i] = u64_stats_read(&s->v[i]);
 		} while (u64_stats_fetch_retry(&s->syncp, start));
 		for (i = 0; i < __ESPX_STAT_MAX; i++)
 			out[i] += v[i];

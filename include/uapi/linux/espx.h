@@ -24,11 +24,12 @@
  *     the SA before the SA is inserted, i.e. before it can be found by
  *     policy lookup or input. From then on the config is *bound* and
  *     immutable for the SA's lifetime (rekeying creates a new SA).
- *  3. If NEWSA fails at or after that point (config rejected, duplicate
- *     SA, ...), the kernel destroys the half-built SA and the config with
- *     it. If NEWSA fails earlier (e.g. a bad key), the config is still
- *     pending and the caller deletes it with ESPX_CMD_SA_DEL; the patched
- *     "ip" does exactly that.
+ *  3. If NEWSA fails at or after that point (config rejected, bad key,
+ *     duplicate SA, ...), the kernel destroys the half-built SA and the
+ *     config with it. If NEWSA fails before the SA is built (e.g. an
+ *     algorithm name xfrm does not know), the config is still pending and
+ *     the caller deletes it with ESPX_CMD_SA_DEL (-ENOENT there just means
+ *     the kernel already did); the patched "ip" does exactly that.
  *  4. Deleting the SA (ip xfrm state delete/flush, hard expiry, namespace
  *     exit) frees its config. A bound config cannot be deleted on its own
  *     (-EBUSY): delete the SA.
