@@ -203,30 +203,43 @@ def main():
     # Chart of the ratios.
     png = outbase + ".png"
     have = [(s, m, r) for s, m, _, _, r in rows if r is not None]
+    insn = [(s, m, r) for s, m, r in have if m.endswith("insn/pkt")]
+    wall = [(s, m, r) for s, m, r in have if not m.endswith("insn/pkt")]
     if have and shutil.which("gnuplot"):
-        dat = outbase + ".dat.tmp"
-        with open(dat, "w") as f:
-            for i, (s, m, r) in enumerate(have):
-                color = 0x3366cc if m.endswith("insn/pkt") else 0xdd9933
-                f.write('%d "%s %s" %f %d\n' % (i, s, m, r, color))
-        gp = """
-set terminal pngcairo size %d,600 font ",9"
-set output "%s"
-set title "espx / stock (%s): >1 faster for pps, Mbit/s; <1 cheaper for insn/pkt"
-set style fill solid 0.6
-set boxwidth 0.7
-set yrange [0:*]
-set xrange [-0.6:%g]
-set xtics rotate by -60 nomirror
-set grid ytics
-set key top left
-plot "%s" using 1:3:4:xtic(2) with boxes lc rgb variable notitle, \
-     NaN with boxes lc rgb "#3366cc" title "insn/pkt (instruction count, deterministic)", \
-     NaN with boxes lc rgb "#dd9933" title "pps, Mbit/s (wall clock under TCG, noisy)", \
-     1 with lines lw 2 lc rgb "black" notitle
-""" % (max(800, 28 * len(have) + 200), png, meta.get("kernel", "?"), len(have) - 0.4, dat)
+        # Two panels: the deterministic instruction ratios on a linear scale
+        # around 1, the noisy wall-clock ratios on a log scale.
+        dats, plots = [], []
+        for title, data, color, log in (
+                ("insn/pkt espx/stock (instruction count; < 1 = espx cheaper)", insn, "#3366cc", False),
+                ("pps, Mbit/s espx/stock (wall clock under TCG, noisy; > 1 = espx faster)",
+                 wall, "#dd9933", True)):
+            if not data:
+                continue
+            dat = "%s.%d.dat.tmp" % (outbase, len(dats))
+            dats.append(dat)
+            with open(dat, "w") as f:
+                for i, (s_, m_, r_) in enumerate(data):
+                    f.write('%d "%s %s" %f\n' % (i, s_, m_, r_))
+            lo = min(r_ for _, _, r_ in data)
+            hi = max(r_ for _, _, r_ in data)
+            if log:
+                yr = "set logscale y\nset yrange [%g:%g]\n" % (min(lo, 1) / 1.5, max(hi, 1) * 1.5)
+            else:
+                pad = max(0.02, (max(hi, 1) - min(lo, 1)) * 0.2)
+                yr = "unset logscale y\nset yrange [%g:%g]\n" % (min(lo, 1) - pad, max(hi, 1) + pad)
+            plots.append('set title "%s"\n%sset xrange [-0.6:%g]\n'
+                         'plot "%s" using 1:3:xtic(2) with boxes lc rgb "%s" notitle, '
+                         '1 with lines lw 2 lc rgb "black" notitle\n'
+                         % (title, yr, len(data) - 0.4, dat, color))
+        n = max(len(insn), len(wall))
+        gp = ('set terminal pngcairo size %d,%d font ",9"\nset output "%s"\n'
+              'set style fill solid 0.6\nset boxwidth 0.7\nset xtics rotate by -60 nomirror\n'
+              'set grid ytics\nset multiplot layout %d,1 title "espx / stock, %s"\n%sunset multiplot\n'
+              % (max(800, 30 * n + 200), 520 * len(plots), png, len(plots),
+                 meta.get("kernel", "?"), "".join(plots)))
         r = subprocess.run(["gnuplot"], input=gp, text=True, capture_output=True)
-        os.unlink(dat)
+        for dat in dats:
+            os.unlink(dat)
         if r.returncode == 0:
             lines.append("![espx/stock ratios](%s)" % os.path.basename(png))
         else:

@@ -255,7 +255,7 @@ for impl in $IMPLS; do
 		sent=*) mark=$((mark + 1))
 			printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$mark" "$scen" "warm-up" "$impl" "$WARMUP" 1 >>"$marks" ;;
 		esac
-		sleep 1
+		sleep 0.2
 		# The first metric that gets no traffic through makes the rest n/a.
 		failed=0
 		for m in "${METRICS[@]}"; do

@@ -36,6 +36,8 @@ stamp=$(date +%Y%m%d-%H%M%S)
 run=$bdir/run-$stamp-$KVER
 mkdir -p "$run"
 plugin_opt="-plugin $bdir/insn_count.so,outfile=$run/insn.log"
+# Snapshot the module: another engineer may rebuild it while the VM runs.
+[ -e "$ko" ] && cp "$ko" "$run/espx.ko" && ko_src=$ko && ko=$run/espx.ko
 {
 	echo "host_cores: $(nproc)"
 	echo "host_cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | sed -n 1p)"
@@ -43,7 +45,7 @@ plugin_opt="-plugin $bdir/insn_count.so,outfile=$run/insn.log"
 	echo "qemu: $(qemu-system-x86_64 --version | sed -n 1p)"
 	echo "qemu_cpu: max (TCG, --disable-kvm)"
 	echo "vm: $cpus vCPUs, $mem"
-	echo "espx_ko: $ko$( [ -e "$ko" ] && echo " ($(stat -c %y "$ko" | cut -d. -f1), sha256 $(sha256sum "$ko" | cut -c1-12))")"
+	echo "espx_ko: ${ko_src:-$ko}$( [ -e "$ko" ] && echo " ($(stat -c %y "${ko_src:-$ko}" | cut -d. -f1), sha256 $(sha256sum "$ko" | cut -c1-12))")"
 	echo "espx_git: $(git -C "$top" describe --always --dirty 2>/dev/null || echo '?')"
 } >"$run/host.txt"
 echo "bench: booting $KVER ($cpus vCPUs, TCG, insn_count plugin); results in $run"
@@ -55,7 +57,7 @@ timeout --kill-after=30 "${BENCH_TIMEOUT:-2400}" \
 	--qemu-opts="-cpu max $plugin_opt" --rwdir "/tmp/espx-out=$run" \
 	--exec "BENCH_N=${BENCH_N:-} BENCH_REPEAT=${BENCH_REPEAT:-} BENCH_TCP_SECS=${BENCH_TCP_SECS:-} \
 		BENCH_SCENARIOS='${BENCH_SCENARIOS:-}' BENCH_IMPLS='${BENCH_IMPLS:-}' \
-		$top/bench/run-vm.sh /tmp/espx-out $ko" </dev/null >"$run/console.txt" 2>&1
+		$top/bench/run-vm.sh /tmp/espx-out /tmp/espx-out/espx.ko" </dev/null >"$run/console.txt" 2>&1
 rc=$?
 set -e
 echo "vm_seconds: $(( $(date +%s) - t0 ))" >>"$run/host.txt"

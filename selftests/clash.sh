@@ -50,8 +50,7 @@ log_has() { since_mark | grep -qE -- "$1" || { echo "no '$1' in the kernel log";
 
 # SAs release their type reference (and espx) in the xfrm GC work: retry.
 rmmod_retry() {
-	local i
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		rmmod "$@" 2>/dev/null && return 0
 		sleep 0.2
 	done

@@ -201,7 +201,7 @@ while IFS=';' read -r head desc op; do
 		[[ $op == reseal* ]] && extra="${PYALG[$c]} --key ${KEY[$c]}"
 		[ $c = RE ] && [[ $op == reseal* ]] && [[ $op != *esn-hi* ]] && extra+=" --esn-hi 0"
 		pk ${op%% *} "$f" "$XT_TMP/t$i.pcap" --index "$frame" ${op#* } $extra
-		if grep -q '^error' <<<"$PKOUT"; then
+		if [[ $PKOUT == *error* ]]; then
 			ktap_fail "$label: crafting failed"
 			sed 's/^/#   /' <<<"$PKOUT"
 			continue
@@ -209,7 +209,8 @@ while IFS=';' read -r head desc op; do
 		f=$XT_TMP/t$i.pcap sendargs= ;;
 	esac
 	pk send --dev veth0 "$f" $sendargs
-	delta=$(sed -n 's/^delta //p' <<<"$PKOUT")
+	delta=
+	[[ $PKOUT =~ delta\ ([^$'\n']*) ]] && delta=${BASH_REMATCH[1]}
 	d=" $delta "
 	if [ "$kind" = accept ]; then
 		if [[ $d == *" APP+1 "* ]] && ! [[ $d =~ \ Xfrm[A-Za-z]+\+ ]]; then

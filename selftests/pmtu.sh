@@ -31,8 +31,7 @@ PYTHON=python3
 loaded() { grep -q "^$1 " /proc/modules; }
 
 rmmod_retry() {	# SAs drop their module reference in the xfrm GC work
-	local i
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		rmmod "$@" 2>/dev/null && return 0
 		sleep 0.2
 	done
@@ -121,8 +120,8 @@ use_case() {
 sas() {
 	local ns sab=() sba=()
 	if [ "$MODE" = beet ]; then
-		sab=(sel src $IA dst $IB)
-		sba=(sel src $IB dst $IA)
+		sab=(sel src "$IA" dst "$IB")
+		sba=(sel src "$IB" dst "$IA")
 	fi
 	for ns in "$A" "$B"; do
 		ip -n "$ns" xfrm state add src $OA dst $OB proto esp spi $SPI \
@@ -144,7 +143,7 @@ pol() {	# NS DIR SRC DST TSRC TDST REQID
 ping_a() {	# SIZE [ping args]: DF pings from A's inner to B's inner address
 	local s=$1
 	shift
-	ip netns exec "$A" ping $V -M do -s "$s" -c 1 -W 2 -I $IA "$@" $IB 2>&1
+	ip netns exec "$A" ping $V -M "do" -s "$s" -c 1 -W 2 -I $IA "$@" $IB 2>&1
 }
 
 learned_mtu() {	# the PMTU A has cached towards B's outer address, or nothing
@@ -277,7 +276,10 @@ check "kernel log clean" bash -c \
 if [ "${ESP_IMPL:-espx}" = stock ]; then
 	for ns in "$A" "$R" "$B"; do ip netns del "$ns"; done
 	rmmod_retry esp4 esp6
-	[ -n "${ESPX_KO:-}" ] && modprobe -a $(modinfo -F depends "$ESPX_KO" | tr , ' ') &&
+	if [ -n "${ESPX_KO:-}" ]; then
+		deps=$(modinfo -F depends "$ESPX_KO" | tr , ' ')
+		[ -z "$deps" ] || modprobe -a $deps
 		insmod "$ESPX_KO"
+	fi
 fi
 ktap_finish
