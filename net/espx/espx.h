@@ -88,8 +88,7 @@ static inline void espx_stat_inc(struct espx_sa *sa, enum espx_stat id)
 
 void espx_sa_stats_read(const struct espx_sa *sa, u64 out[__ESPX_STAT_MAX]);
 
-/*
- * sa.c, for netlink.c: the per-netns table of pending configs and SAs.
+/* sa.c, for netlink.c: the per-netns table of pending configs and SAs.
  * espx_sa_get() and espx_sa_walk() call @fn under the table's lock: the entry
  * is valid only inside @fn. Dead SAs (deleted, not yet destroyed) are skipped.
  * espx_sa_walk() resumes at @pos (zeroed for the first call) and stops at the
@@ -118,8 +117,7 @@ void espx_genl_exit(void);
 extern const struct xfrm_type espx_type_ipv4;
 extern const struct xfrm_type espx_type_ipv6;
 
-/*
- * crypto.c: the SA's AEAD (x->data), per-packet request memory, async
+/* crypto.c: the SA's AEAD (x->data), per-packet request memory, async
  * completion. One kmalloc per packet holds a struct espx_crypto_hdr, the IV,
  * the aead_request and the scatterlist; while crypto runs it is reachable as
  * ESPX_SKB_CB(skb)->tmp. The AAD (SPI | [SNhi |] SNlo) lives in the header,
@@ -167,8 +165,7 @@ int espx_crypto_run(struct espx_crypto_req *r, struct sk_buff *skb,
 int espx_proto_check_clash(void);
 int espx_proto_init(void);
 void espx_proto_exit(void);
-/*
- * True while the core's ESP type for family (AF_INET/AF_INET6) is not espx's:
+/* True while the core's ESP type for family (AF_INET/AF_INET6) is not espx's:
  * another module (esp4/esp6 loaded with espx.guard_esp=0, or a third party)
  * took it over, so new SAs of that family would not use espx. Lockless,
  * callable from any context.

@@ -95,8 +95,7 @@ static struct espx_family espx_families[] = {
 /* Serialises registration state against the module notifier. */
 static DEFINE_MUTEX(espx_proto_mutex);
 
-/*
- * The ESP type the core has registered for fam right now. If owner is not
+/* The ESP type the core has registered for fam right now. If owner is not
  * NULL, it receives the owner module's name, or "" when the type is built in.
  * This returns ERR_PTR(-EAFNOSUPPORT) when the family has no xfrm state
  * afinfo. The pointer is only compared, never dereferenced, after the RCU
@@ -175,8 +174,7 @@ bool espx_type_lost(unsigned short family)
 	return false;
 }
 
-/*
- * Runs after any module went LIVE or GOING, under espx_proto_mutex. It
+/* Runs after any module went LIVE or GOING, under espx_proto_mutex. It
  * re-takes an ESP slot that an intruder left empty and reports a slot that
  * another type holds.
  */
@@ -195,8 +193,7 @@ static void espx_audit_types(const char *culprit)
 		if (IS_ERR(t) || t == fam->type)
 			continue;
 		if (!t) {
-			/*
-			 * esp4/esp6 overwrote espx's type (the core WARNed in
+			/* esp4/esp6 overwrote espx's type (the core WARNed in
 			 * xfrm_register_type()) and then cleared the slot when
 			 * its init failed. The slot is empty, so registering
 			 * again cannot WARN.
@@ -254,8 +251,7 @@ static int espx_rcv_cb(struct sk_buff *skb, int err)
 	return 0;
 }
 
-/*
- * ICMP errors quoting one of our ESP packets: skb->data is the quoted IPv4
+/* ICMP errors quoting one of our ESP packets: skb->data is the quoted IPv4
  * header. The ICMP layer has pulled ihl + 8 octets already, but espx does not
  * rely on that. Like esp4, espx returns 0 (handled) in every case.
  */
