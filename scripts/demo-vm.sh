@@ -9,6 +9,8 @@ IP=$top/build/iproute2/ip/ip
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { echo "\$ $*"; "$@"; }
 
+# insmod does not resolve dependencies (xfrm_algo, ...): load them first.
+modprobe -a $(modinfo -F depends "$ko" | tr , ' ')
 insmod "$ko"
 say "espx loaded"
 grep -E '^espx ' /proc/modules
@@ -51,8 +53,13 @@ say "the same as JSON (ip -j xfrm state)"
 ip netns exec left "$IP" -j xfrm state list | python3 -m json.tool | head -n 40
 
 say "an ESP packet on the wire"
-ip netns exec right tcpdump -c 1 -nn -i veth0 -X esp 2>/dev/null &
-sleep 1
-ip netns exec left ping -c 1 192.0.2.2 >/dev/null
-wait
+# tcpdump takes a while to start under emulation: ping until it has caught one packet.
+ip netns exec right timeout 60 tcpdump -c 1 -nn -l -i veth0 -X esp 2>/dev/null &
+dump=$!
+for _ in $(seq 60); do
+	ip netns exec left ping -c 1 -W 1 192.0.2.2 >/dev/null
+	kill -0 $dump 2>/dev/null || break
+	sleep 0.5
+done
+wait $dump || true
 ip netns del left; ip netns del right

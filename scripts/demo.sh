@@ -5,7 +5,7 @@ set -euo pipefail
 top=$(dirname "$(dirname "$(readlink -f "$0")")")
 cd "$top"
 scripts/deps.sh
-kver=${KVER:-$(scripts/matrix.sh | head -n 1)}
+kver=${KVER:-$(scripts/matrix.sh | sed -n 1p)}
 make --no-print-directory module KVER="$kver" >/dev/null
 make --no-print-directory iproute2 >/dev/null
 out=$top/build/demo
