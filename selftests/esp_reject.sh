@@ -10,8 +10,8 @@
 # gets the SA and espx_pkt.py, one process for the whole test, mutates or
 # re-encrypts (with the SA key) a captured packet, injects it from A's side of
 # the veth and reports the counter deltas the packet caused in B's namespace
-# (/proc/net/xfrm_stat, snmp, netstat, snmp6; APP = datagrams B's UDP echo
-# server got). Each test point checks that delta: the named counter rose and the
+# (/proc/net/xfrm_stat, snmp, netstat, snmp6; APP = datagrams B's UDP sink
+# got; a sink, not an echo, so that B sends nothing back and A nothing again). Each test point checks that delta: the named counter rose and the
 # application got nothing (drops), or the application got it and no error
 # counter moved (accepts).
 
@@ -144,7 +144,7 @@ for c in $CASES; do
 	dels+="xfrm state delete src $(xt_addr "$n" A outer "${XT_OF[n]}")"
 	dels+=" dst $(xt_addr "$n" B outer "${XT_OF[n]}") proto esp spi ${XT_SPI1[n]}"$'\n'
 	adds+=$(grep -m1 "^xfrm state add .* spi ${XT_SPI1[n]} " "$XT_TMP/batch-all.B")$'\n'
-	sends+="for i in \$(seq ${NCAP[$c]}); do echo reject-$c-\$i > /dev/udp/${XT_DST[n]}/$XT_ECHO_PORT; done; "
+	sends+="for i in \$(seq ${NCAP[$c]}); do echo reject-$c-\$i > /dev/udp/${XT_DST[n]}/$XT_SINK_PORT; done; "
 	KEY[$c]=$(xt_case_key "$n" 1)
 	PYALG[$c]=$(xt_alg_py "${XT_ALG[n]}")
 done

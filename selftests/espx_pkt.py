@@ -34,8 +34,9 @@ where python3-cryptography is a dependency of python3-scapy).
            and a per-socket bypass policy (like an IKE daemon's); prints
            "ready", logs any non-ESP datagram the socket gets (IKE path)
   udp-echo --port P [--log F]   echo server on 0.0.0.0 and ::, logs payloads
-  servers  --echo-port P [--echo-log F] [--encap-port 4500] [--encap-log F]
-           both of the above in one process
+  servers  --echo-port P [--echo-log F] [--sink-port P2] [--encap-port 4500]
+           [--encap-log F]   both of the above in one process; the sink port
+           logs (into the echo log) and does not answer
   traffic  --port P [--pings N] DST...  N ICMP echos (ping sockets) and one UDP
            echo exchange with every DST at once; "ok|fail DST icmp n/N udp 0|1"
   udp-ping --port P [--timeout S] DST...  one datagram per DST, waits for its
@@ -559,9 +560,10 @@ def cmd_udp_echo(a):
 
 def cmd_servers(a):
     echo = _bind_both(a.echo_port)
+    sink = _bind_both(a.sink_port) if a.sink_port else []
     encap = _bind_both(a.encap_port, encap_setup)
-    for s, data, peer in _wait_forever(echo + encap, None):
-        log = a.echo_log if s in echo else a.encap_log
+    for s, data, peer in _wait_forever(echo + sink + encap, None):
+        log = a.encap_log if s in encap else a.echo_log
         if log:
             with open(log, 'ab') as f:
                 f.write(data.rstrip(b'\n') + b'\n')
@@ -621,6 +623,7 @@ def cmd_traffic(a):
                                                    seq) + x['msg'])
                 if not x['uok']:
                     x['udp'].send(x['msg'])
+                    x['uok'] = a.no_reply
             except OSError as e:
                 x['err'] = str(e)
         end = time.time() + a.timeout
@@ -709,6 +712,7 @@ def main():
     c = sub.add_parser('servers')
     c.add_argument('--echo-port', type=int, required=True)
     c.add_argument('--echo-log')
+    c.add_argument('--sink-port', type=int, help='like the echo port, but no reply')
     c.add_argument('--encap-port', type=int, default=ENCAP_PORT)
     c.add_argument('--encap-log')
     c = sub.add_parser('udp-ping')
@@ -721,6 +725,8 @@ def main():
     c.add_argument('--port', type=int, required=True)
     c.add_argument('--pings', type=int, default=2)
     c.add_argument('--rounds', type=int, default=3)
+    c.add_argument('--no-reply', action='store_true',
+                   help='UDP to a sink: send once, expect no answer')
     c.add_argument('--timeout', type=float, default=3)
     c.add_argument('--tag', default='espx')
     c.add_argument('dst', nargs='+')

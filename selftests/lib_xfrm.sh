@@ -32,6 +32,7 @@ XT_PIDS=()
 XT_MAC_A=02:00:00:00:00:0a
 XT_MAC_B=02:00:00:00:00:0b
 XT_ECHO_PORT=7000
+XT_SINK_PORT=7001
 
 xt_cleanup() {
 	local p
@@ -361,7 +362,8 @@ xt_stop() {
 	return 0
 }
 
-# xt_servers: UDP echo servers (port $XT_ECHO_PORT) in A and B and UDP-encap
+# xt_servers: UDP echo servers (port $XT_ECHO_PORT; $XT_SINK_PORT takes and logs
+# datagrams without answering) in A and B and UDP-encap
 # sockets (port 4500) in both, needed by any case with "encap". Payloads the
 # echo servers got are logged, one a line, in $XT_TMP/udpA.rx / udpB.rx, what the
 # encap sockets got (IKE, non-ESP) in ikeA.rx / ikeB.rx; the echo servers' PIDs
@@ -372,7 +374,7 @@ xt_servers() {
 		ns=$NS_A
 		[ $s = B ] && ns=$NS_B
 		WAIT_READY=0 xt_bg "$ns" srv$s $XT_PKT servers --echo-port $XT_ECHO_PORT \
-			--echo-log "$XT_TMP/udp$s.rx" --encap-log "$XT_TMP/ike$s.rx"
+			--sink-port $XT_SINK_PORT --echo-log "$XT_TMP/udp$s.rx" --encap-log "$XT_TMP/ike$s.rx"
 		printf -v "XT_ECHO_PID_$s" %s "$XT_LASTPID"
 	done
 	for i in $(seq 600); do
@@ -443,9 +445,11 @@ xt_stat_delta() {
 	awk 'NR == FNR { v[$1] = $2; next } ($1 in v) && $2 != v[$1] { printf "%s +%d\n", $1, $2 - v[$1] }' "$1" "$2"
 }
 
-# xt_errs NS: the xfrm_stat counters that are not zero, "NAME=VALUE ..."
+# xt_errs NS [IGNORE_REGEX]: the xfrm_stat counters that are not zero (except
+# those whose name matches IGNORE_REGEX), "NAME=VALUE ..."
 xt_errs() {
-	ip netns exec "$1" awk '$2 != 0 { printf "%s=%s ", $1, $2 }' /proc/net/xfrm_stat
+	ip netns exec "$1" awk -v ign="${2:-^$}" '$2 != 0 && $1 !~ ign { printf "%s=%s ", $1, $2 }' \
+		/proc/net/xfrm_stat
 }
 
 # xt_sa_dump NS: "SPI DST PACKETS" per SA (from ip -s xfrm state)

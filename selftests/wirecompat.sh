@@ -99,7 +99,9 @@ for n in $(seq 1 $XT_N); do
 	[ -n "${XT_BAD[n]}" ] || DSTS+=("${XT_DST[n]}")
 done
 
-# record IMPL TAG: capture at B what A's traffic (tagged TAG) brings; the pcap is
+# record IMPL: capture at B what A's traffic (a ping, and a UDP datagram tagged
+# wc-IMPL to B's sink port: B must not answer it, or the replay would make A
+# send an ICMP error with an SN B has seen already) brings; the pcap is
 # $XT_TMP/IMPL.pcap; TRAFFIC[dst] = the traffic tool's verdict
 declare -A TRAFFIC
 record() {
@@ -110,8 +112,8 @@ record() {
 	TRAFFIC=()
 	while read -r r d rest; do
 		TRAFFIC[$d]="$r $rest"
-	done < <(ip netns exec "$NS_A" timeout 300 $XT_PKT traffic --port $XT_ECHO_PORT \
-		--pings 1 --tag "wc-$1" "${DSTS[@]}")
+	done < <(ip netns exec "$NS_A" timeout 300 $XT_PKT traffic --port $XT_SINK_PORT \
+		--no-reply --pings 1 --tag "wc-$1" "${DSTS[@]}")
 	sleep 0.5
 	xt_stop "$cap"
 	ktap_info "$1: $(tail -1 "$XT_TMP/cap-$1.log")"
