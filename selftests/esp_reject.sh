@@ -137,7 +137,7 @@ pk() {
 # on A's veth0), B gets the SAs back: every captured packet is fresh for B.
 t=$(xt_now)
 declare -A CAP KEY PYALG
-total=0 dels= adds= sends=
+total=0 dels='' adds='' sends=''
 for c in $CASES; do
 	n=${!c}
 	total=$((total + NCAP[$c]))
