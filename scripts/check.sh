@@ -103,10 +103,13 @@ for k in $kvers; do
 	step "$k: make install (staged, depmod)" "$res/install-$k.log" scripts/install.sh "$k" "$ko" "$stage"
 	echo "# booting $k"
 	start=$(date +%s)
-	if ! scripts/vm.sh "$k" "$out" "$top/scripts/vm-tests.sh /tmp/espx-out $ko $T" >"$out/vm.log" 2>&1; then
-		point fail "$k: VM boot and test run" "$k"
-		tail -n 30 "$out/vm.log" | sed 's/^/#   /'
-		continue
+	# The guest's console (warnings and worse) goes to console.log: a panic or a dead QEMU
+	# leaves no other trace (vng then just exits 255).
+	if ! ESPX_VM_CONSOLE=$out/console.log scripts/vm.sh "$k" "$out" \
+		"$top/scripts/vm-tests.sh /tmp/espx-out $ko $T" >"$out/vm.log" 2>&1; then
+		point fail "$k: VM boot and test run (see below; the tests that did run follow)" "$k"
+		tail -n 30 "$out/vm.log" | sed 's/^/#   vm: /'
+		tail -n 80 "$out/console.log" 2>/dev/null | sed 's/^/#   console: /'
 	fi
 	echo "# $k: VM run took $(( $(date +%s) - start ))s"
 	for f in "$out"/*.ktap; do
@@ -134,7 +137,9 @@ for k in $kvers; do
 			point pass "$k: $t: kernel log clean" "$k"
 		fi
 	done
-	if [ -s "$out/final.dmesg" ] || [ -e "$out/final-rmmod.err" ]; then
+	if [ ! -e "$out/finished" ]; then
+		point fail "$k: the test run inside the VM did not finish" "$k"
+	elif [ -s "$out/final.dmesg" ] || [ -e "$out/final-rmmod.err" ]; then
 		point fail "$k: espx unloads cleanly at the end" "$k"
 		cat "$out/final.dmesg" "$out/final-rmmod.err" 2>/dev/null | head -n 20 | sed 's/^/#   /'
 	else

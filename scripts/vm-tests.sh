@@ -59,4 +59,5 @@ done
 dmesg -c >/dev/null
 grep -q '^espx ' /proc/modules && { rmmod espx || echo "rmmod espx failed" >"$out/final-rmmod.err"; }
 dmesg | grep -E "$SPLAT" >"$out/final.dmesg" || true
+echo done >"$out/finished"
 exit 0

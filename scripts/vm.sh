@@ -11,5 +11,7 @@ kver=$1 rwdir=$2; shift 2
 kernel=/boot/vmlinuz-$kver
 [ -e "$kernel" ] || { echo "vm: no kernel $kernel (run 'make deps')" >&2; exit 1; }
 mkdir -p "$rwdir"
-exec vng --run "$kernel" --disable-kvm --cpus "${ESPX_VM_CPUS:-2}" --memory "${ESPX_VM_MEM:-2G}" \
+# The guest console (loglevel 5: warnings and worse) goes to ESPX_VM_CONSOLE (default: our stderr).
+[ -n "${ESPX_VM_CONSOLE:-}" ] && exec 2>>"$ESPX_VM_CONSOLE"
+exec vng --verbose --append loglevel=5 --run "$kernel" --disable-kvm --cpus "${ESPX_VM_CPUS:-2}" --memory "${ESPX_VM_MEM:-2G}" \
 	--qemu-opts='-cpu max' --rwdir "/tmp/espx-out=$rwdir" --exec "$*" </dev/null

@@ -138,19 +138,77 @@ static int espx_crypto_init_authenc(struct xfrm_state *x,
 	return err;
 }
 
+/* Extension SAs (README D2, D3): the plain AEAD behind the RFC 4106 /
+ * RFC 7634 ESP wrapper. Those wrappers accept only the ESP AAD (8 or 12
+ * octets plus the IV), while the WESPv2 AAD carries the header, options and
+ * clear octets; so espx builds the 12-octet nonce (salt | IV) and the AAD
+ * itself. The wire format of the key blob stays the ESP one: key | salt.
+ */
+static const struct {
+	const char *esp;
+	const char *plain;
+} espx_nonce_algs[] = {
+	{ "rfc4106(gcm(aes))", "gcm(aes)" },
+	{ "rfc7539esp(chacha20,poly1305)", "rfc7539(chacha20,poly1305)" },
+};
+
+static int espx_crypto_init_nonce(struct xfrm_state *x, struct espx_sa *sa,
+				  struct netlink_ext_ack *extack)
+{
+	unsigned int keylen, i;
+	int err;
+
+	for (i = 0; i < ARRAY_SIZE(espx_nonce_algs); i++)
+		if (x->aead && !strcmp(x->aead->alg_name, espx_nonce_algs[i].esp))
+			break;
+	if (i == ARRAY_SIZE(espx_nonce_algs)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "extensions need aead rfc4106(gcm(aes)) or rfc7539esp(chacha20,poly1305)");
+		return -EINVAL;
+	}
+	keylen = x->aead->alg_key_len / 8;
+	if (x->aead->alg_key_len % 8 || keylen <= ESPX_SALT_LEN) {
+		NL_SET_ERR_MSG_MOD(extack, "AEAD key must be key | 4-octet salt");
+		return -EINVAL;
+	}
+
+	err = espx_crypto_alloc(x, espx_nonce_algs[i].plain, extack);
+	if (err)
+		return err;
+	err = crypto_aead_setkey(x->data, x->aead->alg_key,
+				 keylen - ESPX_SALT_LEN);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(extack, "invalid key length for the AEAD");
+		return err;
+	}
+	err = crypto_aead_setauthsize(x->data, x->aead->alg_icv_len / 8);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(extack, "ICV length not supported by the AEAD");
+		return err;
+	}
+	memcpy(sa->ext.salt, x->aead->alg_key + keylen - ESPX_SALT_LEN,
+	       ESPX_SALT_LEN);
+	sa->ext.nonce = true;
+	return 0;
+}
+
 /**
  * espx_crypto_init - allocate and key the SA's transform into x->data
  * @x: the state being built
+ * @sa: its espx state; an extension SA gets the explicit-nonce AEAD
  * @extack: error report
  *
  * On failure x->data is NULL and nothing is left allocated.
  */
-int espx_crypto_init(struct xfrm_state *x, struct netlink_ext_ack *extack)
+int espx_crypto_init(struct xfrm_state *x, struct espx_sa *sa,
+		     struct netlink_ext_ack *extack)
 {
 	int err;
 
 	x->data = NULL;
-	if (x->aead) {
+	if (sa->cfg.wesp) {
+		err = espx_crypto_init_nonce(x, sa, extack);
+	} else if (x->aead) {
 		err = espx_crypto_init_aead(x, extack);
 	} else if (x->ealg) {
 		err = espx_crypto_init_authenc(x, extack);
@@ -177,9 +235,10 @@ void espx_crypto_destroy(struct xfrm_state *x)
  * its context | nsg scatterlist entries. Each alignment gap is reserved in
  * full, so the pointer arithmetic below never runs past the allocation.
  */
-static size_t espx_crypto_req_size(struct crypto_aead *aead, unsigned int nsg)
+static size_t espx_crypto_req_size(struct crypto_aead *aead, unsigned int nsg,
+				   unsigned int aadmax)
 {
-	return sizeof(struct espx_crypto_hdr) +
+	return sizeof(struct espx_crypto_hdr) + ALIGN(aadmax, 4) +
 	       crypto_aead_alignmask(aead) + crypto_aead_ivsize(aead) +
 	       crypto_tfm_ctx_alignment() - 1 +
 	       sizeof(struct aead_request) + crypto_aead_reqsize(aead) +
@@ -191,23 +250,25 @@ static size_t espx_crypto_req_size(struct crypto_aead *aead, unsigned int nsg)
  * espx_crypto_req_alloc - one packet's request memory (GFP_ATOMIC)
  * @aead: the SA's transform
  * @nsg: scatterlist entries needed (AAD entry included)
+ * @aadmax: octets of AAD buffer needed at r->hdr->aad
  * @r: pointers into the allocation
  *
  * Return: 0 or -ENOMEM. The caller owns r->hdr until espx_crypto_run().
  */
 int espx_crypto_req_alloc(struct crypto_aead *aead, unsigned int nsg,
-			  struct espx_crypto_req *r)
+			  unsigned int aadmax, struct espx_crypto_req *r)
 {
 	u8 *p;
 
-	p = kmalloc(espx_crypto_req_size(aead, nsg), GFP_ATOMIC);
+	p = kmalloc(espx_crypto_req_size(aead, nsg, aadmax), GFP_ATOMIC);
 	if (!p)
 		return -ENOMEM;
 
 	r->hdr = (struct espx_crypto_hdr *)p;
 	r->hdr->done = NULL;
 	r->hdr->len = 0;
-	r->iv = PTR_ALIGN(p + sizeof(*r->hdr), crypto_aead_alignmask(aead) + 1);
+	r->iv = PTR_ALIGN(p + sizeof(*r->hdr) + ALIGN(aadmax, 4),
+			  crypto_aead_alignmask(aead) + 1);
 	r->req = (struct aead_request *)PTR_ALIGN(r->iv + crypto_aead_ivsize(aead),
 						  crypto_tfm_ctx_alignment());
 	aead_request_set_tfm(r->req, aead);

@@ -55,10 +55,6 @@ static int espx_check_state(struct xfrm_state *x, const struct espx_sa *sa,
 		NL_SET_ERR_MSG_MOD(extack, "hardware offload is not supported");
 		return -EOPNOTSUPP;
 	}
-	if (sa->cfg.wesp) {
-		NL_SET_ERR_MSG_MOD(extack, "WESPv2 data path not implemented yet");
-		return -EOPNOTSUPP;
-	}
 
 	switch (x->props.mode) {
 	case XFRM_MODE_TRANSPORT:
@@ -90,14 +86,25 @@ static int espx_check_state(struct xfrm_state *x, const struct espx_sa *sa,
 	return 0;
 }
 
-/* Header and trailer room, exactly as esp4/esp6 reserve it (MTU/PMTU). */
-static void espx_set_sizes(struct xfrm_state *x)
+/* The IV on the wire: the transform's for plain ESP, 8 octets when espx
+ * builds the nonce (the transform then takes salt | IV, 12 octets).
+ */
+static unsigned int espx_ivlen(const struct espx_sa *sa,
+			       struct crypto_aead *aead)
+{
+	return sa->ext.nonce ? ESPX_NONCE_IVLEN : crypto_aead_ivsize(aead);
+}
+
+/* Header and trailer room, exactly as esp4/esp6 reserve it (MTU/PMTU),
+ * plus the WESPv2 header of a WESPv2 SA.
+ */
+static void espx_set_sizes(struct xfrm_state *x, const struct espx_sa *sa)
 {
 	struct crypto_aead *aead = x->data;
 	bool outer6 = x->props.family == AF_INET6;
 	unsigned int len;
 
-	len = ESPX_ESP_HDR_LEN + crypto_aead_ivsize(aead);
+	len = sa->ext.wesp_len + ESPX_ESP_HDR_LEN + espx_ivlen(sa, aead);
 	switch (x->props.mode) {
 	case XFRM_MODE_TUNNEL:
 		len += outer6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
@@ -135,10 +142,13 @@ static int espx_init_state(struct xfrm_state *x,
 	err = espx_check_state(x, sa, extack);
 	if (err)
 		goto err_unbind;
-	err = espx_crypto_init(x, extack);
+	err = espx_wesp_init_state(x, sa, extack);
 	if (err)
 		goto err_unbind;
-	espx_set_sizes(x);
+	err = espx_crypto_init(x, sa, extack);
+	if (err)
+		goto err_unbind;
+	espx_set_sizes(x, sa);
 	return 0;
 
 err_unbind:
@@ -270,20 +280,48 @@ static void espx_output_done(struct sk_buff *skb, int err)
 	xfrm_output_resume(skb_to_full_sk(skb), skb, err);
 }
 
+/* AAD = [WESPv2 header |] SPI | [SNhi |] SNlo [| clear octets]
+ * (RFC 4303 §2.2.1 for ESP, wespv2.md §5 for WESPv2), in its own buffer:
+ * the octets are not contiguous on the wire. @clear_off is where the clear
+ * octets start, counted from skb->data. Return: the AAD length, or -errno.
+ */
+static int espx_build_aad(u8 *aad, const u8 *wh, unsigned int wlen,
+			  const struct ip_esp_hdr *esph, bool hi, __be32 snhi,
+			  const struct sk_buff *skb, int clear_off,
+			  unsigned int clear)
+{
+	unsigned int n = 0;
+
+	memcpy(aad, wh, wlen);
+	n += wlen;
+	memcpy(aad + n, &esph->spi, sizeof(esph->spi));
+	n += sizeof(esph->spi);
+	if (hi) {
+		memcpy(aad + n, &snhi, sizeof(snhi));
+		n += sizeof(snhi);
+	}
+	memcpy(aad + n, &esph->seq_no, sizeof(esph->seq_no));
+	n += sizeof(esph->seq_no);
+	if (clear && skb_copy_bits(skb, clear_off, aad + n, clear))
+		return -EINVAL;
+	return n + clear;
+}
+
 /* On entry (xfrm_output_one, after the mode's output): skb->data is the
- * payload to protect, the transport header is where the ESP (or UDP) header
- * goes, x->props.header_len octets before the payload, and *skb_mac_header
- * is the protocol field of the outer header that must become ESP/UDP.
+ * payload to protect, the transport header is where the ESP (or UDP, or
+ * WESPv2) header goes, x->props.header_len octets before the payload, and
+ * *skb_mac_header is the protocol field of the outer header that must
+ * become ESP/UDP/WESPv2.
  */
 static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 {
 	struct crypto_aead *aead = x->data;
-	unsigned int ivlen = crypto_aead_ivsize(aead);
 	unsigned int alen = crypto_aead_authsize(aead);
 	unsigned int blksize = ALIGN(crypto_aead_blocksize(aead), 4);
-	bool esn = x->props.flags & XFRM_STATE_ESN;
 	struct xfrm_skb_cb *cb = XFRM_SKB_CB(skb);
-	u32 len = skb->len, tailen, assoclen, n;
+	struct espx_sa *sa = espx_sa_of(x);
+	unsigned int ivlen, wlen, clear = 0;
+	u32 len = skb->len, tailen, n;
 	struct espx_crypto_req r;
 	struct ip_esp_hdr *esph;
 	struct espx_esp_pad pad;
@@ -291,14 +329,19 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 	__be64 seqno;
 	u8 nexthdr;
 
+	if (unlikely(!sa))
+		return -EINVAL;
+	ivlen = espx_ivlen(sa, aead);
+	wlen = sa->ext.wesp_len;
+
 	nexthdr = *skb_mac_header(skb);
-	*skb_mac_header(skb) = IPPROTO_ESP;
+	*skb_mac_header(skb) = wlen ? ESPX_IPPROTO_WESP : IPPROTO_ESP;
 
 	if (espx_esp_pad(len, espx_tfclen(x, skb), blksize, &pad))
 		return -EINVAL;
 	tailen = pad.tfclen + pad.plen + alen;
 
-	esph_off = skb_transport_offset(skb);
+	esph_off = skb_transport_offset(skb) + wlen;
 	if (x->encap) {
 		err = espx_output_udp(x, skb, tailen, &esph_off);
 		if (err)
@@ -307,7 +350,7 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 
 	nsg = espx_output_trailer(skb, &pad, tailen, nexthdr);
 	if (nsg < 0) {
-		espx_count(espx_sa_of(x), ESPX_STAT_OUT_DROP_NOMEM, 1);
+		espx_count(sa, ESPX_STAT_OUT_DROP_NOMEM, 1);
 		return nsg;
 	}
 
@@ -319,48 +362,68 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 	if (nexthdr == IPPROTO_BEETPH && skb_headlen(skb) >= ESPX_BEETPH_FIXED_LEN)
 		skb->data[3] = 0;
 
+	if (wlen)
+		clear = 4 * espx_wesp_output_hdr(sa, (u8 *)esph - wlen, len,
+						 nexthdr);
+
+	/* the 64-bit SN: the IV of a nonce SA, the input of seqiv/echainiv */
+	seqno = cpu_to_be64(cb->seq.output.low +
+			    ((u64)cb->seq.output.hi << 32));
+
 	/* from here on offsets are from the outer network header */
 	esph_off -= skb_network_offset(skb);
 	skb_push(skb, -skb_network_offset(skb));
 
-	err = espx_crypto_req_alloc(aead, nsg + 1, &r);
+	err = espx_crypto_req_alloc(aead, nsg + 1,
+				    wlen ? ESPX_WESP_AAD_MAX : ESPX_AAD_ESP_MAX,
+				    &r);
 	if (err) {
-		espx_count(espx_sa_of(x), ESPX_STAT_OUT_DROP_NOMEM, 1);
+		espx_count(sa, ESPX_STAT_OUT_DROP_NOMEM, 1);
 		return err;
 	}
 	r.hdr->len = len;
 
-	/* AAD = SPI | [SNhi |] SNlo, in its own buffer: see espx.h */
-	assoclen = 0;
-	r.hdr->aad[assoclen++] = esph->spi;
-	if (esn)
-		r.hdr->aad[assoclen++] = htonl(cb->seq.output.hi);
-	r.hdr->aad[assoclen++] = esph->seq_no;
-	assoclen *= sizeof(__be32);
-
-	/* the IV generator (seqiv/echainiv) takes the 64-bit SN as input */
-	seqno = cpu_to_be64(cb->seq.output.low +
-			    ((u64)cb->seq.output.hi << 32));
-	n = min_t(u32, ivlen, sizeof(seqno));
-	memset(r.iv, 0, ivlen);
-	memcpy(r.iv + ivlen - n, (u8 *)&seqno + sizeof(seqno) - n, n);
-
+	err = espx_build_aad((u8 *)r.hdr->aad, (u8 *)esph - wlen, wlen, esph,
+			     (x->props.flags & XFRM_STATE_ESN),
+			     htonl(cb->seq.output.hi), skb,
+			     esph_off + ESPX_ESP_HDR_LEN + ivlen, clear);
+	if (unlikely(err < 0))
+		goto free;
 	sg_init_table(r.sg, nsg + 1);
-	sg_set_buf(r.sg, r.hdr->aad, assoclen);
-	err = skb_to_sgvec(skb, r.sg + 1, esph_off + ESPX_ESP_HDR_LEN,
-			   ivlen + pad.clen + alen);
-	if (unlikely(err < 0)) {
-		kfree(r.hdr);
-		return err;
+	sg_set_buf(r.sg, r.hdr->aad, err);
+	aead_request_set_ad(r.req, err);
+
+	if (sa->ext.nonce) {
+		/* nonce = salt | IV, IV = be64(SN): unique per key (§5) */
+		memcpy(esph->enc_data, &seqno, sizeof(seqno));
+		memcpy(r.iv, sa->ext.salt, ESPX_SALT_LEN);
+		memcpy(r.iv + ESPX_SALT_LEN, &seqno, sizeof(seqno));
+		err = skb_to_sgvec(skb, r.sg + 1,
+				   esph_off + ESPX_ESP_HDR_LEN + ivlen + clear,
+				   pad.clen - clear + alen);
+		aead_request_set_crypt(r.req, r.sg, r.sg, pad.clen - clear,
+				       r.iv);
+	} else {
+		n = min_t(u32, ivlen, sizeof(seqno));
+		memset(r.iv, 0, ivlen);
+		memcpy(r.iv + ivlen - n, (u8 *)&seqno + sizeof(seqno) - n, n);
+		err = skb_to_sgvec(skb, r.sg + 1, esph_off + ESPX_ESP_HDR_LEN,
+				   ivlen + pad.clen + alen);
+		aead_request_set_crypt(r.req, r.sg, r.sg, ivlen + pad.clen,
+				       r.iv);
 	}
-	aead_request_set_crypt(r.req, r.sg, r.sg, ivlen + pad.clen, r.iv);
-	aead_request_set_ad(r.req, assoclen);
+	if (unlikely(err < 0))
+		goto free;
 
 	err = espx_crypto_run(&r, skb, true, espx_output_done);
 	if (err == -EINPROGRESS)
 		return err;
 	espx_crypto_req_free(skb);
 	return espx_output_finish(x, skb, len, err);
+
+free:
+	kfree(r.hdr);
+	return err;
 }
 
 /* ---- input ------------------------------------------------------------- */
@@ -432,10 +495,14 @@ static int espx_input_headers4(struct xfrm_state *x, struct sk_buff *skb,
 	return 0;
 }
 
+/* @wlen: the WESPv2 header between the IPv6 headers and ESP (wesp.c set
+ * the transport header to ESP): the core's transport input moves only the
+ * IPv6 headers up to the payload.
+ */
 static int espx_input_headers6(struct xfrm_state *x, struct sk_buff *skb,
-			       unsigned int hlen)
+			       unsigned int hlen, unsigned int wlen)
 {
-	int hdr_len = skb_network_header_len(skb);
+	int hdr_len = skb_network_header_len(skb) - wlen;
 
 	if (x->encap) {
 		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
@@ -464,14 +531,28 @@ static int espx_input_headers6(struct xfrm_state *x, struct sk_buff *skb,
 	return 0;
 }
 
+/* Pad Length check. ESP: like Linux, at least one payload octet must be
+ * left. WESPv2 also: the padding lies in the encrypted part (§7 step 9).
+ */
+static int espx_input_trim(const struct sk_buff *skb, unsigned int hlen,
+			   unsigned int clear, unsigned int alen, u8 padlen)
+{
+	int trim = espx_esp_trailer_check(skb->len - hlen, alen, padlen);
+
+	if (trim >= 0 && clear &&
+	    padlen + ESPX_ESP_TRAILER_MIN + alen > skb->len - hlen - clear)
+		return -EINVAL;
+	return trim;
+}
+
 /* After decryption, sync or async. Return: Next Header or -errno. */
 static int espx_input_finish(struct xfrm_state *x, struct sk_buff *skb,
-			     int err)
+			     const struct espx_wesp_in *w, int err)
 {
 	struct crypto_aead *aead = x->data;
-	unsigned int alen = crypto_aead_authsize(aead);
-	unsigned int hlen = ESPX_ESP_HDR_LEN + crypto_aead_ivsize(aead);
 	struct espx_sa *sa = espx_sa_of(x);
+	unsigned int alen = crypto_aead_authsize(aead);
+	unsigned int hlen, clear = 4 * w->crypt_offset;
 	u8 tr[ESPX_ESP_TRAILER_MIN];
 	int trim;
 
@@ -480,12 +561,20 @@ static int espx_input_finish(struct xfrm_state *x, struct sk_buff *skb,
 			   ESPX_STAT_IN_DROP_NOMEM, 1);
 		return err;
 	}
+	if (unlikely(!sa))
+		return -EINVAL;
+	hlen = ESPX_ESP_HDR_LEN + espx_ivlen(sa, aead);
 
 	if (skb_copy_bits(skb, skb->len - alen - sizeof(tr), tr, sizeof(tr)))
 		return -EINVAL;
-	trim = espx_esp_trailer_check(skb->len - hlen, alen, tr[0]);
+	trim = espx_input_trim(skb, hlen, clear, alen, tr[0]);
 	if (trim < 0) {
 		espx_count(sa, ESPX_STAT_IN_DROP_PADDING, 1);
+		return -EINVAL;
+	}
+	/* wespv2.md §7 step 9: a clear window names the payload's protocol */
+	if (clear && w->nexthdr != tr[1]) {
+		espx_count(sa, ESPX_STAT_IN_DROP_WESP_NEXTHDR, 1);
 		return -EINVAL;
 	}
 	err = pskb_trim(skb, skb->len - trim);
@@ -507,7 +596,7 @@ static int espx_input_finish(struct xfrm_state *x, struct sk_buff *skb,
 	if (x->props.family == AF_INET)
 		err = espx_input_headers4(x, skb, hlen);
 	else
-		err = espx_input_headers6(x, skb, hlen);
+		err = espx_input_headers6(x, skb, hlen, w->len);
 	if (err)
 		return err;
 
@@ -519,28 +608,39 @@ static int espx_input_finish(struct xfrm_state *x, struct sk_buff *skb,
 static void espx_input_done(struct sk_buff *skb, int err)
 {
 	struct xfrm_state *x = xfrm_input_state(skb);
+	struct espx_wesp_in w = espx_crypto_req_of(skb)->wesp;
 
 	espx_crypto_req_free(skb);
-	xfrm_input_resume(skb, espx_input_finish(x, skb, err));
+	xfrm_input_resume(skb, espx_input_finish(x, skb, &w, err));
 }
 
 /* On entry (xfrm_input): skb->data is the ESP header, the network header is
  * the outer IP header, XFRM_SKB_CB(skb)->seq.input holds SNlo and the SNhi
- * the core inferred from the replay window.
+ * the core inferred from the replay window. A WESPv2 packet's header sits
+ * just before skb->data (wesp.c).
  */
 static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 {
 	struct crypto_aead *aead = x->data;
-	unsigned int ivlen = crypto_aead_ivsize(aead);
 	unsigned int alen = crypto_aead_authsize(aead);
 	struct espx_sa *sa = espx_sa_of(x);
+	unsigned int ivlen, off, clear;
 	const struct ip_esp_hdr *esph;
 	struct espx_crypto_req r;
 	struct sk_buff *trailer;
-	unsigned int assoclen;
+	struct espx_wesp_in w;
 	int nsg, err;
 
-	if (skb->len < ESPX_ESP_HDR_LEN + ivlen + ESPX_ESP_TRAILER_MIN + alen) {
+	if (unlikely(!sa))
+		return -EINVAL;
+	err = espx_wesp_input(x, sa, skb, &w);
+	if (err)
+		return err;
+	ivlen = espx_ivlen(sa, aead);
+	clear = 4 * w.crypt_offset;
+
+	if (skb->len < ESPX_ESP_HDR_LEN + ivlen + clear +
+		       ESPX_ESP_TRAILER_MIN + alen) {
 		espx_count(sa, ESPX_STAT_IN_DROP_TRUNCATED, 1);
 		return -EINVAL;
 	}
@@ -563,39 +663,53 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 		}
 	}
 
-	err = espx_crypto_req_alloc(aead, nsg + 1, &r);
+	err = espx_crypto_req_alloc(aead, nsg + 1,
+				    w.len ? ESPX_WESP_AAD_MAX : ESPX_AAD_ESP_MAX,
+				    &r);
 	if (err) {
 		espx_count(sa, ESPX_STAT_IN_DROP_NOMEM, 1);
 		return err;
 	}
+	r.hdr->wesp = w;
 
+	/* the pulls above may have moved the head: find the headers again */
 	esph = (const struct ip_esp_hdr *)skb->data;
-	assoclen = 0;
-	r.hdr->aad[assoclen++] = esph->spi;
-	if (x->props.flags & XFRM_STATE_ESN)
-		r.hdr->aad[assoclen++] = XFRM_SKB_CB(skb)->seq.input.hi;
-	r.hdr->aad[assoclen++] = esph->seq_no;
-	assoclen *= sizeof(__be32);
-
+	w.data = skb->data - w.len;
+	err = espx_build_aad((u8 *)r.hdr->aad, w.data, w.len, esph,
+			     (x->props.flags & XFRM_STATE_ESN),
+			     XFRM_SKB_CB(skb)->seq.input.hi, skb,
+			     ESPX_ESP_HDR_LEN + ivlen, clear);
+	if (unlikely(err < 0))
+		goto free;
 	sg_init_table(r.sg, nsg + 1);
-	sg_set_buf(r.sg, r.hdr->aad, assoclen);
-	err = skb_to_sgvec(skb, r.sg + 1, ESPX_ESP_HDR_LEN,
-			   skb->len - ESPX_ESP_HDR_LEN);
-	if (unlikely(err < 0)) {
-		kfree(r.hdr);
-		return err;
-	}
-	skb->ip_summed = CHECKSUM_NONE;
+	sg_set_buf(r.sg, r.hdr->aad, err);
+	aead_request_set_ad(r.req, err);
 
-	aead_request_set_crypt(r.req, r.sg, r.sg,
-			       skb->len - ESPX_ESP_HDR_LEN, r.iv);
-	aead_request_set_ad(r.req, assoclen);
+	/* plain ESP: the IV opens the crypt area (seqiv/echainiv read it);
+	 * nonce SA: salt | IV is the request IV, the area starts after the
+	 * clear octets
+	 */
+	off = ESPX_ESP_HDR_LEN;
+	if (sa->ext.nonce) {
+		memcpy(r.iv, sa->ext.salt, ESPX_SALT_LEN);
+		memcpy(r.iv + ESPX_SALT_LEN, esph->enc_data, ivlen);
+		off += ivlen + clear;
+	}
+	err = skb_to_sgvec(skb, r.sg + 1, off, skb->len - off);
+	if (unlikely(err < 0))
+		goto free;
+	skb->ip_summed = CHECKSUM_NONE;
+	aead_request_set_crypt(r.req, r.sg, r.sg, skb->len - off, r.iv);
 
 	err = espx_crypto_run(&r, skb, false, espx_input_done);
 	if (err == -EINPROGRESS)
 		return err;
 	espx_crypto_req_free(skb);
-	return espx_input_finish(x, skb, err);
+	return espx_input_finish(x, skb, &w, err);
+
+free:
+	kfree(r.hdr);
+	return err;
 }
 
 const struct xfrm_type espx_type_ipv4 = {

@@ -19,6 +19,7 @@
 #include <linux/rhashtable-types.h>
 #include <net/xfrm.h>
 #include <uapi/linux/espx.h>
+#include "codec/wesp_codec.h"
 
 struct netlink_ext_ack;
 
@@ -39,6 +40,17 @@ struct espx_cfg {
 	u8 crypt_offset;	/* WESPv2 CryptOffset, 4-octet words */
 };
 
+#define ESPX_SALT_LEN	4	/* RFC 4106 §8.1, RFC 7634 §4 */
+#define ESPX_NONCE_IVLEN 8	/* the explicit IV on the wire */
+
+/* Derived at init_state from the config and the SA, then read-only. */
+struct espx_ext {
+	bool nonce;			/* espx builds nonce and AAD (D3) */
+	u8 salt[ESPX_SALT_LEN];		/* the key blob's last 4 octets */
+	u8 wesp_len;			/* WESPv2 header + options, 0 = off */
+	u8 wesp_optlen;
+};
+
 /* u64_stats_t: on 64-bit an update is one local64 add, so a softirq that
  * interrupts a process-context update on the same CPU cannot lose counts.
  */
@@ -57,6 +69,7 @@ struct espx_sa {
 	struct xfrm_state *x;
 	struct espx_sa_id id;
 	struct espx_cfg cfg;
+	struct espx_ext ext;		/* valid once bound */
 	bool has_cfg;			/* created from a pending config */
 	struct espx_stats __percpu *stats;
 	struct rcu_head rcu;
@@ -87,6 +100,9 @@ static inline void espx_stat_inc(struct espx_sa *sa, enum espx_stat id)
 }
 
 void espx_sa_stats_read(const struct espx_sa *sa, u64 out[__ESPX_STAT_MAX]);
+/* per-netns counters of drops without an SA (enum espx_ns_stat) */
+void espx_ns_stat_inc(const struct net *net, enum espx_ns_stat id);
+void espx_ns_stats_read(const struct net *net, u64 out[__ESPX_NS_STAT_MAX]);
 
 /* sa.c, for netlink.c: the per-netns table of pending configs and SAs.
  * espx_sa_get() and espx_sa_walk() call @fn under the table's lock: the entry
@@ -135,12 +151,24 @@ struct espx_skb_cb {
 };
 
 #define ESPX_SKB_CB(skb) ((struct espx_skb_cb *)&((skb)->cb[0]))
-#define ESPX_AAD_MAX 12		/* SPI | SNhi | SNlo */
+#define ESPX_AAD_ESP_MAX 12	/* SPI | SNhi | SNlo */
+
+/* The AAD buffer follows the header: 12 octets for ESP, up to
+ * ESPX_WESP_AAD_MAX for WESPv2 (header, options, SPI, SN, clear octets).
+ */
+/* What espx_input() learnt of a packet's WESPv2 header (len 0: plain ESP). */
+struct espx_wesp_in {
+	const u8 *data;		/* only valid before crypto starts */
+	u8 len;
+	u8 crypt_offset;	/* 4-octet words in clear after the IV */
+	u8 nexthdr;
+};
 
 struct espx_crypto_hdr {
 	espx_crypto_done_t done;	/* async completion, set by run() */
 	u32 len;			/* caller's: payload octets, for stats */
-	__be32 aad[ESPX_AAD_MAX / 4];
+	struct espx_wesp_in wesp;	/* input: for the completion */
+	__be32 aad[];
 };
 
 struct espx_crypto_req {
@@ -150,14 +178,27 @@ struct espx_crypto_req {
 	struct scatterlist *sg;
 };
 
-int espx_crypto_init(struct xfrm_state *x, struct netlink_ext_ack *extack);
+int espx_crypto_init(struct xfrm_state *x, struct espx_sa *sa,
+		     struct netlink_ext_ack *extack);
 void espx_crypto_destroy(struct xfrm_state *x);
 int espx_crypto_req_alloc(struct crypto_aead *aead, unsigned int nsg,
-			  struct espx_crypto_req *r);
+			  unsigned int aadmax, struct espx_crypto_req *r);
 struct espx_crypto_hdr *espx_crypto_req_of(struct sk_buff *skb);
 void espx_crypto_req_free(struct sk_buff *skb);
 int espx_crypto_run(struct espx_crypto_req *r, struct sk_buff *skb,
 		    bool encrypt, espx_crypto_done_t done);
+
+/* wesp.c: the WESPv2 steps of init_state, output and input, and the
+ * protocol-141 handlers
+ */
+int espx_wesp_init_state(struct xfrm_state *x, struct espx_sa *sa,
+			 struct netlink_ext_ack *extack);
+unsigned int espx_wesp_output_hdr(const struct espx_sa *sa, u8 *wh,
+				  unsigned int payload_len, u8 nexthdr);
+int espx_wesp_input(struct xfrm_state *x, struct espx_sa *sa,
+		    struct sk_buff *skb, struct espx_wesp_in *w);
+int espx_wesp_proto_init(void);
+void espx_wesp_proto_exit(void);
 
 /* proto.c: registration of the two xfrm types and the xfrm4/xfrm6 protocol
  * handlers for IPPROTO_ESP (input, ICMP errors); detection of esp4/esp6.

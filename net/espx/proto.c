@@ -405,9 +405,14 @@ int espx_proto_init(void)
 		       err);
 		goto err_proto4;
 	}
+	err = espx_wesp_proto_init();
+	if (err)
+		goto err_proto6;
 	mutex_unlock(&espx_proto_mutex);
 	return 0;
 
+err_proto6:
+	xfrm6_protocol_deregister(&espx6_protocol, IPPROTO_ESP);
 err_proto4:
 	xfrm4_protocol_deregister(&espx4_protocol, IPPROTO_ESP);
 err_types:
@@ -420,6 +425,7 @@ err_types:
 void espx_proto_exit(void)
 {
 	mutex_lock(&espx_proto_mutex);
+	espx_wesp_proto_exit();
 	if (xfrm6_protocol_deregister(&espx6_protocol, IPPROTO_ESP))
 		pr_warn("cannot remove the IPv6 ESP protocol handler\n");
 	if (xfrm4_protocol_deregister(&espx4_protocol, IPPROTO_ESP))

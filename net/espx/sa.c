@@ -46,6 +46,8 @@ struct espx_net {
 	DECLARE_HASHTABLE(ids, ESPX_NET_HASH_BITS);
 	unsigned int pending;
 	bool dead;		/* pernet exit ran: add nothing more */
+	/* drops no SA can be charged with; rare, so one atomic each */
+	atomic64_t ns_stats[__ESPX_NS_STAT_MAX];
 };
 
 static unsigned int espx_net_id __read_mostly;
@@ -64,6 +66,20 @@ static const struct rhashtable_params espx_sa_ht_params = {
 static struct espx_net *espx_net(const struct net *net)
 {
 	return net_generic(net, espx_net_id);
+}
+
+void espx_ns_stat_inc(const struct net *net, enum espx_ns_stat id)
+{
+	atomic64_inc(&espx_net(net)->ns_stats[id]);
+}
+
+void espx_ns_stats_read(const struct net *net, u64 out[__ESPX_NS_STAT_MAX])
+{
+	struct espx_net *en = espx_net(net);
+	int i;
+
+	for (i = 0; i < __ESPX_NS_STAT_MAX; i++)
+		out[i] = atomic64_read(&en->ns_stats[i]);
 }
 
 static u32 espx_sa_id_hash(const struct espx_sa_id *id)

@@ -60,12 +60,15 @@
  *	ESPX_A_STATUS, the feature attributes and ESPX_A_STATS.
  * @ESPX_CMD_SA_DEL: delete a pending config by ESPX_A_SA_ID. -ENOENT if
  *	there is none, -EBUSY if it is bound to an SA.
+ * @ESPX_CMD_INFO_GET: doit, no attributes: the module's state and the
+ *	namespace's counters, in ESPX_A_INFO.
  */
 enum espx_cmd {
 	ESPX_CMD_UNSPEC,
 	ESPX_CMD_SA_SET,
 	ESPX_CMD_SA_GET,
 	ESPX_CMD_SA_DEL,
+	ESPX_CMD_INFO_GET,
 
 	__ESPX_CMD_MAX,
 };
@@ -82,6 +85,7 @@ enum espx_cmd {
  *	stat id). Reply only; bound SAs only. Inside this nest, type 0
  *	(ESPX_STAT_UNSPEC) is the 64-bit alignment padding: skip it.
  * @ESPX_A_PAD: padding for 64-bit top-level attributes.
+ * @ESPX_A_INFO: nested, enum espx_info_attr. Reply to ESPX_CMD_INFO_GET only.
  */
 enum espx_attr {
 	ESPX_A_UNSPEC,
@@ -90,6 +94,7 @@ enum espx_attr {
 	ESPX_A_WESP,
 	ESPX_A_STATS,
 	ESPX_A_PAD,
+	ESPX_A_INFO,
 
 	__ESPX_A_MAX,
 };
@@ -163,6 +168,27 @@ enum espx_wesp_attr {
  * @ESPX_STAT_IN_DROP_PADDING: Pad Length past the decrypted payload.
  * @ESPX_STAT_IN_DROP_NOMEM: no memory for the crypto request.
  * @ESPX_STAT_IN_DROP_BEETPH: malformed BEET pseudo-header.
+ * @ESPX_STAT_IN_DROP_WESP_TRUNCATED: WESPv2 packet shorter than its header,
+ *	options and ESP header.
+ * @ESPX_STAT_IN_DROP_WESP_VERSION: WESPv2 V bits not 01.
+ * @ESPX_STAT_IN_DROP_WESP_ALIGN: ESP header after the options not 4-octet
+ *	(IPv4) or 8-octet (IPv6) aligned.
+ * @ESPX_STAT_IN_DROP_WESP_OPTION: malformed option: TLV past OptLen, PadN
+ *	with non-zero data, or the may-change bit set.
+ * @ESPX_STAT_IN_DROP_WESP_OPT_UNKNOWN: unknown option whose action bits say
+ *	drop (01, 10, 11; espx never sends ICMP).
+ * @ESPX_STAT_IN_DROP_WESP_HDRLEN: HdrLen below 12, not a multiple of 4 (8 on
+ *	IPv6), or not the value the SA implies.
+ * @ESPX_STAT_IN_DROP_WESP_CRYPT_OFFSET: CryptOffset above the SA's maximum
+ *	or reaching past the end of the packet.
+ * @ESPX_STAT_IN_DROP_WESP_NEXTHDR: Next Header not 59 with CryptOffset 0, or
+ *	not the ESP trailer's Next Header otherwise.
+ * @ESPX_STAT_IN_DROP_WESP_SUBSA: Sub-SA ID option malformed, repeated, not
+ *	first, present on an SA without counters or missing on one with.
+ * @ESPX_STAT_IN_DROP_WESP_NOT_WESP: plain ESP (protocol 50) packet for a
+ *	WESPv2 SA.
+ * @ESPX_STAT_IN_DROP_WESP_PLAIN_SA: WESPv2 (protocol 141) packet for an SA
+ *	without WESPv2.
  */
 enum espx_stat {
 	ESPX_STAT_UNSPEC,
@@ -177,10 +203,60 @@ enum espx_stat {
 	ESPX_STAT_IN_DROP_PADDING,
 	ESPX_STAT_IN_DROP_NOMEM,
 	ESPX_STAT_IN_DROP_BEETPH,
+	ESPX_STAT_IN_DROP_WESP_TRUNCATED,
+	ESPX_STAT_IN_DROP_WESP_VERSION,
+	ESPX_STAT_IN_DROP_WESP_ALIGN,
+	ESPX_STAT_IN_DROP_WESP_OPTION,
+	ESPX_STAT_IN_DROP_WESP_OPT_UNKNOWN,
+	ESPX_STAT_IN_DROP_WESP_HDRLEN,
+	ESPX_STAT_IN_DROP_WESP_CRYPT_OFFSET,
+	ESPX_STAT_IN_DROP_WESP_NEXTHDR,
+	ESPX_STAT_IN_DROP_WESP_SUBSA,
+	ESPX_STAT_IN_DROP_WESP_NOT_WESP,
+	ESPX_STAT_IN_DROP_WESP_PLAIN_SA,
 
 	__ESPX_STAT_MAX,
 };
 
 #define ESPX_STAT_MAX (__ESPX_STAT_MAX - 1)
+
+/**
+ * enum espx_info_attr - module state, nested in ESPX_A_INFO
+ * @ESPX_INFO_TYPE_LOST_IPV4: u8, 1 while the kernel's ESP type for IPv4 is
+ *	not espx's (esp4 or another module took it over): new IPv4 SAs would
+ *	not get espx. Existing espx SAs keep working. The kernel log says
+ *	which module did it.
+ * @ESPX_INFO_TYPE_LOST_IPV6: u8, the same for IPv6.
+ * @ESPX_INFO_NS_STATS: nested, one u64 per enum espx_ns_stat (attribute
+ *	type = stat id; type 0 is padding): drops that no SA can be charged
+ *	with, for the requester's network namespace.
+ */
+enum espx_info_attr {
+	ESPX_INFO_UNSPEC,
+	ESPX_INFO_TYPE_LOST_IPV4,
+	ESPX_INFO_TYPE_LOST_IPV6,
+	ESPX_INFO_NS_STATS,
+
+	__ESPX_INFO_MAX,
+};
+
+#define ESPX_INFO_MAX (__ESPX_INFO_MAX - 1)
+
+/**
+ * enum espx_ns_stat - per-namespace counters, nested in ESPX_INFO_NS_STATS
+ * @ESPX_NS_STAT_WESP_TRUNCATED: protocol 141 packets too short to reach the
+ *	SPI (also counted as XfrmInHdrError).
+ * @ESPX_NS_STAT_WESP_NO_SA: protocol 141 packets whose SPI names no SA
+ *	(also counted as XfrmInNoStates).
+ */
+enum espx_ns_stat {
+	ESPX_NS_STAT_UNSPEC,
+	ESPX_NS_STAT_WESP_TRUNCATED,
+	ESPX_NS_STAT_WESP_NO_SA,
+
+	__ESPX_NS_STAT_MAX,
+};
+
+#define ESPX_NS_STAT_MAX (__ESPX_NS_STAT_MAX - 1)
 
 #endif /* _UAPI_LINUX_ESPX_H */

@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: GPL-2.0
+/* espx WESPv2 (wespv2.md): IP protocol 141 in front of the ESP header.
+ *
+ * The xfrm core still sees an ESP SA (proto 50): policies, SA lookup,
+ * replay, lifetimes and modes stay the kernel's. espx adds three steps:
+ *   init_state  validate the config against the SA, size the header
+ *   output      write the WESPv2 header where the core reserved room for
+ *               it (x->props.header_len), set the outer protocol to 141,
+ *               and extend the AAD (esp.c calls espx_wesp_aad())
+ *   input       a protocol-141 handler per family validates the header,
+ *               charges every malformed packet to its SA (or the netns),
+ *               pulls the header and hands the ESP packet to xfrm_input()
+ *               (which parses SPI and SN at the transport header, so that
+ *               moves to ESP); esp.c then builds the same AAD from the
+ *               header left in the linear area just before skb->data.
+ * The header arithmetic lives in the kernel-free codec/wesp_codec.c.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/skbuff.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/ip6_route.h>
+#include <net/protocol.h>
+#include <net/xfrm.h>
+#include <crypto/aead.h>
+#include "espx.h"
+#include "codec/wesp_codec.c"
+
+/* codec verdict -> per-SA statistic */
+static enum espx_stat espx_wesp_stat(int reason)
+{
+	switch (reason) {
+	case ESPX_WESP_DROP_TRUNC:
+		return ESPX_STAT_IN_DROP_WESP_TRUNCATED;
+	case ESPX_WESP_DROP_VERSION:
+		return ESPX_STAT_IN_DROP_WESP_VERSION;
+	case ESPX_WESP_DROP_ALIGN:
+		return ESPX_STAT_IN_DROP_WESP_ALIGN;
+	case ESPX_WESP_DROP_OPT_TRUNC:
+	case ESPX_WESP_DROP_PADN_NONZERO:
+	case ESPX_WESP_DROP_OPT_MUTABLE:
+		return ESPX_STAT_IN_DROP_WESP_OPTION;
+	case ESPX_WESP_DROP_OPT_UNKNOWN:
+		return ESPX_STAT_IN_DROP_WESP_OPT_UNKNOWN;
+	case ESPX_WESP_DROP_HDRLEN:
+		return ESPX_STAT_IN_DROP_WESP_HDRLEN;
+	case ESPX_WESP_DROP_CRYPT_OFFSET:
+	case ESPX_WESP_DROP_SHORT:
+		return ESPX_STAT_IN_DROP_WESP_CRYPT_OFFSET;
+	case ESPX_WESP_DROP_NEXTHDR:
+	case ESPX_WESP_DROP_TRAILER_NH:
+		return ESPX_STAT_IN_DROP_WESP_NEXTHDR;
+	case ESPX_WESP_DROP_PADLEN:
+		return ESPX_STAT_IN_DROP_PADDING;
+	default:
+		return ESPX_STAT_IN_DROP_WESP_SUBSA;
+	}
+}
+
+/* ---- init_state -------------------------------------------------------- */
+
+/**
+ * espx_wesp_init_state - check a WESPv2 config against its SA
+ * @x: the state being built (crypto not yet allocated)
+ * @sa: its espx state
+ * @extack: error report
+ *
+ * Return: 0 (sa->ext.wesp_len set) or -errno with an extack message.
+ */
+int espx_wesp_init_state(struct xfrm_state *x, struct espx_sa *sa,
+			 struct netlink_ext_ack *extack)
+{
+	bool ipv6 = x->props.family == AF_INET6;
+
+	if (!sa->cfg.wesp)
+		return 0;
+	if (x->encap) {
+		/* wespv2.md §9: UDP encapsulation of WESPv2 is unsettled */
+		NL_SET_ERR_MSG_MOD(extack,
+				   "WESPv2 with UDP encapsulation is not supported");
+		return -EOPNOTSUPP;
+	}
+	if (!x->aead) {
+		NL_SET_ERR_MSG_MOD(extack, "WESPv2 needs an AEAD algorithm");
+		return -EINVAL;
+	}
+	/* IV = be64(SN): a 32-bit SN allowed to wrap would repeat nonces */
+	if ((x->props.extra_flags & XFRM_SA_XFLAG_OSEQ_MAY_WRAP) &&
+	    !(x->props.flags & XFRM_STATE_ESN)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "WESPv2 needs ESN when the sequence number may wrap");
+		return -EINVAL;
+	}
+	sa->ext.wesp_optlen = espx_wesp_optlen(ipv6, false);
+	sa->ext.wesp_len = ESPX_WESP_BASE_LEN + sa->ext.wesp_optlen;
+	return 0;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+/**
+ * espx_wesp_output_hdr - write the WESPv2 header of one packet
+ * @sa: the SA (WESPv2 configured)
+ * @wh: where the header goes, sa->ext.wesp_len octets before the ESP header
+ * @payload_len: octets of the payload to protect (no padding, no TFC)
+ * @nexthdr: the payload's protocol (the ESP trailer's Next Header)
+ *
+ * Return: the packet's CryptOffset in 4-octet words (wespv2.md §4).
+ */
+unsigned int espx_wesp_output_hdr(const struct espx_sa *sa, u8 *wh,
+				  unsigned int payload_len, u8 nexthdr)
+{
+	struct espx_wesp_tx tx = {
+		.ipv6 = sa->x->props.family == AF_INET6,
+		.nexthdr = nexthdr,
+		.ivlen = ESPX_NONCE_IVLEN,
+		.crypt_offset = espx_wesp_crypt_offset(sa->cfg.crypt_offset,
+						       payload_len),
+	};
+
+	/* cannot fail: the room was sized from the same codec at init */
+	espx_wesp_build(wh, sa->ext.wesp_len, &tx);
+	return tx.crypt_offset;
+}
+
+/* ---- input ------------------------------------------------------------- */
+
+/* The Next Header field of the header in front of a received ESP/WESPv2
+ * header: says whether the packet arrived as protocol 141.
+ */
+static u8 espx_outer_proto(const struct sk_buff *skb)
+{
+	if (ip_hdr(skb)->version == 4)
+		return ip_hdr(skb)->protocol;
+	return skb_network_header(skb)[IP6CB(skb)->nhoff];
+}
+
+/**
+ * espx_wesp_input - the WESPv2 step of espx_input() (skb->data = ESP)
+ * @x: the SA the core found
+ * @sa: its espx state
+ * @skb: the packet
+ * @hdr: out: the WESPv2 header (linear, just in front of skb->data)
+ *
+ * Enforces "a WESPv2 SA accepts only WESPv2 and a plain SA only ESP" and
+ * hands back the header the protocol handler already validated.
+ *
+ * Return: 0 (hdr->len == 0 for plain ESP) or -EINVAL, counted.
+ */
+int espx_wesp_input(struct xfrm_state *x, struct espx_sa *sa,
+		    struct sk_buff *skb, struct espx_wesp_in *hdr)
+{
+	bool is_wesp = !x->encap && espx_outer_proto(skb) == ESPX_IPPROTO_WESP;
+
+	hdr->len = 0;
+	if (is_wesp != !!sa->ext.wesp_len) {
+		espx_stat_inc(sa, is_wesp ? ESPX_STAT_IN_DROP_WESP_PLAIN_SA :
+				  ESPX_STAT_IN_DROP_WESP_NOT_WESP);
+		return -EINVAL;
+	}
+	if (!is_wesp)
+		return 0;
+	/* the handler checked the length against the SA it found, which is
+	 * the one the core found (same lookup key)
+	 */
+	hdr->len = sa->ext.wesp_len;
+	hdr->data = skb->data - hdr->len;
+	if (hdr->data < skb_network_header(skb) + sizeof(struct iphdr)) {
+		espx_stat_inc(sa, ESPX_STAT_IN_DROP_WESP_HDRLEN);
+		return -EINVAL;
+	}
+	hdr->crypt_offset = espx_wesp_hdr_crypt_offset(hdr->data);
+	hdr->nexthdr = hdr->data[0];
+	return 0;
+}
+
+/* Steps 1-6 of wespv2.md §7 on a packet whose skb->data is the WESPv2
+ * header. Return: the header length to pull, or -1 (dropped and counted;
+ * the caller frees the skb).
+ */
+static int espx_wesp_rcv_check(struct sk_buff *skb, unsigned short family)
+{
+	struct net *net = dev_net(skb->dev);
+	const xfrm_address_t *daddr;
+	struct espx_wesp_hdr h;
+	struct espx_wesp_sa sp;
+	struct xfrm_state *x;
+	struct espx_sa *sa;
+	unsigned int need;
+	int err;
+	__be32 spi;
+
+	/* enough to reach the SPI, so that the drop can be charged to an SA */
+	need = ESPX_WESP_BASE_LEN;
+	if (pskb_may_pull(skb, need))
+		need += (skb->data[3] & ESPX_WESP_OPTLEN_MASK) +
+			ESPX_ESP_HDR_LEN;
+	if (!pskb_may_pull(skb, need)) {
+		espx_ns_stat_inc(net, ESPX_NS_STAT_WESP_TRUNCATED);
+		XFRM_INC_STATS(net, LINUX_MIB_XFRMINHDRERROR);
+		return -1;
+	}
+	memcpy(&spi, skb->data + need - ESPX_ESP_HDR_LEN, sizeof(spi));
+
+	if (family == AF_INET)
+		daddr = (const xfrm_address_t *)&ip_hdr(skb)->daddr;
+	else
+		daddr = (const xfrm_address_t *)&ipv6_hdr(skb)->daddr;
+	x = xfrm_state_lookup(net, skb->mark, daddr, spi, IPPROTO_ESP, family);
+	if (!x) {
+		espx_ns_stat_inc(net, ESPX_NS_STAT_WESP_NO_SA);
+		XFRM_INC_STATS(net, LINUX_MIB_XFRMINNOSTATES);
+		return -1;
+	}
+
+	err = -1;
+	rcu_read_lock();
+	sa = espx_sa_of(x);
+	if (!sa)
+		goto out;
+	if (!sa->ext.wesp_len) {
+		espx_stat_inc(sa, ESPX_STAT_IN_DROP_WESP_PLAIN_SA);
+		goto out;
+	}
+	err = espx_wesp_parse(skb->data, skb_headlen(skb), family == AF_INET6,
+			      &h);
+	if (!err) {
+		sp.ivlen = ESPX_NONCE_IVLEN;
+		sp.icvlen = crypto_aead_authsize(x->data);
+		sp.crypt_offset_max = sa->cfg.crypt_offset;
+		sp.ipv6 = family == AF_INET6;
+		sp.counters = 0;
+		err = espx_wesp_check_sa(&h, &sp, skb->len);
+	}
+	if (err) {
+		espx_stat_inc(sa, espx_wesp_stat(err));
+		err = -1;
+		goto out;
+	}
+	err = h.optlen + ESPX_WESP_BASE_LEN;
+out:
+	rcu_read_unlock();
+	xfrm_state_put(x);
+	return err;
+}
+
+/* Pull the WESPv2 header (it stays in the linear area for esp.c's AAD) and
+ * let the core take the packet as ESP: xfrm_parse_spi() reads SPI and SN
+ * at the transport header.
+ */
+static int espx_wesp4_rcv(struct sk_buff *skb)
+{
+	int hlen = espx_wesp_rcv_check(skb, AF_INET);
+
+	if (hlen < 0) {
+		kfree_skb(skb);
+		return 0;
+	}
+	__skb_pull(skb, hlen);
+	skb_reset_transport_header(skb);
+	return xfrm4_rcv_spi(skb, IPPROTO_ESP, 0);
+}
+
+static int espx_wesp6_rcv(struct sk_buff *skb)
+{
+	int hlen = espx_wesp_rcv_check(skb, AF_INET6);
+
+	if (hlen < 0) {
+		kfree_skb(skb);
+		return 0;
+	}
+	__skb_pull(skb, hlen);
+	skb_reset_transport_header(skb);
+	return xfrm6_rcv_spi(skb, IPPROTO_ESP, 0, NULL);
+}
+
+/* The SA an ICMP error quotes: @off is the WESPv2 header in skb->data. */
+static struct xfrm_state *espx_wesp_err_state(struct sk_buff *skb,
+					      unsigned int off,
+					      const xfrm_address_t *daddr,
+					      unsigned short family)
+{
+	unsigned int optlen;
+	__be32 spi;
+
+	if (!pskb_may_pull(skb, off + ESPX_WESP_BASE_LEN))
+		return NULL;
+	optlen = skb->data[off + 3] & ESPX_WESP_OPTLEN_MASK;
+	if (skb_copy_bits(skb, off + ESPX_WESP_BASE_LEN + optlen, &spi,
+			  sizeof(spi)))
+		return NULL;
+	return xfrm_state_lookup(dev_net(skb->dev), skb->mark, daddr, spi,
+				 IPPROTO_ESP, family);
+}
+
+static int espx_wesp4_err(struct sk_buff *skb, u32 info)
+{
+	const struct icmphdr *icmph = icmp_hdr(skb);
+	struct net *net = dev_net(skb->dev);
+	const struct iphdr *iph;
+	xfrm_address_t daddr;
+	struct xfrm_state *x;
+
+	if (icmph->type == ICMP_DEST_UNREACH) {
+		if (icmph->code != ICMP_FRAG_NEEDED)
+			return 0;
+	} else if (icmph->type != ICMP_REDIRECT) {
+		return 0;
+	}
+	if (!pskb_may_pull(skb, sizeof(*iph)))
+		return 0;
+	iph = (const struct iphdr *)skb->data;
+	if (iph->ihl < 5)
+		return 0;
+	memset(&daddr, 0, sizeof(daddr));
+	daddr.a4 = iph->daddr;
+	x = espx_wesp_err_state(skb, iph->ihl * 4, &daddr, AF_INET);
+	if (!x)
+		return 0;
+	if (icmph->type == ICMP_DEST_UNREACH)
+		ipv4_update_pmtu(skb, net, info, 0, ESPX_IPPROTO_WESP);
+	else
+		ipv4_redirect(skb, net, 0, ESPX_IPPROTO_WESP);
+	xfrm_state_put(x);
+	return 0;
+}
+
+static int espx_wesp6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
+			  u8 type, u8 code, int offset, __be32 info)
+{
+	struct net *net = dev_net(skb->dev);
+	xfrm_address_t daddr;
+	struct xfrm_state *x;
+
+	if (type != ICMPV6_PKT_TOOBIG && type != NDISC_REDIRECT)
+		return 0;
+	if (offset < (int)sizeof(struct ipv6hdr) ||
+	    !pskb_may_pull(skb, sizeof(struct ipv6hdr)))
+		return 0;
+	/* the ICMPv6 layer hands us the quoted header at skb->data */
+	memcpy(&daddr.in6, &((const struct ipv6hdr *)skb->data)->daddr,
+	       sizeof(daddr.in6));
+	x = espx_wesp_err_state(skb, offset, &daddr, AF_INET6);
+	if (!x)
+		return 0;
+	if (type == NDISC_REDIRECT)
+		ip6_redirect(skb, net, skb->dev->ifindex, 0,
+			     sock_net_uid(net, NULL));
+	else
+		ip6_update_pmtu(skb, net, info, 0, 0, sock_net_uid(net, NULL));
+	xfrm_state_put(x);
+	return 0;
+}
+
+/* no_policy: like ESP, the inbound policy check runs after decapsulation */
+static const struct net_protocol espx_wesp4_protocol = {
+	.handler	= espx_wesp4_rcv,
+	.err_handler	= espx_wesp4_err,
+	.no_policy	= 1,
+};
+
+static const struct inet6_protocol espx_wesp6_protocol = {
+	.handler	= espx_wesp6_rcv,
+	.err_handler	= espx_wesp6_err,
+	.flags		= INET6_PROTO_NOPOLICY,
+};
+
+int espx_wesp_proto_init(void)
+{
+	if (inet_add_protocol(&espx_wesp4_protocol, ESPX_IPPROTO_WESP)) {
+		pr_err("IPv4 protocol 141 is taken by another module\n");
+		return -EBUSY;
+	}
+	if (inet6_add_protocol(&espx_wesp6_protocol, ESPX_IPPROTO_WESP)) {
+		pr_err("IPv6 protocol 141 is taken by another module\n");
+		inet_del_protocol(&espx_wesp4_protocol, ESPX_IPPROTO_WESP);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* Callers wait for an RCU grace period before the module text goes. */
+void espx_wesp_proto_exit(void)
+{
+	inet6_del_protocol(&espx_wesp6_protocol, ESPX_IPPROTO_WESP);
+	inet_del_protocol(&espx_wesp4_protocol, ESPX_IPPROTO_WESP);
+}
