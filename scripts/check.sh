@@ -8,7 +8,8 @@ set -uo pipefail
 top=$(dirname "$(dirname "$(readlink -f "$0")")")
 cd "$top"
 BUILD=${BUILD:-$top/build}
-res=$BUILD/check
+# ESPX_CHECK_OUT: where logs and VM results go (parallel runs need their own)
+res=${ESPX_CHECK_OUT:-$BUILD/check}
 T=${T:-}
 pass=0 fail=0 skip=0
 declare -A kpass kfail kskip

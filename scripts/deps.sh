@@ -8,7 +8,7 @@
 # apt state directory and never enabled in the system's sources.
 set -euo pipefail
 
-STAMP=${ESPX_DEPS_STAMP:-/var/lib/espx/deps-v1}
+STAMP=${ESPX_DEPS_STAMP:-/var/lib/espx/deps-v2}
 [ "${1:-}" = "--force" ] || { [ -e "$STAMP" ] && exit 0; }
 [ "$(id -u)" = 0 ] || { echo "deps: must run as root (apt-get)" >&2; exit 1; }
 
@@ -54,7 +54,7 @@ apt-get update -qq
 PKGS=(build-essential bc bison flex libelf-dev libssl-dev pkg-config kmod cpio
       qemu-system-x86 qemu-utils busybox-static udev
       libmnl-dev libelf-dev libcap-dev libbsd-dev iptables
-      iperf3 tcpdump ethtool socat netcat-openbsd iputils-ping python3 python3-scapy
+      iperf3 tcpdump ethtool socat netcat-openbsd iputils-ping python3 python3-scapy python3-cryptography
       sparse dkms linux-source-6.1 clang libclang-rt-14-dev gnuplot-nox
       dpkg-dev quilt devscripts)
 log "installing packages"

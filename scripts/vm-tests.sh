@@ -13,8 +13,10 @@ here=$(dirname "$(readlink -f "$0")")
 top=$(dirname "$here")
 tests=("$@")
 if [ ${#tests[@]} -eq 0 ]; then
-	mapfile -t tests < <(sed -n 's/^TEST_PROGS[[:space:]]*[+:]*=[[:space:]]*//p' "$top/selftests/Makefile" |
-			     tr ' ' '\n' | sed -n 's/\.sh$//p')
+	# TEST_PROGS, continuation lines included
+	mapfile -t tests < <(awk '/^TEST_PROGS[ \t]*[+:]?=/ { p = 1; sub(/^[^=]*=/, "") }
+				  p { c = sub(/\\$/, ""); print; if (!c) p = 0 }' \
+				  "$top/selftests/Makefile" | tr ' \t' '\n\n' | sed -n 's/\.sh$//p')
 fi
 timeout_s=$(sed -n 's/^timeout=//p' "$top/selftests/settings")
 

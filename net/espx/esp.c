@@ -265,8 +265,8 @@ static int espx_output_finish(struct xfrm_state *x, struct sk_buff *skb,
 			uh->check = CSUM_MANGLED_0;
 	}
 
-	espx_count(sa, ESPX_STAT_OUT_PACKETS, 1);
-	espx_count(sa, ESPX_STAT_OUT_BYTES, len);
+	if (sa)
+		espx_stat_pkt(sa, ESPX_STAT_OUT_PACKETS, ESPX_STAT_OUT_BYTES, len);
 	return 0;
 }
 
@@ -307,6 +307,20 @@ static int espx_build_aad(u8 *aad, const u8 *wh, unsigned int wlen,
 	return n + clear;
 }
 
+/* r->sg = [the AAD buffer, @aadlen octets, if any] + @len octets of @skb
+ * from @off. Return: as skb_to_sgvec().
+ */
+static int espx_sg(struct espx_crypto_req *r, int nsg, unsigned int aadlen,
+		   struct sk_buff *skb, int off, int len)
+{
+	struct scatterlist *sg = r->sg;
+
+	sg_init_table(sg, nsg + !!aadlen);
+	if (aadlen)
+		sg_set_buf(sg++, r->hdr->aad, aadlen);
+	return skb_to_sgvec(skb, sg, off, len);
+}
+
 /* On entry (xfrm_output_one, after the mode's output): skb->data is the
  * payload to protect, the transport header is where the ESP (or UDP, or
  * WESPv2) header goes, x->props.header_len octets before the payload, and
@@ -322,6 +336,8 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 	struct espx_sa *sa = espx_sa_of(x);
 	unsigned int ivlen, wlen, clear = 0;
 	u32 len = skb->len, tailen, n;
+	bool inplace;
+	int off;
 	struct espx_crypto_req r;
 	struct ip_esp_hdr *esph;
 	struct espx_esp_pad pad;
@@ -374,46 +390,56 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 	esph_off -= skb_network_offset(skb);
 	skb_push(skb, -skb_network_offset(skb));
 
-	err = espx_crypto_req_alloc(aead, nsg + 1,
-				    wlen ? ESPX_WESP_AAD_MAX : ESPX_AAD_ESP_MAX,
-				    &r);
+	/* plain ESP without ESN: the AAD (SPI | SN) is the ESP header in the
+	 * packet, as in esp4/esp6: one scatterlist entry less to walk
+	 */
+	inplace = !wlen && !(x->props.flags & XFRM_STATE_ESN);
+	err = espx_crypto_req_alloc(aead, nsg + !inplace,
+				    inplace ? 0 : wlen ? ESPX_WESP_AAD_MAX :
+				    ESPX_AAD_ESP_MAX, &r);
 	if (err) {
 		espx_count(sa, ESPX_STAT_OUT_DROP_NOMEM, 1);
 		return err;
 	}
 	r.hdr->len = len;
 
-	err = espx_build_aad((u8 *)r.hdr->aad, (u8 *)esph - wlen, wlen, esph,
-			     (x->props.flags & XFRM_STATE_ESN),
-			     htonl(cb->seq.output.hi), skb,
-			     esph_off + ESPX_ESP_HDR_LEN + ivlen, clear);
+	if (inplace) {
+		err = espx_sg(&r, nsg, 0, skb, esph_off,
+			      ESPX_ESP_HDR_LEN + ivlen + pad.clen + alen);
+		aead_request_set_ad(r.req, ESPX_ESP_HDR_LEN);
+	} else {
+		err = espx_build_aad((u8 *)r.hdr->aad, (u8 *)esph - wlen, wlen,
+				     esph, (x->props.flags & XFRM_STATE_ESN),
+				     htonl(cb->seq.output.hi), skb,
+				     esph_off + ESPX_ESP_HDR_LEN + ivlen, clear);
+		if (unlikely(err < 0))
+			goto free;
+		aead_request_set_ad(r.req, err);
+		/* the crypt area: from the IV (plain) or after it (nonce) */
+		off = esph_off + ESPX_ESP_HDR_LEN;
+		if (sa->ext.nonce)
+			off += ivlen + clear;
+		err = espx_sg(&r, nsg, err, skb, off,
+			      esph_off + ESPX_ESP_HDR_LEN + ivlen + pad.clen +
+			      alen - off);
+	}
 	if (unlikely(err < 0))
 		goto free;
-	sg_init_table(r.sg, nsg + 1);
-	sg_set_buf(r.sg, r.hdr->aad, err);
-	aead_request_set_ad(r.req, err);
 
 	if (sa->ext.nonce) {
 		/* nonce = salt | IV, IV = be64(SN): unique per key (§5) */
 		memcpy(esph->enc_data, &seqno, sizeof(seqno));
 		memcpy(r.iv, sa->ext.salt, ESPX_SALT_LEN);
 		memcpy(r.iv + ESPX_SALT_LEN, &seqno, sizeof(seqno));
-		err = skb_to_sgvec(skb, r.sg + 1,
-				   esph_off + ESPX_ESP_HDR_LEN + ivlen + clear,
-				   pad.clen - clear + alen);
 		aead_request_set_crypt(r.req, r.sg, r.sg, pad.clen - clear,
 				       r.iv);
 	} else {
 		n = min_t(u32, ivlen, sizeof(seqno));
 		memset(r.iv, 0, ivlen);
 		memcpy(r.iv + ivlen - n, (u8 *)&seqno + sizeof(seqno) - n, n);
-		err = skb_to_sgvec(skb, r.sg + 1, esph_off + ESPX_ESP_HDR_LEN,
-				   ivlen + pad.clen + alen);
 		aead_request_set_crypt(r.req, r.sg, r.sg, ivlen + pad.clen,
 				       r.iv);
 	}
-	if (unlikely(err < 0))
-		goto free;
 
 	err = espx_crypto_run(&r, skb, true, espx_output_done);
 	if (err == -EINPROGRESS)
@@ -600,8 +626,7 @@ static int espx_input_finish(struct xfrm_state *x, struct sk_buff *skb,
 	if (err)
 		return err;
 
-	espx_count(sa, ESPX_STAT_IN_PACKETS, 1);
-	espx_count(sa, ESPX_STAT_IN_BYTES, skb->len);
+	espx_stat_pkt(sa, ESPX_STAT_IN_PACKETS, ESPX_STAT_IN_BYTES, skb->len);
 	return tr[1];
 }
 
@@ -630,6 +655,7 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 	struct sk_buff *trailer;
 	struct espx_wesp_in w;
 	int nsg, err;
+	bool inplace;
 
 	if (unlikely(!sa))
 		return -EINVAL;
@@ -663,9 +689,11 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 		}
 	}
 
-	err = espx_crypto_req_alloc(aead, nsg + 1,
-				    w.len ? ESPX_WESP_AAD_MAX : ESPX_AAD_ESP_MAX,
-				    &r);
+	/* AAD in place for plain ESP without ESN, as on output */
+	inplace = !w.len && !(x->props.flags & XFRM_STATE_ESN);
+	err = espx_crypto_req_alloc(aead, nsg + !inplace,
+				    inplace ? 0 : w.len ? ESPX_WESP_AAD_MAX :
+				    ESPX_AAD_ESP_MAX, &r);
 	if (err) {
 		espx_count(sa, ESPX_STAT_IN_DROP_NOMEM, 1);
 		return err;
@@ -675,29 +703,32 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 	/* the pulls above may have moved the head: find the headers again */
 	esph = (const struct ip_esp_hdr *)skb->data;
 	w.data = skb->data - w.len;
-	err = espx_build_aad((u8 *)r.hdr->aad, w.data, w.len, esph,
-			     (x->props.flags & XFRM_STATE_ESN),
-			     XFRM_SKB_CB(skb)->seq.input.hi, skb,
-			     ESPX_ESP_HDR_LEN + ivlen, clear);
+	off = ESPX_ESP_HDR_LEN;
+	if (inplace) {
+		err = espx_sg(&r, nsg, 0, skb, 0, skb->len);
+		aead_request_set_ad(r.req, ESPX_ESP_HDR_LEN);
+	} else {
+		err = espx_build_aad((u8 *)r.hdr->aad, w.data, w.len, esph,
+				     (x->props.flags & XFRM_STATE_ESN),
+				     XFRM_SKB_CB(skb)->seq.input.hi, skb,
+				     ESPX_ESP_HDR_LEN + ivlen, clear);
+		if (unlikely(err < 0))
+			goto free;
+		aead_request_set_ad(r.req, err);
+		/* plain ESP: the IV opens the crypt area (seqiv/echainiv
+		 * read it); nonce SA: salt | IV is the request IV and the
+		 * area starts after the clear octets
+		 */
+		if (sa->ext.nonce)
+			off += ivlen + clear;
+		err = espx_sg(&r, nsg, err, skb, off, skb->len - off);
+	}
 	if (unlikely(err < 0))
 		goto free;
-	sg_init_table(r.sg, nsg + 1);
-	sg_set_buf(r.sg, r.hdr->aad, err);
-	aead_request_set_ad(r.req, err);
-
-	/* plain ESP: the IV opens the crypt area (seqiv/echainiv read it);
-	 * nonce SA: salt | IV is the request IV, the area starts after the
-	 * clear octets
-	 */
-	off = ESPX_ESP_HDR_LEN;
 	if (sa->ext.nonce) {
 		memcpy(r.iv, sa->ext.salt, ESPX_SALT_LEN);
 		memcpy(r.iv + ESPX_SALT_LEN, esph->enc_data, ivlen);
-		off += ivlen + clear;
 	}
-	err = skb_to_sgvec(skb, r.sg + 1, off, skb->len - off);
-	if (unlikely(err < 0))
-		goto free;
 	skb->ip_summed = CHECKSUM_NONE;
 	aead_request_set_crypt(r.req, r.sg, r.sg, skb->len - off, r.iv);
 

@@ -94,6 +94,19 @@ static inline void espx_stat_add(struct espx_sa *sa, enum espx_stat id,
 	put_cpu_ptr(sa->stats);
 }
 
+/* A packet and its octets in one update (the data path's common case). */
+static inline void espx_stat_pkt(struct espx_sa *sa, enum espx_stat pkts,
+				 enum espx_stat bytes, u64 len)
+{
+	struct espx_stats *s = get_cpu_ptr(sa->stats);
+
+	u64_stats_update_begin(&s->syncp);
+	u64_stats_inc(&s->v[pkts]);
+	u64_stats_add(&s->v[bytes], len);
+	u64_stats_update_end(&s->syncp);
+	put_cpu_ptr(sa->stats);
+}
+
 static inline void espx_stat_inc(struct espx_sa *sa, enum espx_stat id)
 {
 	espx_stat_add(sa, id, 1);

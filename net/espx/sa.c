@@ -33,6 +33,7 @@
 #include <linux/mutex.h>
 #include <linux/rhashtable.h>
 #include <linux/slab.h>
+#include <linux/hash.h>
 #include <linux/u64_stats_sync.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
@@ -55,6 +56,14 @@ static DEFINE_MUTEX(espx_sa_mutex);
 static struct rhashtable espx_sa_ht;
 static atomic_t espx_sa_objects = ATOMIC_INIT(0);
 static struct dentry *espx_debugfs;
+
+/* Every packet asks espx_sa_of(): a direct-mapped cache in front of the hash
+ * answers with one load and one compare. A slot keeps the SA bound last
+ * among those mapping to it; the others are found in the hash.
+ */
+#define ESPX_SA_CACHE_BITS	10
+static struct espx_sa __rcu *espx_sa_cache[1 << ESPX_SA_CACHE_BITS];
+static struct espx_sa __rcu **espx_sa_slot(const struct xfrm_state *x);
 
 static const struct rhashtable_params espx_sa_ht_params = {
 	.key_len = sizeof(struct xfrm_state *),
@@ -233,6 +242,7 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 		goto err_unlock;
 	}
 
+	rcu_assign_pointer(*espx_sa_slot(x), sa);
 	if (pending)
 		en->pending--;
 	else if (!en->dead)
@@ -253,6 +263,8 @@ void espx_sa_unbind(struct xfrm_state *x)
 	mutex_lock(&espx_sa_mutex);
 	sa = espx_sa_of(x);
 	if (sa) {
+		if (rcu_access_pointer(*espx_sa_slot(x)) == sa)
+			RCU_INIT_POINTER(*espx_sa_slot(x), NULL);
 		rhashtable_remove_fast(&espx_sa_ht, &sa->node,
 				       espx_sa_ht_params);
 		if (!hlist_unhashed(&sa->id_node))
@@ -263,8 +275,25 @@ void espx_sa_unbind(struct xfrm_state *x)
 		espx_sa_free(sa);
 }
 
+static struct espx_sa __rcu **espx_sa_slot(const struct xfrm_state *x)
+{
+	return &espx_sa_cache[hash_ptr(x, ESPX_SA_CACHE_BITS)];
+}
+
+/* The slot is cleared (under the mutex) before the SA is freed after an RCU
+ * grace period, and x outlives its SA: a hit is the SA bound to x.
+ */
 struct espx_sa *espx_sa_of(const struct xfrm_state *x)
 {
+	struct espx_sa *sa;
+
+	rcu_read_lock();
+	sa = rcu_dereference(*espx_sa_slot(x));
+	if (likely(sa && sa->x == x)) {
+		rcu_read_unlock();
+		return sa;
+	}
+	rcu_read_unlock();
 	return rhashtable_lookup_fast(&espx_sa_ht, &x, espx_sa_ht_params);
 }
 

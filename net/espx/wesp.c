@@ -131,14 +131,30 @@ unsigned int espx_wesp_output_hdr(const struct espx_sa *sa, u8 *wh,
 
 /* ---- input ------------------------------------------------------------- */
 
-/* The Next Header field of the header in front of a received ESP/WESPv2
- * header: says whether the packet arrived as protocol 141.
+/* Where the WESPv2 header of a received packet starts: right after the outer
+ * IPv4 header, or after the IPv6 header chain (its options may make it
+ * longer than the SA's own sending length). Return: offset from skb->data
+ * (negative) or 0 when the packet came as protocol 50 / UDP.
  */
-static u8 espx_outer_proto(const struct sk_buff *skb)
+static int espx_wesp_start(const struct sk_buff *skb)
 {
-	if (ip_hdr(skb)->version == 4)
-		return ip_hdr(skb)->protocol;
-	return skb_network_header(skb)[IP6CB(skb)->nhoff];
+	int noff = skb_network_offset(skb);
+	__be16 frag_off;
+	int off;
+	u8 nh;
+
+	if (ip_hdr(skb)->version == 4) {
+		if (ip_hdr(skb)->protocol != ESPX_IPPROTO_WESP)
+			return 0;
+		return noff + ip_hdr(skb)->ihl * 4;
+	}
+	if (skb_network_header(skb)[IP6CB(skb)->nhoff] != ESPX_IPPROTO_WESP)
+		return 0;
+	nh = ipv6_hdr(skb)->nexthdr;
+	off = ipv6_skip_exthdr(skb, noff + sizeof(struct ipv6hdr), &nh,
+			       &frag_off);
+	/* -1 is the error value; a real header start lies before skb->data */
+	return off == -1 || off >= 0 || nh != ESPX_IPPROTO_WESP ? 0 : off;
 }
 
 /**
@@ -156,22 +172,23 @@ static u8 espx_outer_proto(const struct sk_buff *skb)
 int espx_wesp_input(struct xfrm_state *x, struct espx_sa *sa,
 		    struct sk_buff *skb, struct espx_wesp_in *hdr)
 {
-	bool is_wesp = !x->encap && espx_outer_proto(skb) == ESPX_IPPROTO_WESP;
+	int start = x->encap ? 0 : espx_wesp_start(skb);
 
 	hdr->len = 0;
-	if (is_wesp != !!sa->ext.wesp_len) {
-		espx_stat_inc(sa, is_wesp ? ESPX_STAT_IN_DROP_WESP_PLAIN_SA :
+	hdr->crypt_offset = 0;
+	hdr->nexthdr = 0;
+	if (!start != !sa->ext.wesp_len) {
+		espx_stat_inc(sa, start ? ESPX_STAT_IN_DROP_WESP_PLAIN_SA :
 				  ESPX_STAT_IN_DROP_WESP_NOT_WESP);
 		return -EINVAL;
 	}
-	if (!is_wesp)
+	if (!start)
 		return 0;
-	/* the handler checked the length against the SA it found, which is
-	 * the one the core found (same lookup key)
-	 */
-	hdr->len = sa->ext.wesp_len;
-	hdr->data = skb->data - hdr->len;
-	if (hdr->data < skb_network_header(skb) + sizeof(struct iphdr)) {
+	/* the handler pulled exactly 4 + OptLen after validating it */
+	hdr->data = skb->data + start;
+	hdr->len = -start;
+	if (-start < ESPX_WESP_BASE_LEN ||
+	    hdr->len != ESPX_WESP_BASE_LEN + espx_wesp_hdr_optlen(hdr->data)) {
 		espx_stat_inc(sa, ESPX_STAT_IN_DROP_WESP_HDRLEN);
 		return -EINVAL;
 	}
