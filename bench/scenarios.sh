@@ -36,8 +36,11 @@ SCENARIOS=(
 	"null-transport-v6  6 transport null stock,espx"
 	"null-tunnel-v4     4 tunnel    null stock,espx"
 	"null-tunnel-v6     6 tunnel    null stock,espx"
-	# Later, e.g.:
-	# "wesp-tunnel-v4   4 tunnel    gcm  espx  IP=patched BASE=gcm-tunnel-v4 wesp crypt-offset 0"
+	# WESPv2 (issue #4) against plain espx ESP with the same key and mode
+	"wesp0-transport-v4 4 transport gcm espx IP=patched BASE=gcm-transport-v4 wesp crypt-offset 0"
+	"wesp2-transport-v4 4 transport gcm espx IP=patched BASE=gcm-transport-v4 wesp crypt-offset 2"
+	"wesp0-tunnel-v6    6 tunnel    gcm espx IP=patched BASE=gcm-tunnel-v6 wesp crypt-offset 0"
+	"wesp2-tunnel-v6    6 tunnel    gcm espx IP=patched BASE=gcm-tunnel-v6 wesp crypt-offset 2"
 )
 
 # Metrics, in the order they run for each scenario (functions metric_<name>).

@@ -7,12 +7,17 @@
  *             [--proto N] [--mark M] [--mask M] [--if-id N] [--wesp OFFSET]
  *   espx_genl dump        one line per pending config / SA of the netns
  *   espx_genl count       number of entries a dump returns
+ *   espx_genl info        ESPX_CMD_INFO_GET, one key=value line per item:
+ *                         type_lost_ipv4=0|1, type_lost_ipv6=0|1,
+ *                         ns_<stat>=N per namespace counter (alias: status)
  *   espx_genl resolve     exit 0 if the family is registered, 2 if not
  *   espx_genl badinput    KTAP: crafted bad requests, errno + extack each
  *
  * get/dump print "family 4 daddr A spi 0x.. proto 50 mark 0x0/0x0 if_id 0
- * status pending|bound [wesp N] [stats NAME VALUE ...]". On a failed request
- * the exit status is the errno and stderr carries the extack message.
+ * status pending|bound [wesp N] [stats NAME VALUE ...]", a stat id without a
+ * name here as stat_ID. On a failed request the exit status is the errno and
+ * stderr carries the extack message; an info reply that lacks one of the
+ * type_lost flags exits with EBADMSG.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -68,6 +73,22 @@ static const char * const stat_names[ESPX_STAT_MAX + 1] = {
 	[ESPX_STAT_IN_DROP_PADDING] = "in_drop_padding",
 	[ESPX_STAT_IN_DROP_NOMEM] = "in_drop_nomem",
 	[ESPX_STAT_IN_DROP_BEETPH] = "in_drop_beetph",
+	[ESPX_STAT_IN_DROP_WESP_TRUNCATED] = "in_drop_wesp_truncated",
+	[ESPX_STAT_IN_DROP_WESP_VERSION] = "in_drop_wesp_version",
+	[ESPX_STAT_IN_DROP_WESP_ALIGN] = "in_drop_wesp_align",
+	[ESPX_STAT_IN_DROP_WESP_OPTION] = "in_drop_wesp_option",
+	[ESPX_STAT_IN_DROP_WESP_OPT_UNKNOWN] = "in_drop_wesp_opt_unknown",
+	[ESPX_STAT_IN_DROP_WESP_HDRLEN] = "in_drop_wesp_hdrlen",
+	[ESPX_STAT_IN_DROP_WESP_CRYPT_OFFSET] = "in_drop_wesp_crypt_offset",
+	[ESPX_STAT_IN_DROP_WESP_NEXTHDR] = "in_drop_wesp_nexthdr",
+	[ESPX_STAT_IN_DROP_WESP_SUBSA] = "in_drop_wesp_subsa",
+	[ESPX_STAT_IN_DROP_WESP_NOT_WESP] = "in_drop_wesp_not_wesp",
+	[ESPX_STAT_IN_DROP_WESP_PLAIN_SA] = "in_drop_wesp_plain_sa",
+};
+
+static const char * const ns_stat_names[ESPX_NS_STAT_MAX + 1] = {
+	[ESPX_NS_STAT_WESP_TRUNCATED] = "wesp_truncated",
+	[ESPX_NS_STAT_WESP_NO_SA] = "wesp_no_sa",
 };
 
 static int ext_ack_cb(const struct nlattr *a, void *data)
@@ -282,10 +303,16 @@ static void print_entry_fp(FILE *fp, const struct nlmsghdr *nlh)
 		t = (struct tb){ st, ESPX_STAT_MAX };
 		mnl_attr_parse_nested(top[ESPX_A_STATS], tb_cb, &t);
 		fprintf(fp, " stats");
-		for (i = 1; i <= ESPX_STAT_MAX; i++)
-			if (st[i])
-				fprintf(fp, " %s %llu", stat_names[i],
-					(unsigned long long)mnl_attr_get_u64(st[i]));
+		for (i = 1; i <= ESPX_STAT_MAX; i++) {
+			if (!st[i])
+				continue;
+			if (stat_names[i])
+				fprintf(fp, " %s", stat_names[i]);
+			else
+				fprintf(fp, " stat_%d", i);
+			fprintf(fp, " %llu",
+				(unsigned long long)mnl_attr_get_u64(st[i]));
+		}
 	}
 	fprintf(fp, "\n");
 }
@@ -304,6 +331,94 @@ static int count_cb(const struct nlmsghdr *nlh, void *arg)
 	(void)nlh;
 	(*(int *)arg)++;
 	return MNL_CB_OK;
+}
+
+/* Bits of struct info_seen: the items an INFO_GET reply must carry. */
+#define INFO_LOST4	1
+#define INFO_LOST6	2
+#define INFO_NS_STATS	4
+#define INFO_ALL	(INFO_LOST4 | INFO_LOST6 | INFO_NS_STATS)
+
+static int print_flag(const struct nlattr *a, const char *key)
+{
+	if (mnl_attr_validate(a, MNL_TYPE_U8) < 0)
+		return -1;
+	printf("%s=%u\n", key, mnl_attr_get_u8(a));
+	return 0;
+}
+
+/* Every counter of the nest, in the order the kernel sent them. */
+static int print_ns_stats(const struct nlattr *nest)
+{
+	const struct nlattr *a;
+	int type;
+
+	mnl_attr_for_each_nested(a, nest) {
+		type = mnl_attr_get_type(a);
+		if (type == ESPX_NS_STAT_UNSPEC)	/* 64-bit padding */
+			continue;
+		if (mnl_attr_validate(a, MNL_TYPE_U64) < 0)
+			return -1;
+		if (type <= ESPX_NS_STAT_MAX && ns_stat_names[type])
+			printf("ns_%s=", ns_stat_names[type]);
+		else
+			printf("ns_stat_%d=", type);
+		printf("%llu\n", (unsigned long long)mnl_attr_get_u64(a));
+	}
+	return 0;
+}
+
+/* An INFO_GET reply: key=value lines; @arg collects INFO_* bits. */
+static int info_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *top[ESPX_A_MAX + 1] = {};
+	const struct nlattr *in[ESPX_INFO_MAX + 1] = {};
+	struct tb t = { top, ESPX_A_MAX };
+	int *seen = arg;
+
+	mnl_attr_parse(nlh, sizeof(struct genlmsghdr), tb_cb, &t);
+	if (!top[ESPX_A_INFO])
+		return MNL_CB_OK;
+	t = (struct tb){ in, ESPX_INFO_MAX };
+	mnl_attr_parse_nested(top[ESPX_A_INFO], tb_cb, &t);
+	if (in[ESPX_INFO_TYPE_LOST_IPV4]) {
+		if (print_flag(in[ESPX_INFO_TYPE_LOST_IPV4], "type_lost_ipv4"))
+			return MNL_CB_ERROR;
+		*seen |= INFO_LOST4;
+	}
+	if (in[ESPX_INFO_TYPE_LOST_IPV6]) {
+		if (print_flag(in[ESPX_INFO_TYPE_LOST_IPV6], "type_lost_ipv6"))
+			return MNL_CB_ERROR;
+		*seen |= INFO_LOST6;
+	}
+	if (in[ESPX_INFO_NS_STATS]) {
+		if (print_ns_stats(in[ESPX_INFO_NS_STATS]))
+			return MNL_CB_ERROR;
+		*seen |= INFO_NS_STATS;
+	}
+	return MNL_CB_OK;
+}
+
+/* INFO_GET: 0 if the reply had every item, -EBADMSG if not, or -errno. */
+static int info(struct nl *nl)
+{
+	char b[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int seen = 0, err;
+
+	nlh = msg_start(nl, b, nl->family_id, ESPX_CMD_INFO_GET, NLM_F_ACK);
+	err = nl_talk(nl, nlh, info_cb, &seen);
+	if (err)
+		return err;
+	if (seen != INFO_ALL) {
+		snprintf(nl->msg, sizeof(nl->msg),
+			 "reply lacks%s%s%s", seen & INFO_LOST4 ? "" :
+			 " type_lost_ipv4", seen & INFO_LOST6 ? "" :
+			 " type_lost_ipv6", seen & INFO_NS_STATS ? "" :
+			 " ns_stats");
+		return -EBADMSG;
+	}
+	return 0;
 }
 
 /* Number of entries a dump returns, or -errno. */
@@ -354,6 +469,7 @@ struct bad_case {
 	bool need_msg;		/* an extack string must come back */
 	void (*build)(struct nl *nl, struct nlmsghdr *nlh);
 	__u8 cmd;
+	const char *msg;	/* the extack must contain it (NULL: any) */
 };
 
 static void b_unknown_top(struct nl *nl, struct nlmsghdr *nlh)
@@ -507,6 +623,38 @@ static void b_status_in_request(struct nl *nl, struct nlmsghdr *nlh)
 	mnl_attr_put_u32(nlh, ESPX_A_STATUS, ESPX_STATUS_BOUND);
 }
 
+/* Without NLA_F_NESTED, so that the policy's reject message is what the
+ * kernel says (with the flag, strict validation stops earlier).
+ */
+static void b_stats_in_info(struct nl *nl, struct nlmsghdr *nlh)
+{
+	(void)nl;
+	mnl_attr_put_u64(nlh, ESPX_A_STATS, 1);
+}
+
+static void b_info_in_info(struct nl *nl, struct nlmsghdr *nlh)
+{
+	(void)nl;
+	mnl_attr_put_u8(nlh, ESPX_A_INFO, 0);
+}
+
+/* As a client copying a reply would send it: a real nest. */
+static void b_info_nest_in_info(struct nl *nl, struct nlmsghdr *nlh)
+{
+	struct nlattr *nest;
+
+	(void)nl;
+	nest = mnl_attr_nest_start(nlh, ESPX_A_INFO);
+	mnl_attr_put_u8(nlh, ESPX_INFO_TYPE_LOST_IPV4, 0);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+static void b_unknown_info(struct nl *nl, struct nlmsghdr *nlh)
+{
+	(void)nl;
+	mnl_attr_put_u32(nlh, ESPX_A_MAX + 1, 1);
+}
+
 static void b_reserved(struct nl *nl, struct nlmsghdr *nlh)
 {
 	struct genlmsghdr *g = mnl_nlmsg_get_payload(nlh);
@@ -538,27 +686,36 @@ static void b_unknown_id(struct nl *nl, struct nlmsghdr *nlh)
 }
 
 static const struct bad_case bad_cases[] = {
-	{ "unknown top-level attribute", EINVAL, true, b_unknown_top, ESPX_CMD_SA_SET },
-	{ "3-octet destination address", EINVAL, true, b_daddr3, ESPX_CMD_SA_SET },
-	{ "16-octet address with family 4", EINVAL, true, b_daddr16_v4, ESPX_CMD_SA_SET },
-	{ "17-octet destination address", ERANGE, true, b_daddr17_raw, ESPX_CMD_SA_SET },
-	{ "family AF_UNIX", EAFNOSUPPORT, true, b_af_unix, ESPX_CMD_SA_SET },
-	{ "family as u32 (wrong length)", EINVAL, true, b_family_u32, ESPX_CMD_SA_SET },
-	{ "protocol 51 (AH)", EPROTONOSUPPORT, true, b_proto51, ESPX_CMD_SA_SET },
-	{ "SPI 0", EINVAL, true, b_spi0, ESPX_CMD_SA_SET },
-	{ "WESP crypt offset 64", ERANGE, true, b_offset64, ESPX_CMD_SA_SET },
-	{ "SET without SA id", EINVAL, true, b_no_id, ESPX_CMD_SA_SET },
-	{ "GET without SA id", EINVAL, true, b_no_id, ESPX_CMD_SA_GET },
-	{ "DEL without SA id", EINVAL, true, b_no_id, ESPX_CMD_SA_DEL },
-	{ "SA id without SPI", EINVAL, true, b_no_spi, ESPX_CMD_SA_SET },
-	{ "SA id without NLA_F_NESTED", EINVAL, true, b_id_not_nested, ESPX_CMD_SA_SET },
-	{ "unknown attribute in SA id", EINVAL, true, b_unknown_nested, ESPX_CMD_SA_SET },
-	{ "reply-only status in request", EINVAL, true, b_status_in_request, ESPX_CMD_SA_SET },
-	{ "non-zero reserved genl header", EINVAL, true, b_reserved, ESPX_CMD_SA_SET },
-	{ "duplicate SET", EEXIST, true, b_valid, ESPX_CMD_SA_SET },
-	{ "DEL of an unknown id", ENOENT, true, b_unknown_id, ESPX_CMD_SA_DEL },
-	{ "GET of an unknown id", ENOENT, true, b_unknown_id, ESPX_CMD_SA_GET },
-	{ "unknown command", EOPNOTSUPP, false, b_valid, ESPX_CMD_MAX + 1 },
+	{ "unknown top-level attribute", EINVAL, true, b_unknown_top, ESPX_CMD_SA_SET, NULL },
+	{ "3-octet destination address", EINVAL, true, b_daddr3, ESPX_CMD_SA_SET, NULL },
+	{ "16-octet address with family 4", EINVAL, true, b_daddr16_v4, ESPX_CMD_SA_SET, NULL },
+	{ "17-octet destination address", ERANGE, true, b_daddr17_raw, ESPX_CMD_SA_SET, NULL },
+	{ "family AF_UNIX", EAFNOSUPPORT, true, b_af_unix, ESPX_CMD_SA_SET, NULL },
+	{ "family as u32 (wrong length)", EINVAL, true, b_family_u32, ESPX_CMD_SA_SET, NULL },
+	{ "protocol 51 (AH)", EPROTONOSUPPORT, true, b_proto51, ESPX_CMD_SA_SET, NULL },
+	{ "SPI 0", EINVAL, true, b_spi0, ESPX_CMD_SA_SET, NULL },
+	{ "WESP crypt offset 64", ERANGE, true, b_offset64, ESPX_CMD_SA_SET, NULL },
+	{ "SET without SA id", EINVAL, true, b_no_id, ESPX_CMD_SA_SET, NULL },
+	{ "GET without SA id", EINVAL, true, b_no_id, ESPX_CMD_SA_GET, NULL },
+	{ "DEL without SA id", EINVAL, true, b_no_id, ESPX_CMD_SA_DEL, NULL },
+	{ "SA id without SPI", EINVAL, true, b_no_spi, ESPX_CMD_SA_SET, NULL },
+	{ "SA id without NLA_F_NESTED", EINVAL, true, b_id_not_nested, ESPX_CMD_SA_SET, NULL },
+	{ "unknown attribute in SA id", EINVAL, true, b_unknown_nested, ESPX_CMD_SA_SET, NULL },
+	{ "reply-only status in request", EINVAL, true, b_status_in_request, ESPX_CMD_SA_SET,
+	  "status is reply-only" },
+	{ "non-zero reserved genl header", EINVAL, true, b_reserved, ESPX_CMD_SA_SET, NULL },
+	{ "duplicate SET", EEXIST, true, b_valid, ESPX_CMD_SA_SET, NULL },
+	{ "DEL of an unknown id", ENOENT, true, b_unknown_id, ESPX_CMD_SA_DEL, NULL },
+	{ "GET of an unknown id", ENOENT, true, b_unknown_id, ESPX_CMD_SA_GET, NULL },
+	{ "INFO_GET with reply-only stats", EINVAL, true, b_stats_in_info, ESPX_CMD_INFO_GET,
+	  "stats are reply-only" },
+	{ "INFO_GET with reply-only info", EINVAL, true, b_info_in_info, ESPX_CMD_INFO_GET,
+	  "info is reply-only" },
+	{ "INFO_GET with a nested reply-only info", EINVAL, true, b_info_nest_in_info,
+	  ESPX_CMD_INFO_GET, NULL },
+	{ "INFO_GET with an unknown attribute", EINVAL, true, b_unknown_info, ESPX_CMD_INFO_GET,
+	  NULL },
+	{ "unknown command", EOPNOTSUPP, false, b_valid, ESPX_CMD_MAX + 1, NULL },
 };
 
 static int badinput(struct nl *nl)
@@ -592,7 +749,8 @@ static int badinput(struct nl *nl)
 		miss = nl->miss_type;
 		n = dump(nl, count_cb);
 		ksft_test_result(err == -c->expect &&
-				 (!c->need_msg || msg[0]) && n == base,
+				 (!c->need_msg || msg[0]) &&
+				 (!c->msg || strstr(msg, c->msg)) && n == base,
 				 "%s: %s (want %s), extack \"%s\"%s, entries %d->%d\n",
 				 c->name, strerror(-err), strerror(c->expect),
 				 msg, miss >= 0 ? " +missing-attr" : "",
@@ -636,7 +794,7 @@ static void help(void)
 	fprintf(stderr,
 		"usage: espx_genl set|get|del [--family 4|6] --daddr A --spi X\n"
 		"                 [--proto N] [--mark M] [--mask M] [--if-id N] [--wesp N]\n"
-		"       espx_genl dump|count|resolve|badinput\n");
+		"       espx_genl dump|count|info|status|resolve|badinput\n");
 	exit(EINVAL);
 }
 
@@ -727,6 +885,11 @@ int main(int argc, char **argv)
 		if (cmd[0] == 'c')
 			printf("%d\n", n);
 		return 0;
+	}
+
+	if (!strcmp(cmd, "info") || !strcmp(cmd, "status")) {
+		err = info(&nl);
+		return err ? fail(&nl, cmd, err) : 0;
 	}
 
 	if (!strcmp(cmd, "set"))

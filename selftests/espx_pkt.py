@@ -59,6 +59,7 @@ ETH_P_IP = 0x0800
 ETH_P_IPV6 = 0x86DD
 PACKET_OUTGOING = 4
 IPPROTO_ESP = 50
+IPPROTO_WESP = 141
 IPPROTO_UDP = 17
 UDP_ENCAP = 100
 UDP_ENCAP_ESPINUDP = 2
@@ -108,6 +109,9 @@ class Esp:
         self.family = 0
         self.ip_off = 14
         self.udp_off = None     # offset of the UDP header (UDP encap)
+        self.wesp_off = None    # offset of the WESPv2 header (IP protocol 141)
+        self.nh_pos = None      # offset of the protocol field naming ESP/WESPv2
+        self.frag = False       # an IP fragment (the header may not be there)
         self.off = None         # offset of the SPI
         self._parse()
 
@@ -121,19 +125,32 @@ class Esp:
             self.family = 4
             ihl = (fr[off] & 0xf) * 4
             proto = fr[off + 9]
+            self.nh_pos = off + 9
+            self.frag = struct.unpack('!H', fr[off + 6:off + 8])[0] & 0x3fff != 0
             l4 = off + ihl
         elif etype == ETH_P_IPV6 and len(fr) >= off + 40:
             self.family = 6
             proto = fr[off + 6]
+            self.nh_pos = off + 6
             l4 = off + 40
             while proto in (0, 43, 60) and len(fr) >= l4 + 8:
+                self.nh_pos = l4
                 proto, l4 = fr[l4], l4 + (fr[l4 + 1] + 1) * 8
             if proto == 44:
+                self.frag = True
+                self.nh_pos = l4
                 proto, l4 = fr[l4], l4 + 8
         else:
             return
+        self.l4 = l4
         if proto == IPPROTO_ESP:
             self.off = l4
+        elif proto == IPPROTO_WESP:
+            # WESPv2: the ESP header follows the 4-octet header and OptLen
+            # octets of options; frames too short to reach the SN have no SPI
+            self.wesp_off = l4
+            if len(fr) >= l4 + 4 and len(fr) >= l4 + 4 + (fr[l4 + 3] & 0x3f) + 8:
+                self.off = l4 + 4 + (fr[l4 + 3] & 0x3f)
         elif (proto == IPPROTO_UDP and len(fr) >= l4 + 12 and
               struct.unpack('!H', fr[l4 + 2:l4 + 4])[0] == ENCAP_PORT and
               fr[l4 + 8:l4 + 12] != b'\0\0\0\0'):
@@ -265,6 +282,153 @@ def trailer(payload_len, nh, blksize=4, pad_len=None):
     return pad + bytes([plen if pad_len is None else pad_len, nh])
 
 
+# -------------------------------------------------------------- WESPv2 ----
+# wespv2.md: header NH | HdrLen | CryptOffset<<2|R | V<<6|OptLen, options, then
+# the ESP header, the IV, 4*CryptOffset clear octets, the encrypted part and
+# the ICV. AAD = header+options | SPI | [SNhi] | SNlo | clear octets; nonce =
+# salt | IV. Extension SAs use only AES-GCM and ChaCha20-Poly1305 (README D2).
+WESP_IVLEN = 8
+WESP_PADN4 = b'\x01\x02\x00\x00'      # IPv6 sender option (4-octet PadN)
+
+
+_AEADS = {}
+
+
+def _aead_cached(alg, key, icv):
+    """one AEAD object per key: wesp-check opens hundreds of frames"""
+    k = (alg, bytes(key), icv)
+    if k not in _AEADS:
+        _AEADS[k] = _aead(alg, key, icv)
+    return _AEADS[k]
+
+
+def aead_seal(alg, key, icv, nonce, pt, aad):
+    """ciphertext || ICV (GCM: a short ICV is the tag's leading part)"""
+    out = _aead_cached(alg, key, icv).encrypt(nonce, pt, aad)
+    return out[:len(pt) + icv]
+
+
+def aead_open(alg, key, icv, nonce, ct, tag, aad):
+    """plaintext, or None if the ICV does not verify"""
+    a = _aead_cached(alg, key, icv)
+    if alg == 'gcm' and icv != 16:
+        # AESGCM only checks full tags: recover the plaintext from the key
+        # stream (the encryption of zeros), then compare the tag prefix
+        ks = a.encrypt(nonce, b'\0' * len(ct), aad)[:len(ct)]
+        pt = bytes(x ^ y for x, y in zip(ct, ks))
+        return pt if a.encrypt(nonce, pt, aad)[len(pt):len(pt) + icv] == tag else None
+    from cryptography.exceptions import InvalidTag     # loaded by _aead()
+    try:
+        return a.decrypt(nonce, ct + tag, aad)
+    except InvalidTag:
+        return None
+
+
+def wesp_header(nh, c, opts=b'', r=0, v=1, optlen=None, hdrlen=None):
+    """WESPv2 header + options; OptLen and HdrLen follow from opts unless given"""
+    optlen = len(opts) if optlen is None else optlen
+    hdrlen = 4 + len(opts) + 8 + WESP_IVLEN if hdrlen is None else hdrlen
+    return bytes([nh & 0xff, hdrlen & 0xff, (c << 2 | r) & 0xff,
+                  (v << 6 | optlen) & 0xff]) + bytes(opts)
+
+
+def wesp_aad(hdr, spi, sn, clear, esn_hi=None):
+    hi = b'' if esn_hi is None else struct.pack('!I', esn_hi)
+    return bytes(hdr) + struct.pack('!I', spi) + hi + struct.pack('!I', sn) + bytes(clear)
+
+
+def wesp_seal(alg, blob, icv, hdr, spi, sn, iv, clear, pt, esn_hi=None):
+    """WESPv2 header .. ICV: pt (encrypted part incl. trailer) after clear"""
+    key, salt = blob[:-4], blob[-4:]
+    aad = wesp_aad(hdr, spi, sn, clear, esn_hi)
+    return (bytes(hdr) + struct.pack('!II', spi, sn) + bytes(iv) + bytes(clear) +
+            aead_seal(alg, key, icv, salt + bytes(iv), pt, aad))
+
+
+def wesp_split(wb, icv):
+    """Fields of the octets from the WESPv2 header to the end of a packet"""
+    optlen = wb[3] & 0x3f
+    hl = 4 + optlen
+    c = wb[2] >> 2
+    spi, sn = struct.unpack('!II', wb[hl:hl + 8])
+    iv = bytes(wb[hl + 8:hl + 8 + WESP_IVLEN])
+    co = hl + 8 + WESP_IVLEN
+    return {'hdr': bytes(wb[:hl]), 'c': c, 'spi': spi, 'sn': sn, 'iv': iv,
+            'clear': bytes(wb[co:co + 4 * c]), 'ct': bytes(wb[co + 4 * c:len(wb) - icv]),
+            'tag': bytes(wb[len(wb) - icv:])}
+
+
+def wesp_open(alg, blob, icv, wb, esn_hi=None):
+    """(fields, plaintext of the encrypted part) or (fields, None)"""
+    f = wesp_split(wb, icv)
+    key, salt = blob[:-4], blob[-4:]
+    aad = wesp_aad(f['hdr'], f['spi'], f['sn'], f['clear'], esn_hi)
+    return f, aead_open(alg, key, icv, salt + f['iv'], f['ct'], f['tag'], aad)
+
+
+def wesp_build(alg, blob, icv, inner, nh, spi, sn, c_max, ipv6, esn_hi=None):
+    """The sender rules of wespv2.md §6 for one inner payload (IV = be64(SN))"""
+    c = min(c_max, len(inner) // 4, 63)
+    sn64 = (esn_hi or 0) << 32 | sn
+    hdr = wesp_header(nh if c else 59, c, WESP_PADN4 if ipv6 else b'')
+    enc = inner[4 * c:]
+    return wesp_seal(alg, blob, icv, hdr, spi, sn, struct.pack('!Q', sn64),
+                     inner[:4 * c], enc + trailer(len(enc), nh), esn_hi)
+
+
+def ipv4_header(src, dst, proto, plen, ident=1, ttl=64):
+    h = bytearray(struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + plen, ident, 0x4000, ttl,
+                              proto, 0, socket.inet_pton(socket.AF_INET, src),
+                              socket.inet_pton(socket.AF_INET, dst)))
+    h[10:12] = struct.pack('!H', csum(h))
+    return bytes(h)
+
+
+def ipv6_header(src, dst, nh, plen, hlim=64):
+    return (struct.pack('!IHBB', 0x60000000, plen, nh, hlim) +
+            socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst))
+
+
+def udp_datagram(src, dst, sport, dport, data):
+    """UDP header + data with the checksum over the pseudo-header"""
+    n = 8 + len(data)
+    u = struct.pack('!HHHH', sport, dport, n, 0) + data
+    if ':' in src:
+        ph = (socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst) +
+              struct.pack('!I3xB', n, IPPROTO_UDP))
+    else:
+        ph = (socket.inet_pton(socket.AF_INET, src) + socket.inet_pton(socket.AF_INET, dst) +
+              struct.pack('!xBH', IPPROTO_UDP, n))
+    c = csum(ph + u) or 0xffff
+    return u[:6] + struct.pack('!H', c) + u[8:]
+
+
+def frame_set_proto(e, proto):
+    e.frame[e.nh_pos] = proto
+
+
+def frame_add_ext(e):
+    """Outer IPv4: 4 octets of options (NOP NOP NOP EOL); outer IPv6: an
+    8-octet Destination Options header (PadN) in front of what followed"""
+    fr, ip = e.frame, e.ip_off
+    if e.family == 4:
+        at = ip + (fr[ip] & 0xf) * 4
+        fr[ip] += 1
+        e.frame = fr[:at] + bytearray(b'\x01\x01\x01\x00') + fr[at:]
+    else:
+        at = ip + 40
+        e.frame = fr[:at] + bytearray([fr[ip + 6], 0, 1, 4, 0, 0, 0, 0]) + fr[at:]
+        e.frame[ip + 6] = 60
+    e.fix_lengths()
+
+
+def frame_replace_l4(e, data):
+    """Replace everything after the outer IP header chain, fix the lengths"""
+    e.frame = e.frame[:e.l4] + bytearray(data)
+    e.udp_off = None
+    e.fix_lengths()
+
+
 # ---------------------------------------------------------- subcommands ----
 def cmd_capture(a):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
@@ -290,9 +454,10 @@ def cmd_capture(a):
         print('captured %d' % len(frames), flush=True)
 
 
-def counters(pid, app_log):
-    """Drop-relevant counters of the netns of process PID, and the app log size."""
-    c = {}
+def counters(pid, app_log, genl=None):
+    """Drop-relevant counters of the netns of process PID, and the app log size;
+    with genl (an EspxGenl in that netns) also espx's per-SA and netns counters."""
+    c = genl.counters() if genl else {}
     base = '/proc/%s/net/' % pid
     for name in ('xfrm_stat', 'snmp6'):
         try:
@@ -322,6 +487,8 @@ def counters(pid, app_log):
 
 
 def interesting(k):
+    if k.startswith('espx'):
+        return not k.endswith('_bytes')
     return (k.startswith('Xfrm') or k == 'APP' or 'Err' in k or 'Unknown' in k or
             'Trunc' in k or 'Discard' in k or 'Drop' in k or
             k.startswith('IcmpOut') or k.startswith('Icmp6Out'))
@@ -333,8 +500,9 @@ def cmd_send(a):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((a.dev, 0))
     pid = getattr(a, 'stats_pid', None)
+    genl = getattr(a, 'genl', None)
     if pid:
-        before = counters(pid, a.app_log)
+        before = counters(pid, a.app_log, genl)
     for i in idx:
         s.send(frames[i])
         if a.gap:
@@ -342,6 +510,10 @@ def cmd_send(a):
     s.close()
     print('sent %d' % len(idx))
     if not pid:
+        return
+    if genl:
+        print('delta ' + ' '.join('%s+%d' % kv for kv in sorted(
+            settle_espx(a, pid, genl, before).items())))
         return
     # the receiver works in softirq (or async crypto): wait for a visible effect
     end, delta = time.time() + a.settle, {}
@@ -359,9 +531,43 @@ def cmd_send(a):
     print('delta ' + ' '.join('%s+%d' % kv for kv in sorted(delta.items())))
 
 
+def verdicts(delta):
+    """Packets espx gave a verdict on: decrypted, or dropped and counted"""
+    return sum(v for k, v in delta.items() if k.startswith('espxns:') or
+               (k.startswith('espx:') and (':in_drop_' in k or k.endswith(':in_packets'))))
+
+
+def settle_espx(a, pid, genl, before):
+    """Counter deltas once the packets are through: the receiver works in
+    softirq and async crypto, and the application (APP) later still. Waits
+    for a.want espx verdicts and a.want_app datagrams (or, without them, for
+    any change), then until a poll sees no further change; a.settle at most."""
+    end = time.time() + a.settle
+    last, stable = None, 0
+    while True:
+        time.sleep(0.05)
+        after = counters(pid, a.app_log, genl)
+        delta = {k: v - before.get(k, 0) for k, v in after.items()
+                 if v != before.get(k, 0) and interesting(k)}
+        want = a.want or a.want_app
+        reached = (verdicts(delta) >= a.want and delta.get('APP', 0) >= a.want_app
+                   if want else bool(delta))
+        stable = stable + 1 if delta == last else 0
+        last = delta
+        if (reached and stable >= 1) or time.time() > end:
+            return delta
+
+
 def cmd_serve(a, parser):
     """Run subcommands read from stdin, one per line, each answer ends with '.'"""
     import shlex
+    genl = None
+    if a.espx_stats and a.stats_pid:
+        try:
+            genl = EspxGenl(a.stats_pid)
+            print('ready', flush=True)
+        except OSError as e:
+            print('no espx statistics: %s' % e, flush=True)
     for line in sys.stdin:
         argv = shlex.split(line)
         if not argv:
@@ -370,6 +576,7 @@ def cmd_serve(a, parser):
             b = parser.parse_args(argv)
             if b.cmd == 'send':
                 b.stats_pid, b.app_log, b.settle = a.stats_pid, a.app_log, a.settle
+                b.genl = genl
             if b.cmd == 'serve':
                 raise SystemExit('no nested serve')
             COMMANDS[b.cmd](b)
@@ -383,9 +590,10 @@ def cmd_serve(a, parser):
 
 def cmd_info(a):
     for i, e in enumerate(esp_frames(a.pcap)):
-        print('%d %d %d 0x%08x %d %d%s' % (i, e.family, len(e.frame) - 14, e.spi,
-                                           e.seq, len(e.frame) - e.off,
-                                           ' udp' if e.udp_off else ''))
+        print('%d %d %d 0x%08x %d %d%s%s' % (i, e.family, len(e.frame) - 14, e.spi,
+                                             e.seq, len(e.frame) - e.off,
+                                             ' udp' if e.udp_off else '',
+                                             ' wesp' if e.wesp_off is not None else ''))
 
 
 def cmd_split(a):
@@ -495,6 +703,447 @@ def cmd_vectors(a):
             chk('%s-%d icv %d round trip' % (alg, kl * 8, icv),
                 esp_open(alg, b, icv, p) or b'', pt)
     sys.exit(1 if fails else 0)
+
+
+def cmd_wesp_vectors(a):
+    """wespv2.md §10 A and B, byte for byte, both directions"""
+    h = bytes.fromhex
+    fails = 0
+
+    def chk(name, got, want):
+        nonlocal fails
+        ok = got == want
+        fails += not ok
+        print('%s %s' % ('ok' if ok else 'FAIL', name))
+        if not ok:
+            print('  got  ' + (got or b'').hex())
+            print('  want ' + want.hex())
+    gcm16 = bytes(range(16)) + h('a0a1a2a3')
+    one = struct.pack('!Q', 1)
+    # A: IPv4 transport, CryptOffset 0, no options
+    udp = udp_datagram('192.0.2.1', '192.0.2.2', 1234, 5678, b'ping')
+    chk('A udp', udp, h('04d2162e000c8201') + b'ping')
+    w = wesp_build('gcm', gcm16, 16, udp, 17, 0x2000, 1, 0, False)
+    chk('A header', w[:4], h('3b140040'))
+    chk('A aad', wesp_aad(w[:4], 0x2000, 1, b''), h('3b14004000002000 00000001'.replace(' ', '')))
+    pkt_a = h('4500004800014000408db624c0000201c00002023b1400400000200000000001'
+              '000000000000000142a30adc6c88f551f7052870da0696772b1745ebccb9bc1a'
+              'ddbe79220ced89bc')
+    chk('A packet', ipv4_header('192.0.2.1', '192.0.2.2', IPPROTO_WESP, len(w)) + w, pkt_a)
+    f, pt = wesp_open('gcm', gcm16, 16, pkt_a[20:])
+    chk('A open', pt, udp + trailer(len(udp), 17))
+    # B: IPv6 tunnel, CryptOffset 2, PadN option
+    s6, d6 = '2001:db8:1::1', '2001:db8:2::1'
+    inner = ipv6_header(s6, d6, IPPROTO_UDP, 12) + udp_datagram(s6, d6, 1234, 5678, b'ping')
+    w = wesp_build('gcm', gcm16, 16, inner, 41, 0x3000, 1, 2, True)
+    chk('B header', w[:8], h('2918084401020000'))
+    chk('B aad', wesp_aad(w[:8], 0x3000, 1, inner[:8]),
+        h('291808440102000000003000000000016000000000 0c1140'.replace(' ', '')))
+    pkt_b = h('6000000000608d4020010db8000000000000000000000001'
+              '20010db80000000000000000000000022918084401020000'
+              '000030000000000100000000000000016000000000 0c1140'.replace(' ', '') +
+              '66 70 11 4a 6c 85 77 50 87 6c 46 17 db 04 94 67 31 f3 14 3b 96 f7 80 a2'
+              '6d f1 8b 10 1c a6 5f 13 ef 29 d8 85 25 3d 3a 59 40 63 8a df ce 2e bd 3d'
+              'b7 a0 85 56 e9 b4 a6 2d 91 ed b9 1f b9 7c e4 32'.replace(' ', ''))
+    chk('B packet', ipv6_header('2001:db8::1', '2001:db8::2', IPPROTO_WESP, len(w)) + w, pkt_b)
+    f, pt = wesp_open('gcm', gcm16, 16, pkt_b[40:])
+    chk('B open', (f['clear'] + pt) if pt else b'', inner + trailer(len(inner) - 8, 41))
+    # the helpers for the other AEADs and ICV lengths: round trips, and a
+    # flipped AAD octet must fail
+    for alg, kl, icvs in (('gcm', 16, (8, 12, 16)), ('gcm', 32, (16,)), ('chacha', 32, (16,))):
+        b = bytes(range(kl)) + h('a0a1a2a3')
+        for icv in icvs:
+            w = bytearray(wesp_build(alg, b, icv, inner, 41, 0x77, 5, 63, True, esn_hi=3))
+            f, pt = wesp_open(alg, b, icv, w, esn_hi=3)
+            name = '%s-%d icv %d' % (alg, kl * 8, icv)
+            chk(name + ' round trip', (f['clear'] + pt) if pt else b'',
+                inner + trailer(len(inner) - 4 * f['c'], 41))
+            chk(name + ' IV = be64(SN64)', f['iv'], struct.pack('!II', 3, 5))
+            w[2] ^= 1
+            chk(name + ' R bit authenticated', wesp_open(alg, b, icv, w, esn_hi=3)[1] or b'', b'')
+    sys.exit(1 if fails else 0)
+
+
+def parse_sa_spec(text):
+    """spi=0x..,alg=gcm,key=0x..,icv=16,co=2[,esn=1][,mode=M,inner=4|6][,label=L]"""
+    d = dict(kv.split('=', 1) for kv in text.split(','))
+    d['spi'] = int(d['spi'], 0)
+    d['icv'] = int(d.get('icv', 16))
+    d['co'] = int(d.get('co', 0))
+    d['esn'] = d.get('esn', '0') == '1'
+    d['blob'] = bytes.fromhex(d['key'].replace('0x', ''))
+    return d
+
+
+def wesp_frame_errors(e, sa, port):
+    """Check one captured WESPv2 frame of SA sa against wespv2.md §2-§6;
+    returns (errors, facts)"""
+    errs, fr, ip, w = [], e.frame, e.ip_off, e.wesp_off
+    facts = {}
+    if e.family == 4:
+        if w != ip + (fr[ip] & 0xf) * 4 or fr[ip + 9] != IPPROTO_WESP:
+            errs.append('outer IPv4 protocol %d' % fr[ip + 9])
+    elif w != ip + 40 or fr[ip + 6] != IPPROTO_WESP:
+        errs.append('outer IPv6 next header %d / extension headers' % fr[ip + 6])
+    wb = bytes(fr[w:])
+    if e.off is None or len(wb) < 4 + (wb[3] & 0x3f) + 8 + WESP_IVLEN + sa['icv']:
+        return errs + ['truncated WESPv2 frame'], facts
+    optlen = wb[3] & 0x3f
+    want_opts = WESP_PADN4 if e.family == 6 else b''
+    if wb[4:4 + optlen] != want_opts:
+        errs.append('options %s, want %s' % (wb[4:4 + optlen].hex(), want_opts.hex()))
+    if (e.off - ip) % (8 if e.family == 6 else 4):
+        errs.append('ESP header at %d from the outer IP header: not %d-aligned' %
+                    (e.off - ip, 8 if e.family == 6 else 4))
+    if wb[3] >> 6 != 1:
+        errs.append('V %d' % (wb[3] >> 6))
+    if wb[2] & 3:
+        errs.append('R %d' % (wb[2] & 3))
+    if wb[1] != 4 + optlen + 8 + WESP_IVLEN:
+        errs.append('HdrLen %d, want %d' % (wb[1], 4 + optlen + 8 + WESP_IVLEN))
+    f = wesp_split(wb, sa['icv'])
+    c = f['c']
+    if c > sa['co']:
+        errs.append('CryptOffset %d > configured %d' % (c, sa['co']))
+    if f['spi'] != sa['spi']:
+        errs.append('SPI')
+    hi = struct.unpack('!I', f['iv'][:4])[0]
+    if not sa['esn'] and hi:
+        errs.append('IV %s: SNhi on a non-ESN SA' % f['iv'].hex())
+    if f['iv'][4:] != struct.pack('!I', f['sn']):
+        errs.append('IV %s != be64(SN %d)' % (f['iv'].hex(), f['sn']))
+    esn_hi = hi if sa['esn'] else None
+    f, pt = wesp_open(sa['alg'], sa['blob'], sa['icv'], wb, esn_hi)
+    if pt is None:
+        return errs + ['ICV does not verify with the AAD/nonce of wespv2.md 5 (c %d)' % c], facts
+    padlen, nh = pt[-2], pt[-1]
+    if padlen + 2 > len(pt):
+        return errs + ['Pad Length %d past the plaintext' % padlen], facts
+    enc = pt[:len(pt) - 2 - padlen]
+    if pt[len(enc):-2] != bytes(range(1, padlen + 1)) or (len(enc) + 2 + padlen) % 4 or padlen > 3:
+        errs.append('padding %s for %d encrypted octets' % (pt[len(enc):-2].hex(), len(enc)))
+    inner = f['clear'] + enc
+    want_c = min(sa['co'], len(inner) // 4)
+    if c != want_c:
+        errs.append('CryptOffset %d, want min(%d, %d/4) = %d' % (c, sa['co'], len(inner), want_c))
+    if wb[0] != (nh if c else 59):
+        errs.append('WESPv2 NH %d with c %d, trailer NH %d' % (wb[0], c, nh))
+    again = wesp_seal(sa['alg'], sa['blob'], sa['icv'], f['hdr'], f['spi'], f['sn'], f['iv'],
+                      f['clear'], pt, esn_hi)
+    if again != wb:
+        errs.append('re-encryption in python differs from the frame')
+    errs += inner_errors(sa, inner, nh, c, port)
+    facts.update(c=c, nh=nh, sn=(hi << 32 | f['sn']), iv=f['iv'], clear=f['clear'],
+                 inner=len(inner))
+    return errs, facts
+
+
+def inner_errors(sa, inner, nh, c, port):
+    """The inner packet rebuilt from clear window + decrypted part must be the
+    packet the mode carries: its first 4c octets are the clear window."""
+    mode, fam = sa.get('mode'), sa.get('inner')
+    errs = []
+    if mode == 'tunnel':
+        if nh != (4 if fam == '4' else 41):
+            return ['tunnel: trailer NH %d for inner IPv%s' % (nh, fam)]
+        if not inner or inner[0] >> 4 != int(fam):
+            return ['tunnel: clear window/inner does not start with an IPv%s header' % fam]
+        tot = (struct.unpack('!H', inner[2:4])[0] if fam == '4' else
+               40 + struct.unpack('!H', inner[4:6])[0])
+        if tot != len(inner):
+            errs.append('tunnel: inner IP length %d, packet %d' % (tot, len(inner)))
+        if fam == '4' and csum(inner[:(inner[0] & 0xf) * 4]):
+            errs.append('tunnel: inner IPv4 header checksum')
+        if fam == '4':
+            if struct.unpack('!H', inner[6:8])[0] & 0x3fff:
+                return errs     # an inner fragment: no L4 header to look at
+            inner, nh = inner[(inner[0] & 0xf) * 4:], inner[9]
+        else:
+            if inner[6] in (0, 43, 44, 60):
+                return errs     # extension headers / fragment
+            inner, nh = inner[40:], inner[6]
+        mode = 'tunnel (inner)'
+    if mode in ('transport', 'beet', 'tunnel (inner)'):
+        if nh == IPPROTO_UDP:
+            if len(inner) < 8 or struct.unpack('!H', inner[4:6])[0] != len(inner):
+                errs.append('%s: UDP length field != %d octets' % (mode, len(inner)))
+            elif port not in struct.unpack('!HH', inner[:4]):
+                errs.append('%s: UDP ports %s, want %d' %
+                            (mode, struct.unpack('!HH', inner[:4]), port))
+        elif nh == 1:
+            if len(inner) < 8 or inner[0] not in (0, 8) or csum(inner):
+                errs.append('%s: ICMP header/checksum' % mode)
+        elif nh == 58:
+            if len(inner) < 8 or inner[0] not in (128, 129):
+                errs.append('%s: ICMPv6 type %d' % (mode, inner[0] if inner else -1))
+        elif nh != 6:
+            errs.append('%s: trailer NH %d' % (mode, nh))
+    return errs
+
+
+def cmd_wesp_check(a):
+    """Every WESPv2 frame of the pcap against its SA; one line per SA:
+    ok SPI frames=N c=.. nh=.. sn=MIN-MAX snhi=.. clear=HEX  |  fail SPI why  |
+    none SPI; IVs must be distinct per SA."""
+    sas = [parse_sa_spec(x) for x in a.sa]
+    by_spi = {s['spi']: s for s in sas}
+    res = {s['spi']: {'n': 0, 'errs': [], 'c': set(), 'nh': set(), 'sn': [], 'ivs': set(),
+                      'hi': set(), 'clear': {}} for s in sas}
+    other = frags = 0
+    for i, fr in enumerate(pcap_read(a.pcap)):
+        e = Esp(fr)
+        if e.frag:
+            frags += 1
+            continue
+        if e.wesp_off is None:
+            continue
+        if e.off is None or e.spi not in by_spi:
+            other += 1
+            continue
+        sa, r = by_spi[e.spi], res[e.spi]
+        r['n'] += 1
+        errs, facts = wesp_frame_errors(e, sa, a.port)
+        if errs and len(r['errs']) < 3:
+            r['errs'].append('frame %d (SN %d): %s' % (i, e.seq, '; '.join(errs)))
+        if facts:
+            r['c'].add(facts['c'])
+            r['nh'].add(facts['nh'])
+            r['sn'].append(facts['sn'])
+            r['hi'].add(facts['sn'] >> 32)
+            if facts['iv'] in r['ivs']:
+                r['errs'].append('IV %s repeated' % facts['iv'].hex())
+            r['ivs'].add(facts['iv'])
+            old = r['clear'].get(facts['nh'], b'')
+            if len(facts['clear']) > len(old):
+                r['clear'][facts['nh']] = facts['clear']
+    for s in sas:
+        r = res[s['spi']]
+        if not r['n']:
+            print('none 0x%x' % s['spi'])
+        elif r['errs']:
+            print('fail 0x%x frames=%d %s' % (s['spi'], r['n'], ' | '.join(r['errs'])))
+        else:
+            sn = sorted(r['sn'])
+            print('ok 0x%x frames=%d c=%s nh=%s sn=%d-%d snhi=%s distinct-ivs=%d clear=%s' % (
+                s['spi'], r['n'], ','.join(map(str, sorted(r['c']))),
+                ','.join(map(str, sorted(r['nh']))), sn[0], sn[-1],
+                ','.join(map(str, sorted(r['hi']))), len(r['ivs']),
+                ','.join('%d:%s' % (k, v[:16].hex()) for k, v in sorted(r['clear'].items())
+                         if v) or '-'))
+    if other:
+        print('# %d WESPv2 frames of other SAs' % other)
+    if frags:
+        print('# %d IP fragments not checked' % frags)
+
+
+def cmd_wesp_craft(a):
+    """A WESPv2 packet for an SA from a captured one: header fields/options
+    changed (re-encrypted with the key: valid ICV, or raw), bits flipped,
+    truncated, WESPv2 removed or added."""
+    frames = esp_frames(a.inp) if not a.any else [Esp(f) for f in pcap_read(a.inp)]
+    if a.index >= len(frames):
+        raise SystemExit('%s: no frame %d (have %d)' % (a.inp, a.index, len(frames)))
+    e = frames[a.index]
+    if a.wrap is not None:          # plain ESP -> protocol 141
+        if e.wesp_off is not None or e.udp_off is not None:
+            raise SystemExit('--wrap needs a plain ESP frame')
+        frame_set_proto(e, IPPROTO_WESP)
+        frame_replace_l4(e, bytes.fromhex(a.wrap) + e.esp())
+        e = Esp(e.frame)
+    elif e.wesp_off is None:
+        raise SystemExit('not a WESPv2 frame')
+    wb = bytearray(e.frame[e.wesp_off:])
+    edit = any(x is not None for x in (a.nh, a.hdrlen, a.co, a.r, a.v, a.optlen, a.options,
+                                       a.trailer_nh))
+    note = ''
+    if a.reseal or (edit and a.key and not a.raw):
+        if not a.key:
+            raise SystemExit('--reseal needs --key')
+        blob = bytes.fromhex(a.key.replace('0x', ''))
+        f, pt = wesp_open(a.alg, blob, a.icv, wb, a.esn_hi)
+        if pt is None:
+            raise SystemExit('the captured packet does not verify with this key')
+        nh = pt[-1] if a.trailer_nh is None else a.trailer_nh
+        inner = f['clear'] + pt[:len(pt) - 2 - pt[-2]]
+        c = f['c'] if a.co is None else a.co
+        if 4 * c > len(inner):
+            raise SystemExit('CryptOffset %d past the %d-octet payload' % (c, len(inner)))
+        opts = f['hdr'][4:] if a.options is None else bytes.fromhex(a.options)
+        hdr = wesp_header(a.nh if a.nh is not None else (nh if c else 59), c, opts,
+                          r=a.r or 0, v=1 if a.v is None else a.v, optlen=a.optlen,
+                          hdrlen=a.hdrlen)
+        enc = inner[4 * c:]
+        new = wesp_seal(a.alg, blob, a.icv, hdr, f['spi'], f['sn'], f['iv'], inner[:4 * c],
+                        enc + trailer(len(enc), nh), a.esn_hi)
+        note = ' identical' if new == bytes(wb) else ''
+        wb = bytearray(new)
+    elif edit:                      # raw: only the header octets change
+        optlen = wb[3] & 0x3f
+        opts = wb[4:4 + optlen] if a.options is None else bytes.fromhex(a.options)
+        rest = wb[4 + optlen:]
+        hdr = bytearray(wb[:4])
+        if a.nh is not None:
+            hdr[0] = a.nh
+        if a.hdrlen is not None:
+            hdr[1] = a.hdrlen
+        if a.co is not None:
+            hdr[2] = (a.co << 2 | hdr[2] & 3) & 0xff
+        if a.r is not None:
+            hdr[2] = (hdr[2] & 0xfc) | a.r
+        if a.v is not None:
+            hdr[3] = (a.v << 6 | hdr[3] & 0x3f) & 0xff
+        if a.options is not None:
+            hdr[3] = (hdr[3] & 0xc0) | len(opts)
+        if a.optlen is not None:
+            hdr[3] = (hdr[3] & 0xc0) | a.optlen
+        wb = hdr + bytearray(opts) + rest
+    if a.strip:                     # WESPv2 -> plain ESP (protocol 50)
+        wb = wb[4 + (wb[3] & 0x3f):]
+        frame_set_proto(e, IPPROTO_ESP)
+    if a.spi is not None:
+        o = 0 if a.strip else 4 + (wb[3] & 0x3f)
+        wb[o:o + 4] = struct.pack('!I', a.spi)
+    for fl in a.flip or []:
+        off, bit = (int(x, 0) for x in fl.split(':'))
+        wb[off] ^= 0x80 >> bit
+    if a.truncate is not None:
+        wb = wb[:a.truncate]
+    out = []
+    variants = [None] if a.flip_all is None else range(8)
+    for bit in variants:
+        v = bytearray(wb)
+        if bit is not None:
+            v[a.flip_all] ^= 0x80 >> bit
+        frame_replace_l4(e, v)
+        if a.ext:
+            frame_add_ext(e)
+        out += [bytes(e.frame)] * a.copies
+    pcap_write(a.out, out)
+    show = 8 + (wb[3] & 0x3f if len(wb) > 3 else 0)
+    print('crafted %d frame(s), %d octets after the IP header: %s%s' %
+          (len(out), len(wb), bytes(wb[:show]).hex(), note))
+
+
+# ------------------------------------------------ espx generic netlink ----
+NETLINK_GENERIC = 16
+GENL_ID_CTRL = 0x10
+CLONE_NEWNET = 0x40000000
+NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 1, 4, 0x300
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+ESPX_CMD_SA_GET, ESPX_CMD_INFO_GET = 2, 4
+ESPX_A_SA_ID, ESPX_A_STATS, ESPX_A_INFO = 1, 4, 6
+ESPX_ID_SPI, ESPX_INFO_NS_STATS = 3, 3
+# Names of enum espx_stat / espx_ns_stat, by value. Taken from the uapi header
+# when it is next to the selftests (so they cannot drift), else this copy.
+ESPX_STATS = ('unspec out_packets out_bytes in_packets in_bytes out_drop_nomem '
+              'out_drop_crypto in_drop_truncated in_drop_icv in_drop_padding '
+              'in_drop_nomem in_drop_beetph in_drop_wesp_truncated in_drop_wesp_version '
+              'in_drop_wesp_align in_drop_wesp_option in_drop_wesp_opt_unknown '
+              'in_drop_wesp_hdrlen in_drop_wesp_crypt_offset in_drop_wesp_nexthdr '
+              'in_drop_wesp_subsa in_drop_wesp_not_wesp in_drop_wesp_plain_sa').split()
+ESPX_NS_STATS = 'unspec wesp_truncated wesp_no_sa'.split()
+
+
+def uapi_enum(name, prefix, fallback):
+    import re
+    here = os.path.dirname(os.path.abspath(__file__))
+    for p in (os.path.join(here, '..', 'include', 'uapi', 'linux', 'espx.h'),):
+        try:
+            with open(p) as f:
+                text = f.read()
+        except OSError:
+            continue
+        m = re.search(r'enum %s \{(.*?)\};' % name, text, re.S)
+        if not m:
+            break
+        names = re.findall(r'^\s*(%s\w+)\s*,' % prefix, m.group(1), re.M)
+        names = [n[len(prefix):].lower() for n in names if not n.startswith('__')]
+        if names and names[0] == 'unspec':
+            return names
+    return fallback
+
+
+class EspxGenl:
+    """Read-only client of the espx family in the netns of process pid."""
+
+    def __init__(self, pid):
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        own = os.open('/proc/self/ns/net', os.O_RDONLY)
+        tgt = os.open('/proc/%s/ns/net' % pid, os.O_RDONLY)
+        try:
+            if libc.setns(tgt, CLONE_NEWNET):
+                raise OSError(ctypes.get_errno(), 'setns')
+            try:
+                self.s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
+                self.s.bind((0, 0))
+            finally:
+                libc.setns(own, CLONE_NEWNET)
+        finally:
+            os.close(own)
+            os.close(tgt)
+        self.seq = 0
+        self.stat_names = uapi_enum('espx_stat', 'ESPX_STAT_', ESPX_STATS)
+        self.ns_names = uapi_enum('espx_ns_stat', 'ESPX_NS_STAT_', ESPX_NS_STATS)
+        name = b'espx\0'
+        attrs = nla(2, name)        # CTRL_ATTR_FAMILY_NAME
+        msgs = self.talk(GENL_ID_CTRL, 3, NLM_F_REQUEST | NLM_F_ACK, attrs, 1)
+        self.family = struct.unpack('=H', nla_parse(msgs[0])[1][:2])[0]
+
+    def talk(self, typ, cmd, flags, attrs=b'', version=1):
+        self.seq += 1
+        body = struct.pack('=BBH', cmd, version, 0) + attrs
+        self.s.send(struct.pack('=IHHII', 16 + len(body), typ, flags, self.seq, 0) + body)
+        out = []
+        while True:
+            data = self.s.recv(1 << 20)
+            off = 0
+            while off + 16 <= len(data):
+                ln, t, fl, seq, _ = struct.unpack_from('=IHHII', data, off)
+                if ln < 16:
+                    break
+                if seq == self.seq:
+                    if t == NLMSG_ERROR:
+                        err = struct.unpack_from('=i', data, off + 16)[0]
+                        if err:
+                            raise OSError(-err, 'espx netlink request failed')
+                        return out
+                    if t == NLMSG_DONE:
+                        return out
+                    out.append(data[off + 20:off + ln])
+                off += (ln + 3) & ~3
+
+    def counters(self):
+        c = {}
+        for m in self.talk(self.family, ESPX_CMD_SA_GET, NLM_F_REQUEST | NLM_F_DUMP):
+            at = nla_parse(m)
+            if ESPX_A_SA_ID not in at or ESPX_A_STATS not in at:
+                continue
+            spi = struct.unpack('!I', nla_parse(at[ESPX_A_SA_ID])[ESPX_ID_SPI][:4])[0]
+            for t, v in nla_parse(at[ESPX_A_STATS]).items():
+                if 0 < t < len(self.stat_names) and len(v) >= 8:
+                    c['espx:0x%x:%s' % (spi, self.stat_names[t])] = struct.unpack('=Q', v[:8])[0]
+        for m in self.talk(self.family, ESPX_CMD_INFO_GET, NLM_F_REQUEST | NLM_F_ACK):
+            info = nla_parse(nla_parse(m).get(ESPX_A_INFO, b''))
+            for t, v in nla_parse(info.get(ESPX_INFO_NS_STATS, b'')).items():
+                if 0 < t < len(self.ns_names) and len(v) >= 8:
+                    c['espxns:%s' % self.ns_names[t]] = struct.unpack('=Q', v[:8])[0]
+        return c
+
+
+def nla(t, v):
+    return struct.pack('=HH', 4 + len(v), t) + v + b'\0' * (-len(v) % 4)
+
+
+def nla_parse(b):
+    d, off = {}, 0
+    while off + 4 <= len(b):
+        ln, t = struct.unpack_from('=HH', b, off)
+        if ln < 4:
+            break
+        d.setdefault(t & 0x3fff, b[off + 4:off + ln])
+        off += (ln + 3) & ~3
+    return d
 
 
 def _wait_forever(socks, log):
@@ -671,6 +1320,10 @@ def main():
     c.add_argument('--dev', required=True)
     c.add_argument('--index', type=int, action='append')
     c.add_argument('--gap', type=float, default=0)
+    c.add_argument('--want', type=int, default=0,
+                   help='serve --espx-stats: wait for N espx verdicts (in_packets/drops)')
+    c.add_argument('--want-app', type=int, default=0,
+                   help='serve --espx-stats: wait for N datagrams in the app log')
     c.add_argument('pcap')
     c = sub.add_parser('split')
     c.add_argument('pcap')
@@ -703,6 +1356,35 @@ def main():
                            help='seal with this SNhi (default: --esn-hi)')
             c.add_argument('--iv')
     sub.add_parser('vectors')
+    sub.add_parser('wesp-vectors')
+    c = sub.add_parser('wesp-check')
+    c.add_argument('pcap')
+    c.add_argument('--sa', action='append', required=True,
+                   help='spi=0x..,alg=gcm|chacha,key=0x..,icv=N,co=N[,esn=1][,mode=M,inner=4|6]')
+    c.add_argument('--port', type=int, default=7000, help='UDP port of the test traffic')
+    c = sub.add_parser('wesp-craft')
+    c.add_argument('inp')
+    c.add_argument('out')
+    c.add_argument('--index', type=int, default=0)
+    c.add_argument('--any', action='store_true',
+                   help='index counts every frame (for frames without a reachable SPI)')
+    c.add_argument('--alg', choices=('gcm', 'chacha'), default='gcm')
+    c.add_argument('--key', help='SA key blob (key | salt): header edits are re-encrypted')
+    c.add_argument('--icv', type=int, default=16)
+    c.add_argument('--esn-hi', type=lambda x: int(x, 0))
+    c.add_argument('--reseal', action='store_true', help='re-encrypt even without edits')
+    c.add_argument('--raw', action='store_true', help='edit the header without re-encrypting')
+    for o in ('nh', 'hdrlen', 'co', 'r', 'v', 'optlen', 'trailer-nh', 'spi'):
+        c.add_argument('--' + o, type=lambda x: int(x, 0))
+    c.add_argument('--options', help='options area (hex); OptLen follows unless --optlen')
+    c.add_argument('--flip', action='append', help='OFF:BIT from the WESPv2 header start')
+    c.add_argument('--flip-all', type=int, help='8 frames, each with one bit of octet OFF flipped')
+    c.add_argument('--truncate', type=int, help='octets kept after the outer IP header')
+    c.add_argument('--strip', action='store_true', help='remove WESPv2: plain ESP, protocol 50')
+    c.add_argument('--wrap', help='plain ESP frame: put this WESPv2 header (hex) in front')
+    c.add_argument('--copies', type=int, default=1)
+    c.add_argument('--ext', action='store_true',
+                   help='outer IPv4 options / IPv6 Destination Options header before WESPv2')
     c = sub.add_parser('encap-sock')
     c.add_argument('--port', type=int, default=ENCAP_PORT)
     c.add_argument('--log')
@@ -734,6 +1416,8 @@ def main():
     c.add_argument('--stats-pid', help='report counter deltas of this process\'s netns after send')
     c.add_argument('--app-log', help='count lines of this file as APP')
     c.add_argument('--settle', type=float, default=2)
+    c.add_argument('--espx-stats', action='store_true',
+                   help='add espx per-SA and netns counters (netlink) to the deltas')
     a = p.parse_args()
     if a.cmd == 'serve':
         cmd_serve(a, p)
@@ -744,7 +1428,9 @@ def main():
 COMMANDS = {'capture': cmd_capture, 'split': cmd_split, 'send': cmd_send, 'info': cmd_info,
             'mutate': cmd_mutate, 'reseal': cmd_reseal, 'vectors': cmd_vectors,
             'encap-sock': cmd_encap_sock, 'udp-echo': cmd_udp_echo,
-            'udp-ping': cmd_udp_ping, 'traffic': cmd_traffic, 'servers': cmd_servers}
+            'udp-ping': cmd_udp_ping, 'traffic': cmd_traffic, 'servers': cmd_servers,
+            'wesp-vectors': cmd_wesp_vectors, 'wesp-check': cmd_wesp_check,
+            'wesp-craft': cmd_wesp_craft}
 
 
 if __name__ == '__main__':

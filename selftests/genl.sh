@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The espx generic netlink family: config round trip (SET/GET/DUMP/DEL), bad input
-# (espx_genl badinput), permissions, netns isolation and cleanup, and the lifecycle of
-# configs bound to SAs (ip xfrm state add/delete/flush, failed adds, netns exit).
+# The espx generic netlink family: config round trip (SET/GET/DUMP/DEL), INFO_GET (type
+# ownership flags, per-netns counters), bad input (espx_genl badinput), permissions, netns
+# isolation and cleanup, and the lifecycle of configs bound to SAs (ip xfrm state
+# add/delete/flush, failed adds, netns exit).
 . "$(dirname "$0")/lib.sh"
 
 G=$ESPX_BIN/espx_genl
@@ -56,8 +57,41 @@ sa_add() { # sa_add NS DST SPI [extra ip args...]: transport-mode AEAD SA, src i
 		aead 'rfc4106(gcm(aes))' "$KEY" 128 "$@"
 }
 
+# info_is NS LOST TRUNCATED NO_SA: INFO_GET in NS says type_lost_ipv4/6=LOST and these
+# namespace counters, and names every counter it got (no ns_stat_<id> line).
+info_is() {
+	local out l
+	out=$(ip netns exec "$1" "$G" info) || { echo "info failed: $out"; return 1; }
+	for l in "type_lost_ipv4=$2" "type_lost_ipv6=$2" "ns_wesp_truncated=$3" \
+		 "ns_wesp_no_sa=$4"; do
+		grep -qx -- "$l" <<<"$out" || { echo "no line '$l' in:"; echo "$out"; return 1; }
+	done
+	! grep -q '^ns_stat_' <<<"$out" || { echo "unnamed counter: $out"; return 1; }
+}
+
+# wesp_no_sa NS: protocol-141 packets over lo that no SA can be charged with. IPv4: one
+# too short to reach the SPI, two with the SPI of no SA; IPv6: one of each. The module
+# counts them per namespace: truncated 2, no SA 3.
+wesp_no_sa() {
+	ip netns exec "$1" python3 -c '
+import socket
+hdr = bytes([59, 12, 0, 0x40])                  # NH, HdrLen, CryptOffset|R, V=01|OptLen 0
+esp = (0xdead0001).to_bytes(4, "big") + bytes(4)  # SPI (no such SA), SN
+for fam, dst, pkts in ((socket.AF_INET, "127.0.0.1", (hdr[:3], hdr + esp, hdr + esp)),
+                       (socket.AF_INET6, "::1", (hdr[:3], hdr + esp))):
+    s = socket.socket(fam, socket.SOCK_RAW, 141)
+    for p in pkts:
+        s.sendto(p, (dst, 0))
+    s.close()' || return 1
+	for _ in $(seq 10); do
+		info_is "$1" 0 2 3 >/dev/null && break
+		sleep 0.2
+	done
+	info_is "$1" 0 2 3
+}
+
 ktap_header
-ktap_plan 42
+ktap_plan 48
 
 grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 a=$(ns_new a)
@@ -86,6 +120,16 @@ check "DEL again: ENOENT" rc_is 2 ga del --daddr 10.1.0.2 --spi 0x101
 check "DEL v6, DUMP empty" bash -c "ip netns exec $a $G del --family 6 --daddr 2001:db8::2 \
 	--spi 0x102 --mark 7 --mask 0xff --if-id 3 && [ \$(ip netns exec $a $G count) = 0 ]"
 
+# --- INFO_GET ------------------------------------------------------------------------------
+check "INFO_GET: ESP type not lost (IPv4, IPv6), namespace counters named and 0" \
+	info_is "$a" 0 0 0
+status_alias() { [ "$(ga status)" = "$(ga info)" ]; }
+check "'status' is the same request as 'info'" status_alias
+w=$(ns_new wesp)
+wesp_counted() { wesp_no_sa "$w" && info_is "$a" 0 0 0; }
+check "protocol-141 packets without an SA: INFO_GET counts them in their netns only" \
+	wesp_counted
+
 # --- bad input -----------------------------------------------------------------------------
 if out=$(ip netns exec "$a" "$G" badinput 2>&1); then
 	ktap_ok "bad input: every crafted request refused with errno + extack, nothing changed"
@@ -107,13 +151,21 @@ check "no CAP_NET_ADMIN: GET and DUMP are EPERM too" \
 check "no CAP_NET_ADMIN: DEL is EPERM" \
 	rc_is 1 ip netns exec "$a" setpriv --bounding-set=-net_admin "$G" del \
 	--daddr 10.1.0.9 --spi 0x109
+check "no CAP_NET_ADMIN: INFO_GET is EPERM" \
+	rc_is 1 ip netns exec "$a" setpriv --bounding-set=-net_admin --inh-caps=-net_admin \
+	"$G" info
 check "unprivileged user namespace over netns A: EPERM" \
 	rc_is 1 ip netns exec "$a" unshare -U "$G" set --daddr 10.1.0.7 --spi 0x107
+check "unprivileged user namespace over netns A: INFO_GET is EPERM" \
+	rc_is 1 ip netns exec "$a" unshare -U "$G" info
 check "nothing changed by the refused requests" count_is "$a" 1
 base0=$(objects)
 check "user namespace owning its own netns: SET + DUMP work there, not seen in A" \
 	bash -c "unshare -Urn sh -c '$G set --daddr 10.1.0.9 --spi 0x109 && [ \$($G count) = 1 ]' &&
 		 [ \$(ip netns exec $a $G count) = 1 ]"
+
+check "user namespace owning its own netns: INFO_GET works there" \
+	bash -c "unshare -Urn $G info | grep -qx 'type_lost_ipv4=0'"
 
 # --- netns isolation and cleanup -----------------------------------------------------------
 check "config of netns A invisible from netns B" \
@@ -149,7 +201,10 @@ ip -n "$b" xfrm state flush
 
 bound_with_stats() { # bound_with_stats DST SPI: SA add binds the pending config
 	sa_add "$a" "$1" "$2" &&
-	out_has 'status bound stats out_packets 0 .* in_drop_icv 0' ga get --daddr "$1" --spi "$2"
+	out_has 'status bound stats out_packets 0 .* in_drop_icv 0 .* in_drop_wesp_plain_sa 0$' \
+		ga get --daddr "$1" --spi "$2" &&
+	! ga get --daddr "$1" --spi "$2" | grep -E ' stat_[0-9]+ ' ||
+		{ echo "a stat id espx_genl has no name for"; return 1; }
 }
 plain_sa() {
 	sa_add "$a" 10.1.1.3 0x202 &&
@@ -205,7 +260,7 @@ refcnt_zero() {
 }
 
 check "SET pending config for SA 10.1.1.2/0x201" ga set --daddr 10.1.1.2 --spi 0x201
-check "SA add binds it (status bound, stats present)" bound_with_stats 10.1.1.2 0x201
+check "SA add binds it (status bound, every stat present and named)" bound_with_stats 10.1.1.2 0x201
 check "SET on the id of an existing SA: EEXIST" rc_is 17 ga set --daddr 10.1.1.2 --spi 0x201
 check "DEL of a bound config: EBUSY" rc_is 16 ga del --daddr 10.1.1.2 --spi 0x201
 check "plain SA (no config) is listed as bound with stats" plain_sa

@@ -40,10 +40,16 @@ sas = json.load(sys.stdin)
 assert len(sas) == 3, sas
 assert all(s[\"espx\"][\"status\"] == \"bound\" and \"out_packets\" in s[\"espx\"][\"stats\"] for s in sas), sas'"
 
-# wesp is accepted by ip and espx's netlink, refused by the kernel when the SA is built
-# (data path not there yet): the error reaches the user, nothing stays behind.
-out=$(in_ns "$IP" xfrm state add src 10.0.0.1 dst 10.0.0.7 proto esp spi 0x1007 "${AEAD[@]}" \
-	wesp crypt-offset 3 2>&1)
+# A WESPv2 SA is listed with its settings; one the kernel refuses (WESPv2 needs
+# an AEAD) shows espx's message and leaves nothing behind.
+check "WESPv2 SA added and listed with its crypt-offset" bash -c \
+	"ip netns exec $ns $IP xfrm state add src 10.0.0.1 dst 10.0.0.7 proto esp spi 0x1007 \
+	 aead 'rfc4106(gcm(aes))' $K 128 wesp crypt-offset 3 &&
+	 ip netns exec $ns $IP xfrm state get src 10.0.0.1 dst 10.0.0.7 proto esp spi 0x1007 |
+	 grep -q 'wesp crypt-offset 3' &&
+	 ip netns exec $ns $IP xfrm state delete src 10.0.0.1 dst 10.0.0.7 proto esp spi 0x1007"
+out=$(in_ns "$IP" xfrm state add src 10.0.0.1 dst 10.0.0.7 proto esp spi 0x1007 \
+	enc 'cbc(aes)' $K auth 'hmac(sha256)' $K wesp crypt-offset 3 2>&1)
 rc=$?
 if [ $rc -ne 0 ] && grep -q 'espx' <<<"$out"; then
 	ktap_ok "SA refused by espx: kernel message shown ($out)"

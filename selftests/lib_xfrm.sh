@@ -18,6 +18,9 @@
 # the test runs against: stock = the kernel's esp4/esp6, espx = espx.ko.
 
 ESP_IMPL=${ESP_IMPL:-espx}
+# The ip binary the SA batches run with; a test whose cases carry espx keywords
+# (e.g. "wesp crypt-offset 2" in SA_OPTS) sets XT_IP=$IP (the patched ip).
+XT_IP=${XT_IP:-ip}
 XT_DIR=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 if [ -z "${PYTHON:-}" ]; then
 	# scapy/cryptography come from Debian's python3, not from a pyenv shim
@@ -288,7 +291,7 @@ xt_topology() {
 # (second column of FILE.map) is marked bad with the error.
 xt_batch() {
 	local ns=$1 f=$2 out line prev=
-	out=$(ip -n "$ns" -force -batch "$f" 2>&1)
+	out=$($XT_IP -n "$ns" -force -batch "$f" 2>&1)
 	[ -z "$out" ] && return 0
 	while read -r line; do
 		if [[ $line =~ Command\ failed\ .*:([0-9]+) ]]; then

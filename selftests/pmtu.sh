@@ -4,8 +4,9 @@
 # Path MTU discovery through espx SAs. A host A, a router R and a host B are
 # joined by veths:
 #   A --1500-- R --1400-- B
-# There are four cases: tunnel and BEET mode, over IPv4 and over IPv6, with
-# AES-GCM-128 (IV 8, ICV 16). Each case has its own outer addresses (so its
+# There are six cases: tunnel and BEET mode, over IPv4 and over IPv6, with
+# AES-GCM-128 (IV 8, ICV 16), and WESPv2 tunnels (crypt-offset 2) over IPv4
+# and IPv6, whose ICMP errors quote a protocol-141 header before the ESP one. Each case has its own outer addresses (so its
 # own PMTU cache entry), inner addresses, SA pair and policies. A sends a
 # too-big ping with DF set. R drops the ESP packet and answers with ICMP
 # frag-needed or ICMPv6 packet-too-big (MTU 1400), which quotes the outer
@@ -42,9 +43,11 @@ rmmod_retry() {	# SAs drop their module reference in the xfrm GC work
 # header_len: 8 + IV 8, plus the outer header in tunnel mode, plus the BEET
 # pseudo-header space for an IPv4 inner header. The result is the largest
 # inner packet for a path MTU.
-state_mtu() {	# FAMILY MODE PMTU
+state_mtu() {	# FAMILY MODE PMTU [WESP]
 	local fam=$1 mode=$2 mtu=$3 hl=16 adj=0 ohdr
 	ohdr=$([ "$fam" = 4 ] && echo 20 || echo 40)
+	# WESPv2: 4-octet header, plus a 4-octet PadN on IPv6 (8-alignment)
+	[ -n "${4:-}" ] && hl=$((hl + ($fam == 4 ? 4 : 8)))
 	case $mode in
 	tunnel) hl=$((hl + ohdr)) ;;
 	beet) adj=$ohdr ;;	# inner family = outer family here
@@ -78,13 +81,13 @@ topo() {
 	ip -n "$R" addr add fd00:10::fe/64 dev ra nodad
 	ip -n "$R" addr add fd00:20::fe/64 dev rb nodad
 	# one ip process per namespace: every exec is slow under TCG
-	for n in 1 2 3 4; do
+	for n in 1 2 3 4 5 6; do
 		echo "addr add 192.168.10.$n/24 dev veth0"
 		echo "addr add fd00:10::$n/64 dev veth0 nodad"
 		echo "addr add 10.1.$n.1/32 dev lo"
 		echo "addr add fd00:a:$n::1/128 dev lo"
 	done | ip -n "$A" -batch - || return 1
-	for n in 1 2 3 4; do
+	for n in 1 2 3 4 5 6; do
 		echo "addr add 192.168.20.$n/24 dev veth0"
 		echo "addr add fd00:20::$n/64 dev veth0 nodad"
 		echo "addr add 10.2.$n.1/32 dev lo"
@@ -103,10 +106,10 @@ topo() {
 	return 1
 }
 
-# use_case N FAMILY MODE: set the globals of case N.
+# use_case N FAMILY MODE [wesp]: set the globals of case N.
 use_case() {
 	local n=$1
-	FAM=$2 MODE=$3 SPI=$((0x100 + 2 * n))
+	FAM=$2 MODE=$3 SPI=$((0x100 + 2 * n)) WESP=${4:-}
 	if [ "$FAM" = 4 ]; then
 		OA=192.168.10.$n RA=192.168.10.254 OB=192.168.20.$n
 		IA=10.1.$n.1 IB=10.2.$n.1 IPL=32 V=-4 OHDR=28
@@ -118,16 +121,21 @@ use_case() {
 
 # sas: SA pair (SPI A->B, SPI+1 B->A) and policies on A and B.
 sas() {
-	local ns sab=() sba=()
+	local ns sab=() sba=() ipb=ip
+	if [ -n "$WESP" ]; then
+		ipb=$IP
+		sab=(wesp crypt-offset 2)
+		sba=(wesp crypt-offset 2)
+	fi
 	if [ "$MODE" = beet ]; then
 		sab=(sel src "$IA" dst "$IB")
 		sba=(sel src "$IB" dst "$IA")
 	fi
 	for ns in "$A" "$B"; do
-		ip -n "$ns" xfrm state add src $OA dst $OB proto esp spi $SPI \
+		$ipb -n "$ns" xfrm state add src $OA dst $OB proto esp spi $SPI \
 			reqid $SPI mode $MODE aead 'rfc4106(gcm(aes))' $KEY 128 \
 			"${sab[@]}" || return 1
-		ip -n "$ns" xfrm state add src $OB dst $OA proto esp spi $((SPI + 1)) \
+		$ipb -n "$ns" xfrm state add src $OB dst $OA proto esp spi $((SPI + 1)) \
 			reqid $((SPI + 1)) mode $MODE aead 'rfc4106(gcm(aes))' $KEY 128 \
 			"${sba[@]}" || return 1
 	done
@@ -207,11 +215,11 @@ inject_nothing() {
 	[ -z "$out" ] || { echo "learned mtu $out"; return 1; }
 }
 
-case_run() {	# N FAMILY MODE
-	local name="IPv$2 $3" m big out
+case_run() {	# N FAMILY MODE [wesp]
+	local name="IPv$2 $3${4:+ $4}" m big out
 	use_case "$@"
-	m=$(state_mtu $FAM $MODE $FAR_MTU)
-	big=$(( $(state_mtu $FAM $MODE 1500) - OHDR ))	# fits A-R, not R-B
+	m=$(state_mtu $FAM $MODE $FAR_MTU $WESP)
+	big=$(( $(state_mtu $FAM $MODE 1500 $WESP) - OHDR ))	# fits A-R, not R-B
 	if ! sas >"$LOG" 2>&1; then
 		ktap_fail "$name: SAs and policies"
 		sed 's/^/#   /' "$LOG"
@@ -244,7 +252,7 @@ case_run() {	# N FAMILY MODE
 }
 
 ktap_header
-ktap_plan 27
+ktap_plan 39
 trap 'rm -f "$LOG"; __cleanup' EXIT
 
 if [ "${ESP_IMPL:-espx}" = stock ]; then
@@ -264,10 +272,16 @@ if topo >"$LOG" 2>&1; then
 	case_run 2 4 beet
 	case_run 3 6 tunnel
 	case_run 4 6 beet
+	if [ "${ESP_IMPL:-espx}" = stock ]; then
+		for _ in $(seq 12); do ktap_skip "WESPv2 cases need espx"; done
+	else
+		case_run 5 4 tunnel wesp
+		case_run 6 6 tunnel wesp
+	fi
 else
 	ktap_fail "topology A - R - B, IPv4 and IPv6"
 	sed 's/^/#   /' "$LOG"
-	for _ in $(seq 24); do ktap_fail "no topology"; done
+	for _ in $(seq 36); do ktap_fail "no topology"; done
 fi
 
 check "kernel log clean" bash -c \

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The "espx" generic netlink family: per-SA extension configs in, configs
- * and statistics out. See include/uapi/linux/espx.h for the contract; the
- * table itself lives in sa.c.
+ * and statistics out, plus the module's state (INFO_GET). See
+ * include/uapi/linux/espx.h for the contract; the table itself lives in sa.c.
  *
  * Every command, GET included, needs CAP_NET_ADMIN over the user namespace
  * owning the socket's network namespace (GENL_UNS_ADMIN_PERM): xfrm_user
@@ -36,6 +36,8 @@ static const struct nla_policy espx_policy[ESPX_A_MAX + 1] = {
 	[ESPX_A_STATS]	= { .type = NLA_REJECT,
 			    .reject_message = "espx: stats are reply-only" },
 	[ESPX_A_PAD]	= { .type = NLA_REJECT },
+	[ESPX_A_INFO]	= { .type = NLA_REJECT,
+			    .reject_message = "espx: info is reply-only" },
 };
 
 static struct genl_family espx_genl_family;
@@ -130,22 +132,31 @@ static int espx_nl_put_id(struct sk_buff *skb, const struct espx_sa_id *id)
 	return 0;
 }
 
-static int espx_nl_put_stats(struct sk_buff *skb, const struct espx_sa *sa)
+/* A nest of u64 counters v[1..max], attribute type = counter id. Type 0 is
+ * the padding attribute in both counter enums (ESPX_STAT_UNSPEC,
+ * ESPX_NS_STAT_UNSPEC), so nothing else may ever use it.
+ */
+static int espx_nl_put_u64s(struct sk_buff *skb, int attrtype, const u64 *v,
+			    int max)
 {
-	u64 v[__ESPX_STAT_MAX];
-	struct nlattr *nest;
+	struct nlattr *nest = nla_nest_start(skb, attrtype);
 	int i;
 
-	espx_sa_stats_read(sa, v);
-	nest = nla_nest_start(skb, ESPX_A_STATS);
 	if (!nest)
 		return -EMSGSIZE;
-	/* Inside the nest the types are stat ids; 0 is the padding. */
-	for (i = ESPX_STAT_UNSPEC + 1; i <= ESPX_STAT_MAX; i++)
+	for (i = 1; i <= max; i++)
 		if (nla_put_u64_64bit(skb, i, v[i], ESPX_STAT_UNSPEC))
 			return -EMSGSIZE;
 	nla_nest_end(skb, nest);
 	return 0;
+}
+
+static int espx_nl_put_stats(struct sk_buff *skb, const struct espx_sa *sa)
+{
+	u64 v[__ESPX_STAT_MAX];
+
+	espx_sa_stats_read(sa, v);
+	return espx_nl_put_u64s(skb, ESPX_A_STATS, v, ESPX_STAT_MAX);
 }
 
 struct espx_nl_reply {
@@ -275,6 +286,47 @@ static int espx_nl_del(struct sk_buff *skb, struct genl_info *info)
 	return espx_cfg_del(genl_info_net(info), &id, info->extack);
 }
 
+static int espx_nl_put_info(struct sk_buff *skb, struct net *net)
+{
+	u64 v[__ESPX_NS_STAT_MAX];
+	struct nlattr *nest;
+
+	espx_ns_stats_read(net, v);
+	nest = nla_nest_start(skb, ESPX_A_INFO);
+	if (!nest ||
+	    nla_put_u8(skb, ESPX_INFO_TYPE_LOST_IPV4, espx_type_lost(AF_INET)) ||
+	    nla_put_u8(skb, ESPX_INFO_TYPE_LOST_IPV6,
+		       espx_type_lost(AF_INET6)) ||
+	    espx_nl_put_u64s(skb, ESPX_INFO_NS_STATS, v, ESPX_NS_STAT_MAX))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* Reads no attributes. The family policy has refused unknown and reply-only
+ * ones already; an SA id or WESP nest that passed it is simply unused.
+ */
+static int espx_nl_info(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no memory for the reply");
+		return -ENOMEM;
+	}
+	hdr = genlmsg_put_reply(msg, info, &espx_genl_family, 0,
+				ESPX_CMD_INFO_GET);
+	if (!hdr || espx_nl_put_info(msg, genl_info_net(info))) {
+		nlmsg_free(msg);
+		NL_SET_ERR_MSG_MOD(info->extack, "reply does not fit");
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
 static const struct genl_small_ops espx_genl_ops[] = {
 	{
 		.cmd = ESPX_CMD_SA_SET,
@@ -290,6 +342,11 @@ static const struct genl_small_ops espx_genl_ops[] = {
 	{
 		.cmd = ESPX_CMD_SA_DEL,
 		.doit = espx_nl_del,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = ESPX_CMD_INFO_GET,
+		.doit = espx_nl_info,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };
