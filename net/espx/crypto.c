@@ -30,6 +30,23 @@ static int espx_crypto_alloc(struct xfrm_state *x, const char *name,
 	return 0;
 }
 
+/* Key the first @keylen octets of the SA's AEAD key and set its ICV size. */
+static int espx_crypto_key_aead(struct xfrm_state *x, unsigned int keylen,
+				struct netlink_ext_ack *extack)
+{
+	int err;
+
+	err = crypto_aead_setkey(x->data, x->aead->alg_key, keylen);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(extack, "invalid key length for the AEAD");
+		return err;
+	}
+	err = crypto_aead_setauthsize(x->data, x->aead->alg_icv_len / 8);
+	if (err)
+		NL_SET_ERR_MSG_MOD(extack, "ICV length not supported by the AEAD");
+	return err;
+}
+
 /* AEAD SA: "<geniv>(<alg>)", e.g. seqiv(rfc4106(gcm(aes))). */
 static int espx_crypto_init_aead(struct xfrm_state *x,
 				 struct netlink_ext_ack *extack)
@@ -51,18 +68,7 @@ static int espx_crypto_init_aead(struct xfrm_state *x,
 	if (err)
 		return err;
 
-	err = crypto_aead_setkey(x->data, x->aead->alg_key,
-				 (x->aead->alg_key_len + 7) / 8);
-	if (err) {
-		NL_SET_ERR_MSG_MOD(extack, "invalid key length for the AEAD");
-		return err;
-	}
-	err = crypto_aead_setauthsize(x->data, x->aead->alg_icv_len / 8);
-	if (err) {
-		NL_SET_ERR_MSG_MOD(extack, "ICV length not supported by the AEAD");
-		return err;
-	}
-	return 0;
+	return espx_crypto_key_aead(x, (x->aead->alg_key_len + 7) / 8, extack);
 }
 
 /* Encryption + integrity SA: "<geniv>(authenc[esn](<auth>,<enc>))". The key
@@ -175,17 +181,9 @@ static int espx_crypto_init_nonce(struct xfrm_state *x, struct espx_sa *sa,
 	err = espx_crypto_alloc(x, espx_nonce_algs[i].plain, extack);
 	if (err)
 		return err;
-	err = crypto_aead_setkey(x->data, x->aead->alg_key,
-				 keylen - ESPX_SALT_LEN);
-	if (err) {
-		NL_SET_ERR_MSG_MOD(extack, "invalid key length for the AEAD");
+	err = espx_crypto_key_aead(x, keylen - ESPX_SALT_LEN, extack);
+	if (err)
 		return err;
-	}
-	err = crypto_aead_setauthsize(x->data, x->aead->alg_icv_len / 8);
-	if (err) {
-		NL_SET_ERR_MSG_MOD(extack, "ICV length not supported by the AEAD");
-		return err;
-	}
 	memcpy(sa->ext.salt, x->aead->alg_key + keylen - ESPX_SALT_LEN,
 	       ESPX_SALT_LEN);
 	sa->ext.nonce = true;
