@@ -60,6 +60,10 @@ for k in $kvers; do
 	step "build espx.ko for $k (W=1, no warnings)" "$res/build-$k.log" \
 		bash -c "make --no-print-directory module KVER=$k >'$BUILD/.lastlog' 2>&1; rc=\$?;
 			 cat '$BUILD/.lastlog'; [ \$rc = 0 ] && ! grep -E '(warning|error):' '$BUILD/.lastlog'"
+	# Test-only module for clash.sh, next to espx.ko (the VM sees build/ read-only).
+	step "build selftests/modules (espx_hold.ko) for $k (W=1, no warnings)" "$res/build-hold-$k.log" \
+		bash -c "make --no-print-directory -C selftests/modules KVER=$k BUILD='$BUILD' >'$BUILD/.lastlog' 2>&1;
+			 rc=\$?; cat '$BUILD/.lastlog'; [ \$rc = 0 ] && ! grep -E '(warning|error):' '$BUILD/.lastlog'"
 done
 step "build patched iproute2 ip" "$res/iproute2.log" make --no-print-directory iproute2
 step "build selftest helpers" "$res/selftests-build.log" make --no-print-directory -C selftests

@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# checkpatch --strict on every source file of ours that is kernel C (module, codec, uapi).
+# checkpatch --strict on every source file of ours that is kernel C (module, codec, uapi,
+# the selftests' test-only modules).
 # Out of tree, checkpatch cannot see MAINTAINERS or the kernel tree: --no-tree.
 # Two checks are meaningless here and are ignored, each only where it does not apply:
 #  LINUX_VERSION_CODE    an out-of-tree module must build for 6.1 and 6.12 at once;
@@ -11,7 +12,7 @@ cp=${CHECKPATCH:-/usr/src/linux-source-6.1/scripts/checkpatch.pl}
 [ -x "$cp" ] || { echo "checkpatch: $cp missing (make deps)"; exit 1; }
 cd "$top"
 mapfile -t files < <(git ls-files 'net/espx/*.[ch]' 'include/uapi/linux/*.h' 2>/dev/null ||
-		     find net include -name '*.[ch]')
+		     find net include -name '*.[ch]'; find selftests/modules -name '*.[ch]' | sort)
 rc=0
 for f in "${files[@]}"; do
 	[ -e "$f" ] || continue

@@ -15,13 +15,27 @@
 #        traffic, new SAs use espx, and unloading shows no WARN.
 #      - ESPX_CMD_INFO_GET (espx_genl info) says type_lost_ipv4/6=0 while
 #        espx owns the slots: before the intrusion, and after espx took them
-#        back. (type_lost=1 needs a module that keeps the slot, which esp4/esp6
-#        cannot do while espx holds the ESP protocol handler: their init fails
-#        and espx re-registers in the same modprobe.)
+#        back. (esp4/esp6 cannot keep the slot while espx holds the ESP
+#        protocol handler: their init fails and espx re-registers in the same
+#        modprobe. (d) uses a module that keeps it.)
+#  (d) espx loaded, with SAs: the test-only module espx_hold
+#      (selftests/modules/, built next to espx.ko) takes the ESP slot of
+#      IPv4, IPv6 or both without a WARN and keeps it while loaded. espx logs
+#      the loss and INFO_GET says type_lost=1 for that family only; existing
+#      SAs keep passing traffic; new SAs of that family get espx_hold's type,
+#      which refuses them (its extack), those of the other
+#      family still get espx's. rmmod espx_hold empties the slot before espx's
+#      GOING notifier runs, so espx registers again: type_lost=0, new SAs get
+#      espx. The loss is reported again on the next load of the holder.
 #  (c) rmmod espx with an SA is refused (EBUSY). After a flush it works, and
 #      after a reload INFO_GET says type_lost=0 again.
-# ESPX_CLASH_NO_WARN=1 skips the part that provokes the core WARN. espx is
-# left loaded.
+#  (e) unload order "espx, then the holder": with espx_hold holding both
+#      slots, rmmod espx (no SAs) leaves them alone (message, no WARN) and
+#      insmod espx is refused (names espx_hold). rmmod espx_hold without espx
+#      does not WARN, and then espx loads, owns ESP and carries traffic.
+# ESPX_CLASH_NO_WARN=1 skips the part that provokes the core WARN. Without
+# espx_hold.ko (ESPX_HOLD_KO, default: next to ESPX_KO) (d) and (e) are
+# skipped. espx is left loaded.
 . "$(dirname "$0")/lib.sh"
 
 G=$ESPX_BIN/espx_genl
@@ -66,11 +80,12 @@ rmmod_retry() {
 refcnt() { cat /sys/module/espx/refcnt; }
 load_clean() { espx_load && no_splat; }
 
-# new_sa SPI: one more SA (in B); it must take a reference on espx's type.
+# new_sa SPI [4|6]: one more SA (in B); it must take a reference on espx's type.
 new_sa() {
-	local r0
+	local src=10.9.9.9 dst=$B4 r0
+	[ "${2:-4}" = 6 ] && src=fd00:99::9 dst=$B6
 	r0=$(refcnt)
-	ip -n "$B" xfrm state add src 10.9.9.9 dst $B4 proto esp spi "$1" mode transport \
+	ip -n "$B" xfrm state add src $src dst $dst proto esp spi "$1" mode transport \
 		aead 'rfc4106(gcm(aes))' $KEY 128 || return 1
 	[ "$(refcnt)" = $((r0 + 1)) ] || { echo "espx refcnt $r0 -> $(refcnt)"; return 1; }
 }
@@ -130,22 +145,29 @@ sa_pair() {
 	ip -n "$B" xfrm policy add dir in src $a/$pl dst $b/$pl tmpl proto esp mode transport
 }
 
-# traffic: IPv4 and IPv6 pings through the SAs, and the SAs counted them.
-traffic() {
-	local after
-	ip netns exec "$A" ping -c 2 -i 0.3 -W 2 -q $B4 >/dev/null || { echo "ping $B4 failed"; return 1; }
-	ip netns exec "$A" ping -6 -c 2 -i 0.3 -W 2 -q $B6 >/dev/null || { echo "ping $B6 failed"; return 1; }
-	# the outbound SAs carried them (not a policy bypass)
-	after=$(ip -n "$A" -s xfrm state list src $A4 dst $B4 | sed -n 's/.* \([0-9]*\)(packets).*/\1/p')
-	[ "${after:-0}" -gt 0 ] || { echo "IPv4 SA counted no packets"; return 1; }
+# pkts SRC DST: packets counted by A's SA(s) SRC -> DST.
+pkts() {
+	ip -n "$A" -s xfrm state list src "$1" dst "$2" |
+		sed -n 's/.* \([0-9][0-9]*\)(packets).*/\1/p' | awk '{ n += $1 } END { print n + 0 }'
 }
 
-# lost_flags VALUE: the netlink view of espx_type_lost() (ESPX_CMD_INFO_GET) is VALUE
-# for IPv4 and IPv6. A module without INFO_GET fails here (EOPNOTSUPP).
+# traffic: IPv4 and IPv6 pings through the SAs, and the outbound SAs counted
+# them (not a policy bypass).
+traffic() {
+	local b4 b6
+	b4=$(pkts $A4 $B4) b6=$(pkts $A6 $B6)
+	ip netns exec "$A" ping -c 2 -i 0.3 -W 2 -q $B4 >/dev/null || { echo "ping $B4 failed"; return 1; }
+	ip netns exec "$A" ping -6 -c 2 -i 0.3 -W 2 -q $B6 >/dev/null || { echo "ping $B6 failed"; return 1; }
+	[ "$(pkts $A4 $B4)" -ge $((b4 + 2)) ] || { echo "IPv4 SA: $b4 -> $(pkts $A4 $B4) packets"; return 1; }
+	[ "$(pkts $A6 $B6)" -ge $((b6 + 2)) ] || { echo "IPv6 SA: $b6 -> $(pkts $A6 $B6) packets"; return 1; }
+}
+
+# lost_flags V4 [V6]: the netlink view of espx_type_lost() (ESPX_CMD_INFO_GET) is V4 for
+# IPv4 and V6 (default V4) for IPv6. A module without INFO_GET fails here (EOPNOTSUPP).
 lost_flags() {
 	local out
 	out=$("$G" status 2>&1) || { echo "espx_genl status: $out"; return 1; }
-	grep -qx "type_lost_ipv4=$1" <<<"$out" && grep -qx "type_lost_ipv6=$1" <<<"$out" ||
+	grep -qx "type_lost_ipv4=$1" <<<"$out" && grep -qx "type_lost_ipv6=${2:-$1}" <<<"$out" ||
 		{ echo "$out"; return 1; }
 }
 
@@ -181,18 +203,84 @@ intrude() {
 	n=$(since_mark | grep -cE "$SPLAT")
 	[ "$n" = 2 ] || { echo "$n splat lines, want 2 (WARNING, Call Trace)"; since_mark; return 1; }
 	log_has "${mod}_init: can't add protocol" &&
-	log_has "espx: lost the ESP type for $fam: $mod overwrote it .* registering espx's type again"
+	log_has "espx: lost the ESP type for $fam: the slot was emptied while module $mod was loading or unloading .*; registering espx's type again"
 }
 
+# ---------------------------------------------------------------- espx_hold
+HOLD_KO=${ESPX_HOLD_KO:-$(dirname "${ESPX_KO:-.}")/espx_hold.ko}
+HOLD_MSG='espx_hold: test module holding the ESP type: no SA accepted'
+fams() { case $1 in 4) echo IPv4 ;; 6) echo IPv6 ;; 46) echo IPv4 IPv6 ;; esac; }
+others() { case $1 in 4) echo IPv6 ;; 6) echo IPv4 ;; esac; }
+log_lacks() { ! since_mark | grep -qE -- "$1" || { echo "unexpected '$1' in the kernel log"; return 1; }; }
+
+# hold_load 4|6|46: espx_hold takes those slots, espx reports each loss
+# (once per loss), and nothing else; no WARN.
+hold_load() {
+	local f
+	mark
+	insmod "$HOLD_KO" family="$1" || return 1
+	loaded espx_hold || { echo "espx_hold not loaded"; return 1; }
+	for f in $(fams "$1"); do
+		log_has "espx_hold: holding the ESP type for $f\$" &&
+		log_has "espx: lost the ESP type for $f to module espx_hold: new $f ESP SAs no longer use espx, existing ones still do" ||
+			return 1
+	done
+	for f in $(others "$1"); do
+		log_lacks "(holding|lost) the ESP type for $f" || return 1
+	done
+	no_splat
+}
+
+# hold_unload 4|6|46: the holder's exit empties its slots, then espx's GOING
+# notifier sees them empty and registers again (the order the test relies on).
+hold_unload() {
+	local f
+	mark
+	rmmod_retry espx_hold || return 1
+	for f in $(fams "$1"); do
+		log_has "espx: module espx_hold no longer holds the ESP type for $f: registering espx's type again" ||
+			return 1
+	done
+	for f in $(others "$1"); do
+		log_lacks "ESP type for $f" || return 1
+	done
+	no_splat
+}
+
+new_sas() { new_sa "$1" 4 && new_sa "$2" 6; }	# new_sas SPI4 SPI6
+
+# sa_refused SPI 4|6: with espx_hold in the slot, a new SA fails cleanly in
+# espx_hold's init_state (which returns EPROTONOSUPPORT; ip shows only the
+# extack, not the errno): its extack, no state, espx's refcount unchanged, no
+# WARN.
+sa_refused() {
+	local spi=$1 src=10.9.9.9 dst=$B4 r0 out
+	[ "$2" = 6 ] && src=fd00:99::9 dst=$B6
+	r0=$(refcnt)
+	mark
+	if out=$(ip -n "$B" xfrm state add src $src dst $dst proto esp spi "$spi" mode transport \
+		 aead 'rfc4106(gcm(aes))' $KEY 128 2>&1); then
+		echo "SA $spi added"
+		return 1
+	fi
+	grep -qF "Error: $HOLD_MSG" <<<"$out" || { echo "ip: $out (want espx_hold's extack)"; return 1; }
+	[ -z "$(ip -n "$B" xfrm state list spi "$spi")" ] || { echo "state $spi exists"; return 1; }
+	[ "$(refcnt)" = "$r0" ] || { echo "espx refcnt $r0 -> $(refcnt)"; return 1; }
+	no_splat
+}
+
+NPLAN=61 ND=26 NE=8
 ktap_header
-ktap_plan 27
+ktap_plan $NPLAN
 
 if [ -z "${ESPX_KO:-}" ] || [ ! -r "$ESPX_KO" ]; then
-	for _ in $(seq 27); do ktap_skip "ESPX_KO not set or not readable"; done
+	for _ in $(seq $NPLAN); do ktap_skip "ESPX_KO not set or not readable"; done
 	ktap_finish
 fi
 loaded espx || espx_load
 echo "espx-selftest: clash start" >/dev/kmsg
+HOLD=1
+[ -r "$HOLD_KO" ] || { HOLD=0; ktap_info "no $HOLD_KO (make -C selftests/modules): (d), (e) skipped"; }
 
 # ---------------------------------------------------------------- (a)
 check "(a) rmmod espx" rmmod_retry espx
@@ -207,7 +295,7 @@ check "(a) espx loads once esp4/esp6 are gone, no WARN" load_clean
 
 # ---------------------------------------------------------------- (b)
 LOG=/tmp/espx-clash-$$.log
-trap 'rm -f "$LOG"; __cleanup' EXIT
+trap 'rm -f "$LOG"; loaded espx_hold && rmmod_retry espx_hold; __cleanup' EXIT
 if ! setup >"$LOG" 2>&1 || ! sa_pair 0x100 $A4 $B4 >>"$LOG" 2>&1 ||
    ! sa_pair 0x200 $A6 $B6 >>"$LOG" 2>&1; then
 	ktap_fail "(b) setup"
@@ -239,6 +327,46 @@ else
 	check "(b) esp4/esp6 not left loaded" bash -c "! grep -qE '^esp[46] ' /proc/modules"
 fi
 
+# ---------------------------------------------------------------- (d)
+if [ $HOLD = 0 ]; then
+	for _ in $(seq $ND); do ktap_skip "(d) no espx_hold.ko"; done
+else
+	check "(d) insmod espx_hold family=4: takes the IPv4 slot, espx logs the loss of IPv4 only, no WARN" \
+		hold_load 4
+	check "(d) netlink: type_lost_ipv4=1, type_lost_ipv6=0" lost_flags 1 0
+	check "(d) existing IPv4 and IPv6 espx SAs still pass traffic (SA counters grow)" traffic
+	check "(d) new IPv4 SA refused by espx_hold's init_state (its extack, no state, espx refcount unchanged, no WARN)" \
+		sa_refused 0x901 4
+	check "(d) new IPv6 SA still gets espx's type (espx refcount +1)" new_sa 0x902 6
+	check "(d) rmmod espx_hold: espx's GOING notifier finds IPv4 empty and registers again, no WARN" \
+		hold_unload 4
+	check "(d) netlink: type not lost (IPv4, IPv6)" lost_flags 0
+	check "(d) new IPv4 SA gets espx's type again (espx refcount +1)" new_sa 0x903 4
+
+	check "(d) insmod espx_hold family=6: takes the IPv6 slot, espx logs the loss of IPv6 only, no WARN" \
+		hold_load 6
+	check "(d) netlink: type_lost_ipv4=0, type_lost_ipv6=1" lost_flags 0 1
+	check "(d) new IPv6 SA refused by espx_hold (its extack, no state, no WARN)" \
+		sa_refused 0x904 6
+	check "(d) new IPv4 SA still gets espx's type (espx refcount +1)" new_sa 0x905 4
+	check "(d) existing SAs still pass traffic" traffic
+	check "(d) rmmod espx_hold: espx registers IPv6 again, no WARN" hold_unload 6
+	check "(d) netlink: type not lost (IPv4, IPv6)" lost_flags 0
+	check "(d) new IPv6 SA gets espx's type again (espx refcount +1)" new_sa 0x906 6
+
+	check "(d) insmod espx_hold family=46: both slots; espx logs both losses (IPv4 again: the report re-arms), no WARN" \
+		hold_load 46
+	check "(d) netlink: type_lost_ipv4=1, type_lost_ipv6=1" lost_flags 1
+	check "(d) new IPv4 SA refused by espx_hold" sa_refused 0x907 4
+	check "(d) new IPv6 SA refused by espx_hold" sa_refused 0x908 6
+	check "(d) existing SAs still pass traffic" traffic
+	check_fail "(d) rmmod espx with SAs is still refused" rmmod espx
+	check "(d) rmmod espx_hold: espx registers IPv4 and IPv6 again, no WARN" hold_unload 46
+	check "(d) netlink: type not lost (IPv4, IPv6)" lost_flags 0
+	check "(d) new IPv4 and IPv6 SAs get espx's type" new_sas 0x909 0x90a
+	check "(d) traffic after the holder is gone" traffic
+fi
+
 # ---------------------------------------------------------------- (c)
 mark
 check_fail "(c) rmmod espx with SAs present is refused" rmmod espx
@@ -252,6 +380,47 @@ check "(c) esp4/esp6 load and unload cleanly without espx (slots were left empty
 check "(c) espx loads again" espx_load
 check "(c) netlink: type not lost after the reload (IPv4, IPv6)" lost_flags 0
 check "(c) no splat since the rmmod" no_splat
+
+# ---------------------------------------------------------------- (e)
+# rmmod_leaves: espx (no SAs) unloads while espx_hold holds both slots and
+# leaves them alone: it says so, and the core does not WARN.
+rmmod_leaves() {
+	mark
+	rmmod_retry espx || return 1
+	log_has "espx: leaving the ESP type for IPv4 to module espx_hold" &&
+	log_has "espx: leaving the ESP type for IPv6 to module espx_hold" &&
+	no_splat
+}
+# hold_gone: espx_hold unloads without espx (empty slots), no WARN.
+hold_gone() {
+	mark
+	rmmod_retry espx_hold && ! loaded espx_hold && no_splat
+}
+# fresh_sas: new SAs and policies through the reloaded espx carry traffic.
+fresh_sas() {
+	sa_pair 0x300 $A4 $B4 && sa_pair 0x400 $A6 $B6 || return 1
+	traffic
+}
+
+if [ $HOLD = 0 ]; then
+	for _ in $(seq $NE); do ktap_skip "(e) no espx_hold.ko"; done
+else
+	ip -n "$A" xfrm policy flush
+	ip -n "$B" xfrm policy flush
+	check "(e) insmod espx_hold family=46 (espx loaded, no SAs): both losses logged, no WARN" hold_load 46
+	check "(e) rmmod espx first: it leaves both slots to espx_hold (message), no WARN" rmmod_leaves
+	check "(e) insmod espx refused while espx_hold holds ESP: names espx_hold, EEXIST, no WARN" \
+		insmod_fails IPv4 espx_hold
+	check "(e) then rmmod espx_hold (without espx): no WARN" hold_gone
+	mark
+	check "(e) espx loads again, no WARN" load_clean
+	check "(e) netlink: type not lost (IPv4, IPv6)" lost_flags 0
+	check "(e) new SAs through the reloaded espx carry IPv4 and IPv6 traffic" fresh_sas
+	ip -n "$A" xfrm state flush
+	ip -n "$B" xfrm state flush
+	check "(e) after a flush espx drops every SA reference (refcnt 0)" \
+		bash -c 'for _ in $(seq 50); do [ "$(cat /sys/module/espx/refcnt)" = 0 ] && exit 0; sleep 0.2; done; exit 1'
+fi
 
 only_expected_splats() {
 	local s

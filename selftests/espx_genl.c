@@ -5,6 +5,11 @@
  *
  *   espx_genl set|get|del [--family 4|6] --daddr ADDR --spi SPI
  *             [--proto N] [--mark M] [--mask M] [--if-id N] [--wesp OFFSET]
+ *             [--counters N [--ctr-window W] [--ctr-start S]]
+ *   espx_genl ctr SA-ID   ESPX_CMD_CTR_GET dump (SA-ID: the options of get),
+ *                         one line per counter: "id=N out_seq=N
+ *                         out_packets=N out_bytes=N in_top=N|- in_packets=N
+ *                         in_bytes=N in_replay=N" (in_top=- : no window yet)
  *   espx_genl dump        one line per pending config / SA of the netns
  *   espx_genl count       number of entries a dump returns
  *   espx_genl info        ESPX_CMD_INFO_GET, one key=value line per item:
@@ -14,8 +19,9 @@
  *   espx_genl badinput    KTAP: crafted bad requests, errno + extack each
  *
  * get/dump print "family 4 daddr A spi 0x.. proto 50 mark 0x0/0x0 if_id 0
- * status pending|bound [wesp N] [stats NAME VALUE ...]", a stat id without a
- * name here as stat_ID. On a failed request the exit status is the errno and
+ * status pending|bound [wesp N] [counters N ctr_window W ctr_start S
+ * [ctr_windows K]] [stats NAME VALUE ...]", a stat id without a name here as
+ * stat_ID. On a failed request the exit status is the errno and
  * stderr carries the extack message; an info reply that lacks one of the
  * type_lost flags exits with EBADMSG.
  */
@@ -57,6 +63,13 @@ struct sa_id {
 	long long mark, mask, if_id;	/* -1: not sent */
 };
 
+/* ESPX_A_COUNTERS of a SET request; -1: not sent. */
+struct ctr_cfg {
+	int count;
+	long long window;
+	long long start;
+};
+
 typedef int (*msg_fn)(const struct nlmsghdr *nlh, void *arg);
 
 static char rxbuf[65536];
@@ -84,6 +97,12 @@ static const char * const stat_names[ESPX_STAT_MAX + 1] = {
 	[ESPX_STAT_IN_DROP_WESP_SUBSA] = "in_drop_wesp_subsa",
 	[ESPX_STAT_IN_DROP_WESP_NOT_WESP] = "in_drop_wesp_not_wesp",
 	[ESPX_STAT_IN_DROP_WESP_PLAIN_SA] = "in_drop_wesp_plain_sa",
+	[ESPX_STAT_OUT_DROP_CTR_EXHAUSTED] = "out_drop_ctr_exhausted",
+	[ESPX_STAT_IN_DROP_CTR_RANGE] = "in_drop_ctr_range",
+	[ESPX_STAT_IN_DROP_CTR_SEQ] = "in_drop_ctr_seq",
+	[ESPX_STAT_IN_DROP_CTR_IV] = "in_drop_ctr_iv",
+	[ESPX_STAT_IN_DROP_CTR_REPLAY] = "in_drop_ctr_replay",
+	[ESPX_STAT_IN_DROP_CTR_NOMEM] = "in_drop_ctr_nomem",
 };
 
 static const char * const ns_stat_names[ESPX_NS_STAT_MAX + 1] = {
@@ -248,6 +267,18 @@ static void put_wesp(struct nlmsghdr *nlh, int offset)
 	mnl_attr_nest_end(nlh, nest);
 }
 
+static void put_counters(struct nlmsghdr *nlh, const struct ctr_cfg *cc)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, ESPX_A_COUNTERS);
+
+	mnl_attr_put_u16(nlh, ESPX_COUNTERS_COUNT, cc->count);
+	if (cc->window >= 0)
+		mnl_attr_put_u32(nlh, ESPX_COUNTERS_WINDOW, cc->window);
+	if (cc->start >= 0)
+		mnl_attr_put_u64(nlh, ESPX_COUNTERS_START, cc->start);
+	mnl_attr_nest_end(nlh, nest);
+}
+
 /* Attributes of a nest (or of a message) into tb[0..max]; unknown ignored. */
 struct tb {
 	const struct nlattr **a;
@@ -262,6 +293,28 @@ static int tb_cb(const struct nlattr *a, void *data)
 	if (type <= t->max)
 		t->a[type] = a;
 	return MNL_CB_OK;
+}
+
+static unsigned long long u64_or0(const struct nlattr *a)
+{
+	return a ? (unsigned long long)mnl_attr_get_u64(a) : 0;
+}
+
+static void print_counters_fp(FILE *fp, const struct nlattr *nest)
+{
+	const struct nlattr *c[ESPX_COUNTERS_MAX_ATTR + 1] = {};
+	struct tb t = { c, ESPX_COUNTERS_MAX_ATTR };
+
+	mnl_attr_parse_nested(nest, tb_cb, &t);
+	fprintf(fp, " counters %u ctr_window %u ctr_start %llu",
+		c[ESPX_COUNTERS_COUNT] ?
+		mnl_attr_get_u16(c[ESPX_COUNTERS_COUNT]) : 0,
+		c[ESPX_COUNTERS_WINDOW] ?
+		mnl_attr_get_u32(c[ESPX_COUNTERS_WINDOW]) : 0,
+		u64_or0(c[ESPX_COUNTERS_START]));
+	if (c[ESPX_COUNTERS_WINDOWS])
+		fprintf(fp, " ctr_windows %u",
+			mnl_attr_get_u32(c[ESPX_COUNTERS_WINDOWS]));
 }
 
 static void print_entry_fp(FILE *fp, const struct nlmsghdr *nlh)
@@ -299,6 +352,8 @@ static void print_entry_fp(FILE *fp, const struct nlmsghdr *nlh)
 		fprintf(fp, " wesp %u", w[ESPX_WESP_CRYPT_OFFSET] ?
 			mnl_attr_get_u8(w[ESPX_WESP_CRYPT_OFFSET]) : 0);
 	}
+	if (top[ESPX_A_COUNTERS])
+		print_counters_fp(fp, top[ESPX_A_COUNTERS]);
 	if (top[ESPX_A_STATS]) {
 		t = (struct tb){ st, ESPX_STAT_MAX };
 		mnl_attr_parse_nested(top[ESPX_A_STATS], tb_cb, &t);
@@ -322,6 +377,36 @@ static int print_cb(const struct nlmsghdr *nlh, void *arg)
 	int *n = arg;
 
 	print_entry_fp(stdout, nlh);
+	(*n)++;
+	return MNL_CB_OK;
+}
+
+/* One ESPX_CMD_CTR_GET reply: one line for its counter. */
+static int ctr_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *top[ESPX_A_MAX + 1] = {};
+	const struct nlattr *c[ESPX_CTR_MAX_ATTR + 1] = {};
+	struct tb t = { top, ESPX_A_MAX };
+	int *n = arg;
+
+	mnl_attr_parse(nlh, sizeof(struct genlmsghdr), tb_cb, &t);
+	if (!top[ESPX_A_CTR])
+		return MNL_CB_OK;
+	t = (struct tb){ c, ESPX_CTR_MAX_ATTR };
+	mnl_attr_parse_nested(top[ESPX_A_CTR], tb_cb, &t);
+	if (!c[ESPX_CTR_ID])
+		return MNL_CB_ERROR;
+	printf("id=%u out_seq=%llu out_packets=%llu out_bytes=%llu in_top=",
+	       mnl_attr_get_u16(c[ESPX_CTR_ID]), u64_or0(c[ESPX_CTR_OUT_SEQ]),
+	       u64_or0(c[ESPX_CTR_OUT_PACKETS]),
+	       u64_or0(c[ESPX_CTR_OUT_BYTES]));
+	if (c[ESPX_CTR_IN_TOP])
+		printf("%llu", u64_or0(c[ESPX_CTR_IN_TOP]));
+	else
+		printf("-");
+	printf(" in_packets=%llu in_bytes=%llu in_replay=%llu\n",
+	       u64_or0(c[ESPX_CTR_IN_PACKETS]), u64_or0(c[ESPX_CTR_IN_BYTES]),
+	       u64_or0(c[ESPX_CTR_IN_REPLAY]));
 	(*n)++;
 	return MNL_CB_OK;
 }
@@ -433,9 +518,23 @@ static int dump(struct nl *nl, msg_fn fn)
 	return err ? err : n;
 }
 
-/* Plain doit request for @id; -errno. */
-static int request(struct nl *nl, __u8 cmd, const struct sa_id *id,
-		   int wesp, msg_fn fn, void *arg)
+/* The counters of the SA @id, a line each; number of counters or -errno. */
+static int ctr_dump(struct nl *nl, const struct sa_id *id)
+{
+	char b[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int n = 0, err;
+
+	nlh = msg_start(nl, b, nl->family_id, ESPX_CMD_CTR_GET, NLM_F_DUMP);
+	put_id(nlh, id);
+	err = nl_talk(nl, nlh, ctr_cb, &n);
+	return err ? err : n;
+}
+
+/* Doit request for @id, with the SET attributes given (@cc may be NULL). */
+static int request_cfg(struct nl *nl, __u8 cmd, const struct sa_id *id,
+		       int wesp, const struct ctr_cfg *cc, msg_fn fn,
+		       void *arg)
 {
 	char b[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
@@ -444,7 +543,16 @@ static int request(struct nl *nl, __u8 cmd, const struct sa_id *id,
 	put_id(nlh, id);
 	if (wesp >= 0)
 		put_wesp(nlh, wesp);
+	if (cc && cc->count >= 0)
+		put_counters(nlh, cc);
 	return nl_talk(nl, nlh, fn, arg);
+}
+
+/* Plain doit request for @id; -errno. */
+static int request(struct nl *nl, __u8 cmd, const struct sa_id *id,
+		   int wesp, msg_fn fn, void *arg)
+{
+	return request_cfg(nl, cmd, id, wesp, NULL, fn, arg);
 }
 
 static void id_default(struct sa_id *id)
@@ -685,6 +793,96 @@ static void b_unknown_id(struct nl *nl, struct nlmsghdr *nlh)
 	put_id(nlh, &id);
 }
 
+/* A SET with WESP and a counters nest: @count/@window < 0 are left out,
+ * @extra is one more attribute type put into the nest (u32 1), 0 for none.
+ */
+static void put_bad_counters(struct nlmsghdr *nlh, bool wesp, int count,
+			     long window, int extra)
+{
+	struct nlattr *nest;
+	struct sa_id id;
+
+	id_default(&id);
+	put_id(nlh, &id);
+	if (wesp)
+		put_wesp(nlh, 0);
+	nest = mnl_attr_nest_start(nlh, ESPX_A_COUNTERS);
+	if (count >= 0)
+		mnl_attr_put_u16(nlh, ESPX_COUNTERS_COUNT, count);
+	if (window >= 0)
+		mnl_attr_put_u32(nlh, ESPX_COUNTERS_WINDOW, window);
+	if (extra)
+		mnl_attr_put_u32(nlh, extra, 1);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+static void b_ctr0(struct nl *nl, struct nlmsghdr *nlh)
+{
+	(void)nl;
+	put_bad_counters(nlh, true, 0, -1, 0);
+}
+
+static void b_ctr1025(struct nl *nl, struct nlmsghdr *nlh)
+{
+	(void)nl;
+	put_bad_counters(nlh, true, 1025, -1, 0);
+}
+
+static void b_ctr_nocount(struct nl *nl, struct nlmsghdr *nlh)
+{
+	(void)nl;
+	put_bad_counters(nlh, true, -1, 64, 0);
+}
+
+static void b_ctr_nowesp(struct nl *nl, struct nlmsghdr *nlh)
+{
+	(void)nl;
+	put_bad_counters(nlh, false, 4, -1, 0);
+}
+
+static void b_ctr_win48(struct nl *nl, struct nlmsghdr *nlh)
+{
+	(void)nl;
+	put_bad_counters(nlh, true, 4, 48, 0);
+}
+
+static void b_ctr_win8192(struct nl *nl, struct nlmsghdr *nlh)
+{
+	(void)nl;
+	put_bad_counters(nlh, true, 4, 8192, 0);
+}
+
+static void b_ctr_win16(struct nl *nl, struct nlmsghdr *nlh)
+{
+	(void)nl;
+	put_bad_counters(nlh, true, 4, 16, 0);
+}
+
+static void b_ctr_windows(struct nl *nl, struct nlmsghdr *nlh)
+{
+	(void)nl;
+	put_bad_counters(nlh, true, 4, -1, ESPX_COUNTERS_WINDOWS);
+}
+
+static void b_ctr_unknown(struct nl *nl, struct nlmsghdr *nlh)
+{
+	(void)nl;
+	put_bad_counters(nlh, true, 4, -1, ESPX_COUNTERS_MAX_ATTR + 1);
+}
+
+static void b_ctr_in_request(struct nl *nl, struct nlmsghdr *nlh)
+{
+	struct nlattr *nest;
+	struct sa_id id;
+
+	(void)nl;
+	id_default(&id);
+	put_id(nlh, &id);
+	nest = mnl_attr_nest_start(nlh, ESPX_A_CTR);
+	mnl_attr_put_u16(nlh, ESPX_CTR_ID, 0);
+	mnl_attr_nest_end(nlh, nest);
+}
+
 static const struct bad_case bad_cases[] = {
 	{ "unknown top-level attribute", EINVAL, true, b_unknown_top, ESPX_CMD_SA_SET, NULL },
 	{ "3-octet destination address", EINVAL, true, b_daddr3, ESPX_CMD_SA_SET, NULL },
@@ -715,6 +913,20 @@ static const struct bad_case bad_cases[] = {
 	  ESPX_CMD_INFO_GET, NULL },
 	{ "INFO_GET with an unknown attribute", EINVAL, true, b_unknown_info, ESPX_CMD_INFO_GET,
 	  NULL },
+	{ "counters: 0 counters", ERANGE, true, b_ctr0, ESPX_CMD_SA_SET, NULL },
+	{ "counters: 1025 counters", ERANGE, true, b_ctr1025, ESPX_CMD_SA_SET, NULL },
+	{ "counters: no count", EINVAL, true, b_ctr_nocount, ESPX_CMD_SA_SET,
+	  "lack their number" },
+	{ "counters without WESPv2", EINVAL, true, b_ctr_nowesp, ESPX_CMD_SA_SET, "WESPv2" },
+	{ "counters: window 48", EINVAL, true, b_ctr_win48, ESPX_CMD_SA_SET, "multiple of 32" },
+	{ "counters: window 8192", ERANGE, true, b_ctr_win8192, ESPX_CMD_SA_SET, NULL },
+	{ "counters: window 16", ERANGE, true, b_ctr_win16, ESPX_CMD_SA_SET, NULL },
+	{ "counters: reply-only windows", EINVAL, true, b_ctr_windows, ESPX_CMD_SA_SET,
+	  "windows is reply-only" },
+	{ "counters: unknown attribute", EINVAL, true, b_ctr_unknown, ESPX_CMD_SA_SET, NULL },
+	{ "reply-only counter state in request", EINVAL, true, b_ctr_in_request,
+	  ESPX_CMD_SA_SET, NULL },
+	{ "CTR_GET without NLM_F_DUMP", EOPNOTSUPP, false, b_valid, ESPX_CMD_CTR_GET, NULL },
 	{ "unknown command", EOPNOTSUPP, false, b_valid, ESPX_CMD_MAX + 1, NULL },
 };
 
@@ -794,6 +1006,8 @@ static void help(void)
 	fprintf(stderr,
 		"usage: espx_genl set|get|del [--family 4|6] --daddr A --spi X\n"
 		"                 [--proto N] [--mark M] [--mask M] [--if-id N] [--wesp N]\n"
+		"                 [--counters N [--ctr-window W] [--ctr-start S]]\n"
+		"       espx_genl ctr [--family 4|6] --daddr A --spi X [--proto N] ...\n"
 		"       espx_genl dump|count|info|status|resolve|badinput\n");
 	exit(EINVAL);
 }
@@ -816,8 +1030,12 @@ int main(int argc, char **argv)
 		{ "mask", required_argument, NULL, 'M' },
 		{ "if-id", required_argument, NULL, 'i' },
 		{ "wesp", required_argument, NULL, 'w' },
+		{ "counters", required_argument, NULL, 'c' },
+		{ "ctr-window", required_argument, NULL, 'W' },
+		{ "ctr-start", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct ctr_cfg cc = { .count = -1, .window = -1, .start = -1 };
 	const char *cmd, *daddr = NULL;
 	struct sa_id id;
 	int wesp = -1, c, err, n = 0;
@@ -856,6 +1074,15 @@ int main(int argc, char **argv)
 		case 'w':
 			wesp = atoi(optarg);
 			break;
+		case 'c':
+			cc.count = strtoul(optarg, NULL, 0);
+			break;
+		case 'W':
+			cc.window = strtoull(optarg, NULL, 0);
+			break;
+		case 'S':
+			cc.start = strtoull(optarg, NULL, 0);
+			break;
 		default:
 			help();
 		}
@@ -892,7 +1119,9 @@ int main(int argc, char **argv)
 		return err ? fail(&nl, cmd, err) : 0;
 	}
 
-	if (!strcmp(cmd, "set"))
+	if (!strcmp(cmd, "ctr"))
+		gcmd = ESPX_CMD_CTR_GET;
+	else if (!strcmp(cmd, "set"))
 		gcmd = ESPX_CMD_SA_SET;
 	else if (!strcmp(cmd, "get"))
 		gcmd = ESPX_CMD_SA_GET;
@@ -907,8 +1136,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "espx_genl: bad address %s\n", daddr);
 		exit(EINVAL);
 	}
-	err = request(&nl, gcmd, &id, wesp, gcmd == ESPX_CMD_SA_GET ?
-		      print_cb : NULL, &n);
+	if (gcmd == ESPX_CMD_CTR_GET) {
+		n = ctr_dump(&nl, &id);
+		return n < 0 ? fail(&nl, cmd, n) : 0;
+	}
+	err = request_cfg(&nl, gcmd, &id, wesp, &cc, gcmd == ESPX_CMD_SA_GET ?
+			  print_cb : NULL, &n);
 	if (err)
 		return fail(&nl, cmd, err);
 	return 0;

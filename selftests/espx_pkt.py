@@ -784,6 +784,7 @@ def parse_sa_spec(text):
     d['icv'] = int(d.get('icv', 16))
     d['co'] = int(d.get('co', 0))
     d['esn'] = d.get('esn', '0') == '1'
+    d['ctr'] = int(d.get('ctr', 0))     # counter SA: N
     d['blob'] = bytes.fromhex(d['key'].replace('0x', ''))
     return d
 
@@ -803,6 +804,12 @@ def wesp_frame_errors(e, sa, port):
         return errs + ['truncated WESPv2 frame'], facts
     optlen = wb[3] & 0x3f
     want_opts = WESP_PADN4 if e.family == 6 else b''
+    ctr_id = None
+    if sa.get('ctr'):       # counter SA: option 27 first (multi-counters.md §3)
+        ctr_id = struct.unpack('!H', wb[6:8])[0] if optlen >= 4 else -1
+        want_opts = b'\x1b\x02' + struct.pack('!H', max(ctr_id, 0))
+        if not 0 <= ctr_id < sa['ctr']:
+            errs.append('Sub-SA ID %d not below %d counters' % (ctr_id, sa['ctr']))
     if wb[4:4 + optlen] != want_opts:
         errs.append('options %s, want %s' % (wb[4:4 + optlen].hex(), want_opts.hex()))
     if (e.off - ip) % (8 if e.family == 6 else 4):
@@ -820,12 +827,22 @@ def wesp_frame_errors(e, sa, port):
         errs.append('CryptOffset %d > configured %d' % (c, sa['co']))
     if f['spi'] != sa['spi']:
         errs.append('SPI')
-    hi = struct.unpack('!I', f['iv'][:4])[0]
-    if not sa['esn'] and hi:
-        errs.append('IV %s: SNhi on a non-ESN SA' % f['iv'].hex())
-    if f['iv'][4:] != struct.pack('!I', f['sn']):
-        errs.append('IV %s != be64(SN %d)' % (f['iv'].hex(), f['sn']))
-    esn_hi = hi if sa['esn'] else None
+    if ctr_id is not None:
+        # IV = be16(id) | be48(seq), SN = seq's low half, SNhi always in the AAD
+        seq = struct.unpack('!Q', b'\0\0' + f['iv'][2:])[0]
+        hi = seq >> 32
+        if f['iv'][:2] != struct.pack('!H', max(ctr_id, 0)):
+            errs.append('IV %s: id octets != option 27 id %d' % (f['iv'].hex(), ctr_id))
+        if seq & 0xffffffff != f['sn'] or not seq:
+            errs.append('IV %s: seq %d does not match SN %d' % (f['iv'].hex(), seq, f['sn']))
+        esn_hi = hi
+    else:
+        hi = struct.unpack('!I', f['iv'][:4])[0]
+        if not sa['esn'] and hi:
+            errs.append('IV %s: SNhi on a non-ESN SA' % f['iv'].hex())
+        if f['iv'][4:] != struct.pack('!I', f['sn']):
+            errs.append('IV %s != be64(SN %d)' % (f['iv'].hex(), f['sn']))
+        esn_hi = hi if sa['esn'] else None
     f, pt = wesp_open(sa['alg'], sa['blob'], sa['icv'], wb, esn_hi)
     if pt is None:
         return errs + ['ICV does not verify with the AAD/nonce of wespv2.md 5 (c %d)' % c], facts
@@ -847,8 +864,20 @@ def wesp_frame_errors(e, sa, port):
         errs.append('re-encryption in python differs from the frame')
     errs += inner_errors(sa, inner, nh, c, port)
     facts.update(c=c, nh=nh, sn=(hi << 32 | f['sn']), iv=f['iv'], clear=f['clear'],
-                 inner=len(inner))
+                 inner=len(inner), id=ctr_id, dport=inner_dport(sa, inner, nh))
     return errs, facts
+
+
+def inner_dport(sa, inner, nh):
+    """UDP destination port of the inner packet, or None"""
+    if sa.get('mode') == 'tunnel' and inner:
+        if inner[0] >> 4 == 4:
+            inner, nh = inner[(inner[0] & 0xf) * 4:], inner[9]
+        else:
+            inner, nh = inner[40:], inner[6]
+    if nh == IPPROTO_UDP and len(inner) >= 8:
+        return struct.unpack('!H', inner[2:4])[0]
+    return None
 
 
 def inner_errors(sa, inner, nh, c, port):
@@ -880,7 +909,7 @@ def inner_errors(sa, inner, nh, c, port):
         if nh == IPPROTO_UDP:
             if len(inner) < 8 or struct.unpack('!H', inner[4:6])[0] != len(inner):
                 errs.append('%s: UDP length field != %d octets' % (mode, len(inner)))
-            elif port not in struct.unpack('!HH', inner[:4]):
+            elif port and port not in struct.unpack('!HH', inner[:4]):
                 errs.append('%s: UDP ports %s, want %d' %
                             (mode, struct.unpack('!HH', inner[:4]), port))
         elif nh == 1:
@@ -901,7 +930,7 @@ def cmd_wesp_check(a):
     sas = [parse_sa_spec(x) for x in a.sa]
     by_spi = {s['spi']: s for s in sas}
     res = {s['spi']: {'n': 0, 'errs': [], 'c': set(), 'nh': set(), 'sn': [], 'ivs': set(),
-                      'hi': set(), 'clear': {}} for s in sas}
+                      'hi': set(), 'clear': {}, 'ids': {}, 'ports': {}} for s in sas}
     other = frags = 0
     for i, fr in enumerate(pcap_read(a.pcap)):
         e = Esp(fr)
@@ -926,6 +955,10 @@ def cmd_wesp_check(a):
             if facts['iv'] in r['ivs']:
                 r['errs'].append('IV %s repeated' % facts['iv'].hex())
             r['ivs'].add(facts['iv'])
+            if facts['id'] is not None:
+                r['ids'].setdefault(facts['id'], []).append(facts['sn'])
+                if facts['dport'] is not None:
+                    r['ports'].setdefault(facts['dport'], set()).add(facts['id'])
             old = r['clear'].get(facts['nh'], b'')
             if len(facts['clear']) > len(old):
                 r['clear'][facts['nh']] = facts['clear']
@@ -942,11 +975,21 @@ def cmd_wesp_check(a):
                 ','.join(map(str, sorted(r['nh']))), sn[0], sn[-1],
                 ','.join(map(str, sorted(r['hi']))), len(r['ivs']),
                 ','.join('%d:%s' % (k, v[:16].hex()) for k, v in sorted(r['clear'].items())
-                         if v) or '-'))
+                         if v) or '-') + ctr_summary(r))
     if other:
         print('# %d WESPv2 frames of other SAs' % other)
     if frags:
         print('# %d IP fragments not checked' % frags)
+
+
+def ctr_summary(r):
+    """counter SAs: ' ctrs=ID:FRAMES:MINSEQ-MAXSEQ/... ports=PORT:ID+ID/...'"""
+    if not r['ids']:
+        return ''
+    return ' ctrs=%s ports=%s' % (
+        '/'.join('%d:%d:%d-%d' % (i, len(v), min(v), max(v)) for i, v in sorted(r['ids'].items())),
+        '/'.join('%d:%s' % (p, '+'.join(map(str, sorted(v))))
+                 for p, v in sorted(r['ports'].items())) or '-')
 
 
 def cmd_wesp_craft(a):
@@ -1037,14 +1080,328 @@ def cmd_wesp_craft(a):
           (len(out), len(wb), bytes(wb[:show]).hex(), note))
 
 
+# ------------------------------------------------------ counter SAs ----
+# multi-counters.md §3: WESPv2 with option 27 (1b 02 id) first, IV =
+# be16(id) | be48(seq), SN = low 32 bits of seq, AAD = WESPv2 header | SPI |
+# be32(seq >> 32) | be32(seq & 0xffffffff) | clear octets.
+CTR_SEQ_MAX = (1 << 48) - 1
+
+
+def ctr_opt(cid):
+    return b'\x1b\x02' + struct.pack('!H', cid & 0xffff)
+
+
+def ctr_iv(cid, seq):
+    return struct.pack('!HHI', cid & 0xffff, (seq >> 32) & 0xffff, seq & 0xffffffff)
+
+
+def ctr_build(alg, blob, icv, inner, nh, spi, cid, seq, c_max, iv=None, opts=None):
+    """A counter SA's WESPv2 packet (header .. ICV) for one inner payload"""
+    c = min(c_max, len(inner) // 4, 63)
+    hdr = wesp_header(nh if c else 59, c, ctr_opt(cid) if opts is None else opts)
+    enc = inner[4 * c:]
+    return wesp_seal(alg, blob, icv, hdr, spi, seq & 0xffffffff,
+                     ctr_iv(cid, seq) if iv is None else iv, inner[:4 * c],
+                     enc + trailer(len(enc), nh), seq >> 32)
+
+
+def ctr_fields(wb):
+    """(id, SN, IV, seq from the IV) of the octets from a WESPv2 header on;
+    id -1 without option 27 first"""
+    optlen = wb[3] & 0x3f
+    cid = struct.unpack('!H', wb[6:8])[0] if optlen >= 4 and wb[4] == 0x1b else -1
+    hl = 4 + optlen
+    sn = struct.unpack('!I', wb[hl + 4:hl + 8])[0]
+    iv = bytes(wb[hl + 8:hl + 16])
+    return cid, sn, iv, struct.unpack('!Q', b'\0\0' + iv[2:])[0]
+
+
+def cmd_ctr_vectors(a):
+    """multi-counters.md §8, octet for octet, and the inference cases"""
+    h = bytes.fromhex
+    fails = 0
+
+    def chk(name, got, want):
+        nonlocal fails
+        ok = got == want
+        fails += not ok
+        print('%s %s' % ('ok' if ok else 'FAIL', name))
+        if not ok:
+            print('  got  ' + (got.hex() if isinstance(got, bytes) else repr(got)))
+            print('  want ' + (want.hex() if isinstance(want, bytes) else repr(want)))
+    gcm16 = bytes(range(16)) + h('a0a1a2a3')
+    s6, d6 = '2001:db8::1', '2001:db8::2'
+    seq = 0x100000002
+    udp = udp_datagram(s6, d6, 1234, 5678, b'ping')
+    w = ctr_build('gcm', gcm16, 16, udp, 17, 0x4000, 5, seq, 0)
+    chk('8 WESPv2 header', w[:8], h('3b1800441b020005'))
+    chk('8 ESP header', w[8:16], h('0000400000000002'))
+    chk('8 IV', w[16:24], h('0005000100000002'))
+    chk('8 AAD', wesp_aad(w[:8], 0x4000, seq & 0xffffffff, b'', seq >> 32),
+        h('3b1800441b0200050000400000000001 00000002'.replace(' ', '')))
+    pkt = h('6000000000388d4020010db8000000000000000000000001'
+            '20010db80000000000000000000000023b1800441b020005'
+            '000040000000000200050001000000020993974a7c4dfd0a'
+            'b175dab7acba6eda993bcd4af6513a5b50d810d6fa2fb881')
+    chk('8 packet (96 octets)', ipv6_header(s6, d6, IPPROTO_WESP, len(w)) + w, pkt)
+    f, pt = wesp_open('gcm', gcm16, 16, pkt[40:], esn_hi=seq >> 32)
+    chk('8 open', pt, udp + trailer(len(udp), 17))
+    chk('8 fields', ctr_fields(pkt[40:]), (5, 2, h('0005000100000002'), seq))
+    f, pt = wesp_open('gcm', gcm16, 16, pkt[40:], esn_hi=0)
+    chk('8 SNhi is authenticated', pt, None)
+
+    def infer(top, w, lo):
+        th, tl = top >> 32, top & 0xffffffff
+        bottom = (tl - w + 1) % (1 << 32)
+        if tl >= w - 1:
+            hi = th + 1 if lo < bottom else th
+        else:
+            hi = th - 1 if lo >= bottom else th
+        s = hi << 32 | lo
+        return None if hi < 0 or not s or s > CTR_SEQ_MAX else hi
+    chk('8 infer straddling', infer(0x100000010, 1024, 0xfffffff0), 0)
+    chk('8 infer next block', infer(0x180000000, 1024, 5), 2)
+    chk('8 infer same block', infer(0x180000000, 1024, 0x80000001), 1)
+    chk('8 infer fresh invalid', infer(0, 1024, 0xffffff00), None)
+    for alg, kl in (('gcm', 32), ('chacha', 32)):
+        b = bytes(range(kl)) + h('a0a1a2a3')
+        w = ctr_build(alg, b, 16, udp, 17, 0x77, 1023, CTR_SEQ_MAX, 2)
+        f, pt = wesp_open(alg, b, 16, w, esn_hi=0xffff)
+        chk('%s round trip, id 1023, seq 2^48-1' % alg, (f['clear'] + pt) if pt else b'',
+            udp + trailer(len(udp) - 8, 17))
+    sys.exit(1 if fails else 0)
+
+
+def cmd_ctr_ivs(a):
+    """The IV uniqueness check of a (snaplen-cut) capture of counter SAs:
+    per frame the option 27 id, SN and IV only (no decryption)"""
+    seen, ids, bad, n, other = set(), {}, [], 0, 0
+    rep = 0
+    for fr in pcap_read(a.pcap):
+        e = Esp(fr)
+        if e.wesp_off is None or e.off is None or e.frag:
+            continue
+        if a.spi is not None and e.spi != a.spi:
+            other += 1
+            continue
+        wb = e.frame[e.wesp_off:]
+        if len(wb) < 4 + (wb[3] & 0x3f) + 16:
+            bad.append('frame %d: cut before the IV' % n)
+            n += 1
+            continue
+        cid, sn, iv, seq = ctr_fields(wb)
+        n += 1
+        if cid < 0 or (a.n and cid >= a.n):
+            bad.append('frame %d: option 27 id %d' % (n - 1, cid))
+        elif iv[:2] != struct.pack('!H', cid) or seq & 0xffffffff != sn or not seq:
+            bad.append('frame %d: id %d SN %d IV %s' % (n - 1, cid, sn, iv.hex()))
+        if iv in seen:
+            rep += 1
+            if len(bad) < 20:
+                bad.append('frame %d: IV %s repeated' % (n - 1, iv.hex()))
+        seen.add(iv)
+        ids.setdefault(cid, []).append(seq)
+    per = []
+    for cid, v in sorted(ids.items()):
+        mn, mx = min(v), max(v)
+        per.append('%d:%d:%d-%d:holes=%d' % (cid, len(v), mn, mx, mx - mn + 1 - len(set(v))))
+    print('%s frames=%d distinct-ivs=%d repeats=%d bad=%d ids=%s' % (
+        'ok' if n and not bad else 'fail', n, len(seen), rep, len(bad), '/'.join(per) or '-'))
+    for b in bad[:10]:
+        print('# ' + b)
+    if a.seqs:
+        for cid, v in sorted(ids.items()):
+            print('seqs %d %s' % (cid, ','.join(map(str, v))))
+    if other:
+        print('# %d frames of other SAs' % other)
+
+
+def cmd_ctr_craft(a):
+    """Counter SA packets from a captured one: re-encrypted with the key as
+    id/seq/IV/options say (valid ICV), or --flood N variants with random ids
+    below --n, random SNs, IV = id|seq and a random ICV (no key needed)"""
+    import random
+    frames = esp_frames(a.inp)
+    if a.index >= len(frames):
+        raise SystemExit('%s: no frame %d (have %d)' % (a.inp, a.index, len(frames)))
+    e = frames[a.index]
+    if e.wesp_off is None:
+        raise SystemExit('not a WESPv2 frame')
+    wb = bytes(e.frame[e.wesp_off:])
+    cid, sn, iv, seq = ctr_fields(wb)
+    out = []
+    if a.flood:
+        rnd = random.Random(a.seed)
+        hl = 4 + (wb[3] & 0x3f)
+        sns = rnd.sample(range(1 << 20, 1 << 31), a.flood)
+        for s in sns:
+            i = rnd.randrange(a.n)
+            v = bytearray(wb)
+            v[6:8] = struct.pack('!H', i)
+            v[hl + 4:hl + 8] = struct.pack('!I', s)
+            v[hl + 8:hl + 16] = ctr_iv(i, s)
+            v[len(v) - a.icv:] = bytes(rnd.randrange(256) for _ in range(a.icv))
+            frame_replace_l4(e, v)
+            out.append(bytes(e.frame))
+        pcap_write(a.out, out)
+        print('crafted %d frame(s), ids < %d' % (len(out), a.n))
+        return
+    blob = bytes.fromhex(a.key.replace('0x', ''))
+    f, pt = wesp_open(a.alg, blob, a.icv, wb, esn_hi=seq >> 32)
+    if pt is None:
+        raise SystemExit('the captured packet does not verify with this key')
+    nid = cid if a.id is None else a.id
+    nseq = seq if a.seq is None else a.seq
+    opts = ctr_opt(nid) if a.options is None else bytes.fromhex(a.options)
+    niv = ctr_iv(nid, nseq) if a.iv is None else bytes.fromhex(a.iv)
+    inner = f['clear'] + pt[:len(pt) - 2 - pt[-2]]
+    c = f['c']
+    hdr = wesp_header(wb[0], c, opts)
+    enc = inner[4 * c:]
+    new = wesp_seal(a.alg, blob, a.icv, hdr, f['spi'], nseq & 0xffffffff, niv, inner[:4 * c],
+                    enc + trailer(len(enc), pt[-1]), nseq >> 32)
+    frame_replace_l4(e, new)
+    out = [bytes(e.frame)] * a.copies
+    pcap_write(a.out, out)
+    print('crafted %d frame(s): id %d seq %d IV %s options %s' % (len(out), nid, nseq,
+                                                              niv.hex(), opts.hex()))
+
+
+def cmd_ctr(a):
+    """Counter state of the counter SAs of this netns (ESPX_CMD_CTR_GET), in
+    espx_genl ctr's format"""
+    g = EspxGenl(os.getpid())
+    for spi, sa_id, at in g.sas():
+        if (a.spi is not None and spi != a.spi) or ESPX_A_COUNTERS not in at:
+            continue
+        cn = nla_parse(at[ESPX_A_COUNTERS])
+        u = {k: struct.unpack('=Q', (v + bytes(8))[:8])[0] for k, v in cn.items()}
+        print('sa 0x%x counters %d window %d windows %d' % (
+            spi, u.get(ESPX_COUNTERS_COUNT, 0) & 0xffff,
+            u.get(ESPX_COUNTERS_WINDOW, 0) & 0xffffffff,
+            u.get(ESPX_COUNTERS_WINDOWS, 0) & 0xffffffff))
+        for d in g.ctrs(sa_id):
+            if a.active and not (d.get('out_packets') or d['in_top'] is not None or
+                                 d.get('in_replay')):
+                continue
+            print('id=%d out_seq=%d out_packets=%d out_bytes=%d in_top=%s in_packets=%d '
+                  'in_bytes=%d in_replay=%d' % (
+                      d.get('id', -1), d.get('out_seq', 0), d.get('out_packets', 0),
+                      d.get('out_bytes', 0), '-' if d['in_top'] is None else d['in_top'],
+                      d.get('in_packets', 0), d.get('in_bytes', 0), d.get('in_replay', 0)))
+
+
+def cmd_espx_stats(a):
+    """espx's per-SA (espx:SPI:NAME), per-counter (espxctr:SPI:ID:NAME) and
+    netns counters of this netns, one 'NAME VALUE' a line"""
+    for k, v in sorted(EspxGenl(os.getpid()).counters().items()):
+        print(k, v)
+
+
+def cmd_blast(a):
+    """count UDP datagrams to dst:port as fast as a blocking socket takes
+    them (sendmmsg, batch at a time), or one per gap seconds"""
+    import ctypes
+    fam = socket.AF_INET6 if ':' in a.dst else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    if a.sport:
+        s.bind(('::' if fam == socket.AF_INET6 else '0.0.0.0', a.sport))
+    s.connect((a.dst, a.port))
+    msg = (a.tag.encode() + b' ' * a.len)[:max(a.len, len(a.tag))]
+    sent = errs = 0
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *x: stop.append(1))
+    print('ready', flush=True)
+    while a.go and not os.path.exists(a.go) and not stop:
+        time.sleep(0.01)
+    if a.gap or a.batch <= 1:
+        for _ in range(a.count):
+            if stop:
+                break
+            try:
+                s.send(msg)
+                sent += 1
+            except OSError:
+                errs += 1
+            if a.gap:
+                time.sleep(a.gap)
+        print('sent %d errors %d' % (sent, errs), flush=True)
+        return
+
+    class Iov(ctypes.Structure):
+        _fields_ = [('base', ctypes.c_void_p), ('len', ctypes.c_size_t)]
+
+    class Mmsg(ctypes.Structure):
+        _fields_ = [('name', ctypes.c_void_p), ('namelen', ctypes.c_uint),
+                    ('iov', ctypes.POINTER(Iov)), ('iovlen', ctypes.c_size_t),
+                    ('control', ctypes.c_void_p), ('controllen', ctypes.c_size_t),
+                    ('flags', ctypes.c_int), ('msg_len', ctypes.c_uint)]
+    libc = ctypes.CDLL(None, use_errno=True)
+    buf = ctypes.create_string_buffer(msg, len(msg))
+    iov = Iov(ctypes.cast(buf, ctypes.c_void_p), len(msg))
+    vec = (Mmsg * a.batch)()
+    for m in vec:
+        m.iov = ctypes.pointer(iov)
+        m.iovlen = 1
+    while sent < a.count and not stop:
+        k = min(a.batch, a.count - sent)
+        r = libc.sendmmsg(s.fileno(), vec, k, 0)
+        if r < 0:
+            errs += 1
+            if errs > 1000:
+                break
+            time.sleep(0.001)
+            continue
+        sent += r
+    print('sent %d errors %d' % (sent, errs), flush=True)
+
+
+def cmd_sink(a):
+    """count datagrams per local port; SIGUSR1 or SIGTERM print
+    'count PORT:N ...' (SIGTERM then exits)"""
+    socks = {}
+    for p in a.port:
+        for s in _bind_both(p):
+            s.setsockopt(socket.SOL_SOCKET, 33, 32 << 20)     # SO_RCVBUFFORCE
+            s.setblocking(False)
+            socks[s] = p
+    cnt = {p: 0 for p in a.port}
+    flags = {'show': False, 'stop': False}
+    signal.signal(signal.SIGUSR1, lambda *x: flags.update(show=True))
+    signal.signal(signal.SIGTERM, lambda *x: flags.update(show=True, stop=True))
+    print('ready', flush=True)
+    while True:
+        try:
+            r = select.select(list(socks), [], [], 0.1)[0]
+        except InterruptedError:
+            r = []
+        for s in r:
+            while True:
+                try:
+                    s.recv(65535)
+                except OSError:
+                    break
+                cnt[socks[s]] += 1
+        if flags['show']:
+            flags['show'] = False
+            print('count ' + ' '.join('%d:%d' % kv for kv in sorted(cnt.items())), flush=True)
+        if flags['stop']:
+            return
+
+
 # ------------------------------------------------ espx generic netlink ----
 NETLINK_GENERIC = 16
 GENL_ID_CTRL = 0x10
 CLONE_NEWNET = 0x40000000
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 1, 4, 0x300
 NLMSG_ERROR, NLMSG_DONE = 2, 3
-ESPX_CMD_SA_GET, ESPX_CMD_INFO_GET = 2, 4
-ESPX_A_SA_ID, ESPX_A_STATS, ESPX_A_INFO = 1, 4, 6
+NLA_F_NESTED = 0x8000
+ESPX_CMD_SA_GET, ESPX_CMD_INFO_GET, ESPX_CMD_CTR_GET = 2, 4, 5
+ESPX_A_SA_ID, ESPX_A_STATS, ESPX_A_INFO, ESPX_A_COUNTERS, ESPX_A_CTR = 1, 4, 6, 7, 8
+# enum espx_counters_attr / enum espx_ctr_attr
+ESPX_COUNTERS_COUNT, ESPX_COUNTERS_WINDOW, ESPX_COUNTERS_START, ESPX_COUNTERS_WINDOWS = 1, 2, 3, 4
+ESPX_CTR_FIELDS = (None, 'id', 'out_seq', 'out_packets', 'out_bytes', 'in_top', 'in_packets',
+                   'in_bytes', 'in_replay')
 ESPX_ID_SPI, ESPX_INFO_NS_STATS = 3, 3
 # Names of enum espx_stat / espx_ns_stat, by value. Taken from the uapi header
 # when it is next to the selftests (so they cannot drift), else this copy.
@@ -1053,7 +1410,9 @@ ESPX_STATS = ('unspec out_packets out_bytes in_packets in_bytes out_drop_nomem '
               'in_drop_nomem in_drop_beetph in_drop_wesp_truncated in_drop_wesp_version '
               'in_drop_wesp_align in_drop_wesp_option in_drop_wesp_opt_unknown '
               'in_drop_wesp_hdrlen in_drop_wesp_crypt_offset in_drop_wesp_nexthdr '
-              'in_drop_wesp_subsa in_drop_wesp_not_wesp in_drop_wesp_plain_sa').split()
+              'in_drop_wesp_subsa in_drop_wesp_not_wesp in_drop_wesp_plain_sa '
+              'out_drop_ctr_exhausted in_drop_ctr_range in_drop_ctr_seq in_drop_ctr_iv '
+              'in_drop_ctr_replay in_drop_ctr_nomem').split()
 ESPX_NS_STATS = 'unspec wesp_truncated wesp_no_sa'.split()
 
 
@@ -1126,16 +1485,52 @@ class EspxGenl:
                     out.append(data[off + 20:off + ln])
                 off += (ln + 3) & ~3
 
-    def counters(self):
-        c = {}
+    def sas(self):
+        """[(spi, raw ESPX_A_SA_ID nest, attrs)] of every SA and pending config"""
+        out = []
         for m in self.talk(self.family, ESPX_CMD_SA_GET, NLM_F_REQUEST | NLM_F_DUMP):
             at = nla_parse(m)
-            if ESPX_A_SA_ID not in at or ESPX_A_STATS not in at:
+            if ESPX_A_SA_ID not in at:
                 continue
             spi = struct.unpack('!I', nla_parse(at[ESPX_A_SA_ID])[ESPX_ID_SPI][:4])[0]
+            out.append((spi, at[ESPX_A_SA_ID], at))
+        return out
+
+    def ctrs(self, sa_id):
+        """One dict per counter of the SA (ESPX_CMD_CTR_GET dump); in_top None
+        while the counter has no receive window"""
+        res = []
+        # strict validation: a nest must carry NLA_F_NESTED
+        for m in self.talk(self.family, ESPX_CMD_CTR_GET, NLM_F_REQUEST | NLM_F_DUMP,
+                           nla(ESPX_A_SA_ID | NLA_F_NESTED, sa_id)):
+            ctr = nla_parse(nla_parse(m).get(ESPX_A_CTR, b''))
+            d = {'in_top': None}
+            for t, v in ctr.items():
+                if 0 < t < len(ESPX_CTR_FIELDS):
+                    d[ESPX_CTR_FIELDS[t]] = (struct.unpack('=H', v[:2])[0] if t == 1 else
+                                             struct.unpack('=Q', v[:8])[0])
+            res.append(d)
+        return res
+
+    def counters(self):
+        c = {}
+        for spi, sa_id, at in self.sas():
+            if ESPX_A_STATS not in at:
+                continue
             for t, v in nla_parse(at[ESPX_A_STATS]).items():
                 if 0 < t < len(self.stat_names) and len(v) >= 8:
                     c['espx:0x%x:%s' % (spi, self.stat_names[t])] = struct.unpack('=Q', v[:8])[0]
+            if ESPX_A_COUNTERS not in at:
+                continue
+            # counter SAs: windows allocated, and every counter that has
+            # done anything (absent = all zero, no window)
+            cn = nla_parse(at[ESPX_A_COUNTERS])
+            if ESPX_COUNTERS_WINDOWS in cn:
+                c['espx:0x%x:windows' % spi] = struct.unpack('=I', cn[ESPX_COUNTERS_WINDOWS][:4])[0]
+            for d in self.ctrs(sa_id):
+                for k in ('in_packets', 'in_replay', 'in_top', 'out_packets'):
+                    if d.get(k):
+                        c['espxctr:0x%x:%d:%s' % (spi, d['id'], k)] = d[k]
         for m in self.talk(self.family, ESPX_CMD_INFO_GET, NLM_F_REQUEST | NLM_F_ACK):
             info = nla_parse(nla_parse(m).get(ESPX_A_INFO, b''))
             for t, v in nla_parse(info.get(ESPX_INFO_NS_STATS, b'')).items():
@@ -1374,7 +1769,8 @@ def main():
     c.add_argument('pcap')
     c.add_argument('--sa', action='append', required=True,
                    help='spi=0x..,alg=gcm|chacha,key=0x..,icv=N,co=N[,esn=1][,mode=M,inner=4|6]')
-    c.add_argument('--port', type=int, default=7000, help='UDP port of the test traffic')
+    c.add_argument('--port', type=int, default=7000,
+                   help='UDP port of the test traffic (0: any)')
     c = sub.add_parser('wesp-craft')
     c.add_argument('inp')
     c.add_argument('out')
@@ -1398,6 +1794,43 @@ def main():
     c.add_argument('--copies', type=int, default=1)
     c.add_argument('--ext', action='store_true',
                    help='outer IPv4 options / IPv6 Destination Options header before WESPv2')
+    sub.add_parser('ctr-vectors')
+    c = sub.add_parser('ctr-ivs')
+    c.add_argument('pcap')
+    c.add_argument('--spi', type=lambda x: int(x, 0))
+    c.add_argument('--n', type=int, default=0, help='counters of the SA: ids must be below')
+    c.add_argument('--seqs', action='store_true', help='also print every id\'s seqs')
+    c = sub.add_parser('ctr-craft')
+    c.add_argument('inp')
+    c.add_argument('out')
+    c.add_argument('--index', type=int, default=0)
+    c.add_argument('--alg', choices=('gcm', 'chacha'), default='gcm')
+    c.add_argument('--key')
+    c.add_argument('--icv', type=int, default=16)
+    c.add_argument('--id', type=lambda x: int(x, 0))
+    c.add_argument('--seq', type=lambda x: int(x, 0), help='64-bit seq: SN and SNhi')
+    c.add_argument('--iv', help='IV (hex) instead of be16(id) | be48(seq)')
+    c.add_argument('--options', help='options area (hex) instead of option 27')
+    c.add_argument('--copies', type=int, default=1)
+    c.add_argument('--flood', type=int, default=0)
+    c.add_argument('--n', type=int, default=1, help='--flood: ids below this')
+    c.add_argument('--seed', type=int, default=5)
+    c = sub.add_parser('ctr')
+    c.add_argument('--spi', type=lambda x: int(x, 0))
+    c.add_argument('--active', action='store_true', help='only counters that did something')
+    c = sub.add_parser('blast')
+    c.add_argument('--dst', required=True)
+    c.add_argument('--port', type=int, required=True)
+    c.add_argument('--sport', type=int)
+    c.add_argument('--count', type=int, default=1)
+    c.add_argument('--len', type=int, default=32)
+    c.add_argument('--batch', type=int, default=64)
+    c.add_argument('--gap', type=float, default=0)
+    c.add_argument('--tag', default='espx')
+    c.add_argument('--go', help='after "ready", wait for this file to exist')
+    sub.add_parser('espx-stats')
+    c = sub.add_parser('sink')
+    c.add_argument('--port', type=int, action='append', required=True)
     c = sub.add_parser('encap-sock')
     c.add_argument('--port', type=int, default=ENCAP_PORT)
     c.add_argument('--log')
@@ -1443,7 +1876,9 @@ COMMANDS = {'capture': cmd_capture, 'split': cmd_split, 'send': cmd_send, 'info'
             'encap-sock': cmd_encap_sock, 'udp-echo': cmd_udp_echo,
             'udp-ping': cmd_udp_ping, 'traffic': cmd_traffic, 'servers': cmd_servers,
             'wesp-vectors': cmd_wesp_vectors, 'wesp-check': cmd_wesp_check,
-            'wesp-craft': cmd_wesp_craft}
+            'wesp-craft': cmd_wesp_craft, 'ctr-vectors': cmd_ctr_vectors,
+            'ctr-ivs': cmd_ctr_ivs, 'ctr-craft': cmd_ctr_craft, 'ctr': cmd_ctr,
+            'blast': cmd_blast, 'sink': cmd_sink, 'espx-stats': cmd_espx_stats}
 
 
 if __name__ == '__main__':

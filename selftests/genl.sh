@@ -91,7 +91,7 @@ for fam, dst, pkts in ((socket.AF_INET, "127.0.0.1", (hdr[:3], hdr + esp, hdr + 
 }
 
 ktap_header
-ktap_plan 48
+ktap_plan 49
 
 grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 a=$(ns_new a)
@@ -201,7 +201,7 @@ ip -n "$b" xfrm state flush
 
 bound_with_stats() { # bound_with_stats DST SPI: SA add binds the pending config
 	sa_add "$a" "$1" "$2" &&
-	out_has 'status bound stats out_packets 0 .* in_drop_icv 0 .* in_drop_wesp_plain_sa 0$' \
+	out_has 'status bound stats out_packets 0 .* in_drop_icv 0 .* in_drop_wesp_plain_sa 0 .* in_drop_ctr_nomem 0$' \
 		ga get --daddr "$1" --spi "$2" &&
 	! ga get --daddr "$1" --spi "$2" | grep -E ' stat_[0-9]+ ' ||
 		{ echo "a stat id espx_genl has no name for"; return 1; }
@@ -210,6 +210,20 @@ plain_sa() {
 	sa_add "$a" 10.1.1.3 0x202 &&
 	out_has '^family 4 daddr 10\.1\.1\.3 .* status bound stats out_packets 0' \
 		ga get --daddr 10.1.1.3 --spi 0x202
+}
+# CTR_GET (dump only): errno + extack for an unknown id, a pending config and a plain SA.
+ctr_errors() {
+	local out rc
+	out=$(ga ctr --daddr 10.1.1.99 --spi 0x2ff 2>&1); rc=$?
+	[ $rc = 2 ] && grep -q 'no SA with this id' <<<"$out" ||
+		{ echo "unknown id: rc $rc: $out"; return 1; }
+	out=$(ga ctr --daddr 10.1.1.3 --spi 0x202 2>&1); rc=$?
+	[ $rc = 22 ] && grep -q 'no sequence counters' <<<"$out" ||
+		{ echo "plain SA: rc $rc: $out"; return 1; }
+	ga set --daddr 10.1.1.98 --spi 0x2fe --wesp 0 --counters 4 || return 1
+	out=$(ga ctr --daddr 10.1.1.98 --spi 0x2fe 2>&1); rc=$?
+	ga del --daddr 10.1.1.98 --spi 0x2fe || return 1
+	[ $rc = 2 ] || { echo "pending config: rc $rc: $out"; return 1; }
 }
 marked_sa() {
 	ga set --family 6 --daddr 2001:db8::3 --spi 0x203 --mark 7 --mask 0xff --if-id 3 &&
@@ -264,6 +278,8 @@ check "SA add binds it (status bound, every stat present and named)" bound_with_
 check "SET on the id of an existing SA: EEXIST" rc_is 17 ga set --daddr 10.1.1.2 --spi 0x201
 check "DEL of a bound config: EBUSY" rc_is 16 ga del --daddr 10.1.1.2 --spi 0x201
 check "plain SA (no config) is listed as bound with stats" plain_sa
+check "CTR_GET: ENOENT (unknown id, pending config), EINVAL (no counters), with extack" \
+	ctr_errors
 check "SA with mark/mask and if_id binds its config" marked_sa
 check_fail "duplicate SA add fails" sa_add "$a" 10.1.1.2 0x201
 check "... and leaves the entries as they were" one_bound_left

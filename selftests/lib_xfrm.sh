@@ -491,3 +491,92 @@ xt_dmesg_check() {
 		return 1
 	return 0
 }
+
+# ------------------------------------------------------- counter SAs --
+# xt_ctr_opts N [W [CO [EXTRA]]]: SA_OPTS of a counter SA (multi-counters.md):
+# the core's replay window 0, no ESN, oseq-may-wrap; WESPv2 with CryptOffset
+# CO (default 0), N counters, window W (default: the kernel's)
+xt_ctr_opts() {
+	local o="replay-window 0 extra-flag oseq-may-wrap wesp crypt-offset ${3:-0} seq-counters $1"
+	[ -z "${2:-}" ] || o+=" counter-window $2"
+	[ -z "${4:-}" ] || o+=" $4"
+	echo "$o"
+}
+
+# xt_genl_find: sets XT_GENL to the espx_genl binary ("" if none)
+xt_genl_find() {
+	local g
+	XT_GENL=
+	for g in "${ESPX_BIN:-}/espx_genl" "$XT_DIR/espx_genl" "$XT_DIR/../build/selftests/espx_genl"; do
+		[ -x "$g" ] && { XT_GENL=$g; return 0; }
+	done
+	return 1
+}
+
+# xt_tcpdump NS NAME FILE SNAPLEN FILTER...: capture on NS's veth0 (both
+# directions) into FILE in the background until xt_stop $XT_LASTPID; waits
+# until tcpdump listens. Its summary ("N packets dropped by kernel") ends up
+# in $XT_TMP/NAME.log.
+xt_tcpdump() {
+	local ns=$1 name=$2 f=$3 snap=$4 i
+	shift 4
+	WAIT_READY=0 xt_bg "$ns" "$name" tcpdump -i veth0 -n -s "$snap" -B 16384 -w "$f" "$@"
+	for i in $(seq 300); do
+		grep -q 'listening on' "$XT_TMP/$name.log" 2>/dev/null && return 0
+		kill -0 "$XT_LASTPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$XT_TMP/$name.log" >&2
+	return 1
+}
+
+# xt_serve_start NS STATS_PID APP_LOG [SETTLE]: one "espx_pkt.py serve" in NS
+# as a coprocess (XT_PK), reporting counter deltas of STATS_PID's netns
+# (espx's included) after every "send"; talk to it with xt_pk.
+xt_serve_start() {
+	coproc XT_PK { ip netns exec "$1" $XT_PKT serve --stats-pid "$2" --app-log "$3" \
+		--settle "${4:-3}" --espx-stats 2>&1; }
+	XT_PIDS+=("$XT_PK_PID")
+	XT_PKOUT=
+	read -r -t 120 -u "${XT_PK[0]}" XT_PKOUT
+	[ "$XT_PKOUT" = ready ]
+}
+
+# xt_pk SUBCOMMAND...: run it in the serve process; its output in XT_PKOUT
+xt_pk() {
+	local l
+	XT_PKOUT=
+	echo "$*" >&"${XT_PK[1]}"
+	while read -r -t 300 -u "${XT_PK[0]}" l; do
+		[ "$l" = . ] && return 0
+		XT_PKOUT+="$l"$'\n'
+	done
+	XT_PKOUT+="espx_pkt.py serve did not answer"
+	return 1
+}
+
+# xt_dload: XT_D = the delta line of the last xt_pk send, XT_DELTA[name] its values
+declare -A XT_DELTA
+xt_dload() {
+	local w
+	XT_DELTA=() XT_D=
+	[[ $XT_PKOUT =~ delta\ ([^$'\n']*) ]] && XT_D=${BASH_REMATCH[1]}
+	for w in $XT_D; do
+		XT_DELTA[${w%+*}]=${w##*+}
+	done
+}
+
+# xt_dsum REGEX: XT_DSUM = sum of the deltas whose name matches REGEX
+xt_dsum() {
+	local k
+	XT_DSUM=0
+	for k in "${!XT_DELTA[@]}"; do
+		[[ $k =~ $1 ]] && XT_DSUM=$((XT_DSUM + XT_DELTA[$k]))
+	done
+	return 0
+}
+
+# xt_slab REGEX: active objects of the slab caches whose name matches, summed
+xt_slab() {
+	awk -v re="$1" 'NR > 2 && $1 ~ re { s += $2 } END { print s + 0 }' /proc/slabinfo
+}

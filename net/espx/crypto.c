@@ -245,7 +245,43 @@ static size_t espx_crypto_req_size(struct crypto_aead *aead, unsigned int nsg,
 }
 
 /**
+ * espx_crypto_layout - fix the SA's request memory layout (init_state)
+ * @sa: the SA
+ * @aead: its transform
+ * @aadmax: the AAD buffer its packets need
+ *
+ * kmalloc() memory is aligned to ARCH_KMALLOC_MINALIGN: when no part needs
+ * more, the offsets do not depend on where the memory lies and the data
+ * path only adds them. Otherwise (or for a huge context) sa->req stays
+ * zeroed and every packet computes its layout.
+ */
+void espx_crypto_layout(struct espx_sa *sa, struct crypto_aead *aead,
+			unsigned int aadmax)
+{
+	struct espx_req_layout *l = &sa->req;
+	size_t iv, req, size;
+
+	memset(l, 0, sizeof(*l));
+	if (crypto_aead_alignmask(aead) >= ARCH_KMALLOC_MINALIGN ||
+	    crypto_tfm_ctx_alignment() > ARCH_KMALLOC_MINALIGN ||
+	    __alignof__(struct scatterlist) > ARCH_KMALLOC_MINALIGN)
+		return;
+	iv = ALIGN(sizeof(struct espx_crypto_hdr) + ALIGN(aadmax, 4),
+		   crypto_aead_alignmask(aead) + 1);
+	req = ALIGN(iv + crypto_aead_ivsize(aead), crypto_tfm_ctx_alignment());
+	size = ALIGN(req + sizeof(struct aead_request) +
+		     crypto_aead_reqsize(aead), __alignof__(struct scatterlist));
+	if (size > U16_MAX)
+		return;
+	l->aadmax = aadmax;
+	l->iv = iv;
+	l->req = req;
+	l->size = size;
+}
+
+/**
  * espx_crypto_req_alloc - one packet's request memory (GFP_ATOMIC)
+ * @sa: the SA (its fixed layout, if any)
  * @aead: the SA's transform
  * @nsg: scatterlist entries needed (AAD entry included)
  * @aadmax: octets of AAD buffer needed at r->hdr->aad
@@ -253,10 +289,27 @@ static size_t espx_crypto_req_size(struct crypto_aead *aead, unsigned int nsg,
  *
  * Return: 0 or -ENOMEM. The caller owns r->hdr until espx_crypto_run().
  */
-int espx_crypto_req_alloc(struct crypto_aead *aead, unsigned int nsg,
-			  unsigned int aadmax, struct espx_crypto_req *r)
+int espx_crypto_req_alloc(const struct espx_sa *sa, struct crypto_aead *aead,
+			  unsigned int nsg, unsigned int aadmax,
+			  struct espx_crypto_req *r)
 {
+	const struct espx_req_layout *l = &sa->req;
 	u8 *p;
+
+	if (likely(l->size && aadmax <= l->aadmax)) {
+		p = kmalloc(l->size + nsg * sizeof(struct scatterlist),
+			    GFP_ATOMIC);
+		if (!p)
+			return -ENOMEM;
+		r->hdr = (struct espx_crypto_hdr *)p;
+		r->hdr->done = NULL;
+		r->hdr->len = 0;
+		r->iv = p + l->iv;
+		r->req = (struct aead_request *)(p + l->req);
+		aead_request_set_tfm(r->req, aead);
+		r->sg = (struct scatterlist *)(p + l->size);
+		return 0;
+	}
 
 	p = kmalloc(espx_crypto_req_size(aead, nsg, aadmax), GFP_ATOMIC);
 	if (!p)
@@ -274,17 +327,6 @@ int espx_crypto_req_alloc(struct crypto_aead *aead, unsigned int nsg,
 						crypto_aead_reqsize(aead),
 						__alignof__(struct scatterlist));
 	return 0;
-}
-
-struct espx_crypto_hdr *espx_crypto_req_of(struct sk_buff *skb)
-{
-	return ESPX_SKB_CB(skb)->tmp;
-}
-
-void espx_crypto_req_free(struct sk_buff *skb)
-{
-	kfree(ESPX_SKB_CB(skb)->tmp);
-	ESPX_SKB_CB(skb)->tmp = NULL;
 }
 
 /* The crypto API changed the completion argument in 6.3. */

@@ -95,6 +95,16 @@ static unsigned int espx_ivlen(const struct espx_sa *sa,
 	return sa->ext.nonce ? ESPX_NONCE_IVLEN : crypto_aead_ivsize(aead);
 }
 
+static bool espx_aad_hi(const struct xfrm_state *x, const struct espx_sa *sa);
+
+/* The AAD buffer of a packet's request: none when the AAD is the ESP header
+ * in the packet (@inplace), else room for the ESP or the WESPv2 AAD.
+ */
+static unsigned int espx_aadmax(bool inplace, unsigned int wlen)
+{
+	return inplace ? 0 : wlen ? ESPX_WESP_AAD_MAX : ESPX_AAD_ESP_MAX;
+}
+
 /* Header and trailer room, exactly as esp4/esp6 reserve it (MTU/PMTU),
  * plus the WESPv2 header of a WESPv2 SA.
  */
@@ -145,10 +155,16 @@ static int espx_init_state(struct xfrm_state *x,
 	err = espx_wesp_init_state(x, sa, extack);
 	if (err)
 		goto err_unbind;
+	err = espx_ctr_init_state(x, sa, extack);
+	if (err)
+		goto err_unbind;
 	err = espx_crypto_init(x, sa, extack);
 	if (err)
 		goto err_unbind;
 	espx_set_sizes(x, sa);
+	espx_crypto_layout(sa, x->data,
+			   espx_aadmax(!sa->ext.wesp_len && !espx_aad_hi(x, sa),
+				       sa->ext.wesp_len));
 	return 0;
 
 err_unbind:
@@ -241,11 +257,9 @@ static int espx_output_trailer(struct sk_buff *skb,
 }
 
 /* After encryption, sync or async: UDP checksum (IPv6), stats, errors. */
-static int espx_output_finish(struct xfrm_state *x, struct sk_buff *skb,
-			      u32 len, int err)
+static int espx_output_finish(struct xfrm_state *x, struct espx_sa *sa,
+			      struct sk_buff *skb, u32 len, int err)
 {
-	struct espx_sa *sa = espx_sa_of(x);
-
 	if (unlikely(err)) {
 		espx_count(sa, ESPX_STAT_OUT_DROP_CRYPTO, 1);
 		/* like esp4/esp6: a full crypto queue is congestion */
@@ -265,18 +279,19 @@ static int espx_output_finish(struct xfrm_state *x, struct sk_buff *skb,
 			uh->check = CSUM_MANGLED_0;
 	}
 
-	if (sa)
-		espx_stat_pkt(sa, ESPX_STAT_OUT_PACKETS, ESPX_STAT_OUT_BYTES, len);
+	espx_stat_pkt(sa, ESPX_STAT_OUT_PACKETS, ESPX_STAT_OUT_BYTES, len);
 	return 0;
 }
 
+/* The request header carries the SA: the skb holds x, x outlives its SA. */
 static void espx_output_done(struct sk_buff *skb, int err)
 {
-	struct xfrm_state *x = skb_dst(skb)->xfrm;
-	u32 len = espx_crypto_req_of(skb)->len;
+	struct espx_crypto_hdr *hdr = espx_crypto_req_of(skb);
+	struct espx_sa *sa = hdr->sa;
+	u32 len = hdr->len;
 
 	espx_crypto_req_free(skb);
-	err = espx_output_finish(x, skb, len, err);
+	err = espx_output_finish(skb_dst(skb)->xfrm, sa, skb, len, err);
 	xfrm_output_resume(skb_to_full_sk(skb), skb, err);
 }
 
@@ -305,6 +320,14 @@ static int espx_build_aad(u8 *aad, const u8 *wh, unsigned int wlen,
 	if (clear && skb_copy_bits(skb, clear_off, aad + n, clear))
 		return -EINVAL;
 	return n + clear;
+}
+
+/* SNhi is authenticated with ESN, and always on a counter SA (its high
+ * bits are never on the wire either).
+ */
+static bool espx_aad_hi(const struct xfrm_state *x, const struct espx_sa *sa)
+{
+	return (x->props.flags & XFRM_STATE_ESN) || sa->ctrs;
 }
 
 /* r->sg = [the AAD buffer, @aadlen octets, if any] + @len octets of @skb
@@ -342,8 +365,11 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 	struct ip_esp_hdr *esph;
 	struct espx_esp_pad pad;
 	int esph_off, nsg, err;
+	u8 iv8[ESPX_NONCE_IVLEN];
+	u16 ctr_id = 0;
 	__be64 seqno;
 	u8 nexthdr;
+	u64 seq;
 
 	if (unlikely(!sa))
 		return -EINVAL;
@@ -370,9 +396,18 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 		return nsg;
 	}
 
+	/* the 64-bit SN: the core's, or this CPU's counter's (counters.c) */
+	if (sa->ctrs) {
+		err = espx_ctr_next(x, sa, &ctr_id, &seq, len);
+		if (err)
+			return err;
+	} else {
+		seq = cb->seq.output.low + ((u64)cb->seq.output.hi << 32);
+	}
+
 	esph = (struct ip_esp_hdr *)(skb->data + esph_off);
 	esph->spi = x->id.spi;
-	esph->seq_no = htonl(cb->seq.output.low);
+	esph->seq_no = htonl(lower_32_bits(seq));
 
 	/* beet.md §2: Linux leaves the pseudo-header's Reserved octet as is */
 	if (nexthdr == IPPROTO_BEETPH && skb_headlen(skb) >= ESPX_BEETPH_FIXED_LEN)
@@ -380,28 +415,27 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 
 	if (wlen)
 		clear = 4 * espx_wesp_output_hdr(sa, (u8 *)esph - wlen, len,
-						 nexthdr);
+						 nexthdr, ctr_id);
 
-	/* the 64-bit SN: the IV of a nonce SA, the input of seqiv/echainiv */
-	seqno = cpu_to_be64(cb->seq.output.low +
-			    ((u64)cb->seq.output.hi << 32));
+	/* the IV of a nonce SA, the input of seqiv/echainiv */
+	seqno = cpu_to_be64(seq);
 
 	/* from here on offsets are from the outer network header */
 	esph_off -= skb_network_offset(skb);
-	skb_push(skb, -skb_network_offset(skb));
+	__skb_push(skb, -skb_network_offset(skb));	/* within the head */
 
 	/* plain ESP without ESN: the AAD (SPI | SN) is the ESP header in the
 	 * packet, as in esp4/esp6: one scatterlist entry less to walk
 	 */
-	inplace = !wlen && !(x->props.flags & XFRM_STATE_ESN);
-	err = espx_crypto_req_alloc(aead, nsg + !inplace,
-				    inplace ? 0 : wlen ? ESPX_WESP_AAD_MAX :
-				    ESPX_AAD_ESP_MAX, &r);
+	inplace = !wlen && !espx_aad_hi(x, sa);
+	err = espx_crypto_req_alloc(sa, aead, nsg + !inplace,
+				    espx_aadmax(inplace, wlen), &r);
 	if (err) {
 		espx_count(sa, ESPX_STAT_OUT_DROP_NOMEM, 1);
 		return err;
 	}
 	r.hdr->len = len;
+	r.hdr->sa = sa;
 
 	if (inplace) {
 		err = espx_sg(&r, nsg, 0, skb, esph_off,
@@ -409,8 +443,8 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 		aead_request_set_ad(r.req, ESPX_ESP_HDR_LEN);
 	} else {
 		err = espx_build_aad((u8 *)r.hdr->aad, (u8 *)esph - wlen, wlen,
-				     esph, (x->props.flags & XFRM_STATE_ESN),
-				     htonl(cb->seq.output.hi), skb,
+				     esph, espx_aad_hi(x, sa),
+				     htonl(upper_32_bits(seq)), skb,
 				     esph_off + ESPX_ESP_HDR_LEN + ivlen, clear);
 		if (unlikely(err < 0))
 			goto free;
@@ -427,16 +461,31 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 		goto free;
 
 	if (sa->ext.nonce) {
-		/* nonce = salt | IV, IV = be64(SN): unique per key (§5) */
-		memcpy(esph->enc_data, &seqno, sizeof(seqno));
+		/* nonce = salt | IV, IV = be64(SN) or, on a counter SA,
+		 * be16(id) | be48(seq): unique per key (wespv2.md §5,
+		 * multi-counters.md §3)
+		 */
+		if (sa->ctrs)
+			espx_wesp_iv_counter(iv8, ctr_id, seq);
+		else
+			memcpy(iv8, &seqno, sizeof(seqno));
+		memcpy(esph->enc_data, iv8, sizeof(iv8));
 		memcpy(r.iv, sa->ext.salt, ESPX_SALT_LEN);
-		memcpy(r.iv + ESPX_SALT_LEN, &seqno, sizeof(seqno));
+		memcpy(r.iv + ESPX_SALT_LEN, iv8, sizeof(iv8));
 		aead_request_set_crypt(r.req, r.sg, r.sg, pad.clen - clear,
 				       r.iv);
 	} else {
-		n = min_t(u32, ivlen, sizeof(seqno));
-		memset(r.iv, 0, ivlen);
-		memcpy(r.iv + ivlen - n, (u8 *)&seqno + sizeof(seqno) - n, n);
+		/* the SN right-aligned in a zeroed IV; 8 octets (GCM, CCM,
+		 * ChaCha20-Poly1305) without a memset call
+		 */
+		if (likely(ivlen == sizeof(seqno))) {
+			memcpy(r.iv, &seqno, sizeof(seqno));
+		} else {
+			n = min_t(u32, ivlen, sizeof(seqno));
+			memset(r.iv, 0, ivlen);
+			memcpy(r.iv + ivlen - n,
+			       (u8 *)&seqno + sizeof(seqno) - n, n);
+		}
 		aead_request_set_crypt(r.req, r.sg, r.sg, ivlen + pad.clen,
 				       r.iv);
 	}
@@ -445,7 +494,7 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 	if (err == -EINPROGRESS)
 		return err;
 	espx_crypto_req_free(skb);
-	return espx_output_finish(x, skb, len, err);
+	return espx_output_finish(x, sa, skb, len, err);
 
 free:
 	kfree(r.hdr);
@@ -572,11 +621,11 @@ static int espx_input_trim(const struct sk_buff *skb, unsigned int hlen,
 }
 
 /* After decryption, sync or async. Return: Next Header or -errno. */
-static int espx_input_finish(struct xfrm_state *x, struct sk_buff *skb,
-			     const struct espx_wesp_in *w, int err)
+static int espx_input_finish(struct xfrm_state *x, struct espx_sa *sa,
+			     struct sk_buff *skb, const struct espx_wesp_in *w,
+			     int err)
 {
 	struct crypto_aead *aead = x->data;
-	struct espx_sa *sa = espx_sa_of(x);
 	unsigned int alen = crypto_aead_authsize(aead);
 	unsigned int hlen, clear = 4 * w->crypt_offset;
 	u8 tr[ESPX_ESP_TRAILER_MIN];
@@ -626,17 +675,43 @@ static int espx_input_finish(struct xfrm_state *x, struct sk_buff *skb,
 	if (err)
 		return err;
 
+	/* authenticated and well-formed: now it may move its window */
+	if (sa->ctrs) {
+		err = espx_ctr_input_accept(sa, w->ctr_id, w->ctr_seq,
+					    skb->len);
+		if (err)
+			return err;
+	}
+
 	espx_stat_pkt(sa, ESPX_STAT_IN_PACKETS, ESPX_STAT_IN_BYTES, skb->len);
 	return tr[1];
 }
 
+/* A plain-ESP SA (no WESPv2, no counters) and a packet that came as
+ * protocol 50 or in UDP: espx_wesp_input() would accept it with an empty
+ * header, so the common case skips the call. Anything else goes through it.
+ */
+static bool espx_input_plain(const struct xfrm_state *x,
+			     const struct espx_sa *sa,
+			     const struct sk_buff *skb)
+{
+	if (sa->ext.wesp_len || sa->ctrs)
+		return false;
+	if (x->encap)
+		return true;
+	if (ip_hdr(skb)->version == 4)
+		return ip_hdr(skb)->protocol == IPPROTO_ESP;
+	return skb_network_header(skb)[IP6CB(skb)->nhoff] == IPPROTO_ESP;
+}
+
 static void espx_input_done(struct sk_buff *skb, int err)
 {
-	struct xfrm_state *x = xfrm_input_state(skb);
-	struct espx_wesp_in w = espx_crypto_req_of(skb)->wesp;
+	struct espx_crypto_hdr *hdr = espx_crypto_req_of(skb);
 
+	err = espx_input_finish(xfrm_input_state(skb), hdr->sa, skb,
+				&hdr->wesp, err);
 	espx_crypto_req_free(skb);
-	xfrm_input_resume(skb, espx_input_finish(x, skb, &w, err));
+	xfrm_input_resume(skb, err);
 }
 
 /* On entry (xfrm_input): skb->data is the ESP header, the network header is
@@ -659,9 +734,13 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 
 	if (unlikely(!sa))
 		return -EINVAL;
-	err = espx_wesp_input(x, sa, skb, &w);
-	if (err)
-		return err;
+	if (likely(espx_input_plain(x, sa, skb))) {
+		memset(&w, 0, sizeof(w));
+	} else {
+		err = espx_wesp_input(x, sa, skb, &w);
+		if (err)
+			return err;
+	}
 	ivlen = espx_ivlen(sa, aead);
 	clear = 4 * w.crypt_offset;
 
@@ -673,6 +752,14 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 	if (!pskb_may_pull(skb, ESPX_ESP_HDR_LEN + ivlen)) {
 		espx_count(sa, ESPX_STAT_IN_DROP_NOMEM, 1);
 		return -ENOMEM;
+	}
+	if (sa->ctrs) {
+		/* seq from the counter's window; IV and replay pre-check */
+		esph = (const struct ip_esp_hdr *)skb->data;
+		err = espx_ctr_input_check(sa, w.ctr_id, esph->seq_no,
+					   esph->enc_data, &w.ctr_seq);
+		if (err)
+			return err;
 	}
 
 	/* decrypt in place: unshare only what must be unshared */
@@ -690,15 +777,15 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 	}
 
 	/* AAD in place for plain ESP without ESN, as on output */
-	inplace = !w.len && !(x->props.flags & XFRM_STATE_ESN);
-	err = espx_crypto_req_alloc(aead, nsg + !inplace,
-				    inplace ? 0 : w.len ? ESPX_WESP_AAD_MAX :
-				    ESPX_AAD_ESP_MAX, &r);
+	inplace = !w.len && !espx_aad_hi(x, sa);
+	err = espx_crypto_req_alloc(sa, aead, nsg + !inplace,
+				    espx_aadmax(inplace, w.len), &r);
 	if (err) {
 		espx_count(sa, ESPX_STAT_IN_DROP_NOMEM, 1);
 		return err;
 	}
 	r.hdr->wesp = w;
+	r.hdr->sa = sa;
 
 	/* the pulls above may have moved the head: find the headers again */
 	esph = (const struct ip_esp_hdr *)skb->data;
@@ -709,7 +796,8 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 		aead_request_set_ad(r.req, ESPX_ESP_HDR_LEN);
 	} else {
 		err = espx_build_aad((u8 *)r.hdr->aad, w.data, w.len, esph,
-				     (x->props.flags & XFRM_STATE_ESN),
+				     espx_aad_hi(x, sa),
+				     sa->ctrs ? htonl(upper_32_bits(w.ctr_seq)) :
 				     XFRM_SKB_CB(skb)->seq.input.hi, skb,
 				     ESPX_ESP_HDR_LEN + ivlen, clear);
 		if (unlikely(err < 0))
@@ -736,7 +824,7 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 	if (err == -EINPROGRESS)
 		return err;
 	espx_crypto_req_free(skb);
-	return espx_input_finish(x, skb, &w, err);
+	return espx_input_finish(x, sa, skb, &w, err);
 
 free:
 	kfree(r.hdr);

@@ -7,6 +7,8 @@
  *   esp.c      the xfrm_type for ESP: init_state/destructor/input/output
  *   crypto.c   AEAD allocation, requests, async completion
  *   proto.c    xfrm4/xfrm6 protocol handlers for ESP, ICMP errors
+ *   wesp.c     WESPv2 header, protocol-141 handlers
+ *   counters.c several sequence counters per SA, per-counter replay windows
  * The data path never calls into netlink.c; config reaches it as immutable
  * per-SA state (struct espx_cfg) bound at init_state.
  */
@@ -38,6 +40,9 @@ struct espx_sa_id {
 struct espx_cfg {
 	bool wesp;
 	u8 crypt_offset;	/* WESPv2 CryptOffset, 4-octet words */
+	u16 counters;		/* sequence counters, 0 = one (the core's) */
+	u32 ctr_window;		/* per-counter anti-replay window */
+	u64 ctr_start;		/* test knob: sequences start after this */
 };
 
 #define ESPX_SALT_LEN	4	/* RFC 4106 §8.1, RFC 7634 §4 */
@@ -63,6 +68,17 @@ struct espx_stats {
  * struct crypto_aead (the core's xfrm_state_mtu() reads it), so this lives in
  * a hash keyed by the xfrm_state pointer; see espx_sa_of().
  */
+/* Offsets into a packet's request memory for the SA's transform, fixed at
+ * init_state when the transform's alignments allow (crypto.c); size 0:
+ * computed per packet.
+ */
+struct espx_req_layout {
+	u16 aadmax;		/* AAD buffer the layout reserves */
+	u16 iv;
+	u16 req;
+	u16 size;		/* without the scatterlist entries */
+};
+
 struct espx_sa {
 	struct rhash_head node;		/* keyed by ->x */
 	struct hlist_node id_node;	/* in the netns table, by id */
@@ -71,9 +87,41 @@ struct espx_sa {
 	struct espx_cfg cfg;
 	struct espx_ext ext;		/* valid once bound */
 	bool has_cfg;			/* created from a pending config */
+	struct espx_ctrs *ctrs;		/* sequence counters, or NULL */
 	struct espx_stats __percpu *stats;
+	struct espx_req_layout req;	/* crypto.c */
 	struct rcu_head rcu;
 };
+
+/* counters.c: several sequence counters in one SA (multi-counters.md) */
+struct espx_ctrs;
+
+/* one counter as netlink reports it (enum espx_ctr_attr) */
+struct espx_ctr_info {
+	u16 id;
+	bool in_valid;		/* receive window allocated */
+	u64 out_seq;
+	u64 out_packets;
+	u64 out_bytes;
+	u64 in_top;
+	u64 in_packets;
+	u64 in_bytes;
+	u64 in_replay;
+};
+
+bool espx_ctr_test_knobs(void);
+struct espx_ctrs *espx_ctrs_get(struct espx_ctrs *c);
+void espx_ctrs_put(struct espx_ctrs *c);
+int espx_ctr_init_state(struct xfrm_state *x, struct espx_sa *sa,
+			struct netlink_ext_ack *extack);
+int espx_ctr_next(struct xfrm_state *x, struct espx_sa *sa, u16 *id,
+		  u64 *seq, u32 len);
+int espx_ctr_input_check(struct espx_sa *sa, u16 id, __be32 snlo,
+			 const u8 *iv, u64 *seq);
+int espx_ctr_input_accept(struct espx_sa *sa, u16 id, u64 seq, u32 len);
+u16 espx_ctr_count(const struct espx_sa *sa);
+u32 espx_ctr_windows(const struct espx_sa *sa);
+void espx_ctr_read(const struct espx_sa *sa, u16 id, struct espx_ctr_info *out);
 
 /* sa.c */
 int espx_sa_init(void);
@@ -175,10 +223,13 @@ struct espx_wesp_in {
 	u8 len;
 	u8 crypt_offset;	/* 4-octet words in clear after the IV */
 	u8 nexthdr;
+	u16 ctr_id;		/* counter SAs: the Sub-SA ID */
+	u64 ctr_seq;		/* counter SAs: the inferred sequence */
 };
 
 struct espx_crypto_hdr {
 	espx_crypto_done_t done;	/* async completion, set by run() */
+	struct espx_sa *sa;		/* caller's: for the completion */
 	u32 len;			/* caller's: payload octets, for stats */
 	struct espx_wesp_in wesp;	/* input: for the completion */
 	__be32 aad[];
@@ -194,10 +245,23 @@ struct espx_crypto_req {
 int espx_crypto_init(struct xfrm_state *x, struct espx_sa *sa,
 		     struct netlink_ext_ack *extack);
 void espx_crypto_destroy(struct xfrm_state *x);
-int espx_crypto_req_alloc(struct crypto_aead *aead, unsigned int nsg,
-			  unsigned int aadmax, struct espx_crypto_req *r);
-struct espx_crypto_hdr *espx_crypto_req_of(struct sk_buff *skb);
-void espx_crypto_req_free(struct sk_buff *skb);
+void espx_crypto_layout(struct espx_sa *sa, struct crypto_aead *aead,
+			unsigned int aadmax);
+int espx_crypto_req_alloc(const struct espx_sa *sa, struct crypto_aead *aead,
+			  unsigned int nsg, unsigned int aadmax,
+			  struct espx_crypto_req *r);
+/* inline: once or twice per packet each */
+static inline struct espx_crypto_hdr *espx_crypto_req_of(struct sk_buff *skb)
+{
+	return ESPX_SKB_CB(skb)->tmp;
+}
+
+static inline void espx_crypto_req_free(struct sk_buff *skb)
+{
+	kfree(ESPX_SKB_CB(skb)->tmp);
+	ESPX_SKB_CB(skb)->tmp = NULL;
+}
+
 int espx_crypto_run(struct espx_crypto_req *r, struct sk_buff *skb,
 		    bool encrypt, espx_crypto_done_t done);
 
@@ -207,7 +271,8 @@ int espx_crypto_run(struct espx_crypto_req *r, struct sk_buff *skb,
 int espx_wesp_init_state(struct xfrm_state *x, struct espx_sa *sa,
 			 struct netlink_ext_ack *extack);
 unsigned int espx_wesp_output_hdr(const struct espx_sa *sa, u8 *wh,
-				  unsigned int payload_len, u8 nexthdr);
+				  unsigned int payload_len, u8 nexthdr,
+				  u16 ctr_id);
 int espx_wesp_input(struct xfrm_state *x, struct espx_sa *sa,
 		    struct sk_buff *skb, struct espx_wesp_in *w);
 int espx_wesp_proto_init(void);

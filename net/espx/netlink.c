@@ -8,6 +8,7 @@
  * owning the socket's network namespace (GENL_UNS_ADMIN_PERM): xfrm_user
  * asks the same for reading SAs, and a config names an SA's SPI and peer.
  */
+#include <linux/version.h>
 #include <net/genetlink.h>
 #include "espx.h"
 
@@ -28,6 +29,19 @@ static const struct nla_policy espx_wesp_policy[ESPX_WESP_MAX + 1] = {
 		NLA_POLICY_MAX(NLA_U8, ESPX_WESP_CRYPT_OFFSET_MAX),
 };
 
+static const struct nla_policy
+espx_counters_policy[ESPX_COUNTERS_MAX_ATTR + 1] = {
+	[ESPX_COUNTERS_COUNT]	= NLA_POLICY_RANGE(NLA_U16, 1, ESPX_COUNTERS_MAX),
+	/* the multiple of 32 is checked in espx_nl_counters() */
+	[ESPX_COUNTERS_WINDOW]	= NLA_POLICY_RANGE(NLA_U32,
+						   ESPX_COUNTERS_WINDOW_MIN,
+						   ESPX_COUNTERS_WINDOW_MAX),
+	[ESPX_COUNTERS_START]	= { .type = NLA_U64 },
+	[ESPX_COUNTERS_WINDOWS]	= { .type = NLA_REJECT,
+				    .reject_message = "espx: windows is reply-only" },
+	[ESPX_COUNTERS_PAD]	= { .type = NLA_REJECT },
+};
+
 static const struct nla_policy espx_policy[ESPX_A_MAX + 1] = {
 	[ESPX_A_SA_ID]	= NLA_POLICY_NESTED(espx_id_policy),
 	[ESPX_A_STATUS]	= { .type = NLA_REJECT,
@@ -38,15 +52,17 @@ static const struct nla_policy espx_policy[ESPX_A_MAX + 1] = {
 	[ESPX_A_PAD]	= { .type = NLA_REJECT },
 	[ESPX_A_INFO]	= { .type = NLA_REJECT,
 			    .reject_message = "espx: info is reply-only" },
+	[ESPX_A_COUNTERS] = NLA_POLICY_NESTED(espx_counters_policy),
+	[ESPX_A_CTR]	= { .type = NLA_REJECT,
+			    .reject_message = "espx: counter state is reply-only" },
 };
 
 static struct genl_family espx_genl_family;
 
-/* The SA id of a request; every doit needs one. */
-static int espx_nl_id(struct genl_info *info, struct espx_sa_id *id)
+/* The SA id of a request (@nest: its ESPX_A_SA_ID, may be NULL). */
+static int espx_nl_id_parse(struct nlattr *nest, struct espx_sa_id *id,
+			    struct netlink_ext_ack *extack)
 {
-	struct netlink_ext_ack *extack = info->extack;
-	struct nlattr *nest = info->attrs[ESPX_A_SA_ID];
 	struct nlattr *tb[ESPX_ID_MAX + 1];
 	struct nlattr *a;
 	int err;
@@ -112,6 +128,12 @@ static int espx_nl_id(struct genl_info *info, struct espx_sa_id *id)
 	return 0;
 }
 
+/* Every doit needs an SA id. */
+static int espx_nl_id(struct genl_info *info, struct espx_sa_id *id)
+{
+	return espx_nl_id_parse(info->attrs[ESPX_A_SA_ID], id, info->extack);
+}
+
 static int espx_nl_put_id(struct sk_buff *skb, const struct espx_sa_id *id)
 {
 	struct nlattr *nest = nla_nest_start(skb, ESPX_A_SA_ID);
@@ -164,7 +186,29 @@ struct espx_nl_reply {
 	u32 portid;
 	u32 seq;
 	int flags;
+	long *pos;		/* CTR_GET dump: next counter id */
 };
+
+static int espx_nl_put_counters(struct sk_buff *skb, const struct espx_sa *sa)
+{
+	const struct espx_cfg *cfg = &sa->cfg;
+	struct nlattr *nest;
+
+	if (!cfg->counters)
+		return 0;
+	nest = nla_nest_start(skb, ESPX_A_COUNTERS);
+	if (!nest ||
+	    nla_put_u16(skb, ESPX_COUNTERS_COUNT, cfg->counters) ||
+	    nla_put_u32(skb, ESPX_COUNTERS_WINDOW, cfg->ctr_window) ||
+	    (cfg->ctr_start &&
+	     nla_put_u64_64bit(skb, ESPX_COUNTERS_START, cfg->ctr_start,
+			       ESPX_COUNTERS_PAD)) ||
+	    (sa->x && nla_put_u32(skb, ESPX_COUNTERS_WINDOWS,
+				  espx_ctr_windows(sa))))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
 
 static int espx_nl_fill(const struct espx_sa *sa, void *arg)
 {
@@ -188,6 +232,8 @@ static int espx_nl_fill(const struct espx_sa *sa, void *arg)
 			goto cancel;
 		nla_nest_end(skb, nest);
 	}
+	if (espx_nl_put_counters(skb, sa))
+		goto cancel;
 	if (sa->x && espx_nl_put_stats(skb, sa))
 		goto cancel;
 
@@ -199,6 +245,55 @@ cancel:
 	return -EMSGSIZE;
 }
 
+/* ESPX_A_COUNTERS of a SET request into @cfg. */
+static int espx_nl_counters(struct genl_info *info, struct espx_cfg *cfg)
+{
+	struct nlattr *nest = info->attrs[ESPX_A_COUNTERS];
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *tb[ESPX_COUNTERS_MAX_ATTR + 1];
+	int err;
+
+	if (!nest)
+		return 0;
+	err = nla_parse_nested(tb, ESPX_COUNTERS_MAX_ATTR, nest,
+			       espx_counters_policy, extack);
+	if (err)
+		return err;
+	if (NL_REQ_ATTR_CHECK(extack, nest, tb, ESPX_COUNTERS_COUNT)) {
+		NL_SET_ERR_MSG_MOD(extack, "counters lack their number");
+		return -EINVAL;
+	}
+	if (!info->attrs[ESPX_A_WESP]) {
+		NL_SET_ERR_MSG_ATTR(extack, nest,
+				    "sequence counters need WESPv2 (the Sub-SA ID option)");
+		return -EINVAL;
+	}
+	cfg->counters = nla_get_u16(tb[ESPX_COUNTERS_COUNT]);
+	cfg->ctr_window = ESPX_COUNTERS_WINDOW_DEFAULT;
+	if (tb[ESPX_COUNTERS_WINDOW]) {
+		cfg->ctr_window = nla_get_u32(tb[ESPX_COUNTERS_WINDOW]);
+		if (cfg->ctr_window % 32) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[ESPX_COUNTERS_WINDOW],
+					    "counter window must be a multiple of 32");
+			return -EINVAL;
+		}
+	}
+	if (tb[ESPX_COUNTERS_START]) {
+		if (!espx_ctr_test_knobs()) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[ESPX_COUNTERS_START],
+					    "counter start is a test knob: load espx with test_knobs=1");
+			return -EPERM;
+		}
+		cfg->ctr_start = nla_get_u64(tb[ESPX_COUNTERS_START]);
+		if (cfg->ctr_start > ESPX_COUNTERS_SEQ_MAX) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[ESPX_COUNTERS_START],
+					    "counter start above 2^48 - 1");
+			return -ERANGE;
+		}
+	}
+	return 0;
+}
+
 static int espx_nl_set(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *tb[ESPX_WESP_MAX + 1];
@@ -207,6 +302,9 @@ static int espx_nl_set(struct sk_buff *skb, struct genl_info *info)
 	int err;
 
 	err = espx_nl_id(info, &id);
+	if (err)
+		return err;
+	err = espx_nl_counters(info, &cfg);
 	if (err)
 		return err;
 
@@ -272,6 +370,99 @@ static int espx_nl_dump(struct sk_buff *skb, struct netlink_callback *cb)
 			   espx_nl_fill, &r);
 	if (err && !skb->len)
 		return err;	/* one entry does not fit an empty skb */
+	return skb->len;
+}
+
+static int espx_nl_put_ctr(struct sk_buff *skb, const struct espx_ctr_info *c)
+{
+	struct nlattr *nest = nla_nest_start(skb, ESPX_A_CTR);
+
+	if (!nest ||
+	    nla_put_u16(skb, ESPX_CTR_ID, c->id) ||
+	    nla_put_u64_64bit(skb, ESPX_CTR_OUT_SEQ, c->out_seq, ESPX_CTR_PAD) ||
+	    nla_put_u64_64bit(skb, ESPX_CTR_OUT_PACKETS, c->out_packets,
+			      ESPX_CTR_PAD) ||
+	    nla_put_u64_64bit(skb, ESPX_CTR_OUT_BYTES, c->out_bytes,
+			      ESPX_CTR_PAD) ||
+	    (c->in_valid &&
+	     nla_put_u64_64bit(skb, ESPX_CTR_IN_TOP, c->in_top, ESPX_CTR_PAD)) ||
+	    nla_put_u64_64bit(skb, ESPX_CTR_IN_PACKETS, c->in_packets,
+			      ESPX_CTR_PAD) ||
+	    nla_put_u64_64bit(skb, ESPX_CTR_IN_BYTES, c->in_bytes,
+			      ESPX_CTR_PAD) ||
+	    nla_put_u64_64bit(skb, ESPX_CTR_IN_REPLAY, c->in_replay,
+			      ESPX_CTR_PAD))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* As many counters of @sa as fit, from *r->pos on; one message each. */
+static int espx_nl_ctr_fill(const struct espx_sa *sa, void *arg)
+{
+	struct espx_nl_reply *r = arg;
+	u16 n = espx_ctr_count(sa);
+	struct espx_ctr_info c;
+	void *hdr;
+
+	if (!sa->x)
+		return -ENOENT;
+	if (!n)
+		return -EINVAL;
+	for (; *r->pos < n; (*r->pos)++) {
+		espx_ctr_read(sa, *r->pos, &c);
+		hdr = genlmsg_put(r->skb, r->portid, r->seq, &espx_genl_family,
+				  NLM_F_MULTI, ESPX_CMD_CTR_GET);
+		if (!hdr)
+			return -EMSGSIZE;
+		if (espx_nl_put_id(r->skb, &sa->id) ||
+		    espx_nl_put_ctr(r->skb, &c)) {
+			genlmsg_cancel(r->skb, hdr);
+			return -EMSGSIZE;
+		}
+		genlmsg_end(r->skb, hdr);
+	}
+	return 0;
+}
+
+static struct nlattr **espx_nl_dump_attrs(struct netlink_callback *cb)
+{
+#if KERNEL_VERSION(6, 2, 0) <= LINUX_VERSION_CODE
+	return genl_info_dump(cb)->attrs;
+#else
+	return genl_dumpit_info(cb)->attrs;
+#endif
+}
+
+/* cb->args[0]: next counter id; cb->args[1]: 1 once done. */
+static int espx_nl_ctr_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct nlattr **attrs = espx_nl_dump_attrs(cb);
+	struct espx_nl_reply r = {
+		.skb = skb,
+		.portid = NETLINK_CB(cb->skb).portid,
+		.seq = cb->nlh->nlmsg_seq,
+		.pos = &cb->args[0],
+	};
+	struct espx_sa_id id;
+	int err;
+
+	if (cb->args[1])
+		return 0;
+	err = espx_nl_id_parse(attrs[ESPX_A_SA_ID], &id, cb->extack);
+	if (err)
+		return err;
+	err = espx_sa_get(sock_net(skb->sk), &id, espx_nl_ctr_fill, &r);
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;	/* more in the next round */
+	if (err == -ENOENT)
+		NL_SET_ERR_MSG_MOD(cb->extack, "no SA with this id");
+	else if (err == -EINVAL)
+		NL_SET_ERR_MSG_MOD(cb->extack,
+				   "this SA has no sequence counters");
+	if (err)
+		return err;
+	cb->args[1] = 1;
 	return skb->len;
 }
 
@@ -347,6 +538,11 @@ static const struct genl_small_ops espx_genl_ops[] = {
 	{
 		.cmd = ESPX_CMD_INFO_GET,
 		.doit = espx_nl_info,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = ESPX_CMD_CTR_GET,
+		.dumpit = espx_nl_ctr_dump,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };

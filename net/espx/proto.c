@@ -50,7 +50,11 @@
  *     ESP for that family. It pr_err()s once, espx_type_lost() reports it for
  *     netlink, and on unload espx leaves the slot alone, so that the core does
  *     not WARN. Existing espx SAs keep x->type == espx's type and its module
- *     reference, so they keep working until they are deleted.
+ *     reference, so they keep working until they are deleted. A module can
+ *     also take the slot without any WARN: unregister exactly espx's type,
+ *     then register its own (selftests/modules/espx_hold.c does, for tests).
+ *     When it unloads, its exit empties the slot before the GOING event, and
+ *     espx registers its type again.
  *
  * There is still a tiny window: esp4 may be past MODULE_STATE_COMING while
  * espx_proto_init() runs. The core has no lock that espx could share for
@@ -84,7 +88,8 @@ struct espx_family {
 	const char *rival;		/* the in-tree module owning ESP */
 	const struct xfrm_type *type;
 	bool registered;		/* our registration is still to undo */
-	bool lost_logged;
+	bool lost_logged;		/* reported another type in the slot */
+	char holder[MODULE_NAME_LEN];	/* its module, once reported */
 };
 
 static struct espx_family espx_families[] = {
@@ -174,9 +179,39 @@ bool espx_type_lost(unsigned short family)
 	return false;
 }
 
+/* fam's slot is empty although espx's type is registered: someone removed
+ * it. Registering again cannot WARN. Under espx_proto_mutex.
+ */
+static void espx_retake(struct espx_family *fam, const char *culprit)
+{
+	int err;
+
+	if (fam->lost_logged)
+		/* The module espx reported as the holder unregistered its
+		 * type, normally in its exit, which runs before the GOING
+		 * event.
+		 */
+		pr_info("module %s no longer holds the ESP type for %s: registering espx's type again\n",
+			fam->holder, fam->name);
+	else
+		/* Nobody was seen holding it: esp4/esp6 overwrite espx's type
+		 * (with a core WARN) and clear the slot when their init fails,
+		 * all within one load.
+		 */
+		pr_err("lost the ESP type for %s: the slot was emptied while module %s was loading or unloading (esp4/esp6 do that, after a core WARN, when their init fails); registering espx's type again\n",
+		       fam->name, culprit);
+	fam->lost_logged = false;
+	err = xfrm_register_type(fam->type, fam->family);
+	if (err) {
+		pr_err("cannot register the ESP type for %s again: %d\n",
+		       fam->name, err);
+		WRITE_ONCE(fam->registered, false);
+	}
+}
+
 /* Runs after any module went LIVE or GOING, under espx_proto_mutex. It
- * re-takes an ESP slot that an intruder left empty and reports a slot that
- * another type holds.
+ * re-takes an ESP slot that was left empty and reports a slot that another
+ * type holds.
  */
 static void espx_audit_types(const char *culprit)
 {
@@ -193,22 +228,16 @@ static void espx_audit_types(const char *culprit)
 		if (IS_ERR(t) || t == fam->type)
 			continue;
 		if (!t) {
-			/* esp4/esp6 overwrote espx's type (the core WARNed in
-			 * xfrm_register_type()) and then cleared the slot when
-			 * its init failed. The slot is empty, so registering
-			 * again cannot WARN.
-			 */
-			pr_err("lost the ESP type for %s: %s overwrote it (core WARN in xfrm_register_type) and cleared it; registering espx's type again\n",
-			       fam->name, culprit);
-			if (xfrm_register_type(fam->type, fam->family))
-				WRITE_ONCE(fam->registered, false);
+			espx_retake(fam, culprit);
 			continue;
 		}
 		if (!fam->lost_logged) {
 			fam->lost_logged = true;
-			pr_err("lost the ESP type for %s to module %s: new %s ESP SAs no longer use espx, existing ones still do; unload %s and reload espx\n",
-			       fam->name, owner[0] ? owner : "(built-in)",
-			       fam->name, owner[0] ? owner : "it");
+			strscpy(fam->holder, owner[0] ? owner : "(built-in)",
+				MODULE_NAME_LEN);
+			/* Its exit empties the slot: espx_retake(). */
+			pr_err("lost the ESP type for %s to module %s: new %s ESP SAs no longer use espx, existing ones still do; espx takes it back when %s leaves the slot empty (rmmod it)\n",
+			       fam->name, fam->holder, fam->name, fam->holder);
 		}
 	}
 }

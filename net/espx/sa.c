@@ -11,7 +11,8 @@
  *    second state with the id of a live one), but at most one pending config
  *    exists per id and SET refuses an id that has a live entry.
  *  - global, by xfrm_state pointer (espx_sa_ht): bound entries only, for the
- *    data path; espx_sa_of() is one RCU hash lookup.
+ *    data path; espx_sa_of() is a lockless cache in front of an RCU hash
+ *    lookup.
  *
  * All changes to either index happen under espx_sa_mutex. It is global, not
  * per netns, on purpose: an SA's destructor may run after our pernet exit
@@ -58,12 +59,21 @@ static atomic_t espx_sa_objects = ATOMIC_INIT(0);
 static struct dentry *espx_debugfs;
 
 /* Every packet asks espx_sa_of(): a direct-mapped cache in front of the hash
- * answers with one load and one compare. A slot keeps the SA bound last
- * among those mapping to it; the others are found in the hash.
+ * answers from a (state, SA) pair without touching the SA and without an RCU
+ * read section (a function call each way on preemptible-RCU kernels). A slot
+ * keeps the pair bound last among the states mapping to it; the others are
+ * found in the hash. See espx_sa_of() for why a reader needs no lock.
  */
 #define ESPX_SA_CACHE_BITS	10
-static struct espx_sa __rcu *espx_sa_cache[1 << ESPX_SA_CACHE_BITS];
-static struct espx_sa __rcu **espx_sa_slot(const struct xfrm_state *x);
+struct espx_sa_slot {
+	const struct xfrm_state *x;
+	struct espx_sa *sa;
+};
+
+static struct espx_sa_slot espx_sa_cache[1 << ESPX_SA_CACHE_BITS];
+static struct espx_sa_slot *espx_sa_slot(const struct xfrm_state *x);
+static void espx_sa_slot_set(struct espx_sa_slot *slot,
+			     const struct xfrm_state *x, struct espx_sa *sa);
 
 static const struct rhashtable_params espx_sa_ht_params = {
 	.key_len = sizeof(struct xfrm_state *),
@@ -145,6 +155,7 @@ static void espx_sa_free_rcu(struct rcu_head *head)
 {
 	struct espx_sa *sa = container_of(head, struct espx_sa, rcu);
 
+	espx_ctrs_put(sa->ctrs);
 	free_percpu(sa->stats);
 	kfree(sa);
 	atomic_dec(&espx_sa_objects);
@@ -227,6 +238,8 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 		if (live && live->has_cfg) {
 			sa->cfg = live->cfg;
 			sa->has_cfg = true;
+			/* same key: continue its sequences (counters.c) */
+			sa->ctrs = espx_ctrs_get(live->ctrs);
 		}
 	}
 
@@ -242,7 +255,7 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 		goto err_unlock;
 	}
 
-	rcu_assign_pointer(*espx_sa_slot(x), sa);
+	espx_sa_slot_set(espx_sa_slot(x), x, sa);
 	if (pending)
 		en->pending--;
 	else if (!en->dead)
@@ -263,8 +276,8 @@ void espx_sa_unbind(struct xfrm_state *x)
 	mutex_lock(&espx_sa_mutex);
 	sa = espx_sa_of(x);
 	if (sa) {
-		if (rcu_access_pointer(*espx_sa_slot(x)) == sa)
-			RCU_INIT_POINTER(*espx_sa_slot(x), NULL);
+		if (READ_ONCE(espx_sa_slot(x)->x) == x)
+			WRITE_ONCE(espx_sa_slot(x)->x, NULL);
 		rhashtable_remove_fast(&espx_sa_ht, &sa->node,
 				       espx_sa_ht_params);
 		if (!hlist_unhashed(&sa->id_node))
@@ -275,26 +288,51 @@ void espx_sa_unbind(struct xfrm_state *x)
 		espx_sa_free(sa);
 }
 
-static struct espx_sa __rcu **espx_sa_slot(const struct xfrm_state *x)
+static struct espx_sa_slot *espx_sa_slot(const struct xfrm_state *x)
 {
 	return &espx_sa_cache[hash_ptr(x, ESPX_SA_CACHE_BITS)];
 }
 
-/* The slot is cleared (under the mutex) before the SA is freed after an RCU
- * grace period, and x outlives its SA: a hit is the SA bound to x.
+/* Out of line: the inlined hash lookup would make the cache hit save and
+ * restore every callee-saved register.
+ */
+static noinline struct espx_sa *espx_sa_of_slow(const struct xfrm_state *x)
+{
+	return rhashtable_lookup_fast(&espx_sa_ht, &x, espx_sa_ht_params);
+}
+
+/* Under espx_sa_mutex. A reader that sees ->x == x on both sides of its
+ * ->sa load read the ->sa stored with x (see espx_sa_of()).
+ */
+static void espx_sa_slot_set(struct espx_sa_slot *slot,
+			     const struct xfrm_state *x, struct espx_sa *sa)
+{
+	WRITE_ONCE(slot->x, NULL);
+	smp_wmb();	/* ->x no longer matches before ->sa changes */
+	WRITE_ONCE(slot->sa, sa);
+	smp_wmb();	/* ->sa is in place before ->x matches */
+	WRITE_ONCE(slot->x, x);
+}
+
+/* Lockless fast path. A state is bound once in its life, so a slot names a
+ * given live x at most once: if ->x is x before and after the ->sa load, no
+ * writer touched the slot in between and ->sa is x's SA. It is never
+ * dereferenced here, so a stale slot (its SA freed) costs nothing. The
+ * caller holds x (or RCU, as the hash lookup needs), so x's SA is alive.
  */
 struct espx_sa *espx_sa_of(const struct xfrm_state *x)
 {
+	struct espx_sa_slot *slot = espx_sa_slot(x);
 	struct espx_sa *sa;
 
-	rcu_read_lock();
-	sa = rcu_dereference(*espx_sa_slot(x));
-	if (likely(sa && sa->x == x)) {
-		rcu_read_unlock();
-		return sa;
+	if (likely(READ_ONCE(slot->x) == x)) {
+		smp_rmb();	/* pairs with the second smp_wmb() of set */
+		sa = READ_ONCE(slot->sa);
+		smp_rmb();	/* pairs with the first smp_wmb() of set */
+		if (likely(READ_ONCE(slot->x) == x))
+			return sa;
 	}
-	rcu_read_unlock();
-	return rhashtable_lookup_fast(&espx_sa_ht, &x, espx_sa_ht_params);
+	return espx_sa_of_slow(x);
 }
 
 void espx_sa_stats_read(const struct espx_sa *sa, u64 out[__ESPX_STAT_MAX])
@@ -467,6 +505,7 @@ static void espx_sa_leftover(void *ptr, void *arg)
 	struct espx_sa *sa = ptr;
 
 	pr_err("SA state %p still bound at exit\n", sa->x);
+	espx_ctrs_put(sa->ctrs);
 	free_percpu(sa->stats);
 	kfree(sa);
 	atomic_dec(&espx_sa_objects);

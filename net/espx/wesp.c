@@ -58,6 +58,8 @@ static enum espx_stat espx_wesp_stat(int reason)
 		return ESPX_STAT_IN_DROP_WESP_NEXTHDR;
 	case ESPX_WESP_DROP_PADLEN:
 		return ESPX_STAT_IN_DROP_PADDING;
+	case ESPX_WESP_DROP_SUBSA_RANGE:
+		return ESPX_STAT_IN_DROP_CTR_RANGE;
 	default:
 		return ESPX_STAT_IN_DROP_WESP_SUBSA;
 	}
@@ -90,14 +92,17 @@ int espx_wesp_init_state(struct xfrm_state *x, struct espx_sa *sa,
 		NL_SET_ERR_MSG_MOD(extack, "WESPv2 needs an AEAD algorithm");
 		return -EINVAL;
 	}
-	/* IV = be64(SN): a 32-bit SN allowed to wrap would repeat nonces */
-	if ((x->props.extra_flags & XFRM_SA_XFLAG_OSEQ_MAY_WRAP) &&
+	/* IV = be64(SN): a 32-bit SN allowed to wrap would repeat nonces.
+	 * Counter SAs number their packets themselves (counters.c).
+	 */
+	if (!sa->cfg.counters &&
+	    (x->props.extra_flags & XFRM_SA_XFLAG_OSEQ_MAY_WRAP) &&
 	    !(x->props.flags & XFRM_STATE_ESN)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "WESPv2 needs ESN when the sequence number may wrap");
 		return -EINVAL;
 	}
-	sa->ext.wesp_optlen = espx_wesp_optlen(ipv6, false);
+	sa->ext.wesp_optlen = espx_wesp_optlen(ipv6, sa->cfg.counters);
 	sa->ext.wesp_len = ESPX_WESP_BASE_LEN + sa->ext.wesp_optlen;
 	return 0;
 }
@@ -110,14 +115,18 @@ int espx_wesp_init_state(struct xfrm_state *x, struct espx_sa *sa,
  * @wh: where the header goes, sa->ext.wesp_len octets before the ESP header
  * @payload_len: octets of the payload to protect (no padding, no TFC)
  * @nexthdr: the payload's protocol (the ESP trailer's Next Header)
+ * @ctr_id: the sending counter (counter SAs only: Sub-SA ID option)
  *
  * Return: the packet's CryptOffset in 4-octet words (wespv2.md §4).
  */
 unsigned int espx_wesp_output_hdr(const struct espx_sa *sa, u8 *wh,
-				  unsigned int payload_len, u8 nexthdr)
+				  unsigned int payload_len, u8 nexthdr,
+				  u16 ctr_id)
 {
 	struct espx_wesp_tx tx = {
 		.ipv6 = sa->x->props.family == AF_INET6,
+		.subsa = !!sa->ctrs,
+		.subsa_id = ctr_id,
 		.nexthdr = nexthdr,
 		.ivlen = ESPX_NONCE_IVLEN,
 		.crypt_offset = espx_wesp_crypt_offset(sa->cfg.crypt_offset,
@@ -177,6 +186,8 @@ int espx_wesp_input(struct xfrm_state *x, struct espx_sa *sa,
 	hdr->len = 0;
 	hdr->crypt_offset = 0;
 	hdr->nexthdr = 0;
+	hdr->ctr_id = 0;
+	hdr->ctr_seq = 0;
 	if (!start != !sa->ext.wesp_len) {
 		espx_stat_inc(sa, start ? ESPX_STAT_IN_DROP_WESP_PLAIN_SA :
 				  ESPX_STAT_IN_DROP_WESP_NOT_WESP);
@@ -194,7 +205,29 @@ int espx_wesp_input(struct xfrm_state *x, struct espx_sa *sa,
 	}
 	hdr->crypt_offset = espx_wesp_hdr_crypt_offset(hdr->data);
 	hdr->nexthdr = hdr->data[0];
+	/* the handler checked that option 27 opens the options (§3) */
+	if (sa->cfg.counters)
+		hdr->ctr_id = hdr->data[ESPX_WESP_BASE_LEN + 2] << 8 |
+			      hdr->data[ESPX_WESP_BASE_LEN + 3];
 	return 0;
+}
+
+/* multi-counters.md §5: a rate-limited audit trail of out-of-range
+ * Sub-SA IDs (forged, or a peer configured with more counters than we are).
+ */
+static void espx_wesp_log_range(const struct sk_buff *skb,
+				unsigned short family, __be32 spi, u16 id,
+				u16 n)
+{
+	if (family == AF_INET)
+		net_info_ratelimited("SA spi 0x%08x: Sub-SA ID %u >= %u counters from %pI4 to %pI4, dropped\n",
+				     ntohl(spi), id, n,
+				     &ip_hdr(skb)->saddr, &ip_hdr(skb)->daddr);
+	else
+		net_info_ratelimited("SA spi 0x%08x: Sub-SA ID %u >= %u counters from %pI6c to %pI6c, dropped\n",
+				     ntohl(spi), id, n,
+				     &ipv6_hdr(skb)->saddr,
+				     &ipv6_hdr(skb)->daddr);
 }
 
 /* Steps 1-6 of wespv2.md §7 on a packet whose skb->data is the WESPv2
@@ -252,9 +285,12 @@ static int espx_wesp_rcv_check(struct sk_buff *skb, unsigned short family)
 		sp.icvlen = crypto_aead_authsize(x->data);
 		sp.crypt_offset_max = sa->cfg.crypt_offset;
 		sp.ipv6 = family == AF_INET6;
-		sp.counters = 0;
+		sp.counters = sa->cfg.counters;
 		err = espx_wesp_check_sa(&h, &sp, skb->len);
 	}
+	if (err == ESPX_WESP_DROP_SUBSA_RANGE)
+		espx_wesp_log_range(skb, family, spi, h.subsa_id,
+				    sa->cfg.counters);
 	if (err) {
 		espx_stat_inc(sa, espx_wesp_stat(err));
 		err = -1;

@@ -9,29 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "codec/esp_codec.c"
+#include "ktap.h"
 
-static int n_test, n_fail;
-
-static void ok(int cond, const char *desc)
-{
-	n_test++;
-	if (!cond)
-		n_fail++;
-	printf("%sok %d %s\n", cond ? "" : "not ", n_test, desc);
-}
-
-static int same(const u8 *a, const u8 *b, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if (a[i] != b[i]) {
-			printf("# differ at %zu: %02x != %02x\n", i, a[i], b[i]);
-			return 0;
-		}
-	}
-	return 1;
-}
+#define PLAN 39
 
 /* payload ‖ trailer for a payload, as the sender builds it */
 static size_t plaintext(u8 *out, const u8 *payload, u32 len,
@@ -238,12 +218,9 @@ static void test_beetph(void)
 
 int main(void)
 {
-	printf("TAP version 13\n1..39\n");
+	ktap_plan(PLAN);
 	test_padding();
 	test_trailer_check();
 	test_beetph();
-	printf("# totals: pass:%d fail:%d\n", n_test - n_fail, n_fail);
-	if (n_test != 39)
-		printf("# plan mismatch: ran %d\n", n_test);
-	return n_fail || n_test != 39 ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ktap_done(PLAN);
 }

@@ -13,33 +13,11 @@
 #include <openssl/evp.h>
 #include "codec/esp_codec.c"
 #include "codec/wesp_codec.c"
+#include "ktap.h"
 
 #define PLAN 68
 #define ICVLEN 16
 #define RX_ICV (-100)	/* open_pkt(): the AEAD rejected the packet */
-
-static int n_test, n_fail;
-
-static void ok(int cond, const char *desc)
-{
-	n_test++;
-	if (!cond)
-		n_fail++;
-	printf("%sok %d %s\n", cond ? "" : "not ", n_test, desc);
-}
-
-static int same(const u8 *a, const u8 *b, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if (a[i] != b[i]) {
-			printf("# differ at %zu: %02x != %02x\n", i, a[i], b[i]);
-			return 0;
-		}
-	}
-	return 1;
-}
 
 /* The first @max octets of a spec dump given as lines of hex digits
  * (anything else ignored), NULL-terminated.
@@ -807,7 +785,7 @@ static void test_round_trips(void)
 
 int main(void)
 {
-	printf("TAP version 13\n1..%d\n", PLAN);
+	ktap_plan(PLAN);
 	test_vector_a();
 	test_vector_b();
 	test_vector_mc();
@@ -820,8 +798,5 @@ int main(void)
 	test_aad_iv();
 	test_drop_names();
 	test_round_trips();
-	printf("# totals: pass:%d fail:%d\n", n_test - n_fail, n_fail);
-	if (n_test != PLAN)
-		printf("# plan mismatch: ran %d\n", n_test);
-	return n_fail || n_test != PLAN ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ktap_done(PLAN);
 }

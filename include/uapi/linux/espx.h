@@ -62,6 +62,10 @@
  *	there is none, -EBUSY if it is bound to an SA.
  * @ESPX_CMD_INFO_GET: doit, no attributes: the module's state and the
  *	namespace's counters, in ESPX_A_INFO.
+ * @ESPX_CMD_CTR_GET: dumpit only (NLM_F_DUMP), with ESPX_A_SA_ID naming a
+ *	bound SA that has sequence counters: one message per counter, each
+ *	with ESPX_A_SA_ID and ESPX_A_CTR. -ENOENT if there is no such SA,
+ *	-EINVAL if it has no counters.
  */
 enum espx_cmd {
 	ESPX_CMD_UNSPEC,
@@ -69,6 +73,7 @@ enum espx_cmd {
 	ESPX_CMD_SA_GET,
 	ESPX_CMD_SA_DEL,
 	ESPX_CMD_INFO_GET,
+	ESPX_CMD_CTR_GET,
 
 	__ESPX_CMD_MAX,
 };
@@ -86,6 +91,10 @@ enum espx_cmd {
  *	(ESPX_STAT_UNSPEC) is the 64-bit alignment padding: skip it.
  * @ESPX_A_PAD: padding for 64-bit top-level attributes.
  * @ESPX_A_INFO: nested, enum espx_info_attr. Reply to ESPX_CMD_INFO_GET only.
+ * @ESPX_A_COUNTERS: nested, enum espx_counters_attr: present = the SA sends
+ *	on several sequence counters (multi-counters.md). Needs ESPX_A_WESP.
+ * @ESPX_A_CTR: nested, enum espx_ctr_attr: one counter's state. Reply to
+ *	ESPX_CMD_CTR_GET only.
  */
 enum espx_attr {
 	ESPX_A_UNSPEC,
@@ -95,6 +104,8 @@ enum espx_attr {
 	ESPX_A_STATS,
 	ESPX_A_PAD,
 	ESPX_A_INFO,
+	ESPX_A_COUNTERS,
+	ESPX_A_CTR,
 
 	__ESPX_A_MAX,
 };
@@ -154,6 +165,85 @@ enum espx_wesp_attr {
 #define ESPX_WESP_CRYPT_OFFSET_MAX 63
 
 /**
+ * enum espx_counters_attr - sequence counters, nested in ESPX_A_COUNTERS
+ *
+ * One SA, one key, N independent 64-bit sequence counters. A sending CPU
+ * uses counter (CPU number mod N) and puts its id in the WESPv2 Sub-SA ID
+ * option; the receiver keeps one anti-replay window per counter, so packets
+ * that different CPUs reordered are not taken for replays. The IV is
+ * be16(id) | be48(seq): (key, IV) never repeats. A counter stops at 2^48 - 1:
+ * the SA then hard-expires (the key manager gets XFRM_MSG_EXPIRE hard=1);
+ * the first counter to reach 2^47 raises a soft expire, so IKE rekeys first.
+ *
+ * espx does all replay work of such an SA, so the xfrm SA itself must have
+ * replay window 0, no ESN flag (the high SN bits are always in the AAD) and
+ * XFRM_SA_XFLAG_OSEQ_MAY_WRAP (the core's shared 32-bit output counter is
+ * unused and must not stop the SA). An AEAD algorithm is required, as for
+ * WESPv2. Other SAs are refused when they are created, with an extack.
+ *
+ * @ESPX_COUNTERS_COUNT: u16, N, 1..ESPX_COUNTERS_MAX. Required.
+ * @ESPX_COUNTERS_WINDOW: u32, anti-replay window per counter in packets,
+ *	ESPX_COUNTERS_WINDOW_MIN..MAX, a multiple of 32. Optional, default
+ *	ESPX_COUNTERS_WINDOW_DEFAULT.
+ * @ESPX_COUNTERS_START: u64, test knob, refused (-EPERM) unless espx was
+ *	loaded with test_knobs=1: every counter's sequence starts after this
+ *	value (the first packet carries START + 1) and every receive window
+ *	starts with this top, so tests can reach the 2^47 / 2^48 limits.
+ *	0..2^48 - 1, default 0.
+ * @ESPX_COUNTERS_WINDOWS: u32, reply only: receive windows allocated so far
+ *	(a window is allocated when the first authenticated packet of its
+ *	counter arrives, never for a packet that failed its ICV).
+ * @ESPX_COUNTERS_PAD: padding for the 64-bit attribute.
+ */
+enum espx_counters_attr {
+	ESPX_COUNTERS_UNSPEC,
+	ESPX_COUNTERS_COUNT,
+	ESPX_COUNTERS_WINDOW,
+	ESPX_COUNTERS_START,
+	ESPX_COUNTERS_WINDOWS,
+	ESPX_COUNTERS_PAD,
+
+	__ESPX_COUNTERS_MAX,
+};
+
+#define ESPX_COUNTERS_MAX_ATTR (__ESPX_COUNTERS_MAX - 1)
+#define ESPX_COUNTERS_MAX 1024
+#define ESPX_COUNTERS_WINDOW_MIN 32
+#define ESPX_COUNTERS_WINDOW_MAX 4096
+#define ESPX_COUNTERS_WINDOW_DEFAULT 1024
+#define ESPX_COUNTERS_SEQ_MAX 0xffffffffffffULL
+
+/**
+ * enum espx_ctr_attr - one counter's state, nested in ESPX_A_CTR
+ * @ESPX_CTR_PAD: padding for 64-bit attributes.
+ * @ESPX_CTR_ID: u16, counter id, 0..N-1.
+ * @ESPX_CTR_OUT_SEQ: u64, the last sequence number this counter handed out
+ *	(START if none yet).
+ * @ESPX_CTR_OUT_PACKETS: u64, packets that took a sequence number from it.
+ * @ESPX_CTR_OUT_BYTES: u64, their payload octets.
+ * @ESPX_CTR_IN_TOP: u64, highest sequence number accepted on it. Absent
+ *	while the counter's receive window is not allocated.
+ * @ESPX_CTR_IN_PACKETS: u64, packets accepted on it.
+ * @ESPX_CTR_IN_BYTES: u64, their payload octets.
+ * @ESPX_CTR_IN_REPLAY: u64, packets dropped by its window (seen or too old).
+ */
+enum espx_ctr_attr {
+	ESPX_CTR_PAD,
+	ESPX_CTR_ID,
+	ESPX_CTR_OUT_SEQ,
+	ESPX_CTR_OUT_PACKETS,
+	ESPX_CTR_OUT_BYTES,
+	ESPX_CTR_IN_TOP,
+	ESPX_CTR_IN_PACKETS,
+	ESPX_CTR_IN_BYTES,
+	ESPX_CTR_IN_REPLAY,
+
+	__ESPX_CTR_MAX,
+};
+
+#define ESPX_CTR_MAX_ATTR (__ESPX_CTR_MAX - 1)
+
+/**
  * enum espx_stat - per-SA counters, nested in ESPX_A_STATS (u64 each).
  * Drops are counted under the first reason that applies; the xfrm core's
  * own counters (/proc/net/xfrm_stat, ip -s xfrm state) count as usual.
@@ -189,6 +279,17 @@ enum espx_wesp_attr {
  *	WESPv2 SA.
  * @ESPX_STAT_IN_DROP_WESP_PLAIN_SA: WESPv2 (protocol 141) packet for an SA
  *	without WESPv2.
+ * @ESPX_STAT_OUT_DROP_CTR_EXHAUSTED: counter SA: the sending counter has
+ *	reached 2^48 - 1; the SA is hard-expired.
+ * @ESPX_STAT_IN_DROP_CTR_RANGE: counter SA: Sub-SA ID >= N (also logged,
+ *	rate-limited).
+ * @ESPX_STAT_IN_DROP_CTR_SEQ: counter SA: the 64-bit sequence number cannot
+ *	be inferred from the window, or is 0 or above 2^48 - 1.
+ * @ESPX_STAT_IN_DROP_CTR_IV: counter SA: the IV is not be16(id) | be48(seq).
+ * @ESPX_STAT_IN_DROP_CTR_REPLAY: counter SA: seen or too old for its
+ *	counter's window (also in that counter's ESPX_CTR_IN_REPLAY).
+ * @ESPX_STAT_IN_DROP_CTR_NOMEM: counter SA: no memory for a counter's first
+ *	receive window.
  */
 enum espx_stat {
 	ESPX_STAT_UNSPEC,
@@ -214,6 +315,12 @@ enum espx_stat {
 	ESPX_STAT_IN_DROP_WESP_SUBSA,
 	ESPX_STAT_IN_DROP_WESP_NOT_WESP,
 	ESPX_STAT_IN_DROP_WESP_PLAIN_SA,
+	ESPX_STAT_OUT_DROP_CTR_EXHAUSTED,
+	ESPX_STAT_IN_DROP_CTR_RANGE,
+	ESPX_STAT_IN_DROP_CTR_SEQ,
+	ESPX_STAT_IN_DROP_CTR_IV,
+	ESPX_STAT_IN_DROP_CTR_REPLAY,
+	ESPX_STAT_IN_DROP_CTR_NOMEM,
 
 	__ESPX_STAT_MAX,
 };

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0
+/* espx multiple sequence counters in one SA (multi-counters.md).
+ *
+ * Output: the sending CPU takes counter (CPU mod N). Each counter is a
+ * 64-bit sequence on its own cache line, so CPUs never share a line while
+ * N >= the number of CPUs; the increment is atomic only because a task may
+ * migrate, or CPUs outnumber counters, and (key, IV) must never repeat.
+ * Input: one anti-replay window per counter, allocated when the first packet
+ * of that counter has verified, so forged packets cannot make espx allocate.
+ * The window logic itself is the kernel-free codec/ctr_codec.c.
+ *
+ * The counters belong to the SA's key, not to one xfrm_state: a state built
+ * for the id of a live counter SA (UPDSA, MIGRATE) shares the live one's
+ * counters (sa.c), so a migrated SA continues its sequences instead of
+ * restarting them under the same key.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/refcount.h>
+#include <linux/hrtimer.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <net/xfrm.h>
+#include "espx.h"
+#include "codec/ctr_codec.c"
+
+static bool test_knobs;
+module_param(test_knobs, bool, 0644);
+MODULE_PARM_DESC(test_knobs,
+		 "Allow test-only netlink knobs such as a counter start value (default N)");
+
+bool espx_ctr_test_knobs(void)
+{
+	return READ_ONCE(test_knobs);
+}
+
+/* One sending counter, alone on its cache line. */
+struct espx_ctr_send {
+	atomic64_t seq;		/* last sequence number handed out */
+	atomic64_t bytes;
+} ____cacheline_aligned_in_smp;
+
+/* One counter's receive state; win is variable-sized and comes last. */
+struct espx_ctr_recv {
+	spinlock_t lock;	/* top/bitmap and the counts below */
+	u64 packets;
+	u64 bytes;
+	u64 replay;
+	struct espx_ctr_win win;
+};
+
+enum {
+	ESPX_CTRS_SOFT,		/* soft expire raised */
+	ESPX_CTRS_HARD,		/* hard expire raised */
+};
+
+struct espx_ctrs {
+	refcount_t ref;
+	u16 n;
+	u32 window;
+	u64 start;
+	unsigned long flags;
+	atomic_t windows;		/* rx windows allocated */
+	struct espx_ctr_send *tx;		/* [n] */
+	struct espx_ctr_recv __rcu **rx;	/* [n], each NULL until used */
+};
+
+static struct espx_ctrs *espx_ctrs_alloc(const struct espx_cfg *cfg)
+{
+	struct espx_ctrs *c;
+	unsigned int i;
+
+	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
+	if (!c)
+		return NULL;
+	/* a power of two keeps the kmalloc'ed array cache-line aligned */
+	c->tx = kvzalloc(roundup_pow_of_two(cfg->counters * sizeof(*c->tx)),
+			 GFP_KERNEL_ACCOUNT);
+	c->rx = kvcalloc(cfg->counters, sizeof(*c->rx), GFP_KERNEL_ACCOUNT);
+	if (!c->tx || !c->rx) {
+		kvfree(c->tx);
+		kvfree(c->rx);
+		kfree(c);
+		return NULL;
+	}
+	refcount_set(&c->ref, 1);
+	c->n = cfg->counters;
+	c->window = cfg->ctr_window;
+	c->start = cfg->ctr_start;
+	for (i = 0; i < c->n; i++)
+		atomic64_set(&c->tx[i].seq, c->start);
+	return c;
+}
+
+struct espx_ctrs *espx_ctrs_get(struct espx_ctrs *c)
+{
+	if (c)
+		refcount_inc(&c->ref);
+	return c;
+}
+
+/* Called after an RCU grace period (espx_sa_free_rcu) or at bind failure:
+ * no packet can reach the counters any more once the last state is gone.
+ */
+void espx_ctrs_put(struct espx_ctrs *c)
+{
+	unsigned int i;
+
+	if (!c || !refcount_dec_and_test(&c->ref))
+		return;
+	for (i = 0; i < c->n; i++)
+		kfree(rcu_dereference_protected(c->rx[i], 1));
+	kvfree(c->rx);
+	kvfree(c->tx);
+	kfree(c);
+}
+
+/**
+ * espx_ctr_init_state - check a counter config against its SA, allocate
+ * @x: the state being built
+ * @sa: its espx state (cfg bound; ctrs already set when inherited)
+ * @extack: error report
+ *
+ * Return: 0 or -errno with an extack message.
+ */
+int espx_ctr_init_state(struct xfrm_state *x, struct espx_sa *sa,
+			struct netlink_ext_ack *extack)
+{
+	const struct xfrm_replay_state_esn *esn = x->replay_esn;
+
+	if (!sa->cfg.counters)
+		return 0;
+	if (!sa->cfg.wesp) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "sequence counters need WESPv2 (the Sub-SA ID option)");
+		return -EINVAL;
+	}
+	if (!x->aead) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "sequence counters need an AEAD algorithm");
+		return -EINVAL;
+	}
+	/* espx keeps one window per counter; the core's single window would
+	 * drop packets that are in order on their own counter
+	 */
+	if (x->props.replay_window || (esn && esn->replay_window)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "counter SAs need replay-window 0: espx keeps a window per counter (counter-window)");
+		return -EINVAL;
+	}
+	if (x->props.flags & XFRM_STATE_ESN) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "counter SAs must not set the ESN flag: their high sequence bits are always authenticated");
+		return -EINVAL;
+	}
+	/* the core's shared 32-bit counter would otherwise stop the SA */
+	if (!(x->props.extra_flags & XFRM_SA_XFLAG_OSEQ_MAY_WRAP)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "counter SAs need extra-flag oseq-may-wrap: espx, not the core, numbers their packets");
+		return -EINVAL;
+	}
+	if (sa->ctrs)
+		return 0;	/* inherited from the live SA of this id */
+	sa->ctrs = espx_ctrs_alloc(&sa->cfg);
+	if (!sa->ctrs) {
+		NL_SET_ERR_MSG_MOD(extack, "no memory for the sequence counters");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Mirror the core's lifetime handling (xfrm_state_check_expire()): a soft
+ * expire tells the key manager once; a hard one marks the state expired and
+ * lets the state timer delete it and send the hard XFRM_MSG_EXPIRE.
+ */
+static void espx_ctr_expire(struct xfrm_state *x, struct espx_ctrs *c,
+			    bool hard)
+{
+	if (test_and_set_bit(hard ? ESPX_CTRS_HARD : ESPX_CTRS_SOFT,
+			     &c->flags))
+		return;
+	pr_info_ratelimited("SA spi 0x%08x: a sequence counter reached 2^%d, %s expire\n",
+			    ntohl(x->id.spi), hard ? 48 : 47,
+			    hard ? "hard" : "soft");
+	spin_lock_bh(&x->lock);
+	if (hard) {
+		if (x->km.state == XFRM_STATE_VALID) {
+			x->km.state = XFRM_STATE_EXPIRED;
+			hrtimer_start(&x->mtimer, 0, HRTIMER_MODE_REL_SOFT);
+		}
+	} else if (!x->km.dying) {
+		x->km.dying = 1;
+		km_state_expired(x, 0, 0);
+	}
+	spin_unlock_bh(&x->lock);
+}
+
+/**
+ * espx_ctr_next - take the next sequence number of this CPU's counter
+ * @x: the SA
+ * @sa: its espx state (sa->ctrs set)
+ * @id: out: the counter id
+ * @seq: out: its new sequence number
+ * @len: payload octets, for the counter's statistics
+ *
+ * Return: 0, or -EOVERFLOW when the counter is exhausted (SA hard-expired;
+ * the packet must be dropped).
+ */
+int espx_ctr_next(struct xfrm_state *x, struct espx_sa *sa, u16 *id,
+		  u64 *seq, u32 len)
+{
+	struct espx_ctrs *c = sa->ctrs;
+	struct espx_ctr_send *t;
+
+	/* migration after this point only costs ordering, never uniqueness */
+	*id = raw_smp_processor_id() % c->n;
+	t = &c->tx[*id];
+	*seq = atomic64_inc_return(&t->seq);
+	if (unlikely(espx_ctr_out_verdict(*seq) == ESPX_CTR_OUT_HARD)) {
+		atomic64_dec(&t->seq);	/* keep reporting the real last one */
+		espx_ctr_expire(x, c, true);
+		espx_stat_inc(sa, ESPX_STAT_OUT_DROP_CTR_EXHAUSTED);
+		return -EOVERFLOW;
+	}
+	/* >=, not ==: a counter started past 2^47 (test knob) must warn too */
+	if (unlikely(*seq >= ESPX_CTR_SEQ_SOFT) &&
+	    !test_bit(ESPX_CTRS_SOFT, &c->flags))
+		espx_ctr_expire(x, c, false);
+	atomic64_add(len, &t->bytes);
+	return 0;
+}
+
+static struct espx_ctr_recv *espx_ctr_rx(const struct espx_ctrs *c, u16 id)
+{
+	return rcu_dereference_check(c->rx[id], 1);
+}
+
+static void espx_ctr_count_replay(struct espx_sa *sa, struct espx_ctr_recv *r)
+{
+	spin_lock_bh(&r->lock);
+	r->replay++;
+	spin_unlock_bh(&r->lock);
+	espx_stat_inc(sa, ESPX_STAT_IN_DROP_CTR_REPLAY);
+}
+
+/**
+ * espx_ctr_input_check - the checks before decryption (spec §6)
+ * @sa: the SA (sa->ctrs set)
+ * @id: the packet's Sub-SA ID
+ * @snlo: the ESP SN field
+ * @iv: the packet's 8-octet IV
+ * @seq: out: the packet's 64-bit sequence number (its high half goes into
+ *	the AAD)
+ *
+ * Lockless: the window is read racily here as a cheap filter; the verdict
+ * that counts is espx_ctr_input_accept()'s, under the window's lock.
+ *
+ * Return: 0 or -EINVAL (dropped, counted).
+ */
+int espx_ctr_input_check(struct espx_sa *sa, u16 id, __be32 snlo,
+			 const u8 *iv, u64 *seq)
+{
+	struct espx_ctrs *c = sa->ctrs;
+	struct espx_ctr_recv *r;
+	u64 top;
+
+	if (unlikely(id >= c->n)) {	/* wesp.c checked it already */
+		espx_stat_inc(sa, ESPX_STAT_IN_DROP_CTR_RANGE);
+		return -EINVAL;
+	}
+	r = espx_ctr_rx(c, id);
+	top = r ? READ_ONCE(r->win.top) : c->start;
+	if (espx_ctr_infer(top, c->window, ntohl(snlo), seq)) {
+		espx_stat_inc(sa, ESPX_STAT_IN_DROP_CTR_SEQ);
+		return -EINVAL;
+	}
+	if (!espx_ctr_iv_ok(iv, id, *seq)) {
+		espx_stat_inc(sa, ESPX_STAT_IN_DROP_CTR_IV);
+		return -EINVAL;
+	}
+	if (r && espx_ctr_win_replayed(&r->win, *seq)) {
+		espx_ctr_count_replay(sa, r);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The counter's window, allocated on its first authenticated packet. */
+static struct espx_ctr_recv *espx_ctr_rx_get(struct espx_ctrs *c, u16 id)
+{
+	struct espx_ctr_recv *r = espx_ctr_rx(c, id), *old;
+
+	if (r)
+		return r;
+	r = kzalloc(offsetof(struct espx_ctr_recv, win) +
+		    espx_ctr_win_bytes(c->window), GFP_ATOMIC);
+	if (!r)
+		return NULL;
+	spin_lock_init(&r->lock);
+	espx_ctr_win_init(&r->win, c->window, c->start);
+	/* two CPUs may race for the same counter's first packet */
+	old = cmpxchg((struct espx_ctr_recv __force **)&c->rx[id], NULL, r);
+	if (old) {
+		kfree(r);
+		return old;
+	}
+	atomic_inc(&c->windows);
+	return r;
+}
+
+/**
+ * espx_ctr_input_accept - record an authenticated packet (spec §6)
+ * @sa: the SA (sa->ctrs set)
+ * @id: counter id (checked by espx_ctr_input_check())
+ * @seq: its sequence number
+ * @len: payload octets
+ *
+ * Return: 0, or -EINVAL (replayed meanwhile) / -ENOMEM, counted.
+ */
+int espx_ctr_input_accept(struct espx_sa *sa, u16 id, u64 seq, u32 len)
+{
+	struct espx_ctr_recv *r = espx_ctr_rx_get(sa->ctrs, id);
+	bool replayed;
+
+	if (unlikely(!r)) {
+		espx_stat_inc(sa, ESPX_STAT_IN_DROP_CTR_NOMEM);
+		return -ENOMEM;
+	}
+	spin_lock_bh(&r->lock);
+	/* another CPU may have accepted the same packet while we decrypted */
+	replayed = espx_ctr_win_replayed(&r->win, seq);
+	if (replayed) {
+		r->replay++;
+	} else {
+		espx_ctr_win_advance(&r->win, seq);
+		r->packets++;
+		r->bytes += len;
+	}
+	spin_unlock_bh(&r->lock);
+	if (replayed) {
+		espx_stat_inc(sa, ESPX_STAT_IN_DROP_CTR_REPLAY);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- configuration and statistics for netlink ------------------------- */
+
+u16 espx_ctr_count(const struct espx_sa *sa)
+{
+	return sa->ctrs ? sa->ctrs->n : 0;
+}
+
+u32 espx_ctr_windows(const struct espx_sa *sa)
+{
+	return sa->ctrs ? atomic_read(&sa->ctrs->windows) : 0;
+}
+
+/**
+ * espx_ctr_read - one counter's state
+ * @sa: a bound counter SA
+ * @id: counter id, < espx_ctr_count(sa)
+ * @out: filled in
+ */
+void espx_ctr_read(const struct espx_sa *sa, u16 id, struct espx_ctr_info *out)
+{
+	const struct espx_ctrs *c = sa->ctrs;
+	struct espx_ctr_recv *r;
+
+	memset(out, 0, sizeof(*out));
+	out->id = id;
+	out->out_seq = atomic64_read(&c->tx[id].seq);
+	out->out_packets = min(out->out_seq, ESPX_CTR_SEQ_MAX) - c->start;
+	out->out_bytes = atomic64_read(&c->tx[id].bytes);
+	rcu_read_lock();
+	r = rcu_dereference(c->rx[id]);
+	if (r) {
+		spin_lock_bh(&r->lock);
+		out->in_valid = true;
+		out->in_top = r->win.top;
+		out->in_packets = r->packets;
+		out->in_bytes = r->bytes;
+		out->in_replay = r->replay;
+		spin_unlock_bh(&r->lock);
+	}
+	rcu_read_unlock();
+}
