@@ -578,6 +578,8 @@ def cmd_serve(a, parser):
     if a.espx_stats and a.stats_pid:
         try:
             genl = EspxGenl(a.stats_pid)
+            if a.ctr_spi:
+                genl.ctr_spis = set(a.ctr_spi)
             print('ready', flush=True)
         except OSError as e:
             print('no espx statistics: %s' % e, flush=True)
@@ -1294,7 +1296,10 @@ def cmd_ctr(a):
 def cmd_espx_stats(a):
     """espx's per-SA (espx:SPI:NAME), per-counter (espxctr:SPI:ID:NAME) and
     netns counters of this netns, one 'NAME VALUE' a line"""
-    for k, v in sorted(EspxGenl(os.getpid()).counters().items()):
+    g = EspxGenl(os.getpid())
+    if a.spi is not None:
+        g.ctr_spis = {a.spi}
+    for k, v in sorted(g.counters().items()):
         print(k, v)
 
 
@@ -1455,6 +1460,7 @@ class EspxGenl:
             os.close(own)
             os.close(tgt)
         self.seq = 0
+        self.ctr_spis = None        # per-counter state of these SPIs only
         self.stat_names = uapi_enum('espx_stat', 'ESPX_STAT_', ESPX_STATS)
         self.ns_names = uapi_enum('espx_ns_stat', 'ESPX_NS_STAT_', ESPX_NS_STATS)
         name = b'espx\0'
@@ -1523,10 +1529,13 @@ class EspxGenl:
             if ESPX_A_COUNTERS not in at:
                 continue
             # counter SAs: windows allocated, and every counter that has
-            # done anything (absent = all zero, no window)
+            # done anything (absent = all zero, no window); a dump per SA
+            # costs a message per counter: only for ctr_spis if set
             cn = nla_parse(at[ESPX_A_COUNTERS])
             if ESPX_COUNTERS_WINDOWS in cn:
                 c['espx:0x%x:windows' % spi] = struct.unpack('=I', cn[ESPX_COUNTERS_WINDOWS][:4])[0]
+            if self.ctr_spis is not None and spi not in self.ctr_spis:
+                continue
             for d in self.ctrs(sa_id):
                 for k in ('in_packets', 'in_replay', 'in_top', 'out_packets'):
                     if d.get(k):
@@ -1828,7 +1837,8 @@ def main():
     c.add_argument('--gap', type=float, default=0)
     c.add_argument('--tag', default='espx')
     c.add_argument('--go', help='after "ready", wait for this file to exist')
-    sub.add_parser('espx-stats')
+    c = sub.add_parser('espx-stats')
+    c.add_argument('--spi', type=lambda x: int(x, 0), help='per-counter state of this SA only')
     c = sub.add_parser('sink')
     c.add_argument('--port', type=int, action='append', required=True)
     c = sub.add_parser('encap-sock')
@@ -1862,6 +1872,8 @@ def main():
     c.add_argument('--stats-pid', help='report counter deltas of this process\'s netns after send')
     c.add_argument('--app-log', help='count lines of this file as APP')
     c.add_argument('--settle', type=float, default=2)
+    c.add_argument('--ctr-spi', type=lambda x: int(x, 0), action='append',
+                   help='--espx-stats: per-counter state of these SAs only')
     c.add_argument('--espx-stats', action='store_true',
                    help='add espx per-SA and netns counters (netlink) to the deltas')
     a = p.parse_args()

@@ -516,11 +516,14 @@ xt_genl_find() {
 # xt_tcpdump NS NAME FILE SNAPLEN FILTER...: capture on NS's veth0 (both
 # directions) into FILE in the background until xt_stop $XT_LASTPID; waits
 # until tcpdump listens. Its summary ("N packets dropped by kernel") ends up
-# in $XT_TMP/NAME.log.
+# in $XT_TMP/NAME.log. XT_TCPDUMP_OPTS (default: immediate mode, so that a
+# packet never waits in a ring block when tcpdump stops) go on its command
+# line; a big capture sets it empty and waits a second before xt_stop.
 xt_tcpdump() {
 	local ns=$1 name=$2 f=$3 snap=$4 i
 	shift 4
-	WAIT_READY=0 xt_bg "$ns" "$name" tcpdump -i veth0 -n -s "$snap" -B 16384 -w "$f" "$@"
+	WAIT_READY=0 xt_bg "$ns" "$name" tcpdump -i veth0 -n -s "$snap" -B 16384 \
+		${XT_TCPDUMP_OPTS---immediate-mode -U} -w "$f" "$@"
 	for i in $(seq 300); do
 		grep -q 'listening on' "$XT_TMP/$name.log" 2>/dev/null && return 0
 		kill -0 "$XT_LASTPID" 2>/dev/null || break
@@ -530,12 +533,15 @@ xt_tcpdump() {
 	return 1
 }
 
-# xt_serve_start NS STATS_PID APP_LOG [SETTLE]: one "espx_pkt.py serve" in NS
-# as a coprocess (XT_PK), reporting counter deltas of STATS_PID's netns
-# (espx's included) after every "send"; talk to it with xt_pk.
+# xt_serve_start NS STATS_PID APP_LOG [SETTLE [SERVE-ARGS...]]: one
+# "espx_pkt.py serve" in NS as a coprocess (XT_PK), reporting counter deltas
+# of STATS_PID's netns (espx's included) after every "send"; talk to it with
+# xt_pk. SERVE-ARGS e.g. --ctr-spi SPI (per-counter deltas of that SA).
 xt_serve_start() {
-	coproc XT_PK { ip netns exec "$1" $XT_PKT serve --stats-pid "$2" --app-log "$3" \
-		--settle "${4:-3}" --espx-stats 2>&1; }
+	local ns=$1 pid=$2 log=$3 settle=${4:-3}
+	shift 4
+	coproc XT_PK { ip netns exec "$ns" $XT_PKT serve --stats-pid "$pid" --app-log "$log" \
+		--settle "$settle" --espx-stats "$@" 2>&1; }
 	XT_PIDS+=("$XT_PK_PID")
 	XT_PKOUT=
 	read -r -t 120 -u "${XT_PK[0]}" XT_PKOUT
