@@ -10,6 +10,7 @@
 #                turns the plugin's counts into instructions/packet)
 #   meta.txt     kernel, vCPUs, CPU model, clocksource, modules, dmesg verdict per impl
 #   log.txt      everything that was run and its output
+#   kallsyms-<impl>.txt  /proc/kallsyms with that implementation loaded
 # Environment: BENCH_N (UDP packets per measurement, 5000), BENCH_WARMUP (200),
 # BENCH_REPEAT (UDP measurements per metric, 1), BENCH_TCP_SECS (5),
 # BENCH_SCENARIOS (regex on names), BENCH_IMPLS ("stock espx").
@@ -267,6 +268,9 @@ for impl in $IMPLS; do
 		fi
 		xfrm_flush
 	done
+	# symbols for bench/profile.py, modules included: now, so that the
+	# crypto modules the SAs autoloaded are there, and before the next rmmod
+	cat /proc/kallsyms >"$out/kallsyms-$impl.txt" 2>/dev/null
 	splats=$(dmesg | grep -Ec "$SPLAT")
 	echo "dmesg_$impl: $splats splat lines" >>"$meta"
 	[ "$splats" -gt 0 ] && { echo "--- dmesg ($impl)"; dmesg; } >>"$log"

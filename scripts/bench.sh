@@ -6,6 +6,8 @@
 #   BENCH_N, BENCH_REPEAT, BENCH_TCP_SECS, BENCH_SCENARIOS, BENCH_IMPLS: see bench/run-vm.sh
 #   ESPX_VM_CPUS (2), ESPX_VM_MEM (2G), BENCH_TIMEOUT (seconds for the VM, 2400)
 #   BENCH_TAG=x   result file name suffix
+#   BENCH_PROFILE=1  also histogram kernel instructions by function (bench/profile.py),
+#                 written to <run>/profile.txt; costs an atomic add per kernel TB
 # Writes bench/results/<date>-<kver>[-<tag>].md (+ .png chart of the ratios when gnuplot is there)
 # and prints the table. Never part of `make check`; the numbers are not a pass/fail.
 set -euo pipefail
@@ -36,6 +38,7 @@ stamp=$(date +%Y%m%d-%H%M%S)
 run=$bdir/run-$stamp-$KVER
 mkdir -p "$run"
 plugin_opt="-plugin $bdir/insn_count.so,outfile=$run/insn.log"
+[ "${BENCH_PROFILE:-0}" = 1 ] && plugin_opt+=",profile=$run/profile.log"
 # Snapshot the module: another engineer may rebuild it while the VM runs.
 [ -e "$ko" ] && cp "$ko" "$run/espx.ko" && ko_src=$ko && ko=$run/espx.ko
 {
@@ -69,3 +72,7 @@ grep '^bench:' "$run/console.txt" || true
 # 4. Report.
 mkdir -p bench/results
 python3 bench/report.py "$run" "bench/results/$(date +%Y-%m-%d)-$KVER${BENCH_TAG:+-$BENCH_TAG}"
+if [ "${BENCH_PROFILE:-0}" = 1 ]; then
+	python3 bench/profile.py "$run" >"$run/profile.txt" &&
+		echo "bench: per-function profile in $run/profile.txt"
+fi

@@ -30,6 +30,14 @@
  * vCPU's column and in the sums. A halted vCPU executes nothing.
  *
  * Arguments: outfile=PATH (append; default: QEMU's log via qemu_plugin_outs).
+ *            profile=PATH (optional): also histogram kernel instructions by
+ *            TB address between the markers; at each STOP append
+ *              P <mark> <tb vaddr hex> <insns in the TB> <executions>
+ *            per kernel TB executed in the window (a TB translated more than
+ *            once may appear more than once: sum them). bench/profile.py maps
+ *            the addresses to symbols with the guest's /proc/kallsyms.
+ *            Costs an atomic add per kernel TB execution: use it for
+ *            profiles, not for the insn/pkt table.
  *
  * Build: cc -O2 -fPIC -shared -fvisibility=hidden -I<dir of qemu-plugin.h>
  * Use:   qemu-system-x86_64 ... -plugin /abs/insn_count.so,outfile=/abs/log
@@ -39,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
 #include <qemu-plugin.h>
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
@@ -63,6 +72,20 @@ struct vcpu_count {
 static struct vcpu_count *counts;
 static int n_vcpus;
 static FILE *out;
+
+/* profile=: one record per translated kernel TB, never freed (a TB flush
+ * re-translates into a new record; the run holds a few 100k at most)
+ */
+struct tb_prof {
+	uint64_t vaddr;
+	uint64_t n_insns;
+	uint64_t execs;		/* __atomic: any vCPU executes any TB */
+	struct tb_prof *next;
+};
+
+static FILE *prof_out;
+static struct tb_prof *prof_list;	/* under prof_lock */
+static pthread_mutex_t prof_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned int n_marks;
 static unsigned int n_unmatched;
 static int started;	/* accessed with __atomic builtins */
@@ -89,12 +112,50 @@ static void tb_exec(unsigned int vcpu, void *udata)
 		counts[vcpu].user += v;
 }
 
+static void tb_exec_prof(unsigned int vcpu, void *udata)
+{
+	struct tb_prof *p = udata;
+
+	if ((int)vcpu < n_vcpus)
+		counts[vcpu].kernel += p->n_insns;
+	__atomic_fetch_add(&p->execs, 1, __ATOMIC_RELAXED);
+}
+
+/* At START: forget what ran before the window. */
+static void prof_reset(void)
+{
+	struct tb_prof *p;
+
+	pthread_mutex_lock(&prof_lock);
+	for (p = prof_list; p; p = p->next)
+		__atomic_store_n(&p->execs, 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&prof_lock);
+}
+
+static void prof_dump(unsigned int mark)
+{
+	struct tb_prof *p;
+	uint64_t e;
+
+	pthread_mutex_lock(&prof_lock);
+	for (p = prof_list; p; p = p->next) {
+		e = __atomic_load_n(&p->execs, __ATOMIC_RELAXED);
+		if (e)
+			fprintf(prof_out, "P %u %" PRIx64 " %" PRIu64 " %" PRIu64 "\n",
+				mark, p->vaddr, p->n_insns, e);
+	}
+	pthread_mutex_unlock(&prof_lock);
+	fflush(prof_out);
+}
+
 static void on_start(unsigned int vcpu, void *udata)
 {
 	int i;
 
 	(void)vcpu;
 	(void)udata;
+	if (prof_out)
+		prof_reset();
 	for (i = 0; i < n_vcpus; i++) {
 		counts[i].start_kernel = counts[i].kernel;
 		counts[i].start_user = counts[i].user;
@@ -133,6 +194,8 @@ static void on_stop(unsigned int vcpu, void *udata)
 	}
 	snprintf(p, left, "\n");
 	emit(line);
+	if (prof_out)
+		prof_dump(n_marks);
 }
 
 static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
@@ -142,6 +205,21 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	uint64_t v = n | (vaddr >= KERNEL_BASE ? KERNEL_FLAG : 0);
 
 	(void)id;
+	if (prof_out && vaddr >= KERNEL_BASE) {
+		struct tb_prof *p = calloc(1, sizeof(*p));
+
+		if (p) {
+			p->vaddr = vaddr;
+			p->n_insns = n;
+			pthread_mutex_lock(&prof_lock);
+			p->next = prof_list;
+			prof_list = p;
+			pthread_mutex_unlock(&prof_lock);
+			qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec_prof,
+							     QEMU_PLUGIN_CB_NO_REGS, p);
+			return;
+		}
+	}
 	qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec, QEMU_PLUGIN_CB_NO_REGS,
 					     (void *)(uintptr_t)v);
 	if (vaddr >= KERNEL_BASE)
@@ -174,6 +252,9 @@ static void at_exit(qemu_plugin_id_t id, void *udata)
 	if (out)
 		fclose(out);
 	out = NULL;
+	if (prof_out)
+		fclose(prof_out);
+	prof_out = NULL;
 }
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
@@ -189,6 +270,12 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 		if (!strncmp(argv[i], "outfile=", 8)) {
 			out = fopen(argv[i] + 8, "a");
 			if (!out) {
+				perror(argv[i] + 8);
+				return -1;
+			}
+		} else if (!strncmp(argv[i], "profile=", 8)) {
+			prof_out = fopen(argv[i] + 8, "a");
+			if (!prof_out) {
 				perror(argv[i] + 8);
 				return -1;
 			}
