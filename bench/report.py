@@ -52,6 +52,70 @@ def fmt(v):
     return "%.1f" % v
 
 
+CTR_HEAD = ("| scenario | impl | senders | pps (all senders) | scaling | kernel insn/pkt "
+            "| lost | replay drops: xfrm core / espx counters |")
+
+
+def ctr_table(ctr, meta, host):
+    """The sequence-counter scenarios (metric ctr): one SA, senders on one
+    and on all vCPUs, aggregate pps, scaling, replay drops."""
+    if not ctr:
+        return []
+    ncpu = meta.get("vcpus", "?")
+    out = ["", "## Sequence counters: one SA, senders on 1 and on all vCPUs", "",
+           "64 B UDP, `BENCH_N` datagrams per sender, one `udpblast` thread per vCPU "
+           "(pinned, own socket and port: each flow stays on its CPU, veth receives on "
+           "the sending CPU). pps = all datagrams that arrived / time from the first "
+           "send to the last arrival; scaling = pps with %s senders / pps with 1; "
+           "insn/pkt = guest kernel instructions (all vCPUs) per datagram sent; "
+           "lost = sent - arrived, summed over the repeats; replay drops = deltas over "
+           "the all-vCPU runs (their warm-ups of 200 datagrams per sender included, so "
+           "they can exceed lost) of b's `XfrmInStateSeqError` (xfrm core: plain ESP's "
+           "window) and of espx's per-SA `in_drop_ctr_replay` (counter windows). "
+           "Windows: 32 (plain `replay-window 32`, counters `counter-window 32`). "
+           "Target of issue #5: scaling >= 0.9 x vCPUs with counters." % ncpu, "",
+           "Under TCG each vCPU is one host thread (MTTCG): with %s vCPUs on a %s-core "
+           "host the scaling can be at most ~%s and less when other VMs or builds share "
+           "the host (load at start/end: %s / %s; other QEMU VMs at start/end: %s / %s). "
+           "Wall-clock numbers: noisy." %
+           (ncpu, host.get("host_cores", "?"),
+            min(int(ncpu), int(host.get("host_cores", "0") or 0)) if ncpu.isdigit() and
+            host.get("host_cores", "").isdigit() else "?",
+            host.get("host_load_start", "?"), host.get("host_load_end", "?"),
+            host.get("host_other_vms_start", "not recorded"),
+            host.get("host_other_vms_end", "not recorded")), "",
+           CTR_HEAD, "|---|---|---:|---:|---:|---:|---:|---|"]
+    for (scen, impl), m in ctr.items():
+        if not any(x is not None for k, xs in m.items() if k.endswith(" pps") for x in xs):
+            continue    # an implementation that cannot run the scenario
+
+        def best(key, f):
+            xs = [x for x in m.get(key, []) if x is not None]
+            return f(xs) if xs else None
+
+        ks = sorted({k.split()[1] for k in m if k.split()[1].isdigit()}, key=int)
+        one = best("ctr 1 pps", max)
+        for k in ks:
+            pps = best("ctr %s pps" % k, max)
+            xs = [x for x in m.get("ctr %s pps" % k, []) if x is not None]
+            cell = fmt(pps)
+            if len(xs) > 1:
+                cell += " [r %.0f%%]" % ((max(xs) - min(xs)) / statistics.median(xs) * 100)
+            lost = m.get("ctr %s lost" % k, [])
+            lost = "%d" % sum(lost) if lost and None not in lost else "n/a"
+            scal = drops = ""
+            if k != "1":
+                scal = "%.2f" % (pps / one) if pps is not None and one else "n/a"
+                x, e = best("ctr xfrm_seqerr", max), best("ctr ctr_replay", max)
+                drops = "%s / %s" % ("n/a" if x is None else "%d" % x,
+                                     ("n/a" if e is None else "%d" % e) if impl == "espx" else "-")
+            out.append("| %s | %s | %s | %s | %s | %s | %s | %s |" %
+                       (scen, impl, k, cell, scal, fmt(best("ctr %s insn/pkt" % k, min)),
+                        lost, drops))
+    out.append("")
+    return out
+
+
 def main():
     run, outbase = sys.argv[1], sys.argv[2]
     meta = read_kv(os.path.join(run, "meta.txt"))
@@ -64,9 +128,19 @@ def main():
     def add(scen, metric, impl, v):
         vals.setdefault((scen, metric), {i: [] for i in IMPLS}).setdefault(impl, []).append(v)
 
+    # ctr metric (sequence counters): (scenario, impl) -> metric -> [values]
+    ctr = OrderedDict()
+
+    def add_ctr(scen, metric, impl, v):
+        ctr.setdefault((scen, impl), {}).setdefault(metric, []).append(v)
+
     with open(os.path.join(run, "results.tsv")) as f:
         for line in f:
             scen, metric, impl, v = line.rstrip("\n").split("\t")
+            if metric.startswith("ctr "):
+                if not metric.endswith(" insn/pkt"):
+                    add_ctr(scen, metric, impl, None if v == "n/a" else float(v))
+                continue
             if metric.endswith(" insn/pkt"):
                 if v == "n/a":
                     add(scen, metric, impl, None)
@@ -94,6 +168,9 @@ def main():
                     background = c
                 continue
             if metric in ("check", "warm-up"):
+                continue
+            if metric.startswith("ctr "):
+                add_ctr(scen, metric, impl, c["kernel"] / int(pkts) if c else None)
                 continue
             if c is None:
                 notes.append("mark %s (%s %s %s) missing from insn.log" % (mark, scen, metric, impl))
@@ -141,6 +218,9 @@ def main():
     lines.append("| host | %s cores, %s |" % (host.get("host_cores", "?"), host.get("host_cpu", "?")))
     lines.append("| host load (1/5/15 min) | start %s, end %s |" %
                  (host.get("host_load_start", "?"), host.get("host_load_end", "?")))
+    if "host_other_vms_start" in host:
+        lines.append("| other QEMU VMs on the host | %s at the start, %s at the end |" %
+                     (host["host_other_vms_start"], host.get("host_other_vms_end", "?")))
     lines.append("| guest clocksource | %s |" % meta.get("clocksource", "?"))
     lines.append("| UDP packets per measurement | %s (x%s; best shown: min insn/pkt, max pps) |" %
                  (meta.get("udp_packets", "?"), repeat))
@@ -151,6 +231,8 @@ def main():
         lines.append("| %s | load: %s; dmesg: %s |" %
                      (impl, meta.get("load_" + impl, "not run"), meta.get("dmesg_" + impl, "?")))
     lines.append("| VM wall time | %s s |" % host.get("vm_seconds", "?"))
+    if host.get("note"):
+        lines.append("| note | %s |" % host["note"])
     if background:
         lines.append("| background | %.2f M kernel insn/s while a vCPU busy-loops in user space "
                      "(timer ticks etc.; counted in insn/pkt too) |" % (background["kernel"] / 2e6))
@@ -165,8 +247,9 @@ def main():
         lines.append("Cells show the best of the repeats (lowest insn/pkt, highest pps); "
                      "[r x%] is the range (max-min)/median of the repeats.")
     lines.append("")
-    lines.append("| scenario | metric | stock | espx | espx/stock |")
-    lines.append("|---|---|---:|---:|---:|")
+    if rows:
+        lines.append("| scenario | metric | stock | espx | espx/stock |")
+        lines.append("|---|---|---:|---:|---:|")
     for scen, metric, cells, stats, ratio in rows:
         out = []
         for impl in IMPLS:
@@ -199,6 +282,8 @@ def main():
         lines.append("|---|---|---:|---:|---:|")
         lines.extend(ext)
         lines.append("")
+
+    lines.extend(ctr_table(ctr, meta, host))
 
     # Chart of the ratios.
     png = outbase + ".png"
@@ -244,7 +329,7 @@ def main():
             lines.append("![espx/stock ratios](%s)" % os.path.basename(png))
         else:
             lines.append("(gnuplot failed: %s)" % r.stderr.strip().splitlines()[-1:])
-    elif not have:
+    elif rows and not have:
         lines.append("No ratio chart: no metric has both a stock and an espx number.")
     lines.append("")
 
@@ -270,13 +355,15 @@ def main():
     text = "\n".join(lines)
     with open(outbase + ".md", "w") as f:
         f.write(text)
-    # The table, on the terminal.
-    print()
-    start = lines.index("| scenario | metric | stock | espx | espx/stock |")
-    for line in lines[start:]:
-        if not line.startswith("|"):
-            break
-        print(line)
+    # The tables, on the terminal.
+    for head in ("| scenario | metric | stock | espx | espx/stock |", CTR_HEAD):
+        if head not in lines:
+            continue
+        print()
+        for line in lines[lines.index(head):]:
+            if not line.startswith("|"):
+                break
+            print(line)
     print("\nbench: wrote %s.md%s" % (outbase, " and .png" if os.path.exists(png) and have else ""))
 
 

@@ -28,6 +28,7 @@ SEL=${BENCH_SCENARIOS:-.}
 IMPLS=${BENCH_IMPLS:-stock espx}
 PATCHED_IP=$top/build/iproute2/ip/ip
 ipbin=ip	# the ip that makes a scenario's SAs (IP=patched: PATCHED_IP)
+NCPU=$(nproc)	# @NCPU@ in a scenario's EXTRA words
 SPLAT='WARNING:|BUG:|Oops|general protection|refcount_t|kernel BUG|UBSAN|KASAN|Call Trace|list_del corruption|rcu.*stall|hung_task'
 
 # shellcheck source=bench/scenarios.sh
@@ -77,8 +78,8 @@ xfrm_setup() {
 	for w in "$@"; do
 		case $w in
 		IP=patched) ipbin=$PATCHED_IP ;;
-		BASE=*) ;;
-		*) extra+=("$w") ;;
+		BASE=* | METRICS=*) ;;
+		*) extra+=("${w//@NCPU@/$NCPU}") ;;
 		esac
 	done
 	if [ "$fam" = 4 ]; then a=$A4 b=$B4 sel=32; else a=$A6 b=$B6 sel=128; fi
@@ -159,6 +160,64 @@ udp() {
 metric_udp64() { udp udp64 64; }
 metric_udp1400() { udp udp1400 1400; }
 
+# Replay drops of the a->b SA (SPI 0x1001) in b, "NAME VALUE" a line: the
+# kernel's (XfrmInStateSeqError in b's xfrm_stat; the SA's own statistics
+# "replay-window" = too old, "replay" = seen before) and espx's per-SA
+# in_drop_ctr_replay (0 for stock: no espx).
+replay_counters() {
+	# shellcheck disable=SC2016
+	ip netns exec b awk '$1 == "XfrmInStateSeqError" { print "xfrm_seqerr", $2 }' /proc/net/xfrm_stat
+	ip -n b -s xfrm state get src "$src" dst "$dst" proto esp spi 0x1001 2>/dev/null |
+		awk '$1 == "replay-window" && $3 == "replay" && $5 == "failed" { w = $2; r = $4 }
+			END { print "sa_replay_window", w + 0; print "sa_replay", r + 0 }'
+	if [ "$impl" = espx ]; then
+		ip netns exec b python3 -S "$top/selftests/espx_pkt.py" espx-stats --spi 0x1001 2>>"$log" |
+			awk '$1 ~ /^espx:.*:in_drop_ctr_replay$/ { v += $2 } END { print "ctr_replay", v + 0 }'
+	else
+		echo "ctr_replay 0"
+	fi
+}
+
+# ctr: one SA, 64 B UDP from one sender on vCPU 0, then from one sender per
+# vCPU at once (udpblast -c 0,1,..: own socket and port each, so each flow
+# stays on its CPU); aggregate pps, kernel insn/pkt, losses and replay drops
+# of the all-vCPU runs. Rows "ctr K pps", "ctr K insn/pkt", "ctr K lost" for K
+# = 1 and NCPU senders, "ctr NAME" for the replay counters (deltas over the
+# all-vCPU runs). Losses do not make a run invalid here: they are the point.
+metric_ctr() {
+	local k cpus r line sent arrived pps src before after name v
+	if [ "$fam" = 4 ]; then src=$A4; else src=$A6; fi
+	before=$(replay_counters)
+	for k in 1 "$NCPU"; do
+		cpus=$(seq -s, 0 $((k - 1)))
+		for r in $(seq 1 "$REPEAT"); do
+			[ "$k" = "$NCPU" ] && [ "$r" = 1 ] && before=$(replay_counters)
+			echo "\$ udpblast -l 64 -n $N -c $cpus ($scen/$impl rep $r)" >>"$log"
+			line=$(timeout 600 "$BIN/udpblast" -d "$dst" -p 9100 -l 64 -n "$N" \
+				-w "$WARMUP" -A a -N b -c "$cpus" 2>>"$log")
+			echo "$line" >>"$log"
+			case $line in
+			sent=*) ;;
+			*) result "$scen" "ctr $k pps" "$impl" n/a; return 1 ;;
+			esac
+			mark=$((mark + 1))
+			sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$line")
+			arrived=$(sed -n 's/.*arrived=\([0-9]*\).*/\1/p' <<<"$line")
+			pps=$(sed -n 's/.*pps=\([0-9]*\).*/\1/p' <<<"$line")
+			[ "$arrived" -gt 0 ] || { result "$scen" "ctr $k pps" "$impl" n/a; return 1; }
+			result "$scen" "ctr $k pps" "$impl" "$pps"
+			result "$scen" "ctr $k lost" "$impl" $((sent - arrived))
+			printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$mark" "$scen" "ctr $k insn/pkt" "$impl" "$sent" "$r" >>"$marks"
+		done
+	done
+	after=$(replay_counters)
+	echo "replay counters before: $(tr '\n' ' ' <<<"$before") after: $(tr '\n' ' ' <<<"$after")" >>"$log"
+	while read -r name v; do
+		result "$scen" "ctr $name" "$impl" $((v - $(awk -v k="$name" '$1 == k { print $2 + 0 }' <<<"$before")))
+	done <<<"$after"
+	run ip -n b -s xfrm state
+}
+
 # One TCP stream, iperf3 -t BENCH_TCP_SECS, receiver's goodput in Mbit/s.
 metric_tcp() {
 	local v pidf=$out/iperf3-server.pid
@@ -182,12 +241,13 @@ na_metric() {
 	case $1 in
 	tcp) result "$scen" "tcp Mbit/s" "$impl" n/a ;;
 	udp*) result "$scen" "$1 pps" "$impl" n/a; result "$scen" "$1 insn/pkt" "$impl" n/a ;;
+	ctr) result "$scen" "ctr 1 pps" "$impl" n/a; result "$scen" "ctr $NCPU pps" "$impl" n/a ;;
 	*) result "$scen" "$1" "$impl" n/a ;;
 	esac
 }
 all_na() {
 	local m
-	for m in "${METRICS[@]}"; do na_metric "$m"; done
+	for m in "${metrics[@]}"; do na_metric "$m"; done
 }
 
 load_impl() {
@@ -237,8 +297,11 @@ for impl in $IMPLS; do
 		[[ $scen =~ $SEL ]] || continue
 		# shellcheck disable=SC2206
 		extra=($extra)
+		metrics=("${METRICS[@]}")
 		for w in "${extra[@]}"; do
 			[[ $w = BASE=* ]] && [ "$impl" = "${IMPLS%% *}" ] && echo "base: $scen ${w#BASE=}" >>"$meta"
+			# shellcheck disable=SC2206
+			[[ $w = METRICS=* ]] && metrics=(${w#METRICS=})
 		done
 		if [[ ,$impls, != *,$impl,* ]] || [ $loaded = 0 ]; then all_na; continue; fi
 		if [ "$fam" = 4 ]; then dst=$B4; else dst=$B6; fi
@@ -259,7 +322,7 @@ for impl in $IMPLS; do
 		sleep 0.2
 		# The first metric that gets no traffic through makes the rest n/a.
 		failed=0
-		for m in "${METRICS[@]}"; do
+		for m in "${metrics[@]}"; do
 			if [ $failed = 1 ]; then na_metric "$m"; continue; fi
 			"metric_$m" || failed=1
 		done

@@ -13,8 +13,12 @@
 #   EXTRA   words appended to every `ip xfrm state add` of the scenario, e.g. the
 #           patched ip's `wesp crypt-offset 0`; `IP=patched` selects
 #           build/iproute2/ip/ip instead of the system ip for the SAs;
-#           `BASE=<scenario>` names the plain scenario to compare against.
-# Every scenario runs every metric of METRICS (bench/run-vm.sh: metric_<name>).
+#           `BASE=<scenario>` names the plain scenario to compare against;
+#           `METRICS=<name>` runs that metric instead of METRICS below;
+#           `@NCPU@` in a word becomes the guest's number of vCPUs.
+# Every scenario runs every metric of METRICS (bench/run-vm.sh: metric_<name>)
+# unless it names its own. The ctr-* scenarios run metric ctr only (report.py
+# shows them in a table of their own).
 # BENCH_SCENARIOS (an extended regex on NAME) selects a subset.
 
 # Algorithm arguments of `ip xfrm state add`, shell-quoted (they are eval'ed into
@@ -41,6 +45,14 @@ SCENARIOS=(
 	"wesp2-transport-v4 4 transport gcm espx IP=patched BASE=gcm-transport-v4 wesp crypt-offset 2"
 	"wesp0-tunnel-v6    6 tunnel    gcm espx IP=patched BASE=gcm-tunnel-v6 wesp crypt-offset 0"
 	"wesp2-tunnel-v6    6 tunnel    gcm espx IP=patched BASE=gcm-tunnel-v6 wesp crypt-offset 2"
+	# Sequence counters (issue #5): one SA, 64 B UDP from 1 and from all vCPUs
+	# (metric ctr only), replay windows of 32 so that cross-CPU reordering
+	# shows as replay drops. Plain ESP (stock and espx) with the core's window;
+	# WESPv2 with one counter per vCPU (@NCPU@ = the guest's nproc) and with
+	# one counter for all, the counter SAs as multi-counters.md wants them.
+	"ctr-esp-v4         4 transport gcm stock,espx METRICS=ctr replay-window 32"
+	"ctr-n-v4           4 transport gcm espx IP=patched METRICS=ctr replay-window 0 extra-flag oseq-may-wrap wesp crypt-offset 0 seq-counters @NCPU@ counter-window 32"
+	"ctr-1-v4           4 transport gcm espx IP=patched METRICS=ctr replay-window 0 extra-flag oseq-may-wrap wesp crypt-offset 0 seq-counters 1 counter-window 32"
 )
 
 # Metrics, in the order they run for each scenario (functions metric_<name>).

@@ -4,7 +4,7 @@
  * socket can, between the insn_count plugin's START/STOP marker instructions,
  * into a sink socket that another network namespace holds.
  *
- *   udpblast -d DST -p PORT -l LEN -n COUNT [-w WARMUP] [-N RXNETNS] [-A TXNETNS] [-c CPU]
+ *   udpblast -d DST -p PORT -l LEN -n COUNT [-w WARMUP] [-N RXNETNS] [-A TXNETNS] [-c CPU[,CPU...]]
  *   udpblast -s MS     markers around a user-space busy loop of MS ms (measures
  *                      the background kernel work per second, e.g. timer ticks)
  *
@@ -20,18 +20,27 @@
  * The process pins itself to CPU (default 0); veth hands packets to the
  * receive softirq of the sending CPU, so the whole path runs on it.
  *
+ * With a list of CPUs (-c 0,1) there is one sender thread per CPU, pinned to
+ * it, each with its own socket, sink and port (PORT + index), all sending
+ * COUNT datagrams at once through the same SA: the aggregate of several
+ * CPUs on one SA (multi-counters.md). Each flow stays on its CPU, so a
+ * counter SA gives each sender its own counter. sent/arrived/pps are then
+ * totals over all senders; datagrams that never arrive (e.g. replay drops
+ * from cross-CPU reordering) only lower arrived.
+ *
  * The STOP marker comes once every datagram sent has reached the sink (or
  * none arrived for 1 s), so work deferred to cryptd/softirq threads is inside
  * the window. ns is from the first send to the last arrival seen; pps =
  * arrived / ns.
  *
- * Prints one line: sent=N errors=E arrived=A ns=T pps=P
+ * Prints one line: sent=N errors=E arrived=A ns=T pps=P senders=K
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,6 +55,23 @@
 #ifndef SO_MEMINFO
 #define SO_MEMINFO 55
 #endif
+
+#define MAX_SENDERS 64
+
+/* One sender: its CPU, socket and sink (datagrams read from it so far). */
+struct sender {
+	long cpu;
+	int tx, rx;
+	uint64_t rx_read;
+	long sent, errors;
+	pthread_t thread;
+};
+
+static struct sender senders[MAX_SENDERS];
+static int nsenders;
+static long len = 64, count = 10000, warmup = 200;
+static char *buf;
+static pthread_barrier_t warm_done, go;
 
 /* Same bytes as bench/plugin/insn_count.c's markers. */
 static inline void mark_start(void)
@@ -123,19 +149,29 @@ static int make_sink(const char *netns, int af, struct sockaddr_storage *ss, soc
 }
 
 /* Datagrams that reached the sink: read (drained now) + dropped there so far. */
-static uint64_t sink_total(int fd)
+static uint64_t sink_one(struct sender *s)
 {
-	static uint64_t read_so_far;
 	uint32_t mem[SK_MEMINFO_VARS];
 	socklen_t ml = sizeof(mem);
-	char buf[65536];
+	char rbuf[65536];
 
-	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
-		read_so_far++;
+	while (recv(s->rx, rbuf, sizeof(rbuf), MSG_DONTWAIT) >= 0)
+		s->rx_read++;
 	memset(mem, 0, sizeof(mem));
-	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &ml))
+	if (getsockopt(s->rx, SOL_SOCKET, SO_MEMINFO, mem, &ml))
 		die("SO_MEMINFO");
-	return read_so_far + mem[SK_MEMINFO_DROPS];
+	return s->rx_read + mem[SK_MEMINFO_DROPS];
+}
+
+/* ... summed over all senders' sinks */
+static uint64_t sink_total(void)
+{
+	uint64_t sum = 0;
+	int i;
+
+	for (i = 0; i < nsenders; i++)
+		sum += sink_one(&senders[i]);
+	return sum;
 }
 
 /*
@@ -143,15 +179,15 @@ static uint64_t sink_total(int fd)
  * @quiet_ms; polls are 10 ms apart (an idle vCPU executes nothing meanwhile),
  * the first one is immediate. *@t_last: when the last arrival was seen.
  */
-static uint64_t settle(int rx, uint64_t base, long expect, long quiet_ms, struct timespec *t_last)
+static uint64_t settle(uint64_t base, long expect, long quiet_ms, struct timespec *t_last)
 {
-	uint64_t arrived = sink_total(rx) - base, last = arrived;
+	uint64_t arrived = sink_total() - base, last = arrived;
 	long i;
 
 	clock_gettime(CLOCK_MONOTONIC, t_last);
 	for (i = 0; arrived < (uint64_t)expect && i < quiet_ms / 10; i++) {
 		usleep(10000);
-		arrived = sink_total(rx) - base;
+		arrived = sink_total() - base;
 		if (arrived != last) {
 			clock_gettime(CLOCK_MONOTONIC, t_last);
 			last = arrived;
@@ -161,18 +197,74 @@ static uint64_t settle(int rx, uint64_t base, long expect, long quiet_ms, struct
 	return arrived;
 }
 
+static void pin(long cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("sched_setaffinity");
+}
+
+static void send_n(struct sender *s, long n)
+{
+	long i;
+
+	for (i = 0; i < n; i++) {
+		if (send(s->tx, buf, len, 0) == len)
+			s->sent++;
+		else
+			s->errors++;
+	}
+}
+
+/* Sender thread (several CPUs): warm up, then send COUNT when main says go. */
+static void *sender_main(void *arg)
+{
+	struct sender *s = arg;
+
+	pin(s->cpu);
+	send_n(s, warmup);
+	pthread_barrier_wait(&warm_done);
+	s->sent = 0;
+	s->errors = 0;
+	pthread_barrier_wait(&go);
+	send_n(s, count);
+	return NULL;
+}
+
+/* "0,1,3" -> senders[].cpu */
+static void parse_cpus(const char *list)
+{
+	char *copy = strdup(list), *tok, *save = NULL;
+
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (nsenders == MAX_SENDERS) {
+			fprintf(stderr, "udpblast: more than %d CPUs\n", MAX_SENDERS);
+			exit(2);
+		}
+		senders[nsenders++].cpu = atol(tok);
+	}
+	free(copy);
+	if (!nsenders) {
+		fprintf(stderr, "udpblast: empty -c\n");
+		exit(2);
+	}
+}
+
 int main(int argc, char **argv)
 {
-	const char *dst = NULL, *netns = NULL, *txns = NULL;
-	long port = 9000, len = 64, count = 10000, warmup = 200, cpu = 0, spin_ms = 0;
+	const char *dst = NULL, *netns = NULL, *txns = NULL, *cpus = "0";
+	long port = 9000, spin_ms = 0;
 	struct sockaddr_storage ss;
 	struct timespec t0, t1;
 	socklen_t sl;
-	cpu_set_t set;
 	uint64_t ns, arrived, base;
-	long i, errors = 0;
-	char *buf;
-	int opt, af, tx, rx;
+	long i, sent = 0, errors = 0;
+	int opt, af;
 
 	while ((opt = getopt(argc, argv, "d:p:l:n:w:N:A:c:s:")) != -1) {
 		switch (opt) {
@@ -198,14 +290,14 @@ int main(int argc, char **argv)
 			txns = optarg;
 			break;
 		case 'c':
-			cpu = atol(optarg);
+			cpus = optarg;
 			break;
 		case 's':
 			spin_ms = atol(optarg);
 			break;
 		default:
 			fprintf(stderr, "usage: udpblast -d DST [-p PORT] [-l LEN] [-n COUNT] [-w WARMUP]\n"
-				"                [-N RXNETNS] [-A TXNETNS] [-c CPU] | -s MS\n");
+				"                [-N RXNETNS] [-A TXNETNS] [-c CPU[,CPU...]] | -s MS\n");
 			return 2;
 		}
 	}
@@ -213,12 +305,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "udpblast: need -d DST and sane -l/-n/-w\n");
 		return 2;
 	}
-	if (cpu >= 0) {
-		CPU_ZERO(&set);
-		CPU_SET(cpu, &set);
-		if (sched_setaffinity(0, sizeof(set), &set))
-			die("sched_setaffinity");
-	}
+	parse_cpus(cpus);
+	/* main thread: on the first CPU (the only sender when there is one) */
+	pin(senders[0].cpu);
 	if (spin_ms > 0) {	/* calibration: markers around a user-space busy loop */
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		mark_start();
@@ -232,43 +321,67 @@ int main(int argc, char **argv)
 		printf("spin ns=%llu\n", (unsigned long long)ns);
 		return 0;
 	}
-	af = parse_addr(dst, port, &ss, &sl);
-	rx = make_sink(netns, af, &ss, sl);
+	/* sinks in RXNETNS, then the senders' sockets in TXNETNS: PORT + index */
+	for (i = 0; i < nsenders; i++) {
+		af = parse_addr(dst, port + i, &ss, &sl);
+		senders[i].rx = make_sink(netns, af, &ss, sl);
+	}
 	if (txns)
 		enter_netns(txns);
-	tx = socket(af, SOCK_DGRAM, 0);
-	if (tx < 0)
-		die("socket");
-	if (connect(tx, (struct sockaddr *)&ss, sl))
-		die("connect");
+	for (i = 0; i < nsenders; i++) {
+		af = parse_addr(dst, port + i, &ss, &sl);
+		senders[i].tx = socket(af, SOCK_DGRAM, 0);
+		if (senders[i].tx < 0)
+			die("socket");
+		if (connect(senders[i].tx, (struct sockaddr *)&ss, sl))
+			die("connect");
+	}
 	buf = calloc(1, len + 1);
 	if (!buf)
 		die("calloc");
 
 	/* Warm-up: neighbour resolution, xfrm bundle, caches. */
-	base = sink_total(rx);
-	for (i = 0; i < warmup; i++)
-		send(tx, buf, len, 0);
-	settle(rx, base, warmup, 300, &t1);
-	base = sink_total(rx);
+	base = sink_total();
+	if (nsenders == 1) {
+		send_n(&senders[0], warmup);
+		senders[0].sent = 0;
+		senders[0].errors = 0;
+	} else {
+		if (pthread_barrier_init(&warm_done, NULL, nsenders + 1) ||
+		    pthread_barrier_init(&go, NULL, nsenders + 1))
+			die("pthread_barrier_init");
+		for (i = 0; i < nsenders; i++)
+			if (pthread_create(&senders[i].thread, NULL, sender_main, &senders[i]))
+				die("pthread_create");
+		pthread_barrier_wait(&warm_done);
+	}
+	settle(base, warmup * nsenders, 300, &t1);
+	base = sink_total();
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	mark_start();
-	for (i = 0; i < count; i++) {
-		if (send(tx, buf, len, 0) != len)
-			errors++;
+	if (nsenders == 1) {
+		send_n(&senders[0], count);
+	} else {
+		pthread_barrier_wait(&go);
+		for (i = 0; i < nsenders; i++)
+			pthread_join(senders[i].thread, NULL);
+	}
+	for (i = 0; i < nsenders; i++) {
+		sent += senders[i].sent;
+		errors += senders[i].errors;
 	}
 	/*
 	 * An asynchronous crypto driver (cryptd) may still hold packets: the
 	 * window ends when every packet sent has reached the sink, or when
 	 * none has arrived for 1 s.
 	 */
-	arrived = settle(rx, base, count - errors, 1000, &t1);
+	arrived = settle(base, sent, 1000, &t1);
 	mark_stop();
 
 	ns = (t1.tv_sec - t0.tv_sec) * 1000000000ULL + t1.tv_nsec - t0.tv_nsec;
-	printf("sent=%ld errors=%ld arrived=%llu ns=%llu pps=%.0f\n", count - errors, errors,
+	printf("sent=%ld errors=%ld arrived=%llu ns=%llu pps=%.0f senders=%d\n", sent, errors,
 	       (unsigned long long)arrived, (unsigned long long)ns,
-	       ns ? arrived * 1e9 / ns : 0.0);
+	       ns ? arrived * 1e9 / ns : 0.0, nsenders);
 	return 0;
 }

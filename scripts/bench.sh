@@ -6,6 +6,7 @@
 #   BENCH_N, BENCH_REPEAT, BENCH_TCP_SECS, BENCH_SCENARIOS, BENCH_IMPLS: see bench/run-vm.sh
 #   ESPX_VM_CPUS (2), ESPX_VM_MEM (2G), BENCH_TIMEOUT (seconds for the VM, 2400)
 #   BENCH_TAG=x   result file name suffix
+#   BENCH_NOTE=text  a line for the result file (e.g. what else ran on the host)
 #   BENCH_PROFILE=1  also histogram kernel instructions by function (bench/profile.py),
 #                 written to <run>/profile.txt; costs an atomic add per kernel TB
 # Writes bench/results/<date>-<kver>[-<tag>].md (+ .png chart of the ratios when gnuplot is there)
@@ -45,11 +46,14 @@ plugin_opt="-plugin $bdir/insn_count.so,outfile=$run/insn.log"
 	echo "host_cores: $(nproc)"
 	echo "host_cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | sed -n 1p)"
 	echo "host_load_start: $(cut -d' ' -f1-3 /proc/loadavg)"
+	# other VMs (make check, other benches) share the cores: wall-clock numbers depend on it
+	echo "host_other_vms_start: $(pgrep -c qemu-system || true)"
 	echo "qemu: $(qemu-system-x86_64 --version | sed -n 1p)"
 	echo "qemu_cpu: max (TCG, --disable-kvm)"
 	echo "vm: $cpus vCPUs, $mem"
 	echo "espx_ko: ${ko_src:-$ko}$( [ -e "$ko" ] && echo " ($(stat -c %y "${ko_src:-$ko}" | cut -d. -f1), sha256 $(sha256sum "$ko" | cut -c1-12))")"
 	echo "espx_git: $(git -C "$top" describe --always --dirty 2>/dev/null || echo '?')"
+	[ -z "${BENCH_NOTE:-}" ] || echo "note: $BENCH_NOTE"
 } >"$run/host.txt"
 echo "bench: booting $KVER ($cpus vCPUs, TCG, insn_count plugin); results in $run"
 t0=$(date +%s)
@@ -65,6 +69,7 @@ rc=$?
 set -e
 echo "vm_seconds: $(( $(date +%s) - t0 ))" >>"$run/host.txt"
 echo "host_load_end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$run/host.txt"
+echo "host_other_vms_end: $(pgrep -c qemu-system || true)" >>"$run/host.txt"
 grep '^bench:' "$run/console.txt" || true
 [ $rc -eq 0 ] || echo "bench: the VM exited with $rc (see $run/console.txt)"
 [ -s "$run/results.tsv" ] || { echo "bench: no results" >&2; tail -n 30 "$run/console.txt" >&2; exit 1; }

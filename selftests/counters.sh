@@ -619,50 +619,29 @@ fi
 # ------------------------------------------------ 9: config rejects --
 NS_C=$(ns_new c)
 K20=0x0102030405060708090a0b0c0d0e0f1011121314
-sa_c() { ip netns exec "$NS_C" "$IP" xfrm state add src 10.9.0.1 dst 10.9.0.2 proto esp "$@"; }
-left_c() {	# nothing left behind in C: no SA, no espx config
-	local s e=0
-	s=$(ip -n "$NS_C" xfrm state list | grep -c '^src')
-	[ -n "$XT_GENL" ] && e=$(ip netns exec "$NS_C" "$XT_GENL" count 2>&1)
-	[ "$s" = 0 ] && [ "$e" = 0 ] && return 0
-	echo "left behind: $s SAs, $e espx configs"
-	return 1
-}
-conf_reject() {	# conf_reject DESC REGEX ARGS...: must fail with a message matching REGEX
-	local desc=$1 re=$2 out rc left
-	shift 2
-	out=$(sa_c "$@" 2>&1)
-	rc=$?
-	left=$(left_c)
-	if [ $rc != 0 ] && grep -Eqi "$re" <<<"$out" && [ -z "$left" ]; then
-		ktap_ok "config: $desc rejected: $(tr '\n' ' ' <<<"$out" | cut -c1-110)"
-	else
-		ktap_fail "config: $desc: rc $rc [$out] $left"
-	fi
-	ip -n "$NS_C" xfrm state flush
-}
+XT_CONF_GENL=$XT_GENL
 GCM="aead rfc4106(gcm(aes)) $K20 128"
 OK0="replay-window 0 extra-flag oseq-may-wrap"
-conf_reject "counter-start without test_knobs" 'test.?knob' spi 0x200 mode transport $GCM $OK0 \
+xt_conf_reject "counter-start without test_knobs" 'test.?knob' spi 0x200 mode transport $GCM $OK0 \
 	wesp seq-counters 2 counter-start 5
-conf_reject "seq-counters without wesp" 'WESPv2|wesp' spi 0x201 mode transport $GCM $OK0 seq-counters 4
-conf_reject "cbc(aes) + hmac(sha256)" 'AEAD' spi 0x202 mode transport \
+xt_conf_reject "seq-counters without wesp" 'WESPv2|wesp' spi 0x201 mode transport $GCM $OK0 seq-counters 4
+xt_conf_reject "cbc(aes) + hmac(sha256)" 'AEAD' spi 0x202 mode transport \
 	enc 'cbc(aes)' 0x000102030405060708090a0b0c0d0e0f \
 	auth-trunc 'hmac(sha256)' 0x000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f 128 \
 	$OK0 wesp seq-counters 4
-conf_reject "flag esn" 'ESN' spi 0x203 mode transport $GCM $OK0 flag esn wesp seq-counters 4
-conf_reject "replay-window 32" 'replay-window 0' spi 0x204 mode transport $GCM replay-window 32 \
+xt_conf_reject "flag esn" 'ESN' spi 0x203 mode transport $GCM $OK0 flag esn wesp seq-counters 4
+xt_conf_reject "replay-window 32" 'replay-window 0' spi 0x204 mode transport $GCM replay-window 32 \
 	extra-flag oseq-may-wrap wesp seq-counters 4
-conf_reject "no oseq-may-wrap" 'oseq-may-wrap' spi 0x205 mode transport $GCM replay-window 0 \
+xt_conf_reject "no oseq-may-wrap" 'oseq-may-wrap' spi 0x205 mode transport $GCM replay-window 0 \
 	wesp seq-counters 4
-conf_reject "seq-counters 0" 'range|1024|counters' spi 0x206 mode transport $GCM $OK0 wesp seq-counters 0
-conf_reject "seq-counters 1025" 'range|1024|counters' spi 0x207 mode transport $GCM $OK0 \
+xt_conf_reject "seq-counters 0" 'range|1024|counters' spi 0x206 mode transport $GCM $OK0 wesp seq-counters 0
+xt_conf_reject "seq-counters 1025" 'range|1024|counters' spi 0x207 mode transport $GCM $OK0 \
 	wesp seq-counters 1025
-conf_reject "counter-window 33" 'multiple of 32|window' spi 0x208 mode transport $GCM $OK0 \
+xt_conf_reject "counter-window 33" 'multiple of 32|window' spi 0x208 mode transport $GCM $OK0 \
 	wesp seq-counters 4 counter-window 33
-conf_reject "counter-window 8192" 'range|4096|window' spi 0x209 mode transport $GCM $OK0 \
+xt_conf_reject "counter-window 8192" 'range|4096|window' spi 0x209 mode transport $GCM $OK0 \
 	wesp seq-counters 4 counter-window 8192
-conf_reject "UDP encapsulation" 'encapsulation' spi 0x20a mode transport $GCM $OK0 \
+xt_conf_reject "UDP encapsulation" 'encapsulation' spi 0x20a mode transport $GCM $OK0 \
 	encap espinudp 4500 4500 0.0.0.0 wesp seq-counters 4
 # the kernel's own checks of the ranges ip refuses itself (netlink policy)
 genl_reject() {	# genl_reject DESC SPI ARGS...
@@ -678,7 +657,7 @@ genl_reject() {	# genl_reject DESC SPI ARGS...
 		ktap_skip "config: $desc over netlink: espx_genl without --counters"
 		return
 	fi
-	left=$(left_c)
+	left=$(xt_left_c)
 	if [ $rc != 0 ] && [ -n "$out" ] && [ -z "$left" ]; then
 		ktap_ok "config: $desc refused by the kernel (errno $rc: $(tr '\n' ' ' <<<"$out" | cut -c1-90))"
 	else
@@ -689,7 +668,7 @@ genl_reject "counters 0" 0x301 --counters 0
 genl_reject "counters 1025" 0x302 --counters 1025
 genl_reject "counter window 33" 0x303 --counters 4 --ctr-window 33
 genl_reject "counter window 8192" 0x304 --counters 4 --ctr-window 8192
-out=$(sa_c spi 0x20b mode tunnel $GCM $OK0 wesp crypt-offset 2 seq-counters 8 counter-window 64 \
+out=$(xt_sa_c spi 0x20b mode tunnel $GCM $OK0 wesp crypt-offset 2 seq-counters 8 counter-window 64 \
 	2>&1 && ip netns exec "$NS_C" $XT_PKT ctr --spi 0x20b)
 if [[ $out == *"sa 0x20b counters 8 window 64 windows 0"* ]] && [ "$(grep -c '^id=' <<<"$out")" = 8 ]; then
 	ktap_ok "config: seq-counters 8 counter-window 64 accepted, 8 counters dumped"

@@ -586,3 +586,29 @@ xt_dsum() {
 xt_slab() {
 	awk -v re="$1" 'NR > 2 && $1 ~ re { s += $2 } END { print s + 0 }' /proc/slabinfo
 }
+
+# ---- configuration rejects (wesp.sh, counters.sh) --------------------------
+# SA adds in namespace $NS_C that must fail with a message and leave nothing
+# behind; $XT_CONF_GENL (espx_genl, may be empty) counts the espx configs.
+xt_sa_c() { ip netns exec "$NS_C" "$IP" xfrm state add src 10.9.0.1 dst 10.9.0.2 proto esp "$@"; }
+xt_left_c() {	# nothing left behind in C: no SA, no espx config
+	local s e=0
+	s=$(ip -n "$NS_C" xfrm state list | grep -c '^src')
+	[ -n "${XT_CONF_GENL:-}" ] && e=$(ip netns exec "$NS_C" "$XT_CONF_GENL" count 2>&1)
+	[ "$s" = 0 ] && [ "$e" = 0 ] && return 0
+	echo "left behind: $s SAs, $e espx configs"
+	return 1
+}
+xt_conf_reject() {	# xt_conf_reject DESC REGEX ARGS...: must fail with a message matching REGEX
+	local desc=$1 re=$2 out rc left
+	shift 2
+	out=$(xt_sa_c "$@" 2>&1)
+	rc=$?
+	left=$(xt_left_c)
+	if [ $rc != 0 ] && grep -Eqi "$re" <<<"$out" && [ -z "$left" ]; then
+		ktap_ok "config: $desc rejected: $(tr '\n' ' ' <<<"$out" | cut -c1-110)"
+	else
+		ktap_fail "config: $desc: rc $rc [$out] $left"
+	fi
+	ip -n "$NS_C" xfrm state flush
+}

@@ -568,43 +568,22 @@ ktap_info "malformed: $(xt_since "$t") s"
 # -------------------------------------------------- configuration rejects --
 NS_C=$(ns_new c)
 K20=0x0102030405060708090a0b0c0d0e0f1011121314
-sa_c() { ip netns exec "$NS_C" "$IP" xfrm state add src 10.9.0.1 dst 10.9.0.2 proto esp "$@"; }
-left_c() {	# nothing left behind in C: no SA, no espx config
-	local s e=0
-	s=$(ip -n "$NS_C" xfrm state list | grep -c '^src')
-	[ -n "$GENL" ] && e=$(ip netns exec "$NS_C" "$GENL" count 2>&1)
-	[ "$s" = 0 ] && [ "$e" = 0 ] && return 0
-	echo "left behind: $s SAs, $e espx configs"
-	return 1
-}
-conf_reject() {	# conf_reject DESC REGEX ARGS...: must fail with a message matching REGEX
-	local desc=$1 re=$2 out rc left
-	shift 2
-	out=$(sa_c "$@" 2>&1)
-	rc=$?
-	left=$(left_c)
-	if [ $rc != 0 ] && grep -Eqi "$re" <<<"$out" && [ -z "$left" ]; then
-		ktap_ok "config: $desc rejected: $(tr '\n' ' ' <<<"$out" | cut -c1-110)"
-	else
-		ktap_fail "config: $desc: rc $rc [$out] $left"
-	fi
-	ip -n "$NS_C" xfrm state flush
-}
-conf_reject "wesp with cbc(aes) + hmac(sha256)" 'AEAD|rfc4106|espx' spi 0x101 mode transport \
+XT_CONF_GENL=$GENL
+xt_conf_reject "wesp with cbc(aes) + hmac(sha256)" 'AEAD|rfc4106|espx' spi 0x101 mode transport \
 	enc 'cbc(aes)' 0x000102030405060708090a0b0c0d0e0f \
 	auth-trunc 'hmac(sha256)' 0x000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f 128 wesp
-conf_reject "wesp with rfc4543(gcm(aes))" 'AEAD|rfc4106|espx' spi 0x102 mode transport \
+xt_conf_reject "wesp with rfc4543(gcm(aes))" 'AEAD|rfc4106|espx' spi 0x102 mode transport \
 	aead 'rfc4543(gcm(aes))' $K20 128 wesp
-conf_reject "wesp with rfc4309(ccm(aes))" 'AEAD|rfc4106|espx' spi 0x103 mode transport \
+xt_conf_reject "wesp with rfc4309(ccm(aes))" 'AEAD|rfc4106|espx' spi 0x103 mode transport \
 	aead 'rfc4309(ccm(aes))' 0x0102030405060708090a0b0c0d0e0f101112 128 wesp crypt-offset 2
-conf_reject "wesp with encap espinudp" 'not supported|encapsulation' spi 0x104 mode transport \
+xt_conf_reject "wesp with encap espinudp" 'not supported|encapsulation' spi 0x104 mode transport \
 	aead 'rfc4106(gcm(aes))' $K20 128 encap espinudp 4500 4500 0.0.0.0 wesp
-conf_reject "crypt-offset 64 (ip)" '0\.\.63|crypt-offset' spi 0x105 mode transport \
+xt_conf_reject "crypt-offset 64 (ip)" '0\.\.63|crypt-offset' spi 0x105 mode transport \
 	aead 'rfc4106(gcm(aes))' $K20 128 wesp crypt-offset 64
 if [ -n "$GENL" ]; then
 	out=$(ip netns exec "$NS_C" "$GENL" set --daddr 10.9.0.2 --spi 0x106 --wesp 64 2>&1)
 	rc=$?
-	left=$(left_c)
+	left=$(xt_left_c)
 	if [ $rc != 0 ] && [ -z "$left" ]; then
 		ktap_ok "config: crypt-offset 64 rejected by the netlink policy (errno $rc: $(tr '\n' ' ' <<<"$out" | cut -c1-80))"
 	else
@@ -613,14 +592,14 @@ if [ -n "$GENL" ]; then
 else
 	ktap_skip "config: crypt-offset 64 over netlink: espx_genl not built"
 fi
-out=$(sa_c spi 0x107 mode tunnel aead 'rfc4106(gcm(aes))' $K20 96 flag esn replay-window 64 \
+out=$(xt_sa_c spi 0x107 mode tunnel aead 'rfc4106(gcm(aes))' $K20 96 flag esn replay-window 64 \
 	wesp crypt-offset 5 2>&1 && "$IP" -n "$NS_C" xfrm state list)
 if grep -q 'espx status bound wesp crypt-offset 5' <<<"$out"; then
 	ktap_ok "config: rfc4106 ICV 96 + flag esn + wesp crypt-offset 5 accepted and listed"
 else
 	ktap_fail "config: rfc4106 ICV 96 + flag esn + wesp crypt-offset 5: $out"
 fi
-out=$(sa_c spi 0x108 mode beet aead 'rfc7539esp(chacha20,poly1305)' \
+out=$(xt_sa_c spi 0x108 mode beet aead 'rfc7539esp(chacha20,poly1305)' \
 	0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20212223 128 wesp \
 	sel src 10.8.0.1 dst 10.8.0.2 2>&1 &&
 	"$IP" -n "$NS_C" xfrm state get src 10.9.0.1 dst 10.9.0.2 proto esp spi 0x108)
@@ -631,7 +610,7 @@ else
 fi
 ip -n "$NS_C" xfrm state flush
 sleep 0.5
-if out=$(left_c); then
+if out=$(xt_left_c); then
 	ktap_ok "config: flush leaves no SA and no espx config"
 else
 	ktap_fail "config: flush: $out"

@@ -13,76 +13,13 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <openssl/evp.h>
 #include "codec/esp_codec.c"
 #include "codec/diet_codec.c"
 #include "ktap.h"
+#include "vectors.h"
 
 #define PLAN 100
 #define ICVLEN 16
-
-/* The octets of a spec dump given as lines of hex digits (anything else,
- * e.g. "|" or an offset column, is skipped with @skip leading characters)
- */
-static size_t unhex(const char * const *lines, size_t skip, u8 *out,
-		    size_t max)
-{
-	const char *s;
-	size_t n = 0;
-	int hi = -1, v;
-
-	for (; *lines; lines++) {
-		s = *lines;
-		if (strlen(s) > skip)
-			s += skip;
-		for (; *s && n < max; s++) {
-			if (*s >= '0' && *s <= '9')
-				v = *s - '0';
-			else if (*s >= 'a' && *s <= 'f')
-				v = *s - 'a' + 10;
-			else
-				continue;
-			if (hi < 0) {
-				hi = v;
-				continue;
-			}
-			out[n++] = (u8)(hi << 4 | v);
-			hi = -1;
-		}
-	}
-	return n;
-}
-
-#define L(...) ((const char * const []){ __VA_ARGS__, NULL })
-
-static const u8 key[16] = {
-	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
-	0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
-};
-
-static const u8 salt[4] = { 0xa0, 0xa1, 0xa2, 0xa3 };
-
-/* AES-128-GCM, 16-octet tag at @tag (written or checked) */
-static int gcm(int enc, const u8 *nonce, const u8 *aad, int aadlen,
-	       const u8 *in, int inlen, u8 *out, u8 *tag)
-{
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	int n, good;
-
-	good = ctx &&
-	       EVP_CipherInit_ex(ctx, EVP_aes_128_gcm(), NULL, NULL, NULL, enc) &&
-	       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) &&
-	       EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) &&
-	       EVP_CipherUpdate(ctx, NULL, &n, aad, aadlen) &&
-	       EVP_CipherUpdate(ctx, out, &n, in, inlen);
-	if (good && !enc)
-		good = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, ICVLEN, tag);
-	good = good && EVP_CipherFinal_ex(ctx, out + n, &n) > 0;
-	if (good && enc)
-		good = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, ICVLEN, tag);
-	EVP_CIPHER_CTX_free(ctx);
-	return good;
-}
 
 /* ---- reference packets, checksums computed independently ---- */
 
@@ -327,9 +264,9 @@ static void test_example_a(void)
 	struct rx x;
 	int n;
 
-	ilen = (u32)unhex(a_inner, 0, inner, sizeof(inner));
-	unhex(a_ct, 0, ct, sizeof(ct));
-	len = (u32)unhex(a_pkt, 0, want, sizeof(want));
+	ilen = (u32)unhex_skip(a_inner, 0, inner, sizeof(inner));
+	unhex_skip(a_ct, 0, ct, sizeof(ct));
+	len = (u32)unhex_skip(a_pkt, 0, want, sizeof(want));
 	rule_a(&r);
 	ok(ilen == 58 && len == 40 + 28 && !espx_diet_rule_check(&r, 64),
 	   "A: vectors parsed, rule valid");
@@ -430,8 +367,8 @@ static void test_example_b(void)
 	memcpy(in.src, b_src, 16);
 	memcpy(in.dst, b_dst, 16);
 	ilen = mk_inner(&in, inner);
-	len = (u32)unhex(b_pkt, 6, want, sizeof(want));
-	unhex(b_res, 0, wres, sizeof(wres));
+	len = (u32)unhex_skip(b_pkt, 6, want, sizeof(want));
+	unhex_skip(b_res, 0, wres, sizeof(wres));
 	rule_any(&r, ESPX_DIET_MODE_TUNNEL, 6, 6);
 	memcpy(r.src_start, b_src, 16);
 	memcpy(r.src_end, b_src, 16);

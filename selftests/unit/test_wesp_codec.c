@@ -10,78 +10,18 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <openssl/evp.h>
 #include "codec/esp_codec.c"
 #include "codec/wesp_codec.c"
 #include "ktap.h"
+#include "vectors.h"
 
 #define PLAN 68
 #define ICVLEN 16
 #define RX_ICV (-100)	/* open_pkt(): the AEAD rejected the packet */
 
-/* The first @max octets of a spec dump given as lines of hex digits
- * (anything else ignored), NULL-terminated.
- */
-static size_t unhex(const char * const *lines, u8 *out, size_t max)
-{
-	const char *s;
-	size_t n = 0;
-	int hi = -1, v;
-
-	for (; *lines; lines++) {
-		for (s = *lines; *s && n < max; s++) {
-			if (*s >= '0' && *s <= '9')
-				v = *s - '0';
-			else if (*s >= 'a' && *s <= 'f')
-				v = *s - 'a' + 10;
-			else
-				continue;
-			if (hi < 0) {
-				hi = v;
-				continue;
-			}
-			out[n++] = (u8)(hi << 4 | v);
-			hi = -1;
-		}
-	}
-	return n;
-}
-
-/* a NULL-terminated list of dump lines */
-#define L(...) ((const char * const []){ __VA_ARGS__, NULL })
-
 static u32 get_be32(const u8 *p)
 {
 	return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3];
-}
-
-static const u8 key[16] = {
-	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
-	0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
-};
-
-static const u8 salt[4] = { 0xa0, 0xa1, 0xa2, 0xa3 };
-
-/* AES-128-GCM with a 16-octet tag; decryption checks the tag at @tag */
-static int gcm(int enc, const u8 *nonce, const u8 *aad, int aadlen,
-	       const u8 *in, int inlen, u8 *out, u8 *tag)
-{
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	int n, good;
-
-	good = ctx &&
-	       EVP_CipherInit_ex(ctx, EVP_aes_128_gcm(), NULL, NULL, NULL, enc) &&
-	       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) &&
-	       EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) &&
-	       EVP_CipherUpdate(ctx, NULL, &n, aad, aadlen) &&
-	       EVP_CipherUpdate(ctx, out, &n, in, inlen);
-	if (good && !enc)
-		good = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, ICVLEN, tag);
-	good = good && EVP_CipherFinal_ex(ctx, out + n, &n) > 0;
-	if (good && enc)
-		good = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, ICVLEN, tag);
-	EVP_CIPHER_CTX_free(ctx);
-	return good;
 }
 
 /*
