@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Runs inside the demo VM: two namespaces joined by veth, an SA pair and policies made
-# with the patched ip, traffic through them, then the SAs with their espx lines.
+# with the patched ip, traffic through them, then the SAs with their espx lines; then a
+# WESPv2 SA pair with two sequence counters, its per-counter state and a packet.
 set -euo pipefail
 ko=$1
 top=$(dirname "$(dirname "$(readlink -f "$0")")")
@@ -58,6 +59,45 @@ ip netns exec right timeout 60 tcpdump -c 1 -nn -l -i veth0 -X esp 2>/dev/null &
 dump=$!
 for _ in $(seq 60); do
 	ip netns exec left ping -c 1 -W 1 192.0.2.2 >/dev/null
+	kill -0 $dump 2>/dev/null || break
+	sleep 0.5
+done
+wait $dump || true
+say "WESPv2 with two sequence counters (IPv6 transport): one counter per sending CPU"
+# Counter SAs: replay-window 0 (espx keeps a window per counter), oseq-may-wrap (the
+# core's shared counter is unused); crypt-offset 2 leaves the UDP/ICMP header in clear.
+for ns in left right; do
+	for d in "2001:db8::1 2001:db8::2 0x2001" "2001:db8::2 2001:db8::1 0x2002"; do
+		set -- $d
+		run ip netns exec $ns "$IP" xfrm state add src "$1" dst "$2" proto esp spi "$3" \
+			mode transport aead 'rfc4106(gcm(aes))' "$key" 128 \
+			extra-flag oseq-may-wrap wesp crypt-offset 2 seq-counters 2
+	done
+done
+# static neighbours: neighbour discovery is ICMPv6 too and must not wait for the SAs
+ip -n left neigh replace 2001:db8::2 dev veth0 nud permanent \
+	lladdr "$(ip -n right -br link show veth0 | awk '{print $3}')"
+ip -n right neigh replace 2001:db8::1 dev veth0 nud permanent \
+	lladdr "$(ip -n left -br link show veth0 | awk '{print $3}')"
+for d in "left 2001:db8::1 2001:db8::2" "right 2001:db8::2 2001:db8::1"; do
+	set -- $d
+	ip -n "$1" xfrm policy add src "$2/128" dst "$3/128" proto ipv6-icmp dir out \
+		tmpl src "$2" dst "$3" proto esp mode transport
+	ip -n "$1" xfrm policy add src "$3/128" dst "$2/128" proto ipv6-icmp dir in \
+		tmpl src "$3" dst "$2" proto esp mode transport
+done
+run ip netns exec left taskset -c 0 ping -6 -c 3 -i 0.2 2001:db8::2
+if [ "$(nproc)" -gt 1 ]; then
+	run ip netns exec left taskset -c 1 ping -6 -c 3 -i 0.2 2001:db8::2
+fi
+say "the counters of the SA left -> right (ip -s xfrm state get)"
+run ip netns exec left "$IP" -s xfrm state get src 2001:db8::1 dst 2001:db8::2 proto esp spi 0x2001 |
+	sed -n '/espx status/,$p'
+say "a WESPv2 packet on the wire: protocol 141, Sub-SA ID option 1b 02 <counter>"
+ip netns exec right timeout 60 tcpdump -c 1 -nn -l -i veth0 -X 'ip6 proto 141' 2>/dev/null &
+dump=$!
+for _ in $(seq 60); do
+	ip netns exec left ping -6 -c 1 -W 1 2001:db8::2 >/dev/null
 	kill -0 $dump 2>/dev/null || break
 	sleep 0.5
 done
