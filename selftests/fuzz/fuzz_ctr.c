@@ -30,6 +30,7 @@
 #include "codec/esp_codec.c"
 #include "codec/wesp_codec.c"
 #include "codec/ctr_codec.c"
+#include "../unit/ctr_model.h"
 
 #define MAX_PKTS 4096
 #define HDR 10
@@ -70,23 +71,6 @@ static u64 start_top(const u8 *d)
 	default:
 		return be(d + 3, 7) % (1 << 20);
 	}
-}
-
-static int model_infer(u64 top, u32 size, u32 lo, u64 *seq)
-{
-	long long bottom = (long long)top - size + 1, c;
-	long long th = (long long)(top >> 32), hi;
-
-	for (hi = th - 1; hi <= th + 1; hi++) {
-		c = hi * 0x100000000LL + lo;
-		if (c < bottom || c > bottom + 0xffffffffLL)
-			continue;
-		if (c <= 0 || c > (long long)ESPX_CTR_SEQ_MAX)
-			return ESPX_CTR_DROP_SEQ;
-		*seq = (u64)c;
-		return 0;
-	}
-	abort();
 }
 
 /* index of the first accepted seq >= @seq */

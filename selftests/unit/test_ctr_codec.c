@@ -13,9 +13,10 @@
 #include "codec/esp_codec.c"
 #include "codec/wesp_codec.c"
 #include "codec/ctr_codec.c"
+#include "ctr_model.h"
 #include "ktap.h"
 
-#define PLAN 46
+#define PLAN 48
 #define W_DEF ESPX_CTR_WIN_DEFAULT
 
 /* one window of any valid size, no allocation needed */
@@ -293,6 +294,19 @@ static void test_iv_out(void)
 	   espx_ctr_iv_ok(iv, 0xffff, ESPX_CTR_SEQ_MAX),
 	   "iv_ok: seq 0 rejected, id 0xffff seq 2^48-1 accepted");
 
+	/* top 0x1_0000_0400, W 1024: SN 5 infers to 0x2_0000_0005, but the
+	 * IV says 0x1_0000_0005, older than the window
+	 */
+	espx_wesp_iv_counter(iv, 5, 0x100000005ULL);
+	ok(!espx_ctr_iv_ok(iv, 5, 0x200000005ULL) &&
+	   espx_ctr_iv_too_old(iv, 5, 5, 0x100000400ULL) &&
+	   espx_ctr_iv_too_old(iv, 5, 5, 0x100000005ULL),
+	   "iv_too_old: IV of an older seq on the same counter and SN");
+	ok(!espx_ctr_iv_too_old(iv, 4, 5, 0x100000400ULL) &&
+	   !espx_ctr_iv_too_old(iv, 5, 6, 0x100000400ULL) &&
+	   !espx_ctr_iv_too_old(iv, 5, 5, 0x100000004ULL),
+	   "iv_too_old: other id, other SN, or a seq above top: not too old");
+
 	ok(espx_ctr_out_verdict(ESPX_CTR_SEQ_SOFT - 1) == ESPX_CTR_OUT_OK,
 	   "out verdict 2^47-1: ok");
 	ok(espx_ctr_out_verdict(ESPX_CTR_SEQ_SOFT) == ESPX_CTR_OUT_SOFT,
@@ -328,24 +342,6 @@ struct model {
 	int n;
 	u64 acc[ESPX_CTR_WIN_MAX + 1];
 };
-
-/* the unique seq = lo mod 2^32 in [top - W + 1, top - W + 2^32], if valid */
-static int model_infer(u64 top, u32 size, u32 lo, u64 *seq)
-{
-	long long bottom = (long long)top - size + 1, c;
-	long long th = (long long)(top >> 32), hi;
-
-	for (hi = th - 1; hi <= th + 1; hi++) {
-		c = hi * 0x100000000LL + lo;
-		if (c < bottom || c > bottom + 0xffffffffLL)
-			continue;
-		if (c <= 0 || c > (long long)ESPX_CTR_SEQ_MAX)
-			return -1;
-		*seq = (u64)c;
-		return 0;
-	}
-	abort();	/* the range always holds exactly one */
-}
 
 /* index of the first accepted seq >= @seq */
 static int model_find(const struct model *m, u64 seq)

@@ -95,5 +95,6 @@ bool espx_ctr_win_replayed(const struct espx_ctr_win *w, u64 seq);
 void espx_ctr_win_advance(struct espx_ctr_win *w, u64 seq);
 int espx_ctr_out_verdict(u64 seq);
 bool espx_ctr_iv_ok(const u8 *iv, u16 id, u64 seq);
+bool espx_ctr_iv_too_old(const u8 *iv, u16 id, u32 snlo, u64 top);
 
 #endif /* _ESPX_CODEC_CTR_CODEC_H */
