@@ -6,6 +6,14 @@
  *   espx_genl set|get|del [--family 4|6] --daddr ADDR --spi SPI
  *             [--proto N] [--mark M] [--mask M] [--if-id N] [--wesp OFFSET]
  *             [--counters N [--ctr-window W] [--ctr-start S]]
+ *             [--diet SPI_LSB,SN_LSB [--diet-align N] [--diet-trailer N]
+ *              [--diet-iipc N] [--diet-dscp N] [--diet-dscp-list V,V,...]
+ *              [--diet-ecn N] [--diet-fl N] [--diet-iiv]]
+ *                         --diet sends ESPX_A_DIET; every --diet-* value is
+ *                         the raw attribute value (enum espx_diet_*_val), sent
+ *                         only when given ("-" for SPI_LSB or SN_LSB: left
+ *                         out), so the kernel's defaults and checks are what
+ *                         get shows
  *   espx_genl ctr SA-ID   ESPX_CMD_CTR_GET dump (SA-ID: the options of get),
  *                         one line per counter: "id=N out_seq=N
  *                         out_packets=N out_bytes=N in_top=N|- in_packets=N
@@ -20,8 +28,9 @@
  *
  * get/dump print "family 4 daddr A spi 0x.. proto 50 mark 0x0/0x0 if_id 0
  * status pending|bound [wesp N] [counters N ctr_window W ctr_start S
- * [ctr_windows K]] [stats NAME VALUE ...]", a stat id without a name here as
- * stat_ID. On a failed request the exit status is the errno and
+ * [ctr_windows K]] [diet spi_lsb N sn_lsb N align N trailer N iipc N dscp N
+ * [dscp_list V,V,...] ecn N flowlabel N [iiv]] [stats NAME VALUE ...]", a
+ * stat id without a name here as stat_ID. On a failed request the exit status is the errno and
  * stderr carries the extack message; an info reply that lacks one of the
  * type_lost flags exits with EBADMSG.
  */
@@ -70,6 +79,22 @@ struct ctr_cfg {
 	long long start;
 };
 
+/* ESPX_A_DIET of a SET request: -1 = attribute not sent. */
+struct diet_cfg {
+	bool on;
+	int spi_lsb, sn_lsb, align, trailer, iipc, dscp, ecn, fl;
+	bool iiv;
+	int list_len;		/* -1: no DSCP_LIST */
+	unsigned char list[ESPX_DIET_DSCP_LIST_MAX];
+};
+
+/* Every feature attribute a SET can carry. */
+struct set_cfg {
+	int wesp;		/* crypt offset, -1: no ESPX_A_WESP */
+	struct ctr_cfg cc;
+	struct diet_cfg diet;
+};
+
 typedef int (*msg_fn)(const struct nlmsghdr *nlh, void *arg);
 
 static char rxbuf[65536];
@@ -103,11 +128,21 @@ static const char * const stat_names[ESPX_STAT_MAX + 1] = {
 	[ESPX_STAT_IN_DROP_CTR_IV] = "in_drop_ctr_iv",
 	[ESPX_STAT_IN_DROP_CTR_REPLAY] = "in_drop_ctr_replay",
 	[ESPX_STAT_IN_DROP_CTR_NOMEM] = "in_drop_ctr_nomem",
+	[ESPX_STAT_OUT_DROP_DIET_NOMATCH] = "out_drop_diet_nomatch",
+	[ESPX_STAT_IN_DROP_DIET_PROTO] = "in_drop_diet_proto",
+	[ESPX_STAT_IN_DROP_DIET_SN] = "in_drop_diet_sn",
+	[ESPX_STAT_IN_DROP_DIET_TRAILER] = "in_drop_diet_trailer",
+	[ESPX_STAT_IN_DROP_DIET_RESIDUE] = "in_drop_diet_residue",
+	[ESPX_STAT_IN_DROP_DIET_DSCP] = "in_drop_diet_dscp",
+	[ESPX_STAT_IN_DROP_DIET_LENGTH] = "in_drop_diet_length",
+	[ESPX_STAT_IN_DIET_CANDIDATE_RETRY] = "in_diet_candidate_retry",
 };
 
 static const char * const ns_stat_names[ESPX_NS_STAT_MAX + 1] = {
 	[ESPX_NS_STAT_WESP_TRUNCATED] = "wesp_truncated",
 	[ESPX_NS_STAT_WESP_NO_SA] = "wesp_no_sa",
+	[ESPX_NS_STAT_DIET_TRUNCATED] = "diet_truncated",
+	[ESPX_NS_STAT_DIET_NO_SA] = "diet_no_sa",
 };
 
 static int ext_ack_cb(const struct nlattr *a, void *data)
@@ -279,6 +314,31 @@ static void put_counters(struct nlmsghdr *nlh, const struct ctr_cfg *cc)
 	mnl_attr_nest_end(nlh, nest);
 }
 
+static void put_u8_opt(struct nlmsghdr *nlh, __u16 type, int v)
+{
+	if (v >= 0)
+		mnl_attr_put_u8(nlh, type, v);
+}
+
+static void put_diet(struct nlmsghdr *nlh, const struct diet_cfg *d)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, ESPX_A_DIET);
+
+	put_u8_opt(nlh, ESPX_DIET_SPI_LSB, d->spi_lsb);
+	put_u8_opt(nlh, ESPX_DIET_SN_LSB, d->sn_lsb);
+	put_u8_opt(nlh, ESPX_DIET_ALIGN, d->align);
+	put_u8_opt(nlh, ESPX_DIET_TRAILER, d->trailer);
+	put_u8_opt(nlh, ESPX_DIET_IIPC, d->iipc);
+	put_u8_opt(nlh, ESPX_DIET_DSCP, d->dscp);
+	if (d->list_len >= 0)
+		mnl_attr_put(nlh, ESPX_DIET_DSCP_LIST, d->list_len, d->list);
+	put_u8_opt(nlh, ESPX_DIET_ECN, d->ecn);
+	put_u8_opt(nlh, ESPX_DIET_FLOWLABEL, d->fl);
+	if (d->iiv)
+		mnl_attr_put(nlh, ESPX_DIET_IIV, 0, NULL);
+	mnl_attr_nest_end(nlh, nest);
+}
+
 /* Attributes of a nest (or of a message) into tb[0..max]; unknown ignored. */
 struct tb {
 	const struct nlattr **a;
@@ -315,6 +375,42 @@ static void print_counters_fp(FILE *fp, const struct nlattr *nest)
 	if (c[ESPX_COUNTERS_WINDOWS])
 		fprintf(fp, " ctr_windows %u",
 			mnl_attr_get_u32(c[ESPX_COUNTERS_WINDOWS]));
+}
+
+static void print_u8_fp(FILE *fp, const char *name, const struct nlattr *a)
+{
+	if (a)
+		fprintf(fp, " %s %u", name, mnl_attr_get_u8(a));
+	else
+		fprintf(fp, " %s -", name);
+}
+
+/* Every value of the nest, "-" for one the kernel left out. */
+static void print_diet_fp(FILE *fp, const struct nlattr *nest)
+{
+	const struct nlattr *d[ESPX_DIET_MAX + 1] = {};
+	struct tb t = { d, ESPX_DIET_MAX };
+	const unsigned char *v;
+	int i;
+
+	mnl_attr_parse_nested(nest, tb_cb, &t);
+	fprintf(fp, " diet");
+	print_u8_fp(fp, "spi_lsb", d[ESPX_DIET_SPI_LSB]);
+	print_u8_fp(fp, "sn_lsb", d[ESPX_DIET_SN_LSB]);
+	print_u8_fp(fp, "align", d[ESPX_DIET_ALIGN]);
+	print_u8_fp(fp, "trailer", d[ESPX_DIET_TRAILER]);
+	print_u8_fp(fp, "iipc", d[ESPX_DIET_IIPC]);
+	print_u8_fp(fp, "dscp", d[ESPX_DIET_DSCP]);
+	if (d[ESPX_DIET_DSCP_LIST]) {
+		v = mnl_attr_get_payload(d[ESPX_DIET_DSCP_LIST]);
+		fprintf(fp, " dscp_list ");
+		for (i = 0; i < mnl_attr_get_payload_len(d[ESPX_DIET_DSCP_LIST]); i++)
+			fprintf(fp, "%s%u", i ? "," : "", v[i]);
+	}
+	print_u8_fp(fp, "ecn", d[ESPX_DIET_ECN]);
+	print_u8_fp(fp, "flowlabel", d[ESPX_DIET_FLOWLABEL]);
+	if (d[ESPX_DIET_IIV])
+		fprintf(fp, " iiv");
 }
 
 static void print_entry_fp(FILE *fp, const struct nlmsghdr *nlh)
@@ -354,6 +450,8 @@ static void print_entry_fp(FILE *fp, const struct nlmsghdr *nlh)
 	}
 	if (top[ESPX_A_COUNTERS])
 		print_counters_fp(fp, top[ESPX_A_COUNTERS]);
+	if (top[ESPX_A_DIET])
+		print_diet_fp(fp, top[ESPX_A_DIET]);
 	if (top[ESPX_A_STATS]) {
 		t = (struct tb){ st, ESPX_STAT_MAX };
 		mnl_attr_parse_nested(top[ESPX_A_STATS], tb_cb, &t);
@@ -531,28 +629,44 @@ static int ctr_dump(struct nl *nl, const struct sa_id *id)
 	return err ? err : n;
 }
 
-/* Doit request for @id, with the SET attributes given (@cc may be NULL). */
+/* Doit request for @id, with the SET attributes @sc asks for. */
 static int request_cfg(struct nl *nl, __u8 cmd, const struct sa_id *id,
-		       int wesp, const struct ctr_cfg *cc, msg_fn fn,
-		       void *arg)
+		       const struct set_cfg *sc, msg_fn fn, void *arg)
 {
 	char b[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 
 	nlh = msg_start(nl, b, nl->family_id, cmd, NLM_F_ACK);
 	put_id(nlh, id);
-	if (wesp >= 0)
-		put_wesp(nlh, wesp);
-	if (cc && cc->count >= 0)
-		put_counters(nlh, cc);
+	if (sc->wesp >= 0)
+		put_wesp(nlh, sc->wesp);
+	if (sc->cc.count >= 0)
+		put_counters(nlh, &sc->cc);
+	if (sc->diet.on)
+		put_diet(nlh, &sc->diet);
 	return nl_talk(nl, nlh, fn, arg);
+}
+
+static void set_cfg_default(struct set_cfg *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->wesp = -1;
+	sc->cc = (struct ctr_cfg){ .count = -1, .window = -1, .start = -1 };
+	sc->diet = (struct diet_cfg){
+		.spi_lsb = -1, .sn_lsb = -1, .align = -1, .trailer = -1,
+		.iipc = -1, .dscp = -1, .ecn = -1, .fl = -1, .list_len = -1,
+	};
 }
 
 /* Plain doit request for @id; -errno. */
 static int request(struct nl *nl, __u8 cmd, const struct sa_id *id,
 		   int wesp, msg_fn fn, void *arg)
 {
-	return request_cfg(nl, cmd, id, wesp, NULL, fn, arg);
+	struct set_cfg sc;
+
+	set_cfg_default(&sc);
+	sc.wesp = wesp;
+	return request_cfg(nl, cmd, id, &sc, fn, arg);
 }
 
 static void id_default(struct sa_id *id)
@@ -930,17 +1044,162 @@ static const struct bad_case bad_cases[] = {
 	{ "unknown command", EOPNOTSUPP, false, b_valid, ESPX_CMD_MAX + 1, NULL },
 };
 
+/* Diet-ESP cases: a valid ESPX_A_DIET nest (spi_lsb 8, sn_lsb 16, align
+ * 16 bit, optional trailer, iipc, dscp/ecn lower, flow label zero, iiv) with
+ * up to two attributes replaced by raw ones (len -1: left out; a type above
+ * ESPX_DIET_MAX is added), and maybe WESP or counters beside it.
+ */
+#define DB_WESP		1
+#define DB_COUNTERS	2
+
+struct diet_raw {
+	int type;		/* 0: unused slot */
+	int len;
+	unsigned char v[ESPX_DIET_DSCP_LIST_MAX + 1];
+};
+
+struct diet_bad {
+	const char *name;
+	int expect;		/* errno */
+	const char *msg;	/* the extack must contain it (NULL: any) */
+	int flags;		/* DB_* */
+	struct diet_raw raw[2];
+};
+
+#define RAW(t, l, ...)	{ .type = (t), .len = (l), .v = { __VA_ARGS__ } }
+#define U8(t, x)	RAW(t, 1, x)
+#define OMIT(t)		RAW(t, -1, 0)
+#define EMPTY(t)	RAW(t, 0, 0)
+#define DSCP_SA		U8(ESPX_DIET_DSCP, ESPX_DIET_CDA_SA)
+
+static const __u8 diet_base[ESPX_DIET_MAX + 1] = {
+	[ESPX_DIET_SPI_LSB] = 8,
+	[ESPX_DIET_SN_LSB] = 16,
+	[ESPX_DIET_ALIGN] = ESPX_DIET_ALIGN_16BIT,
+	[ESPX_DIET_TRAILER] = ESPX_DIET_TRAILER_OPT,
+	[ESPX_DIET_IIPC] = 1,
+	[ESPX_DIET_DSCP] = ESPX_DIET_CDA_LOWER,
+	[ESPX_DIET_ECN] = ESPX_DIET_CDA_LOWER,
+	[ESPX_DIET_FLOWLABEL] = ESPX_DIET_CDA_ZERO,
+};
+
+static const struct diet_bad diet_bad[] = {
+	{ "diet: spi_lsb 33", ERANGE, NULL, 0, { U8(ESPX_DIET_SPI_LSB, 33) } },
+	{ "diet: sn_lsb 0", ERANGE, NULL, 0, { U8(ESPX_DIET_SN_LSB, 0) } },
+	{ "diet: sn_lsb 33", ERANGE, NULL, 0, { U8(ESPX_DIET_SN_LSB, 33) } },
+	{ "diet: align 4", ERANGE, NULL, 0, { U8(ESPX_DIET_ALIGN, 4) } },
+	{ "diet: trailer 2", ERANGE, NULL, 0, { U8(ESPX_DIET_TRAILER, 2) } },
+	{ "diet: iipc 2", ERANGE, NULL, 0, { U8(ESPX_DIET_IIPC, 2) } },
+	{ "diet: dscp 3", ERANGE, NULL, 0, { U8(ESPX_DIET_DSCP, 3) } },
+	{ "diet: ecn 2 (no SA choice for ECN)", ERANGE, NULL, 0,
+	  { U8(ESPX_DIET_ECN, 2) } },
+	{ "diet: flowlabel 4", ERANGE, NULL, 0, { U8(ESPX_DIET_FLOWLABEL, 4) } },
+	{ "diet: spi_lsb as u32", EINVAL, NULL, 0,
+	  { RAW(ESPX_DIET_SPI_LSB, 4, 8) } },
+	{ "diet: sn_lsb empty", EINVAL, NULL, 0, { EMPTY(ESPX_DIET_SN_LSB) } },
+	{ "diet: align as u16", EINVAL, NULL, 0, { RAW(ESPX_DIET_ALIGN, 2, 1) } },
+	{ "diet: iiv flag with a payload", ERANGE, NULL, 0,
+	  { RAW(ESPX_DIET_IIV, 1, 1) } },
+	{ "diet: unknown attribute in the nest", EINVAL, NULL, 0,
+	  { U8(ESPX_DIET_MAX + 1, 0) } },
+	{ "diet: empty DSCP list", ERANGE, NULL, 0,
+	  { DSCP_SA, EMPTY(ESPX_DIET_DSCP_LIST) } },
+	{ "diet: 65-octet DSCP list", ERANGE, NULL, 0,
+	  { DSCP_SA, RAW(ESPX_DIET_DSCP_LIST, 65, 0) } },
+	{ "diet: DSCP list value 64", ERANGE, "above 63", 0,
+	  { DSCP_SA, RAW(ESPX_DIET_DSCP_LIST, 3, 0, 64, 46) } },
+	{ "diet: DSCP list value twice", EINVAL, "twice", 0,
+	  { DSCP_SA, RAW(ESPX_DIET_DSCP_LIST, 3, 10, 46, 10) } },
+	{ "diet: DSCP list with DSCP lower", EINVAL, "DSCP = SA", 0,
+	  { RAW(ESPX_DIET_DSCP_LIST, 1, 46) } },
+	{ "diet: DSCP list without DSCP (sent)", EINVAL, "DSCP = SA", 0,
+	  { OMIT(ESPX_DIET_DSCP), RAW(ESPX_DIET_DSCP_LIST, 1, 46) } },
+	{ "diet: DSCP = SA without the list", EINVAL, "DSCP list", 0,
+	  { DSCP_SA } },
+	{ "diet: spi_lsb + sn_lsb = 17", EINVAL, "multiple of 8", 0,
+	  { U8(ESPX_DIET_SN_LSB, 9) } },
+	{ "diet: spi_lsb + sn_lsb = 36", EINVAL, "multiple of 8", 0,
+	  { U8(ESPX_DIET_SPI_LSB, 4), U8(ESPX_DIET_SN_LSB, 32) } },
+	{ "diet: no spi_lsb", EINVAL, "SPI bits", 0, { OMIT(ESPX_DIET_SPI_LSB) } },
+	{ "diet: no sn_lsb", EINVAL, "SN bits", 0, { OMIT(ESPX_DIET_SN_LSB) } },
+	{ "diet: empty nest", EINVAL, "SPI bits", 0,
+	  { OMIT(ESPX_DIET_SPI_LSB), OMIT(ESPX_DIET_SN_LSB) } },
+	{ "diet + WESPv2", EINVAL, "exclusive", DB_WESP, { RAW(0, 0, 0) } },
+	{ "diet + counters", EINVAL, "exclusive", DB_COUNTERS, { RAW(0, 0, 0) } },
+	{ "diet + WESPv2 + counters", EINVAL, "exclusive",
+	  DB_WESP | DB_COUNTERS, { RAW(0, 0, 0) } },
+};
+
+static const struct diet_raw *diet_raw_of(const struct diet_bad *c, int type)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(c->raw); i++)
+		if (c->raw[i].type == type)
+			return &c->raw[i];
+	return NULL;
+}
+
+static void put_bad_diet(struct nlmsghdr *nlh, const struct diet_bad *c)
+{
+	const struct ctr_cfg cc = { .count = 4, .window = -1, .start = -1 };
+	const struct diet_raw *r;
+	struct nlattr *nest;
+	struct sa_id id;
+	int type;
+
+	id_default(&id);
+	put_id(nlh, &id);
+	if (c->flags & DB_WESP)
+		put_wesp(nlh, 0);
+	if (c->flags & DB_COUNTERS)
+		put_counters(nlh, &cc);
+	nest = mnl_attr_nest_start(nlh, ESPX_A_DIET);
+	for (type = 1; type <= ESPX_DIET_MAX + 1; type++) {
+		r = diet_raw_of(c, type);
+		if (r) {
+			if (r->len >= 0)
+				mnl_attr_put(nlh, type, r->len, r->v);
+		} else if (type == ESPX_DIET_IIV) {
+			mnl_attr_put(nlh, type, 0, NULL);
+		} else if (type <= ESPX_DIET_MAX &&
+			   type != ESPX_DIET_DSCP_LIST) {
+			mnl_attr_put_u8(nlh, type, diet_base[type]);
+		}
+	}
+	mnl_attr_nest_end(nlh, nest);
+}
+
+/* Send the request in @nlh: one test point, errno @expect, an extack (that
+ * contains @want if set), and the number of entries still @base.
+ */
+static void bad_check(struct nl *nl, struct nlmsghdr *nlh, const char *name,
+		      int expect, bool need_msg, const char *want, int base)
+{
+	char msg[sizeof(nl->msg)];
+	int err, n, miss;
+
+	err = nl_talk(nl, nlh, NULL, NULL);
+	snprintf(msg, sizeof(msg), "%s", nl->msg);
+	miss = nl->miss_type;
+	n = dump(nl, count_cb);
+	ksft_test_result(err == -expect && (!need_msg || msg[0]) &&
+			 (!want || strstr(msg, want)) && n == base,
+			 "%s: %s (want %s), extack \"%s\"%s, entries %d->%d\n",
+			 name, strerror(-err), strerror(expect), msg,
+			 miss >= 0 ? " +missing-attr" : "", base, n);
+}
+
 static int badinput(struct nl *nl)
 {
 	char b[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 	struct sa_id id;
-	int base, n, err, i, made, miss;
-	char msg[sizeof(nl->msg)];
+	int base, n, err, i, made;
 	unsigned int k;
 
 	ksft_print_header();
-	ksft_set_plan(ARRAY_SIZE(bad_cases) + 4);
+	ksft_set_plan(ARRAY_SIZE(bad_cases) + ARRAY_SIZE(diet_bad) + 4);
 
 	/* One valid pending config, so that duplicates can be tried. */
 	id_default(&id);
@@ -956,17 +1215,15 @@ static int badinput(struct nl *nl)
 
 		nlh = msg_start(nl, b, nl->family_id, c->cmd, NLM_F_ACK);
 		c->build(nl, nlh);
-		err = nl_talk(nl, nlh, NULL, NULL);
-		snprintf(msg, sizeof(msg), "%s", nl->msg);
-		miss = nl->miss_type;
-		n = dump(nl, count_cb);
-		ksft_test_result(err == -c->expect &&
-				 (!c->need_msg || msg[0]) &&
-				 (!c->msg || strstr(msg, c->msg)) && n == base,
-				 "%s: %s (want %s), extack \"%s\"%s, entries %d->%d\n",
-				 c->name, strerror(-err), strerror(c->expect),
-				 msg, miss >= 0 ? " +missing-attr" : "",
-				 base, n);
+		bad_check(nl, nlh, c->name, c->expect, c->need_msg, c->msg,
+			  base);
+	}
+	for (k = 0; k < ARRAY_SIZE(diet_bad); k++) {
+		nlh = msg_start(nl, b, nl->family_id, ESPX_CMD_SA_SET,
+				NLM_F_ACK);
+		put_bad_diet(nlh, &diet_bad[k]);
+		bad_check(nl, nlh, diet_bad[k].name, diet_bad[k].expect, true,
+			  diet_bad[k].msg, base);
 	}
 
 	/* The per-netns limit of pending configs: -ENOSPC, then clean up. */
@@ -1007,9 +1264,98 @@ static void help(void)
 		"usage: espx_genl set|get|del [--family 4|6] --daddr A --spi X\n"
 		"                 [--proto N] [--mark M] [--mask M] [--if-id N] [--wesp N]\n"
 		"                 [--counters N [--ctr-window W] [--ctr-start S]]\n"
+		"                 [--diet SPI_LSB,SN_LSB [--diet-align N] [--diet-trailer N]\n"
+		"                  [--diet-iipc N] [--diet-dscp N] [--diet-dscp-list V,V,...]\n"
+		"                  [--diet-ecn N] [--diet-fl N] [--diet-iiv]]\n"
 		"       espx_genl ctr [--family 4|6] --daddr A --spi X [--proto N] ...\n"
 		"       espx_genl dump|count|info|status|resolve|badinput\n");
 	exit(EINVAL);
+}
+
+/* A number for a raw attribute value; "-" (or @s NULL) is -1, not sent. */
+static int diet_num(const char *s)
+{
+	char *end;
+	long v;
+
+	if (!s || !strcmp(s, "-"))
+		return -1;
+	v = strtol(s, &end, 0);
+	if (*end || end == s || v < 0 || v > 255) {
+		fprintf(stderr, "espx_genl: bad diet value %s\n", s);
+		exit(EINVAL);
+	}
+	return v;
+}
+
+/* --diet SPI_LSB,SN_LSB */
+static void diet_lsb(struct diet_cfg *d, char *arg)
+{
+	char *sn = strchr(arg, ',');
+
+	if (sn)
+		*sn++ = 0;
+	d->on = true;
+	d->spi_lsb = diet_num(arg);
+	d->sn_lsb = diet_num(sn);
+}
+
+/* --diet-dscp-list V,V,...: sent as given, up to 64 values ("" = empty) */
+static void diet_list(struct diet_cfg *d, char *arg)
+{
+	char *tok, *save = NULL;
+
+	d->list_len = 0;
+	for (tok = strtok_r(arg, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (d->list_len == ESPX_DIET_DSCP_LIST_MAX) {
+			fprintf(stderr, "espx_genl: DSCP list too long\n");
+			exit(EINVAL);
+		}
+		d->list[d->list_len++] = diet_num(tok);
+	}
+}
+
+/* getopt codes of the --diet options */
+enum {
+	OPT_DIET = 0x100,
+	OPT_DIET_ALIGN,
+	OPT_DIET_TRAILER,
+	OPT_DIET_IIPC,
+	OPT_DIET_DSCP,
+	OPT_DIET_DSCP_LIST,
+	OPT_DIET_ECN,
+	OPT_DIET_FL,
+	OPT_DIET_IIV,
+};
+
+/* One --diet option into @d; false if @c is not one. */
+static bool diet_opt(struct diet_cfg *d, int c, char *arg)
+{
+	int *num[] = {
+		[OPT_DIET_ALIGN - OPT_DIET] = &d->align,
+		[OPT_DIET_TRAILER - OPT_DIET] = &d->trailer,
+		[OPT_DIET_IIPC - OPT_DIET] = &d->iipc,
+		[OPT_DIET_DSCP - OPT_DIET] = &d->dscp,
+		[OPT_DIET_ECN - OPT_DIET] = &d->ecn,
+		[OPT_DIET_FL - OPT_DIET] = &d->fl,
+	};
+
+	switch (c) {
+	case OPT_DIET:
+		diet_lsb(d, arg);
+		return true;
+	case OPT_DIET_DSCP_LIST:
+		diet_list(d, arg);
+		return true;
+	case OPT_DIET_IIV:
+		d->iiv = true;
+		return true;
+	}
+	if (c < OPT_DIET || c > OPT_DIET_IIV)
+		return false;
+	*num[c - OPT_DIET] = diet_num(arg);
+	return true;
 }
 
 static int fail(struct nl *nl, const char *what, int err)
@@ -1033,18 +1379,28 @@ int main(int argc, char **argv)
 		{ "counters", required_argument, NULL, 'c' },
 		{ "ctr-window", required_argument, NULL, 'W' },
 		{ "ctr-start", required_argument, NULL, 'S' },
+		{ "diet", required_argument, NULL, OPT_DIET },
+		{ "diet-align", required_argument, NULL, OPT_DIET_ALIGN },
+		{ "diet-trailer", required_argument, NULL, OPT_DIET_TRAILER },
+		{ "diet-iipc", required_argument, NULL, OPT_DIET_IIPC },
+		{ "diet-dscp", required_argument, NULL, OPT_DIET_DSCP },
+		{ "diet-dscp-list", required_argument, NULL, OPT_DIET_DSCP_LIST },
+		{ "diet-ecn", required_argument, NULL, OPT_DIET_ECN },
+		{ "diet-fl", required_argument, NULL, OPT_DIET_FL },
+		{ "diet-iiv", no_argument, NULL, OPT_DIET_IIV },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct ctr_cfg cc = { .count = -1, .window = -1, .start = -1 };
 	const char *cmd, *daddr = NULL;
+	struct set_cfg sc;
 	struct sa_id id;
-	int wesp = -1, c, err, n = 0;
+	int c, err, n = 0;
 	struct nl nl;
 	__u8 gcmd;
 
 	if (argc < 2)
 		help();
 	cmd = argv[1];
+	set_cfg_default(&sc);
 	id_default(&id);
 	id.spi = 0;
 	optind = 2;
@@ -1072,19 +1428,20 @@ int main(int argc, char **argv)
 			id.if_id = strtoul(optarg, NULL, 0);
 			break;
 		case 'w':
-			wesp = atoi(optarg);
+			sc.wesp = atoi(optarg);
 			break;
 		case 'c':
-			cc.count = strtoul(optarg, NULL, 0);
+			sc.cc.count = strtoul(optarg, NULL, 0);
 			break;
 		case 'W':
-			cc.window = strtoull(optarg, NULL, 0);
+			sc.cc.window = strtoull(optarg, NULL, 0);
 			break;
 		case 'S':
-			cc.start = strtoull(optarg, NULL, 0);
+			sc.cc.start = strtoull(optarg, NULL, 0);
 			break;
 		default:
-			help();
+			if (!diet_opt(&sc.diet, c, optarg))
+				help();
 		}
 	}
 
@@ -1140,7 +1497,7 @@ int main(int argc, char **argv)
 		n = ctr_dump(&nl, &id);
 		return n < 0 ? fail(&nl, cmd, n) : 0;
 	}
-	err = request_cfg(&nl, gcmd, &id, wesp, &cc, gcmd == ESPX_CMD_SA_GET ?
+	err = request_cfg(&nl, gcmd, &id, &sc, gcmd == ESPX_CMD_SA_GET ?
 			  print_cb : NULL, &n);
 	if (err)
 		return fail(&nl, cmd, err);

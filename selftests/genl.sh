@@ -58,12 +58,13 @@ sa_add() { # sa_add NS DST SPI [extra ip args...]: transport-mode AEAD SA, src i
 }
 
 # info_is NS LOST TRUNCATED NO_SA: INFO_GET in NS says type_lost_ipv4/6=LOST and these
-# namespace counters, and names every counter it got (no ns_stat_<id> line).
+# WESPv2 namespace counters, the Diet-ESP ones 0, and names every counter it got (no
+# ns_stat_<id> line).
 info_is() {
 	local out l
 	out=$(ip netns exec "$1" "$G" info) || { echo "info failed: $out"; return 1; }
 	for l in "type_lost_ipv4=$2" "type_lost_ipv6=$2" "ns_wesp_truncated=$3" \
-		 "ns_wesp_no_sa=$4"; do
+		 "ns_wesp_no_sa=$4" ns_diet_truncated=0 ns_diet_no_sa=0; do
 		grep -qx -- "$l" <<<"$out" || { echo "no line '$l' in:"; echo "$out"; return 1; }
 	done
 	! grep -q '^ns_stat_' <<<"$out" || { echo "unnamed counter: $out"; return 1; }
@@ -91,7 +92,7 @@ for fam, dst, pkts in ((socket.AF_INET, "127.0.0.1", (hdr[:3], hdr + esp, hdr + 
 }
 
 ktap_header
-ktap_plan 49
+ktap_plan 57
 
 grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 a=$(ns_new a)
@@ -119,6 +120,36 @@ check "GET after DEL: ENOENT" rc_is 2 ga get --daddr 10.1.0.2 --spi 0x101
 check "DEL again: ENOENT" rc_is 2 ga del --daddr 10.1.0.2 --spi 0x101
 check "DEL v6, DUMP empty" bash -c "ip netns exec $a $G del --family 6 --daddr 2001:db8::2 \
 	--spi 0x102 --mark 7 --mask 0xff --if-id 3 && [ \$(ip netns exec $a $G count) = 0 ]"
+
+# --- Diet-ESP config round trip (diet-esp.md §7; the refusals are in badinput) -----------
+D6=(--family 6 --daddr 2001:db8::5 --spi 0x105)
+check "SET v6 with every Diet-ESP attribute" ga set "${D6[@]}" --diet 8,16 --diet-align 1 \
+	--diet-trailer 1 --diet-iipc 1 --diet-dscp 2 --diet-dscp-list 0,10,46 --diet-ecn 1 \
+	--diet-fl 3 --diet-iiv
+check "GET: every Diet-ESP attribute reads back" \
+	out_has '^family 6 daddr 2001:db8::5 spi 0x00000105 .* status pending diet spi_lsb 8 sn_lsb 16 align 1 trailer 1 iipc 1 dscp 2 dscp_list 0,10,46 ecn 1 flowlabel 3 iiv$' \
+	ga get "${D6[@]}"
+check "SET v4 with SPI/SN bits only" ga set --daddr 10.1.0.5 --spi 0x105 --diet 0,8
+check "GET: the defaults (8 bit, mandatory trailer, nothing compressed, no list, no IIV)" \
+	out_has '^family 4 daddr 10\.1\.0\.5 spi 0x00000105 .* status pending diet spi_lsb 0 sn_lsb 8 align 0 trailer 0 iipc 0 dscp 0 ecn 0 flowlabel 0$' \
+	ga get --daddr 10.1.0.5 --spi 0x105
+list64=$(seq -s, 63 -1 0)
+check "SET with 64 DSCP values (63..0), untruncated SPI and SN, 64-bit alignment, LOWER/GENERATED" \
+	ga set --daddr 10.1.0.6 --spi 0x106 --diet 32,32 --diet-align 3 --diet-iipc 1 \
+	--diet-dscp 2 --diet-dscp-list "$list64" --diet-ecn 1 --diet-fl 2
+check "GET: the 64 values in their order, the other values" \
+	out_has "status pending diet spi_lsb 32 sn_lsb 32 align 3 trailer 0 iipc 1 dscp 2 dscp_list $list64 ecn 1 flowlabel 2\$" \
+	ga get --daddr 10.1.0.6 --spi 0x106
+diet_dump() {
+	local out
+	out=$(ga dump) || return 1
+	[ "$(grep -c ' diet spi_lsb ' <<<"$out")" = 3 ] || { echo "$out"; return 1; }
+	count_is "$a" 3
+}
+check "DUMP shows the three Diet-ESP configs" diet_dump
+check "DEL of the Diet-ESP configs, DUMP empty" bash -c "
+	ip netns exec $a $G del ${D6[*]} && ip netns exec $a $G del --daddr 10.1.0.5 --spi 0x105 &&
+	ip netns exec $a $G del --daddr 10.1.0.6 --spi 0x106 && [ \$(ip netns exec $a $G count) = 0 ]"
 
 # --- INFO_GET ------------------------------------------------------------------------------
 check "INFO_GET: ESP type not lost (IPv4, IPv6), namespace counters named and 0" \
@@ -201,7 +232,7 @@ ip -n "$b" xfrm state flush
 
 bound_with_stats() { # bound_with_stats DST SPI: SA add binds the pending config
 	sa_add "$a" "$1" "$2" &&
-	out_has 'status bound stats out_packets 0 .* in_drop_icv 0 .* in_drop_wesp_plain_sa 0 .* in_drop_ctr_nomem 0$' \
+	out_has 'status bound stats out_packets 0 .* in_drop_icv 0 .* in_drop_wesp_plain_sa 0 .* in_drop_ctr_nomem 0 .* in_diet_candidate_retry 0$' \
 		ga get --daddr "$1" --spi "$2" &&
 	! ga get --daddr "$1" --spi "$2" | grep -E ' stat_[0-9]+ ' ||
 		{ echo "a stat id espx_genl has no name for"; return 1; }

@@ -7,7 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 
 ktap_header
-ktap_plan 36
+PLAN=52
+ktap_plan $PLAN
 
 ns=$(ns_new ipr)
 a=$(ns_new ipra); b=$(ns_new iprb)
@@ -18,7 +19,7 @@ nentries() { in_ns espx_genl count; }
 
 if [ "$IP" = ip ]; then
 	ktap_info "patched ip not built (make iproute2)"
-	for i in $(seq 36); do ktap_fail "patched ip available"; done
+	for i in $(seq $PLAN); do ktap_fail "patched ip available"; done
 	ktap_finish
 fi
 
@@ -171,6 +172,133 @@ check "counter SA without oseq-may-wrap refused with espx's message" refused $? 
 	'oseq-may-wrap'
 check "... and leaves no config" entries_become 0
 check "... nor SA" test -z "$(in_ns ip xfrm state list)"
+
+# Diet-ESP (diet-esp.md §7): every keyword on an SA ip makes, read back in the text line,
+# JSON and the kernel's table (espx_genl); the defaults; the names of the counters; values
+# ip refuses itself and configs the kernel refuses, each leaving nothing behind. The SA is
+# the spec's IoT case (§8 A) with a 3-value DSCP list and 16-bit alignment: valid for
+# espx's Diet-ESP data path. Without it the kernel binds the config to a plain SA, or
+# refuses it: the read-back points then use a pending config made with espx_genl.
+DSA=(src 2001:db8::100 dst 2001:db8::1 proto esp spi 0xa001)
+DREQ=(mode tunnel reqid 5 replay-window 32 "${AEAD[@]}" sel src 2001:db8:a::1/128
+      dst 2001:db8:b::1/128 proto udp sport 49152 dport 5683)
+DKW=(diet spi-lsb 8 sn-lsb 16 align 16 trailer optional inner compress dscp sa "0,10,46"
+     ecn lower flowlabel zero iiv)
+DLINE='espx status (bound|pending) diet spi-lsb 8 sn-lsb 16 align 16 trailer optional inner compress dscp sa 0,10,46 ecn lower flowlabel zero iiv$'
+out=$(in_ns "$IP" xfrm state add "${DSA[@]}" "${DREQ[@]}" "${DKW[@]}" 2>&1)
+rc=$?
+if [ $rc = 0 ]; then
+	ktap_ok "Diet-ESP SA added with every diet keyword"
+	dget=(xfrm state get "${DSA[@]}")
+else
+	if grep -q 'espx' <<<"$out" && entries_become 0 >/dev/null; then
+		ktap_ok "Diet-ESP SA refused by the kernel with espx's message, nothing left ($out)"
+	else
+		ktap_fail "Diet-ESP SA added, or refused with espx's message (rc=$rc: $out)"
+	fi
+	ktap_info "no Diet-ESP SA: reading back a pending config made with espx_genl"
+	in_ns espx_genl set --family 6 --daddr 2001:db8::1 --spi 0xa001 --diet 8,16 \
+		--diet-align 1 --diet-trailer 1 --diet-iipc 1 --diet-dscp 2 \
+		--diet-dscp-list 0,10,46 --diet-ecn 1 --diet-fl 3 --diet-iiv
+	dget=(xfrm state list)
+fi
+check "list/get: the espx line has every diet value" has_all \
+	"$(in_ns "$IP" "${dget[@]}" 2>&1)" "^	$DLINE"
+check "-j: the diet object" bash -c "ip netns exec $ns $IP -j ${dget[*]} | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+d = [s for s in (d if isinstance(d, list) else [d]) if \"diet\" in s.get(\"espx\", {})]
+assert len(d) == 1, d
+want = {\"spi_lsb\": 8, \"sn_lsb\": 16, \"align\": 16, \"trailer\": \"optional\",
+        \"inner\": \"compress\", \"dscp\": \"sa\", \"dscp_list\": [0, 10, 46], \"ecn\": \"lower\",
+        \"flowlabel\": \"zero\", \"iiv\": True}
+assert d[0][\"espx\"][\"diet\"] == want, d[0]'"
+check "espx_genl get: the kernel has every value" has_all \
+	"$(in_ns espx_genl get --family 6 --daddr 2001:db8::1 --spi 0xa001 2>&1)" \
+	'diet spi_lsb 8 sn_lsb 16 align 1 trailer 1 iipc 1 dscp 2 dscp_list 0,10,46 ecn 1 flowlabel 3 iiv( |$)'
+in_ns "$IP" xfrm state flush
+in_ns espx_genl del --family 6 --daddr 2001:db8::1 --spi 0xa001 >/dev/null 2>&1
+check "... flushed, nothing left" entries_become 0
+
+# The defaults: only spi-lsb and sn-lsb given (32/32: nothing truncated, plain protocol 50).
+DSA2=(src 10.0.0.1 dst 10.0.0.30 proto esp spi 0x1030)
+DLINE2='diet spi-lsb 32 sn-lsb 32 align 8 trailer mandatory inner keep dscp not-compressed ecn not-compressed flowlabel not-compressed$'
+if in_ns "$IP" xfrm state add "${DSA2[@]}" mode transport "${AEAD[@]}" \
+	diet sn-lsb 32 spi-lsb 32 >/dev/null 2>&1; then
+	dget=(xfrm state get "${DSA2[@]}")
+else
+	in_ns espx_genl set --daddr 10.0.0.30 --spi 0x1030 --diet 32,32
+	dget=(xfrm state list)
+fi
+check "defaults: every value printed (8, mandatory, keep, not-compressed), no iiv" has_all \
+	"$(in_ns "$IP" "${dget[@]}" 2>&1)" "$DLINE2"
+check "-j defaults: strings, align 8, iiv false, no dscp_list" bash -c \
+	"ip netns exec $ns $IP -j ${dget[*]} | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+d = [s[\"espx\"][\"diet\"] for s in (d if isinstance(d, list) else [d]) if \"diet\" in s.get(\"espx\", {})]
+assert d == [{\"spi_lsb\": 32, \"sn_lsb\": 32, \"align\": 8, \"trailer\": \"mandatory\",
+              \"inner\": \"keep\", \"dscp\": \"not-compressed\", \"ecn\": \"not-compressed\",
+              \"flowlabel\": \"not-compressed\", \"iiv\": False}], d'"
+# -s: the Diet-ESP counters on a line of their own, on any bound SA (a plain one if need be).
+in_ns "$IP" xfrm state add src 10.0.0.1 dst 10.0.0.31 proto esp spi 0x1031 mode transport \
+	"${AEAD[@]}"
+check "-s: the Diet-ESP counters named, on their own line" has_all \
+	"$(in_ns "$IP" -s xfrm state get src 10.0.0.1 dst 10.0.0.31 proto esp spi 0x1031 2>&1)" \
+	'^	  out-drop-diet-nomatch 0 in-drop-diet-proto 0 in-drop-diet-sn 0 in-drop-diet-trailer 0 in-drop-diet-residue 0 in-drop-diet-dscp 0 in-drop-diet-length 0 in-diet-candidate-retry 0$' \
+	'!stat-[0-9]'
+check "-j -s: the Diet-ESP counters in stats" bash -c \
+	"ip netns exec $ns $IP -j -s xfrm state get src 10.0.0.1 dst 10.0.0.31 proto esp spi 0x1031 |
+	 python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+st = (d[0] if isinstance(d, list) else d)[\"espx\"][\"stats\"]
+for k in (\"out_drop_diet_nomatch\", \"in_drop_diet_proto\", \"in_drop_diet_sn\",
+          \"in_drop_diet_trailer\", \"in_drop_diet_residue\", \"in_drop_diet_dscp\",
+          \"in_drop_diet_length\", \"in_diet_candidate_retry\"):
+    assert st[k] == 0, (k, st)'"
+in_ns "$IP" xfrm state flush
+in_ns espx_genl del --daddr 10.0.0.30 --spi 0x1030 >/dev/null 2>&1
+check "... flushed, nothing left" entries_become 0
+
+# Values ip refuses itself: a message, nothing sent.
+DSA3=(src 10.0.0.1 dst 10.0.0.32 proto esp spi 0x1032 mode transport "${AEAD[@]}")
+bad_ok=1
+for v in "diet" "diet spi-lsb 8" "diet sn-lsb 8" "diet spi-lsb 33 sn-lsb 7" \
+	 "diet spi-lsb x sn-lsb 8" "diet spi-lsb 8 sn-lsb 0" "diet spi-lsb 0 sn-lsb 40" \
+	 "diet spi-lsb 8 sn-lsb 8 align 12" "diet spi-lsb 8 sn-lsb 8 align" \
+	 "diet spi-lsb 8 sn-lsb 8 trailer maybe" "diet spi-lsb 8 sn-lsb 8 inner yes" \
+	 "diet spi-lsb 8 sn-lsb 8 dscp sa" "diet spi-lsb 8 sn-lsb 8 dscp sa 1,64" \
+	 "diet spi-lsb 8 sn-lsb 8 dscp sa 1,,2" "diet spi-lsb 8 sn-lsb 8 dscp sa ,1" \
+	 "diet spi-lsb 8 sn-lsb 8 dscp sa a" "diet spi-lsb 8 sn-lsb 8 dscp sa $(seq -s, 0 64)" \
+	 "diet spi-lsb 8 sn-lsb 8 dscp some" "diet spi-lsb 8 sn-lsb 8 ecn sa" \
+	 "diet spi-lsb 8 sn-lsb 8 flowlabel zeroes" "diet spi-lsb 8 sn-lsb 8 iiv iiv" \
+	 "diet spi-lsb 8 sn-lsb 8 align 8 align 16" "align 16 diet spi-lsb 8 sn-lsb 8" \
+	 "iiv diet spi-lsb 8 sn-lsb 8" "diet spi-lsb 8 sn-lsb 8 diet spi-lsb 8 sn-lsb 8" \
+	 "diet spi-lsb 8 sn-lsb 8 bogus"; do
+	# shellcheck disable=SC2086 # $v is a list of words
+	if out=$(in_ns "$IP" xfrm state add "${DSA3[@]}" $v 2>&1); then
+		bad_ok=0; ktap_info "'$v' accepted"
+	elif ! grep -Eq 'must be|must follow|duplicate|needs|at most|not complete|is wrong' \
+		<<<"$out"; then
+		bad_ok=0; ktap_info "'$v': $out"
+	fi
+done
+check "bad diet keywords and values refused by ip with a message" test $bad_ok = 1
+check "... and nothing reaches the kernel" bash -c \
+	"test \$(ip netns exec $ns espx_genl count) = 0 && test -z \"\$(ip -n $ns xfrm state list)\""
+
+# Configs the kernel refuses (how the values combine): espx's message, nothing left.
+out=$(in_ns "$IP" xfrm state add "${DSA3[@]}" diet spi-lsb 4 sn-lsb 8 2>&1)
+check "spi-lsb 4 + sn-lsb 8 refused by the kernel (whole octets)" refused $? "$out" \
+	'multiple of 8'
+out=$(in_ns "$IP" xfrm state add "${DSA3[@]}" diet spi-lsb 8 sn-lsb 8 inner compress \
+	dscp sa 10,46,10 2>&1)
+check "a DSCP value twice refused by the kernel" refused $? "$out" 'twice'
+out=$(in_ns "$IP" xfrm state add "${DSA3[@]}" wesp diet spi-lsb 8 sn-lsb 8 2>&1)
+check "diet with wesp refused by the kernel" refused $? "$out" 'exclusive'
+check "... no config, no SA left" bash -c \
+	"test \$(ip netns exec $ns espx_genl count) = 0 && test -z \"\$(ip -n $ns xfrm state list)\""
 
 # Counters move with real traffic between two namespaces.
 veth_pair "$a" "$b"

@@ -158,36 +158,79 @@ static const struct {
 	{ "rfc7539esp(chacha20,poly1305)", "rfc7539(chacha20,poly1305)" },
 };
 
+/* The nonce AEAD of an extension SA (index into espx_nonce_algs) and its
+ * key length without the salt. Return: 0 or -EINVAL with a message.
+ */
+static int espx_crypto_nonce_alg(const struct xfrm_state *x, unsigned int *i,
+				 unsigned int *keylen,
+				 struct netlink_ext_ack *extack)
+{
+	for (*i = 0; *i < ARRAY_SIZE(espx_nonce_algs); (*i)++)
+		if (x->aead &&
+		    !strcmp(x->aead->alg_name, espx_nonce_algs[*i].esp))
+			break;
+	if (*i == ARRAY_SIZE(espx_nonce_algs)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "extensions need aead rfc4106(gcm(aes)) or rfc7539esp(chacha20,poly1305)");
+		return -EINVAL;
+	}
+	*keylen = x->aead->alg_key_len / 8;
+	if (x->aead->alg_key_len % 8 || *keylen <= ESPX_SALT_LEN) {
+		NL_SET_ERR_MSG_MOD(extack, "AEAD key must be key | 4-octet salt");
+		return -EINVAL;
+	}
+	*keylen -= ESPX_SALT_LEN;
+	return 0;
+}
+
 static int espx_crypto_init_nonce(struct xfrm_state *x, struct espx_sa *sa,
 				  struct netlink_ext_ack *extack)
 {
 	unsigned int keylen, i;
 	int err;
 
-	for (i = 0; i < ARRAY_SIZE(espx_nonce_algs); i++)
-		if (x->aead && !strcmp(x->aead->alg_name, espx_nonce_algs[i].esp))
-			break;
-	if (i == ARRAY_SIZE(espx_nonce_algs)) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "extensions need aead rfc4106(gcm(aes)) or rfc7539esp(chacha20,poly1305)");
-		return -EINVAL;
-	}
-	keylen = x->aead->alg_key_len / 8;
-	if (x->aead->alg_key_len % 8 || keylen <= ESPX_SALT_LEN) {
-		NL_SET_ERR_MSG_MOD(extack, "AEAD key must be key | 4-octet salt");
-		return -EINVAL;
-	}
-
+	err = espx_crypto_nonce_alg(x, &i, &keylen, extack);
+	if (err)
+		return err;
 	err = espx_crypto_alloc(x, espx_nonce_algs[i].plain, extack);
 	if (err)
 		return err;
-	err = espx_crypto_key_aead(x, keylen - ESPX_SALT_LEN, extack);
+	err = espx_crypto_key_aead(x, keylen, extack);
 	if (err)
 		return err;
-	memcpy(sa->ext.salt, x->aead->alg_key + keylen - ESPX_SALT_LEN,
-	       ESPX_SALT_LEN);
+	memcpy(sa->ext.salt, x->aead->alg_key + keylen, ESPX_SALT_LEN);
 	sa->ext.nonce = true;
 	return 0;
+}
+
+/* CRYPTO_ALG_ASYNC in the mask: only implementations that complete in the
+ * caller, so a trial needs no completion and no request kept alive.
+ */
+struct crypto_aead *espx_crypto_alloc_sync(struct xfrm_state *x,
+					   struct netlink_ext_ack *extack)
+{
+	struct crypto_aead *aead;
+	unsigned int keylen, i;
+	int err;
+
+	err = espx_crypto_nonce_alg(x, &i, &keylen, extack);
+	if (err)
+		return ERR_PTR(err);
+	aead = crypto_alloc_aead(espx_nonce_algs[i].plain, 0, CRYPTO_ALG_ASYNC);
+	if (IS_ERR(aead)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "no synchronous implementation of the AEAD");
+		return aead;
+	}
+	err = crypto_aead_setkey(aead, x->aead->alg_key, keylen);
+	if (!err)
+		err = crypto_aead_setauthsize(aead, x->aead->alg_icv_len / 8);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(extack, "cannot key the synchronous AEAD");
+		crypto_free_aead(aead);
+		return ERR_PTR(err);
+	}
+	return aead;
 }
 
 /**
@@ -204,7 +247,7 @@ int espx_crypto_init(struct xfrm_state *x, struct espx_sa *sa,
 	int err;
 
 	x->data = NULL;
-	if (sa->cfg.wesp) {
+	if (sa->cfg.wesp || sa->cfg.diet) {
 		err = espx_crypto_init_nonce(x, sa, extack);
 	} else if (x->aead) {
 		err = espx_crypto_init_aead(x, extack);

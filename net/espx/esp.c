@@ -92,10 +92,28 @@ static int espx_check_state(struct xfrm_state *x, const struct espx_sa *sa,
 static unsigned int espx_ivlen(const struct espx_sa *sa,
 			       struct crypto_aead *aead)
 {
-	return sa->ext.nonce ? ESPX_NONCE_IVLEN : crypto_aead_ivsize(aead);
+	if (sa->ext.nonce)
+		return sa->ext.iiv ? 0 : ESPX_NONCE_IVLEN;
+	return crypto_aead_ivsize(aead);
 }
 
-static bool espx_aad_hi(const struct xfrm_state *x, const struct espx_sa *sa);
+/* SNhi is authenticated with ESN, and always on a counter SA (its high
+ * bits are never on the wire either).
+ */
+static bool espx_aad_hi(const struct xfrm_state *x, const struct espx_sa *sa)
+{
+	return (x->props.flags & XFRM_STATE_ESN) || sa->ctrs;
+}
+
+/* Plain ESP without ESN: the AAD (SPI | SN) is the ESP header in the
+ * packet, as in esp4/esp6. A nonce SA's transform takes the AAD and then
+ * the text, without the IV between them: its AAD has a buffer.
+ */
+static bool espx_aad_inplace(const struct xfrm_state *x,
+			     const struct espx_sa *sa)
+{
+	return !sa->ext.nonce && !espx_aad_hi(x, sa);
+}
 
 /* The AAD buffer of a packet's request: none when the AAD is the ESP header
  * in the packet (@inplace), else room for the ESP or the WESPv2 AAD.
@@ -161,13 +179,17 @@ static int espx_init_state(struct xfrm_state *x,
 	err = espx_crypto_init(x, sa, extack);
 	if (err)
 		goto err_unbind;
+	err = espx_diet_init_state(x, sa, extack);
+	if (err)
+		goto err_unbind;
 	espx_set_sizes(x, sa);
 	espx_crypto_layout(sa, x->data,
-			   espx_aadmax(!sa->ext.wesp_len && !espx_aad_hi(x, sa),
+			   espx_aadmax(espx_aad_inplace(x, sa),
 				       sa->ext.wesp_len));
 	return 0;
 
 err_unbind:
+	espx_diet_destroy(x);
 	espx_sa_unbind(x);
 	return err;
 }
@@ -175,6 +197,7 @@ err_unbind:
 /* Also called by the core after a failed init_state: must be idempotent. */
 static void espx_destroy(struct xfrm_state *x)
 {
+	espx_diet_destroy(x);
 	espx_crypto_destroy(x);
 	espx_sa_unbind(x);
 }
@@ -232,15 +255,18 @@ static int espx_output_udp(struct xfrm_state *x, struct sk_buff *skb,
 	return 0;
 }
 
-/* Append tfc | padding | Pad Length | Next Header | room for the ICV.
- * In place when the linear skb has the tailroom, else via skb_cow_data().
+/* Append the trailer (tfc | padding | Pad Length | Next Header, or a Diet
+ * SA's CTEC trailer, @t) and room for the ICV. In place when the linear
+ * skb has the tailroom, else via skb_cow_data().
  * Return: scatterlist entries needed for the whole skb, or -errno.
  */
 static int espx_output_trailer(struct sk_buff *skb,
 			       const struct espx_esp_pad *pad,
+			       const struct espx_diet_ctec *t,
 			       unsigned int tailen, u8 nexthdr)
 {
 	struct sk_buff *trailer;
+	u8 *tail;
 	int nsg;
 
 	if (!skb_cloned(skb) && tailen <= skb_tailroom(skb)) {
@@ -251,8 +277,11 @@ static int espx_output_trailer(struct sk_buff *skb,
 		if (nsg < 0)
 			return nsg;
 	}
-	espx_esp_fill_trailer(skb_tail_pointer(trailer), pad, nexthdr);
-	pskb_put(skb, trailer, tailen);
+	tail = pskb_put(skb, trailer, tailen);
+	if (t)
+		espx_diet_ctec_build(tail, t, nexthdr);
+	else
+		espx_esp_fill_trailer(tail, pad, nexthdr);
 	return nsg;
 }
 
@@ -265,6 +294,8 @@ static int espx_output_finish(struct xfrm_state *x, struct espx_sa *sa,
 		/* like esp4/esp6: a full crypto queue is congestion */
 		return err == -ENOSPC ? NET_XMIT_DROP : err;
 	}
+	if (sa->diet)
+		espx_diet_output_eec(sa, skb);
 
 	/* RFC 3948 over IPv6 needs a real UDP checksum (RFC 8200 §8.1). */
 	if (x->encap && x->props.family == AF_INET6) {
@@ -322,14 +353,6 @@ static int espx_build_aad(u8 *aad, const u8 *wh, unsigned int wlen,
 	return n + clear;
 }
 
-/* SNhi is authenticated with ESN, and always on a counter SA (its high
- * bits are never on the wire either).
- */
-static bool espx_aad_hi(const struct xfrm_state *x, const struct espx_sa *sa)
-{
-	return (x->props.flags & XFRM_STATE_ESN) || sa->ctrs;
-}
-
 /* r->sg = [the AAD buffer, @aadlen octets, if any] + @len octets of @skb
  * from @off. Return: as skb_to_sgvec().
  */
@@ -361,6 +384,7 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 	u32 len = skb->len, tailen, n;
 	bool inplace;
 	int off;
+	struct espx_diet_ctec ctec, *t = NULL;
 	struct espx_crypto_req r;
 	struct ip_esp_hdr *esph;
 	struct espx_esp_pad pad;
@@ -377,10 +401,21 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 	wlen = sa->ext.wesp_len;
 
 	nexthdr = *skb_mac_header(skb);
-	*skb_mac_header(skb) = wlen ? ESPX_IPPROTO_WESP : IPPROTO_ESP;
+	*skb_mac_header(skb) = wlen ? ESPX_IPPROTO_WESP :
+			       sa->diet ? espx_diet_out_proto(sa) : IPPROTO_ESP;
 
-	if (espx_esp_pad(len, espx_tfclen(x, skb), blksize, &pad))
+	if (sa->diet) {
+		/* IIPC, then the CTEC trailer of what is left */
+		err = espx_diet_output_iipc(sa, skb, nexthdr);
+		if (err)
+			return err;
+		len = skb->len;
+		t = &ctec;
+		if (espx_diet_output_pad(sa, len, nexthdr, &pad, t))
+			return -EINVAL;
+	} else if (espx_esp_pad(len, espx_tfclen(x, skb), blksize, &pad)) {
 		return -EINVAL;
+	}
 	tailen = pad.tfclen + pad.plen + alen;
 
 	esph_off = skb_transport_offset(skb) + wlen;
@@ -390,7 +425,7 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 			return err;
 	}
 
-	nsg = espx_output_trailer(skb, &pad, tailen, nexthdr);
+	nsg = espx_output_trailer(skb, &pad, t, tailen, nexthdr);
 	if (nsg < 0) {
 		espx_count(sa, ESPX_STAT_OUT_DROP_NOMEM, 1);
 		return nsg;
@@ -424,10 +459,8 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 	esph_off -= skb_network_offset(skb);
 	__skb_push(skb, -skb_network_offset(skb));	/* within the head */
 
-	/* plain ESP without ESN: the AAD (SPI | SN) is the ESP header in the
-	 * packet, as in esp4/esp6: one scatterlist entry less to walk
-	 */
-	inplace = !wlen && !espx_aad_hi(x, sa);
+	/* one scatterlist entry less to walk when the AAD is in place */
+	inplace = espx_aad_inplace(x, sa);
 	err = espx_crypto_req_alloc(sa, aead, nsg + !inplace,
 				    espx_aadmax(inplace, wlen), &r);
 	if (err) {
@@ -469,7 +502,9 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 			espx_wesp_iv_counter(iv8, ctr_id, seq);
 		else
 			memcpy(iv8, &seqno, sizeof(seqno));
-		memcpy(esph->enc_data, iv8, sizeof(iv8));
+		/* RFC 8750 (Diet-ESP iiv): the same nonce, nothing sent */
+		if (ivlen)
+			memcpy(esph->enc_data, iv8, sizeof(iv8));
 		memcpy(r.iv, sa->ext.salt, ESPX_SALT_LEN);
 		memcpy(r.iv + ESPX_SALT_LEN, iv8, sizeof(iv8));
 		aead_request_set_crypt(r.req, r.sg, r.sg, pad.clen - clear,
@@ -620,25 +655,16 @@ static int espx_input_trim(const struct sk_buff *skb, unsigned int hlen,
 	return trim;
 }
 
-/* After decryption, sync or async. Return: Next Header or -errno. */
-static int espx_input_finish(struct xfrm_state *x, struct espx_sa *sa,
-			     struct sk_buff *skb, const struct espx_wesp_in *w,
-			     int err)
+/* The RFC 4303 trailer (and WESPv2's clear-window Next Header): checked
+ * and trimmed with the ICV. Return: Next Header or -errno (counted).
+ */
+static int espx_input_trailer(struct espx_sa *sa, struct sk_buff *skb,
+			      const struct espx_wesp_in *w, unsigned int hlen,
+			      unsigned int alen)
 {
-	struct crypto_aead *aead = x->data;
-	unsigned int alen = crypto_aead_authsize(aead);
-	unsigned int hlen, clear = 4 * w->crypt_offset;
+	unsigned int clear = 4 * w->crypt_offset;
 	u8 tr[ESPX_ESP_TRAILER_MIN];
 	int trim;
-
-	if (unlikely(err)) {
-		espx_count(sa, err == -EBADMSG ? ESPX_STAT_IN_DROP_ICV :
-			   ESPX_STAT_IN_DROP_NOMEM, 1);
-		return err;
-	}
-	if (unlikely(!sa))
-		return -EINVAL;
-	hlen = ESPX_ESP_HDR_LEN + espx_ivlen(sa, aead);
 
 	if (skb_copy_bits(skb, skb->len - alen - sizeof(tr), tr, sizeof(tr)))
 		return -EINVAL;
@@ -652,18 +678,45 @@ static int espx_input_finish(struct xfrm_state *x, struct espx_sa *sa,
 		espx_count(sa, ESPX_STAT_IN_DROP_WESP_NEXTHDR, 1);
 		return -EINVAL;
 	}
-	err = pskb_trim(skb, skb->len - trim);
-	if (unlikely(err)) {
+	if (unlikely(pskb_trim(skb, skb->len - trim))) {
 		espx_count(sa, ESPX_STAT_IN_DROP_NOMEM, 1);
+		return -ENOMEM;
+	}
+	return tr[1];
+}
+
+/* After decryption, sync or async. Return: Next Header or -errno. */
+static int espx_input_finish(struct xfrm_state *x, struct espx_sa *sa,
+			     struct sk_buff *skb, const struct espx_wesp_in *w,
+			     int err)
+{
+	struct crypto_aead *aead = x->data;
+	unsigned int alen = crypto_aead_authsize(aead);
+	unsigned int hlen;
+	int nh;
+
+	if (unlikely(err)) {
+		espx_count(sa, err == -EBADMSG ? ESPX_STAT_IN_DROP_ICV :
+			   ESPX_STAT_IN_DROP_NOMEM, 1);
 		return err;
 	}
+	if (unlikely(!sa))
+		return -EINVAL;
+	hlen = ESPX_ESP_HDR_LEN + espx_ivlen(sa, aead);
+	/* Diet-ESP: CTEC^-1, IIPC^-1; hlen becomes the rebuilt headers' */
+	if (sa->diet)
+		nh = espx_diet_input_finish(x, sa, skb, hlen, alen, &hlen);
+	else
+		nh = espx_input_trailer(sa, skb, w, hlen, alen);
+	if (nh < 0)
+		return nh;
 
 	/* RFC 4303 §2.6: a dummy packet is dropped silently */
-	if (tr[1] == IPPROTO_NONE)
+	if (nh == IPPROTO_NONE)
 		return -EINVAL;
 
 	if (x->props.mode == XFRM_MODE_BEET &&
-	    espx_input_beet(x, skb, hlen, tr[1])) {
+	    espx_input_beet(x, skb, hlen, nh)) {
 		espx_count(sa, ESPX_STAT_IN_DROP_BEETPH, 1);
 		return -EINVAL;
 	}
@@ -684,7 +737,7 @@ static int espx_input_finish(struct xfrm_state *x, struct espx_sa *sa,
 	}
 
 	espx_stat_pkt(sa, ESPX_STAT_IN_PACKETS, ESPX_STAT_IN_BYTES, skb->len);
-	return tr[1];
+	return nh;
 }
 
 /* A plain-ESP SA (no WESPv2, no counters) and a packet that came as
@@ -695,7 +748,7 @@ static bool espx_input_plain(const struct xfrm_state *x,
 			     const struct espx_sa *sa,
 			     const struct sk_buff *skb)
 {
-	if (sa->ext.wesp_len || sa->ctrs)
+	if (sa->ext.wesp_len || sa->ctrs || sa->diet)
 		return false;
 	if (x->encap)
 		return true;
@@ -736,6 +789,11 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 		return -EINVAL;
 	if (likely(espx_input_plain(x, sa, skb))) {
 		memset(&w, 0, sizeof(w));
+	} else if (sa->diet) {
+		memset(&w, 0, sizeof(w));
+		err = espx_diet_input_proto(sa, skb);
+		if (err)
+			return err;
 	} else {
 		err = espx_wesp_input(x, sa, skb, &w);
 		if (err)
@@ -744,8 +802,9 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 	ivlen = espx_ivlen(sa, aead);
 	clear = 4 * w.crypt_offset;
 
-	if (skb->len < ESPX_ESP_HDR_LEN + ivlen + clear +
-		       ESPX_ESP_TRAILER_MIN + alen) {
+	/* a Diet trailer may be empty: its own step checks it */
+	if (skb->len < ESPX_ESP_HDR_LEN + ivlen + clear + alen +
+		       (sa->diet ? 0 : ESPX_ESP_TRAILER_MIN)) {
 		espx_count(sa, ESPX_STAT_IN_DROP_TRUNCATED, 1);
 		return -EINVAL;
 	}
@@ -777,7 +836,7 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 	}
 
 	/* AAD in place for plain ESP without ESN, as on output */
-	inplace = !w.len && !espx_aad_hi(x, sa);
+	inplace = espx_aad_inplace(x, sa);
 	err = espx_crypto_req_alloc(sa, aead, nsg + !inplace,
 				    espx_aadmax(inplace, w.len), &r);
 	if (err) {
@@ -815,7 +874,14 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 		goto free;
 	if (sa->ext.nonce) {
 		memcpy(r.iv, sa->ext.salt, ESPX_SALT_LEN);
-		memcpy(r.iv + ESPX_SALT_LEN, esph->enc_data, ivlen);
+		if (ivlen) {
+			memcpy(r.iv + ESPX_SALT_LEN, esph->enc_data, ivlen);
+		} else {
+			/* RFC 8750: be64(SN), SNhi as the core inferred it */
+			memcpy(r.iv + ESPX_SALT_LEN,
+			       &XFRM_SKB_CB(skb)->seq.input.hi, 4);
+			memcpy(r.iv + ESPX_SALT_LEN + 4, &esph->seq_no, 4);
+		}
 	}
 	skb->ip_summed = CHECKSUM_NONE;
 	aead_request_set_crypt(r.req, r.sg, r.sg, skb->len - off, r.iv);

@@ -9,6 +9,7 @@
  *   proto.c    xfrm4/xfrm6 protocol handlers for ESP, ICMP errors
  *   wesp.c     WESPv2 header, protocol-141 handlers
  *   counters.c several sequence counters per SA, per-counter replay windows
+ *   diet.c     Diet-ESP: EEC/CTEC/IIPC steps, the diet_proto handlers
  * The data path never calls into netlink.c; config reaches it as immutable
  * per-SA state (struct espx_cfg) bound at init_state.
  */
@@ -22,6 +23,7 @@
 #include <net/xfrm.h>
 #include <uapi/linux/espx.h>
 #include "codec/wesp_codec.h"
+#include "codec/diet_codec.h"
 
 struct netlink_ext_ack;
 
@@ -36,8 +38,27 @@ struct espx_sa_id {
 	u8 proto;
 };
 
+/* Diet-ESP parameters as configured (ESPX_A_DIET); diet.c derives the
+ * codec's rule from them and the SA at init_state.
+ */
+struct espx_diet_conf {
+	u8 spi_lsb;
+	u8 sn_lsb;
+	u8 align;		/* enum espx_diet_align_val */
+	u8 trailer;		/* enum espx_diet_trailer_val */
+	u8 iipc;		/* 0 keep, 1 compress */
+	u8 dscp;		/* enum espx_diet_cda_val */
+	u8 ecn;
+	u8 flowlabel;
+	bool iiv;
+	u8 dscp_count;
+	u8 dscp_list[ESPX_DIET_DSCP_LIST_MAX];
+};
+
 /* Extension config; immutable once bound to an SA. */
 struct espx_cfg {
+	bool diet;
+	struct espx_diet_conf dcfg;	/* valid when diet */
 	bool wesp;
 	u8 crypt_offset;	/* WESPv2 CryptOffset, 4-octet words */
 	u16 counters;		/* sequence counters, 0 = one (the core's) */
@@ -54,6 +75,7 @@ struct espx_ext {
 	u8 salt[ESPX_SALT_LEN];		/* the key blob's last 4 octets */
 	u8 wesp_len;			/* WESPv2 header + options, 0 = off */
 	u8 wesp_optlen;
+	bool iiv;			/* nonce SA without an IV on the wire */
 };
 
 /* u64_stats_t: on 64-bit an update is one local64 add, so a softirq that
@@ -88,6 +110,7 @@ struct espx_sa {
 	struct espx_ext ext;		/* valid once bound */
 	bool has_cfg;			/* created from a pending config */
 	struct espx_ctrs *ctrs;		/* sequence counters, or NULL */
+	struct espx_diet *diet;		/* Diet-ESP state, or NULL (diet.c) */
 	struct espx_stats __percpu *stats;
 	struct espx_req_layout req;	/* crypto.c */
 	struct rcu_head rcu;
@@ -277,6 +300,33 @@ int espx_wesp_input(struct xfrm_state *x, struct espx_sa *sa,
 		    struct sk_buff *skb, struct espx_wesp_in *w);
 int espx_wesp_proto_init(void);
 void espx_wesp_proto_exit(void);
+
+/* diet.c: the Diet-ESP steps of init_state, output and input, and the
+ * diet_proto handlers
+ */
+struct espx_diet;
+
+int espx_diet_init_state(struct xfrm_state *x, struct espx_sa *sa,
+			 struct netlink_ext_ack *extack);
+void espx_diet_destroy(struct xfrm_state *x);
+int espx_diet_output_iipc(struct espx_sa *sa, struct sk_buff *skb,
+			  u8 nexthdr);
+int espx_diet_output_pad(struct espx_sa *sa, u32 len, u8 nexthdr,
+			 struct espx_esp_pad *pad, struct espx_diet_ctec *t);
+void espx_diet_output_eec(struct espx_sa *sa, struct sk_buff *skb);
+u8 espx_diet_out_proto(const struct espx_sa *sa);
+int espx_diet_input_proto(struct espx_sa *sa, const struct sk_buff *skb);
+int espx_diet_input_finish(struct xfrm_state *x, struct espx_sa *sa,
+			   struct sk_buff *skb, unsigned int hlen,
+			   unsigned int alen, unsigned int *hlen_out);
+int espx_diet_proto_init(void);
+void espx_diet_proto_exit(void);
+
+/* crypto.c, for diet.c: a synchronous transform keyed like the SA's, for
+ * trial decryptions in softirq context (NULL on failure, reported)
+ */
+struct crypto_aead *espx_crypto_alloc_sync(struct xfrm_state *x,
+					   struct netlink_ext_ack *extack);
 
 /* proto.c: registration of the two xfrm types and the xfrm4/xfrm6 protocol
  * handlers for IPPROTO_ESP (input, ICMP errors); detection of esp4/esp6.

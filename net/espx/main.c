@@ -28,14 +28,18 @@ static int __init espx_init(void)
 	if (err)
 		goto err_sa;
 
+	/* never fails: without it only Diet-ESP truncation is refused */
+	espx_diet_proto_init();
+
 	err = espx_genl_init();
 	if (err)
-		goto err_esp;
+		goto err_diet;
 
 	pr_info("espx " ESPX_VERSION " loaded: ESP for IPv4 and IPv6\n");
 	return 0;
 
-err_esp:
+err_diet:
+	espx_diet_proto_exit();
 	espx_proto_exit();
 err_sa:
 	espx_sa_exit();
@@ -45,6 +49,7 @@ err_sa:
 static void __exit espx_exit(void)
 {
 	espx_genl_exit();
+	espx_diet_proto_exit();
 	espx_proto_exit();
 	espx_sa_exit();
 }

@@ -8,9 +8,12 @@
  * owning the socket's network namespace (GENL_UNS_ADMIN_PERM): xfrm_user
  * asks the same for reading SAs, and a config names an SA's SPI and peer.
  */
+#include <linux/bitmap.h>
 #include <linux/version.h>
 #include <net/genetlink.h>
 #include "espx.h"
+
+#define ESPX_DSCP_MAX	63	/* a 6-bit field */
 
 static const struct nla_policy espx_id_policy[ESPX_ID_MAX + 1] = {
 	[ESPX_ID_FAMILY]	= { .type = NLA_U16 },
@@ -42,6 +45,24 @@ espx_counters_policy[ESPX_COUNTERS_MAX_ATTR + 1] = {
 	[ESPX_COUNTERS_PAD]	= { .type = NLA_REJECT },
 };
 
+/* Ranges of draft-ietf-ipsecme-diet-esp-07 §7 (sn_lsb 0 is refused: the
+ * receiver could not rebuild the SN); the rules between attributes are in
+ * espx_nl_diet().
+ */
+static const struct nla_policy espx_diet_policy[ESPX_DIET_MAX + 1] = {
+	[ESPX_DIET_SPI_LSB]	= NLA_POLICY_MAX(NLA_U8, 32),
+	[ESPX_DIET_SN_LSB]	= NLA_POLICY_RANGE(NLA_U8, 1, 32),
+	[ESPX_DIET_ALIGN]	= NLA_POLICY_MAX(NLA_U8, ESPX_DIET_ALIGN_64BIT),
+	[ESPX_DIET_TRAILER]	= NLA_POLICY_MAX(NLA_U8, ESPX_DIET_TRAILER_OPT),
+	[ESPX_DIET_IIPC]	= NLA_POLICY_MAX(NLA_U8, 1),
+	[ESPX_DIET_DSCP]	= NLA_POLICY_MAX(NLA_U8, ESPX_DIET_CDA_SA),
+	[ESPX_DIET_DSCP_LIST]	= NLA_POLICY_RANGE(NLA_BINARY, 1,
+						   ESPX_DIET_DSCP_LIST_MAX),
+	[ESPX_DIET_ECN]		= NLA_POLICY_MAX(NLA_U8, ESPX_DIET_CDA_LOWER),
+	[ESPX_DIET_FLOWLABEL]	= NLA_POLICY_MAX(NLA_U8, ESPX_DIET_CDA_ZERO),
+	[ESPX_DIET_IIV]		= { .type = NLA_FLAG },
+};
+
 static const struct nla_policy espx_policy[ESPX_A_MAX + 1] = {
 	[ESPX_A_SA_ID]	= NLA_POLICY_NESTED(espx_id_policy),
 	[ESPX_A_STATUS]	= { .type = NLA_REJECT,
@@ -55,6 +76,7 @@ static const struct nla_policy espx_policy[ESPX_A_MAX + 1] = {
 	[ESPX_A_COUNTERS] = NLA_POLICY_NESTED(espx_counters_policy),
 	[ESPX_A_CTR]	= { .type = NLA_REJECT,
 			    .reject_message = "espx: counter state is reply-only" },
+	[ESPX_A_DIET]	= NLA_POLICY_NESTED(espx_diet_policy),
 };
 
 static struct genl_family espx_genl_family;
@@ -210,6 +232,31 @@ static int espx_nl_put_counters(struct sk_buff *skb, const struct espx_sa *sa)
 	return 0;
 }
 
+static int espx_nl_put_diet(struct sk_buff *skb, const struct espx_cfg *cfg)
+{
+	const struct espx_diet_conf *d = &cfg->dcfg;
+	struct nlattr *nest;
+
+	if (!cfg->diet)
+		return 0;
+	nest = nla_nest_start(skb, ESPX_A_DIET);
+	if (!nest ||
+	    nla_put_u8(skb, ESPX_DIET_SPI_LSB, d->spi_lsb) ||
+	    nla_put_u8(skb, ESPX_DIET_SN_LSB, d->sn_lsb) ||
+	    nla_put_u8(skb, ESPX_DIET_ALIGN, d->align) ||
+	    nla_put_u8(skb, ESPX_DIET_TRAILER, d->trailer) ||
+	    nla_put_u8(skb, ESPX_DIET_IIPC, d->iipc) ||
+	    nla_put_u8(skb, ESPX_DIET_DSCP, d->dscp) ||
+	    (d->dscp == ESPX_DIET_CDA_SA &&
+	     nla_put(skb, ESPX_DIET_DSCP_LIST, d->dscp_count, d->dscp_list)) ||
+	    nla_put_u8(skb, ESPX_DIET_ECN, d->ecn) ||
+	    nla_put_u8(skb, ESPX_DIET_FLOWLABEL, d->flowlabel) ||
+	    (d->iiv && nla_put_flag(skb, ESPX_DIET_IIV)))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
 static int espx_nl_fill(const struct espx_sa *sa, void *arg)
 {
 	struct espx_nl_reply *r = arg;
@@ -232,7 +279,7 @@ static int espx_nl_fill(const struct espx_sa *sa, void *arg)
 			goto cancel;
 		nla_nest_end(skb, nest);
 	}
-	if (espx_nl_put_counters(skb, sa))
+	if (espx_nl_put_counters(skb, sa) || espx_nl_put_diet(skb, &sa->cfg))
 		goto cancel;
 	if (sa->x && espx_nl_put_stats(skb, sa))
 		goto cancel;
@@ -294,32 +341,160 @@ static int espx_nl_counters(struct genl_info *info, struct espx_cfg *cfg)
 	return 0;
 }
 
+/* ESPX_A_WESP of a SET request into @cfg. */
+static int espx_nl_wesp(struct genl_info *info, struct espx_cfg *cfg)
+{
+	struct nlattr *nest = info->attrs[ESPX_A_WESP];
+	struct nlattr *tb[ESPX_WESP_MAX + 1];
+	int err;
+
+	if (!nest)
+		return 0;
+	err = nla_parse_nested(tb, ESPX_WESP_MAX, nest, espx_wesp_policy,
+			       info->extack);
+	if (err)
+		return err;
+	cfg->wesp = true;
+	if (tb[ESPX_WESP_CRYPT_OFFSET])
+		cfg->crypt_offset = nla_get_u8(tb[ESPX_WESP_CRYPT_OFFSET]);
+	return 0;
+}
+
+/* The DSCP list of a Diet SA with DSCP = SA: the receiver gets an index
+ * into it, so a value may appear once only.
+ */
+static int espx_nl_diet_list(struct nlattr *a, struct espx_diet_conf *d,
+			     struct netlink_ext_ack *extack)
+{
+	DECLARE_BITMAP(seen, ESPX_DSCP_MAX + 1) = {};
+	const u8 *v = nla_data(a);
+	int i;
+
+	for (i = 0; i < nla_len(a); i++) {
+		if (v[i] > ESPX_DSCP_MAX) {
+			NL_SET_ERR_MSG_ATTR(extack, a,
+					    "DSCP list value above 63");
+			return -ERANGE;
+		}
+		if (__test_and_set_bit(v[i], seen)) {
+			NL_SET_ERR_MSG_ATTR(extack, a,
+					    "DSCP list has a value twice");
+			return -EINVAL;
+		}
+		d->dscp_list[i] = v[i];
+	}
+	d->dscp_count = nla_len(a);
+	return 0;
+}
+
+/* DSCP and its list: the list goes with DSCP = SA, and only with it. */
+static int espx_nl_diet_dscp(struct nlattr *nest, struct nlattr **tb,
+			     struct espx_diet_conf *d,
+			     struct netlink_ext_ack *extack)
+{
+	struct nlattr *list = tb[ESPX_DIET_DSCP_LIST];
+
+	if (tb[ESPX_DIET_DSCP])
+		d->dscp = nla_get_u8(tb[ESPX_DIET_DSCP]);
+	if (d->dscp != ESPX_DIET_CDA_SA) {
+		if (!list)
+			return 0;
+		NL_SET_ERR_MSG_ATTR(extack, list,
+				    "DSCP list given without DSCP = SA");
+		return -EINVAL;
+	}
+	if (!list) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[ESPX_DIET_DSCP],
+				    "DSCP = SA needs the DSCP list");
+		NL_SET_ERR_ATTR_MISS(extack, nest, ESPX_DIET_DSCP_LIST);
+		return -EINVAL;
+	}
+	return espx_nl_diet_list(list, d, extack);
+}
+
+/* The EEC sends SPI bits then SN bits with no padding: whole octets. */
+static int espx_nl_diet_lsb(struct nlattr *nest, struct nlattr **tb,
+			    struct espx_diet_conf *d,
+			    struct netlink_ext_ack *extack)
+{
+	if (NL_REQ_ATTR_CHECK(extack, nest, tb, ESPX_DIET_SPI_LSB)) {
+		NL_SET_ERR_MSG_MOD(extack, "Diet-ESP needs the SPI bits sent");
+		return -EINVAL;
+	}
+	if (NL_REQ_ATTR_CHECK(extack, nest, tb, ESPX_DIET_SN_LSB)) {
+		NL_SET_ERR_MSG_MOD(extack, "Diet-ESP needs the SN bits sent");
+		return -EINVAL;
+	}
+	d->spi_lsb = nla_get_u8(tb[ESPX_DIET_SPI_LSB]);
+	d->sn_lsb = nla_get_u8(tb[ESPX_DIET_SN_LSB]);
+	if ((d->spi_lsb + d->sn_lsb) % 8) {
+		NL_SET_ERR_MSG_ATTR(extack, nest,
+				    "Diet-ESP SPI bits + SN bits must be a multiple of 8");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static u8 espx_nl_u8_or(const struct nlattr *a, u8 dflt)
+{
+	return a ? nla_get_u8(a) : dflt;
+}
+
+/* ESPX_A_DIET of a SET request into @cfg; the rest (cipher, mode, replay
+ * window, other SAs) is checked when the config binds to its SA.
+ */
+static int espx_nl_diet(struct genl_info *info, struct espx_cfg *cfg)
+{
+	struct nlattr *nest = info->attrs[ESPX_A_DIET];
+	struct netlink_ext_ack *extack = info->extack;
+	struct espx_diet_conf *d = &cfg->dcfg;
+	struct nlattr *tb[ESPX_DIET_MAX + 1];
+	int err;
+
+	if (!nest)
+		return 0;
+	if (info->attrs[ESPX_A_WESP] || info->attrs[ESPX_A_COUNTERS]) {
+		NL_SET_ERR_MSG_ATTR(extack, nest,
+				    "Diet-ESP and WESPv2 are exclusive");
+		return -EINVAL;
+	}
+	err = nla_parse_nested(tb, ESPX_DIET_MAX, nest, espx_diet_policy,
+			       extack);
+	if (err)
+		return err;
+	err = espx_nl_diet_lsb(nest, tb, d, extack);
+	if (err)
+		return err;
+	err = espx_nl_diet_dscp(nest, tb, d, extack);
+	if (err)
+		return err;
+	d->align = espx_nl_u8_or(tb[ESPX_DIET_ALIGN], ESPX_DIET_ALIGN_8BIT);
+	d->trailer = espx_nl_u8_or(tb[ESPX_DIET_TRAILER],
+				   ESPX_DIET_TRAILER_MAND);
+	d->iipc = espx_nl_u8_or(tb[ESPX_DIET_IIPC], 0);
+	d->ecn = espx_nl_u8_or(tb[ESPX_DIET_ECN], ESPX_DIET_CDA_SENT);
+	d->flowlabel = espx_nl_u8_or(tb[ESPX_DIET_FLOWLABEL],
+				     ESPX_DIET_CDA_SENT);
+	d->iiv = nla_get_flag(tb[ESPX_DIET_IIV]);
+	cfg->diet = true;
+	return 0;
+}
+
 static int espx_nl_set(struct sk_buff *skb, struct genl_info *info)
 {
-	struct nlattr *tb[ESPX_WESP_MAX + 1];
 	struct espx_cfg cfg = {};
 	struct espx_sa_id id;
 	int err;
 
 	err = espx_nl_id(info, &id);
+	if (!err)
+		err = espx_nl_diet(info, &cfg);
+	if (!err)
+		err = espx_nl_counters(info, &cfg);
+	if (!err)
+		err = espx_nl_wesp(info, &cfg);
 	if (err)
 		return err;
-	err = espx_nl_counters(info, &cfg);
-	if (err)
-		return err;
-
-	if (info->attrs[ESPX_A_WESP]) {
-		err = nla_parse_nested(tb, ESPX_WESP_MAX,
-				       info->attrs[ESPX_A_WESP],
-				       espx_wesp_policy, info->extack);
-		if (err)
-			return err;
-		cfg.wesp = true;
-		if (tb[ESPX_WESP_CRYPT_OFFSET])
-			cfg.crypt_offset =
-				nla_get_u8(tb[ESPX_WESP_CRYPT_OFFSET]);
-	}
-
 	return espx_cfg_add(genl_info_net(info), &id, &cfg, info->extack);
 }
 

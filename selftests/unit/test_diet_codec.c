@@ -489,7 +489,7 @@ static u32 want_bits(const struct espx_diet_rule *r, const struct inner *in,
 	u32 n = in->family == 4 ? 32 : 128, b = 0;
 	static const u32 dscp[] = { 6, 0, 0 };
 
-	if (r->mode != ESPX_DIET_MODE_TRANSPORT) {
+	if (espx_diet_inner_ip(r)) {
 		b += in->family == 4 ? 4 + 16 : 0;	/* IHL, flags+offset */
 		b += r->dscp_cda == ESPX_DIET_DSCP_SA ? r->dscp_bits :
 							dscp[r->dscp_cda];
@@ -574,7 +574,8 @@ static int round_trip(struct espx_diet_rule *r, struct inner *in, bool l4,
 	int n;
 
 	len = mk_inner(in, pkt);
-	off = r->mode == ESPX_DIET_MODE_TRANSPORT ? l3 : 0;
+	/* transport and BEET: the L4 segment; tunnel: the inner packet */
+	off = espx_diet_inner_ip(r) ? 0 : l3;
 	seg = pkt + off;
 	ip_nh = in->family == 4 ? 4 : 41;
 	nh = off ? in->proto : ip_nh;

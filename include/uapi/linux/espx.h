@@ -95,6 +95,9 @@ enum espx_cmd {
  *	on several sequence counters (multi-counters.md). Needs ESPX_A_WESP.
  * @ESPX_A_CTR: nested, enum espx_ctr_attr: one counter's state. Reply to
  *	ESPX_CMD_CTR_GET only.
+ * @ESPX_A_DIET: nested, enum espx_diet_attr: present = the SA uses Diet-ESP
+ *	header compression (diet-esp.md). AEAD SAs only; not with ESPX_A_WESP
+ *	(and so not with ESPX_A_COUNTERS).
  */
 enum espx_attr {
 	ESPX_A_UNSPEC,
@@ -106,6 +109,7 @@ enum espx_attr {
 	ESPX_A_INFO,
 	ESPX_A_COUNTERS,
 	ESPX_A_CTR,
+	ESPX_A_DIET,
 
 	__ESPX_A_MAX,
 };
@@ -244,6 +248,99 @@ enum espx_ctr_attr {
 #define ESPX_CTR_MAX_ATTR (__ESPX_CTR_MAX - 1)
 
 /**
+ * enum espx_diet_attr - Diet-ESP parameters, nested in ESPX_A_DIET
+ *
+ * Diet-ESP (draft-ietf-ipsecme-diet-esp-07) compresses, per SA:
+ *  - EEC: only the low SPI_LSB bits of the SPI and SN_LSB bits of the SN are
+ *    sent (SPI bits first, MSB first; SPI_LSB + SN_LSB a multiple of 8). The
+ *    ICV still covers the full SPI and SN (AAD = SPI | [SNhi |] SNlo). When
+ *    either is truncated (below 32) the packet is sent with the outer IP
+ *    protocol of espx's module parameter diet_proto (default 253, RFC 3692
+ *    experimental) and received by espx's own handler for it, which finds
+ *    the SA from the truncated SPI and the destination (source too with
+ *    SPI_LSB 0) and rebuilds the SN from the SA's replay window. Otherwise
+ *    packets stay IP protocol 50.
+ *  - CTEC: padding, Pad Length and Next Header elided where ALIGN,
+ *    the cipher and TRAILER allow it.
+ *  - IIPC (IIPC = 1): inner IPv4/IPv6 + UDP/TCP header fields the SA's
+ *    selector fixes are not sent; lengths and checksums are recomputed.
+ *    Tunnel mode compresses the inner IP header and UDP/TCP; transport and
+ *    BEET mode (whose inner IP header is never in the ESP payload on Linux)
+ *    UDP/TCP only. The traffic selector is the SA's own (x->sel: family,
+ *    prefixes, proto, ports with their masks).
+ * A packet that does not fit the rule is dropped and counted, never sent
+ * half-compressed. Requirements, refused with an extack otherwise: aead
+ * rfc4106(gcm(aes)) or rfc7539esp(chacha20,poly1305) (espx builds the nonce:
+ * explicit IV be64(SN), or none with IIV); no UDP encapsulation; with
+ * SN_LSB < 32 a replay window W with 1 <= W <= 2^(SN_LSB - 1); every Diet SA
+ * to one destination address with a truncated SPI uses the same SPI_LSB, and
+ * at most ESPX_DIET_CANDIDATES_MAX of them share a truncated SPI (-EEXIST).
+ *
+ * @ESPX_DIET_SPI_LSB: u8, 0..32: SPI bits sent. Required.
+ * @ESPX_DIET_SN_LSB: u8, 1..32: SN bits sent. Required.
+ * @ESPX_DIET_ALIGN: u8, enum espx_diet_align_val: padding alignment.
+ *	Optional, default 8 bit.
+ * @ESPX_DIET_TRAILER: u8, enum espx_diet_trailer_val. Optional, default
+ *	mandatory (Pad Length and Next Header always sent).
+ * @ESPX_DIET_IIPC: u8, 0 = inner headers kept, 1 = compressed. Optional,
+ *	default 0.
+ * @ESPX_DIET_DSCP: u8, enum espx_diet_cda_val (SENT, LOWER or SA). Optional,
+ *	default SENT.
+ * @ESPX_DIET_DSCP_LIST: binary, 1..64 distinct DSCP values (0..63), one
+ *	octet each: the values an SA with ESPX_DIET_DSCP = SA carries (sent as
+ *	an index). Required with SA, refused otherwise.
+ * @ESPX_DIET_ECN: u8, enum espx_diet_cda_val (SENT or LOWER). Optional,
+ *	default SENT.
+ * @ESPX_DIET_FLOWLABEL: u8, enum espx_diet_cda_val (SENT, LOWER, GENERATED
+ *	or ZERO): the inner IPv6 flow label / IPv4 Identification. Optional,
+ *	default SENT.
+ * @ESPX_DIET_IIV: flag: implicit IV (RFC 8750), nonce = salt | be64(SN),
+ *	no IV on the wire.
+ */
+enum espx_diet_attr {
+	ESPX_DIET_UNSPEC,
+	ESPX_DIET_SPI_LSB,
+	ESPX_DIET_SN_LSB,
+	ESPX_DIET_ALIGN,
+	ESPX_DIET_TRAILER,
+	ESPX_DIET_IIPC,
+	ESPX_DIET_DSCP,
+	ESPX_DIET_DSCP_LIST,
+	ESPX_DIET_ECN,
+	ESPX_DIET_FLOWLABEL,
+	ESPX_DIET_IIV,
+
+	__ESPX_DIET_MAX,
+};
+
+#define ESPX_DIET_MAX (__ESPX_DIET_MAX - 1)
+#define ESPX_DIET_DSCP_LIST_MAX 64
+#define ESPX_DIET_CANDIDATES_MAX 4
+
+/* ESPX_DIET_ALIGN values: 8 << value bits */
+enum espx_diet_align_val {
+	ESPX_DIET_ALIGN_8BIT,
+	ESPX_DIET_ALIGN_16BIT,
+	ESPX_DIET_ALIGN_32BIT,
+	ESPX_DIET_ALIGN_64BIT,
+};
+
+/* ESPX_DIET_TRAILER values */
+enum espx_diet_trailer_val {
+	ESPX_DIET_TRAILER_MAND,		/* Pad Length + Next Header sent */
+	ESPX_DIET_TRAILER_OPT,		/* elided where the SA implies them */
+};
+
+/* ESPX_DIET_DSCP, _ECN and _FLOWLABEL values (the IKEv2 HCP code points) */
+enum espx_diet_cda_val {
+	ESPX_DIET_CDA_SENT,		/* not_compressed */
+	ESPX_DIET_CDA_LOWER,		/* taken from the outer header */
+	ESPX_DIET_CDA_SA,		/* DSCP only: index into the list */
+	ESPX_DIET_CDA_GENERATED = 2,	/* flow label only: receiver makes one */
+	ESPX_DIET_CDA_ZERO,		/* flow label only: receiver writes 0 */
+};
+
+/**
  * enum espx_stat - per-SA counters, nested in ESPX_A_STATS (u64 each).
  * Drops are counted under the first reason that applies; the xfrm core's
  * own counters (/proc/net/xfrm_stat, ip -s xfrm state) count as usual.
@@ -290,6 +387,23 @@ enum espx_ctr_attr {
  *	counter's window (also in that counter's ESPX_CTR_IN_REPLAY).
  * @ESPX_STAT_IN_DROP_CTR_NOMEM: counter SA: no memory for a counter's first
  *	receive window.
+ * @ESPX_STAT_OUT_DROP_DIET_NOMATCH: Diet SA: the packet does not fit the
+ *	rule (outside the selector's prefixes or ports, IPv4 options, DSCP not
+ *	in the list, another Next Header than the SA implies).
+ * @ESPX_STAT_IN_DROP_DIET_PROTO: Diet SA: arrived as IP protocol 50 while
+ *	its SPI or SN is truncated (must be diet_proto), or the reverse.
+ * @ESPX_STAT_IN_DROP_DIET_SN: Diet SA: the SN rebuilt from its low bits is
+ *	0 or past 2^32 - 1 without ESN.
+ * @ESPX_STAT_IN_DROP_DIET_TRAILER: Diet SA: Pad Length past the plaintext,
+ *	or a sent Next Header not the one the SA implies.
+ * @ESPX_STAT_IN_DROP_DIET_RESIDUE: Diet SA: the compressed header runs past
+ *	the plaintext, or its pad bits are not zero.
+ * @ESPX_STAT_IN_DROP_DIET_DSCP: Diet SA: DSCP index past the list.
+ * @ESPX_STAT_IN_DROP_DIET_LENGTH: Diet SA: a rebuilt header would be
+ *	invalid (IPv4 IHL, a length above 65535, TCP data offset).
+ * @ESPX_STAT_IN_DIET_CANDIDATE_RETRY: Diet SA: not a drop: ICV trials of
+ *	this SA for a packet whose truncated SPI several SAs share (the one
+ *	that failed is counted; the last candidate is not tried twice).
  */
 enum espx_stat {
 	ESPX_STAT_UNSPEC,
@@ -321,6 +435,14 @@ enum espx_stat {
 	ESPX_STAT_IN_DROP_CTR_IV,
 	ESPX_STAT_IN_DROP_CTR_REPLAY,
 	ESPX_STAT_IN_DROP_CTR_NOMEM,
+	ESPX_STAT_OUT_DROP_DIET_NOMATCH,
+	ESPX_STAT_IN_DROP_DIET_PROTO,
+	ESPX_STAT_IN_DROP_DIET_SN,
+	ESPX_STAT_IN_DROP_DIET_TRAILER,
+	ESPX_STAT_IN_DROP_DIET_RESIDUE,
+	ESPX_STAT_IN_DROP_DIET_DSCP,
+	ESPX_STAT_IN_DROP_DIET_LENGTH,
+	ESPX_STAT_IN_DIET_CANDIDATE_RETRY,
 
 	__ESPX_STAT_MAX,
 };
@@ -355,11 +477,18 @@ enum espx_info_attr {
  *	SPI (also counted as XfrmInHdrError).
  * @ESPX_NS_STAT_WESP_NO_SA: protocol 141 packets whose SPI names no SA
  *	(also counted as XfrmInNoStates).
+ * @ESPX_NS_STAT_DIET_TRUNCATED: diet_proto packets shorter than the
+ *	compressed SPI/SN + IV + ICV of every candidate SA (also
+ *	XfrmInHdrError).
+ * @ESPX_NS_STAT_DIET_NO_SA: diet_proto packets whose truncated SPI and
+ *	addresses name no Diet SA (also XfrmInNoStates).
  */
 enum espx_ns_stat {
 	ESPX_NS_STAT_UNSPEC,
 	ESPX_NS_STAT_WESP_TRUNCATED,
 	ESPX_NS_STAT_WESP_NO_SA,
+	ESPX_NS_STAT_DIET_TRUNCATED,
+	ESPX_NS_STAT_DIET_NO_SA,
 
 	__ESPX_NS_STAT_MAX,
 };

@@ -475,7 +475,7 @@ void espx_diet_iiv(u8 *iv, u64 sn)
 /* The Next Header the SA implies, 0 when it is not fixed */
 static u8 espx_diet_sa_nexthdr(const struct espx_diet_rule *r)
 {
-	if (r->mode != ESPX_DIET_MODE_TRANSPORT)
+	if (espx_diet_inner_ip(r))
 		return r->inner_family == 4 ? ESPX_DIET_IPPROTO_IPIP :
 					      ESPX_DIET_IPPROTO_IPV6;
 	return r->ts_proto;
@@ -834,7 +834,7 @@ static int espx_diet_d_ip4(const struct espx_diet_rule *r,
 static bool espx_diet_l4_fragment(const struct espx_diet_rule *r,
 				  const u8 *h)
 {
-	return r->mode != ESPX_DIET_MODE_TRANSPORT && r->inner_family == 4 &&
+	return espx_diet_inner_ip(r) && r->inner_family == 4 &&
 	       (espx_diet_be16(h + 6) & 0x3fff);
 }
 
@@ -959,7 +959,7 @@ int espx_diet_iipc_compress(const struct espx_diet_rule *r, const u8 *pkt,
 		out->plen = len;
 		return 0;
 	}
-	if (r->mode == ESPX_DIET_MODE_TRANSPORT) {
+	if (!espx_diet_inner_ip(r)) {
 		if (r->ts_proto && proto != r->ts_proto)
 			return ESPX_DIET_DROP_NOMATCH;
 		out->proto = proto;
@@ -1049,7 +1049,7 @@ int espx_diet_iipc_decompress(const struct espx_diet_rule *r, const u8 *in,
 		lim = ESPX_DIET_RES_MAX;
 	b.bits = 8 * lim;
 	memset(hdr, 0, ESPX_DIET_HDR_MAX);
-	if (r->mode == ESPX_DIET_MODE_TRANSPORT)
+	if (!espx_diet_inner_ip(r))
 		out->proto = proto;
 	else if (r->inner_family == 6)
 		err = espx_diet_d_ip6(r, &b, lower, hdr, out);
@@ -1121,8 +1121,8 @@ void espx_diet_iipc_csum(const struct espx_diet_rule *r, u8 *hdr,
 		saddr = hdr + 12;
 		daddr = hdr + 16;
 	}
-	alen = espx_diet_addr_len(st->l3_len ? r->inner_family :
-					       r->outer_family);
+	/* transport: inner = outer family; BEET: the rebuilt inner header */
+	alen = espx_diet_addr_len(r->inner_family);
 	off = st->l4_len == 8 ? 6 : 16;
 	espx_diet_put_be16(l4 + off, 0);
 	/* the IPv4 pseudo-header's 0, proto, 16-bit length sum the same as

@@ -232,6 +232,16 @@ int espx_diet_rule_check(struct espx_diet_rule *r, u32 replay_window);
 const char *espx_diet_cfg_msg(int reason);
 const char *espx_diet_drop_name(int reason);
 
+/* The inner IP header is in the ESP payload: tunnel mode only. Linux BEET
+ * carries no inner IP header (the mode itself elides it and the receiver
+ * rebuilds it from the selector), so BEET compresses UDP/TCP and takes its
+ * Next Header like transport mode (README D8).
+ */
+static inline bool espx_diet_inner_ip(const struct espx_diet_rule *r)
+{
+	return r->mode == ESPX_DIET_MODE_TUNNEL;
+}
+
 /* The packet needs the diet_proto outer protocol (§2 [DECISION]) */
 static inline bool espx_diet_truncated(const struct espx_diet_rule *r)
 {

@@ -1,0 +1,1060 @@
+// SPDX-License-Identifier: GPL-2.0
+/* espx Diet-ESP (diet-esp.md, draft-ietf-ipsecme-diet-esp-07).
+ *
+ * The xfrm core still sees an ESP SA: policies, SA lookup, replay, lifetimes
+ * and modes stay the kernel's, and in the middle of both paths the packet is
+ * an ordinary ESP packet (full SPI and SN), so the AAD (SPI | [SNhi |] SNlo,
+ * §2) is the one esp.c builds anyway. espx adds these steps:
+ *
+ *   output  IIPC: compress the inner headers in place (before the trailer)
+ *           CTEC: the trailer esp.c appends comes from the rule
+ *           EEC:  after encryption, the 8-octet ESP header shrinks to its
+ *                 SPI/SN low bits and the outer headers move up to it
+ *   input   a diet_proto handler per family finds the SA from the truncated
+ *           SPI (candidates, §6 step 1), rebuilds the SN from the SA's
+ *           replay window (§6 step 2), turns the prefix back into an ESP
+ *           header and hands the packet to xfrm_input(); after decryption
+ *           esp.c calls espx_diet_input_finish() for CTEC^-1 and IIPC^-1.
+ *
+ * Packets that keep 32 bits of SPI and SN stay protocol 50 and need none of
+ * the receive machinery. The rule arithmetic is the kernel-free
+ * codec/diet_codec.c; this file moves octets in skbs and keeps the index.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/skbuff.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <linux/hashtable.h>
+#include <linux/jhash.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/scatterlist.h>
+#include <crypto/aead.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/dsfield.h>
+#include <net/inet_ecn.h>
+#include <net/esp.h>
+#include <net/ip6_route.h>
+#include <net/protocol.h>
+#include <net/xfrm.h>
+#include "espx.h"
+#include "codec/diet_codec.c"
+
+static unsigned int diet_proto = ESPX_DIET_PROTO_DEFAULT;
+module_param(diet_proto, uint, 0444);
+MODULE_PARM_DESC(diet_proto,
+		 "IP protocol of Diet-ESP packets with a truncated SPI or SN (default 253, RFC 3692 experimental)");
+
+/* Handlers registered for diet_proto: SAs that truncate need them. */
+static bool espx_diet_rx_on;
+
+/**
+ * struct espx_diet - one Diet SA
+ * @rule: the codec's rule, checked
+ * @trial: synchronous twin of x->data for candidate trials, or NULL
+ * @node: in espx_diet_index (truncated SAs only)
+ * @net: the SA's namespace
+ * @x: the SA; read by writers of the index only (under espx_diet_mutex)
+ * @daddr: the SA's destination, the index key
+ * @saddr: its source (the key when no SPI bit is sent)
+ * @spi: its SPI
+ * @family: its outer family
+ * @rcu: freeing after the index readers
+ *
+ * Readers of the index copy @spi and find the SA with xfrm_state_lookup(),
+ * which holds it: they never touch @x.
+ */
+struct espx_diet {
+	struct espx_diet_rule rule;
+	struct crypto_aead *trial;
+	struct hlist_node node;
+	possible_net_t net;
+	const struct xfrm_state *x;
+	xfrm_address_t daddr;
+	xfrm_address_t saddr;
+	__be32 spi;
+	u16 family;
+	struct rcu_head rcu;
+};
+
+#define ESPX_DIET_INDEX_BITS	8
+static DEFINE_HASHTABLE(espx_diet_index, ESPX_DIET_INDEX_BITS);
+static DEFINE_MUTEX(espx_diet_mutex);
+
+static u32 espx_diet_hash(const struct net *net, const xfrm_address_t *daddr,
+			  u16 family)
+{
+	return jhash2((const u32 *)daddr->a6, ARRAY_SIZE(daddr->a6),
+		      family ^ net_hash_mix(net));
+}
+
+/* codec drop reason -> per-SA statistic */
+static enum espx_stat espx_diet_stat(int reason)
+{
+	switch (reason) {
+	case ESPX_DIET_DROP_SHORT:
+		return ESPX_STAT_IN_DROP_TRUNCATED;
+	case ESPX_DIET_DROP_SN_ZERO:
+	case ESPX_DIET_DROP_SN_WRAP:
+		return ESPX_STAT_IN_DROP_DIET_SN;
+	case ESPX_DIET_DROP_PADLEN:
+	case ESPX_DIET_DROP_NEXTHDR:
+		return ESPX_STAT_IN_DROP_DIET_TRAILER;
+	case ESPX_DIET_DROP_DSCP_INDEX:
+		return ESPX_STAT_IN_DROP_DIET_DSCP;
+	case ESPX_DIET_DROP_IHL:
+	case ESPX_DIET_DROP_LENGTH:
+	case ESPX_DIET_DROP_TCP_DOFF:
+		return ESPX_STAT_IN_DROP_DIET_LENGTH;
+	default:
+		return ESPX_STAT_IN_DROP_DIET_RESIDUE;
+	}
+}
+
+/* The replay state the SN rebuild works against (§6 step 2): the highest
+ * authenticated SN and the window. Read without the state lock: a stale
+ * value rebuilds a wrong SN, which fails the ICV (the SN is in the AAD).
+ */
+static void espx_diet_window(const struct xfrm_state *x, u64 *top, u32 *win,
+			     bool *esn)
+{
+	const struct xfrm_replay_state_esn *re = x->replay_esn;
+
+	*esn = x->props.flags & XFRM_STATE_ESN;
+	if (re) {
+		*win = re->replay_window;
+		*top = READ_ONCE(re->seq);
+		if (*esn)
+			*top |= (u64)READ_ONCE(re->seq_hi) << 32;
+	} else {
+		*win = x->props.replay_window;
+		*top = READ_ONCE(x->replay.seq);
+	}
+}
+
+/* ---- init_state -------------------------------------------------------- */
+
+static u8 espx_diet_fam(unsigned short family)
+{
+	return family == AF_INET ? 4 : 6;
+}
+
+/* A selector prefix as the rule's [start, end] range (§7: TS from x->sel) */
+static void espx_diet_range(const xfrm_address_t *a, u8 plen, u16 family,
+			    u8 *start, u8 *end)
+{
+	unsigned int n = family == AF_INET ? 4 : 16, i, bits;
+	u8 m;
+
+	for (i = 0; i < n; i++) {
+		bits = plen > 8 * i ? min_t(unsigned int, plen - 8 * i, 8) : 0;
+		m = bits ? (u8)(0xff << (8 - bits)) : 0;
+		start[i] = ((const u8 *)a)[i] & m;
+		end[i] = start[i] | (u8)~m;
+	}
+}
+
+static void espx_diet_ports(__be16 port, __be16 mask, u16 *start, u16 *end)
+{
+	*start = ntohs(port & mask);
+	*end = *start | (u16)~ntohs(mask);
+}
+
+static void espx_diet_rule_ts(struct espx_diet_rule *r,
+			      const struct xfrm_state *x)
+{
+	const struct xfrm_selector *sel = &x->sel;
+	u16 family = r->inner_family == 4 ? AF_INET : AF_INET6;
+	bool match = sel->family == family;
+
+	/* a selector of another family (or none) matches anything */
+	espx_diet_range(&sel->saddr, match ? sel->prefixlen_s : 0, family,
+			r->src_start, r->src_end);
+	espx_diet_range(&sel->daddr, match ? sel->prefixlen_d : 0, family,
+			r->dst_start, r->dst_end);
+	espx_diet_ports(sel->sport, sel->sport_mask, &r->sport_start,
+			&r->sport_end);
+	espx_diet_ports(sel->dport, sel->dport_mask, &r->dport_start,
+			&r->dport_end);
+	r->ts_proto = sel->proto;
+}
+
+static void espx_diet_rule_fill(struct espx_diet_rule *r,
+				const struct espx_diet_conf *c,
+				const struct xfrm_state *x)
+{
+	memset(r, 0, sizeof(*r));
+	r->iipc_profile = c->iipc;
+	r->dscp_cda = c->dscp;
+	r->dscp_count = c->dscp_count;
+	memcpy(r->dscp_list, c->dscp_list, sizeof(r->dscp_list));
+	r->ecn_cda = c->ecn;
+	r->flow_label_cda = c->flowlabel;
+	r->alignment = c->align;
+	r->esp_trailer = c->trailer;
+	r->esp_spi_lsb = c->spi_lsb;
+	r->esp_sn_lsb = c->sn_lsb;
+	r->iiv = c->iiv;
+	r->blksize = crypto_aead_blocksize(x->data);
+	r->mode = x->props.mode;
+	r->outer_family = espx_diet_fam(x->props.family);
+	r->inner_family = r->outer_family;
+	if (x->props.mode != XFRM_MODE_TRANSPORT && x->sel.family)
+		r->inner_family = espx_diet_fam(x->sel.family);
+	espx_diet_rule_ts(r, x);
+}
+
+/* The SA-level conditions the codec cannot see. */
+static int espx_diet_check_sa(const struct xfrm_state *x,
+			      const struct espx_sa *sa, u32 win,
+			      struct netlink_ext_ack *extack)
+{
+	const struct espx_diet_conf *c = &sa->cfg.dcfg;
+
+	if (x->encap) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "Diet-ESP with UDP encapsulation is not supported");
+		return -EOPNOTSUPP;
+	}
+	if (sa->cfg.wesp || sa->cfg.counters) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "Diet-ESP and WESPv2 are exclusive on one SA");
+		return -EINVAL;
+	}
+	if (x->tfcpad) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "TFC padding is not supported with Diet-ESP");
+		return -EINVAL;
+	}
+	if (x->props.mode == XFRM_MODE_TRANSPORT && x->sel.family &&
+	    x->sel.family != x->props.family) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "Diet-ESP transport mode needs a selector of the SA's family");
+		return -EINVAL;
+	}
+	if (c->sn_lsb < 32 && !win) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "Diet-ESP with a truncated SN needs a replay window");
+		return -EINVAL;
+	}
+	/* IV = be64(SN): a 32-bit SN allowed to wrap would repeat nonces */
+	if ((x->props.extra_flags & XFRM_SA_XFLAG_OSEQ_MAY_WRAP) &&
+	    !(x->props.flags & XFRM_STATE_ESN)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "Diet-ESP needs ESN when the sequence number may wrap");
+		return -EINVAL;
+	}
+	if ((c->spi_lsb < 32 || c->sn_lsb < 32) && !espx_diet_rx_on) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "no handler for diet_proto: truncation unavailable (see the kernel log)");
+		return -EPROTONOSUPPORT;
+	}
+	return 0;
+}
+
+/* §6 step 1 [DECISION]: one SPI width per destination, at most
+ * ESPX_DIET_CANDIDATES SAs per truncated SPI (address pair when 0 bits).
+ */
+static int espx_diet_index_add(struct espx_diet *d,
+			       struct netlink_ext_ack *extack)
+{
+	u32 k = d->rule.esp_spi_lsb, mask = (u32)espx_diet_mask(k);
+	struct net *net = read_pnet(&d->net);
+	struct espx_diet *o;
+	unsigned int shared = 0;
+	int err = 0;
+
+	mutex_lock(&espx_diet_mutex);
+	hash_for_each_possible(espx_diet_index, o, node,
+			       espx_diet_hash(net, &d->daddr, d->family)) {
+		if (!net_eq(read_pnet(&o->net), net) ||
+		    o->family != d->family ||
+		    !xfrm_addr_equal(&o->daddr, &d->daddr, d->family) ||
+		    READ_ONCE(o->x->km.state) == XFRM_STATE_DEAD)
+			continue;
+		if (o->rule.esp_spi_lsb != k) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "another Diet-ESP SA to this destination sends a different spi-lsb");
+			err = -EINVAL;
+			goto out;
+		}
+		if (((ntohl(o->spi) ^ ntohl(d->spi)) & mask) == 0 &&
+		    (k || xfrm_addr_equal(&o->saddr, &d->saddr, d->family)))
+			shared++;
+	}
+	if (shared >= ESPX_DIET_CANDIDATES) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "4 Diet-ESP SAs already share this truncated SPI");
+		err = -EEXIST;
+		goto out;
+	}
+	/* at the head: candidates are tried newest first */
+	hash_add_rcu(espx_diet_index, &d->node,
+		     espx_diet_hash(net, &d->daddr, d->family));
+out:
+	mutex_unlock(&espx_diet_mutex);
+	return err;
+}
+
+static void espx_diet_free(struct espx_diet *d)
+{
+	if (d->trial)
+		crypto_free_aead(d->trial);
+	kfree_rcu(d, rcu);
+}
+
+/**
+ * espx_diet_init_state - check a Diet-ESP config against its SA
+ * @x: the state being built, its nonce AEAD already in x->data
+ * @sa: its espx state
+ * @extack: error report
+ *
+ * Return: 0 (sa->diet set, or nothing to do) or -errno with a message.
+ */
+int espx_diet_init_state(struct xfrm_state *x, struct espx_sa *sa,
+			 struct netlink_ext_ack *extack)
+{
+	struct espx_diet *d;
+	bool esn;
+	u64 top;
+	u32 win;
+	int err;
+
+	if (!sa->cfg.diet)
+		return 0;
+	espx_diet_window(x, &top, &win, &esn);
+	err = espx_diet_check_sa(x, sa, win, extack);
+	if (err)
+		return err;
+
+	d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
+	if (!d)
+		return -ENOMEM;
+	INIT_HLIST_NODE(&d->node);
+	espx_diet_rule_fill(&d->rule, &sa->cfg.dcfg, x);
+	err = espx_diet_rule_check(&d->rule, win);
+	if (err) {
+		/* the codec's messages are static strings */
+		if (extack)
+			extack->_msg = espx_diet_cfg_msg(err);
+		kfree(d);
+		return -EINVAL;
+	}
+	sa->ext.iiv = d->rule.iiv;
+	sa->diet = d;
+	if (!espx_diet_truncated(&d->rule))
+		return 0;
+
+	d->trial = espx_crypto_alloc_sync(x, extack);
+	if (IS_ERR(d->trial)) {
+		err = PTR_ERR(d->trial);
+		d->trial = NULL;
+		return err;	/* espx_diet_destroy() frees d */
+	}
+	write_pnet(&d->net, xs_net(x));
+	d->x = x;
+	d->daddr = x->id.daddr;
+	d->saddr = x->props.saddr;
+	d->spi = x->id.spi;
+	d->family = x->props.family;
+	return espx_diet_index_add(d, extack);
+}
+
+/* Destructor and failed init_state: idempotent. */
+void espx_diet_destroy(struct xfrm_state *x)
+{
+	struct espx_sa *sa = espx_sa_of(x);
+	struct espx_diet *d = sa ? sa->diet : NULL;
+
+	if (!d)
+		return;
+	sa->diet = NULL;
+	mutex_lock(&espx_diet_mutex);
+	if (!hlist_unhashed(&d->node))
+		hash_del_rcu(&d->node);
+	mutex_unlock(&espx_diet_mutex);
+	espx_diet_free(d);
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+u8 espx_diet_out_proto(const struct espx_sa *sa)
+{
+	return espx_diet_truncated(&sa->diet->rule) ? diet_proto : IPPROTO_ESP;
+}
+
+/* Tunnel mode: the inner values the rule moves into the outer header */
+static void espx_diet_put_lower(const struct espx_diet_rule *r,
+				struct sk_buff *skb,
+				const struct espx_diet_lower *l)
+{
+	u8 ds;
+
+	if (r->outer_family == 4) {
+		struct iphdr *iph = ip_hdr(skb);
+
+		ds = iph->tos;
+		if (r->dscp_cda == ESPX_DIET_DSCP_LOWER)
+			ds = (ds & INET_ECN_MASK) | l->dscp << 2;
+		if (r->ecn_cda == ESPX_DIET_ECN_LOWER)
+			ds = (ds & ~INET_ECN_MASK) | l->ecn;
+		iph->tos = ds;
+		iph->ttl = l->hop_limit;
+		if (r->flow_label_cda == ESPX_DIET_FL_LOWER)
+			iph->id = htons(l->flow);
+		return;
+	}
+
+	{
+		struct ipv6hdr *ip6h = ipv6_hdr(skb);
+		__be32 flow = ip6_flowlabel(ip6h);
+
+		ds = ipv6_get_dsfield(ip6h);
+		if (r->dscp_cda == ESPX_DIET_DSCP_LOWER)
+			ds = (ds & INET_ECN_MASK) | l->dscp << 2;
+		if (r->ecn_cda == ESPX_DIET_ECN_LOWER)
+			ds = (ds & ~INET_ECN_MASK) | l->ecn;
+		if (r->flow_label_cda == ESPX_DIET_FL_LOWER)
+			flow = htonl(l->flow & 0xfffff);
+		ip6_flow_hdr(ip6h, ds, flow);
+		ip6h->hop_limit = l->hop_limit;
+	}
+}
+
+/* Move the headers in front of skb->data (outer IP header, the room the
+ * core reserved for ESP) @delta octets towards the payload, dropping the
+ * @delta octets in front of the payload. The region lies in the head.
+ */
+static void espx_diet_shift_up(struct sk_buff *skb, unsigned int delta)
+{
+	int noff = skb_network_offset(skb);	/* <= 0 on output */
+
+	memmove(skb->data + noff + delta, skb->data + noff, -noff);
+	skb->network_header += delta;
+	skb->transport_header += delta;
+	skb->mac_header += delta;
+	__skb_pull(skb, delta);
+}
+
+/**
+ * espx_diet_output_iipc - compress the inner headers of an outgoing packet
+ * @sa: a Diet SA
+ * @skb: as espx_output() gets it: skb->data is the payload to protect
+ * @nexthdr: the payload's protocol
+ *
+ * Return: 0 or -errno (dropped and counted); skb->len may have shrunk.
+ */
+int espx_diet_output_iipc(struct espx_sa *sa, struct sk_buff *skb,
+			  u8 nexthdr)
+{
+	const struct espx_diet_rule *r = &sa->diet->rule;
+	u8 res[ESPX_DIET_RES_MAX];
+	struct espx_diet_lower lower;
+	struct espx_diet_iipc st;
+	unsigned int avail;
+	int err;
+
+	if (r->iipc_profile == ESPX_DIET_IIPC_NONE)
+		return 0;
+	avail = min_t(unsigned int, skb->len, ESPX_DIET_HDR_MAX);
+	if (skb_ensure_writable(skb, avail)) {
+		espx_stat_inc(sa, ESPX_STAT_OUT_DROP_NOMEM);
+		return -ENOMEM;
+	}
+	err = espx_diet_iipc_compress(r, skb->data, avail, skb->len, nexthdr,
+				      res, &lower, &st);
+	if (err) {
+		espx_stat_inc(sa, ESPX_STAT_OUT_DROP_DIET_NOMATCH);
+		return -EINVAL;
+	}
+	if (espx_diet_inner_ip(r))
+		espx_diet_put_lower(r, skb, &lower);
+	memcpy(skb->data + st.hdr_len - st.res_len, res, st.res_len);
+	if (st.hdr_len > st.res_len)
+		espx_diet_shift_up(skb, st.hdr_len - st.res_len);
+	return 0;
+}
+
+/**
+ * espx_diet_output_pad - the CTEC trailer of an outgoing packet (§4)
+ * @sa: a Diet SA
+ * @len: octets of IIPC output
+ * @nexthdr: the payload's protocol
+ * @pad: output, in esp.c's terms (no TFC padding)
+ * @t: output, the layout for espx_diet_ctec_build()
+ *
+ * Return: 0 or -EINVAL (a Next Header the receiver would not restore;
+ * counted).
+ */
+int espx_diet_output_pad(struct espx_sa *sa, u32 len, u8 nexthdr,
+			 struct espx_esp_pad *pad, struct espx_diet_ctec *t)
+{
+	if (espx_diet_ctec_layout(&sa->diet->rule, len, nexthdr, t)) {
+		espx_stat_inc(sa, ESPX_STAT_OUT_DROP_DIET_NOMATCH);
+		return -EINVAL;
+	}
+	pad->tfclen = 0;
+	pad->plen = t->len;
+	pad->clen = len + t->len;
+	return 0;
+}
+
+/**
+ * espx_diet_output_eec - shrink the ESP header to its EEC prefix (§3)
+ * @sa: a Diet SA
+ * @skb: encrypted; skb->data is the outer network header, the transport
+ *	header the ESP header
+ */
+void espx_diet_output_eec(struct espx_sa *sa, struct sk_buff *skb)
+{
+	const struct espx_diet_rule *r = &sa->diet->rule;
+	unsigned int n = espx_diet_eec_len(r), delta = ESPX_ESP_HDR_LEN - n;
+	const struct ip_esp_hdr *esph = ip_esp_hdr(skb);
+	unsigned int hoff = skb_transport_offset(skb);
+	u8 eec[ESPX_DIET_EEC_MAX];
+
+	if (!delta)
+		return;
+	espx_diet_eec_build(r, eec, sizeof(eec), ntohl(esph->spi),
+			    ntohl(esph->seq_no));
+	memcpy(skb->data + hoff + delta, eec, n);
+	memmove(skb->data + delta, skb->data, hoff);
+	skb->network_header += delta;
+	skb->transport_header += delta;
+	skb->mac_header += delta;
+	__skb_pull(skb, delta);
+}
+
+/* ---- input ------------------------------------------------------------- */
+
+/* The protocol the packet came with: the outer header's, or the last IPv6
+ * header's Next Header (IP6CB nhoff). Unchanged by the diet_proto handler.
+ */
+static u8 espx_diet_in_proto(const struct sk_buff *skb)
+{
+	if (ip_hdr(skb)->version == 4)
+		return ip_hdr(skb)->protocol;
+	return skb_network_header(skb)[IP6CB(skb)->nhoff];
+}
+
+/**
+ * espx_diet_input_proto - a Diet SA takes diet_proto iff it truncates (§9)
+ * @sa: a Diet SA
+ * @skb: as espx_input() gets it
+ *
+ * Return: 0 or -EINVAL (counted).
+ */
+int espx_diet_input_proto(struct espx_sa *sa, const struct sk_buff *skb)
+{
+	bool trunc = espx_diet_truncated(&sa->diet->rule);
+
+	if (espx_diet_in_proto(skb) == (trunc ? diet_proto : IPPROTO_ESP))
+		return 0;
+	espx_stat_inc(sa, ESPX_STAT_IN_DROP_DIET_PROTO);
+	return -EINVAL;
+}
+
+/* The received outer header's values for a tunnel SA's "lower" fields */
+static void espx_diet_get_lower(const struct sk_buff *skb,
+				struct espx_diet_lower *l)
+{
+	if (ip_hdr(skb)->version == 4) {
+		const struct iphdr *iph = ip_hdr(skb);
+
+		l->dscp = iph->tos >> 2;
+		l->ecn = iph->tos & INET_ECN_MASK;
+		l->hop_limit = iph->ttl;
+		l->flow = ntohs(iph->id);
+		l->flow_gen = jhash_2words((__force u32)iph->saddr,
+					   (__force u32)iph->daddr, 0);
+	} else {
+		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+		u8 ds = ipv6_get_dsfield(ip6h);
+
+		l->dscp = ds >> 2;
+		l->ecn = ds & INET_ECN_MASK;
+		l->hop_limit = ip6h->hop_limit;
+		l->flow = ntohl(ip6_flowlabel(ip6h));
+		l->flow_gen = jhash2((const u32 *)&ip6h->saddr, 8, 0);
+	}
+}
+
+/* Pseudo-header addresses for a rebuilt transport/BEET L4 checksum: the IP
+ * header's, or in BEET the selector's (the core rebuilds the inner header
+ * from it).
+ */
+static void espx_diet_l4_addrs(const struct xfrm_state *x,
+			       const struct sk_buff *skb, const u8 **s,
+			       const u8 **d)
+{
+	if (x->props.mode == XFRM_MODE_BEET) {
+		*s = (const u8 *)&x->sel.saddr;
+		*d = (const u8 *)&x->sel.daddr;
+	} else if (ip_hdr(skb)->version == 4) {
+		*s = (const u8 *)&ip_hdr(skb)->saddr;
+		*d = (const u8 *)&ip_hdr(skb)->daddr;
+	} else {
+		*s = (const u8 *)&ipv6_hdr(skb)->saddr;
+		*d = (const u8 *)&ipv6_hdr(skb)->daddr;
+	}
+}
+
+/* Open @gap octets in front of skb->data: the headers before it (MAC,
+ * network, ESP) move down into the headroom.
+ */
+static int espx_diet_open_gap(struct sk_buff *skb, unsigned int gap)
+{
+	int start = skb_network_offset(skb);
+
+	if (skb_mac_header_was_set(skb))
+		start = min(start, skb_mac_offset(skb));
+	if (skb_cow_head(skb, gap - start))
+		return -ENOMEM;
+	memmove(skb->data + start - gap, skb->data + start, -start);
+	if (skb_mac_header_was_set(skb))
+		skb->mac_header -= gap;
+	skb->network_header -= gap;
+	skb->transport_header -= gap;
+	__skb_push(skb, gap);
+	return 0;
+}
+
+/* 16-bit one's-complement sum (host order) of @len octets at @off */
+static u16 espx_diet_payload_sum(const struct sk_buff *skb, unsigned int off,
+				 unsigned int len)
+{
+	__wsum w = skb_checksum(skb, off, len, 0);
+
+	return ntohs((__force __be16)(u16)~(__force u16)csum_fold(w));
+}
+
+/* IIPC^-1 of the payload at @hlen (@len octets): the rebuilt header
+ * replaces the residue. Return: where the payload (with its headers) now
+ * starts, from skb->data, or -1 with the reason in *@stat.
+ */
+static int espx_diet_input_iipc(struct xfrm_state *x, struct espx_diet *d,
+				struct sk_buff *skb, unsigned int hlen,
+				unsigned int len, u8 nexthdr,
+				enum espx_stat *stat)
+{
+	const struct espx_diet_rule *r = &d->rule;
+	unsigned int avail = min_t(unsigned int, len, ESPX_DIET_RES_MAX);
+	struct espx_diet_lower lower = {};
+	u8 hdr[ESPX_DIET_HDR_MAX];
+	struct espx_diet_iipc st;
+	const u8 *sa, *da;
+	int err, off;
+
+	*stat = ESPX_STAT_IN_DROP_NOMEM;
+	if (!pskb_may_pull(skb, hlen + avail))
+		return -1;
+	if (espx_diet_inner_ip(r))
+		espx_diet_get_lower(skb, &lower);
+	err = espx_diet_iipc_decompress(r, skb->data + hlen, avail, len,
+					nexthdr, &lower, hdr, &st);
+	if (err) {
+		*stat = espx_diet_stat(err);
+		return -1;
+	}
+	espx_diet_l4_addrs(x, skb, &sa, &da);
+	espx_diet_iipc_csum(r, hdr, &st, sa, da,
+			    espx_diet_payload_sum(skb, hlen + st.res_len,
+						  st.plen));
+	off = hlen + st.res_len - st.hdr_len;
+	if (off < 0) {
+		if (espx_diet_open_gap(skb, -off))
+			return -1;
+		off = 0;
+	}
+	memcpy(skb->data + off, hdr, st.hdr_len);
+	return off;
+}
+
+/**
+ * espx_diet_input_finish - CTEC^-1 and IIPC^-1 of a decrypted packet
+ * @x: the SA
+ * @sa: its espx state (a Diet SA)
+ * @skb: decrypted in place: ESP header | [IV] | plaintext | ICV
+ * @hlen: octets of ESP header and IV
+ * @alen: octets of ICV
+ * @hlen_out: output, where the inner packet (or L4 segment) now starts
+ *
+ * Return: the Next Header, or -errno (counted).
+ */
+int espx_diet_input_finish(struct xfrm_state *x, struct espx_sa *sa,
+			   struct sk_buff *skb, unsigned int hlen,
+			   unsigned int alen, unsigned int *hlen_out)
+{
+	struct espx_diet *d = sa->diet;
+	unsigned int ptlen = skb->len - hlen - alen;
+	u8 last2[2] = {}, nh;
+	enum espx_stat stat;
+	int len, off;
+
+	if (skb_copy_bits(skb, skb->len - alen - min(ptlen, 2u),
+			  last2 + 2 - min(ptlen, 2u), min(ptlen, 2u)))
+		return -EINVAL;
+	len = espx_diet_ctec_strip(&d->rule, ptlen, last2, &nh);
+	if (len < 0) {
+		espx_stat_inc(sa, espx_diet_stat(len));
+		return -EINVAL;
+	}
+	if (pskb_trim(skb, hlen + len)) {
+		espx_stat_inc(sa, ESPX_STAT_IN_DROP_NOMEM);
+		return -ENOMEM;
+	}
+	*hlen_out = hlen;
+	if (d->rule.iipc_profile == ESPX_DIET_IIPC_NONE)
+		return nh;
+	off = espx_diet_input_iipc(x, d, skb, hlen, len, nh, &stat);
+	if (off < 0) {
+		espx_stat_inc(sa, stat);
+		return -EINVAL;
+	}
+	*hlen_out = off;
+	return nh;
+}
+
+/* ---- the diet_proto handlers -------------------------------------------- */
+
+/* §6 step 1: the SPIs of the SAs a packet may belong to, newest first.
+ * Return: their number; *@short_pkt set when an SA's prefix did not fit.
+ */
+static unsigned int espx_diet_candidates(struct net *net, u16 family,
+					 const xfrm_address_t *daddr,
+					 const xfrm_address_t *saddr,
+					 const struct sk_buff *skb,
+					 __be32 spis[ESPX_DIET_CANDIDATES],
+					 bool *short_pkt)
+{
+	struct espx_diet *d;
+	unsigned int n = 0;
+	u32 bits, k;
+
+	*short_pkt = false;
+	rcu_read_lock();
+	hash_for_each_possible_rcu(espx_diet_index, d, node,
+				   espx_diet_hash(net, daddr, family)) {
+		if (!net_eq(read_pnet(&d->net), net) || d->family != family ||
+		    !xfrm_addr_equal(&d->daddr, daddr, family))
+			continue;
+		k = d->rule.esp_spi_lsb;
+		if (espx_diet_eec_spi(skb->data, skb_headlen(skb), k, &bits)) {
+			*short_pkt = true;
+			continue;
+		}
+		if ((ntohl(d->spi) & (u32)espx_diet_mask(k)) != bits ||
+		    (!k && !xfrm_addr_equal(&d->saddr, saddr, family)))
+			continue;
+		spis[n++] = d->spi;
+		if (n == ESPX_DIET_CANDIDATES)
+			break;
+	}
+	rcu_read_unlock();
+	return n;
+}
+
+/* Decrypt a copy with the SA's synchronous transform: does the packet
+ * belong to it? The skb is left untouched for the real pass.
+ */
+static bool espx_diet_trial(struct xfrm_state *x, struct espx_sa *sa,
+			    const struct sk_buff *skb, unsigned int eec_len,
+			    u64 sn, bool esn)
+{
+	struct crypto_aead *tfm = sa->diet->trial;
+	unsigned int ivlen = sa->ext.iiv ? 0 : ESPX_NONCE_IVLEN;
+	unsigned int off = eec_len + ivlen, ctlen, aadlen, rlen;
+	struct aead_request *req;
+	struct scatterlist sg;
+	u8 *buf, *nonce, *data;
+	bool ok = false;
+
+	if (!tfm || skb->len < off + crypto_aead_authsize(tfm))
+		return false;
+	ctlen = skb->len - off;
+	rlen = ALIGN(sizeof(*req) + crypto_aead_reqsize(tfm), 16);
+	buf = kmalloc(rlen + 16 + ESPX_AAD_ESP_MAX + ctlen, GFP_ATOMIC);
+	if (!buf)
+		return false;
+	req = (struct aead_request *)buf;
+	nonce = buf + rlen;
+	data = nonce + 16;
+	aadlen = espx_diet_aad(data, ntohl(x->id.spi), sn, esn);
+	memcpy(nonce, sa->ext.salt, ESPX_SALT_LEN);
+	if (ivlen)
+		ok = !skb_copy_bits(skb, eec_len, nonce + ESPX_SALT_LEN, ivlen);
+	else
+		espx_diet_iiv(nonce + ESPX_SALT_LEN, sn);
+	if ((!ivlen || ok) && !skb_copy_bits(skb, off, data + aadlen, ctlen)) {
+		sg_init_one(&sg, data, aadlen + ctlen);
+		aead_request_set_tfm(req, tfm);
+		aead_request_set_callback(req, 0, NULL, NULL);
+		aead_request_set_ad(req, aadlen);
+		aead_request_set_crypt(req, &sg, &sg, ctlen, nonce);
+		ok = !crypto_aead_decrypt(req);
+	} else {
+		ok = false;
+	}
+	kfree_sensitive(buf);
+	return ok;
+}
+
+/* The EEC prefix at skb->data becomes an 8-octet ESP header again
+ * (SPI | SNlo) at the transport header, for xfrm_input() to parse: the
+ * outer headers move down by what the prefix saved.
+ */
+static int espx_diet_expand(struct sk_buff *skb, unsigned int eec_len,
+			    __be32 spi, u64 sn)
+{
+	struct ip_esp_hdr *esph;
+
+	if (eec_len < ESPX_ESP_HDR_LEN &&
+	    espx_diet_open_gap(skb, ESPX_ESP_HDR_LEN - eec_len))
+		return -ENOMEM;
+	skb_reset_transport_header(skb);
+	esph = (struct ip_esp_hdr *)skb->data;
+	esph->spi = spi;
+	esph->seq_no = htonl(lower_32_bits(sn));
+	return 0;
+}
+
+/* One candidate: parse its prefix, rebuild the SN, try it if others remain
+ * (@try). Return: 0 (packet rewritten for it), -EAGAIN (not this SA), or
+ * -EINVAL/-ENOMEM (dropped, counted).
+ */
+static int espx_diet_rcv_sa(struct xfrm_state *x, struct sk_buff *skb,
+			    bool try)
+{
+	struct espx_sa *sa = espx_sa_of(x);
+	struct espx_diet_eec e;
+	struct espx_diet *d;
+	unsigned int tail;
+	bool esn;
+	u64 top, sn;
+	u32 win;
+	int err;
+
+	d = sa ? sa->diet : NULL;
+	if (!d)
+		return -EAGAIN;
+	tail = (sa->ext.iiv ? 0 : ESPX_NONCE_IVLEN) +
+	       crypto_aead_authsize(x->data);
+	err = espx_diet_eec_parse(&d->rule, skb->data, skb->len, tail, &e);
+	if (!err) {
+		espx_diet_window(x, &top, &win, &esn);
+		err = espx_diet_sn_rebuild(d->rule.esp_sn_lsb, e.sn_bits, top,
+					   win, esn, &sn);
+	}
+	if (err) {
+		espx_stat_inc(sa, espx_diet_stat(err));
+		return -EINVAL;
+	}
+	if (try && !espx_diet_trial(x, sa, skb, e.len, sn, esn)) {
+		espx_stat_inc(sa, ESPX_STAT_IN_DIET_CANDIDATE_RETRY);
+		return -EAGAIN;
+	}
+	if (espx_diet_expand(skb, e.len, x->id.spi, sn)) {
+		espx_stat_inc(sa, ESPX_STAT_IN_DROP_NOMEM);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void espx_diet_addrs(const struct sk_buff *skb, u16 family,
+			    xfrm_address_t *saddr, xfrm_address_t *daddr)
+{
+	memset(saddr, 0, sizeof(*saddr));
+	memset(daddr, 0, sizeof(*daddr));
+	if (family == AF_INET) {
+		saddr->a4 = ip_hdr(skb)->saddr;
+		daddr->a4 = ip_hdr(skb)->daddr;
+	} else {
+		saddr->in6 = ipv6_hdr(skb)->saddr;
+		daddr->in6 = ipv6_hdr(skb)->daddr;
+	}
+}
+
+/* Return: 0 when the packet went to xfrm_input(), -1 when dropped. */
+static int espx_diet_rcv(struct sk_buff *skb, u16 family)
+{
+	struct net *net = dev_net(skb->dev);
+	__be32 spis[ESPX_DIET_CANDIDATES];
+	xfrm_address_t saddr, daddr;
+	struct xfrm_state *x;
+	unsigned int n, i;
+	bool short_pkt;
+	int err;
+
+	espx_diet_addrs(skb, family, &saddr, &daddr);
+	if (!pskb_may_pull(skb, min_t(unsigned int, skb->len,
+				      ESPX_DIET_EEC_MAX)))
+		return -1;
+	n = espx_diet_candidates(net, family, &daddr, &saddr, skb, spis,
+				 &short_pkt);
+	for (i = 0; i < n; i++) {
+		x = xfrm_state_lookup(net, skb->mark, &daddr, spis[i],
+				      IPPROTO_ESP, family);
+		if (!x)
+			continue;
+		err = espx_diet_rcv_sa(x, skb, i + 1 < n);
+		xfrm_state_put(x);
+		if (!err)
+			return 0;
+		if (err != -EAGAIN)
+			return -1;
+	}
+	/* no SA, or every candidate but a vanished last one failed */
+	if (!n && short_pkt) {
+		espx_ns_stat_inc(net, ESPX_NS_STAT_DIET_TRUNCATED);
+		XFRM_INC_STATS(net, LINUX_MIB_XFRMINHDRERROR);
+	} else {
+		espx_ns_stat_inc(net, ESPX_NS_STAT_DIET_NO_SA);
+		XFRM_INC_STATS(net, LINUX_MIB_XFRMINNOSTATES);
+	}
+	return -1;
+}
+
+static int espx_diet4_rcv(struct sk_buff *skb)
+{
+	if (espx_diet_rcv(skb, AF_INET)) {
+		kfree_skb(skb);
+		return 0;
+	}
+	return xfrm4_rcv_spi(skb, IPPROTO_ESP, 0);
+}
+
+static int espx_diet6_rcv(struct sk_buff *skb)
+{
+	if (espx_diet_rcv(skb, AF_INET6)) {
+		kfree_skb(skb);
+		return 0;
+	}
+	return xfrm6_rcv_spi(skb, IPPROTO_ESP, 0, NULL);
+}
+
+/* ICMP errors quoting a Diet-ESP packet: the quoted prefix names the SA
+ * like a received one; PMTU and redirects as for ESP.
+ */
+static bool espx_diet_err_known(struct sk_buff *skb, unsigned int off,
+				u16 family)
+{
+	const u8 *q = skb->data;
+	xfrm_address_t saddr, daddr;
+	__be32 spis[ESPX_DIET_CANDIDATES];
+	bool short_pkt, ok;
+
+	memset(&saddr, 0, sizeof(saddr));
+	memset(&daddr, 0, sizeof(daddr));
+	if (family == AF_INET) {
+		saddr.a4 = ((const struct iphdr *)q)->saddr;
+		daddr.a4 = ((const struct iphdr *)q)->daddr;
+	} else {
+		saddr.in6 = ((const struct ipv6hdr *)q)->saddr;
+		daddr.in6 = ((const struct ipv6hdr *)q)->daddr;
+	}
+	if (!pskb_may_pull(skb, min_t(unsigned int, skb->len,
+				      off + ESPX_DIET_EEC_MAX)))
+		return false;
+	__skb_pull(skb, off);
+	ok = espx_diet_candidates(dev_net(skb->dev), family, &daddr, &saddr,
+				  skb, spis, &short_pkt) > 0;
+	__skb_push(skb, off);
+	return ok;
+}
+
+static int espx_diet4_err(struct sk_buff *skb, u32 info)
+{
+	const struct icmphdr *icmph = icmp_hdr(skb);
+	struct net *net = dev_net(skb->dev);
+	const struct iphdr *iph;
+
+	if (icmph->type == ICMP_DEST_UNREACH) {
+		if (icmph->code != ICMP_FRAG_NEEDED)
+			return 0;
+	} else if (icmph->type != ICMP_REDIRECT) {
+		return 0;
+	}
+	if (!pskb_may_pull(skb, sizeof(*iph)))
+		return 0;
+	iph = (const struct iphdr *)skb->data;
+	if (iph->ihl < 5 || !espx_diet_err_known(skb, iph->ihl * 4, AF_INET))
+		return 0;
+	if (icmph->type == ICMP_DEST_UNREACH)
+		ipv4_update_pmtu(skb, net, info, 0, diet_proto);
+	else
+		ipv4_redirect(skb, net, 0, diet_proto);
+	return 0;
+}
+
+static int espx_diet6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
+			  u8 type, u8 code, int offset, __be32 info)
+{
+	struct net *net = dev_net(skb->dev);
+
+	if (type != ICMPV6_PKT_TOOBIG && type != NDISC_REDIRECT)
+		return 0;
+	if (offset < (int)sizeof(struct ipv6hdr) ||
+	    !pskb_may_pull(skb, sizeof(struct ipv6hdr)) ||
+	    !espx_diet_err_known(skb, offset, AF_INET6))
+		return 0;
+	if (type == NDISC_REDIRECT)
+		ip6_redirect(skb, net, skb->dev->ifindex, 0,
+			     sock_net_uid(net, NULL));
+	else
+		ip6_update_pmtu(skb, net, info, 0, 0, sock_net_uid(net, NULL));
+	return 0;
+}
+
+/* no_policy: like ESP, the inbound policy check runs after decapsulation */
+static const struct net_protocol espx_diet4_protocol = {
+	.handler	= espx_diet4_rcv,
+	.err_handler	= espx_diet4_err,
+	.no_policy	= 1,
+};
+
+static const struct inet6_protocol espx_diet6_protocol = {
+	.handler	= espx_diet6_rcv,
+	.err_handler	= espx_diet6_err,
+	.flags		= INET6_PROTO_NOPOLICY,
+};
+
+/* Not fatal: plain ESP, WESPv2 and untruncated Diet-ESP work without it;
+ * SAs that truncate are refused with a message pointing here.
+ */
+int espx_diet_proto_init(void)
+{
+	if (!diet_proto || diet_proto > 255 || diet_proto == IPPROTO_ESP ||
+	    diet_proto == IPPROTO_AH || diet_proto == ESPX_IPPROTO_WESP) {
+		pr_warn("diet_proto=%u is not usable: Diet-ESP truncation disabled\n",
+			diet_proto);
+		return 0;
+	}
+	if (inet_add_protocol(&espx_diet4_protocol, diet_proto)) {
+		pr_warn("IPv4 protocol %u is taken: Diet-ESP truncation disabled (load espx with another diet_proto)\n",
+			diet_proto);
+		return 0;
+	}
+	if (inet6_add_protocol(&espx_diet6_protocol, diet_proto)) {
+		pr_warn("IPv6 protocol %u is taken: Diet-ESP truncation disabled (load espx with another diet_proto)\n",
+			diet_proto);
+		inet_del_protocol(&espx_diet4_protocol, diet_proto);
+		return 0;
+	}
+	espx_diet_rx_on = true;
+	return 0;
+}
+
+/* Callers wait for an RCU grace period before the module text goes. */
+void espx_diet_proto_exit(void)
+{
+	if (!espx_diet_rx_on)
+		return;
+	inet6_del_protocol(&espx_diet6_protocol, diet_proto);
+	inet_del_protocol(&espx_diet4_protocol, diet_proto);
+	espx_diet_rx_on = false;
+}
