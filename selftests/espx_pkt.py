@@ -1296,7 +1296,7 @@ def cmd_ctr(a):
 def cmd_espx_stats(a):
     """espx's per-SA (espx:SPI:NAME), per-counter (espxctr:SPI:ID:NAME) and
     netns counters of this netns, one 'NAME VALUE' a line"""
-    g = EspxGenl(os.getpid())
+    g = EspxGenl(a.pid or os.getpid())
     if a.spi is not None:
         g.ctr_spis = {a.spi}
     for k, v in sorted(g.counters().items()):
@@ -1394,6 +1394,873 @@ def cmd_sink(a):
             return
 
 
+# ------------------------------------------------------------ Diet-ESP ----
+# diet-esp.md (draft-ietf-ipsecme-diet-esp-07): EEC (truncated SPI/SN), CTEC
+# (trailer elision), IIPC (inner IPv4/IPv6 + UDP/TCP compression); AEAD over
+# the full SPI/SN, nonce = salt | be64(SN), IV on the wire be64(SN) or none
+# (iiv). Written from the spec, independently of net/espx/codec/diet_codec.c.
+DIET_PROTO = 253
+ESPX_CMD_SA_SET, ESPX_A_DIET = 1, 9
+ESPX_ID_FAMILY, ESPX_ID_DADDR = 1, 2
+DIET_CDA = {'sent': 0, 'lower': 1, 'sa': 2, 'gen': 2, 'zero': 3}
+DIET_MODES = {'transport': 0, 'tunnel': 1, 'beet': 4}
+
+
+class DietDrop(Exception):
+    """a packet the receiver must drop: args[0] is the espx reason
+    (truncated, nosa, proto, sn, icv, trailer, residue, dscp, length) or
+    nomatch (sender)"""
+
+
+class DietBits:
+    """MSB-first bit string writer"""
+
+    def __init__(self):
+        self.v, self.n = 0, 0
+
+    def put(self, val, n):
+        self.v = self.v << n | (val & ((1 << n) - 1))
+        self.n += n
+
+    def octets(self, pad=0):
+        k = -self.n % 8
+        return (self.v << k | (pad & ((1 << k) - 1))).to_bytes((self.n + k) // 8, 'big')
+
+
+class DietBitReader:
+    def __init__(self, data):
+        self.v, self.bits, self.pos = int.from_bytes(data, 'big'), 8 * len(data), 0
+
+    def get(self, n):
+        if self.pos + n > self.bits:
+            raise DietDrop('residue')
+        self.pos += n
+        return self.v >> (self.bits - self.pos) & ((1 << n) - 1)
+
+
+def _plen(a, b):
+    """common prefix bits of two equal-length big-endian octet strings"""
+    x = int.from_bytes(a, 'big') ^ int.from_bytes(b, 'big')
+    return 8 * len(a) - x.bit_length()
+
+
+class DietSA:
+    """One Diet-ESP SA from a spec string (keys: see diet_spec_help)"""
+
+    def __init__(self, text):
+        d = dict(kv.split('=', 1) for kv in text.split(','))
+        self.d = d
+        self.spi = int(d['spi'], 0)
+        self.alg = d.get('alg', 'gcm')
+        self.icv = int(d.get('icv', 16))
+        self.blob = bytes.fromhex(d.get('key', '00' * 20).replace('0x', ''))
+        self.spil, self.snl = int(d.get('spil', 32)), int(d.get('snl', 32))
+        self.align = {'8': 0, '16': 1, '32': 2, '64': 3}[d.get('align', '8')]
+        self.trailer = 1 if d.get('trailer', 'mand').startswith('opt') else 0
+        self.iipc = int(d.get('iipc', 0))
+        self.dscp = DIET_CDA[d.get('dscp', 'sent')]
+        self.dscpl = [int(x) for x in d['dscpl'].split('/')] if d.get('dscpl') else []
+        self.ecn = DIET_CDA[d.get('ecn', 'sent')]
+        self.fl = DIET_CDA[d.get('fl', 'sent')]
+        self.iiv = d.get('iiv', '0') == '1'
+        self.mode = d.get('mode', 'tunnel')
+        self.outer = int(d.get('outer', 4))
+        self.inner = self.outer if self.mode == 'transport' else int(d.get('inner', self.outer))
+        self.osrc, self.odst = d.get('osrc'), d.get('odst')
+        self.w = int(d.get('w', 32))
+        self.esn = d.get('esn', '0') == '1'
+        self.proto = int(d.get('proto', 0))
+        self.blksize = 1
+        fam = socket.AF_INET if self.inner == 4 else socket.AF_INET6
+        alen = 4 if self.inner == 4 else 16
+        self.ts = {}
+        for k in ('src', 'dst'):
+            v = d.get(k, '0.0.0.0/0' if self.inner == 4 else '::/0')
+            a, pl = v.split('/') if '/' in v else (v, 8 * alen)
+            a = int.from_bytes(socket.inet_pton(fam, a), 'big')
+            m = ((1 << 8 * alen) - 1) ^ ((1 << (8 * alen - int(pl))) - 1)
+            self.ts[k] = ((a & m).to_bytes(alen, 'big'), (a | ~m & ((1 << 8 * alen) - 1)).to_bytes(alen, 'big'))
+        for k in ('sport', 'dport'):
+            v = d.get(k, '0/0')
+            p, m = v.split('/') if '/' in v else (v, '0xffff')
+            p, m = int(p, 0), int(m, 0)
+            self.ts[k] = (p & m, p | ~m & 0xffff)
+        self.plen = {k: _plen(*self.ts[k]) for k in ('src', 'dst')}
+        self.plen.update({k: _plen(*(x.to_bytes(2, 'big') for x in self.ts[k]))
+                          for k in ('sport', 'dport')})
+        self.dscp_bits = (len(self.dscpl) - 1).bit_length() if self.dscpl else 0
+
+    @property
+    def truncated(self):
+        return self.spil < 32 or self.snl < 32
+
+    @property
+    def outer_proto(self):
+        return DIET_PROTO if self.truncated else IPPROTO_ESP
+
+    @property
+    def eec_len(self):
+        return (self.spil + self.snl) // 8
+
+    @property
+    def key(self):
+        return self.blob[:-4]
+
+    @property
+    def salt(self):
+        return self.blob[-4:]
+
+    def sa_nh(self):
+        if self.mode == 'tunnel':
+            return 4 if self.inner == 4 else 41
+        return self.proto
+
+
+# -- IIPC (§5) --
+def _diet_put_tail(w, v, plen):
+    n = 8 * len(v) - plen
+    w.put(int.from_bytes(v, 'big'), n)
+
+
+def _diet_get_tail(b, tv, plen):
+    n = 8 * len(tv) - plen
+    return (int.from_bytes(tv, 'big') & ~((1 << n) - 1) | b.get(n)).to_bytes(len(tv), 'big')
+
+
+def _diet_in_pfx(v, tv, plen):
+    n = 8 * len(v)
+    return (int.from_bytes(v, 'big') ^ int.from_bytes(tv, 'big')) >> (n - plen) == 0
+
+
+def _diet_c_dscp(sa, w, dscp, ov):
+    if sa.dscp == 0:
+        w.put(dscp, 6)
+    elif sa.dscp == 2:
+        if dscp not in sa.dscpl:
+            raise DietDrop('nomatch')
+        w.put(ov.get('dscp_index', sa.dscpl.index(dscp)), sa.dscp_bits)
+
+
+def _diet_d_dscp(sa, b, lower):
+    if sa.dscp == 0:
+        return b.get(6)
+    if sa.dscp == 2:
+        i = b.get(sa.dscp_bits)
+        if i >= len(sa.dscpl):
+            raise DietDrop('dscp')
+        return sa.dscpl[i]
+    return lower['dscp']
+
+
+def _diet_outer_flow(sa, v):
+    return v & (0xffff if sa.outer == 4 else 0xfffff)
+
+
+def _diet_c_proto(sa, w, proto):
+    if not sa.proto:
+        w.put(proto, 8)
+    elif proto != sa.proto:
+        raise DietDrop('nomatch')
+
+
+def _diet_c_addrs(sa, w, src, dst):
+    if not (_diet_in_pfx(src, sa.ts['src'][0], sa.plen['src']) and
+            _diet_in_pfx(dst, sa.ts['dst'][0], sa.plen['dst'])):
+        raise DietDrop('nomatch')
+    _diet_put_tail(w, src, sa.plen['src'])
+    _diet_put_tail(w, dst, sa.plen['dst'])
+
+
+def _diet_c_ports(sa, w, seg):
+    sp, dp = struct.unpack('!HH', seg[:4])
+    for k, p in (('sport', sp), ('dport', dp)):
+        if (p ^ sa.ts[k][0]) >> (16 - sa.plen[k]):
+            raise DietDrop('nomatch')
+        w.put(p, 16 - sa.plen[k])
+
+
+def diet_iipc_compress(sa, pkt, proto, ov=None):
+    """(residue, rest, lower, hdr_len): tunnel: pkt is the inner IP packet;
+    transport/BEET: the L4 segment of protocol proto. ov: forged residue
+    fields (ihl, dscp_index, tcp_off, pad)"""
+    ov = ov or {}
+    lower = {}
+    if not sa.iipc:
+        return b'', bytes(pkt), lower, 0
+    w, off, l4 = DietBits(), 0, True
+    p = bytes(pkt)
+    if sa.mode == 'tunnel' and sa.inner == 6:
+        if len(p) < 40 or p[0] >> 4 != 6 or struct.unpack('!H', p[4:6])[0] != len(p) - 40:
+            raise DietDrop('nomatch')
+        dscp, ecn = (p[0] & 15) << 2 | p[1] >> 6, p[1] >> 4 & 3
+        fl = (p[1] & 15) << 16 | struct.unpack('!H', p[2:4])[0]
+        lower.update(dscp=dscp, ecn=ecn, hl=p[7], flow=_diet_outer_flow(sa, fl))
+        _diet_c_dscp(sa, w, dscp, ov)
+        if sa.ecn == 0:
+            w.put(ecn, 2)
+        if sa.fl == 0:
+            w.put(fl, 20)
+        _diet_c_proto(sa, w, p[6])
+        _diet_c_addrs(sa, w, p[8:24], p[24:40])
+        proto, off = p[6], 40
+    elif sa.mode == 'tunnel':
+        if len(p) < 20 or p[0] != 0x45 or struct.unpack('!H', p[2:4])[0] != len(p):
+            raise DietDrop('nomatch')
+        ident, frag = struct.unpack('!HH', p[4:8])
+        lower.update(dscp=p[1] >> 2, ecn=p[1] & 3, hl=p[8], flow=ident)
+        w.put(ov.get('ihl', 5), 4)
+        _diet_c_dscp(sa, w, p[1] >> 2, ov)
+        if sa.ecn == 0:
+            w.put(p[1] & 3, 2)
+        if sa.fl == 0:
+            w.put(ident, 16)
+        w.put(frag, 16)
+        _diet_c_proto(sa, w, p[9])
+        _diet_c_addrs(sa, w, p[12:16], p[16:20])
+        proto, off, l4 = p[9], 20, not frag & 0x3fff
+    elif sa.proto and proto != sa.proto:
+        raise DietDrop('nomatch')
+    seg = p[off:]
+    if l4 and proto == IPPROTO_UDP:
+        if len(seg) < 8 or struct.unpack('!H', seg[4:6])[0] != len(seg):
+            raise DietDrop('nomatch')
+        _diet_c_ports(sa, w, seg)
+        off += 8
+    elif l4 and proto == 6:
+        if len(seg) < 20 or not 5 <= seg[12] >> 4 <= len(seg) // 4:
+            raise DietDrop('nomatch')
+        _diet_c_ports(sa, w, seg)
+        for o in (4, 8):
+            w.put(struct.unpack('!I', seg[o:o + 4])[0], 32)
+        offfl = struct.unpack('!H', seg[12:14])[0]
+        if 'tcp_off' in ov:
+            offfl = ov['tcp_off'] << 12 | offfl & 0xfff
+        w.put(offfl, 16)
+        w.put(struct.unpack('!H', seg[14:16])[0], 16)
+        w.put(struct.unpack('!H', seg[18:20])[0], 16)
+        off += 20
+    return w.octets(ov.get('pad', 0)), p[off:], lower, off
+
+
+def _l4_csum(src, dst, proto, seg):
+    """UDP/TCP checksum of seg (checksum field zero) over the pseudo-header"""
+    if len(src) == 16:
+        ph = src + dst + struct.pack('!I3xB', len(seg), proto)
+    else:
+        ph = src + dst + struct.pack('!xBH', proto, len(seg))
+    c = csum(ph + seg)
+    return 0xffff if c == 0 and proto == IPPROTO_UDP else c
+
+
+def diet_iipc_decompress(sa, data, proto, lower, addrs=None):
+    """The inner packet (tunnel) or L4 segment (transport/BEET: addrs =
+    (src, dst) of the pseudo-header) from the CTEC payload; (packet, proto)"""
+    if not sa.iipc:
+        return bytes(data), proto
+    b = DietBitReader(bytes(data[:64]))
+    hdr, l4 = b'', True
+    if sa.mode == 'tunnel' and sa.inner == 6:
+        dscp = _diet_d_dscp(sa, b, lower)
+        ecn = b.get(2) if sa.ecn == 0 else lower['ecn']
+        fl = {0: lambda: b.get(20), 1: lambda: lower['flow'] & 0xfffff,
+              2: lambda: lower.get('flow_gen', 0), 3: lambda: 0}[sa.fl]()
+        proto = sa.proto or b.get(8)
+        src = _diet_get_tail(b, sa.ts['src'][0], sa.plen['src'])
+        dst = _diet_get_tail(b, sa.ts['dst'][0], sa.plen['dst'])
+        hdr = struct.pack('!IHBB', 6 << 28 | dscp << 22 | ecn << 20 | fl, 0, proto,
+                          lower['hl']) + src + dst
+        addrs = (src, dst)
+    elif sa.mode == 'tunnel':
+        ihl = b.get(4)
+        dscp = _diet_d_dscp(sa, b, lower)
+        ecn = b.get(2) if sa.ecn == 0 else lower['ecn']
+        ident = {0: lambda: b.get(16), 1: lambda: lower['flow'] & 0xffff,
+                 2: lambda: lower.get('flow_gen', 0) & 0xffff, 3: lambda: 0}[sa.fl]()
+        frag = b.get(16)
+        proto = sa.proto or b.get(8)
+        src = _diet_get_tail(b, sa.ts['src'][0], sa.plen['src'])
+        dst = _diet_get_tail(b, sa.ts['dst'][0], sa.plen['dst'])
+        if ihl != 5:
+            raise DietDrop('length')
+        hdr = struct.pack('!BBHHHBBH', 0x45, dscp << 2 | ecn, 0, ident, frag, lower['hl'],
+                          proto, 0) + src + dst
+        addrs, l4 = (src, dst), not frag & 0x3fff
+    l4h = b''
+    if l4 and proto in (IPPROTO_UDP, 6):
+        ports = []
+        for k in ('sport', 'dport'):
+            n = 16 - sa.plen[k]
+            ports.append(sa.ts[k][0] & ~((1 << n) - 1) & 0xffff | b.get(n))
+        if proto == IPPROTO_UDP:
+            l4h = struct.pack('!HHHH', ports[0], ports[1], 0, 0)
+        else:
+            sq, ack, offfl, win, urg = b.get(32), b.get(32), b.get(16), b.get(16), b.get(16)
+            l4h = struct.pack('!HHIIHHHH', ports[0], ports[1], sq, ack, offfl, win, 0, urg)
+    if b.pos % 8 and b.get(8 - b.pos % 8):
+        raise DietDrop('residue')
+    rest = bytes(data[b.pos // 8:])
+    seg = bytearray(l4h + rest)
+    if l4h and proto == IPPROTO_UDP:
+        if len(seg) > 0xffff:
+            raise DietDrop('length')
+        seg[4:6] = struct.pack('!H', len(seg))
+    if l4h and proto == 6:
+        doff = seg[12] >> 4
+        if doff < 5 or doff * 4 > len(seg):
+            raise DietDrop('length')
+    if l4h:
+        o = 6 if proto == IPPROTO_UDP else 16
+        seg[o:o + 2] = struct.pack('!H', _l4_csum(addrs[0], addrs[1], proto, bytes(seg)))
+    if not hdr:
+        return bytes(seg), proto
+    h = bytearray(hdr)
+    if len(h) == 40:
+        if len(seg) > 0xffff:
+            raise DietDrop('length')
+        h[4:6] = struct.pack('!H', len(seg))
+    else:
+        if len(seg) + 20 > 0xffff:
+            raise DietDrop('length')
+        h[2:4] = struct.pack('!H', 20 + len(seg))
+        h[10:12] = struct.pack('!H', csum(h))
+    return bytes(h) + bytes(seg), proto
+
+
+# -- CTEC (§4) --
+def diet_ctec_shape(sa):
+    """(has PadLen, has NH)"""
+    if sa.trailer == 0:
+        return True, True
+    return sa.align != 0 or sa.blksize != 1, not sa.sa_nh()
+
+
+def diet_ctec(sa, plen, nh):
+    """the trailer octets after a payload of plen octets"""
+    sa_nh = sa.sa_nh()
+    if sa_nh and nh != sa_nh:
+        raise DietDrop('nomatch')
+    has_pl, has_nh = diet_ctec_shape(sa)
+    align = max(1 << sa.align, sa.blksize)
+    pad = (align - (plen % align + 1 + has_nh) % align) % align if has_pl else 0
+    return bytes(range(1, pad + 1)) + (bytes([pad]) if has_pl else b'') + \
+        (bytes([nh]) if has_nh else b'')
+
+
+def diet_ctec_strip(sa, pt):
+    """(payload, NH) of a plaintext"""
+    has_pl, has_nh = diet_ctec_shape(sa)
+    need = has_pl + has_nh
+    if len(pt) < need:
+        raise DietDrop('trailer')
+    nh = pt[-1] if has_nh else sa.sa_nh()
+    if has_nh and sa.sa_nh() and nh != sa.sa_nh():
+        raise DietDrop('trailer')
+    pad = pt[-1 - has_nh] if has_pl else 0
+    if pad + need > len(pt):
+        raise DietDrop('trailer')
+    return bytes(pt[:len(pt) - pad - need]), nh
+
+
+# -- EEC (§3), SN rebuild (§6) --
+def diet_eec(sa, spi, sn):
+    w = DietBits()
+    w.put(spi, sa.spil)
+    w.put(sn & 0xffffffff, sa.snl)
+    return w.octets()
+
+
+def diet_sn_rebuild(sa, bits, top):
+    base = max(top - (sa.w - 1), 0)
+    sn = base + ((bits - base) % (1 << sa.snl))
+    if not sa.esn and sn > 0xffffffff:
+        raise DietDrop('sn')
+    if not sn:
+        raise DietDrop('sn')
+    return sn
+
+
+def diet_aad(sa, spi, sn):
+    if sa.esn:
+        return struct.pack('!III', spi, sn >> 32, sn & 0xffffffff)
+    return struct.pack('!II', spi, sn & 0xffffffff)
+
+
+def diet_encode(sa, pkt, proto, sn, ov=None, nh=None):
+    """The Diet-ESP octets after the outer IP header and the values the
+    outer header carries (lower). ov: forgeries (see diet_iipc_compress;
+    plus cut: IIPC output cut to N octets, nh/padlen: trailer octets,
+    residue: replaces the residue)"""
+    ov = ov or {}
+    res, rest, lower, _ = diet_iipc_compress(sa, pkt, proto, ov)
+    if 'residue' in ov:
+        res = ov['residue']
+    payload = res + rest
+    if 'cut' in ov:
+        payload = payload[:ov['cut']]
+    nh = (sa.sa_nh() if sa.mode == 'tunnel' else proto) if nh is None else nh
+    tr = bytearray(diet_ctec(sa, len(payload), sa.sa_nh() or nh))
+    has_pl, has_nh = diet_ctec_shape(sa)
+    if has_nh:
+        tr[-1] = ov.get('nh', nh)
+    if has_pl and 'padlen' in ov:
+        tr[-1 - has_nh] = ov['padlen']
+    iv = struct.pack('!Q', sn)
+    ct = aead_seal(sa.alg, sa.key, sa.icv, sa.salt + iv, payload + bytes(tr),
+                   diet_aad(sa, sa.spi, sn))
+    if ov.get('full_esp'):
+        hdr = struct.pack('!II', sa.spi, sn & 0xffffffff)
+    else:
+        hdr = diet_eec(sa, ov.get('spi', sa.spi), sn)
+    return hdr + (b'' if sa.iiv and not ov.get('full_esp') else iv) + ct, lower
+
+
+def diet_decode(sa, data, top, lower, addrs=None):
+    """(SN, packet, proto, payload, plaintext) of the octets after the outer
+    IP header; raises DietDrop"""
+    n = sa.eec_len
+    ivl = 0 if sa.iiv else 8
+    if len(data) < n + ivl + sa.icv:
+        raise DietDrop('truncated')
+    b = DietBitReader(bytes(data[:n]))
+    spi_bits, sn_bits = b.get(sa.spil), b.get(sa.snl)
+    if spi_bits != sa.spi & ((1 << sa.spil) - 1):
+        raise DietDrop('nosa')
+    sn = diet_sn_rebuild(sa, sn_bits, top)
+    iv = struct.pack('!Q', sn) if sa.iiv else bytes(data[n:n + 8])
+    ct, tag = bytes(data[n + ivl:len(data) - sa.icv]), bytes(data[len(data) - sa.icv:])
+    pt = aead_open(sa.alg, sa.key, sa.icv, sa.salt + iv, ct, tag, diet_aad(sa, sa.spi, sn))
+    if pt is None:
+        raise DietDrop('icv')
+    payload, nh = diet_ctec_strip(sa, pt)
+    pkt, proto = diet_iipc_decompress(sa, payload, nh, lower, addrs)
+    return sn, pkt, proto, payload, pt
+
+
+def diet_residue_bits(sa, proto, frag=False):
+    """§5 table: residue bits of one header, counted field by field"""
+    if not sa.iipc:
+        return 0
+    bits = 0
+    dscp = {0: 6, 1: 0, 2: sa.dscp_bits}[sa.dscp]
+    ecn = 2 if sa.ecn == 0 else 0
+    if sa.mode == 'tunnel':
+        alen = 32 if sa.inner == 4 else 128
+        bits += dscp + ecn + (8 if not sa.proto else 0)
+        bits += 2 * alen - sa.plen['src'] - sa.plen['dst']
+        if sa.inner == 6:
+            bits += 20 if sa.fl == 0 else 0
+        else:
+            bits += 4 + (16 if sa.fl == 0 else 0) + 16
+    if frag:
+        return bits
+    ports = 32 - sa.plen['sport'] - sa.plen['dport']
+    if proto == IPPROTO_UDP:
+        bits += ports
+    elif proto == 6:
+        bits += ports + 32 + 32 + 16 + 16 + 16
+    return bits
+
+
+def diet_saving(sa, inner, proto, frag=False):
+    """octets Diet-ESP saves against plain ESP (IV 8, 4-octet alignment) for
+    one inner packet/segment, from the spec's tables (not the encoder); the
+    IV is the same in both (explicit, or none with iiv)"""
+    eec = 8 - sa.eec_len
+    hdr = 0
+    if sa.iipc:
+        if sa.mode == 'tunnel':
+            hdr += 20 if sa.inner == 4 else 40
+        if not frag:
+            hdr += {IPPROTO_UDP: 8, 6: 20}.get(proto, 0)
+    res = -(-diet_residue_bits(sa, proto, frag) // 8)
+    plain_tr = -(len(inner) + 2) % 4 + 2
+    has_pl, has_nh = diet_ctec_shape(sa)
+    clen = len(inner) - hdr + res
+    align = max(1 << sa.align, sa.blksize)
+    diet_tr = has_pl + has_nh + ((-(clen + 1 + has_nh)) % align if has_pl else 0)
+    return eec + (hdr - res) + (plain_tr - diet_tr)
+
+
+def diet_plain_len(sa, inner):
+    """plain ESP with the same cipher (IV 8, none with iiv), 4-octet aligned"""
+    return 8 + (0 if sa.iiv else 8) + len(inner) + (-(len(inner) + 2) % 4) + 2 + sa.icv
+
+
+def _outer(fr):
+    """outer IP facts of an Ethernet frame, or None"""
+    if len(fr) < 34:
+        return None
+    et = struct.unpack('!H', fr[12:14])[0]
+    ip = fr[14:]
+    if et == ETH_P_IP:
+        ihl = (ip[0] & 15) * 4
+        return {'fam': 4, 'proto': ip[9], 'src': bytes(ip[12:16]), 'dst': bytes(ip[16:20]),
+                'l4': 14 + ihl, 'lower': {'dscp': ip[1] >> 2, 'ecn': ip[1] & 3, 'hl': ip[8],
+                                          'flow': struct.unpack('!H', ip[4:6])[0]},
+                'frag': struct.unpack('!H', ip[6:8])[0] & 0x3fff}
+    if et == ETH_P_IPV6 and len(fr) >= 54:
+        v = struct.unpack('!I', ip[:4])[0]
+        return {'fam': 6, 'proto': ip[6], 'src': bytes(ip[8:24]), 'dst': bytes(ip[24:40]),
+                'l4': 54, 'lower': {'dscp': v >> 22 & 63, 'ecn': v >> 20 & 3, 'hl': ip[7],
+                                    'flow': v & 0xfffff}, 'frag': 0}
+    return None
+
+
+def _pton(a):
+    return socket.inet_pton(socket.AF_INET6 if ':' in a else socket.AF_INET, a)
+
+
+def _beet_addrs(sa):
+    return sa.ts['src'][0], sa.ts['dst'][0]
+
+
+def diet_frame_check(sa, o, data, top, port, tag):
+    """decode one captured Diet-ESP frame of SA sa; (errors, facts)"""
+    errs = []
+    addrs = (o['src'], o['dst']) if sa.mode == 'transport' else _beet_addrs(sa)
+    sn, pkt, proto, payload, pt = diet_decode(sa, data, top, o['lower'], addrs)
+    facts = {'sn': sn}
+    if o['proto'] != sa.outer_proto:
+        errs.append('outer protocol %d, want %d' % (o['proto'], sa.outer_proto))
+    if bytes(data[:sa.eec_len]) != diet_eec(sa, sa.spi, sn):
+        errs.append('EEC %s != SPI/SN bits %s' % (bytes(data[:sa.eec_len]).hex(),
+                                                 diet_eec(sa, sa.spi, sn).hex()))
+    if not sa.iiv and bytes(data[sa.eec_len:sa.eec_len + 8]) != struct.pack('!Q', sn):
+        errs.append('IV %s != be64(SN %d)' % (bytes(data[sa.eec_len:sa.eec_len + 8]).hex(), sn))
+    # the inner packet: in the selector, our test traffic
+    l4seg, frag = pkt, False
+    if sa.mode == 'tunnel':
+        if sa.inner == 4:
+            if csum(pkt[:20]):
+                errs.append('inner IPv4 header checksum')
+            frag = struct.unpack('!H', pkt[6:8])[0] & 0x3fff
+            src, dst, l4seg = pkt[12:16], pkt[16:20], pkt[20:]
+        else:
+            src, dst, l4seg = pkt[8:24], pkt[24:40], pkt[40:]
+        for k, a in (('src', src), ('dst', dst)):
+            if not _diet_in_pfx(a, sa.ts[k][0], sa.plen[k]):
+                errs.append('inner %s outside the selector' % k)
+    else:
+        src, dst = addrs
+    if not frag and proto in (IPPROTO_UDP, 6) and len(l4seg) >= 8:
+        ports = struct.unpack('!HH', l4seg[:4])
+        if port and port not in ports and proto == IPPROTO_UDP:
+            errs.append('UDP ports %s, want %d' % (ports, port))
+        if proto == IPPROTO_UDP and tag and not l4seg[8:].startswith(tag):
+            errs.append('UDP payload %r is not test traffic' % bytes(l4seg[8:24]))
+        facts['ports'] = ports
+    # the sender's octets again, from the rebuilt inner packet
+    try:
+        again, lower = diet_encode(sa, pkt, proto, sn)
+        if again != bytes(data):
+            errs.append('python compression of the rebuilt packet differs: %s vs %s' % (
+                again[:24].hex(), bytes(data[:24]).hex()))
+    except DietDrop as e:
+        errs.append('python compressor refuses the rebuilt packet: %s' % e.args[0])
+    # sizes: plain ESP minus the spec's saving
+    plain = diet_plain_len(sa, pkt)
+    saving = diet_saving(sa, pkt, proto, frag)
+    if len(data) != plain - saving:
+        errs.append('%d octets, plain ESP %d - saving %d = %d' % (
+            len(data), plain, saving, plain - saving))
+    facts.update(plain=plain, diet=len(data), saving=plain - len(data), proto=proto,
+                 res=bytes(payload[:-(-diet_residue_bits(sa, proto, frag) // 8)]), dlen=len(l4seg) - (8 if proto == IPPROTO_UDP else 0))
+    return errs, facts
+
+
+def cmd_diet_check(a):
+    """Every Diet-ESP (or protocol-50 Diet) frame of the pcap against its SA
+    (found like the receiver: outer addresses, truncated SPI, ICV); one line
+    per SA: ok SPI frames=N proto=P eec=HEX sn=MIN-MAX saving=S,... sizes=PLAIN:DIET,...
+    [probe=PLAIN:DIET] | fail SPI why | none SPI"""
+    sas = [DietSA(x) for x in a.sa]
+    tag = a.tag.encode() if a.tag else b''
+    res = {s.spi: {'n': 0, 'errs': [], 'sn': [], 'sav': set(), 'sizes': set(), 'eec': None,
+                   'probe': set(), 'top': 0, 'wraps': 0, 'late': 0} for s in sas}
+    other = 0
+    frames = [fr for f in a.pcap for fr in pcap_read(f)]
+    for i, fr in enumerate(frames):
+        o = _outer(fr)
+        if not o or o['proto'] not in (DIET_PROTO, IPPROTO_ESP) or o['frag']:
+            continue
+        data = bytes(fr[o['l4']:])
+        cands = [s for s in sas if _pton(s.odst) == o['dst'] and
+                 (s.spil or _pton(s.osrc) == o['src'])]
+        if o['proto'] == IPPROTO_ESP:
+            cands = [s for s in cands if len(data) >= 4 and
+                     struct.unpack('!I', data[:4])[0] == s.spi]
+        else:
+            cands = [s for s in cands if len(data) >= 4 and s.spil <= 32 and
+                     int.from_bytes(data[:4], 'big') >> (32 - s.spil) ==
+                     s.spi & ((1 << s.spil) - 1)]
+        hit, why = None, []
+        for s in cands:
+            r = res[s.spi]
+            try:
+                errs, facts = diet_frame_check(s, o, data, r['top'], a.port, tag)
+                hit = s
+                break
+            except DietDrop as e:
+                why.append('0x%x: %s' % (s.spi, e.args[0]))
+        if not hit:
+            other += 1
+            if cands:
+                r = res[cands[0].spi]
+                r['n'] += 1
+                r['errs'].append('frame %d: no candidate decodes it (%s)' % (i, ', '.join(why)))
+            continue
+        r = res[hit.spi]
+        r['n'] += 1
+        if errs and len(r['errs']) < 3:
+            r['errs'].append('frame %d (SN %d): %s' % (i, facts['sn'], '; '.join(errs)))
+        if facts['sn'] >> hit.snl > r['top'] >> hit.snl:
+            r['wraps'] += 1
+        r['late'] += facts['sn'] < r['top']
+        r['top'] = max(r['top'], facts['sn'])
+        r['sn'].append(facts['sn'])
+        r['sav'].add(facts['saving'])
+        r['sizes'].add('%d:%d' % (facts['plain'], facts['diet']))
+        if r['eec'] is None:
+            r['eec'] = data[:hit.eec_len].hex() or '-'
+            r['res'] = facts['res'].hex() or '-'
+        if a.probe_len is not None and facts.get('dlen') == a.probe_len:
+            r['probe'].add('%d:%d' % (facts['plain'], facts['diet']))
+    for s in sas:
+        r = res[s.spi]
+        if not r['n']:
+            print('none 0x%x' % s.spi)
+        elif r['errs']:
+            print('fail 0x%x frames=%d %s' % (s.spi, r['n'], ' | '.join(r['errs'][:3])))
+        else:
+            sn = sorted(r['sn'])
+            print('ok 0x%x frames=%d proto=%d eec=%s res=%s sn=%d-%d wraps=%d late=%d saving=%s '
+                  'sizes=%s%s' % (
+                s.spi, r['n'], s.outer_proto, r['eec'], r['res'], sn[0], sn[-1], r['wraps'], r['late'],
+                ','.join(map(str, sorted(r['sav']))), ','.join(sorted(r['sizes'])),
+                ' probe=' + ','.join(sorted(r['probe'])) if r['probe'] else ''))
+    if other:
+        print('# %d frames no SA decodes' % other)
+
+
+def _eth_ip(sa, l4, proto, lower=None, ttl=64):
+    """Ethernet + outer IP header (sa's outer addresses) + l4"""
+    lower = lower or {}
+    if sa.outer == 4:
+        h = bytearray(ipv4_header(sa.osrc, sa.odst, proto, len(l4), ident=lower.get('flow', 1),
+                                  ttl=lower.get('hl', ttl)))
+        h[1] = lower.get('dscp', 0) << 2 | lower.get('ecn', 0)
+        h[10:12] = b'\0\0'
+        h[10:12] = struct.pack('!H', csum(h))
+        et = ETH_P_IP
+    else:
+        h = bytearray(ipv6_header(sa.osrc, sa.odst, proto, len(l4), hlim=lower.get('hl', ttl)))
+        h[0:4] = struct.pack('!I', 6 << 28 | lower.get('dscp', 0) << 22 |
+                             lower.get('ecn', 0) << 20 | lower.get('flow', 0) & 0xfffff)
+        et = ETH_P_IPV6
+    mac_d = bytes.fromhex(DIET_MAC_DST.replace(':', ''))
+    mac_s = bytes.fromhex(DIET_MAC_SRC.replace(':', ''))
+    return mac_d + mac_s + struct.pack('!H', et) + bytes(h) + bytes(l4)
+
+
+DIET_MAC_SRC, DIET_MAC_DST = '02:00:00:00:00:0a', '02:00:00:00:00:0b'
+
+
+def diet_inner(sa, data, tcp=None, dport=None, sport=40000):
+    """A test packet in sa's selector: tunnel: inner IP + UDP/TCP; else the
+    segment. (packet, proto)"""
+    src, dst = sa.ts['src'][0], sa.ts['dst'][0]
+    fam = socket.AF_INET if sa.inner == 4 else socket.AF_INET6
+    s, d = socket.inet_ntop(fam, src), socket.inet_ntop(fam, dst)
+    if sa.mode == 'transport':
+        s, d = sa.osrc, sa.odst
+    sp = sa.ts['sport'][0] if sa.plen['sport'] == 16 else sport
+    dp = dport if dport is not None else sa.ts['dport'][0]
+    if tcp is not None:
+        proto = 6
+        seg = bytearray(struct.pack('!HHIIHHHH', sp, dp, 1000, 0, tcp << 12 | 0x18, 512, 0, 0) + data)
+        seg[16:18] = struct.pack('!H', _l4_csum(_pton(s), _pton(d), 6, bytes(seg)))
+        seg = bytes(seg)
+    else:
+        proto = IPPROTO_UDP
+        seg = udp_datagram(s, d, sp, dp, data)
+    if sa.mode != 'tunnel':
+        return seg, proto
+    if sa.inner == 4:
+        return ipv4_header(s, d, proto, len(seg)) + seg, proto
+    return ipv6_header(s, d, proto, len(seg)) + seg, proto
+
+
+def cmd_diet_craft(a):
+    """Diet-ESP frames for SA --sa into the receiver, from scratch: COUNT
+    packets with SNs SN, SN+1, ... (valid ICV unless --flip-icv), forged as
+    the options say"""
+    sa = DietSA(a.sa)
+    global DIET_MAC_SRC, DIET_MAC_DST
+    DIET_MAC_SRC, DIET_MAC_DST = a.mac_src, a.mac_dst
+    ov = {}
+    for k in ('ihl', 'dscp_index', 'tcp_off', 'pad', 'cut', 'nh', 'padlen', 'spi'):
+        v = getattr(a, k)
+        if v is not None:
+            ov[k] = v
+    if a.residue is not None:
+        ov['residue'] = bytes.fromhex(a.residue)
+    if a.full_esp:
+        ov['full_esp'] = True
+    out = []
+    sns = [int(x, 0) for x in a.sns.split(',')] if a.sns else range(a.sn, a.sn + a.count)
+    for sn in sns:
+        msg = ('%s %d\n' % (a.tag, sn)).encode()
+        pkt, proto = diet_inner(sa, msg, tcp=a.tcp, dport=a.dport)
+        data, lower = diet_encode(sa, pkt, proto, sn, ov)
+        data = bytearray(data)
+        if a.flip_icv:
+            data[-1] ^= 0x80
+        if a.truncate is not None:
+            data = data[:a.truncate]
+        oproto = sa.outer_proto if a.proto is None else a.proto
+        if sa.mode == 'tunnel':
+            lower.setdefault('hl', 64)
+        else:
+            lower = {}
+        out += [_eth_ip(sa, bytes(data), oproto, lower)] * a.copies
+    pcap_write(a.out, out)
+    print('crafted %d frame(s), SN %d.., %d octets after the IP header: %s' % (
+        len(out), sns[0], len(data), bytes(data[:12]).hex()))
+
+
+def cmd_diet_vectors(a):
+    """diet-esp.md §8 A and B octet for octet, both directions, plus the
+    saving the spec states"""
+    h = bytes.fromhex
+    fails = 0
+
+    def chk(name, got, want):
+        nonlocal fails
+        ok = got == want
+        fails += not ok
+        print('%s %s' % ('ok' if ok else 'FAIL', name))
+        if not ok:
+            print('  got  ' + (got.hex() if isinstance(got, bytes) else repr(got)))
+            print('  want ' + (want.hex() if isinstance(want, bytes) else repr(want)))
+    key = bytes(range(16)).hex() + 'a0a1a2a3'
+    # A: IPv6-in-IPv6 tunnel, UDP, SN only, IIV
+    sa = DietSA('spi=0xa001,key=%s,spil=0,snl=16,trailer=opt,iipc=1,dscp=sa,dscpl=0,'
+                'ecn=lower,fl=lower,iiv=1,mode=tunnel,inner=6,outer=6,osrc=2001:db8::100,'
+                'odst=2001:db8::1,src=2001:db8:a::1/128,dst=2001:db8:b::1/128,proto=17,'
+                'sport=49152,dport=5683' % key)
+    s6, d6 = '2001:db8:a::1', '2001:db8:b::1'
+    data = b'temp=21.5C'
+    inner = ipv6_header(s6, d6, IPPROTO_UDP, 18) + udp_datagram(s6, d6, 49152, 5683, data)
+    chk('A inner (58 octets, UDP checksum 4894)', inner[40:48], h('c00016330012 4894'.replace(' ', '')))
+    res, rest, lower, hl = diet_iipc_compress(sa, inner, 41)
+    chk('A residue 0 bits', res, b'')
+    chk('A IIPC out', rest, data)
+    chk('A CTEC: trailer elided', diet_ctec(sa, 10, 41), b'')
+    chk('A EEC', diet_eec(sa, 0xa001, 7), h('0007'))
+    chk('A AAD', diet_aad(sa, 0xa001, 7), h('0000a00100000007'))
+    esp, lower = diet_encode(sa, inner, 41, 7)
+    want = h('000748d28e80e2e2c65d443a5cec0ef6088426ee38c4254b192cea25')
+    chk('A Diet-ESP octets', esp, want)
+    pkt = ipv6_header('2001:db8::100', '2001:db8::1', DIET_PROTO, len(esp), hlim=lower['hl']) + esp
+    chk('A packet', pkt, h('60000000001cfd40') + _pton('2001:db8::100') + _pton('2001:db8::1') + want)
+    o = _outer(b'\0' * 12 + b'\x86\xdd' + pkt)
+    sn, back, proto, _, _ = diet_decode(sa, pkt[40:], 6, o['lower'])
+    chk('A decode: SN 7 from top 6, inner packet back', (sn, back), (7, inner))
+    chk('A saving 56 (84 -> 28)', (diet_saving(sa, inner, IPPROTO_UDP), 84 - len(esp)), (56, 56))
+    # B: road warrior, explicit IV
+    sa = DietSA('spi=0x8765c0de,key=%s,spil=16,snl=16,trailer=opt,iipc=1,dscp=sent,'
+                'ecn=lower,fl=lower,mode=tunnel,inner=6,outer=6,osrc=2001:db8:c::7,'
+                'odst=2001:db8::1,src=2001:db8:c::7/128,dst=::/0,proto=0' % key)
+    s6, d6 = '2001:db8:c::7', '2001:db8:ffff::53'
+    data = b'0123456789abcdefgh'
+    inner = ipv6_header(s6, d6, IPPROTO_UDP, 26) + udp_datagram(s6, d6, 40000, 53, data)
+    res, rest, lower, hl = diet_iipc_compress(sa, inner, 41)
+    chk('B residue (22 octets)', res, h('0044800436e3fffc000000000000000001 4e710000d4'.replace(' ', '')))
+    chk('B residue bits 174 by the table', diet_residue_bits(sa, IPPROTO_UDP), 174)
+    esp, lower = diet_encode(sa, inner, 41, 0x12345)
+    want = h('600000000044fd4020010db8000c00000000000000000007'
+             '20010db8000000000000000000000001c0de234500000000'
+             '000123457f71136fb12835545c6c8f4ba2e3db4461af20f4'
+             '7f61a3264c011f118d5d9d57822695c0ded0de716ecf3c5d'
+             'dee041269e780b355ccbe6ec')
+    pkt = ipv6_header('2001:db8:c::7', '2001:db8::1', DIET_PROTO, len(esp), hlim=lower['hl']) + esp
+    chk('B packet', pkt, want)
+    o = _outer(b'\0' * 12 + b'\x86\xdd' + want)
+    sn, back, proto, _, _ = diet_decode(sa, want[40:], 0x12340, o['lower'])
+    chk('B decode: SN 0x12345 from top 0x12340, inner packet back', (sn, back), (0x12345, inner))
+    chk('B saving 32 (100 -> 68)', (diet_saving(sa, inner, IPPROTO_UDP), 100 - len(esp)), (32, 32))
+    # SN rebuild (§6 step 2) across a wrap, and the receiver's drops
+    sa = DietSA('spi=0x1,spil=2,snl=6,w=32,key=%s' % key)
+    chk('SN rebuild: top 62, bits 1 -> 65', diet_sn_rebuild(sa, 1, 62), 65)
+    chk('SN rebuild: top 65, bits 62 -> 62 (reordered)', diet_sn_rebuild(sa, 62, 65), 62)
+    chk('SN rebuild: top 100, bits 4 -> 132 (32 ahead)', diet_sn_rebuild(sa, 4, 100), 132)
+    chk('SN rebuild: top 100, bits 5 -> 69 (oldest in the window)', diet_sn_rebuild(sa, 5, 100), 69)
+    try:
+        diet_sn_rebuild(sa, 0, 3)
+        chk('SN rebuild: 0 dropped', 'accepted', 'sn')
+    except DietDrop as e:
+        chk('SN rebuild: 0 dropped', e.args[0], 'sn')
+    # the other shapes: round trips through encode/decode
+    shapes = (
+        'mode=tunnel,inner=4,outer=4,osrc=10.0.0.1,odst=10.0.0.2,src=10.1.0.0/16,'
+        'dst=10.2.0.9/32,proto=0,spil=8,snl=8,align=32,trailer=mand,dscp=sa,dscpl=0/10/46,ecn=sent',
+        'mode=tunnel,inner=4,outer=6,osrc=fd00::1,odst=fd00::2,src=10.1.0.1/32,dst=10.2.0.9/32,'
+        'proto=17,spil=4,snl=12,trailer=opt,dscp=lower,ecn=lower,fl=lower,alg=chacha',
+        'mode=tunnel,inner=6,outer=4,osrc=10.0.0.1,odst=10.0.0.2,src=fd00:1::/64,dst=fd00:2::1/128,'
+        'proto=6,spil=24,snl=16,trailer=opt,fl=zero,align=64',
+        'mode=transport,outer=4,osrc=10.0.0.1,odst=10.0.0.2,proto=17,dport=7000,spil=8,snl=16,trailer=opt',
+        'mode=transport,outer=6,osrc=fd00::1,odst=fd00::2,proto=0,spil=0,snl=8,trailer=mand,align=64,iiv=1',
+        'mode=beet,inner=6,outer=4,osrc=10.0.0.1,odst=10.0.0.2,src=fd00:1::1/128,dst=fd00:2::1/128,'
+        'proto=6,spil=32,snl=32,trailer=opt,align=16,esn=1',
+        'mode=transport,outer=4,osrc=10.0.0.1,odst=10.0.0.2,proto=17,spil=2,snl=6,iipc=0,trailer=opt')
+    for i, sh in enumerate(shapes):
+        k = key if 'chacha' not in sh else bytes(range(32)).hex() + 'a0a1a2a3'
+        sa = DietSA('spi=0x4321,key=%s,iipc=1,%s' % (k, sh) if 'iipc=' not in sh else
+                    'spi=0x4321,key=%s,%s' % (k, sh))
+        for tcp in ((None, 5, 7) if sa.proto in (0, 6) else (None,)):
+            if tcp is None and sa.proto == 6:
+                continue
+            pkt, proto = diet_inner(sa, b'round trip %d' % i, tcp=tcp, dport=sa.ts['dport'][0] or 7000)
+            sn = 1000 + i
+            esp, lower = diet_encode(sa, pkt, proto, sn)
+            lower.setdefault('hl', 64)
+            addrs = ((_pton(sa.osrc), _pton(sa.odst)) if sa.mode == 'transport' else
+                     _beet_addrs(sa))
+            got = diet_decode(sa, esp, sn - 3, lower, addrs)
+            plain = diet_plain_len(sa, pkt)
+            chk('shape %d%s: round trip, size = plain %d - saving %d' % (
+                i, ' tcp doff %d' % tcp if tcp else '', plain, diet_saving(sa, pkt, proto)),
+                (got[0], got[1], len(esp)), (sn, pkt, plain - diet_saving(sa, pkt, proto)))
+    sys.exit(1 if fails else 0)
+
+
+def cmd_diet_set(a):
+    """ESPX_CMD_SA_SET with ESPX_A_DIET for each --sa (pending configs, bound
+    by the NEWSA that follows)"""
+    g = EspxGenl(os.getpid())
+    fails = 0
+    for text in a.sa:
+        sa = DietSA(text)
+        fam = socket.AF_INET if sa.outer == 4 else socket.AF_INET6
+        sid = (nla(ESPX_ID_FAMILY, struct.pack('=H', fam)) +
+               nla(ESPX_ID_DADDR, _pton(sa.odst)) + nla(ESPX_ID_SPI, struct.pack('!I', sa.spi)))
+        d = b''.join(nla(t, bytes([v])) for t, v in (
+            (1, sa.spil), (2, sa.snl), (3, sa.align), (4, sa.trailer), (5, sa.iipc),
+            (6, sa.dscp), (8, sa.ecn), (9, sa.fl)))
+        if sa.dscpl:
+            d += nla(7, bytes(sa.dscpl))
+        if sa.iiv:
+            d += nla(10, b'')
+        try:
+            g.talk(g.family, ESPX_CMD_SA_SET, NLM_F_REQUEST | NLM_F_ACK,
+                   nla(ESPX_A_SA_ID | NLA_F_NESTED, sid) + nla(ESPX_A_DIET | NLA_F_NESTED, d))
+            print('ok 0x%x' % sa.spi)
+        except OSError as e:
+            fails += 1
+            print('fail 0x%x %s' % (sa.spi, e))
+    sys.exit(1 if fails else 0)
+
+
 # ------------------------------------------------ espx generic netlink ----
 NETLINK_GENERIC = 16
 GENL_ID_CTRL = 0x10
@@ -1417,8 +2284,11 @@ ESPX_STATS = ('unspec out_packets out_bytes in_packets in_bytes out_drop_nomem '
               'in_drop_wesp_hdrlen in_drop_wesp_crypt_offset in_drop_wesp_nexthdr '
               'in_drop_wesp_subsa in_drop_wesp_not_wesp in_drop_wesp_plain_sa '
               'out_drop_ctr_exhausted in_drop_ctr_range in_drop_ctr_seq in_drop_ctr_iv '
-              'in_drop_ctr_replay in_drop_ctr_nomem').split()
-ESPX_NS_STATS = 'unspec wesp_truncated wesp_no_sa'.split()
+              'in_drop_ctr_replay in_drop_ctr_nomem out_drop_diet_nomatch '
+              'in_drop_diet_proto in_drop_diet_sn in_drop_diet_trailer '
+              'in_drop_diet_residue in_drop_diet_dscp in_drop_diet_length '
+              'in_diet_candidate_retry').split()
+ESPX_NS_STATS = 'unspec wesp_truncated wesp_no_sa diet_truncated diet_no_sa'.split()
 
 
 def uapi_enum(name, prefix, fallback):
@@ -1643,6 +2513,8 @@ def cmd_udp_ping(a):
         fam = socket.AF_INET6 if ':' in dst else socket.AF_INET
         s = socket.socket(fam, socket.SOCK_DGRAM)
         msg = ('%s %s %d' % (a.tag, dst, os.getpid())).encode()
+        if a.len:       # a fixed size: pad with spaces or cut
+            msg = (msg + b' ' * a.len)[:a.len]
         ok = False
         try:
             s.connect((dst, a.port))
@@ -1824,6 +2696,33 @@ def main():
     c.add_argument('--flood', type=int, default=0)
     c.add_argument('--n', type=int, default=1, help='--flood: ids below this')
     c.add_argument('--seed', type=int, default=5)
+    sub.add_parser('diet-vectors')
+    c = sub.add_parser('diet-check')
+    c.add_argument('pcap', nargs='+', help='read in this order (SN tracking goes on)')
+    c.add_argument('--sa', action='append', required=True, help='Diet SA spec (diet-esp.md 7)')
+    c.add_argument('--port', type=int, default=0, help='UDP port of the test traffic (0: any)')
+    c.add_argument('--tag', default='', help='UDP payloads must start with this')
+    c.add_argument('--probe-len', type=int, help='report PLAIN:DIET sizes of N-octet UDP data')
+    c = sub.add_parser('diet-craft')
+    c.add_argument('out')
+    c.add_argument('--sa', required=True)
+    c.add_argument('--sn', type=lambda x: int(x, 0), default=1)
+    c.add_argument('--count', type=int, default=1, help='packets, SN, SN + 1, ...')
+    c.add_argument('--sns', help='packets with these SNs (comma-separated), in this order')
+    c.add_argument('--copies', type=int, default=1, help='copies of each packet')
+    c.add_argument('--tag', default='diet-craft')
+    c.add_argument('--dport', type=int)
+    c.add_argument('--tcp', type=int, help='a TCP segment with this data offset')
+    c.add_argument('--mac-src', default=DIET_MAC_SRC)
+    c.add_argument('--mac-dst', default=DIET_MAC_DST)
+    for o in ('ihl', 'dscp-index', 'tcp-off', 'pad', 'cut', 'nh', 'padlen', 'spi', 'proto',
+              'truncate'):
+        c.add_argument('--' + o, type=lambda x: int(x, 0))
+    c.add_argument('--residue', help='this residue (hex) instead of the compressed header')
+    c.add_argument('--full-esp', action='store_true', help='full SPI | SN | IV header (ESP)')
+    c.add_argument('--flip-icv', action='store_true')
+    c = sub.add_parser('diet-set')
+    c.add_argument('--sa', action='append', required=True)
     c = sub.add_parser('ctr')
     c.add_argument('--spi', type=lambda x: int(x, 0))
     c.add_argument('--active', action='store_true', help='only counters that did something')
@@ -1839,6 +2738,7 @@ def main():
     c.add_argument('--go', help='after "ready", wait for this file to exist')
     c = sub.add_parser('espx-stats')
     c.add_argument('--spi', type=lambda x: int(x, 0), help='per-counter state of this SA only')
+    c.add_argument('--pid', help='the counters of this process\'s netns')
     c = sub.add_parser('sink')
     c.add_argument('--port', type=int, action='append', required=True)
     c = sub.add_parser('encap-sock')
@@ -1858,6 +2758,7 @@ def main():
     c.add_argument('--timeout', type=float, default=2)
     c.add_argument('--tries', type=int, default=2)
     c.add_argument('--tag', default='espx')
+    c.add_argument('--len', type=int, default=0, help='datagrams of exactly this size')
     c.add_argument('dst', nargs='+')
     c = sub.add_parser('traffic')
     c.add_argument('--port', type=int, required=True)
@@ -1890,7 +2791,9 @@ COMMANDS = {'capture': cmd_capture, 'split': cmd_split, 'send': cmd_send, 'info'
             'wesp-vectors': cmd_wesp_vectors, 'wesp-check': cmd_wesp_check,
             'wesp-craft': cmd_wesp_craft, 'ctr-vectors': cmd_ctr_vectors,
             'ctr-ivs': cmd_ctr_ivs, 'ctr-craft': cmd_ctr_craft, 'ctr': cmd_ctr,
-            'blast': cmd_blast, 'sink': cmd_sink, 'espx-stats': cmd_espx_stats}
+            'blast': cmd_blast, 'sink': cmd_sink, 'espx-stats': cmd_espx_stats,
+            'diet-vectors': cmd_diet_vectors, 'diet-check': cmd_diet_check,
+            'diet-craft': cmd_diet_craft, 'diet-set': cmd_diet_set}
 
 
 if __name__ == '__main__':

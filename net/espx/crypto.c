@@ -288,15 +288,16 @@ static size_t espx_crypto_req_size(struct crypto_aead *aead, unsigned int nsg,
 }
 
 /**
- * espx_crypto_layout - fix the SA's request memory layout (init_state)
- * @sa: the SA
+ * espx_crypto_layout - fix the SA's per-packet constants (init_state)
+ * @sa: the SA, with its extension state (sa->ext) final
  * @aead: its transform
- * @aadmax: the AAD buffer its packets need
+ * @aadmax: the AAD buffer its packets need, 0 when the AAD is in the packet
  *
- * kmalloc() memory is aligned to ARCH_KMALLOC_MINALIGN: when no part needs
- * more, the offsets do not depend on where the memory lies and the data
- * path only adds them. Otherwise (or for a huge context) sa->req stays
- * zeroed and every packet computes its layout.
+ * The sizes are always set. kmalloc() memory is aligned to
+ * ARCH_KMALLOC_MINALIGN: when no part needs more, the offsets do not depend
+ * on where the memory lies and the data path only adds them. Otherwise (or
+ * for a huge context) the offsets stay zero and every packet computes its
+ * layout.
  */
 void espx_crypto_layout(struct espx_sa *sa, struct crypto_aead *aead,
 			unsigned int aadmax)
@@ -305,6 +306,9 @@ void espx_crypto_layout(struct espx_sa *sa, struct crypto_aead *aead,
 	size_t iv, req, size;
 
 	memset(l, 0, sizeof(*l));
+	l->aadmax = aadmax;
+	l->ivlen = espx_ivlen(sa, aead);
+	l->blksize = ALIGN(crypto_aead_blocksize(aead), 4);
 	if (crypto_aead_alignmask(aead) >= ARCH_KMALLOC_MINALIGN ||
 	    crypto_tfm_ctx_alignment() > ARCH_KMALLOC_MINALIGN ||
 	    __alignof__(struct scatterlist) > ARCH_KMALLOC_MINALIGN)
@@ -316,51 +320,26 @@ void espx_crypto_layout(struct espx_sa *sa, struct crypto_aead *aead,
 		     crypto_aead_reqsize(aead), __alignof__(struct scatterlist));
 	if (size > U16_MAX)
 		return;
-	l->aadmax = aadmax;
 	l->iv = iv;
 	l->req = req;
 	l->size = size;
 }
 
-/**
- * espx_crypto_req_alloc - one packet's request memory (GFP_ATOMIC)
- * @sa: the SA (its fixed layout, if any)
- * @aead: the SA's transform
- * @nsg: scatterlist entries needed (AAD entry included)
- * @aadmax: octets of AAD buffer needed at r->hdr->aad
- * @r: pointers into the allocation
- *
- * Return: 0 or -ENOMEM. The caller owns r->hdr until espx_crypto_run().
+/* espx_crypto_req_alloc() without a fixed layout: the offsets from where
+ * the memory lies.
  */
-int espx_crypto_req_alloc(const struct espx_sa *sa, struct crypto_aead *aead,
-			  unsigned int nsg, unsigned int aadmax,
-			  struct espx_crypto_req *r)
+int espx_crypto_req_alloc_slow(const struct espx_sa *sa,
+			       struct crypto_aead *aead, unsigned int nsg,
+			       struct espx_crypto_req *r)
 {
-	const struct espx_req_layout *l = &sa->req;
+	unsigned int aadmax = sa->req.aadmax;
 	u8 *p;
-
-	if (likely(l->size && aadmax <= l->aadmax)) {
-		p = kmalloc(l->size + nsg * sizeof(struct scatterlist),
-			    GFP_ATOMIC);
-		if (!p)
-			return -ENOMEM;
-		r->hdr = (struct espx_crypto_hdr *)p;
-		r->hdr->done = NULL;
-		r->hdr->len = 0;
-		r->iv = p + l->iv;
-		r->req = (struct aead_request *)(p + l->req);
-		aead_request_set_tfm(r->req, aead);
-		r->sg = (struct scatterlist *)(p + l->size);
-		return 0;
-	}
 
 	p = kmalloc(espx_crypto_req_size(aead, nsg, aadmax), GFP_ATOMIC);
 	if (!p)
 		return -ENOMEM;
 
 	r->hdr = (struct espx_crypto_hdr *)p;
-	r->hdr->done = NULL;
-	r->hdr->len = 0;
 	r->iv = PTR_ALIGN(p + sizeof(*r->hdr) + ALIGN(aadmax, 4),
 			  crypto_aead_alignmask(aead) + 1);
 	r->req = (struct aead_request *)PTR_ALIGN(r->iv + crypto_aead_ivsize(aead),
@@ -372,44 +351,17 @@ int espx_crypto_req_alloc(const struct espx_sa *sa, struct crypto_aead *aead,
 	return 0;
 }
 
-/* The crypto API changed the completion argument in 6.3. */
+/* One completion for both directions: the header names the caller's. */
 #if KERNEL_VERSION(6, 3, 0) <= LINUX_VERSION_CODE
-static void espx_crypto_complete(void *data, int err)
+void espx_crypto_complete(void *data, int err)
 {
 	struct sk_buff *skb = data;
 #else
-static void espx_crypto_complete(struct crypto_async_request *base, int err)
+void espx_crypto_complete(struct crypto_async_request *base, int err)
 {
 	struct sk_buff *skb = base->data;
 #endif
 	struct espx_crypto_hdr *hdr = ESPX_SKB_CB(skb)->tmp;
 
 	hdr->done(skb, err);
-}
-
-/**
- * espx_crypto_run - start encryption or decryption of one packet
- * @r: request memory from espx_crypto_req_alloc(), crypt/ad already set
- * @skb: the packet; r->hdr is kept in ESPX_SKB_CB(skb)->tmp
- * @encrypt: direction
- * @done: called (softirq context) if the transform completes later
- *
- * Return: -EINPROGRESS when @done will be called (the caller must not touch
- * @skb any more), otherwise the result; the caller then frees the request
- * with espx_crypto_req_free().
- */
-int espx_crypto_run(struct espx_crypto_req *r, struct sk_buff *skb,
-		    bool encrypt, espx_crypto_done_t done)
-{
-	BUILD_BUG_ON(sizeof(struct espx_skb_cb) > sizeof_field(struct sk_buff, cb));
-
-	r->hdr->done = done;
-	ESPX_SKB_CB(skb)->tmp = r->hdr;
-	aead_request_set_callback(r->req, 0, espx_crypto_complete, skb);
-
-	/* No CRYPTO_TFM_REQ_MAY_BACKLOG (like esp4/esp6): a full queue is a
-	 * drop (-ENOSPC/-EBUSY), never a deferred completion.
-	 */
-	return encrypt ? crypto_aead_encrypt(r->req) :
-			 crypto_aead_decrypt(r->req);
 }

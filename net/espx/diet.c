@@ -852,6 +852,9 @@ static int espx_diet_rcv_sa(struct xfrm_state *x, struct sk_buff *skb,
 	}
 	if (err) {
 		espx_stat_inc(sa, espx_diet_stat(err));
+		XFRM_INC_STATS(xs_net(x), err == ESPX_DIET_DROP_SHORT ?
+			       LINUX_MIB_XFRMINHDRERROR :
+			       LINUX_MIB_XFRMINSTATESEQERROR);
 		return -EINVAL;
 	}
 	if (try && !espx_diet_trial(x, sa, skb, e.len, sn, esn)) {
@@ -877,6 +880,32 @@ static void espx_diet_addrs(const struct sk_buff *skb, u16 family,
 		saddr->in6 = ipv6_hdr(skb)->saddr;
 		daddr->in6 = ipv6_hdr(skb)->daddr;
 	}
+}
+
+/* No truncating SA matched: a Diet SA that sends full SPI and SN (protocol
+ * 50) may still be named by the first four octets. Return: charged to it.
+ */
+static bool espx_diet_rcv_untruncated(struct net *net, struct sk_buff *skb,
+				      const xfrm_address_t *daddr, u16 family)
+{
+	struct xfrm_state *x;
+	struct espx_sa *sa;
+	bool hit = false;
+	__be32 spi;
+
+	if (skb_copy_bits(skb, 0, &spi, sizeof(spi)))
+		return false;
+	x = xfrm_state_lookup(net, skb->mark, daddr, spi, IPPROTO_ESP, family);
+	if (!x)
+		return false;
+	sa = espx_sa_of(x);
+	if (sa && sa->diet) {
+		espx_stat_inc(sa, ESPX_STAT_IN_DROP_DIET_PROTO);
+		XFRM_INC_STATS(net, LINUX_MIB_XFRMINSTATEPROTOERROR);
+		hit = true;
+	}
+	xfrm_state_put(x);
+	return hit;
 }
 
 /* Return: 0 when the packet went to xfrm_input(), -1 when dropped. */
@@ -909,6 +938,8 @@ static int espx_diet_rcv(struct sk_buff *skb, u16 family)
 			return -1;
 	}
 	/* no SA, or every candidate but a vanished last one failed */
+	if (!n && espx_diet_rcv_untruncated(net, skb, &daddr, family))
+		return -1;
 	if (!n && short_pkt) {
 		espx_ns_stat_inc(net, ESPX_NS_STAT_DIET_TRUNCATED);
 		XFRM_INC_STATS(net, LINUX_MIB_XFRMINHDRERROR);

@@ -86,17 +86,6 @@ static int espx_check_state(struct xfrm_state *x, const struct espx_sa *sa,
 	return 0;
 }
 
-/* The IV on the wire: the transform's for plain ESP, 8 octets when espx
- * builds the nonce (the transform then takes salt | IV, 12 octets).
- */
-static unsigned int espx_ivlen(const struct espx_sa *sa,
-			       struct crypto_aead *aead)
-{
-	if (sa->ext.nonce)
-		return sa->ext.iiv ? 0 : ESPX_NONCE_IVLEN;
-	return crypto_aead_ivsize(aead);
-}
-
 /* SNhi is authenticated with ESN, and always on a counter SA (its high
  * bits are never on the wire either).
  */
@@ -265,19 +254,21 @@ static int espx_output_trailer(struct sk_buff *skb,
 			       const struct espx_diet_ctec *t,
 			       unsigned int tailen, u8 nexthdr)
 {
-	struct sk_buff *trailer;
 	u8 *tail;
 	int nsg;
 
 	if (!skb_cloned(skb) && tailen <= skb_tailroom(skb)) {
-		trailer = skb;
+		/* tailroom only in a linear skb, and checked: __skb_put() */
+		tail = __skb_put(skb, tailen);
 		nsg = 1;
 	} else {
+		struct sk_buff *trailer;
+
 		nsg = skb_cow_data(skb, tailen, &trailer);
 		if (nsg < 0)
 			return nsg;
+		tail = pskb_put(skb, trailer, tailen);
 	}
-	tail = pskb_put(skb, trailer, tailen);
 	if (t)
 		espx_diet_ctec_build(tail, t, nexthdr);
 	else
@@ -285,9 +276,13 @@ static int espx_output_trailer(struct sk_buff *skb,
 	return nsg;
 }
 
-/* After encryption, sync or async: UDP checksum (IPv6), stats, errors. */
-static int espx_output_finish(struct xfrm_state *x, struct espx_sa *sa,
-			      struct sk_buff *skb, u32 len, int err)
+/* After encryption, sync or async: UDP checksum (IPv6), stats, errors.
+ * Inline: the synchronous case is every packet's.
+ */
+static __always_inline int espx_output_finish(struct xfrm_state *x,
+					      struct espx_sa *sa,
+					      struct sk_buff *skb, u32 len,
+					      int err)
 {
 	if (unlikely(err)) {
 		espx_count(sa, ESPX_STAT_OUT_DROP_CRYPTO, 1);
@@ -353,15 +348,33 @@ static int espx_build_aad(u8 *aad, const u8 *wh, unsigned int wlen,
 	return n + clear;
 }
 
+/* sg_init_table() for a linear packet: a memset of a constant size, a few
+ * stores, instead of a call that clears a variable length.
+ */
+static __always_inline void espx_sg_init(struct scatterlist *sg,
+					 unsigned int n)
+{
+	if (IS_ENABLED(CONFIG_DEBUG_SG) || n > 2) {
+		sg_init_table(sg, n);
+		return;
+	}
+	if (n == 1)
+		memset(sg, 0, sizeof(*sg));
+	else
+		memset(sg, 0, 2 * sizeof(*sg));
+	sg_init_marker(sg, n);
+}
+
 /* r->sg = [the AAD buffer, @aadlen octets, if any] + @len octets of @skb
  * from @off. Return: as skb_to_sgvec().
  */
-static int espx_sg(struct espx_crypto_req *r, int nsg, unsigned int aadlen,
-		   struct sk_buff *skb, int off, int len)
+static __always_inline int espx_sg(struct espx_crypto_req *r, int nsg,
+				   unsigned int aadlen, struct sk_buff *skb,
+				   int off, int len)
 {
 	struct scatterlist *sg = r->sg;
 
-	sg_init_table(sg, nsg + !!aadlen);
+	espx_sg_init(sg, nsg + !!aadlen);
 	if (aadlen)
 		sg_set_buf(sg++, r->hdr->aad, aadlen);
 	return skb_to_sgvec(skb, sg, off, len);
@@ -377,10 +390,9 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 {
 	struct crypto_aead *aead = x->data;
 	unsigned int alen = crypto_aead_authsize(aead);
-	unsigned int blksize = ALIGN(crypto_aead_blocksize(aead), 4);
 	struct xfrm_skb_cb *cb = XFRM_SKB_CB(skb);
 	struct espx_sa *sa = espx_sa_of(x);
-	unsigned int ivlen, wlen, clear = 0;
+	unsigned int ivlen, wlen, aadlen, clear = 0;
 	u32 len = skb->len, tailen, n;
 	bool inplace;
 	int off;
@@ -397,7 +409,7 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 
 	if (unlikely(!sa))
 		return -EINVAL;
-	ivlen = espx_ivlen(sa, aead);
+	ivlen = sa->req.ivlen;
 	wlen = sa->ext.wesp_len;
 
 	nexthdr = *skb_mac_header(skb);
@@ -413,7 +425,8 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 		t = &ctec;
 		if (espx_diet_output_pad(sa, len, nexthdr, &pad, t))
 			return -EINVAL;
-	} else if (espx_esp_pad(len, espx_tfclen(x, skb), blksize, &pad)) {
+	} else if (espx_esp_pad(len, espx_tfclen(x, skb), sa->req.blksize,
+				&pad)) {
 		return -EINVAL;
 	}
 	tailen = pad.tfclen + pad.plen + alen;
@@ -460,19 +473,22 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 	__skb_push(skb, -skb_network_offset(skb));	/* within the head */
 
 	/* one scatterlist entry less to walk when the AAD is in place */
-	inplace = espx_aad_inplace(x, sa);
-	err = espx_crypto_req_alloc(sa, aead, nsg + !inplace,
-				    espx_aadmax(inplace, wlen), &r);
-	if (err) {
+	inplace = espx_crypto_aad_inplace(sa);
+	err = espx_crypto_req_alloc(sa, aead, nsg + !inplace, &r);
+	if (unlikely(err)) {
 		espx_count(sa, ESPX_STAT_OUT_DROP_NOMEM, 1);
 		return err;
 	}
 	r.hdr->len = len;
 	r.hdr->sa = sa;
 
+	/* the scatterlist: from the ESP header when the AAD is in place,
+	 * else the AAD buffer and the crypt area, from the IV (plain) or
+	 * after it (nonce)
+	 */
+	aadlen = 0;
+	off = esph_off;
 	if (inplace) {
-		err = espx_sg(&r, nsg, 0, skb, esph_off,
-			      ESPX_ESP_HDR_LEN + ivlen + pad.clen + alen);
 		aead_request_set_ad(r.req, ESPX_ESP_HDR_LEN);
 	} else {
 		err = espx_build_aad((u8 *)r.hdr->aad, (u8 *)esph - wlen, wlen,
@@ -481,15 +497,14 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 				     esph_off + ESPX_ESP_HDR_LEN + ivlen, clear);
 		if (unlikely(err < 0))
 			goto free;
-		aead_request_set_ad(r.req, err);
-		/* the crypt area: from the IV (plain) or after it (nonce) */
-		off = esph_off + ESPX_ESP_HDR_LEN;
+		aadlen = err;
+		aead_request_set_ad(r.req, aadlen);
+		off += ESPX_ESP_HDR_LEN;
 		if (sa->ext.nonce)
 			off += ivlen + clear;
-		err = espx_sg(&r, nsg, err, skb, off,
-			      esph_off + ESPX_ESP_HDR_LEN + ivlen + pad.clen +
-			      alen - off);
 	}
+	err = espx_sg(&r, nsg, aadlen, skb, off,
+		      esph_off + ESPX_ESP_HDR_LEN + ivlen + pad.clen + alen - off);
 	if (unlikely(err < 0))
 		goto free;
 
@@ -528,7 +543,7 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 	err = espx_crypto_run(&r, skb, true, espx_output_done);
 	if (err == -EINPROGRESS)
 		return err;
-	espx_crypto_req_free(skb);
+	kfree(r.hdr);
 	return espx_output_finish(x, sa, skb, len, err);
 
 free:
@@ -583,8 +598,9 @@ static void espx_input_natt(struct xfrm_state *x, struct sk_buff *skb,
 }
 
 /* Drop ESP header + IV; leave the headers as the core's mode input wants. */
-static int espx_input_headers4(struct xfrm_state *x, struct sk_buff *skb,
-			       unsigned int hlen)
+static __always_inline int espx_input_headers4(struct xfrm_state *x,
+					       struct sk_buff *skb,
+					       unsigned int hlen)
 {
 	const struct iphdr *iph = ip_hdr(skb);
 	int ihl = iph->ihl * 4;
@@ -609,8 +625,10 @@ static int espx_input_headers4(struct xfrm_state *x, struct sk_buff *skb,
  * the transport header to ESP): the core's transport input moves only the
  * IPv6 headers up to the payload.
  */
-static int espx_input_headers6(struct xfrm_state *x, struct sk_buff *skb,
-			       unsigned int hlen, unsigned int wlen)
+static __always_inline int espx_input_headers6(struct xfrm_state *x,
+					       struct sk_buff *skb,
+					       unsigned int hlen,
+					       unsigned int wlen)
 {
 	int hdr_len = skb_network_header_len(skb) - wlen;
 
@@ -644,8 +662,9 @@ static int espx_input_headers6(struct xfrm_state *x, struct sk_buff *skb,
 /* Pad Length check. ESP: like Linux, at least one payload octet must be
  * left. WESPv2 also: the padding lies in the encrypted part (§7 step 9).
  */
-static int espx_input_trim(const struct sk_buff *skb, unsigned int hlen,
-			   unsigned int clear, unsigned int alen, u8 padlen)
+static inline int espx_input_trim(const struct sk_buff *skb,
+				  unsigned int hlen, unsigned int clear,
+				  unsigned int alen, u8 padlen)
 {
 	int trim = espx_esp_trailer_check(skb->len - hlen, alen, padlen);
 
@@ -658,15 +677,21 @@ static int espx_input_trim(const struct sk_buff *skb, unsigned int hlen,
 /* The RFC 4303 trailer (and WESPv2's clear-window Next Header): checked
  * and trimmed with the ICV. Return: Next Header or -errno (counted).
  */
-static int espx_input_trailer(struct espx_sa *sa, struct sk_buff *skb,
-			      const struct espx_wesp_in *w, unsigned int hlen,
-			      unsigned int alen)
+static __always_inline int espx_input_trailer(struct espx_sa *sa,
+					      struct sk_buff *skb,
+					      const struct espx_wesp_in *w,
+					      unsigned int hlen,
+					      unsigned int alen)
 {
 	unsigned int clear = 4 * w->crypt_offset;
-	u8 tr[ESPX_ESP_TRAILER_MIN];
+	u8 buf[ESPX_ESP_TRAILER_MIN];
+	const u8 *tr;
 	int trim;
 
-	if (skb_copy_bits(skb, skb->len - alen - sizeof(tr), tr, sizeof(tr)))
+	/* in the linear part unless the packet came in fragments */
+	tr = skb_header_pointer(skb, skb->len - alen - sizeof(buf), sizeof(buf),
+				buf);
+	if (unlikely(!tr))
 		return -EINVAL;
 	trim = espx_input_trim(skb, hlen, clear, alen, tr[0]);
 	if (trim < 0) {
@@ -685,10 +710,14 @@ static int espx_input_trailer(struct espx_sa *sa, struct sk_buff *skb,
 	return tr[1];
 }
 
-/* After decryption, sync or async. Return: Next Header or -errno. */
-static int espx_input_finish(struct xfrm_state *x, struct espx_sa *sa,
-			     struct sk_buff *skb, const struct espx_wesp_in *w,
-			     int err)
+/* After decryption, sync or async. Return: Next Header or -errno.
+ * Inline: the synchronous case is every packet's.
+ */
+static __always_inline int espx_input_finish(struct xfrm_state *x,
+					     struct espx_sa *sa,
+					     struct sk_buff *skb,
+					     const struct espx_wesp_in *w,
+					     int err)
 {
 	struct crypto_aead *aead = x->data;
 	unsigned int alen = crypto_aead_authsize(aead);
@@ -702,7 +731,7 @@ static int espx_input_finish(struct xfrm_state *x, struct espx_sa *sa,
 	}
 	if (unlikely(!sa))
 		return -EINVAL;
-	hlen = ESPX_ESP_HDR_LEN + espx_ivlen(sa, aead);
+	hlen = ESPX_ESP_HDR_LEN + sa->req.ivlen;
 	/* Diet-ESP: CTEC^-1, IIPC^-1; hlen becomes the rebuilt headers' */
 	if (sa->diet)
 		nh = espx_diet_input_finish(x, sa, skb, hlen, alen, &hlen);
@@ -777,10 +806,9 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 	struct crypto_aead *aead = x->data;
 	unsigned int alen = crypto_aead_authsize(aead);
 	struct espx_sa *sa = espx_sa_of(x);
-	unsigned int ivlen, off, clear;
+	unsigned int ivlen, off, sgoff, aadlen, clear;
 	const struct ip_esp_hdr *esph;
 	struct espx_crypto_req r;
-	struct sk_buff *trailer;
 	struct espx_wesp_in w;
 	int nsg, err;
 	bool inplace;
@@ -799,7 +827,7 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 		if (err)
 			return err;
 	}
-	ivlen = espx_ivlen(sa, aead);
+	ivlen = sa->req.ivlen;
 	clear = 4 * w.crypt_offset;
 
 	/* a Diet trailer may be empty: its own step checks it */
@@ -828,6 +856,8 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 		   !skb_has_shared_frag(skb)) {
 		nsg = skb_shinfo(skb)->nr_frags + 1;
 	} else {
+		struct sk_buff *trailer;
+
 		nsg = skb_cow_data(skb, 0, &trailer);
 		if (nsg < 0) {
 			espx_count(sa, ESPX_STAT_IN_DROP_NOMEM, 1);
@@ -836,10 +866,9 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 	}
 
 	/* AAD in place for plain ESP without ESN, as on output */
-	inplace = espx_aad_inplace(x, sa);
-	err = espx_crypto_req_alloc(sa, aead, nsg + !inplace,
-				    espx_aadmax(inplace, w.len), &r);
-	if (err) {
+	inplace = espx_crypto_aad_inplace(sa);
+	err = espx_crypto_req_alloc(sa, aead, nsg + !inplace, &r);
+	if (unlikely(err)) {
 		espx_count(sa, ESPX_STAT_IN_DROP_NOMEM, 1);
 		return err;
 	}
@@ -849,9 +878,13 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 	/* the pulls above may have moved the head: find the headers again */
 	esph = (const struct ip_esp_hdr *)skb->data;
 	w.data = skb->data - w.len;
+	/* the crypt area starts at the IV; the scatterlist at the ESP
+	 * header when the AAD is in place, else at the crypt area
+	 */
+	aadlen = 0;
+	sgoff = 0;
 	off = ESPX_ESP_HDR_LEN;
 	if (inplace) {
-		err = espx_sg(&r, nsg, 0, skb, 0, skb->len);
 		aead_request_set_ad(r.req, ESPX_ESP_HDR_LEN);
 	} else {
 		err = espx_build_aad((u8 *)r.hdr->aad, w.data, w.len, esph,
@@ -861,15 +894,17 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 				     ESPX_ESP_HDR_LEN + ivlen, clear);
 		if (unlikely(err < 0))
 			goto free;
-		aead_request_set_ad(r.req, err);
+		aadlen = err;
+		aead_request_set_ad(r.req, aadlen);
 		/* plain ESP: the IV opens the crypt area (seqiv/echainiv
 		 * read it); nonce SA: salt | IV is the request IV and the
 		 * area starts after the clear octets
 		 */
 		if (sa->ext.nonce)
 			off += ivlen + clear;
-		err = espx_sg(&r, nsg, err, skb, off, skb->len - off);
+		sgoff = off;
 	}
+	err = espx_sg(&r, nsg, aadlen, skb, sgoff, skb->len - sgoff);
 	if (unlikely(err < 0))
 		goto free;
 	if (sa->ext.nonce) {
@@ -889,7 +924,7 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 	err = espx_crypto_run(&r, skb, false, espx_input_done);
 	if (err == -EINPROGRESS)
 		return err;
-	espx_crypto_req_free(skb);
+	kfree(r.hdr);
 	return espx_input_finish(x, sa, skb, &w, err);
 
 free:

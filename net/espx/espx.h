@@ -18,8 +18,12 @@
 
 #include <linux/types.h>
 #include <linux/percpu.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/rhashtable-types.h>
+#include <linux/version.h>
+#include <crypto/aead.h>
 #include <net/xfrm.h>
 #include <uapi/linux/espx.h>
 #include "codec/wesp_codec.h"
@@ -90,15 +94,18 @@ struct espx_stats {
  * struct crypto_aead (the core's xfrm_state_mtu() reads it), so this lives in
  * a hash keyed by the xfrm_state pointer; see espx_sa_of().
  */
-/* Offsets into a packet's request memory for the SA's transform, fixed at
- * init_state when the transform's alignments allow (crypto.c); size 0:
- * computed per packet.
+/* Per-packet constants of the SA's data path, fixed at init_state
+ * (espx_crypto_layout()): the sizes the transform would otherwise be asked
+ * for on every packet, and the offsets into a packet's request memory when
+ * the transform's alignments allow (size 0: computed per packet).
  */
 struct espx_req_layout {
-	u16 aadmax;		/* AAD buffer the layout reserves */
+	u16 aadmax;		/* AAD buffer; 0: the AAD is in the packet */
 	u16 iv;
 	u16 req;
 	u16 size;		/* without the scatterlist entries */
+	u8 ivlen;		/* IV octets on the wire, espx_ivlen() */
+	u8 blksize;		/* ALIGN(cipher block size, 4) */
 };
 
 struct espx_sa {
@@ -115,6 +122,18 @@ struct espx_sa {
 	struct espx_req_layout req;	/* crypto.c */
 	struct rcu_head rcu;
 };
+
+/* The IV on the wire: the transform's for plain ESP, 8 octets when espx
+ * builds the nonce (the transform then takes salt | IV, 12 octets). The data
+ * path reads the copy in sa->req.ivlen.
+ */
+static inline unsigned int espx_ivlen(const struct espx_sa *sa,
+				      struct crypto_aead *aead)
+{
+	if (sa->ext.nonce)
+		return sa->ext.iiv ? 0 : ESPX_NONCE_IVLEN;
+	return crypto_aead_ivsize(aead);
+}
 
 /* counters.c: several sequence counters in one SA (multi-counters.md) */
 struct espx_ctrs;
@@ -223,10 +242,6 @@ extern const struct xfrm_type espx_type_ipv6;
  * ESPX_SKB_CB(skb)->tmp. The AAD (SPI | [SNhi |] SNlo) lives in the header,
  * so the ESP header on the wire never has to be shuffled for ESN.
  */
-struct aead_request;
-struct crypto_aead;
-struct scatterlist;
-
 typedef void (*espx_crypto_done_t)(struct sk_buff *skb, int err);
 
 struct espx_skb_cb {
@@ -270,23 +285,93 @@ int espx_crypto_init(struct xfrm_state *x, struct espx_sa *sa,
 void espx_crypto_destroy(struct xfrm_state *x);
 void espx_crypto_layout(struct espx_sa *sa, struct crypto_aead *aead,
 			unsigned int aadmax);
-int espx_crypto_req_alloc(const struct espx_sa *sa, struct crypto_aead *aead,
-			  unsigned int nsg, unsigned int aadmax,
-			  struct espx_crypto_req *r);
-/* inline: once or twice per packet each */
+int espx_crypto_req_alloc_slow(const struct espx_sa *sa,
+			       struct crypto_aead *aead, unsigned int nsg,
+			       struct espx_crypto_req *r);
+/* The crypto API changed the completion argument in 6.3. */
+#if KERNEL_VERSION(6, 3, 0) <= LINUX_VERSION_CODE
+void espx_crypto_complete(void *data, int err);
+#else
+void espx_crypto_complete(struct crypto_async_request *base, int err);
+#endif
+
+/* The rest is inline: once or twice per packet each, on every packet. */
+
+/* The SA's AAD is SPI | SNlo in the packet (espx_crypto_layout()). */
+static inline bool espx_crypto_aad_inplace(const struct espx_sa *sa)
+{
+	return !sa->req.aadmax;
+}
+
+/**
+ * espx_crypto_req_alloc - one packet's request memory (GFP_ATOMIC)
+ * @sa: the SA (its layout: the AAD buffer, fixed offsets if any)
+ * @aead: the SA's transform
+ * @nsg: scatterlist entries needed (AAD entry included)
+ * @r: pointers into the allocation
+ *
+ * Only the offsets are computed; the header fields are the caller's.
+ * Return: 0 or -ENOMEM. The caller owns r->hdr until espx_crypto_run().
+ */
+static inline int espx_crypto_req_alloc(const struct espx_sa *sa,
+					struct crypto_aead *aead,
+					unsigned int nsg,
+					struct espx_crypto_req *r)
+{
+	const struct espx_req_layout *l = &sa->req;
+	u8 *p;
+
+	if (unlikely(!l->size))
+		return espx_crypto_req_alloc_slow(sa, aead, nsg, r);
+	p = kmalloc(l->size + nsg * sizeof(struct scatterlist), GFP_ATOMIC);
+	if (unlikely(!p))
+		return -ENOMEM;
+	r->hdr = (struct espx_crypto_hdr *)p;
+	r->iv = p + l->iv;
+	r->req = (struct aead_request *)(p + l->req);
+	r->sg = (struct scatterlist *)(p + l->size);
+	aead_request_set_tfm(r->req, aead);
+	return 0;
+}
+
 static inline struct espx_crypto_hdr *espx_crypto_req_of(struct sk_buff *skb)
 {
 	return ESPX_SKB_CB(skb)->tmp;
 }
 
+/* After an asynchronous completion (the synchronous path frees r->hdr). */
 static inline void espx_crypto_req_free(struct sk_buff *skb)
 {
 	kfree(ESPX_SKB_CB(skb)->tmp);
 	ESPX_SKB_CB(skb)->tmp = NULL;
 }
 
-int espx_crypto_run(struct espx_crypto_req *r, struct sk_buff *skb,
-		    bool encrypt, espx_crypto_done_t done);
+/**
+ * espx_crypto_run - start encryption or decryption of one packet
+ * @r: request memory from espx_crypto_req_alloc(), crypt/ad already set
+ * @skb: the packet; r->hdr is kept in ESPX_SKB_CB(skb)->tmp
+ * @encrypt: direction
+ * @done: called (softirq context) if the transform completes later
+ *
+ * Return: -EINPROGRESS when @done will be called (the caller must not touch
+ * @skb any more), otherwise the result; the caller then frees r->hdr.
+ */
+static inline int espx_crypto_run(struct espx_crypto_req *r,
+				  struct sk_buff *skb, bool encrypt,
+				  espx_crypto_done_t done)
+{
+	BUILD_BUG_ON(sizeof(struct espx_skb_cb) > sizeof_field(struct sk_buff, cb));
+
+	r->hdr->done = done;
+	ESPX_SKB_CB(skb)->tmp = r->hdr;
+	aead_request_set_callback(r->req, 0, espx_crypto_complete, skb);
+
+	/* No CRYPTO_TFM_REQ_MAY_BACKLOG (like esp4/esp6): a full queue is a
+	 * drop (-ENOSPC/-EBUSY), never a deferred completion.
+	 */
+	return encrypt ? crypto_aead_encrypt(r->req) :
+			 crypto_aead_decrypt(r->req);
+}
 
 /* wesp.c: the WESPv2 steps of init_state, output and input, and the
  * protocol-141 handlers

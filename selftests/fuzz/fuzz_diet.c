@@ -7,7 +7,8 @@
  *   make -C selftests/fuzz && build/fuzz/fuzz_diet -max_total_time=60
  * Input: HDR octets of rule and receiver state, then the data:
  *   [0] op (low 2 bits: EEC, CTEC, IIPC decompress, IIPC compress) and mode
- *       (bits 2-3: transport, tunnel, BEET, BEET), inner (bit 4) and outer
+ *       (bits 2-3: transport, tunnel, BEET, BEET; BEET compresses like
+ *       transport, its inner family from bit 4), inner (bit 4) and outer
  *       (bit 5) family IPv6, ESN (bit 6), iipc_not_compressed (bit 7)
  *   [1] dscp_cda % 3 | ecn_cda (bit 2) | flow_label_cda (bits 3-4) |
  *       alignment (bits 5-6) | Optional trailer (bit 7)
@@ -209,7 +210,7 @@ static void check_csum(const struct espx_diet_rule *r, const u8 *pkt,
 		saddr = pkt + (st->l3_len == 20 ? 12 : 8);
 		daddr = pkt + (st->l3_len == 20 ? 16 : 24);
 	}
-	alen = st->l3_len == 20 || (!st->l3_len && r->outer_family == 4) ? 4 : 16;
+	alen = st->l3_len == 20 || (!st->l3_len && r->inner_family == 4) ? 4 : 16;
 	ph[0] = (u8)(l4len >> 24);
 	ph[1] = (u8)(l4len >> 16);
 	ph[2] = (u8)(l4len >> 8);
@@ -247,8 +248,7 @@ static void recompress(struct ctx *c, const u8 *pkt, u32 len,
 	    st2.res_len != st->res_len || st2.hdr_len != st->hdr_len ||
 	    st2.plen != st->plen || memcmp(res2, res, st->res_len))
 		abort();
-	if (r->mode == ESPX_DIET_MODE_TRANSPORT ||
-	    r->iipc_profile == ESPX_DIET_IIPC_NONE)
+	if (!espx_diet_inner_ip(r) || r->iipc_profile == ESPX_DIET_IIPC_NONE)
 		return;
 	if (lo.hop_limit != rx->hop_limit ||
 	    (r->dscp_cda == ESPX_DIET_DSCP_LOWER &&
@@ -336,7 +336,8 @@ static void fixup(const struct ctx *c, u8 *p, u32 len)
 	u8 proto, dscp = r->dscp_count ?
 		r->dscp_list[p[1] % r->dscp_count] : 0;
 
-	if (r->mode == ESPX_DIET_MODE_TRANSPORT) {
+	/* transport and BEET: an L4 segment, no inner IP header */
+	if (!espx_diet_inner_ip(r)) {
 		fix_l4(r, p, len, transport_proto(c));
 		return;
 	}

@@ -350,7 +350,8 @@ enum espx_diet_cda_val {
  * @ESPX_STAT_IN_BYTES: payload octets decrypted.
  * @ESPX_STAT_OUT_DROP_NOMEM: no memory for the packet or crypto request.
  * @ESPX_STAT_OUT_DROP_CRYPTO: encryption failed.
- * @ESPX_STAT_IN_DROP_TRUNCATED: shorter than ESP header + IV + trailer + ICV.
+ * @ESPX_STAT_IN_DROP_TRUNCATED: shorter than ESP header + IV + trailer + ICV
+ *	(Diet SA: than its compressed SPI/SN + IV + ICV, also XfrmInHdrError).
  * @ESPX_STAT_IN_DROP_ICV: ICV did not verify (tampered or wrong key/SN).
  * @ESPX_STAT_IN_DROP_PADDING: Pad Length past the decrypted payload.
  * @ESPX_STAT_IN_DROP_NOMEM: no memory for the crypto request.
@@ -393,7 +394,8 @@ enum espx_diet_cda_val {
  * @ESPX_STAT_IN_DROP_DIET_PROTO: Diet SA: arrived as IP protocol 50 while
  *	its SPI or SN is truncated (must be diet_proto), or the reverse.
  * @ESPX_STAT_IN_DROP_DIET_SN: Diet SA: the SN rebuilt from its low bits is
- *	0 or past 2^32 - 1 without ESN.
+ *	0 or past 2^32 - 1 without ESN (also XfrmInStateSeqError). A packet
+ *	older than the window is rebuilt ahead of it and fails the ICV.
  * @ESPX_STAT_IN_DROP_DIET_TRAILER: Diet SA: Pad Length past the plaintext,
  *	or a sent Next Header not the one the SA implies.
  * @ESPX_STAT_IN_DROP_DIET_RESIDUE: Diet SA: the compressed header runs past
@@ -477,9 +479,10 @@ enum espx_info_attr {
  *	SPI (also counted as XfrmInHdrError).
  * @ESPX_NS_STAT_WESP_NO_SA: protocol 141 packets whose SPI names no SA
  *	(also counted as XfrmInNoStates).
- * @ESPX_NS_STAT_DIET_TRUNCATED: diet_proto packets shorter than the
- *	compressed SPI/SN + IV + ICV of every candidate SA (also
- *	XfrmInHdrError).
+ * @ESPX_NS_STAT_DIET_TRUNCATED: diet_proto packets too short to hold the
+ *	truncated SPI of the Diet SAs to their destination (also
+ *	XfrmInHdrError). A short packet whose SA is found is that SA's
+ *	ESPX_STAT_IN_DROP_TRUNCATED.
  * @ESPX_NS_STAT_DIET_NO_SA: diet_proto packets whose truncated SPI and
  *	addresses name no Diet SA (also XfrmInNoStates).
  */

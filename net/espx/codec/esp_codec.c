@@ -35,31 +35,6 @@ int espx_esp_pad(u32 payload_len, u32 tfclen, u32 blksize,
 }
 
 /**
- * espx_esp_fill_trailer - write the ESP trailer after the payload
- * @tail: where the payload ends; tfclen + plen octets are written
- * @pad: from espx_esp_pad()
- * @nexthdr: Next Header
- *
- * Layout: tfclen zero octets, then 1, 2, ..., plen - 2, then Pad Length
- * (plen - 2) and Next Header.
- */
-void espx_esp_fill_trailer(u8 *tail, const struct espx_esp_pad *pad,
-			   u8 nexthdr)
-{
-	u32 padlen = pad->plen - ESPX_ESP_TRAILER_MIN;
-	u32 i;
-
-	if (pad->tfclen) {
-		memset(tail, 0, pad->tfclen);
-		tail += pad->tfclen;
-	}
-	for (i = 0; i < padlen; i++)
-		tail[i] = (u8)(i + 1);
-	tail[padlen] = (u8)padlen;
-	tail[padlen + 1] = nexthdr;
-}
-
-/**
  * espx_esp_trailer_check - receiver check of Pad Length (esp-baseline.md §5)
  * @elen: octets after the IV, ICV included
  * @alen: ICV octets

@@ -55,8 +55,39 @@ struct espx_esp_pad {
 
 int espx_esp_pad(u32 payload_len, u32 tfclen, u32 blksize,
 		 struct espx_esp_pad *pad);
-void espx_esp_fill_trailer(u8 *tail, const struct espx_esp_pad *pad,
-			   u8 nexthdr);
+
+/**
+ * espx_esp_fill_trailer - write the ESP trailer after the payload
+ * @tail: where the payload ends; tfclen + plen octets are written
+ * @pad: from espx_esp_pad()
+ * @nexthdr: Next Header
+ *
+ * Layout: tfclen zero octets, then 1, 2, ..., plen - 2, then Pad Length
+ * (plen - 2) and Next Header. Inline: every packet the module sends runs it,
+ * mostly for 0..3 octets of padding.
+ */
+static inline void espx_esp_fill_trailer(u8 *tail,
+					 const struct espx_esp_pad *pad,
+					 u8 nexthdr)
+{
+	u32 padlen = pad->plen - ESPX_ESP_TRAILER_MIN;
+	u32 i;
+
+	if (pad->tfclen) {
+		memset(tail, 0, pad->tfclen);
+		tail += pad->tfclen;
+	}
+	/* the first two are always inside the trailer: Pad Length and Next
+	 * Header overwrite them when the padding is shorter
+	 */
+	tail[0] = 1;
+	tail[1] = 2;
+	for (i = 2; i < padlen; i++)
+		tail[i] = (u8)(i + 1);
+	tail[padlen] = (u8)padlen;
+	tail[padlen + 1] = nexthdr;
+}
+
 int espx_esp_trailer_check(u32 elen, u32 alen, u8 padlen);
 
 /**
