@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Runs inside the demo VM: two namespaces joined by veth, an SA pair and policies made
 # with the patched ip, traffic through them, then the SAs with their espx lines; then a
-# WESPv2 SA pair with two sequence counters, its per-counter state and a packet.
+# WESPv2 SA pair with two sequence counters, its per-counter state and a packet; then a
+# Diet-ESP SA (the draft's IoT example) and its 28-octet packet.
 set -euo pipefail
 ko=$1
 top=$(dirname "$(dirname "$(readlink -f "$0")")")
@@ -102,4 +103,39 @@ for _ in $(seq 60); do
 	sleep 0.5
 done
 wait $dump || true
+
+say "Diet-ESP (diet-esp.md 8 A): 10 octets of UDP in an IPv6 tunnel, header compression"
+# inner hosts 2001:db8:a::1 -> 2001:db8:b::1, UDP 49152 -> 5683; the selector fixes every
+# inner header field, so none is sent; 16 SN bits, no SPI, implicit IV, no trailer
+ip -n left addr add 2001:db8:a::1/128 dev lo
+ip -n right addr add 2001:db8:b::1/128 dev lo
+ip -n left route add 2001:db8:b::1/128 via 2001:db8::2 dev veth0
+for ns in left right; do
+	run ip netns exec $ns "$IP" xfrm state add src 2001:db8::1 dst 2001:db8::2 proto esp \
+		spi 0xa001 reqid 7 mode tunnel replay-window 32 aead 'rfc4106(gcm(aes))' "$key" 128 \
+		sel src 2001:db8:a::1 dst 2001:db8:b::1 proto udp sport 49152 dport 5683 \
+		diet spi-lsb 0 sn-lsb 16 trailer optional inner compress dscp sa 0 ecn lower \
+		flowlabel lower iiv
+done
+for d in "left out" "right in"; do
+	set -- $d
+	ip -n "$1" xfrm policy add src 2001:db8:a::1/128 dst 2001:db8:b::1/128 proto udp \
+		sport 49152 dport 5683 dir "$2" tmpl src 2001:db8::1 dst 2001:db8::2 proto esp \
+		reqid 7 mode tunnel
+done
+ip netns exec right timeout 60 socat -u UDP6-RECV:5683 STDOUT > /tmp/espx-demo-udp &
+ip netns exec right timeout 60 tcpdump -c 1 -nn -l -i veth0 -X 'ip6 proto 253' 2>/dev/null &
+dump=$!
+for _ in $(seq 60); do
+	printf 'temp=21.5C' | ip netns exec left socat -u - \
+		'UDP6-SENDTO:[2001:db8:b::1]:5683,bind=[2001:db8:a::1]:49152'
+	kill -0 $dump 2>/dev/null || break
+	sleep 0.5
+done
+wait $dump || true
+echo "received by 2001:db8:b::1 port 5683: $(head -c 10 /tmp/espx-demo-udp)"
+echo "(the packet above: IPv6 header, then 2 octets of SN, 10 octets of ciphertext and the"
+echo " 16-octet ICV: 28 octets where plain ESP with the same cipher needs 84)"
+run ip netns exec right "$IP" -s xfrm state get src 2001:db8::1 dst 2001:db8::2 proto esp \
+	spi 0xa001 | sed -n '/espx status/,$p'
 ip netns del left; ip netns del right
