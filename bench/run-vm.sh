@@ -69,25 +69,52 @@ topology() {
 	ip -n b neigh replace $A6 lladdr $MACA dev v0 nud permanent
 }
 
+# The UDP port of every bench datagram's destination (udpblast -p; the ctr
+# metric uses its own ports).
+DPORT=9000
+# sa_words SRC DST SPORT DPORT WORD...: a scenario's EXTRA words for the SA
+# from SRC to DST: @NCPU@, and @SRC@ @DST@ @SPORT@ @DPORT@ = that SA's own
+# addresses and the bench traffic's UDP ports in its direction (so that the
+# b->a SA gets the mirrored selector); upper-case KEY=value words are the
+# bench's own and are left out.
+sa_words() {
+	local s=$1 d=$2 sp=$3 dp=$4 w
+	shift 4
+	for w in "$@"; do
+		[[ $w =~ ^[A-Z]+= ]] && continue
+		w=${w//@NCPU@/$NCPU} w=${w//@SRC@/$s} w=${w//@DST@/$d}
+		w=${w//@SPORT@/$sp} w=${w//@DPORT@/$dp}
+		printf '%s\n' "$w"
+	done
+}
+
 # xfrm_setup FAMILY MODE CRYPTO EXTRA...: the same SA pair (SPI 0x1001 a->b, 0x1002 b->a)
-# and policies (out + in, both directions) in both namespaces.
+# and policies (out + in, both directions) in both namespaces. SPORT=<port>
+# pins the sender's UDP source port (netns a's local port range: udpblast's
+# connected socket gets it, and so does every other autobound socket in a)
+# for SAs whose selector names it (@SPORT@); xfrm_flush undoes it.
 xfrm_setup() {
-	local fam=$1 mode=$2 crypto=$3 a b sel w extra=()
+	local fam=$1 mode=$2 crypto=$3 a b sel w sport=
 	shift 3
 	ipbin=ip
 	for w in "$@"; do
 		case $w in
 		IP=patched) ipbin=$PATCHED_IP ;;
-		BASE=* | METRICS=*) ;;
-		*) extra+=("${w//@NCPU@/$NCPU}") ;;
+		SPORT=*) sport=${w#SPORT=} ;;
 		esac
 	done
+	if [ -n "$sport" ]; then
+		pinned=1
+		run ip netns exec a sysctl -w net.ipv4.ip_local_port_range="$sport $sport" || return 1
+	fi
 	if [ "$fam" = 4 ]; then a=$A4 b=$B4 sel=32; else a=$A6 b=$B6 sel=128; fi
-	local -a alg
+	local -a alg ex1 ex2
 	eval "alg=(${CRYPTO_ARGS[$crypto]})"
+	mapfile -t ex1 < <(sa_words "$a" "$b" "$sport" "$DPORT" "$@")
+	mapfile -t ex2 < <(sa_words "$b" "$a" "$DPORT" "$sport" "$@")
 	# One `ip -batch` per namespace (each exec is slow under TCG with a 9p root).
-	local sa1=(xfrm state add src "$a" dst "$b" proto esp spi 0x1001 reqid 1 mode "$mode" "${alg[@]}" "${extra[@]}")
-	local sa2=(xfrm state add src "$b" dst "$a" proto esp spi 0x1002 reqid 2 mode "$mode" "${alg[@]}" "${extra[@]}")
+	local sa1=(xfrm state add src "$a" dst "$b" proto esp spi 0x1001 reqid 1 mode "$mode" "${alg[@]}" "${ex1[@]}")
+	local sa2=(xfrm state add src "$b" dst "$a" proto esp spi 0x1002 reqid 2 mode "$mode" "${alg[@]}" "${ex2[@]}")
 	batch a "${sa1[@]}" -- "${sa2[@]}" -- \
 		xfrm policy add src $a/$sel dst $b/$sel dir out tmpl src $a dst $b proto esp reqid 1 mode "$mode" -- \
 		xfrm policy add src $b/$sel dst $a/$sel dir in tmpl src $b dst $a proto esp reqid 2 mode "$mode" || return 1
@@ -120,15 +147,44 @@ xfrm_flush() {
 	for ns in a b; do
 		printf 'xfrm policy flush\nxfrm state flush\n' | ip -n $ns -batch - >>"$log" 2>&1
 	done
+	if [ "$pinned" = 1 ]; then	# SPORT=: back to the default range
+		run ip netns exec a sysctl -w net.ipv4.ip_local_port_range="32768 60999"
+		pinned=0
+	fi
+}
+pinned=0
+
+# tx_stats: "BYTES PACKETS" sent by a's veth so far (the whole frame, Ethernet
+# header included).
+tx_stats() {
+	ip -n a -s link show dev v0 | awk '$1 == "TX:" { getline; print $1, $2; exit }'
+}
+
+# wire_result METRIC BEFORE AFTER EXPECT: the outer IP packet's octets per
+# packet a sent (Ethernet header off) over a run of EXPECT datagrams; any
+# other packet a sent in the meantime would be averaged in, so a packet count
+# other than EXPECT is noted for the report.
+wire_result() {
+	local m=$1 before=$2 after=$3 expect=$4 db dp
+	db=$(( ${after% *} - ${before% *} )) dp=$(( ${after#* } - ${before#* } ))
+	if [ "$dp" -le 0 ]; then
+		result "$scen" "$m B/pkt" "$impl" n/a
+		return
+	fi
+	result "$scen" "$m B/pkt" "$impl" "$(awk -v b="$db" -v p="$dp" 'BEGIN { printf "%.2f", b / p - 14 }')"
+	[ "$dp" -eq "$expect" ] ||
+		echo "wire: $scen $m $impl: a sent $dp packets for $expect datagrams" >>"$meta"
 }
 
 # udp METRICNAME LEN: pps and kernel instructions/packet, BENCH_REPEAT times.
 udp() {
-	local m=$1 len=$2 r line v
+	local m=$1 len=$2 r line v before after
 	for r in $(seq 1 "$REPEAT"); do
 		echo "\$ udpblast -l $len -n $N ($scen/$impl rep $r)" >>"$log"
-		line=$(timeout 600 "$BIN/udpblast" -d "$dst" -p 9000 -l "$len" -n "$N" \
+		before=$(tx_stats)
+		line=$(timeout 600 "$BIN/udpblast" -d "$dst" -p $DPORT -l "$len" -n "$N" \
 			-w "$WARMUP" -A a -N b -c 0 2>>"$log")
+		after=$(tx_stats)
 		echo "$line" >>"$log"
 		case $line in
 		sent=*)	mark=$((mark + 1))
@@ -141,6 +197,7 @@ udp() {
 			# a run with losses is not a measurement of the same work.
 			if [ "$sent" -eq "$N" ] && [ "$arrived" -eq "$N" ]; then
 				result "$scen" "$m pps" "$impl" "$pps"
+				wire_result "$m" "$before" "$after" $((N + WARMUP))
 				printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$mark" "$scen" "$m insn/pkt" "$impl" "$N" "$r" >>"$marks"
 			else
 				say "$scen/$impl $m rep $r: sent $sent of $N, $arrived arrived: not counted"
@@ -159,6 +216,45 @@ udp() {
 
 metric_udp64() { udp udp64 64; }
 metric_udp1400() { udp udp1400 1400; }
+
+# wire: octets on the wire per packet for the UDP payload sizes of WIRE_LENS
+# (bench/scenarios.sh), WIRE_N datagrams each, no timing or instruction
+# count (rows "wire LEN B/pkt"). The first packets are decoded into the log
+# (tcpdump -v -x: outer protocol, lengths), when tcpdump is there.
+WIRE_N=100
+metric_wire() {
+	local len line before after tpid=
+	for len in "${WIRE_LENS[@]}"; do
+		if [ -z "$tpid" ] && command -v tcpdump >/dev/null; then
+			ip netns exec a timeout 30 tcpdump -i v0 -nn -v -x -c 2 -l \
+				>"$out/tcpdump.tmp" 2>&1 &
+			tpid=$!
+			sleep 2	# slow to start under TCG
+		fi
+		before=$(tx_stats)
+		line=$(timeout 120 "$BIN/udpblast" -d "$dst" -p $DPORT -l "$len" -n $WIRE_N \
+			-w 0 -A a -N b -c 0 2>>"$log")
+		after=$(tx_stats)
+		echo "wire $len: $line" >>"$log"
+		case $line in
+		sent=*) mark=$((mark + 1))
+			printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$mark" "$scen" "check" "$impl" $WIRE_N 1 >>"$marks" ;;
+		*) result "$scen" "wire $len B/pkt" "$impl" n/a; continue ;;
+		esac
+		if [ "$(sed -n 's/.*arrived=\([0-9]*\).*/\1/p' <<<"$line")" = $WIRE_N ]; then
+			wire_result "wire $len" "$before" "$after" $WIRE_N
+		else
+			result "$scen" "wire $len B/pkt" "$impl" n/a
+			echo "loss: $scen wire $len $impl: $line" >>"$meta"
+		fi
+		if [ -n "$tpid" ]; then
+			wait "$tpid"
+			{ echo "--- tcpdump ($scen/$impl, $len B)"; cat "$out/tcpdump.tmp"; } >>"$log"
+			rm -f "$out/tcpdump.tmp"
+			tpid=none
+		fi
+	done
+}
 
 # Replay drops of the a->b SA (SPI 0x1001) in b, "NAME VALUE" a line: the
 # kernel's (XfrmInStateSeqError in b's xfrm_stat; the SA's own statistics
@@ -236,11 +332,34 @@ metric_tcp() {
 	if [ -n "$v" ]; then result "$scen" "tcp Mbit/s" "$impl" "$v"; else result "$scen" "tcp Mbit/s" "$impl" n/a; fi
 }
 
+# espx's drop and error counters of both namespaces that grew during the
+# scenario (e.g. out_drop_diet_nomatch; per-SA counters are new with each
+# scenario's SAs, netns-wide ones are compared with the previous dump): into
+# the log, and a "drops:" line for the report.
+espx_drops() {
+	local ns d prev
+	for ns in a b; do
+		prev=$out/espx-stats-$ns.prev
+		[ -e "$prev" ] || : >"$prev"
+		ip netns exec $ns python3 -S "$top/selftests/espx_pkt.py" espx-stats \
+			>"$prev.new" 2>>"$log"
+		{ echo "--- espx-stats $ns ($scen)"; cat "$prev.new"; } >>"$log"
+		# shellcheck disable=SC2016
+		d=$(awk 'NR == FNR { if ($1 !~ /^espx:/) old[$1] = $2; next }
+			$1 ~ /drop|err|nosa|nomatch|icv|trunc/ && $2 - old[$1] > 0 {
+				printf " %s=%d", $1, $2 - old[$1] }' "$prev" "$prev.new")
+		mv "$prev.new" "$prev"
+		[ -z "$d" ] || echo "drops: $scen $impl netns $ns:$d" >>"$meta"
+	done
+}
+
 # Mark a metric (or all metrics) of the scenario n/a for this implementation.
 na_metric() {
 	case $1 in
 	tcp) result "$scen" "tcp Mbit/s" "$impl" n/a ;;
-	udp*) result "$scen" "$1 pps" "$impl" n/a; result "$scen" "$1 insn/pkt" "$impl" n/a ;;
+	udp*) result "$scen" "$1 pps" "$impl" n/a; result "$scen" "$1 insn/pkt" "$impl" n/a
+		result "$scen" "$1 B/pkt" "$impl" n/a ;;
+	wire) for l in "${WIRE_LENS[@]}"; do result "$scen" "wire $l B/pkt" "$impl" n/a; done ;;
 	ctr) result "$scen" "ctr 1 pps" "$impl" n/a; result "$scen" "ctr $NCPU pps" "$impl" n/a ;;
 	*) result "$scen" "$1" "$impl" n/a ;;
 	esac
@@ -301,8 +420,10 @@ for impl in $IMPLS; do
 		for w in "${extra[@]}"; do
 			[[ $w = BASE=* ]] && [ "$impl" = "${IMPLS%% *}" ] && echo "base: $scen ${w#BASE=}" >>"$meta"
 			# shellcheck disable=SC2206
-			[[ $w = METRICS=* ]] && metrics=(${w#METRICS=})
+			[[ $w = METRICS=* ]] && w=${w#METRICS=} && metrics=(${w//,/ })
 		done
+		# the scenario itself, for the report's expected wire sizes
+		[ "$impl" = "${IMPLS%% *}" ] && echo "scenario: $spec" | tr -s ' ' >>"$meta"
 		if [[ ,$impls, != *,$impl,* ]] || [ $loaded = 0 ]; then all_na; continue; fi
 		if [ "$fam" = 4 ]; then dst=$B4; else dst=$B6; fi
 		say "$impl: $scen"
@@ -329,6 +450,7 @@ for impl in $IMPLS; do
 		if [ $failed = 1 ]; then
 			run ip -n b -s xfrm state; run ip netns exec b nstat -az
 		fi
+		[ "$impl" = espx ] && espx_drops
 		xfrm_flush
 	done
 	# symbols for bench/profile.py, modules included: now, so that the

@@ -14,8 +14,17 @@
 #           patched ip's `wesp crypt-offset 0`; `IP=patched` selects
 #           build/iproute2/ip/ip instead of the system ip for the SAs;
 #           `BASE=<scenario>` names the plain scenario to compare against;
-#           `METRICS=<name>` runs that metric instead of METRICS below;
-#           `@NCPU@` in a word becomes the guest's number of vCPUs.
+#           `METRICS=<name>[,<name>...]` runs those metrics instead of METRICS below;
+#           `SPORT=<port>` fixes the bench traffic's UDP source port (netns a's
+#           local port range) for the scenario;
+#           `SPEC=<example>` (report.py: the spec's figures for it, e.g. Diet-ESP
+#           8 A) and `SPECREF=<scenario>` (the scenario that is the spec's
+#           uncompressed reference; default BASE) only label the report;
+#           `@NCPU@` in a word becomes the guest's number of vCPUs; `@SRC@`
+#           `@DST@` the SA's own source and destination address and `@SPORT@`
+#           `@DPORT@` the bench traffic's UDP ports in the SA's direction (the
+#           b->a SA gets them mirrored): selectors that match the bench traffic.
+#           Upper-case KEY=value words are never passed to ip.
 # Every scenario runs every metric of METRICS (bench/run-vm.sh: metric_<name>)
 # unless it names its own. The ctr-* scenarios run metric ctr only (report.py
 # shows them in a table of their own).
@@ -35,7 +44,9 @@ SCENARIOS=(
 	"gcm-transport-v4   4 transport gcm  stock,espx"
 	"gcm-transport-v6   6 transport gcm  stock,espx"
 	"gcm-tunnel-v4      4 tunnel    gcm  stock,espx"
-	"gcm-tunnel-v6      6 tunnel    gcm  stock,espx"
+	# wire: the base of the Diet-ESP scenarios; tcp last, as its teardown
+	# packets would be averaged into wire's octets per packet
+	"gcm-tunnel-v6      6 tunnel    gcm  stock,espx METRICS=udp64,udp1400,wire,tcp"
 	"null-transport-v4  4 transport null stock,espx"
 	"null-transport-v6  6 transport null stock,espx"
 	"null-tunnel-v4     4 tunnel    null stock,espx"
@@ -45,6 +56,22 @@ SCENARIOS=(
 	"wesp2-transport-v4 4 transport gcm espx IP=patched BASE=gcm-transport-v4 wesp crypt-offset 2"
 	"wesp0-tunnel-v6    6 tunnel    gcm espx IP=patched BASE=gcm-tunnel-v6 wesp crypt-offset 0"
 	"wesp2-tunnel-v6    6 tunnel    gcm espx IP=patched BASE=gcm-tunnel-v6 wesp crypt-offset 2"
+	# Diet-ESP (issue #6, diet-esp.md 8) against plain espx ESP in the same
+	# IPv6 tunnel with the same key. The inner packet of the bench traffic is
+	# a->b UDP (the addresses of the tunnel ends, source port SPORT, port
+	# DPORT), so the selectors below match it. Diet SAs need a replay window
+	# <= 2^(sn-lsb - 1); the plain SA has none.
+	# A "IoT": single addresses, UDP, single ports: nothing of the inner
+	# IPv6 + UDP header is sent; SN 16 bits only, implicit IV. UDP only, so
+	# no tcp metric.
+	"diet-iot-v6        6 tunnel    gcm espx IP=patched BASE=gcm-tunnel-v6 SPEC=A SPECREF=diet-iivref-v6 SPORT=49152 METRICS=udp64,udp1400,wire replay-window 32 sel src @SRC@/128 dst @DST@/128 proto udp sport @SPORT@ dport @DPORT@ diet spi-lsb 0 sn-lsb 16 align 8 trailer optional inner compress dscp sa 0 ecn lower flowlabel lower iiv"
+	# B "road warrior": the source address fixed, anything else sent
+	# (DSCP, Next Header, destination, ports); SPI and SN 16 bits, explicit IV.
+	"diet-rw-v6         6 tunnel    gcm espx IP=patched BASE=gcm-tunnel-v6 SPEC=B METRICS=udp64,udp1400,wire,tcp replay-window 32 sel src @SRC@/128 dst ::/0 diet spi-lsb 16 sn-lsb 16 align 8 trailer optional inner compress dscp not-compressed ecn lower flowlabel lower"
+	# Uncompressed ESP with an implicit IV (RFC 8750) as a Diet SA that
+	# compresses nothing: the spec's reference for A (84 octets for 10 of
+	# data), which plain espx cannot make (its IV is explicit). Wire only.
+	"diet-iivref-v6     6 tunnel    gcm espx IP=patched BASE=gcm-tunnel-v6 METRICS=wire replay-window 32 diet spi-lsb 32 sn-lsb 32 align 32 trailer mandatory inner keep dscp not-compressed ecn not-compressed flowlabel not-compressed iiv"
 	# Sequence counters (issue #5): one SA, 64 B UDP from 1 and from all vCPUs
 	# (metric ctr only), replay windows of 32 so that cross-CPU reordering
 	# shows as replay drops. Plain ESP (stock and espx) with the core's window;
@@ -57,3 +84,7 @@ SCENARIOS=(
 
 # Metrics, in the order they run for each scenario (functions metric_<name>).
 METRICS=(udp64 udp1400 tcp)
+
+# UDP payload sizes of metric wire (octets on the wire only): the data of
+# diet-esp.md 8 A (10 octets) and B (18 octets).
+WIRE_LENS=(10 18)
