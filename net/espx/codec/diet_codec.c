@@ -54,24 +54,26 @@ struct espx_diet_br {
 	bool err;
 };
 
+/* At most 32 bits per call: the (at most five) octets they touch are
+ * gathered at once, not bit by bit.
+ */
 static u32 espx_diet_get(struct espx_diet_br *b, u32 n)
 {
-	u32 v = 0, take, avail;
+	u32 i, last, end;
+	u64 acc = 0;
 
 	if (b->err || n > b->bits - b->pos) {
 		b->err = true;
 		return 0;
 	}
-	while (n) {
-		avail = 8 - (b->pos & 7);
-		take = n < avail ? n : avail;
-		v = (u32)((u64)v << take) |
-		    ((b->p[b->pos >> 3] >> (avail - take)) &
-		     (u32)espx_diet_mask(take));
-		b->pos += take;
-		n -= take;
-	}
-	return v;
+	if (!n)
+		return 0;
+	end = b->pos + n;
+	last = (end - 1) >> 3;
+	for (i = b->pos >> 3; i <= last; i++)
+		acc = acc << 8 | b->p[i];
+	b->pos = end;
+	return (u32)((acc >> (8 * (last + 1) - end)) & espx_diet_mask(n));
 }
 
 static u16 espx_diet_be16(const u8 *p)
@@ -133,29 +135,45 @@ static bool espx_diet_pfx_match(const u8 *v, const u8 *tv, u32 plen)
 	return !rest || !((v[full] ^ tv[full]) & (0xff00 >> rest));
 }
 
-/* The residue of an @n-octet value: its bits after the prefix */
+static u32 espx_diet_be32(const u8 *p)
+{
+	return (u32)espx_diet_be16(p) << 16 | espx_diet_be16(p + 2);
+}
+
+/* The residue of an @n-octet value: its bits after the prefix, the
+ * partial octet first, then 32 bits per step (addresses are the longest
+ * residues on the fast path)
+ */
 static void espx_diet_put_tail(struct espx_diet_bw *w, const u8 *v, u32 n,
 			       u32 plen)
 {
-	u32 i, nb;
+	u32 i = plen / 8;
 
-	for (i = plen / 8; i < n; i++) {
-		nb = i == plen / 8 ? 8 - plen % 8 : 8;
-		espx_diet_put(w, v[i], nb);
+	if (plen % 8 && i < n) {
+		espx_diet_put(w, v[i], 8 - plen % 8);
+		i++;
 	}
+	for (; i + 4 <= n; i += 4)
+		espx_diet_put(w, espx_diet_be32(v + i), 32);
+	for (; i < n; i++)
+		espx_diet_put(w, v[i], 8);
 }
 
 /* The inverse: the prefix from @tv, the rest from the residue */
 static void espx_diet_get_tail(struct espx_diet_br *b, u8 *v, const u8 *tv,
 			       u32 n, u32 plen)
 {
-	u32 i, nb;
+	u32 i = plen / 8, nb = 8 - plen % 8;
 
 	memcpy(v, tv, n);
-	for (i = plen / 8; i < n; i++) {
-		nb = i == plen / 8 ? 8 - plen % 8 : 8;
+	if (plen % 8 && i < n) {
 		v[i] = (u8)((v[i] & ~espx_diet_mask(nb)) | espx_diet_get(b, nb));
+		i++;
 	}
+	for (; i + 4 <= n; i += 4)
+		espx_diet_put_be32(v + i, espx_diet_get(b, 32));
+	for (; i < n; i++)
+		v[i] = (u8)espx_diet_get(b, 8);
 }
 
 static bool espx_diet_port_match(u16 v, u16 start, u32 plen)
