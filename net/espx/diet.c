@@ -26,8 +26,6 @@
 #include <linux/skbuff.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
-#include <linux/icmp.h>
-#include <linux/icmpv6.h>
 #include <linux/hashtable.h>
 #include <linux/jhash.h>
 #include <linux/mutex.h>
@@ -39,7 +37,6 @@
 #include <net/dsfield.h>
 #include <net/inet_ecn.h>
 #include <net/esp.h>
-#include <net/ip6_route.h>
 #include <net/protocol.h>
 #include <net/xfrm.h>
 #include "espx.h"
@@ -1000,44 +997,19 @@ static bool espx_diet_err_known(struct sk_buff *skb, unsigned int off,
 
 static int espx_diet4_err(struct sk_buff *skb, u32 info)
 {
-	const struct icmphdr *icmph = icmp_hdr(skb);
-	struct net *net = dev_net(skb->dev);
-	const struct iphdr *iph;
+	unsigned int ihl = espx_icmp4_quoted(skb);
 
-	if (icmph->type == ICMP_DEST_UNREACH) {
-		if (icmph->code != ICMP_FRAG_NEEDED)
-			return 0;
-	} else if (icmph->type != ICMP_REDIRECT) {
-		return 0;
-	}
-	if (!pskb_may_pull(skb, sizeof(*iph)))
-		return 0;
-	iph = (const struct iphdr *)skb->data;
-	if (iph->ihl < 5 || !espx_diet_err_known(skb, iph->ihl * 4, AF_INET))
-		return 0;
-	if (icmph->type == ICMP_DEST_UNREACH)
-		ipv4_update_pmtu(skb, net, info, 0, diet_proto);
-	else
-		ipv4_redirect(skb, net, 0, diet_proto);
+	if (ihl && espx_diet_err_known(skb, ihl, AF_INET))
+		espx_icmp4_apply(skb, info, diet_proto);
 	return 0;
 }
 
 static int espx_diet6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
 			  u8 type, u8 code, int offset, __be32 info)
 {
-	struct net *net = dev_net(skb->dev);
-
-	if (type != ICMPV6_PKT_TOOBIG && type != NDISC_REDIRECT)
-		return 0;
-	if (offset < (int)sizeof(struct ipv6hdr) ||
-	    !pskb_may_pull(skb, sizeof(struct ipv6hdr)) ||
-	    !espx_diet_err_known(skb, offset, AF_INET6))
-		return 0;
-	if (type == NDISC_REDIRECT)
-		ip6_redirect(skb, net, skb->dev->ifindex, 0,
-			     sock_net_uid(net, NULL));
-	else
-		ip6_update_pmtu(skb, net, info, 0, 0, sock_net_uid(net, NULL));
+	if (espx_icmp6_wanted(type, offset, skb) &&
+	    espx_diet_err_known(skb, offset, AF_INET6))
+		espx_icmp6_apply(skb, type, info);
 	return 0;
 }
 

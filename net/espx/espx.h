@@ -425,5 +425,10 @@ void espx_proto_exit(void);
  * callable from any context.
  */
 bool espx_type_lost(unsigned short family);
+/* ICMP errors quoting a packet of ours (ESP, WESPv2, Diet-ESP) */
+unsigned int espx_icmp4_quoted(struct sk_buff *skb);
+void espx_icmp4_apply(struct sk_buff *skb, u32 info, u8 proto);
+bool espx_icmp6_wanted(u8 type, int offset, struct sk_buff *skb);
+void espx_icmp6_apply(struct sk_buff *skb, u8 type, __be32 info);
 
 #endif /* _NET_ESPX_ESPX_H */

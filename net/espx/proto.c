@@ -284,28 +284,65 @@ static int espx_rcv_cb(struct sk_buff *skb, int err)
  * header. The ICMP layer has pulled ihl + 8 octets already, but espx does not
  * rely on that. Like esp4, espx returns 0 (handled) in every case.
  */
-static int espx4_err(struct sk_buff *skb, u32 info)
+/* The ICMP errors espx acts on for its three protocols (ESP, WESPv2,
+ * Diet-ESP): PMTU discovery and redirects, as esp4/esp6 do. Return: the
+ * quoted IPv4 header's length (pulled), or 0 to ignore the error.
+ */
+unsigned int espx_icmp4_quoted(struct sk_buff *skb)
 {
 	const struct icmphdr *icmph = icmp_hdr(skb);
-	struct net *net = dev_net(skb->dev);
-	const struct ip_esp_hdr *esph;
-	u8 type = icmph->type, code = icmph->code;
-	const struct iphdr *iph;
-	struct xfrm_state *x;
 	unsigned int ihl;
 
-	if (type == ICMP_DEST_UNREACH) {
-		if (code != ICMP_FRAG_NEEDED)
+	if (icmph->type == ICMP_DEST_UNREACH) {
+		if (icmph->code != ICMP_FRAG_NEEDED)
 			return 0;
-	} else if (type != ICMP_REDIRECT) {
+	} else if (icmph->type != ICMP_REDIRECT) {
 		return 0;
 	}
-
-	if (!pskb_may_pull(skb, sizeof(*iph)))
+	if (!pskb_may_pull(skb, sizeof(struct iphdr)))
 		return 0;
-	iph = (const struct iphdr *)skb->data;
-	ihl = iph->ihl * 4;
-	if (ihl < sizeof(*iph) || !pskb_may_pull(skb, ihl + sizeof(*esph)))
+	ihl = ((const struct iphdr *)skb->data)->ihl * 4;
+	return ihl < sizeof(struct iphdr) || !pskb_may_pull(skb, ihl) ? 0 : ihl;
+}
+
+/* The error quoted a packet of one of our SAs: update the route. */
+void espx_icmp4_apply(struct sk_buff *skb, u32 info, u8 proto)
+{
+	struct net *net = dev_net(skb->dev);
+
+	if (icmp_hdr(skb)->type == ICMP_DEST_UNREACH)
+		ipv4_update_pmtu(skb, net, info, 0, proto);
+	else
+		ipv4_redirect(skb, net, 0, proto);
+}
+
+bool espx_icmp6_wanted(u8 type, int offset, struct sk_buff *skb)
+{
+	return (type == ICMPV6_PKT_TOOBIG || type == NDISC_REDIRECT) &&
+	       offset >= (int)sizeof(struct ipv6hdr) &&
+	       pskb_may_pull(skb, sizeof(struct ipv6hdr));
+}
+
+void espx_icmp6_apply(struct sk_buff *skb, u8 type, __be32 info)
+{
+	struct net *net = dev_net(skb->dev);
+
+	if (type == NDISC_REDIRECT)
+		ip6_redirect(skb, net, skb->dev->ifindex, 0,
+			     sock_net_uid(net, NULL));
+	else
+		ip6_update_pmtu(skb, net, info, 0, 0, sock_net_uid(net, NULL));
+}
+
+static int espx4_err(struct sk_buff *skb, u32 info)
+{
+	struct net *net = dev_net(skb->dev);
+	unsigned int ihl = espx_icmp4_quoted(skb);
+	const struct ip_esp_hdr *esph;
+	const struct iphdr *iph;
+	struct xfrm_state *x;
+
+	if (!ihl || !pskb_may_pull(skb, ihl + sizeof(*esph)))
 		return 0;
 	iph = (const struct iphdr *)skb->data;	/* the pull may move data */
 	esph = (const struct ip_esp_hdr *)(skb->data + ihl);
@@ -315,11 +352,7 @@ static int espx4_err(struct sk_buff *skb, u32 info)
 			      IPPROTO_ESP, AF_INET);
 	if (!x)
 		return 0;
-
-	if (type == ICMP_DEST_UNREACH)
-		ipv4_update_pmtu(skb, net, info, 0, IPPROTO_ESP);
-	else
-		ipv4_redirect(skb, net, 0, IPPROTO_ESP);
+	espx_icmp4_apply(skb, info, IPPROTO_ESP);
 	xfrm_state_put(x);
 	return 0;
 }
@@ -333,10 +366,7 @@ static int espx6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
 	const struct ipv6hdr *iph;
 	struct xfrm_state *x;
 
-	if (type != ICMPV6_PKT_TOOBIG && type != NDISC_REDIRECT)
-		return 0;
-
-	if (offset < (int)sizeof(*iph) ||
+	if (!espx_icmp6_wanted(type, offset, skb) ||
 	    !pskb_may_pull(skb, offset + sizeof(*esph)))
 		return 0;
 	iph = (const struct ipv6hdr *)skb->data;
@@ -347,12 +377,7 @@ static int espx6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
 			      IPPROTO_ESP, AF_INET6);
 	if (!x)
 		return 0;
-
-	if (type == NDISC_REDIRECT)
-		ip6_redirect(skb, net, skb->dev->ifindex, 0,
-			     sock_net_uid(net, NULL));
-	else
-		ip6_update_pmtu(skb, net, info, 0, 0, sock_net_uid(net, NULL));
+	espx_icmp6_apply(skb, type, info);
 	xfrm_state_put(x);
 	return 0;
 }

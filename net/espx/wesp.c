@@ -354,32 +354,18 @@ static struct xfrm_state *espx_wesp_err_state(struct sk_buff *skb,
 
 static int espx_wesp4_err(struct sk_buff *skb, u32 info)
 {
-	const struct icmphdr *icmph = icmp_hdr(skb);
-	struct net *net = dev_net(skb->dev);
-	const struct iphdr *iph;
+	unsigned int ihl = espx_icmp4_quoted(skb);
 	xfrm_address_t daddr;
 	struct xfrm_state *x;
 
-	if (icmph->type == ICMP_DEST_UNREACH) {
-		if (icmph->code != ICMP_FRAG_NEEDED)
-			return 0;
-	} else if (icmph->type != ICMP_REDIRECT) {
-		return 0;
-	}
-	if (!pskb_may_pull(skb, sizeof(*iph)))
-		return 0;
-	iph = (const struct iphdr *)skb->data;
-	if (iph->ihl < 5)
+	if (!ihl)
 		return 0;
 	memset(&daddr, 0, sizeof(daddr));
-	daddr.a4 = iph->daddr;
-	x = espx_wesp_err_state(skb, iph->ihl * 4, &daddr, AF_INET);
+	daddr.a4 = ((const struct iphdr *)skb->data)->daddr;
+	x = espx_wesp_err_state(skb, ihl, &daddr, AF_INET);
 	if (!x)
 		return 0;
-	if (icmph->type == ICMP_DEST_UNREACH)
-		ipv4_update_pmtu(skb, net, info, 0, ESPX_IPPROTO_WESP);
-	else
-		ipv4_redirect(skb, net, 0, ESPX_IPPROTO_WESP);
+	espx_icmp4_apply(skb, info, ESPX_IPPROTO_WESP);
 	xfrm_state_put(x);
 	return 0;
 }
@@ -387,14 +373,10 @@ static int espx_wesp4_err(struct sk_buff *skb, u32 info)
 static int espx_wesp6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
 			  u8 type, u8 code, int offset, __be32 info)
 {
-	struct net *net = dev_net(skb->dev);
 	xfrm_address_t daddr;
 	struct xfrm_state *x;
 
-	if (type != ICMPV6_PKT_TOOBIG && type != NDISC_REDIRECT)
-		return 0;
-	if (offset < (int)sizeof(struct ipv6hdr) ||
-	    !pskb_may_pull(skb, sizeof(struct ipv6hdr)))
+	if (!espx_icmp6_wanted(type, offset, skb))
 		return 0;
 	/* the ICMPv6 layer hands us the quoted header at skb->data */
 	memcpy(&daddr.in6, &((const struct ipv6hdr *)skb->data)->daddr,
@@ -402,11 +384,7 @@ static int espx_wesp6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
 	x = espx_wesp_err_state(skb, offset, &daddr, AF_INET6);
 	if (!x)
 		return 0;
-	if (type == NDISC_REDIRECT)
-		ip6_redirect(skb, net, skb->dev->ifindex, 0,
-			     sock_net_uid(net, NULL));
-	else
-		ip6_update_pmtu(skb, net, info, 0, 0, sock_net_uid(net, NULL));
+	espx_icmp6_apply(skb, type, info);
 	xfrm_state_put(x);
 	return 0;
 }
