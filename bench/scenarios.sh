@@ -60,18 +60,21 @@ SCENARIOS=(
 	# IPv6 tunnel with the same key. The inner packet of the bench traffic is
 	# a->b UDP (the addresses of the tunnel ends, source port SPORT, port
 	# DPORT), so the selectors below match it. Diet SAs need a replay window
-	# <= 2^(sn-lsb - 1); the plain SA has none.
+	# <= 2^(sn-lsb - 1), so their base is the plain tunnel with the same
+	# window (gcm-tunnel-v6-rw32: an IKE daemon's SA always has one; the
+	# core's replay bookkeeping is then the same on both sides).
+	"gcm-tunnel-v6-rw32 6 tunnel    gcm espx METRICS=udp64,udp1400,wire,tcp replay-window 32"
 	# A "IoT": single addresses, UDP, single ports: nothing of the inner
 	# IPv6 + UDP header is sent; SN 16 bits only, implicit IV. UDP only, so
 	# no tcp metric.
-	"diet-iot-v6        6 tunnel    gcm espx IP=patched BASE=gcm-tunnel-v6 SPEC=A SPECREF=diet-iivref-v6 SPORT=49152 METRICS=udp64,udp1400,wire replay-window 32 sel src @SRC@/128 dst @DST@/128 proto udp sport @SPORT@ dport @DPORT@ diet spi-lsb 0 sn-lsb 16 align 8 trailer optional inner compress dscp sa 0 ecn lower flowlabel lower iiv"
+	"diet-iot-v6        6 tunnel    gcm espx IP=patched BASE=gcm-tunnel-v6-rw32 SPEC=A SPECREF=diet-iivref-v6 SPORT=49152 METRICS=udp64,udp1400,wire replay-window 32 sel src @SRC@/128 dst @DST@/128 proto udp sport @SPORT@ dport @DPORT@ diet spi-lsb 0 sn-lsb 16 align 8 trailer optional inner compress dscp sa 0 ecn lower flowlabel lower iiv"
 	# B "road warrior": the source address fixed, anything else sent
 	# (DSCP, Next Header, destination, ports); SPI and SN 16 bits, explicit IV.
-	"diet-rw-v6         6 tunnel    gcm espx IP=patched BASE=gcm-tunnel-v6 SPEC=B METRICS=udp64,udp1400,wire,tcp replay-window 32 sel src @SRC@/128 dst ::/0 diet spi-lsb 16 sn-lsb 16 align 8 trailer optional inner compress dscp not-compressed ecn lower flowlabel lower"
+	"diet-rw-v6         6 tunnel    gcm espx IP=patched BASE=gcm-tunnel-v6-rw32 SPEC=B METRICS=udp64,udp1400,wire,tcp replay-window 32 sel src @SRC@/128 dst ::/0 diet spi-lsb 16 sn-lsb 16 align 8 trailer optional inner compress dscp not-compressed ecn lower flowlabel lower"
 	# Uncompressed ESP with an implicit IV (RFC 8750) as a Diet SA that
 	# compresses nothing: the spec's reference for A (84 octets for 10 of
 	# data), which plain espx cannot make (its IV is explicit). Wire only.
-	"diet-iivref-v6     6 tunnel    gcm espx IP=patched BASE=gcm-tunnel-v6 METRICS=wire replay-window 32 diet spi-lsb 32 sn-lsb 32 align 32 trailer mandatory inner keep dscp not-compressed ecn not-compressed flowlabel not-compressed iiv"
+	"diet-iivref-v6     6 tunnel    gcm espx IP=patched BASE=gcm-tunnel-v6-rw32 METRICS=wire replay-window 32 diet spi-lsb 32 sn-lsb 32 align 32 trailer mandatory inner keep dscp not-compressed ecn not-compressed flowlabel not-compressed iiv"
 	# Sequence counters (issue #5): one SA, 64 B UDP from 1 and from all vCPUs
 	# (metric ctr only), replay windows of 32 so that cross-CPU reordering
 	# shows as replay drops. Plain ESP (stock and espx) with the core's window;
