@@ -679,19 +679,26 @@ def cmd_reseal(a):
           (spi, sn, nh, len(payload), pt[-2], ' identical' if new == esp else ''))
 
 
+class Checker:
+    """chk(name, got, want) of the *-vectors commands: one ok/FAIL line each,
+    both values in hex on a failure; .fails counts them"""
+
+    def __init__(self):
+        self.fails = 0
+
+    def __call__(self, name, got, want):
+        ok = got == want
+        self.fails += not ok
+        print('%s %s' % ('ok' if ok else 'FAIL', name))
+        if not ok:
+            print('  got  ' + (got.hex() if isinstance(got, bytes) else repr(got)))
+            print('  want ' + (want.hex() if isinstance(want, bytes) else repr(want)))
+
+
 def cmd_vectors(a):
     h = bytes.fromhex
     key16 = bytes(range(16))
-    fails = 0
-
-    def chk(name, got, want):
-        nonlocal fails
-        ok = got == want
-        fails += not ok
-        print('%s %s' % ('ok' if ok else 'FAIL', name))
-        if not ok:
-            print('  got  ' + got.hex())
-            print('  want ' + want.hex())
+    chk = Checker()
     udp = h('04d2162e000c8201') + b'ping'
     pt = udp + trailer(len(udp), 17)
     chk('trailer', pt[-4:], h('01020211'))
@@ -717,22 +724,13 @@ def cmd_vectors(a):
             p = esp_seal(alg, b, icv, 0x77, 9, iv1, pt)
             chk('%s-%d icv %d round trip' % (alg, kl * 8, icv),
                 esp_open(alg, b, icv, p) or b'', pt)
-    sys.exit(1 if fails else 0)
+    sys.exit(1 if chk.fails else 0)
 
 
 def cmd_wesp_vectors(a):
     """wespv2.md §10 A and B, byte for byte, both directions"""
     h = bytes.fromhex
-    fails = 0
-
-    def chk(name, got, want):
-        nonlocal fails
-        ok = got == want
-        fails += not ok
-        print('%s %s' % ('ok' if ok else 'FAIL', name))
-        if not ok:
-            print('  got  ' + (got or b'').hex())
-            print('  want ' + want.hex())
+    chk = Checker()
     gcm16 = bytes(range(16)) + h('a0a1a2a3')
     one = struct.pack('!Q', 1)
     # A: IPv4 transport, CryptOffset 0, no options
@@ -776,7 +774,7 @@ def cmd_wesp_vectors(a):
             chk(name + ' IV = be64(SN64)', f['iv'], struct.pack('!II', 3, 5))
             w[2] ^= 1
             chk(name + ' R bit authenticated', wesp_open(alg, b, icv, w, esn_hi=3)[1] or b'', b'')
-    sys.exit(1 if fails else 0)
+    sys.exit(1 if chk.fails else 0)
 
 
 def parse_sa_spec(text):
@@ -1121,16 +1119,7 @@ def ctr_fields(wb):
 def cmd_ctr_vectors(a):
     """multi-counters.md §8, octet for octet, and the inference cases"""
     h = bytes.fromhex
-    fails = 0
-
-    def chk(name, got, want):
-        nonlocal fails
-        ok = got == want
-        fails += not ok
-        print('%s %s' % ('ok' if ok else 'FAIL', name))
-        if not ok:
-            print('  got  ' + (got.hex() if isinstance(got, bytes) else repr(got)))
-            print('  want ' + (want.hex() if isinstance(want, bytes) else repr(want)))
+    chk = Checker()
     gcm16 = bytes(range(16)) + h('a0a1a2a3')
     s6, d6 = '2001:db8::1', '2001:db8::2'
     seq = 0x100000002
@@ -1171,7 +1160,7 @@ def cmd_ctr_vectors(a):
         f, pt = wesp_open(alg, b, 16, w, esn_hi=0xffff)
         chk('%s round trip, id 1023, seq 2^48-1' % alg, (f['clear'] + pt) if pt else b'',
             udp + trailer(len(udp) - 8, 17))
-    sys.exit(1 if fails else 0)
+    sys.exit(1 if chk.fails else 0)
 
 
 def cmd_ctr_ivs(a):
@@ -2132,16 +2121,7 @@ def cmd_diet_vectors(a):
     """diet-esp.md §8 A and B octet for octet, both directions, plus the
     saving the spec states"""
     h = bytes.fromhex
-    fails = 0
-
-    def chk(name, got, want):
-        nonlocal fails
-        ok = got == want
-        fails += not ok
-        print('%s %s' % ('ok' if ok else 'FAIL', name))
-        if not ok:
-            print('  got  ' + (got.hex() if isinstance(got, bytes) else repr(got)))
-            print('  want ' + (want.hex() if isinstance(want, bytes) else repr(want)))
+    chk = Checker()
     key = bytes(range(16)).hex() + 'a0a1a2a3'
     # A: IPv6-in-IPv6 tunnel, UDP, SN only, IIV
     sa = DietSA('spi=0xa001,key=%s,spil=0,snl=16,trailer=opt,iipc=1,dscp=sa,dscpl=0,'
@@ -2231,7 +2211,7 @@ def cmd_diet_vectors(a):
             chk('shape %d%s: round trip, size = plain %d - saving %d' % (
                 i, ' tcp doff %d' % tcp if tcp else '', plain, diet_saving(sa, pkt, proto)),
                 (got[0], got[1], len(esp)), (sn, pkt, plain - diet_saving(sa, pkt, proto)))
-    sys.exit(1 if fails else 0)
+    sys.exit(1 if chk.fails else 0)
 
 
 def cmd_diet_set(a):
