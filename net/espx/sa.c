@@ -9,10 +9,29 @@
  *    netlink family reads and writes. Several entries may share an id for a
  *    moment (a NEWSA that will fail as a duplicate, UPDSA and MIGRATE build a
  *    second state with the id of a live one), but at most one pending config
- *    exists per id and SET refuses an id that has a live entry.
+ *    exists per id and SET refuses an id that has a live entry. The buckets
+ *    are chosen by the parts of the id that XFRM_MSG_MIGRATE keeps (SPI,
+ *    protocol, mark, if_id), not by the address and family it may change:
+ *    a bound entry's id is the state's, re-read under the lock whenever the
+ *    entry is looked at (espx_sa_id_sync()), because the core may move a
+ *    state to a new address after init_state (xfrm_state_migrate() of 6.1
+ *    and 6.12 sets the new daddr only after xfrm_init_state()).
  *  - global, by xfrm_state pointer (espx_sa_ht): bound entries only, for the
  *    data path; espx_sa_of() is a lockless cache in front of an RCU hash
  *    lookup.
+ *
+ * Which config a new state gets (espx_sa_bind()), first match wins:
+ *  1. the pending config of its id;
+ *  2. the config of a live SA with the same id (UPDSA; MIGRATE on kernels
+ *     that build the clone before changing its address);
+ *  3. the config of a live configured SA with the same SPI, protocol, mark
+ *     and if_id and the same AEAD algorithm, ICV length and key: a clone made
+ *     by XFRM_MSG_MIGRATE for a new family (set before init_state), or for a
+ *     new address on kernels that set it before init_state. Two states with one
+ *     key must never number their packets apart, so such a state shares the
+ *     live one's sequence counters. Non-AEAD SAs have no extensions;
+ *  4. none: a plain ESP SA.
+ * 2 and 3 look at one bucket, so creating a plain SA stays cheap.
  *
  * All changes to either index happen under espx_sa_mutex. It is global, not
  * per netns, on purpose: an SA's destructor may run after our pernet exit
@@ -36,6 +55,7 @@
 #include <linux/slab.h>
 #include <linux/hash.h>
 #include <linux/u64_stats_sync.h>
+#include <crypto/algapi.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include "espx.h"
@@ -101,13 +121,11 @@ void espx_ns_stats_read(const struct net *net, u64 out[__ESPX_NS_STAT_MAX])
 		out[i] = atomic64_read(&en->ns_stats[i]);
 }
 
+/* Without daddr and family: a migrated state stays in its bucket. */
 static u32 espx_sa_id_hash(const struct espx_sa_id *id)
 {
-	const u32 *a = (const u32 *)id->daddr.a6;
-	u32 h = jhash2(a, ARRAY_SIZE(id->daddr.a6), (__force u32)id->spi);
-
 	return jhash_3words(id->mark, id->if_id,
-			    (u32)id->family << 8 | id->proto, h);
+			    (__force u32)id->spi ^ id->proto, 0);
 }
 
 static bool espx_sa_id_equal(const struct espx_sa_id *a,
@@ -138,6 +156,29 @@ void espx_sa_id_from_state(struct espx_sa_id *id, const struct xfrm_state *x)
 static bool espx_sa_dead(const struct espx_sa *sa)
 {
 	return sa->x && READ_ONCE(sa->x->km.state) == XFRM_STATE_DEAD;
+}
+
+/* Under espx_sa_mutex: a bound entry's id is its state's current one. The
+ * state outlives the entry's place in the table (unbind takes it out first).
+ */
+static void espx_sa_id_sync(struct espx_sa *sa)
+{
+	if (sa->x)
+		espx_sa_id_from_state(&sa->id, sa->x);
+}
+
+/* Same AEAD algorithm, ICV length and key: the same SA key. */
+static bool espx_sa_same_key(const struct xfrm_state *a,
+			     const struct xfrm_state *b)
+{
+	const struct xfrm_algo_aead *ka = a->aead, *kb = b->aead;
+
+	if (!ka || !kb || ka->alg_key_len != kb->alg_key_len ||
+	    ka->alg_icv_len != kb->alg_icv_len ||
+	    strncmp(ka->alg_name, kb->alg_name, sizeof(ka->alg_name)))
+		return false;
+	return !crypto_memneq(ka->alg_key, kb->alg_key,
+			      DIV_ROUND_UP(ka->alg_key_len, 8));
 }
 
 static struct espx_sa *espx_sa_alloc(void)
@@ -187,9 +228,34 @@ static struct espx_sa *espx_sa_lookup(struct espx_net *en,
 	struct espx_sa *sa;
 
 	hash_for_each_possible(en->ids, sa, id_node, espx_sa_id_hash(id)) {
+		espx_sa_id_sync(sa);
 		if (!espx_sa_id_equal(&sa->id, id))
 			continue;
 		if (pending ? !sa->x : sa->x && !espx_sa_dead(sa))
+			return sa;
+	}
+	return NULL;
+}
+
+/* Caller holds espx_sa_mutex: a live configured SA other than @x with
+ * @x's key under the parts of @id a migration keeps (rule 3 above).
+ */
+static struct espx_sa *espx_sa_lookup_clone(struct espx_net *en,
+					    const struct espx_sa_id *id,
+					    const struct xfrm_state *x)
+{
+	struct espx_sa *sa;
+
+	if (!x->aead)
+		return NULL;
+	hash_for_each_possible(en->ids, sa, id_node, espx_sa_id_hash(id)) {
+		if (!sa->x || sa->x == x || !sa->has_cfg || espx_sa_dead(sa))
+			continue;
+		espx_sa_id_sync(sa);
+		if (sa->id.spi == id->spi && sa->id.proto == id->proto &&
+		    sa->id.mark == id->mark &&
+		    sa->id.mark_mask == id->mark_mask &&
+		    sa->id.if_id == id->if_id && espx_sa_same_key(sa->x, x))
 			return sa;
 	}
 	return NULL;
@@ -231,10 +297,13 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 		}
 		sa->id = id;
 		/* A second state for the id of a live SA (UPDSA, MIGRATE)
-		 * replaces it or is discarded: it keeps the live SA's config
+		 * replaces it or is discarded, a state with its key elsewhere
+		 * is its migrated clone: either keeps the live SA's config
 		 * rather than silently turning into plain ESP.
 		 */
 		live = espx_sa_lookup(en, &id, false);
+		if (!live || !live->has_cfg)
+			live = espx_sa_lookup_clone(en, &id, x);
 		if (live && live->has_cfg) {
 			sa->cfg = live->cfg;
 			sa->has_cfg = true;
@@ -448,6 +517,7 @@ int espx_sa_walk(struct net *net, unsigned long pos[2],
 		hlist_for_each_entry(sa, &en->ids[bkt], id_node) {
 			if (i++ < pos[1] || espx_sa_dead(sa))
 				continue;
+			espx_sa_id_sync(sa);
 			err = fn(sa, arg);
 			if (err) {
 				pos[0] = bkt;

@@ -35,7 +35,12 @@
  *     (-EBUSY): delete the SA.
  *
  * An SA created without a pending config is a plain ESP SA (wire-identical
- * to esp4/esp6); it still appears in dumps with its espx statistics.
+ * to esp4/esp6); it still appears in dumps with its espx statistics. Two
+ * exceptions keep a live SA's config (and sequence counters) on the state
+ * that replaces it: a state for the same id (XFRM_MSG_UPDSA), and a state
+ * with the same SPI, mark, if_id, AEAD algorithm, ICV length and key under
+ * another address or family, i.e. the clone XFRM_MSG_MIGRATE makes (MOBIKE).
+ * A config follows its SA: after a migration it is found by the new id.
  *
  * Permission: every command needs CAP_NET_ADMIN over the user namespace
  * that owns the network namespace of the socket; a config is visible only
