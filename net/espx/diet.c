@@ -54,17 +54,19 @@ static bool espx_diet_rx_on;
  * struct espx_diet - one Diet SA
  * @rule: the codec's rule, checked
  * @trial: synchronous twin of x->data for candidate trials, or NULL
- * @node: in espx_diet_index (truncated SAs only)
+ * @node: in espx_diet_index (truncated SAs only), keyed by the netns, the
+ *	SPI width k and the SPI's low k bits: what the packet carries
  * @net: the SA's namespace
  * @x: the SA; read by writers of the index only (under espx_diet_mutex)
- * @daddr: the SA's destination, the index key
- * @saddr: its source (the key when no SPI bit is sent)
+ * @daddr: the SA's destination when it was built (configuration checks)
+ * @saddr: likewise its source
  * @spi: its SPI
- * @family: its outer family
+ * @family: its outer family when it was built
  * @rcu: freeing after the index readers
  *
- * Readers of the index copy @spi and find the SA with xfrm_state_lookup(),
- * which holds it: they never touch @x.
+ * Readers of the index copy @spi and find the SA with xfrm_state_lookup()
+ * for the packet's destination, which holds it: they never touch @x, and
+ * the key holds nothing XFRM_MSG_MIGRATE may change (addresses, family).
  */
 struct espx_diet {
 	struct espx_diet_rule rule;
@@ -80,14 +82,21 @@ struct espx_diet {
 };
 
 #define ESPX_DIET_INDEX_BITS	8
+#define ESPX_DIET_SCAN		16	/* SPIs looked up per packet, at most */
 static DEFINE_HASHTABLE(espx_diet_index, ESPX_DIET_INDEX_BITS);
 static DEFINE_MUTEX(espx_diet_mutex);
+/* SPI widths in use (bit k: some SA sends k SPI bits), for the readers */
+static u64 espx_diet_widths;
+static unsigned int espx_diet_width_users[33];
 
-static u32 espx_diet_hash(const struct net *net, const xfrm_address_t *daddr,
-			  u16 family)
+static u32 espx_diet_hash(const struct net *net, u32 k, u32 bits)
 {
-	return jhash2((const u32 *)daddr->a6, ARRAY_SIZE(daddr->a6),
-		      family ^ net_hash_mix(net));
+	return jhash_3words(k, bits, net_hash_mix(net), 0);
+}
+
+static u32 espx_diet_key(const struct espx_diet *d)
+{
+	return ntohl(d->spi) & (u32)espx_diet_mask(d->rule.esp_spi_lsb);
 }
 
 /* codec drop reason -> per-SA statistic */
@@ -266,9 +275,10 @@ static int espx_diet_index_add(struct espx_diet *d,
 	unsigned int shared = 0;
 	int err = 0;
 
+	unsigned int bkt;
+
 	mutex_lock(&espx_diet_mutex);
-	hash_for_each_possible(espx_diet_index, o, node,
-			       espx_diet_hash(net, &d->daddr, d->family)) {
+	hash_for_each(espx_diet_index, bkt, o, node) {
 		if (!net_eq(read_pnet(&o->net), net) ||
 		    o->family != d->family ||
 		    !xfrm_addr_equal(&o->daddr, &d->daddr, d->family) ||
@@ -292,7 +302,9 @@ static int espx_diet_index_add(struct espx_diet *d,
 	}
 	/* at the head: candidates are tried newest first */
 	hash_add_rcu(espx_diet_index, &d->node,
-		     espx_diet_hash(net, &d->daddr, d->family));
+		     espx_diet_hash(net, k, espx_diet_key(d)));
+	if (!espx_diet_width_users[k]++)
+		WRITE_ONCE(espx_diet_widths, espx_diet_widths | BIT_ULL(k));
 out:
 	mutex_unlock(&espx_diet_mutex);
 	return err;
@@ -372,8 +384,12 @@ void espx_diet_destroy(struct xfrm_state *x)
 		return;
 	sa->diet = NULL;
 	mutex_lock(&espx_diet_mutex);
-	if (!hlist_unhashed(&d->node))
+	if (!hlist_unhashed(&d->node)) {
 		hash_del_rcu(&d->node);
+		if (!--espx_diet_width_users[d->rule.esp_spi_lsb])
+			WRITE_ONCE(espx_diet_widths, espx_diet_widths &
+				   ~BIT_ULL(d->rule.esp_spi_lsb));
+	}
 	mutex_unlock(&espx_diet_mutex);
 	espx_diet_free(d);
 }
@@ -719,41 +735,75 @@ int espx_diet_input_finish(struct xfrm_state *x, struct espx_sa *sa,
 
 /* ---- the diet_proto handlers -------------------------------------------- */
 
-/* §6 step 1: the SPIs of the SAs a packet may belong to, newest first.
- * Return: their number; *@short_pkt set when an SA's prefix did not fit.
+/* §6 step 1: the SPIs of the SAs whose truncated SPI the packet carries,
+ * for each SPI width in use, newest first, each once. Which of them are for
+ * the packet's addresses is xfrm_state_lookup()'s answer (espx_diet_rcv()).
+ * Return: their number; *@short_pkt set when a width did not fit.
  */
-static unsigned int espx_diet_candidates(struct net *net, u16 family,
-					 const xfrm_address_t *daddr,
-					 const xfrm_address_t *saddr,
+static unsigned int espx_diet_candidates(struct net *net,
 					 const struct sk_buff *skb,
-					 __be32 spis[ESPX_DIET_CANDIDATES],
+					 __be32 spis[ESPX_DIET_SCAN],
 					 bool *short_pkt)
 {
+	u64 widths = READ_ONCE(espx_diet_widths);
+	unsigned int n = 0, i;
 	struct espx_diet *d;
-	unsigned int n = 0;
 	u32 bits, k;
 
 	*short_pkt = false;
 	rcu_read_lock();
-	hash_for_each_possible_rcu(espx_diet_index, d, node,
-				   espx_diet_hash(net, daddr, family)) {
-		if (!net_eq(read_pnet(&d->net), net) || d->family != family ||
-		    !xfrm_addr_equal(&d->daddr, daddr, family))
+	for (k = 0; k <= 32 && n < ESPX_DIET_SCAN; k++) {
+		if (!(widths & BIT_ULL(k)))
 			continue;
-		k = d->rule.esp_spi_lsb;
 		if (espx_diet_eec_spi(skb->data, skb_headlen(skb), k, &bits)) {
 			*short_pkt = true;
 			continue;
 		}
-		if ((ntohl(d->spi) & (u32)espx_diet_mask(k)) != bits ||
-		    (!k && !xfrm_addr_equal(&d->saddr, saddr, family)))
-			continue;
-		spis[n++] = d->spi;
-		if (n == ESPX_DIET_CANDIDATES)
-			break;
+		hash_for_each_possible_rcu(espx_diet_index, d, node,
+					   espx_diet_hash(net, k, bits)) {
+			if (!net_eq(read_pnet(&d->net), net) ||
+			    d->rule.esp_spi_lsb != k ||
+			    espx_diet_key(d) != bits)
+				continue;
+			for (i = 0; i < n && spis[i] != d->spi; i++)
+				;
+			if (i == n)
+				spis[n++] = d->spi;
+			if (n == ESPX_DIET_SCAN)
+				break;
+		}
 	}
 	rcu_read_unlock();
 	return n;
+}
+
+/* The SAs among @spis that are Diet SAs for the packet's addresses (with
+ * no SPI bit sent, its source too), held, at most ESPX_DIET_CANDIDATES.
+ */
+static unsigned int espx_diet_resolve(struct net *net, struct sk_buff *skb,
+				      const __be32 *spis, unsigned int n,
+				      const xfrm_address_t *saddr,
+				      const xfrm_address_t *daddr, u16 family,
+				      struct xfrm_state **xs)
+{
+	unsigned int m = 0, i;
+	struct xfrm_state *x;
+	struct espx_sa *sa;
+
+	for (i = 0; i < n && m < ESPX_DIET_CANDIDATES; i++) {
+		x = xfrm_state_lookup(net, skb->mark, daddr, spis[i],
+				      IPPROTO_ESP, family);
+		if (!x)
+			continue;
+		sa = espx_sa_of(x);
+		if (sa && sa->diet && espx_diet_truncated(&sa->diet->rule) &&
+		    (sa->diet->rule.esp_spi_lsb ||
+		     xfrm_addr_equal(&x->props.saddr, saddr, family)))
+			xs[m++] = x;
+		else
+			xfrm_state_put(x);
+	}
+	return m;
 }
 
 /* Decrypt a copy with the SA's synchronous transform: does the packet
@@ -908,36 +958,30 @@ static bool espx_diet_rcv_untruncated(struct net *net, struct sk_buff *skb,
 /* Return: 0 when the packet went to xfrm_input(), -1 when dropped. */
 static int espx_diet_rcv(struct sk_buff *skb, u16 family)
 {
+	struct xfrm_state *xs[ESPX_DIET_CANDIDATES];
 	struct net *net = dev_net(skb->dev);
-	__be32 spis[ESPX_DIET_CANDIDATES];
+	__be32 spis[ESPX_DIET_SCAN];
 	xfrm_address_t saddr, daddr;
-	struct xfrm_state *x;
-	unsigned int n, i;
+	unsigned int n, m, i;
+	int err = -EAGAIN;
 	bool short_pkt;
-	int err;
 
 	espx_diet_addrs(skb, family, &saddr, &daddr);
 	if (!pskb_may_pull(skb, min_t(unsigned int, skb->len,
 				      ESPX_DIET_EEC_MAX)))
 		return -1;
-	n = espx_diet_candidates(net, family, &daddr, &saddr, skb, spis,
-				 &short_pkt);
-	for (i = 0; i < n; i++) {
-		x = xfrm_state_lookup(net, skb->mark, &daddr, spis[i],
-				      IPPROTO_ESP, family);
-		if (!x)
-			continue;
-		err = espx_diet_rcv_sa(x, skb, i + 1 < n);
-		xfrm_state_put(x);
-		if (!err)
-			return 0;
-		if (err != -EAGAIN)
-			return -1;
-	}
-	/* no SA, or every candidate but a vanished last one failed */
-	if (!n && espx_diet_rcv_untruncated(net, skb, &daddr, family))
+	n = espx_diet_candidates(net, skb, spis, &short_pkt);
+	m = espx_diet_resolve(net, skb, spis, n, &saddr, &daddr, family, xs);
+	for (i = 0; i < m && err == -EAGAIN; i++)
+		err = espx_diet_rcv_sa(xs[i], skb, i + 1 < m);
+	for (i = 0; i < m; i++)
+		xfrm_state_put(xs[i]);
+	if (m)
+		return err ? -1 : 0;	/* -EAGAIN here: the last one vanished */
+	if (espx_diet_rcv_untruncated(net, skb, &daddr, family))
 		return -1;
-	if (!n && short_pkt) {
+	/* too short for a width in use: more likely cut than unknown */
+	if (short_pkt) {
 		espx_ns_stat_inc(net, ESPX_NS_STAT_DIET_TRUNCATED);
 		XFRM_INC_STATS(net, LINUX_MIB_XFRMINHDRERROR);
 	} else {
@@ -971,10 +1015,12 @@ static int espx_diet6_rcv(struct sk_buff *skb)
 static bool espx_diet_err_known(struct sk_buff *skb, unsigned int off,
 				u16 family)
 {
+	struct xfrm_state *xs[ESPX_DIET_CANDIDATES];
 	const u8 *q = skb->data;
 	xfrm_address_t saddr, daddr;
-	__be32 spis[ESPX_DIET_CANDIDATES];
-	bool short_pkt, ok;
+	__be32 spis[ESPX_DIET_SCAN];
+	unsigned int n, m, i;
+	bool short_pkt;
 
 	memset(&saddr, 0, sizeof(saddr));
 	memset(&daddr, 0, sizeof(daddr));
@@ -989,10 +1035,13 @@ static bool espx_diet_err_known(struct sk_buff *skb, unsigned int off,
 				      off + ESPX_DIET_EEC_MAX)))
 		return false;
 	__skb_pull(skb, off);
-	ok = espx_diet_candidates(dev_net(skb->dev), family, &daddr, &saddr,
-				  skb, spis, &short_pkt) > 0;
+	n = espx_diet_candidates(dev_net(skb->dev), skb, spis, &short_pkt);
+	m = espx_diet_resolve(dev_net(skb->dev), skb, spis, n, &saddr, &daddr,
+			      family, xs);
 	__skb_push(skb, off);
-	return ok;
+	for (i = 0; i < m; i++)
+		xfrm_state_put(xs[i]);
+	return m > 0;
 }
 
 static int espx_diet4_err(struct sk_buff *skb, u32 info)

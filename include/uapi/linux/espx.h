@@ -484,8 +484,8 @@ enum espx_info_attr {
  *	SPI (also counted as XfrmInHdrError).
  * @ESPX_NS_STAT_WESP_NO_SA: protocol 141 packets whose SPI names no SA
  *	(also counted as XfrmInNoStates).
- * @ESPX_NS_STAT_DIET_TRUNCATED: diet_proto packets too short to hold the
- *	truncated SPI of the Diet SAs to their destination (also
+ * @ESPX_NS_STAT_DIET_TRUNCATED: diet_proto packets that no SA takes and
+ *	that are too short for one of the truncated-SPI widths in use (also
  *	XfrmInHdrError). A short packet whose SA is found is that SA's
  *	ESPX_STAT_IN_DROP_TRUNCATED.
  * @ESPX_NS_STAT_DIET_NO_SA: diet_proto packets whose truncated SPI and
