@@ -439,15 +439,17 @@ static void espx_diet_put_lower(const struct espx_diet_rule *r,
 	}
 }
 
-/* Move the headers in front of skb->data (outer IP header, the room the
- * core reserved for ESP) @delta octets towards the payload, dropping the
- * @delta octets in front of the payload. The region lies in the head.
+/* Output: move the @len octets of headers at skb->data + @from (the outer
+ * IP header and what follows it up to the octets being dropped) @delta
+ * octets towards the payload and drop the @delta octets after them: IIPC
+ * (the residue is shorter than the inner headers) and EEC (the prefix is
+ * shorter than the ESP header). The region lies in the head; the header
+ * offsets (mac_header: the protocol octet xfrm points at) move with it.
  */
-static void espx_diet_shift_up(struct sk_buff *skb, unsigned int delta)
+static void espx_diet_move_up(struct sk_buff *skb, int from,
+			      unsigned int len, unsigned int delta)
 {
-	int noff = skb_network_offset(skb);	/* <= 0 on output */
-
-	memmove(skb->data + noff + delta, skb->data + noff, -noff);
+	memmove(skb->data + from + delta, skb->data + from, len);
 	skb->network_header += delta;
 	skb->transport_header += delta;
 	skb->mac_header += delta;
@@ -488,8 +490,11 @@ int espx_diet_output_iipc(struct espx_sa *sa, struct sk_buff *skb,
 	if (espx_diet_inner_ip(r))
 		espx_diet_put_lower(r, skb, &lower);
 	memcpy(skb->data + st.hdr_len - st.res_len, res, st.res_len);
+	/* skb->data is the payload here: the headers lie before it */
 	if (st.hdr_len > st.res_len)
-		espx_diet_shift_up(skb, st.hdr_len - st.res_len);
+		espx_diet_move_up(skb, skb_network_offset(skb),
+				  -skb_network_offset(skb),
+				  st.hdr_len - st.res_len);
 	return 0;
 }
 
@@ -535,12 +540,9 @@ void espx_diet_output_eec(struct espx_sa *sa, struct sk_buff *skb)
 		return;
 	espx_diet_eec_build(r, eec, sizeof(eec), ntohl(esph->spi),
 			    ntohl(esph->seq_no));
+	/* skb->data is the network header here, the ESP header at hoff */
 	memcpy(skb->data + hoff + delta, eec, n);
-	memmove(skb->data + delta, skb->data, hoff);
-	skb->network_header += delta;
-	skb->transport_header += delta;
-	skb->mac_header += delta;
-	__skb_pull(skb, delta);
+	espx_diet_move_up(skb, 0, hoff, delta);
 }
 
 /* ---- input ------------------------------------------------------------- */
@@ -877,18 +879,15 @@ static int espx_diet_expand(struct sk_buff *skb, unsigned int eec_len,
 static int espx_diet_rcv_sa(struct xfrm_state *x, struct sk_buff *skb,
 			    bool try)
 {
-	struct espx_sa *sa = espx_sa_of(x);
+	struct espx_sa *sa = espx_sa_of(x);	/* a Diet SA: resolved so */
+	struct espx_diet *d = sa->diet;
 	struct espx_diet_eec e;
-	struct espx_diet *d;
 	unsigned int tail;
 	bool esn;
 	u64 top, sn;
 	u32 win;
 	int err;
 
-	d = sa ? sa->diet : NULL;
-	if (!d)
-		return -EAGAIN;
 	tail = (sa->ext.iiv ? 0 : ESPX_NONCE_IVLEN) +
 	       crypto_aead_authsize(x->data);
 	err = espx_diet_eec_parse(&d->rule, skb->data, skb->len, tail, &e);
@@ -915,17 +914,20 @@ static int espx_diet_rcv_sa(struct xfrm_state *x, struct sk_buff *skb,
 	return 0;
 }
 
-static void espx_diet_addrs(const struct sk_buff *skb, u16 family,
+/* The addresses of an IPv4 or IPv6 header: a received packet's, or the
+ * one an ICMP error quotes.
+ */
+static void espx_diet_addrs(const void *iph, u16 family,
 			    xfrm_address_t *saddr, xfrm_address_t *daddr)
 {
 	memset(saddr, 0, sizeof(*saddr));
 	memset(daddr, 0, sizeof(*daddr));
 	if (family == AF_INET) {
-		saddr->a4 = ip_hdr(skb)->saddr;
-		daddr->a4 = ip_hdr(skb)->daddr;
+		saddr->a4 = ((const struct iphdr *)iph)->saddr;
+		daddr->a4 = ((const struct iphdr *)iph)->daddr;
 	} else {
-		saddr->in6 = ipv6_hdr(skb)->saddr;
-		daddr->in6 = ipv6_hdr(skb)->daddr;
+		saddr->in6 = ((const struct ipv6hdr *)iph)->saddr;
+		daddr->in6 = ((const struct ipv6hdr *)iph)->daddr;
 	}
 }
 
@@ -966,7 +968,7 @@ static int espx_diet_rcv(struct sk_buff *skb, u16 family)
 	int err = -EAGAIN;
 	bool short_pkt;
 
-	espx_diet_addrs(skb, family, &saddr, &daddr);
+	espx_diet_addrs(skb_network_header(skb), family, &saddr, &daddr);
 	if (!pskb_may_pull(skb, min_t(unsigned int, skb->len,
 				      ESPX_DIET_EEC_MAX)))
 		return -1;
@@ -977,7 +979,7 @@ static int espx_diet_rcv(struct sk_buff *skb, u16 family)
 	for (i = 0; i < m; i++)
 		xfrm_state_put(xs[i]);
 	if (m)
-		return err ? -1 : 0;	/* -EAGAIN here: the last one vanished */
+		return err ? -1 : 0;	/* the last one is not tried: its verdict */
 	if (espx_diet_rcv_untruncated(net, skb, &daddr, family))
 		return -1;
 	/* too short for a width in use: more likely cut than unknown */
@@ -1016,21 +1018,12 @@ static bool espx_diet_err_known(struct sk_buff *skb, unsigned int off,
 				u16 family)
 {
 	struct xfrm_state *xs[ESPX_DIET_CANDIDATES];
-	const u8 *q = skb->data;
 	xfrm_address_t saddr, daddr;
 	__be32 spis[ESPX_DIET_SCAN];
 	unsigned int n, m, i;
 	bool short_pkt;
 
-	memset(&saddr, 0, sizeof(saddr));
-	memset(&daddr, 0, sizeof(daddr));
-	if (family == AF_INET) {
-		saddr.a4 = ((const struct iphdr *)q)->saddr;
-		daddr.a4 = ((const struct iphdr *)q)->daddr;
-	} else {
-		saddr.in6 = ((const struct ipv6hdr *)q)->saddr;
-		daddr.in6 = ((const struct ipv6hdr *)q)->daddr;
-	}
+	espx_diet_addrs(skb->data, family, &saddr, &daddr);
 	if (!pskb_may_pull(skb, min_t(unsigned int, skb->len,
 				      off + ESPX_DIET_EEC_MAX)))
 		return false;
