@@ -229,7 +229,7 @@ for ns in "$NS_A" "$NS_B"; do
 	out=$(ip netns exec "$ns" $XT_PKT diet-set "${specs[@]}" 2>&1) ||
 		{ setup_ok=; ktap_info "diet-set: $(grep -v '^ok' <<<"$out" | head -3 | tr '\n' ' ')"; }
 done
-if [ -z "$setup_ok" ] || ! xt_setup_up || ! xt_servers; then
+if [ -z "$setup_ok" ] || ! xt_setup || ! xt_servers; then
 	ktap_fail "topology, Diet configs, SAs and servers"
 	ktap_finish
 fi

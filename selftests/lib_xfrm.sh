@@ -314,13 +314,35 @@ xt_setup() {
 # xt_sa_install [CASES...]: only the SAs and policies again (after a flush)
 xt_sa_install() { xt_install sa "$@"; }
 
+# ---- SA selectors with an upper-layer part (diet.sh) ------------------------
+# A case's SA_OPTS / OPTS_FOR_A->B / B->A may carry one word "up=proto,udp,dport,7000":
+# xt_install moves it to the end of the SA's selector (commas become spaces;
+# lines without it pass unchanged), making the selector ("sel src S/32 dst D/32" from the
+# line's own addresses) for transport mode, which has none otherwise. Diet-ESP
+# takes its traffic selector (protocol, ports) from there.
+XT_UP_AWK='
+BEGIN { FS = OFS = "\t" }
+$1 ~ /^xfrm state add / && match($1, / up=[^ ]+/) {
+	up = substr($1, RSTART + 4, RLENGTH - 4)
+	gsub(/,/, " ", up)
+	l = substr($1, 1, RSTART - 1) substr($1, RSTART + RLENGTH)
+	if (l !~ / sel /) {
+		split(l, w, " ")
+		pl = w[5] ~ /:/ ? 128 : 32
+		l = l " sel src " w[5] "/" pl " dst " w[7] "/" pl
+	}
+	$1 = l " " up
+}
+{ print }'
+
 xt_install() {
 	local what=$1 side f ns
 	shift
 	for side in A B; do
 		f=$XT_TMP/batch-$what.$side
 		xt_case_lines "$@" | awk -v what="$what" -v side=$side -v maca=$XT_MAC_A \
-			-v macb=$XT_MAC_B "$XT_GEN" >"$f.map" || return 1
+			-v macb=$XT_MAC_B "$XT_GEN" >"$f.gen" || return 1
+		awk "$XT_UP_AWK" "$f.gen" >"$f.map" || return 1
 		cut -f1 "$f.map" >"$f"
 		ns=$NS_A
 		[ $side = B ] && ns=$NS_B
@@ -613,45 +635,3 @@ xt_conf_reject() {	# xt_conf_reject DESC REGEX ARGS...: must fail with a message
 	ip -n "$NS_C" xfrm state flush
 }
 
-# ---- SA selectors with an upper-layer part (diet.sh) ------------------------
-# A case's SA_OPTS / OPTS_FOR_A->B / B->A may carry one word "up=proto,udp,dport,7000":
-# xt_setup_up / xt_install_up move it to the end of the SA's selector (commas
-# become spaces), making the selector ("sel src S/32 dst D/32" from the
-# line's own addresses) for transport mode, which has none otherwise. Diet-ESP
-# takes its traffic selector (protocol, ports) from there.
-XT_UP_AWK='
-BEGIN { FS = OFS = "\t" }
-$1 ~ /^xfrm state add / && match($1, / up=[^ ]+/) {
-	up = substr($1, RSTART + 4, RLENGTH - 4)
-	gsub(/,/, " ", up)
-	l = substr($1, 1, RSTART - 1) substr($1, RSTART + RLENGTH)
-	if (l !~ / sel /) {
-		split(l, w, " ")
-		pl = w[5] ~ /:/ ? 128 : 32
-		l = l " sel src " w[5] "/" pl " dst " w[7] "/" pl
-	}
-	$1 = l " " up
-}
-{ print }'
-
-# xt_setup_up [CASES...]: xt_setup with the up= words applied
-xt_setup_up() {
-	[ -n "${NS_A:-}" ] || xt_topology || return 1
-	xt_install_up all "$@"
-}
-
-# xt_install_up all|sa [CASES...]: xt_install with the up= words applied
-xt_install_up() {
-	local what=$1 side f ns
-	shift
-	for side in A B; do
-		f=$XT_TMP/batch-$what.$side
-		xt_case_lines "$@" | awk -v what="$what" -v side=$side -v maca=$XT_MAC_A \
-			-v macb=$XT_MAC_B "$XT_GEN" | awk "$XT_UP_AWK" >"$f.map" || return 1
-		cut -f1 "$f.map" >"$f"
-		ns=$NS_A
-		[ $side = B ] && ns=$NS_B
-		xt_batch "$ns" "$f"
-	done
-	return 0
-}
