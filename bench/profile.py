@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Per-function kernel instructions/packet, stock vs espx, from one bench run.
 
-    profile.py RUNDIR [--top N] [--scen REGEX] [--metric REGEX]
+    profile.py RUNDIR [--top N] [--scen REGEX] [--metric REGEX] [--base SCEN]
 
 RUNDIR is a `BENCH_PROFILE=1 make bench` run (scripts/bench.sh): the insn_count
 plugin's profile.log ("P <mark> <tb vaddr> <insns> <executions>" per kernel TB
@@ -12,7 +12,9 @@ with that implementation's modules loaded). A TB is charged to the text symbol
 at or below its start address; a TB never spans a function's end except by
 falling through, which compilers do not emit between functions. Repeats of a
 measurement are averaged. For each scenario and UDP metric with both columns,
-prints the functions sorted by |espx - stock| insn/pkt.
+prints the functions sorted by |espx - stock| insn/pkt. With --base, espx
+against espx: each matching scenario against the plain scenario SCEN (an
+extension's cost, e.g. --scen diet-rw --base gcm-tunnel-v6-rw32).
 """
 import argparse
 import bisect
@@ -56,6 +58,7 @@ def main():
     ap.add_argument("--top", type=int, default=40)
     ap.add_argument("--scen", default=".")
     ap.add_argument("--metric", default="insn/pkt")
+    ap.add_argument("--base", default=None)
     a = ap.parse_args()
 
     marks = read_marks(os.path.join(a.run, "marks.tsv"))
@@ -80,10 +83,13 @@ def main():
             if not m:
                 continue
             scen, metric, impl, n = m
-            if impl not in syms or not re.search(a.scen, scen) or \
+            wanted = re.search(a.scen, scen) or scen == a.base
+            if impl not in syms or not wanted or \
                not re.search(a.metric, metric):
                 continue
             key = (scen, metric)
+            if a.base and impl != "espx":
+                continue
             if (key, impl, w[1]) not in seen:
                 seen.add((key, impl, w[1]))
                 pkts[key][impl] += n
@@ -92,15 +98,23 @@ def main():
             fn = names[i] if i >= 0 else "?"
             prof[key][impl][fn] += int(w[3]) * int(w[4])
 
-    for key in prof:
-        s, e = prof[key].get("stock", {}), prof[key].get("espx", {})
-        ps, pe = pkts[key].get("stock", 0), pkts[key].get("espx", 0)
+    left, right = ("stock", "espx") if not a.base else ("base", "espx")
+    for key in sorted(prof):
+        if a.base:
+            if key[0] == a.base:
+                continue
+            s = prof.get((a.base, key[1]), {}).get("espx", {})
+            ps = pkts.get((a.base, key[1]), {}).get("espx", 0)
+        else:
+            s, ps = prof[key].get("stock", {}), pkts[key].get("stock", 0)
+        e, pe = prof[key].get("espx", {}), pkts[key].get("espx", 0)
         if not ps or not pe:
             continue
         ts, te = sum(s.values()) / ps, sum(e.values()) / pe
-        print("## %s %s: stock %.0f, espx %.0f insn/pkt (%+.0f, %.3f)\n" %
-              (key[0], key[1], ts, te, te - ts, te / ts if ts else 0))
-        print("| function | stock | espx | espx-stock |")
+        print("## %s %s: %s %.0f, espx %.0f insn/pkt (%+.0f, %.3f)\n" %
+              (key[0], key[1], a.base or left, ts, te, te - ts,
+               te / ts if ts else 0))
+        print("| function | %s | espx | espx-%s |" % (left, left))
         print("|---|---:|---:|---:|")
         rows = []
         for fn in set(s) | set(e):

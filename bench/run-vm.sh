@@ -13,7 +13,8 @@
 #   kallsyms-<impl>.txt  /proc/kallsyms with that implementation loaded
 # Environment: BENCH_N (UDP packets per measurement, 5000), BENCH_WARMUP (200),
 # BENCH_REPEAT (UDP measurements per metric, 1), BENCH_TCP_SECS (5),
-# BENCH_SCENARIOS (regex on names), BENCH_IMPLS ("stock espx").
+# BENCH_SCENARIOS (regex on names), BENCH_IMPLS ("stock espx"), BENCH_ROUNDS
+# (1: how many times the implementations take turns, stock espx stock espx ...).
 # Never fails because espx does: its column is "n/a" then.
 set -uo pipefail
 out=$1 ko=$2
@@ -23,6 +24,7 @@ BIN=${BENCH_BIN:-$top/build/bench}
 N=${BENCH_N:-5000}
 WARMUP=${BENCH_WARMUP:-200}
 REPEAT=${BENCH_REPEAT:-1}
+ROUNDS=${BENCH_ROUNDS:-1}
 TCP_SECS=${BENCH_TCP_SECS:-5}
 SEL=${BENCH_SCENARIOS:-.}
 IMPLS=${BENCH_IMPLS:-stock espx}
@@ -390,6 +392,7 @@ load_impl() {
 	echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 	echo "udp_packets: $N"
 	echo "udp_repeat: $REPEAT"
+	echo "rounds: $ROUNDS"
 	echo "tcp_secs: $TCP_SECS"
 	echo "mtu: 1600"
 	echo "netdev_max_backlog: $((N + WARMUP + 10000))"
@@ -401,7 +404,13 @@ line=$("$BIN/udpblast" -s 2000)
 mark=$((mark + 1))
 printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$mark" "background" "busy 2s" "-" "2" "1" >>"$marks"
 
+# Rounds: the implementations take turns, so that a change of the host's
+# load during the boot (other VMs, builds) is not charged to one of them.
+declare -A splat_total
+for round in $(seq 1 "$ROUNDS"); do
 for impl in $IMPLS; do
+	first=0
+	[ "$round" = 1 ] && [ "$impl" = "${IMPLS%% *}" ] && first=1
 	dmesg -c >/dev/null
 	if ! load_impl "$impl"; then
 		say "$impl: could not load (see log): all n/a"
@@ -418,15 +427,15 @@ for impl in $IMPLS; do
 		extra=($extra)
 		metrics=("${METRICS[@]}")
 		for w in "${extra[@]}"; do
-			[[ $w = BASE=* ]] && [ "$impl" = "${IMPLS%% *}" ] && echo "base: $scen ${w#BASE=}" >>"$meta"
+			[[ $w = BASE=* ]] && [ $first = 1 ] && echo "base: $scen ${w#BASE=}" >>"$meta"
 			# shellcheck disable=SC2206
 			[[ $w = METRICS=* ]] && w=${w#METRICS=} && metrics=(${w//,/ })
 		done
 		# the scenario itself, for the report's expected wire sizes
-		[ "$impl" = "${IMPLS%% *}" ] && echo "scenario: $spec" | tr -s ' ' >>"$meta"
+		[ $first = 1 ] && echo "scenario: $spec" | tr -s ' ' >>"$meta"
 		if [[ ,$impls, != *,$impl,* ]] || [ $loaded = 0 ]; then all_na; continue; fi
 		if [ "$fam" = 4 ]; then dst=$B4; else dst=$B6; fi
-		say "$impl: $scen"
+		say "$impl: $scen (round $round of $ROUNDS)"
 		if ! xfrm_setup "$fam" "$mode" "$crypto" "${extra[@]}"; then
 			say "$impl: $scen: SA setup failed: n/a"
 			all_na; xfrm_flush; continue
@@ -457,7 +466,10 @@ for impl in $IMPLS; do
 	# crypto modules the SAs autoloaded are there, and before the next rmmod
 	cat /proc/kallsyms >"$out/kallsyms-$impl.txt" 2>/dev/null
 	splats=$(dmesg | grep -Ec "$SPLAT")
-	echo "dmesg_$impl: $splats splat lines" >>"$meta"
-	[ "$splats" -gt 0 ] && { echo "--- dmesg ($impl)"; dmesg; } >>"$log"
+	splat_total[$impl]=$(( ${splat_total[$impl]:-0} + splats ))
+	[ "$round" = "$ROUNDS" ] &&
+		echo "dmesg_$impl: ${splat_total[$impl]} splat lines" >>"$meta"
+	[ "$splats" -gt 0 ] && { echo "--- dmesg ($impl, round $round)"; dmesg; } >>"$log"
+done
 done
 say "done"

@@ -3,7 +3,8 @@
 # make bench: stock esp4/esp6 against espx, side by side, in one VM boot.
 #   KVER=<kver>   kernel to boot (default: Debian's 6.1 of the matrix)
 #   ESPX_KO=path  the espx module (default build/<kver>/espx.ko; built if missing)
-#   BENCH_N, BENCH_REPEAT, BENCH_TCP_SECS, BENCH_SCENARIOS, BENCH_IMPLS: see bench/run-vm.sh
+#   BENCH_N, BENCH_REPEAT, BENCH_ROUNDS, BENCH_TCP_SECS, BENCH_SCENARIOS, BENCH_IMPLS:
+#   see bench/run-vm.sh
 #   ESPX_VM_CPUS (2), ESPX_VM_MEM (2G), BENCH_TIMEOUT (seconds for the VM, 2400)
 #   BENCH_TAG=x   result file name suffix
 #   BENCH_NOTE=text  a line for the result file (e.g. what else ran on the host)
@@ -34,6 +35,11 @@ if [ ! -e "$ko" ] && [ -z "${ESPX_KO:-}" ]; then
 fi
 [ -e "$ko" ] || echo "bench: no $ko: espx column n/a"
 
+# The patched ip for the scenarios with IP=patched (WESPv2, counters, Diet-ESP);
+# incremental when it is there. A failure only makes those scenarios "n/a".
+make --no-print-directory iproute2 >"$bdir/iproute2-build.log" 2>&1 ||
+	echo "bench: the patched ip does not build (see $bdir/iproute2-build.log): IP=patched scenarios n/a"
+
 # 3. One boot: stock then espx. The guest writes into $run (its /tmp/espx-out).
 stamp=$(date +%Y%m%d-%H%M%S)
 run=$bdir/run-$stamp-$KVER
@@ -62,7 +68,7 @@ set +e
 timeout --kill-after=30 "${BENCH_TIMEOUT:-2400}" \
 	vng --run "$kernel" --disable-kvm --cpus "$cpus" --memory "$mem" \
 	--qemu-opts="-cpu max $plugin_opt" --rwdir "/tmp/espx-out=$run" \
-	--exec "BENCH_N=${BENCH_N:-} BENCH_REPEAT=${BENCH_REPEAT:-} BENCH_TCP_SECS=${BENCH_TCP_SECS:-} \
+	--exec "BENCH_N=${BENCH_N:-} BENCH_REPEAT=${BENCH_REPEAT:-} BENCH_ROUNDS=${BENCH_ROUNDS:-} BENCH_TCP_SECS=${BENCH_TCP_SECS:-} \
 		BENCH_SCENARIOS='${BENCH_SCENARIOS:-}' BENCH_IMPLS='${BENCH_IMPLS:-}' \
 		$top/bench/run-vm.sh /tmp/espx-out /tmp/espx-out/espx.ko" </dev/null >"$run/console.txt" 2>&1
 rc=$?

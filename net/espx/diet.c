@@ -574,8 +574,10 @@ int espx_diet_input_proto(struct espx_sa *sa, const struct sk_buff *skb)
 	return -EINVAL;
 }
 
-/* The received outer header's values for a tunnel SA's "lower" fields */
-static void espx_diet_get_lower(const struct sk_buff *skb,
+/* The received outer header's values for a tunnel SA's "lower" fields;
+ * the hash of its addresses only for a generated flow label (@gen)
+ */
+static void espx_diet_get_lower(const struct sk_buff *skb, bool gen,
 				struct espx_diet_lower *l)
 {
 	if (ip_hdr(skb)->version == 4) {
@@ -585,8 +587,9 @@ static void espx_diet_get_lower(const struct sk_buff *skb,
 		l->ecn = iph->tos & INET_ECN_MASK;
 		l->hop_limit = iph->ttl;
 		l->flow = ntohs(iph->id);
-		l->flow_gen = jhash_2words((__force u32)iph->saddr,
-					   (__force u32)iph->daddr, 0);
+		if (gen)
+			l->flow_gen = jhash_2words((__force u32)iph->saddr,
+						   (__force u32)iph->daddr, 0);
 	} else {
 		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
 		u8 ds = ipv6_get_dsfield(ip6h);
@@ -595,7 +598,8 @@ static void espx_diet_get_lower(const struct sk_buff *skb,
 		l->ecn = ds & INET_ECN_MASK;
 		l->hop_limit = ip6h->hop_limit;
 		l->flow = ntohl(ip6_flowlabel(ip6h));
-		l->flow_gen = jhash2((const u32 *)&ip6h->saddr, 8, 0);
+		if (gen)
+			l->flow_gen = jhash2((const u32 *)&ip6h->saddr, 8, 0);
 	}
 }
 
@@ -669,7 +673,8 @@ static int espx_diet_input_iipc(struct xfrm_state *x, struct espx_diet *d,
 	if (!pskb_may_pull(skb, hlen + avail))
 		return -1;
 	if (espx_diet_inner_ip(r))
-		espx_diet_get_lower(skb, &lower);
+		espx_diet_get_lower(skb, r->flow_label_cda ==
+					 ESPX_DIET_FL_GENERATED, &lower);
 	err = espx_diet_iipc_decompress(r, skb->data + hlen, avail, len,
 					nexthdr, &lower, hdr, &st);
 	if (err) {
@@ -754,9 +759,9 @@ static unsigned int espx_diet_candidates(struct net *net,
 
 	*short_pkt = false;
 	rcu_read_lock();
-	for (k = 0; k <= 32 && n < ESPX_DIET_SCAN; k++) {
-		if (!(widths & BIT_ULL(k)))
-			continue;
+	/* the widths in use only: usually one */
+	for (; widths && n < ESPX_DIET_SCAN; widths &= widths - 1) {
+		k = __ffs64(widths);
 		if (espx_diet_eec_spi(skb->data, skb_headlen(skb), k, &bits)) {
 			*short_pkt = true;
 			continue;
@@ -793,8 +798,8 @@ static unsigned int espx_diet_resolve(struct net *net, struct sk_buff *skb,
 	struct espx_sa *sa;
 
 	for (i = 0; i < n && m < ESPX_DIET_CANDIDATES; i++) {
-		x = xfrm_state_lookup(net, skb->mark, daddr, spis[i],
-				      IPPROTO_ESP, family);
+		x = espx_rx_state_lookup(net, skb->mark, daddr, spis[i],
+					 family);
 		if (!x)
 			continue;
 		sa = espx_sa_of(x);

@@ -135,6 +135,23 @@ static inline unsigned int espx_ivlen(const struct espx_sa *sa,
 	return crypto_aead_ivsize(aead);
 }
 
+/* The SA of a packet that espx's own protocol handlers (WESPv2, Diet-ESP)
+ * are about to hand to xfrm_input(): through the core's per-CPU input cache
+ * where the kernel has one, so that this lookup and xfrm_input()'s own for
+ * the same SPI both hit it.
+ */
+static inline struct xfrm_state *
+espx_rx_state_lookup(struct net *net, u32 mark, const xfrm_address_t *daddr,
+		     __be32 spi, unsigned short family)
+{
+#ifdef ESPX_HAVE_INPUT_STATE_LOOKUP
+	return xfrm_input_state_lookup(net, mark, daddr, spi, IPPROTO_ESP,
+				       family);
+#else
+	return xfrm_state_lookup(net, mark, daddr, spi, IPPROTO_ESP, family);
+#endif
+}
+
 /* counters.c: several sequence counters in one SA (multi-counters.md) */
 struct espx_ctrs;
 

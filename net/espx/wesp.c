@@ -262,7 +262,7 @@ static int espx_wesp_rcv_check(struct sk_buff *skb, unsigned short family)
 		daddr = (const xfrm_address_t *)&ip_hdr(skb)->daddr;
 	else
 		daddr = (const xfrm_address_t *)&ipv6_hdr(skb)->daddr;
-	x = xfrm_state_lookup(net, skb->mark, daddr, spi, IPPROTO_ESP, family);
+	x = espx_rx_state_lookup(net, skb->mark, daddr, spi, family);
 	if (!x) {
 		espx_ns_stat_inc(net, ESPX_NS_STAT_WESP_NO_SA);
 		XFRM_INC_STATS(net, LINUX_MIB_XFRMINNOSTATES);

@@ -12,75 +12,14 @@ static u64 espx_diet_mask(u32 n)
 	return n >= 64 ? ~0ULL : (1ULL << n) - 1;
 }
 
-/* Writer: at most 32 bits per call; fewer than 8 bits wait in @acc. */
-struct espx_diet_bw {
-	u8 *p;
-	u32 cap;
-	u32 len;
-	u64 acc;
-	u32 nacc;
-	bool over;
-};
-
-static void espx_diet_put(struct espx_diet_bw *w, u32 v, u32 n)
-{
-	if (!n)		/* a field the rule elides: the common case */
-		return;
-	w->acc = w->acc << n | (v & espx_diet_mask(n));
-	w->nacc += n;
-	while (w->nacc >= 8) {
-		w->nacc -= 8;
-		if (w->len >= w->cap) {
-			w->over = true;
-			continue;
-		}
-		w->p[w->len++] = (u8)(w->acc >> w->nacc);
-	}
-	w->acc &= espx_diet_mask(w->nacc);
-}
-
-/* Complete the last octet with zero bits (§5: 0-7 zero bits) */
-static void espx_diet_flush(struct espx_diet_bw *w)
-{
-	if (w->nacc)
-		espx_diet_put(w, 0, 8 - w->nacc);
-}
-
-/* Reader: an error is sticky and reads then return 0, so that callers test
- * it once at the end; values read meanwhile only fill a discarded header.
- */
-struct espx_diet_br {
-	const u8 *p;
-	u32 bits;
-	u32 pos;
-	bool err;
-};
-
-/* At most 32 bits per call: the (at most five) octets they touch are
- * gathered at once, not bit by bit.
- */
-static u32 espx_diet_get(struct espx_diet_br *b, u32 n)
-{
-	u32 i, last, end;
-	u64 acc = 0;
-
-	if (!n)
-		return 0;
-	if (b->err || n > b->bits - b->pos) {
-		b->err = true;
-		return 0;
-	}
-	end = b->pos + n;
-	last = (end - 1) >> 3;
-	for (i = b->pos >> 3; i <= last; i++)
-		acc = acc << 8 | b->p[i];
-	b->pos = end;
-	return (u32)((acc >> (8 * (last + 1) - end)) & espx_diet_mask(n));
-}
-
 static u16 espx_diet_be16(const u8 *p)
 {
 	return (u16)(p[0] << 8 | p[1]);
+}
+
+static u32 espx_diet_be32(const u8 *p)
+{
+	return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3];
 }
 
 static void espx_diet_put_be16(u8 *p, u32 v)
@@ -91,8 +30,120 @@ static void espx_diet_put_be16(u8 *p, u32 v)
 
 static void espx_diet_put_be32(u8 *p, u32 v)
 {
-	espx_diet_put_be16(p, v >> 16);
-	espx_diet_put_be16(p + 2, v);
+	p[0] = (u8)(v >> 24);
+	p[1] = (u8)(v >> 16);
+	p[2] = (u8)(v >> 8);
+	p[3] = (u8)v;
+}
+
+/* Writer: at most 32 bits per call. Bits wait in @acc (fewer than 32 of
+ * them between calls) and leave it 32 at a time: a residue is a few
+ * hundred bits, and an octet-at-a-time loop cost more than the rest of the
+ * compression together.
+ */
+struct espx_diet_bw {
+	u8 *p;
+	u32 cap;
+	u32 len;
+	u64 acc;
+	u32 nacc;
+	bool over;
+};
+
+static espx_codec_inline void
+espx_diet_put(struct espx_diet_bw *w, u32 v, u32 n)
+{
+	if (!n)		/* a field the rule elides: the common case */
+		return;
+	w->acc = w->acc << n | (v & espx_diet_mask(n));
+	w->nacc += n;
+	if (w->nacc < 32)
+		return;
+	w->nacc -= 32;
+	if (w->cap - w->len >= 4) {
+		espx_diet_put_be32(w->p + w->len, (u32)(w->acc >> w->nacc));
+		w->len += 4;
+	} else {
+		w->over = true;
+	}
+	w->acc &= espx_diet_mask(w->nacc);
+}
+
+/* Complete the last octet with zero bits (§5: 0-7 zero bits) and write
+ * what waits in the accumulator.
+ */
+static void espx_diet_flush(struct espx_diet_bw *w)
+{
+	if (w->nacc % 8)
+		espx_diet_put(w, 0, 8 - w->nacc % 8);
+	while (w->nacc) {
+		w->nacc -= 8;
+		if (w->len < w->cap)
+			w->p[w->len++] = (u8)(w->acc >> w->nacc);
+		else
+			w->over = true;
+	}
+	w->acc = 0;
+}
+
+/* Reader: an error is sticky and reads then return 0, so that callers test
+ * it once at the end; values read meanwhile only fill a discarded header.
+ * @bits may end inside an octet (the SPI bits alone); @octets is what may
+ * be loaded.
+ */
+struct espx_diet_br {
+	const u8 *p;
+	u32 octets;
+	u32 bits;
+	u32 pos;
+	bool err;
+};
+
+static void espx_diet_br_init(struct espx_diet_br *b, const u8 *p,
+			      u32 octets, u32 bits)
+{
+	b->p = p;
+	b->octets = octets;
+	b->bits = bits;
+	b->pos = 0;
+	b->err = false;
+}
+
+/* The octets of @n bits at the read position gathered one by one: near
+ * the end of what may be loaded.
+ */
+static u32 espx_diet_get_slow(struct espx_diet_br *b, u32 n)
+{
+	u32 i, end = b->pos + n, last = (end - 1) >> 3;
+	u64 acc = 0;
+
+	for (i = b->pos >> 3; i <= last; i++)
+		acc = acc << 8 | b->p[i];
+	b->pos = end;
+	return (u32)((acc >> (8 * (last + 1) - end)) & espx_diet_mask(n));
+}
+
+/* At most 32 bits per call: with eight octets loadable at the read
+ * position, one 64-bit window holds them (at most 7 + 32 bits).
+ */
+static espx_codec_inline u32 espx_diet_get(struct espx_diet_br *b, u32 n)
+{
+	u32 first = b->pos >> 3;
+	u64 acc;
+
+	if (!n)
+		return 0;
+	if (b->err || n > b->bits - b->pos) {
+		b->err = true;
+		return 0;
+	}
+	if (b->octets - first < 8)
+		return espx_diet_get_slow(b, n);
+	acc = (u64)espx_diet_be32(b->p + first) << 32 |
+	      espx_diet_be32(b->p + first + 4);
+	acc <<= b->pos & 7;
+	b->pos += n;
+	return (u32)(acc >> (64 - n));
 }
 
 static u32 espx_diet_addr_len(u8 family)
@@ -135,11 +186,6 @@ static bool espx_diet_pfx_match(const u8 *v, const u8 *tv, u32 plen)
 	if (memcmp(v, tv, full))
 		return false;
 	return !rest || !((v[full] ^ tv[full]) & (0xff00 >> rest));
-}
-
-static u32 espx_diet_be32(const u8 *p)
-{
-	return (u32)espx_diet_be16(p) << 16 | espx_diet_be16(p + 2);
 }
 
 /* The residue of an @n-octet value: its bits after the prefix, the
@@ -365,16 +411,16 @@ const char *espx_diet_drop_name(int reason)
 int espx_diet_eec_build(const struct espx_diet_rule *r, u8 *buf,
 			size_t buflen, u32 spi, u32 snlo)
 {
-	u8 tmp[ESPX_DIET_EEC_MAX];
-	struct espx_diet_bw w = { .p = tmp, .cap = sizeof(tmp) };
-	u32 n = espx_diet_eec_len(r);
+	u32 n = espx_diet_eec_len(r), i;
+	u64 v;
 
 	if (buflen < n)
 		return ESPX_CODEC_ESPACE;
-	espx_diet_put(&w, spi, r->esp_spi_lsb);
-	espx_diet_put(&w, snlo, r->esp_sn_lsb);
-	espx_diet_flush(&w);
-	memcpy(buf, tmp, n);
+	/* at most 64 bits: the prefix as one number, written MSB first */
+	v = ((u64)spi & espx_diet_mask(r->esp_spi_lsb)) << r->esp_sn_lsb |
+	    (snlo & espx_diet_mask(r->esp_sn_lsb));
+	for (i = 0; i < n; i++)
+		buf[i] = (u8)(v >> (8 * (n - 1 - i)));
 	return (int)n;
 }
 
@@ -391,11 +437,11 @@ int espx_diet_eec_build(const struct espx_diet_rule *r, u8 *buf,
  */
 int espx_diet_eec_spi(const u8 *pkt, size_t len, u32 spi_lsb, u32 *spi_bits)
 {
-	struct espx_diet_br b = { .p = pkt };
+	struct espx_diet_br b;
 
 	if (spi_lsb > 32 || len * 8 < spi_lsb)
 		return ESPX_DIET_DROP_SHORT;
-	b.bits = spi_lsb;
+	espx_diet_br_init(&b, pkt, len > 8 ? 8 : (u32)len, spi_lsb);
 	*spi_bits = espx_diet_get(&b, spi_lsb);
 	return 0;
 }
@@ -413,14 +459,16 @@ int espx_diet_eec_spi(const u8 *pkt, size_t len, u32 spi_lsb, u32 *spi_bits)
 int espx_diet_eec_parse(const struct espx_diet_rule *r, const u8 *pkt,
 			size_t len, u32 tail, struct espx_diet_eec *out)
 {
-	struct espx_diet_br b = { .p = pkt };
-	u32 n = espx_diet_eec_len(r);
+	u32 n = espx_diet_eec_len(r), i;
+	u64 v = 0;
 
 	if (len < n || len - n < tail)
 		return ESPX_DIET_DROP_SHORT;
-	b.bits = 8 * n;
-	out->spi_bits = espx_diet_get(&b, r->esp_spi_lsb);
-	out->sn_bits = espx_diet_get(&b, r->esp_sn_lsb);
+	for (i = 0; i < n; i++)
+		v = v << 8 | pkt[i];
+	out->spi_bits = (u32)((v >> r->esp_sn_lsb) &
+			      espx_diet_mask(r->esp_spi_lsb));
+	out->sn_bits = (u32)(v & espx_diet_mask(r->esp_sn_lsb));
 	out->len = n;
 	return 0;
 }
@@ -1054,7 +1102,7 @@ int espx_diet_iipc_decompress(const struct espx_diet_rule *r, const u8 *in,
 			      u8 hdr[ESPX_DIET_HDR_MAX],
 			      struct espx_diet_iipc *out)
 {
-	struct espx_diet_br b = { .p = in };
+	struct espx_diet_br b;
 	u32 lim = len;
 	int err = 0;
 
@@ -1067,7 +1115,7 @@ int espx_diet_iipc_decompress(const struct espx_diet_rule *r, const u8 *in,
 		lim = avail;
 	if (lim > ESPX_DIET_RES_MAX)
 		lim = ESPX_DIET_RES_MAX;
-	b.bits = 8 * lim;
+	espx_diet_br_init(&b, in, lim, 8 * lim);
 	memset(hdr, 0, ESPX_DIET_HDR_MAX);
 	if (!espx_diet_inner_ip(r))
 		out->proto = proto;
@@ -1089,6 +1137,34 @@ int espx_diet_iipc_decompress(const struct espx_diet_rule *r, const u8 *in,
 	return espx_diet_d_lengths(hdr, out);
 }
 
+/* Big-endian 32-bit words of @p added to @s, unfolded: 2^16 = 1 modulo
+ * 2^16 - 1, so the halves of a word need no separate adding, and one fold
+ * at the end serves any number of calls.
+ */
+static u64 espx_diet_sum(u64 s, const u8 *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 3 < len; i += 4)
+		s += espx_diet_be32(p + i);
+	if (len & 2) {
+		s += espx_diet_be16(p + i);
+		i += 2;
+	}
+	if (len & 1)
+		s += (u32)p[i] << 8;
+	return s;
+}
+
+static u16 espx_diet_fold(u64 s)
+{
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (u16)s;
+}
+
 /**
  * espx_diet_csum_add - add octets to a one's-complement sum (RFC 1071)
  * @sum: the sum so far (folded, not inverted)
@@ -1099,21 +1175,7 @@ int espx_diet_iipc_decompress(const struct espx_diet_rule *r, const u8 *in,
  */
 u16 espx_diet_csum_add(u16 sum, const u8 *p, size_t len)
 {
-	u64 s = sum;
-	size_t i;
-
-	/* 32 bits per step: the sum of the two halves is the same */
-	for (i = 0; i + 3 < len; i += 4)
-		s += (u32)p[i] << 24 | (u32)p[i + 1] << 16 |
-		     (u32)p[i + 2] << 8 | p[i + 3];
-	for (; i + 1 < len; i += 2)
-		s += (u32)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		s += (u32)p[len - 1] << 8;
-	s = (s & 0xffffffff) + (s >> 32);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (u16)s;
+	return espx_diet_fold(espx_diet_sum(sum, p, len));
 }
 
 /**
@@ -1134,7 +1196,8 @@ void espx_diet_iipc_csum(const struct espx_diet_rule *r, u8 *hdr,
 			 const u8 *daddr, u16 payload_sum)
 {
 	u32 l4len = st->l4_len + st->plen, alen, off;
-	u8 *l4 = hdr + st->l3_len, ph[4];
+	u8 *l4 = hdr + st->l3_len;
+	u64 sum;
 	u16 s;
 
 	if (!st->l4_len)
@@ -1150,18 +1213,14 @@ void espx_diet_iipc_csum(const struct espx_diet_rule *r, u8 *hdr,
 	alen = espx_diet_addr_len(r->inner_family);
 	off = st->l4_len == 8 ? 6 : 16;
 	espx_diet_put_be16(l4 + off, 0);
-	/* the IPv4 pseudo-header's 0, proto, 16-bit length sum the same as
-	 * IPv6's 32-bit length, 0, NH
+	/* the pseudo-header's length (IPv4: 16 bits, IPv6: 32) and 0 | proto
+	 * sum as numbers: the modulus makes the word boundaries irrelevant
 	 */
-	espx_diet_put_be32(ph, l4len);
-	s = espx_diet_csum_add(payload_sum, saddr, alen);
-	s = espx_diet_csum_add(s, daddr, alen);
-	s = espx_diet_csum_add(s, ph, 4);
-	ph[0] = 0;
-	ph[1] = st->proto;
-	s = espx_diet_csum_add(s, ph, 2);
-	s = espx_diet_csum_add(s, l4, st->l4_len);
-	s = (u16)~s;
+	sum = payload_sum + (u64)l4len + st->proto;
+	sum = espx_diet_sum(sum, saddr, alen);
+	sum = espx_diet_sum(sum, daddr, alen);
+	sum = espx_diet_sum(sum, l4, st->l4_len);
+	s = (u16)~espx_diet_fold(sum);
 	if (!s && st->l4_len == 8)
 		s = 0xffff;
 	espx_diet_put_be16(l4 + off, s);

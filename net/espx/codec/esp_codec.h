@@ -24,6 +24,16 @@ typedef uint32_t u32;
 typedef uint64_t u64;
 #endif
 
+/* Small helpers called for every field of every packet: inlined in the
+ * module, since a call costs as much as their work (userspace builds
+ * leave it to -O2).
+ */
+#ifdef __KERNEL__
+#define espx_codec_inline	__always_inline
+#else
+#define espx_codec_inline	inline
+#endif
+
 #define ESPX_ESP_HDR_LEN	8	/* SPI + SN */
 #define ESPX_ESP_TRAILER_MIN	2	/* Pad Length + Next Header */
 #define ESPX_ESP_PADLEN_MAX	255
