@@ -65,8 +65,8 @@ static int seal(struct pkt *p)
 		memcpy(b, p->outer, p->outerlen);
 	memcpy(b + p->outerlen, p->wh, p->whlen);
 	esp = b + p->outerlen + p->whlen;
-	espx_wesp_put_be32(esp, p->spi);
-	espx_wesp_put_be32(esp + 4, p->snlo);
+	espx_codec_put_be32(esp, p->spi);
+	espx_codec_put_be32(esp + 4, p->snlo);
 	memcpy(esp + 8, p->iv, ESPX_WESP_IVLEN);
 	memcpy(esp + 16, p->payload, c4);
 

@@ -12,30 +12,6 @@ static u64 espx_diet_mask(u32 n)
 	return n >= 64 ? ~0ULL : (1ULL << n) - 1;
 }
 
-static u16 espx_diet_be16(const u8 *p)
-{
-	return (u16)(p[0] << 8 | p[1]);
-}
-
-static u32 espx_diet_be32(const u8 *p)
-{
-	return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3];
-}
-
-static void espx_diet_put_be16(u8 *p, u32 v)
-{
-	p[0] = (u8)(v >> 8);
-	p[1] = (u8)v;
-}
-
-static void espx_diet_put_be32(u8 *p, u32 v)
-{
-	p[0] = (u8)(v >> 24);
-	p[1] = (u8)(v >> 16);
-	p[2] = (u8)(v >> 8);
-	p[3] = (u8)v;
-}
-
 /* Writer: at most 32 bits per call. Bits wait in @acc (fewer than 32 of
  * them between calls) and leave it 32 at a time: a residue is a few
  * hundred bits, and an octet-at-a-time loop cost more than the rest of the
@@ -61,7 +37,7 @@ espx_diet_put(struct espx_diet_bw *w, u32 v, u32 n)
 		return;
 	w->nacc -= 32;
 	if (w->cap - w->len >= 4) {
-		espx_diet_put_be32(w->p + w->len, (u32)(w->acc >> w->nacc));
+		espx_codec_put_be32(w->p + w->len, (u32)(w->acc >> w->nacc));
 		w->len += 4;
 	} else {
 		w->over = true;
@@ -139,8 +115,8 @@ static espx_codec_inline u32 espx_diet_get(struct espx_diet_br *b, u32 n)
 	}
 	if (b->octets - first < 8)
 		return espx_diet_get_slow(b, n);
-	acc = (u64)espx_diet_be32(b->p + first) << 32 |
-	      espx_diet_be32(b->p + first + 4);
+	acc = (u64)espx_codec_be32(b->p + first) << 32 |
+	      espx_codec_be32(b->p + first + 4);
 	acc <<= b->pos & 7;
 	b->pos += n;
 	return (u32)(acc >> (64 - n));
@@ -174,8 +150,8 @@ static u8 espx_diet_port_plen(u16 a, u16 b)
 {
 	u8 pa[2], pb[2];
 
-	espx_diet_put_be16(pa, a);
-	espx_diet_put_be16(pb, b);
+	espx_codec_put_be16(pa, a);
+	espx_codec_put_be16(pb, b);
 	return espx_diet_plen(pa, pb, 2);
 }
 
@@ -202,7 +178,7 @@ static void espx_diet_put_tail(struct espx_diet_bw *w, const u8 *v, u32 n,
 		i++;
 	}
 	for (; i + 4 <= n; i += 4)
-		espx_diet_put(w, espx_diet_be32(v + i), 32);
+		espx_diet_put(w, espx_codec_be32(v + i), 32);
 	for (; i < n; i++)
 		espx_diet_put(w, v[i], 8);
 }
@@ -219,7 +195,7 @@ static void espx_diet_get_tail(struct espx_diet_br *b, u8 *v, const u8 *tv,
 		i++;
 	}
 	for (; i + 4 <= n; i += 4)
-		espx_diet_put_be32(v + i, espx_diet_get(b, 32));
+		espx_codec_put_be32(v + i, espx_diet_get(b, 32));
 	for (; i < n; i++)
 		v[i] = (u8)espx_diet_get(b, 8);
 }
@@ -517,13 +493,13 @@ int espx_diet_sn_rebuild(u32 sn_lsb, u32 sn_bits, u64 top, u32 window,
  */
 u32 espx_diet_aad(u8 *aad, u32 spi, u64 sn, bool esn)
 {
-	espx_diet_put_be32(aad, spi);
+	espx_codec_put_be32(aad, spi);
 	if (!esn) {
-		espx_diet_put_be32(aad + 4, (u32)sn);
+		espx_codec_put_be32(aad + 4, (u32)sn);
 		return 8;
 	}
-	espx_diet_put_be32(aad + 4, (u32)(sn >> 32));
-	espx_diet_put_be32(aad + 8, (u32)sn);
+	espx_codec_put_be32(aad + 4, (u32)(sn >> 32));
+	espx_codec_put_be32(aad + 8, (u32)sn);
 	return 12;
 }
 
@@ -534,8 +510,8 @@ u32 espx_diet_aad(u8 *aad, u32 spi, u64 sn, bool esn)
  */
 void espx_diet_iiv(u8 *iv, u64 sn)
 {
-	espx_diet_put_be32(iv, (u32)(sn >> 32));
-	espx_diet_put_be32(iv + 4, (u32)sn);
+	espx_codec_put_be32(iv, (u32)(sn >> 32));
+	espx_codec_put_be32(iv + 4, (u32)sn);
 }
 
 /* ---- CTEC (§4, §6 step 4) ---- */
@@ -795,7 +771,7 @@ static int espx_diet_c_ip6(const struct espx_diet_rule *r, const u8 *p,
 	 * different: refuse it rather than change the packet
 	 */
 	if (avail < 40 || len < 40 || p[0] >> 4 != 6 ||
-	    espx_diet_be16(p + 4) != len - 40)
+	    espx_codec_be16(p + 4) != len - 40)
 		return ESPX_DIET_DROP_NOMATCH;
 	dscp = (u8)((p[0] & 0x0f) << 2 | p[1] >> 6);
 	ecn = (p[1] >> 4) & 3;
@@ -806,7 +782,7 @@ static int espx_diet_c_ip6(const struct espx_diet_rule *r, const u8 *p,
 	if (err)
 		return err;
 	espx_diet_c_ecn(r, w, ecn);
-	espx_diet_c_flow(r, w, (u32)(p[1] & 0x0f) << 16 | espx_diet_be16(p + 2),
+	espx_diet_c_flow(r, w, (u32)(p[1] & 0x0f) << 16 | espx_codec_be16(p + 2),
 			 20, lower);
 	err = espx_diet_c_proto(r, w, p[6]);
 	if (err)
@@ -830,7 +806,7 @@ static int espx_diet_d_ip6(const struct espx_diet_rule *r,
 	out->proto = espx_diet_d_proto(r, b);
 	h[0] = (u8)(0x60 | dscp >> 2);
 	h[1] = (u8)((dscp & 3) << 6 | ecn << 4 | fl >> 16);
-	espx_diet_put_be16(h + 2, fl);
+	espx_codec_put_be16(h + 2, fl);
 	h[6] = out->proto;
 	h[7] = lower->hop_limit;
 	espx_diet_d_addrs(r, b, h + 8, h + 24);
@@ -848,7 +824,7 @@ static int espx_diet_c_ip4(const struct espx_diet_rule *r, const u8 *p,
 
 	/* [DECISION] options are not compressible */
 	if (avail < 20 || len < 20 || p[0] != 0x45 ||
-	    espx_diet_be16(p + 2) != len)
+	    espx_codec_be16(p + 2) != len)
 		return ESPX_DIET_DROP_NOMATCH;
 	lower->dscp = p[1] >> 2;
 	lower->ecn = p[1] & 3;
@@ -858,8 +834,8 @@ static int espx_diet_c_ip4(const struct espx_diet_rule *r, const u8 *p,
 	if (err)
 		return err;
 	espx_diet_c_ecn(r, w, p[1] & 3);
-	espx_diet_c_flow(r, w, espx_diet_be16(p + 4), 16, lower);
-	espx_diet_put(w, espx_diet_be16(p + 6), 16);
+	espx_diet_c_flow(r, w, espx_codec_be16(p + 4), 16, lower);
+	espx_diet_put(w, espx_codec_be16(p + 6), 16);
 	err = espx_diet_c_proto(r, w, p[9]);
 	if (err)
 		return err;
@@ -886,8 +862,8 @@ static int espx_diet_d_ip4(const struct espx_diet_rule *r,
 		err = ESPX_DIET_DROP_IHL;
 	h[0] = 0x45;
 	h[1] = (u8)(dscp << 2 | ecn);
-	espx_diet_put_be16(h + 4, id);
-	espx_diet_put_be16(h + 6, frag);
+	espx_codec_put_be16(h + 4, id);
+	espx_codec_put_be16(h + 6, frag);
 	h[8] = lower->hop_limit;
 	h[9] = out->proto;
 	espx_diet_d_addrs(r, b, h + 12, h + 16);
@@ -903,13 +879,13 @@ static bool espx_diet_l4_fragment(const struct espx_diet_rule *r,
 				  const u8 *h)
 {
 	return espx_diet_inner_ip(r) && r->inner_family == 4 &&
-	       (espx_diet_be16(h + 6) & 0x3fff);
+	       (espx_codec_be16(h + 6) & 0x3fff);
 }
 
 static int espx_diet_c_ports(const struct espx_diet_rule *r,
 			     struct espx_diet_bw *w, const u8 *p)
 {
-	u16 sport = espx_diet_be16(p), dport = espx_diet_be16(p + 2);
+	u16 sport = espx_codec_be16(p), dport = espx_codec_be16(p + 2);
 
 	if (!espx_diet_port_match(sport, r->sport_start, r->sport_plen) ||
 	    !espx_diet_port_match(dport, r->dport_start, r->dport_plen))
@@ -928,8 +904,8 @@ static void espx_diet_d_ports(const struct espx_diet_rule *r,
 	u32 dport = (r->dport_start & ~(u32)espx_diet_mask(d)) |
 		    espx_diet_get(b, d);
 
-	espx_diet_put_be16(h, sport);
-	espx_diet_put_be16(h + 2, dport);
+	espx_codec_put_be16(h, sport);
+	espx_codec_put_be16(h + 2, dport);
 }
 
 /* UDP or TCP at @p, @len octets of segment; other protocols pass */
@@ -942,7 +918,7 @@ static int espx_diet_c_l4(const struct espx_diet_rule *r, const u8 *p,
 
 	switch (out->proto) {
 	case ESPX_DIET_IPPROTO_UDP:
-		if (avail < 8 || len < 8 || espx_diet_be16(p + 4) != len)
+		if (avail < 8 || len < 8 || espx_codec_be16(p + 4) != len)
 			return ESPX_DIET_DROP_NOMATCH;
 		err = espx_diet_c_ports(r, w, p);
 		if (err)
@@ -959,13 +935,13 @@ static int espx_diet_c_l4(const struct espx_diet_rule *r, const u8 *p,
 		if (err)
 			return err;
 		/* sequence, acknowledgment, offset + flags, window */
-		espx_diet_put(w, (u32)espx_diet_be16(p + 4) << 16 |
-				 espx_diet_be16(p + 6), 32);
-		espx_diet_put(w, (u32)espx_diet_be16(p + 8) << 16 |
-				 espx_diet_be16(p + 10), 32);
-		espx_diet_put(w, espx_diet_be16(p + 12), 16);
-		espx_diet_put(w, espx_diet_be16(p + 14), 16);
-		espx_diet_put(w, espx_diet_be16(p + 18), 16);
+		espx_diet_put(w, (u32)espx_codec_be16(p + 4) << 16 |
+				 espx_codec_be16(p + 6), 32);
+		espx_diet_put(w, (u32)espx_codec_be16(p + 8) << 16 |
+				 espx_codec_be16(p + 10), 32);
+		espx_diet_put(w, espx_codec_be16(p + 12), 16);
+		espx_diet_put(w, espx_codec_be16(p + 14), 16);
+		espx_diet_put(w, espx_codec_be16(p + 18), 16);
 		out->l4_len = 20;
 		return 0;
 	}
@@ -986,8 +962,8 @@ static void espx_diet_d_l4(const struct espx_diet_rule *r,
 	case ESPX_DIET_IPPROTO_TCP:
 		espx_diet_d_ports(r, b, h);
 		for (i = 4; i < 16; i += 2)
-			espx_diet_put_be16(h + i, espx_diet_get(b, 16));
-		espx_diet_put_be16(h + 18, espx_diet_get(b, 16));
+			espx_codec_put_be16(h + i, espx_diet_get(b, 16));
+		espx_codec_put_be16(h + 18, espx_diet_get(b, 16));
 		out->l4_len = 20;
 		return;
 	}
@@ -1067,14 +1043,14 @@ static int espx_diet_d_lengths(u8 *hdr, const struct espx_diet_iipc *st)
 	if (st->l4_len == 20 && (doff < 5 || doff * 4 > l4))
 		return ESPX_DIET_DROP_TCP_DOFF;
 	if (st->l4_len == 8)
-		espx_diet_put_be16(h4 + 4, l4);
+		espx_codec_put_be16(h4 + 4, l4);
 	if (st->l3_len == 40)
-		espx_diet_put_be16(hdr + 4, l4);
+		espx_codec_put_be16(hdr + 4, l4);
 	if (st->l3_len == 20) {
-		espx_diet_put_be16(hdr + 2, 20 + l4);
-		espx_diet_put_be16(hdr + 10, 0);
-		espx_diet_put_be16(hdr + 10,
-				   (u16)~espx_diet_csum_add(0, hdr, 20));
+		espx_codec_put_be16(hdr + 2, 20 + l4);
+		espx_codec_put_be16(hdr + 10, 0);
+		espx_codec_put_be16(hdr + 10,
+				    (u16)~espx_diet_csum_add(0, hdr, 20));
 	}
 	return 0;
 }
@@ -1146,9 +1122,9 @@ static u64 espx_diet_sum(u64 s, const u8 *p, size_t len)
 	size_t i;
 
 	for (i = 0; i + 3 < len; i += 4)
-		s += espx_diet_be32(p + i);
+		s += espx_codec_be32(p + i);
 	if (len & 2) {
-		s += espx_diet_be16(p + i);
+		s += espx_codec_be16(p + i);
 		i += 2;
 	}
 	if (len & 1)
@@ -1212,7 +1188,7 @@ void espx_diet_iipc_csum(const struct espx_diet_rule *r, u8 *hdr,
 	/* transport: inner = outer family; BEET: the rebuilt inner header */
 	alen = espx_diet_addr_len(r->inner_family);
 	off = st->l4_len == 8 ? 6 : 16;
-	espx_diet_put_be16(l4 + off, 0);
+	espx_codec_put_be16(l4 + off, 0);
 	/* the pseudo-header's length (IPv4: 16 bits, IPv6: 32) and 0 | proto
 	 * sum as numbers: the modulus makes the word boundaries irrelevant
 	 */
@@ -1223,5 +1199,5 @@ void espx_diet_iipc_csum(const struct espx_diet_rule *r, u8 *hdr,
 	s = (u16)~espx_diet_fold(sum);
 	if (!s && st->l4_len == 8)
 		s = 0xffff;
-	espx_diet_put_be16(l4 + off, s);
+	espx_codec_put_be16(l4 + off, s);
 }

@@ -34,6 +34,31 @@ typedef uint64_t u64;
 #define espx_codec_inline	inline
 #endif
 
+/* Big-endian fields at any alignment, for every codec */
+static inline u16 espx_codec_be16(const u8 *p)
+{
+	return (u16)(p[0] << 8 | p[1]);
+}
+
+static inline u32 espx_codec_be32(const u8 *p)
+{
+	return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3];
+}
+
+static inline void espx_codec_put_be16(u8 *p, u32 v)
+{
+	p[0] = (u8)(v >> 8);
+	p[1] = (u8)v;
+}
+
+static inline void espx_codec_put_be32(u8 *p, u32 v)
+{
+	p[0] = (u8)(v >> 24);
+	p[1] = (u8)(v >> 16);
+	p[2] = (u8)(v >> 8);
+	p[3] = (u8)v;
+}
+
 #define ESPX_ESP_HDR_LEN	8	/* SPI + SN */
 #define ESPX_ESP_TRAILER_MIN	2	/* Pad Length + Next Header */
 #define ESPX_ESP_PADLEN_MAX	255

@@ -5,18 +5,6 @@
  */
 #include "wesp_codec.h"
 
-static void espx_wesp_put_be16(u8 *p, u16 v)
-{
-	p[0] = (u8)(v >> 8);
-	p[1] = (u8)v;
-}
-
-static void espx_wesp_put_be32(u8 *p, u32 v)
-{
-	espx_wesp_put_be16(p, (u16)(v >> 16));
-	espx_wesp_put_be16(p + 2, (u16)v);
-}
-
 /* Alignment of the ESP header relative to the outer IP header (§2) */
 static u32 espx_wesp_align(bool ipv6)
 {
@@ -93,7 +81,7 @@ int espx_wesp_build(u8 *buf, size_t buflen, const struct espx_wesp_tx *p)
 	if (p->subsa) {
 		buf[4] = ESPX_WESP_OPT_SUBSA;
 		buf[5] = 2;
-		espx_wesp_put_be16(buf + 6, p->subsa_id);
+		espx_codec_put_be16(buf + 6, p->subsa_id);
 	} else if (optlen) {
 		buf[4] = ESPX_WESP_OPT_PADN;
 		buf[5] = (u8)(optlen - 2);
@@ -128,7 +116,7 @@ static int espx_wesp_opt(const u8 *o, u32 off, struct espx_wesp_hdr *h)
 		if (off)
 			return ESPX_WESP_DROP_SUBSA_POS;
 		h->subsa = true;
-		h->subsa_id = (u16)(o[2] << 8 | o[3]);
+		h->subsa_id = espx_codec_be16(o + 2);
 		return 0;
 	}
 	/* unknown: action 00 skips, the rest drop (espx sends no ICMP) */
@@ -337,10 +325,10 @@ int espx_wesp_aad(u8 *aad, size_t aadlen, const u8 *wesp_hdr, u32 wesp_len,
 	memcpy(p, &spi_be_raw, 4);
 	p += 4;
 	if (with_snhi) {
-		espx_wesp_put_be32(p, snhi);
+		espx_codec_put_be32(p, snhi);
 		p += 4;
 	}
-	espx_wesp_put_be32(p, snlo);
+	espx_codec_put_be32(p, snlo);
 	p += 4;
 	if (clearlen)
 		memcpy(p, clear, clearlen);
@@ -354,8 +342,8 @@ int espx_wesp_aad(u8 *aad, size_t aadlen, const u8 *wesp_hdr, u32 wesp_len,
  */
 void espx_wesp_iv_seq(u8 *iv, u64 seq)
 {
-	espx_wesp_put_be32(iv, (u32)(seq >> 32));
-	espx_wesp_put_be32(iv + 4, (u32)seq);
+	espx_codec_put_be32(iv, (u32)(seq >> 32));
+	espx_codec_put_be32(iv + 4, (u32)seq);
 }
 
 /**
@@ -373,9 +361,9 @@ int espx_wesp_iv_counter(u8 *iv, u16 id, u64 seq)
 {
 	if (!seq || seq > ESPX_WESP_SEQ_MAX)
 		return ESPX_CODEC_EINVAL;
-	espx_wesp_put_be16(iv, id);
-	espx_wesp_put_be16(iv + 2, (u16)(seq >> 32));
-	espx_wesp_put_be32(iv + 4, (u32)seq);
+	espx_codec_put_be16(iv, id);
+	espx_codec_put_be16(iv + 2, (u16)(seq >> 32));
+	espx_codec_put_be32(iv + 4, (u32)seq);
 	return 0;
 }
 
