@@ -408,68 +408,68 @@ printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$mark" "background" "busy 2s" "-" "2" "1" >>"
 # load during the boot (other VMs, builds) is not charged to one of them.
 declare -A splat_total
 for round in $(seq 1 "$ROUNDS"); do
-for impl in $IMPLS; do
-	first=0
-	[ "$round" = 1 ] && [ "$impl" = "${IMPLS%% *}" ] && first=1
-	dmesg -c >/dev/null
-	if ! load_impl "$impl"; then
-		say "$impl: could not load (see log): all n/a"
-		echo "load_$impl: failed" >>"$meta"
-		loaded=0
-	else
-		echo "load_$impl: ok ($(grep -E '^(esp4|esp6|espx) ' /proc/modules | cut -d' ' -f1 | tr '\n' ' '))" >>"$meta"
-		loaded=1
-	fi
-	for spec in "${SCENARIOS[@]}"; do
-		read -r scen fam mode crypto impls extra <<<"$spec"
-		[[ $scen =~ $SEL ]] || continue
-		# shellcheck disable=SC2206
-		extra=($extra)
-		metrics=("${METRICS[@]}")
-		for w in "${extra[@]}"; do
-			[[ $w = BASE=* ]] && [ $first = 1 ] && echo "base: $scen ${w#BASE=}" >>"$meta"
+	for impl in $IMPLS; do
+		first=0
+		[ "$round" = 1 ] && [ "$impl" = "${IMPLS%% *}" ] && first=1
+		dmesg -c >/dev/null
+		if ! load_impl "$impl"; then
+			say "$impl: could not load (see log): all n/a"
+			echo "load_$impl: failed" >>"$meta"
+			loaded=0
+		else
+			echo "load_$impl: ok ($(grep -E '^(esp4|esp6|espx) ' /proc/modules | cut -d' ' -f1 | tr '\n' ' '))" >>"$meta"
+			loaded=1
+		fi
+		for spec in "${SCENARIOS[@]}"; do
+			read -r scen fam mode crypto impls extra <<<"$spec"
+			[[ $scen =~ $SEL ]] || continue
 			# shellcheck disable=SC2206
-			[[ $w = METRICS=* ]] && w=${w#METRICS=} && metrics=(${w//,/ })
+			extra=($extra)
+			metrics=("${METRICS[@]}")
+			for w in "${extra[@]}"; do
+				[[ $w = BASE=* ]] && [ $first = 1 ] && echo "base: $scen ${w#BASE=}" >>"$meta"
+				# shellcheck disable=SC2206
+				[[ $w = METRICS=* ]] && w=${w#METRICS=} && metrics=(${w//,/ })
+			done
+			# the scenario itself, for the report's expected wire sizes
+			[ $first = 1 ] && echo "scenario: $spec" | tr -s ' ' >>"$meta"
+			if [[ ,$impls, != *,$impl,* ]] || [ $loaded = 0 ]; then all_na; continue; fi
+			if [ "$fam" = 4 ]; then dst=$B4; else dst=$B6; fi
+			say "$impl: $scen (round $round of $ROUNDS)"
+			if ! xfrm_setup "$fam" "$mode" "$crypto" "${extra[@]}"; then
+				say "$impl: $scen: SA setup failed: n/a"
+				all_na; xfrm_flush; continue
+			fi
+			# A throw-away run first: connectivity check, and whatever the first
+			# packets of a new SA pair trigger (bundle creation, crypto instance
+			# set-up, module autoload helpers) stays out of the measurements.
+			line=$(timeout 120 "$BIN/udpblast" -d "$dst" -p 9000 -l 64 -n "$WARMUP" -w 0 -A a -N b -c 0 2>>"$log")
+			echo "warm-up: $line" >>"$log"
+			case $line in
+			sent=*) mark=$((mark + 1))
+				printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$mark" "$scen" "warm-up" "$impl" "$WARMUP" 1 >>"$marks" ;;
+			esac
+			sleep 0.2
+			# The first metric that gets no traffic through makes the rest n/a.
+			failed=0
+			for m in "${metrics[@]}"; do
+				if [ $failed = 1 ]; then na_metric "$m"; continue; fi
+				"metric_$m" || failed=1
+			done
+			if [ $failed = 1 ]; then
+				run ip -n b -s xfrm state; run ip netns exec b nstat -az
+			fi
+			[ "$impl" = espx ] && espx_drops
+			xfrm_flush
 		done
-		# the scenario itself, for the report's expected wire sizes
-		[ $first = 1 ] && echo "scenario: $spec" | tr -s ' ' >>"$meta"
-		if [[ ,$impls, != *,$impl,* ]] || [ $loaded = 0 ]; then all_na; continue; fi
-		if [ "$fam" = 4 ]; then dst=$B4; else dst=$B6; fi
-		say "$impl: $scen (round $round of $ROUNDS)"
-		if ! xfrm_setup "$fam" "$mode" "$crypto" "${extra[@]}"; then
-			say "$impl: $scen: SA setup failed: n/a"
-			all_na; xfrm_flush; continue
-		fi
-		# A throw-away run first: connectivity check, and whatever the first
-		# packets of a new SA pair trigger (bundle creation, crypto instance
-		# set-up, module autoload helpers) stays out of the measurements.
-		line=$(timeout 120 "$BIN/udpblast" -d "$dst" -p 9000 -l 64 -n "$WARMUP" -w 0 -A a -N b -c 0 2>>"$log")
-		echo "warm-up: $line" >>"$log"
-		case $line in
-		sent=*) mark=$((mark + 1))
-			printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$mark" "$scen" "warm-up" "$impl" "$WARMUP" 1 >>"$marks" ;;
-		esac
-		sleep 0.2
-		# The first metric that gets no traffic through makes the rest n/a.
-		failed=0
-		for m in "${metrics[@]}"; do
-			if [ $failed = 1 ]; then na_metric "$m"; continue; fi
-			"metric_$m" || failed=1
-		done
-		if [ $failed = 1 ]; then
-			run ip -n b -s xfrm state; run ip netns exec b nstat -az
-		fi
-		[ "$impl" = espx ] && espx_drops
-		xfrm_flush
+		# symbols for bench/profile.py, modules included: now, so that the
+		# crypto modules the SAs autoloaded are there, and before the next rmmod
+		cat /proc/kallsyms >"$out/kallsyms-$impl.txt" 2>/dev/null
+		splats=$(dmesg | grep -Ec "$SPLAT")
+		splat_total[$impl]=$(( ${splat_total[$impl]:-0} + splats ))
+		[ "$round" = "$ROUNDS" ] &&
+			echo "dmesg_$impl: ${splat_total[$impl]} splat lines" >>"$meta"
+		[ "$splats" -gt 0 ] && { echo "--- dmesg ($impl, round $round)"; dmesg; } >>"$log"
 	done
-	# symbols for bench/profile.py, modules included: now, so that the
-	# crypto modules the SAs autoloaded are there, and before the next rmmod
-	cat /proc/kallsyms >"$out/kallsyms-$impl.txt" 2>/dev/null
-	splats=$(dmesg | grep -Ec "$SPLAT")
-	splat_total[$impl]=$(( ${splat_total[$impl]:-0} + splats ))
-	[ "$round" = "$ROUNDS" ] &&
-		echo "dmesg_$impl: ${splat_total[$impl]} splat lines" >>"$meta"
-	[ "$splats" -gt 0 ] && { echo "--- dmesg ($impl, round $round)"; dmesg; } >>"$log"
-done
 done
 say "done"
