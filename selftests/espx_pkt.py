@@ -39,6 +39,8 @@ where python3-cryptography is a dependency of python3-scapy).
            logs (into the echo log) and does not answer
   traffic  --port P [--pings N] DST...  N ICMP echos (ping sockets) and one UDP
            echo exchange with every DST at once; "ok|fail DST icmp n/N udp 0|1"
+  nonce-check PCAP... --sa spi=..,key=..,kind=wesp|diet[,iiv=1]  every frame
+           of those SAs authenticates, no (key, nonce) pair twice
   udp-ping --port P [--timeout S] DST...  one datagram per DST, waits for its
            echo; prints "ok DST" / "fail DST"
 
@@ -2575,6 +2577,70 @@ def cmd_traffic(a):
     sys.exit(1 if fails else 0)
 
 
+def _nonce_sa(text):
+    """spi=0x..,key=0x..,kind=wesp|diet[,iiv=1][,alg=gcm|chacha][,icv=N]"""
+    d = dict(kv.split('=', 1) for kv in text.split(','))
+    return {'spi': int(d['spi'], 0), 'blob': bytes.fromhex(d['key'][2:]),
+            'kind': d.get('kind', 'wesp'), 'iiv': d.get('iiv') == '1',
+            'alg': d.get('alg', 'gcm'), 'icv': int(d.get('icv', 16))}
+
+
+def cmd_nonce_check(a):
+    """Every frame of the pcaps that belongs to an --sa (WESPv2, protocol 141;
+    or ESP format, protocol 50, for Diet-ESP SAs without truncation) is opened
+    with the SA's key: it must authenticate, and no (key, nonce) may be seen
+    twice, whatever the SPI (states sharing a key share the nonce space).
+    One line per SA: "ok|fail SPI frames=N bad=N sn=MIN-MAX"; then
+    "nonces=N repeats=N" and the first repeats. Exit 1 on any failure."""
+    sas = {x['spi']: x for x in map(_nonce_sa, a.sa)}
+    res = {spi: {'n': 0, 'bad': 0, 'sn': []} for spi in sas}
+    seen, repeats = {}, []
+    for path in a.pcap:
+        for i, fr in enumerate(pcap_read(path)):
+            o = _outer(fr)
+            if not o or o['frag'] or o['proto'] not in (IPPROTO_ESP, IPPROTO_WESP):
+                continue
+            data = bytes(fr[o['l4']:])
+            hl = 4 + (data[3] & 0x3f) if o['proto'] == IPPROTO_WESP and len(data) > 4 else 0
+            if len(data) < hl + 8:
+                continue
+            spi, sn = struct.unpack('!II', data[hl:hl + 8])
+            sa = sas.get(spi)
+            if not sa:
+                continue
+            key, salt = sa['blob'][:-4], sa['blob'][-4:]
+            if o['proto'] == IPPROTO_WESP:
+                f, pt = wesp_open(sa['alg'], sa['blob'], sa['icv'], data)
+                iv = f['iv']
+            else:
+                iv = struct.pack('!Q', sn) if sa['iiv'] else data[8:16]
+                body = data[8 if sa['iiv'] else 16:]
+                pt = aead_open(sa['alg'], key, sa['icv'], salt + iv,
+                               body[:-sa['icv']], body[-sa['icv']:], data[:8])
+            r = res[spi]
+            r['n'] += 1
+            if pt is None:
+                r['bad'] += 1
+                continue
+            r['sn'].append(struct.unpack('!Q', iv)[0] if len(iv) == 8 else sn)
+            k = (sa['alg'], sa['blob'], salt + iv)
+            if k in seen:
+                repeats.append('%s frame %d (spi 0x%x) repeats the nonce of %s' %
+                               (os.path.basename(path), i, spi, seen[k]))
+            else:
+                seen[k] = '%s frame %d (spi 0x%x)' % (os.path.basename(path), i, spi)
+    fails = 0
+    for spi, r in res.items():
+        good = r['n'] and not r['bad']
+        fails += not good
+        print('%s 0x%x frames=%d bad=%d sn=%s' % ('ok' if good else 'fail', spi, r['n'], r['bad'],
+              '%d-%d' % (min(r['sn']), max(r['sn'])) if r['sn'] else '-'))
+    print('nonces=%d repeats=%d' % (len(seen), len(repeats)))
+    for line in repeats[:5]:
+        print('  ' + line)
+    sys.exit(1 if fails or repeats else 0)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -2676,6 +2742,10 @@ def main():
     c.add_argument('--flood', type=int, default=0)
     c.add_argument('--n', type=int, default=1, help='--flood: ids below this')
     c.add_argument('--seed', type=int, default=5)
+    c = sub.add_parser('nonce-check')
+    c.add_argument('pcap', nargs='+')
+    c.add_argument('--sa', action='append', required=True,
+                   help='spi=0x..,key=0x..,kind=wesp|diet[,iiv=1][,alg=gcm|chacha][,icv=N]')
     sub.add_parser('diet-vectors')
     c = sub.add_parser('diet-check')
     c.add_argument('pcap', nargs='+', help='read in this order (SN tracking goes on)')
@@ -2773,7 +2843,8 @@ COMMANDS = {'capture': cmd_capture, 'split': cmd_split, 'send': cmd_send, 'info'
             'ctr-ivs': cmd_ctr_ivs, 'ctr-craft': cmd_ctr_craft, 'ctr': cmd_ctr,
             'blast': cmd_blast, 'sink': cmd_sink, 'espx-stats': cmd_espx_stats,
             'diet-vectors': cmd_diet_vectors, 'diet-check': cmd_diet_check,
-            'diet-craft': cmd_diet_craft, 'diet-set': cmd_diet_set}
+            'diet-craft': cmd_diet_craft, 'diet-set': cmd_diet_set,
+            'nonce-check': cmd_nonce_check}
 
 
 if __name__ == '__main__':

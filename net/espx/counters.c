@@ -52,23 +52,20 @@ struct espx_ctr_recv {
 	struct espx_ctr_win win;
 };
 
-enum {
-	ESPX_CTRS_SOFT,		/* soft expire raised */
-	ESPX_CTRS_HARD,		/* hard expire raised */
-};
-
 struct espx_ctrs {
 	refcount_t ref;
 	u16 n;
 	u32 window;
 	u64 start;
-	unsigned long flags;
 	atomic_t windows;		/* rx windows allocated */
 	struct espx_ctr_send *tx;		/* [n] */
 	struct espx_ctr_recv __rcu **rx;	/* [n], each NULL until used */
 };
 
-static struct espx_ctrs *espx_ctrs_alloc(const struct espx_cfg *cfg)
+/* sa.c, under the lock that makes the SA visible: a state that shares the
+ * key of a live one must never see it without its counters.
+ */
+struct espx_ctrs *espx_ctrs_alloc(const struct espx_cfg *cfg)
 {
 	struct espx_ctrs *c;
 	unsigned int i;
@@ -162,40 +159,12 @@ int espx_ctr_init_state(struct xfrm_state *x, struct espx_sa *sa,
 				   "counter SAs need extra-flag oseq-may-wrap: espx, not the core, numbers their packets");
 		return -EINVAL;
 	}
-	if (sa->ctrs)
-		return 0;	/* inherited from the live SA of this id */
-	sa->ctrs = espx_ctrs_alloc(&sa->cfg);
+	/* sa.c allocated them, or shares those of the key's live SA */
 	if (!sa->ctrs) {
 		NL_SET_ERR_MSG_MOD(extack, "no memory for the sequence counters");
 		return -ENOMEM;
 	}
 	return 0;
-}
-
-/* Mirror the core's lifetime handling (xfrm_state_check_expire()): a soft
- * expire tells the key manager once; a hard one marks the state expired and
- * lets the state timer delete it and send the hard XFRM_MSG_EXPIRE.
- */
-static void espx_ctr_expire(struct xfrm_state *x, struct espx_ctrs *c,
-			    bool hard)
-{
-	if (test_and_set_bit(hard ? ESPX_CTRS_HARD : ESPX_CTRS_SOFT,
-			     &c->flags))
-		return;
-	pr_info_ratelimited("SA spi 0x%08x: a sequence counter reached 2^%d, %s expire\n",
-			    ntohl(x->id.spi), hard ? 48 : 47,
-			    hard ? "hard" : "soft");
-	spin_lock_bh(&x->lock);
-	if (hard) {
-		if (x->km.state == XFRM_STATE_VALID) {
-			x->km.state = XFRM_STATE_EXPIRED;
-			hrtimer_start(&x->mtimer, 0, HRTIMER_MODE_REL_SOFT);
-		}
-	} else if (!x->km.dying) {
-		x->km.dying = 1;
-		km_state_expired(x, 0, 0);
-	}
-	spin_unlock_bh(&x->lock);
 }
 
 /**
@@ -221,14 +190,14 @@ int espx_ctr_next(struct xfrm_state *x, struct espx_sa *sa, u16 *id,
 	*seq = atomic64_inc_return(&t->seq);
 	if (unlikely(espx_ctr_out_verdict(*seq) == ESPX_CTR_OUT_HARD)) {
 		atomic64_dec(&t->seq);	/* keep reporting the real last one */
-		espx_ctr_expire(x, c, true);
+		espx_sa_expire(x, sa, true, "a sequence counter reached 2^48");
 		espx_stat_inc(sa, ESPX_STAT_OUT_DROP_CTR_EXHAUSTED);
 		return -EOVERFLOW;
 	}
 	/* >=, not ==: a counter started past 2^47 (test knob) must warn too */
 	if (unlikely(*seq >= ESPX_CTR_SEQ_SOFT) &&
-	    !test_bit(ESPX_CTRS_SOFT, &c->flags))
-		espx_ctr_expire(x, c, false);
+	    !test_bit(ESPX_SA_EXPIRED_SOFT, &sa->flags))
+		espx_sa_expire(x, sa, false, "a sequence counter reached 2^47");
 	atomic64_add(len, &t->bytes);
 	return 0;
 }

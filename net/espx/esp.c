@@ -171,6 +171,7 @@ static int espx_init_state(struct xfrm_state *x,
 	err = espx_diet_init_state(x, sa, extack);
 	if (err)
 		goto err_unbind;
+	sa->ext.seq_max = x->props.flags & XFRM_STATE_ESN ? U64_MAX : U32_MAX;
 	espx_set_sizes(x, sa);
 	espx_crypto_layout(sa, x->data,
 			   espx_aadmax(espx_aad_inplace(x, sa),
@@ -444,13 +445,21 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 		return nsg;
 	}
 
-	/* the 64-bit SN: the core's, or this CPU's counter's (counters.c) */
+	/* the 64-bit SN: this CPU's counter's (counters.c), or the core's,
+	 * moved past every SN sent under the key of a nonce SA (seq.h)
+	 */
 	if (sa->ctrs) {
 		err = espx_ctr_next(x, sa, &ctr_id, &seq, len);
 		if (err)
 			return err;
 	} else {
 		seq = cb->seq.output.low + ((u64)cb->seq.output.hi << 32);
+		if (sa->keyseq) {
+			err = espx_keyseq_next(x, sa, sa->keyseq,
+					       sa->ext.seq_max, &seq);
+			if (err)
+				return err;
+		}
 	}
 
 	esph = (struct ip_esp_hdr *)(skb->data + esph_off);

@@ -28,6 +28,7 @@
 #include <uapi/linux/espx.h>
 #include "codec/wesp_codec.h"
 #include "codec/diet_codec.h"
+#include "seq.h"
 
 struct netlink_ext_ack;
 
@@ -80,6 +81,7 @@ struct espx_ext {
 	u8 wesp_len;			/* WESPv2 header + options, 0 = off */
 	u8 wesp_optlen;
 	bool iiv;			/* nonce SA without an IV on the wire */
+	u64 seq_max;			/* highest SN: 2^32 - 1 without ESN */
 };
 
 /* u64_stats_t: on 64-bit an update is one local64 add, so a softirq that
@@ -108,6 +110,11 @@ struct espx_req_layout {
 	u8 blksize;		/* ALIGN(cipher block size, 4) */
 };
 
+enum espx_sa_flag {
+	ESPX_SA_EXPIRED_SOFT,		/* espx raised a soft expire */
+	ESPX_SA_EXPIRED_HARD,		/* espx raised a hard expire */
+};
+
 struct espx_sa {
 	struct rhash_head node;		/* keyed by ->x */
 	struct hlist_node id_node;	/* in the netns table, by id */
@@ -117,6 +124,10 @@ struct espx_sa {
 	struct espx_ext ext;		/* valid once bound */
 	bool has_cfg;			/* created from a pending config */
 	struct espx_ctrs *ctrs;		/* sequence counters, or NULL */
+	struct espx_keyseq *keyseq;	/* SN source of a nonce SA without
+					 * counters (seq.h), or NULL
+					 */
+	unsigned long flags;		/* enum espx_sa_flag */
 	struct espx_diet *diet;		/* Diet-ESP state, or NULL (diet.c) */
 	struct espx_stats __percpu *stats;
 	struct espx_req_layout req;	/* crypto.c */
@@ -169,6 +180,7 @@ struct espx_ctr_info {
 };
 
 bool espx_ctr_test_knobs(void);
+struct espx_ctrs *espx_ctrs_alloc(const struct espx_cfg *cfg);
 struct espx_ctrs *espx_ctrs_get(struct espx_ctrs *c);
 void espx_ctrs_put(struct espx_ctrs *c);
 int espx_ctr_init_state(struct xfrm_state *x, struct espx_sa *sa,

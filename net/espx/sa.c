@@ -20,18 +20,22 @@
  *    data path; espx_sa_of() is a lockless cache in front of an RCU hash
  *    lookup.
  *
- * Which config a new state gets (espx_sa_bind()), first match wins:
- *  1. the pending config of its id;
- *  2. the config of a live SA with the same id (UPDSA; MIGRATE on kernels
- *     that build the clone before changing its address);
- *  3. the config of a live configured SA with the same SPI, protocol, mark
- *     and if_id and the same AEAD algorithm, ICV length and key: a clone made
- *     by XFRM_MSG_MIGRATE for a new family (set before init_state), or for a
- *     new address on kernels that set it before init_state. Two states with one
- *     key must never number their packets apart, so such a state shares the
- *     live one's sequence counters. Non-AEAD SAs have no extensions;
+ * Which config a new state gets (espx_sa_bind()):
+ *  - its twin is a live configured SA with the same SPI, protocol, mark and
+ *    if_id and the same AEAD algorithm, ICV length and key: the state UPDSA
+ *    builds beside it, or a clone made by XFRM_MSG_MIGRATE for a new address
+ *    or family. Two states with one key must never number their packets
+ *    apart, so a state with a twin shares the twin's sequence counters
+ *    (counters.c), whatever else happens;
+ *  1. the pending config of its id, which must then equal the twin's (a
+ *     pending config that would restart a live key's counters is refused);
+ *  2. the twin's config;
+ *  3. the config of a live SA with the same id but another key (UPDSA);
  *  4. none: a plain ESP SA.
- * 2 and 3 look at one bucket, so creating a plain SA stays cheap.
+ * Nonce SAs without counters share their SN by key alone (seq.c), through
+ * the namespace's keyseq table. The twin and rule 3 look at one bucket, so
+ * creating a plain SA stays cheap. Counters and keyseq are set under the
+ * lock, before the entry is visible to another bind.
  *
  * All changes to either index happen under espx_sa_mutex. It is global, not
  * per netns, on purpose: an SA's destructor may run after our pernet exit
@@ -68,6 +72,7 @@ struct espx_net {
 	DECLARE_HASHTABLE(ids, ESPX_NET_HASH_BITS);
 	unsigned int pending;
 	bool dead;		/* pernet exit ran: add nothing more */
+	struct espx_seq_table seqs;	/* nonce SAs' SNs by key (seq.h) */
 	/* drops no SA can be charged with; rare, so one atomic each */
 	atomic64_t ns_stats[__ESPX_NS_STAT_MAX];
 };
@@ -261,14 +266,58 @@ static struct espx_sa *espx_sa_lookup_clone(struct espx_net *en,
 	return NULL;
 }
 
+/* Two configs that give a key's packets the same numbering and format. */
+static bool espx_cfg_equal(const struct espx_cfg *a, const struct espx_cfg *b)
+{
+	return a->wesp == b->wesp && a->crypt_offset == b->crypt_offset &&
+	       a->counters == b->counters && a->ctr_window == b->ctr_window &&
+	       a->ctr_start == b->ctr_start && a->diet == b->diet &&
+	       (!a->diet || !memcmp(&a->dcfg, &b->dcfg, sizeof(a->dcfg)));
+}
+
+/* A config whose SA builds its nonce from one SN (seq.h). */
+static bool espx_cfg_keyseq(const struct espx_cfg *cfg)
+{
+	return (cfg->wesp || cfg->diet) && !cfg->counters;
+}
+
+/* Caller holds espx_sa_mutex: the sequences of @sa (its config decided),
+ * shared with @twin, a live SA with the same SPI and key, if any. Set before
+ * the entry becomes visible, so a concurrent bind never sees a half-built one.
+ */
+static int espx_sa_bind_seq(struct espx_net *en, struct espx_sa *sa,
+			    const struct espx_sa *twin,
+			    const struct xfrm_state *x,
+			    struct netlink_ext_ack *extack)
+{
+	if (!sa->has_cfg)
+		return 0;
+	if (sa->cfg.counters)
+		sa->ctrs = twin ? espx_ctrs_get(twin->ctrs) :
+				  espx_ctrs_alloc(&sa->cfg);
+	if (sa->cfg.counters && !sa->ctrs) {
+		NL_SET_ERR_MSG_MOD(extack, "no memory for the sequence counters");
+		return -ENOMEM;
+	}
+	if (espx_cfg_keyseq(&sa->cfg) && x->aead) {
+		sa->keyseq = espx_keyseq_get(&en->seqs, x);
+		if (!sa->keyseq) {
+			espx_ctrs_put(sa->ctrs);
+			sa->ctrs = NULL;
+			NL_SET_ERR_MSG_MOD(extack, "no memory for the SA's sequence");
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 			     struct netlink_ext_ack *extack)
 {
 	struct espx_net *en = espx_net(xs_net(x));
+	struct espx_sa *sa, *live, *twin, *pend;
 	struct espx_stats __percpu *stats;
-	struct espx_sa *sa, *live;
 	struct espx_sa_id id;
-	bool pending = false;
 	int err;
 
 	espx_sa_id_from_state(&id, x);
@@ -285,9 +334,26 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 		goto err_unlock;
 	}
 
-	sa = espx_sa_lookup(en, &id, true);
-	if (sa) {
-		pending = true;
+	/* A live configured SA with this SPI and key (the state UPDSA or
+	 * MIGRATE builds beside it, or a clone at a new address): the new
+	 * state must continue its sequences, never restart them under the
+	 * same key, whatever else it is given.
+	 */
+	pend = espx_sa_lookup(en, &id, true);
+	live = espx_sa_lookup(en, &id, false);
+	if (live && live->has_cfg && espx_sa_same_key(live->x, x))
+		twin = live;
+	else
+		twin = espx_sa_lookup_clone(en, &id, x);
+
+	if (pend) {
+		if (twin && !espx_cfg_equal(&pend->cfg, &twin->cfg)) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "a live SA with this SPI and key has another espx config");
+			err = -EEXIST;
+			goto err_unlock;
+		}
+		sa = pend;
 	} else {
 		sa = espx_sa_alloc();
 		if (!sa) {
@@ -301,37 +367,40 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 		 * is its migrated clone: either keeps the live SA's config
 		 * rather than silently turning into plain ESP.
 		 */
-		live = espx_sa_lookup(en, &id, false);
-		if (!live || !live->has_cfg)
-			live = espx_sa_lookup_clone(en, &id, x);
-		if (live && live->has_cfg) {
-			sa->cfg = live->cfg;
+		if (twin || (live && live->has_cfg)) {
+			sa->cfg = twin ? twin->cfg : live->cfg;
 			sa->has_cfg = true;
-			/* same key: continue its sequences (counters.c) */
-			sa->ctrs = espx_ctrs_get(live->ctrs);
 		}
 	}
 
 	sa->x = x;
+	err = espx_sa_bind_seq(en, sa, twin, x, extack);
+	if (err)
+		goto err_undo;
 	sa->stats = stats;
 	err = rhashtable_insert_fast(&espx_sa_ht, &sa->node, espx_sa_ht_params);
 	if (err) {
 		NL_SET_ERR_MSG_MOD(extack, "cannot index SA state");
-		sa->x = NULL;
 		sa->stats = NULL;
-		if (!pending)
-			espx_sa_free(sa);
-		goto err_unlock;
+		espx_keyseq_put(sa->keyseq);
+		espx_ctrs_put(sa->ctrs);
+		sa->keyseq = NULL;
+		sa->ctrs = NULL;
+		goto err_undo;
 	}
 
 	espx_sa_slot_set(espx_sa_slot(x), x, sa);
-	if (pending)
+	if (pend)
 		en->pending--;
 	else if (!en->dead)
 		hash_add(en->ids, &sa->id_node, espx_sa_id_hash(&id));
 	mutex_unlock(&espx_sa_mutex);
 	return sa;
 
+err_undo:
+	sa->x = NULL;
+	if (!pend)
+		espx_sa_free(sa);
 err_unlock:
 	mutex_unlock(&espx_sa_mutex);
 	free_percpu(stats);
@@ -351,6 +420,9 @@ void espx_sa_unbind(struct xfrm_state *x)
 				       espx_sa_ht_params);
 		if (!hlist_unhashed(&sa->id_node))
 			hash_del(&sa->id_node);
+		/* no packet of x can take an SN any more */
+		espx_keyseq_put(sa->keyseq);
+		sa->keyseq = NULL;
 	}
 	mutex_unlock(&espx_sa_mutex);
 	if (sa)
@@ -540,6 +612,9 @@ static int __net_init espx_net_init(struct net *net)
 	hash_init(en->ids);
 	en->pending = 0;
 	en->dead = false;
+	mutex_lock(&espx_sa_mutex);
+	espx_seq_table_init(&en->seqs);
+	mutex_unlock(&espx_sa_mutex);
 	return 0;
 }
 
@@ -560,6 +635,7 @@ static void __net_exit espx_net_exit(struct net *net)
 		}
 		/* else: its SA is destroyed later; unbind frees it. */
 	}
+	espx_seq_table_exit(&en->seqs);
 	mutex_unlock(&espx_sa_mutex);
 }
 
@@ -575,6 +651,9 @@ static void espx_sa_leftover(void *ptr, void *arg)
 	struct espx_sa *sa = ptr;
 
 	pr_err("SA state %p still bound at exit\n", sa->x);
+	mutex_lock(&espx_sa_mutex);
+	espx_keyseq_put(sa->keyseq);
+	mutex_unlock(&espx_sa_mutex);
 	espx_ctrs_put(sa->ctrs);
 	free_percpu(sa->stats);
 	kfree(sa);
@@ -585,6 +664,7 @@ int espx_sa_init(void)
 {
 	int err;
 
+	espx_seq_init();
 	err = rhashtable_init(&espx_sa_ht, &espx_sa_ht_params);
 	if (err)
 		return err;

@@ -40,7 +40,18 @@
  * that replaces it: a state for the same id (XFRM_MSG_UPDSA), and a state
  * with the same SPI, mark, if_id, AEAD algorithm, ICV length and key under
  * another address or family, i.e. the clone XFRM_MSG_MIGRATE makes (MOBIKE).
- * A config follows its SA: after a migration it is found by the new id.
+ * A config follows its SA: after a migration it is found by the new id. A
+ * pending config for a state that has such a live twin must equal the
+ * twin's config (-EEXIST otherwise): the state continues the twin's
+ * sequence numbers, never restarts them under the same key.
+ *
+ * Sequence numbers of nonce SAs (WESPv2 without counters, Diet-ESP: the
+ * AEAD nonce is salt | be64(SN)) come from one espx counter per key and
+ * namespace, shared by every state with that key: a clone, an oseq set back
+ * by XFRM_MSG_NEWAE, or a state deleted and created again with the same key
+ * never sends an SN already sent under that key. The SN on the wire is the
+ * xfrm core's unless that would repeat one; then it is the next unused one
+ * (the core's oseq, as GETAE reports it, may then lag behind the wire).
  *
  * Permission: every command needs CAP_NET_ADMIN over the user namespace
  * that owns the network namespace of the socket; a config is visible only
