@@ -44,6 +44,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
@@ -90,6 +91,7 @@ struct diet_cfg {
 
 /* Every feature attribute a SET can carry. */
 struct set_cfg {
+	bool detached;		/* SET: ESPX_A_DETACHED */
 	int wesp;		/* crypt offset, -1: no ESPX_A_WESP */
 	struct ctr_cfg cc;
 	struct diet_cfg diet;
@@ -143,6 +145,7 @@ static const char * const ns_stat_names[ESPX_NS_STAT_MAX + 1] = {
 	[ESPX_NS_STAT_WESP_NO_SA] = "wesp_no_sa",
 	[ESPX_NS_STAT_DIET_TRUNCATED] = "diet_truncated",
 	[ESPX_NS_STAT_DIET_NO_SA] = "diet_no_sa",
+	[ESPX_NS_STAT_PENDING_EXPIRED] = "pending_expired",
 };
 
 static int ext_ack_cb(const struct nlattr *a, void *data)
@@ -644,6 +647,8 @@ static int request_cfg(struct nl *nl, __u8 cmd, const struct sa_id *id,
 		put_counters(nlh, &sc->cc);
 	if (sc->diet.on)
 		put_diet(nlh, &sc->diet);
+	if (cmd == ESPX_CMD_SA_SET && sc->detached)
+		mnl_attr_put(nlh, ESPX_A_DETACHED, 0, NULL);
 	return nl_talk(nl, nlh, fn, arg);
 }
 
@@ -1267,6 +1272,11 @@ static void help(void)
 		"                 [--diet SPI_LSB,SN_LSB [--diet-align N] [--diet-trailer N]\n"
 		"                  [--diet-iipc N] [--diet-dscp N] [--diet-dscp-list V,V,...]\n"
 		"                  [--diet-ecn N] [--diet-fl N] [--diet-iiv]]\n"
+		"                 [--tied [-- CMD [ARG...]]]\n"
+		"          set: the config is detached (outlives this process, until\n"
+		"          pending_timeout); --tied: it belongs to this process's socket,\n"
+		"          so it goes when espx_genl exits; with -- CMD: run CMD while\n"
+		"          the socket is open, exit with its status\n"
 		"       espx_genl ctr [--family 4|6] --daddr A --spi X [--proto N] ...\n"
 		"       espx_genl dump|count|info|status|resolve|badinput\n");
 	exit(EINVAL);
@@ -1358,6 +1368,26 @@ static bool diet_opt(struct diet_cfg *d, int c, char *arg)
 	return true;
 }
 
+/* Run argv to completion; its exit status (128 + signal if killed). */
+static int run_cmd(char **argv)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return 1;
+	if (!pid) {
+		execvp(argv[0], argv);
+		fprintf(stderr, "espx_genl: %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return 1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 static int fail(struct nl *nl, const char *what, int err)
 {
 	fprintf(stderr, "espx_genl: %s: %s%s%s\n", what, strerror(-err),
@@ -1388,6 +1418,7 @@ int main(int argc, char **argv)
 		{ "diet-ecn", required_argument, NULL, OPT_DIET_ECN },
 		{ "diet-fl", required_argument, NULL, OPT_DIET_FL },
 		{ "diet-iiv", no_argument, NULL, OPT_DIET_IIV },
+		{ "tied", no_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cmd, *daddr = NULL;
@@ -1401,6 +1432,7 @@ int main(int argc, char **argv)
 		help();
 	cmd = argv[1];
 	set_cfg_default(&sc);
+	sc.detached = true;
 	id_default(&id);
 	id.spi = 0;
 	optind = 2;
@@ -1438,6 +1470,9 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			sc.cc.start = strtoull(optarg, NULL, 0);
+			break;
+		case 't':
+			sc.detached = false;
 			break;
 		default:
 			if (!diet_opt(&sc.diet, c, optarg))
@@ -1501,5 +1536,7 @@ int main(int argc, char **argv)
 			  print_cb : NULL, &n);
 	if (err)
 		return fail(&nl, cmd, err);
+	if (optind < argc)	/* set ... -- CMD: run it with the socket open */
+		return run_cmd(argv + optind);
 	return 0;
 }

@@ -1391,7 +1391,7 @@ def cmd_sink(a):
 # the full SPI/SN, nonce = salt | be64(SN), IV on the wire be64(SN) or none
 # (iiv). Written from the spec, independently of net/espx/codec/diet_codec.c.
 DIET_PROTO = 253
-ESPX_CMD_SA_SET, ESPX_A_DIET = 1, 9
+ESPX_CMD_SA_SET, ESPX_A_DIET, ESPX_A_DETACHED = 1, 9, 10
 ESPX_ID_FAMILY, ESPX_ID_DADDR = 1, 2
 DIET_CDA = {'sent': 0, 'lower': 1, 'sa': 2, 'gen': 2, 'zero': 3}
 DIET_MODES = {'transport': 0, 'tunnel': 1, 'beet': 4}
@@ -2234,8 +2234,10 @@ def cmd_diet_set(a):
         if sa.iiv:
             d += nla(10, b'')
         try:
+            # detached: the NEWSA comes from another process (ip -batch)
             g.talk(g.family, ESPX_CMD_SA_SET, NLM_F_REQUEST | NLM_F_ACK,
-                   nla(ESPX_A_SA_ID | NLA_F_NESTED, sid) + nla(ESPX_A_DIET | NLA_F_NESTED, d))
+                   nla(ESPX_A_SA_ID | NLA_F_NESTED, sid) + nla(ESPX_A_DIET | NLA_F_NESTED, d) +
+                   nla(ESPX_A_DETACHED, b''))
             print('ok 0x%x' % sa.spi)
         except OSError as e:
             fails += 1
@@ -2270,7 +2272,7 @@ ESPX_STATS = ('unspec out_packets out_bytes in_packets in_bytes out_drop_nomem '
               'in_drop_diet_proto in_drop_diet_sn in_drop_diet_trailer '
               'in_drop_diet_residue in_drop_diet_dscp in_drop_diet_length '
               'in_diet_candidate_retry').split()
-ESPX_NS_STATS = 'unspec wesp_truncated wesp_no_sa diet_truncated diet_no_sa'.split()
+ESPX_NS_STATS = 'unspec wesp_truncated wesp_no_sa diet_truncated diet_no_sa pending_expired'.split()
 
 
 def uapi_enum(name, prefix, fallback):

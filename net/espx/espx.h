@@ -128,6 +128,10 @@ struct espx_sa {
 					 * counters (seq.h), or NULL
 					 */
 	unsigned long flags;		/* enum espx_sa_flag */
+	unsigned long expires;		/* pending config: freed at (jiffies) */
+	u32 owner;			/* pending config: its creator's portid,
+					 * 0 if detached
+					 */
 	struct espx_diet *diet;		/* Diet-ESP state, or NULL (diet.c) */
 	struct espx_stats __percpu *stats;
 	struct espx_req_layout req;	/* crypto.c */
@@ -244,7 +248,9 @@ void espx_ns_stats_read(const struct net *net, u64 out[__ESPX_NS_STAT_MAX]);
  */
 void espx_sa_id_from_state(struct espx_sa_id *id, const struct xfrm_state *x);
 int espx_cfg_add(struct net *net, const struct espx_sa_id *id,
-		 const struct espx_cfg *cfg, struct netlink_ext_ack *extack);
+		 const struct espx_cfg *cfg, u32 owner,
+		 struct netlink_ext_ack *extack);
+void espx_cfg_release(struct net *net, u32 owner);
 int espx_cfg_del(struct net *net, const struct espx_sa_id *id,
 		 struct netlink_ext_ack *extack);
 int espx_sa_get(struct net *net, const struct espx_sa_id *id,

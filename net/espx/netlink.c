@@ -77,6 +77,7 @@ static const struct nla_policy espx_policy[ESPX_A_MAX + 1] = {
 	[ESPX_A_CTR]	= { .type = NLA_REJECT,
 			    .reject_message = "espx: counter state is reply-only" },
 	[ESPX_A_DIET]	= NLA_POLICY_NESTED(espx_diet_policy),
+	[ESPX_A_DETACHED] = { .type = NLA_FLAG },
 };
 
 static struct genl_family espx_genl_family;
@@ -495,7 +496,10 @@ static int espx_nl_set(struct sk_buff *skb, struct genl_info *info)
 		err = espx_nl_wesp(info, &cfg);
 	if (err)
 		return err;
-	return espx_cfg_add(genl_info_net(info), &id, &cfg, info->extack);
+	/* owner 0: a detached config, not freed when this socket closes */
+	return espx_cfg_add(genl_info_net(info), &id, &cfg,
+			    info->attrs[ESPX_A_DETACHED] ? 0 : info->snd_portid,
+			    info->extack);
 }
 
 static int espx_nl_get(struct sk_buff *skb, struct genl_info *info)
@@ -734,12 +738,39 @@ static struct genl_family espx_genl_family __ro_after_init = {
 	.n_small_ops = ARRAY_SIZE(espx_genl_ops),
 };
 
+/* A pending config belongs to the socket that made it (uapi: lifecycle):
+ * when that socket closes, the configs it left pending go.
+ */
+static int espx_nl_urelease(struct notifier_block *nb, unsigned long event,
+			    void *ptr)
+{
+	struct netlink_notify *n = ptr;
+
+	if (event == NETLINK_URELEASE && n->protocol == NETLINK_GENERIC &&
+	    n->portid)
+		espx_cfg_release(n->net, n->portid);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block espx_nl_notifier = {
+	.notifier_call = espx_nl_urelease,
+};
+
 int espx_genl_init(void)
 {
-	return genl_register_family(&espx_genl_family);
+	int err;
+
+	err = netlink_register_notifier(&espx_nl_notifier);
+	if (err)
+		return err;
+	err = genl_register_family(&espx_genl_family);
+	if (err)
+		netlink_unregister_notifier(&espx_nl_notifier);
+	return err;
 }
 
 void espx_genl_exit(void)
 {
 	genl_unregister_family(&espx_genl_family);
+	netlink_unregister_notifier(&espx_nl_notifier);
 }

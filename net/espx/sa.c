@@ -52,6 +52,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/debugfs.h>
+#include <linux/moduleparam.h>
+#include <linux/workqueue.h>
 #include <linux/hashtable.h>
 #include <linux/jhash.h>
 #include <linux/mutex.h>
@@ -68,8 +70,36 @@
 #define ESPX_MAX_PENDING	1024
 #define ESPX_NET_HASH_BITS	8
 
+/* How long a pending config waits for its SA (uapi: lifecycle step 5). */
+static unsigned int pending_timeout = 60;
+
+static int espx_pending_timeout_set(const char *val,
+				    const struct kernel_param *kp)
+{
+	unsigned int v;
+	int err = kstrtouint(val, 0, &v);
+
+	if (err)
+		return err;
+	if (v < 1 || v > 3600)
+		return -ERANGE;
+	WRITE_ONCE(pending_timeout, v);
+	return 0;
+}
+
+static const struct kernel_param_ops espx_pending_timeout_ops = {
+	.set = espx_pending_timeout_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(pending_timeout, &espx_pending_timeout_ops, &pending_timeout,
+		0644);
+MODULE_PARM_DESC(pending_timeout,
+		 "Seconds a pending config (ESPX_CMD_SA_SET) waits for its SA, 1..3600 (default 60)");
+
 struct espx_net {
 	DECLARE_HASHTABLE(ids, ESPX_NET_HASH_BITS);
+	struct delayed_work gc;		/* frees expired pending configs */
 	unsigned int pending;
 	bool dead;		/* pernet exit ran: add nothing more */
 	struct espx_seq_table seqs;	/* nonce SAs' SNs by key (seq.h) */
@@ -225,14 +255,48 @@ static struct espx_stats __percpu *espx_stats_alloc(void)
 	return stats;
 }
 
+/* Caller holds espx_sa_mutex: a pending config past its time is freed and
+ * counted (by whoever meets it first: a lookup or the namespace's gc work).
+ */
+static bool espx_pending_expire(struct espx_net *en, struct espx_sa *sa)
+{
+	if (sa->x || time_before(jiffies, sa->expires))
+		return false;
+	hash_del(&sa->id_node);
+	en->pending--;
+	atomic64_inc(&en->ns_stats[ESPX_NS_STAT_PENDING_EXPIRED]);
+	espx_sa_free(sa);
+	return true;
+}
+
+static void espx_pending_gc(struct work_struct *work)
+{
+	struct espx_net *en = container_of(to_delayed_work(work),
+					   struct espx_net, gc);
+	struct hlist_node *tmp;
+	struct espx_sa *sa;
+	unsigned long bkt;
+
+	mutex_lock(&espx_sa_mutex);
+	hash_for_each_safe(en->ids, bkt, tmp, sa, id_node)
+		espx_pending_expire(en, sa);
+	if (en->pending && !en->dead)
+		queue_delayed_work(system_wq, &en->gc, HZ);
+	mutex_unlock(&espx_sa_mutex);
+}
+
 /* Caller holds espx_sa_mutex. */
 static struct espx_sa *espx_sa_lookup(struct espx_net *en,
 				      const struct espx_sa_id *id,
 				      bool pending)
 {
+	struct hlist_node *tmp;
 	struct espx_sa *sa;
 
-	hash_for_each_possible(en->ids, sa, id_node, espx_sa_id_hash(id)) {
+	hash_for_each_possible_safe(en->ids, sa, tmp, id_node,
+				    espx_sa_id_hash(id)) {
+		if (espx_pending_expire(en, sa))
+			continue;
 		espx_sa_id_sync(sa);
 		if (!espx_sa_id_equal(&sa->id, id))
 			continue;
@@ -499,7 +563,8 @@ void espx_sa_stats_read(const struct espx_sa *sa, u64 out[__ESPX_STAT_MAX])
 }
 
 int espx_cfg_add(struct net *net, const struct espx_sa_id *id,
-		 const struct espx_cfg *cfg, struct netlink_ext_ack *extack)
+		 const struct espx_cfg *cfg, u32 owner,
+		 struct netlink_ext_ack *extack)
 {
 	struct espx_net *en = espx_net(net);
 	struct espx_sa *sa;
@@ -527,8 +592,13 @@ int espx_cfg_add(struct net *net, const struct espx_sa_id *id,
 			sa->id = *id;
 			sa->cfg = *cfg;
 			sa->has_cfg = true;
+			sa->owner = owner;
+			sa->expires = jiffies +
+				      READ_ONCE(pending_timeout) * (unsigned long)HZ;
 			hash_add(en->ids, &sa->id_node, espx_sa_id_hash(id));
 			en->pending++;
+			queue_delayed_work(system_wq, &en->gc,
+					   READ_ONCE(pending_timeout) * HZ + HZ);
 		}
 	}
 	mutex_unlock(&espx_sa_mutex);
@@ -560,6 +630,29 @@ int espx_cfg_del(struct net *net, const struct espx_sa_id *id,
 	return err;
 }
 
+/* The netlink socket @owner of @net closed: the configs it left pending go
+ * (called for every closing generic netlink socket: cheap when none wait).
+ */
+void espx_cfg_release(struct net *net, u32 owner)
+{
+	struct espx_net *en = espx_net(net);
+	struct hlist_node *tmp;
+	struct espx_sa *sa;
+	unsigned long bkt;
+
+	if (!READ_ONCE(en->pending))
+		return;
+	mutex_lock(&espx_sa_mutex);
+	hash_for_each_safe(en->ids, bkt, tmp, sa, id_node) {
+		if (sa->x || !sa->owner || sa->owner != owner)
+			continue;
+		hash_del(&sa->id_node);
+		en->pending--;
+		espx_sa_free(sa);
+	}
+	mutex_unlock(&espx_sa_mutex);
+}
+
 int espx_sa_get(struct net *net, const struct espx_sa_id *id,
 		int (*fn)(const struct espx_sa *sa, void *arg), void *arg)
 {
@@ -587,7 +680,8 @@ int espx_sa_walk(struct net *net, unsigned long pos[2],
 	for (bkt = pos[0]; bkt < HASH_SIZE(en->ids); bkt++, pos[1] = 0) {
 		i = 0;
 		hlist_for_each_entry(sa, &en->ids[bkt], id_node) {
-			if (i++ < pos[1] || espx_sa_dead(sa))
+			if (i++ < pos[1] || espx_sa_dead(sa) ||
+			    (!sa->x && time_after_eq(jiffies, sa->expires)))
 				continue;
 			espx_sa_id_sync(sa);
 			err = fn(sa, arg);
@@ -610,6 +704,7 @@ static int __net_init espx_net_init(struct net *net)
 	struct espx_net *en = espx_net(net);
 
 	hash_init(en->ids);
+	INIT_DELAYED_WORK(&en->gc, espx_pending_gc);
 	en->pending = 0;
 	en->dead = false;
 	mutex_lock(&espx_sa_mutex);
@@ -627,6 +722,10 @@ static void __net_exit espx_net_exit(struct net *net)
 
 	mutex_lock(&espx_sa_mutex);
 	en->dead = true;
+	mutex_unlock(&espx_sa_mutex);
+	cancel_delayed_work_sync(&en->gc);	/* it requeues only while !dead */
+
+	mutex_lock(&espx_sa_mutex);
 	hash_for_each_safe(en->ids, bkt, tmp, sa, id_node) {
 		hash_del(&sa->id_node);
 		if (!sa->x) {

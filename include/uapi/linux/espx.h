@@ -33,6 +33,14 @@
  *  4. Deleting the SA (ip xfrm state delete/flush, hard expiry, namespace
  *     exit) frees its config. A bound config cannot be deleted on its own
  *     (-EBUSY): delete the SA.
+ *  5. A pending config belongs to the netlink socket that sent the SET:
+ *     when that socket is closed (the program exits or crashes before its
+ *     NEWSA), the config is freed. A one-shot tool that sets a config for
+ *     another program's NEWSA sends ESPX_A_DETACHED to opt out of this.
+ *     Either way a pending config lives at most pending_timeout seconds
+ *     (module parameter, default 60): then it is freed and counted
+ *     (ESPX_NS_STAT_PENDING_EXPIRED). So an SA created later by a program
+ *     that knows nothing of espx never picks up a forgotten config.
  *
  * An SA created without a pending config is a plain ESP SA (wire-identical
  * to esp4/esp6); it still appears in dumps with its espx statistics. Two
@@ -114,6 +122,9 @@ enum espx_cmd {
  * @ESPX_A_DIET: nested, enum espx_diet_attr: present = the SA uses Diet-ESP
  *	header compression (diet-esp.md). AEAD SAs only; not with ESPX_A_WESP
  *	(and so not with ESPX_A_COUNTERS).
+ * @ESPX_A_DETACHED: flag, ESPX_CMD_SA_SET only: the pending config does not
+ *	go when the requesting socket closes (lifecycle step 5); it still
+ *	expires after pending_timeout seconds.
  */
 enum espx_attr {
 	ESPX_A_UNSPEC,
@@ -126,6 +137,7 @@ enum espx_attr {
 	ESPX_A_COUNTERS,
 	ESPX_A_CTR,
 	ESPX_A_DIET,
+	ESPX_A_DETACHED,
 
 	__ESPX_A_MAX,
 };
@@ -501,6 +513,9 @@ enum espx_info_attr {
  *	ESPX_STAT_IN_DROP_TRUNCATED.
  * @ESPX_NS_STAT_DIET_NO_SA: diet_proto packets whose truncated SPI and
  *	addresses name no Diet SA (also XfrmInNoStates).
+ * @ESPX_NS_STAT_PENDING_EXPIRED: pending configs (ESPX_CMD_SA_SET) freed
+ *	because no SA was created for their id within the module parameter
+ *	pending_timeout (seconds, default 60).
  */
 enum espx_ns_stat {
 	ESPX_NS_STAT_UNSPEC,
@@ -508,6 +523,7 @@ enum espx_ns_stat {
 	ESPX_NS_STAT_WESP_NO_SA,
 	ESPX_NS_STAT_DIET_TRUNCATED,
 	ESPX_NS_STAT_DIET_NO_SA,
+	ESPX_NS_STAT_PENDING_EXPIRED,
 
 	__ESPX_NS_STAT_MAX,
 };
