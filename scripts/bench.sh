@@ -67,7 +67,7 @@ t0=$(date +%s)
 set +e
 timeout --kill-after=30 "${BENCH_TIMEOUT:-2400}" \
 	vng --run "$kernel" --disable-kvm --cpus "$cpus" --memory "$mem" \
-	--qemu-opts="-cpu max $plugin_opt" --rwdir "/tmp/espx-out=$run" \
+	--qemu-opts="-cpu max $plugin_opt" --rodir "$top=$top" --rwdir "/tmp/espx-out=$run" \
 	--exec "BENCH_N=${BENCH_N:-} BENCH_REPEAT=${BENCH_REPEAT:-} BENCH_ROUNDS=${BENCH_ROUNDS:-} BENCH_TCP_SECS=${BENCH_TCP_SECS:-} \
 		BENCH_SCENARIOS='${BENCH_SCENARIOS:-}' BENCH_IMPLS='${BENCH_IMPLS:-}' \
 		$top/bench/run-vm.sh /tmp/espx-out /tmp/espx-out/espx.ko" </dev/null >"$run/console.txt" 2>&1

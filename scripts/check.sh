@@ -52,7 +52,7 @@ if ! scripts/deps.sh >"$res/deps.log" 2>&1; then
 	finish
 fi
 
-kvers=${KVER:-$(scripts/matrix.sh)}
+kvers=$(echo ${KVER:-$(scripts/matrix.sh)})
 [ -n "$kvers" ] || { point fail "kernel matrix installed"; finish; }
 echo "# kernels: $kvers"
 
@@ -94,7 +94,63 @@ if [ -z "$T" ]; then
 	fi
 fi
 
-# One VM boot per kernel; every selftest inside it.
+# The VM tests to run: T, or every TEST_PROGS entry (as vm-tests.sh finds them).
+vm_tests=$T
+[ -n "$vm_tests" ] || vm_tests=$(awk '/^TEST_PROGS[ \t]*[+:]?=/ { p = 1; sub(/^[^=]*=/, "") }
+	p { c = sub(/\\$/, ""); print; if (!c) p = 0 }' selftests/Makefile | tr ' \t' '\n\n' | sed -n 's/\.sh$//p')
+# Expected seconds per test and kernel series, measured (selftests/durations).
+expected() {	# expected KVER: seconds for vm_tests on that kernel series, 0 if unknown
+	local series
+	series=$(cut -d. -f1-2 <<<"${1%%-*}")
+	awk -v s="$series" -v t=" $(echo $vm_tests) " '
+		!/^#/ && NF == 3 && $2 == s && index(t, " " $1 " ") { n += $3 }
+		END { print n + 0 }' selftests/durations 2>/dev/null || echo 0
+}
+
+# A host directory under /var/tmp, which the guest only sees when vm.sh maps it (virtme-ng
+# mounts tmpfs over /var/tmp): proves that the harness works from a checkout anywhere.
+probe=$(mktemp -d /var/tmp/espx-probe.XXXXXX)
+echo "espx-probe $$" >"$probe/marker"
+rodirs=$probe
+case $BUILD in "$top"/*) ;; *) rodirs+=" $BUILD" ;; esac
+case $res in "$top"/*) ;; *) rodirs+=" $res" ;; esac
+
+# report_test K OUT T: the test points of one finished VM test
+report_test() {
+	local k=$1 out=$2 t=$3 f=$2/$3.ktap rc npoints plan line secs
+	rc=$(cat "$out/$t.rc" 2>/dev/null || echo missing)
+	while read -r line; do
+		case $line in
+		"not ok "*) point fail "$k: $t: ${line#not ok }" "$k" ;;
+		"ok "*"# SKIP"*) point skip "$k: $t: ${line#ok }" "$k" ;;
+		"ok "*) point pass "$k: $t: ${line#ok }" "$k" ;;
+		esac
+	done < <(grep -E '^(not )?ok ' "$f")
+	npoints=$(grep -cE '^(not )?ok ' "$f")
+	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$f" | head -n 1)
+	if [ "$rc" != 0 ] && [ "$rc" != 4 ] || [ "$npoints" = 0 ]; then
+		point fail "$k: $t exited rc=$rc with $npoints test points" "$k"
+		tail -n 30 "$f" | sed 's/^/#   /'
+	elif grep -q '^not ok ' "$f"; then
+		grep -E '^#' "$f" | tail -n 30 | sed 's/^/#   /'
+	fi
+	if [ "${plan:-none}" = "$npoints" ]; then
+		point pass "$k: $t: its plan 1..$plan matches the $npoints points it printed" "$k"
+	else
+		point fail "$k: $t: plan 1..${plan:-missing} but $npoints points printed" "$k"
+	fi
+	if [ -s "$out/$t.dmesg" ]; then
+		point fail "$k: $t: kernel log clean (oops/WARN/BUG/refcount)" "$k"
+		head -n 20 "$out/$t.dmesg" | sed 's/^/#   /'
+	else
+		point pass "$k: $t: kernel log clean" "$k"
+	fi
+	secs=$(sed -n "s/^# $t: rc=[0-9]* in \([0-9]*\)s\$/\1/p" "$f" | tail -n 1)
+	echo "# $k: $t finished: $npoints points, rc $rc, ${secs:-?} s"
+}
+
+# One VM boot per kernel; every selftest inside it. Each test's points are reported as soon
+# as it finishes (the VM writes OUT/<test>.rc last).
 for k in $kvers; do
 	out=$res/vm-$k
 	rm -rf "$out"; mkdir -p "$out"
@@ -106,42 +162,40 @@ for k in $kvers; do
 	rm -rf "$stage"; mkdir -p "$stage/lib/modules"
 	cp -as "/lib/modules/$k" "$stage/lib/modules/"
 	step "$k: make install (staged, depmod)" "$res/install-$k.log" scripts/install.sh "$k" "$ko" "$stage"
-	echo "# booting $k"
+	exp=$(expected "$k")
+	echo "# booting $k: $(wc -w <<<"$vm_tests") tests, expected about $(( (exp + 90) / 60 )) min"
 	start=$(date +%s)
 	# The guest's console (warnings and worse) goes to console.log: a panic or a dead QEMU
 	# leaves no other trace (vng then just exits 255).
-	if ! ESPX_VM_CONSOLE=$out/console.log scripts/vm.sh "$k" "$out" \
-		"$top/scripts/vm-tests.sh /tmp/espx-out $ko $T" >"$out/vm.log" 2>&1; then
-		point fail "$k: VM boot and test run (see below; the tests that did run follow)" "$k"
+	ESPX_VM_CONSOLE=$out/console.log ESPX_VM_RODIRS=$rodirs scripts/vm.sh "$k" "$out" \
+		"ESPX_VM_PROBE=$probe $top/scripts/vm-tests.sh /tmp/espx-out $ko $T" >"$out/vm.log" 2>&1 &
+	vm=$!
+	declare -A done_t=()
+	while :; do
+		running=0
+		kill -0 "$vm" 2>/dev/null && running=1
+		for t in $vm_tests; do
+			[ -z "${done_t[$t]:-}" ] && [ -e "$out/$t.rc" ] || continue
+			done_t[$t]=1
+			report_test "$k" "$out" "$t"
+		done
+		[ $running = 1 ] || break
+		sleep 5
+	done
+	if ! wait "$vm"; then
+		point fail "$k: VM boot and test run (see below)" "$k"
 		tail -n 30 "$out/vm.log" | sed 's/^/#   vm: /'
 		tail -n 80 "$out/console.log" 2>/dev/null | sed 's/^/#   console: /'
 	fi
 	echo "# $k: VM run took $(( $(date +%s) - start ))s"
-	for f in "$out"/*.ktap; do
-		[ -e "$f" ] || { point fail "$k: no test ran" "$k"; break; }
-		t=$(basename "$f" .ktap)
-		rc=$(cat "$out/$t.rc" 2>/dev/null || echo missing)
-		while read -r line; do
-			case $line in
-			"not ok "*) point fail "$k: $t: ${line#not ok }" "$k" ;;
-			"ok "*"# SKIP"*) point skip "$k: $t: ${line#ok }" "$k" ;;
-			"ok "*) point pass "$k: $t: ${line#ok }" "$k" ;;
-			esac
-		done < <(grep -E '^(not )?ok ' "$f")
-		npoints=$(grep -cE '^(not )?ok ' "$f")
-		if [ "$rc" != 0 ] && [ "$rc" != 4 ] || [ "$npoints" = 0 ]; then
-			point fail "$k: $t exited rc=$rc with $npoints test points" "$k"
-			tail -n 30 "$f" | sed 's/^/#   /'
-		elif grep -q '^not ok ' "$f"; then
-			grep -E '^#' "$f" | tail -n 30 | sed 's/^/#   /'
-		fi
-		if [ -s "$out/$t.dmesg" ]; then
-			point fail "$k: $t: kernel log clean (oops/WARN/BUG/refcount)" "$k"
-			head -n 20 "$out/$t.dmesg" | sed 's/^/#   /'
-		else
-			point pass "$k: $t: kernel log clean" "$k"
-		fi
+	for t in $vm_tests; do
+		[ -n "${done_t[$t]:-}" ] || point fail "$k: $t did not run (no result from the VM)" "$k"
 	done
+	if [ "$(cat "$out/probe" 2>/dev/null)" = "espx-probe $$" ]; then
+		point pass "$k: the VM sees host directories under /var/tmp (a checkout anywhere works)" "$k"
+	else
+		point fail "$k: the VM does not see $probe (virtme-ng tmpfs over /var/tmp?)" "$k"
+	fi
 	if [ ! -e "$out/finished" ]; then
 		point fail "$k: the test run inside the VM did not finish" "$k"
 	elif [ -s "$out/final.dmesg" ] || [ -e "$out/final-rmmod.err" ]; then
@@ -151,4 +205,5 @@ for k in $kvers; do
 		point pass "$k: espx unloads cleanly at the end" "$k"
 	fi
 done
+rm -rf "$probe"
 finish

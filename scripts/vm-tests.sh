@@ -19,6 +19,8 @@ if [ ${#tests[@]} -eq 0 ]; then
 				  "$top/selftests/Makefile" | tr ' \t' '\n\n' | sed -n 's/\.sh$//p')
 fi
 timeout_s=$(sed -n 's/^timeout=//p' "$top/selftests/settings")
+# check.sh's probe: a host directory the guest sees only if vm.sh mapped it
+[ -z "${ESPX_VM_PROBE:-}" ] || cat "$ESPX_VM_PROBE/marker" >"$out/probe" 2>&1
 
 export ESPX_KO=$ko
 export ESPX_BIN=${ESPX_BIN:-$top/build/selftests}
@@ -50,12 +52,13 @@ for t in "${tests[@]}"; do
 	start=$(date +%s)
 	timeout --kill-after=10 "$timeout_s" bash "$script" >"$out/$t.ktap" 2>&1
 	rc=$?
-	echo "$rc" >"$out/$t.rc"
 	echo "# $t: rc=$rc in $(( $(date +%s) - start ))s" >>"$out/$t.ktap"
 	expect=$(sed -n 's/^# espx-expect-splat: //p' "$out/$t.ktap" | paste -sd'|')
 	dmesg | grep -E "$SPLAT" | { if [ -n "$expect" ]; then grep -Ev "$expect"; else cat; fi; } \
 		>"$out/$t.dmesg" || true
 	[ -s "$out/$t.dmesg" ] && dmesg >"$out/$t.dmesg.full"
+	# last: check.sh reports a test as soon as its .rc exists
+	echo "$rc" >"$out/$t.rc"
 done
 # Leave no trace of espx for the next boot's log; an unload problem is a failure too.
 dmesg -c >/dev/null

@@ -6,12 +6,21 @@
 # (virtme-ng can only mount it below one of its overlays).
 # Software emulation only (KVM does not work on our machines); '-cpu max' so the guest kernel
 # uses the AES-NI/AVX crypto drivers (and their cryptd async path) like a real gateway.
+# The checkout is mapped into the guest at its own path (read-only): the host's / is the
+# guest's root, but virtme-ng's init mounts empty tmpfs over /run, /var/tmp, /var/log,
+# /var/cache and a few more, so a checkout there would otherwise be invisible. Further
+# host directories the guest must see: ESPX_VM_RODIRS (space-separated).
 set -euo pipefail
 kver=$1 rwdir=$2; shift 2
+top=$(dirname "$(dirname "$(readlink -f "$0")")")
+rodirs=()
+for d in "$top" ${ESPX_VM_RODIRS:-}; do
+	rodirs+=(--rodir "$d=$d")	# guest path = host path
+done
 kernel=/boot/vmlinuz-$kver
 [ -e "$kernel" ] || { echo "vm: no kernel $kernel (run 'make deps')" >&2; exit 1; }
 mkdir -p "$rwdir"
 # The guest console (loglevel 5: warnings and worse) goes to ESPX_VM_CONSOLE (default: our stderr).
 [ -n "${ESPX_VM_CONSOLE:-}" ] && exec 2>>"$ESPX_VM_CONSOLE"
 exec vng --verbose --append loglevel=5 --run "$kernel" --disable-kvm --cpus "${ESPX_VM_CPUS:-2}" --memory "${ESPX_VM_MEM:-2G}" \
-	--qemu-opts='-cpu max' --rwdir "/tmp/espx-out=$rwdir" --exec "$*" </dev/null
+	--qemu-opts='-cpu max' "${rodirs[@]}" --rwdir "/tmp/espx-out=$rwdir" --exec "$*" </dev/null
