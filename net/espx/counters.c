@@ -153,8 +153,11 @@ int espx_ctr_init_state(struct xfrm_state *x, struct espx_sa *sa,
 				   "counter SAs must not set the ESN flag: their high sequence bits are always authenticated");
 		return -EINVAL;
 	}
-	/* the core's shared 32-bit counter would otherwise stop the SA */
-	if (!(x->props.extra_flags & XFRM_SA_XFLAG_OSEQ_MAY_WRAP)) {
+	/* the core's shared 32-bit counter would otherwise stop the SA; an
+	 * input SA never sends (and the core refuses the flag on one)
+	 */
+	if (!(x->props.extra_flags & XFRM_SA_XFLAG_OSEQ_MAY_WRAP) &&
+	    !espx_sa_input_only(x)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "counter SAs need extra-flag oseq-may-wrap: espx, not the core, numbers their packets");
 		return -EINVAL;

@@ -167,6 +167,29 @@ espx_rx_state_lookup(struct net *net, u32 mark, const xfrm_address_t *daddr,
 #endif
 }
 
+/* The direction an IKE daemon gave the SA (XFRMA_SA_DIR, 6.10+): an input
+ * SA never sends, an output SA never receives (the core drops its packets).
+ * The core refuses a replay window on an output SA and oseq-may-wrap on an
+ * input SA. Without a direction (and before 6.10) an SA may do both.
+ */
+static inline bool espx_sa_input_only(const struct xfrm_state *x)
+{
+#ifdef ESPX_HAVE_SA_DIR
+	return x->dir == XFRM_SA_DIR_IN;
+#else
+	return false;
+#endif
+}
+
+static inline bool espx_sa_output_only(const struct xfrm_state *x)
+{
+#ifdef ESPX_HAVE_SA_DIR
+	return x->dir == XFRM_SA_DIR_OUT;
+#else
+	return false;
+#endif
+}
+
 /* counters.c: several sequence counters in one SA (multi-counters.md) */
 struct espx_ctrs;
 

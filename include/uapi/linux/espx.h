@@ -18,7 +18,8 @@
  *
  *  1. ESPX_CMD_SA_SET creates a *pending* config for an SA id that has no
  *     SA yet. A pending config is inert: no packet looks at it.
- *  2. XFRM_MSG_NEWSA (or UPDSA on a larval state) for that id: while the
+ *  2. XFRM_MSG_NEWSA (or UPDSA on a larval state, e.g. the one
+ *     XFRM_MSG_ALLOCSPI made for an inbound SA) for that id: while the
  *     kernel builds the SA, espx's init_state hook takes the pending config,
  *     validates it against the SA (algorithm, mode, encap) and binds it to
  *     the SA before the SA is inserted, i.e. before it can be found by
@@ -210,7 +211,9 @@ enum espx_wesp_attr {
  * espx does all replay work of such an SA, so the xfrm SA itself must have
  * replay window 0, no ESN flag (the high SN bits are always in the AAD) and
  * XFRM_SA_XFLAG_OSEQ_MAY_WRAP (the core's shared 32-bit output counter is
- * unused and must not stop the SA). An AEAD algorithm is required, as for
+ * unused and must not stop the SA; not on an input SA, XFRMA_SA_DIR =
+ * XFRM_SA_DIR_IN, which never sends and on which the kernel refuses the
+ * flag). An AEAD algorithm is required, as for
  * WESPv2. Other SAs are refused when they are created, with an extack.
  *
  * @ESPX_COUNTERS_COUNT: u16, N, 1..ESPX_COUNTERS_MAX. Required.
@@ -300,7 +303,8 @@ enum espx_ctr_attr {
  * half-compressed. Requirements, refused with an extack otherwise: aead
  * rfc4106(gcm(aes)) or rfc7539esp(chacha20,poly1305) (espx builds the nonce:
  * explicit IV be64(SN), or none with IIV); no UDP encapsulation; with
- * SN_LSB < 32 a replay window W with 1 <= W <= 2^(SN_LSB - 1); every Diet SA
+ * SN_LSB < 32 a replay window W with 1 <= W <= 2^(SN_LSB - 1) (an output
+ * SA, XFRMA_SA_DIR = XFRM_SA_DIR_OUT, has none and needs none); every Diet SA
  * to one destination address with a truncated SPI uses the same SPI_LSB, and
  * at most ESPX_DIET_CANDIDATES_MAX of them share a truncated SPI (-EEXIST).
  *

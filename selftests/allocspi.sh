@@ -1,0 +1,347 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Inbound SAs the way IKE daemons install them (issue #13, section 5):
+# XFRM_MSG_ALLOCSPI makes a larval state with an SPI the kernel picks, the
+# daemon tells the peer, and once the keys are known XFRM_MSG_UPDSA turns the
+# larval state into the SA. espx's config comes with ESPX_CMD_SA_SET for the
+# SA's id, sent by the same process just before the UPDSA (uapi espx.h,
+# "Lifecycle"). xfrm_nl.py (this directory) plays the daemon in A and B.
+#   1. ALLOCSPI in A and B for every case: larval states, kernel-chosen SPIs;
+#   2. each side: NEWSA of its outbound SA (SPI allocated by the peer, with
+#      SA_SET first) and SA_SET + UPDSA of its inbound SA, for plain ESP (no
+#      SA_SET: a plain SA), WESPv2 (CryptOffset 2), WESPv2 with 2 sequence
+#      counters, Diet-ESP with a truncated SPI and SN (spi-lsb 8, sn-lsb 8:
+#      IP protocol diet_proto) and Diet-ESP with full fields and an implicit
+#      IV (spi-lsb 32, sn-lsb 32, iiv); tunnel mode, AES-GCM, IPv4 and IPv6;
+#   3. espx has each inbound SA bound with its config (SA_GET), the larval
+#      state is gone, pings from A reach B and come back through the inbound
+#      SAs (xfrm and espx packet counts) with each case's IP protocol on the
+#      wire;
+#   4. an UPDSA whose config does not fit the SA (counters with a replay
+#      window, Diet-ESP with a truncated SN and no window, WESPv2 on a
+#      non-AEAD SA; IPv4 and IPv6) fails with espx's extack message and
+#      leaves the larval state, and no espx config or object (sa_objects back
+#      to where it was); the larval state then takes a valid UPDSA;
+#   5. a flush leaves no espx object, no WARN/BUG in the kernel log.
+
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_xfrm.sh"
+
+T0=$(xt_now)
+XNL="$PYTHON -S $XT_DIR/xfrm_nl.py"
+OBJ=/sys/kernel/debug/espx/sa_objects
+GCM='rfc4106(gcm(aes))'
+ktap_header
+if [ "$ESP_IMPL" != espx ] || ! out=$(xt_impl_prepare 2>&1); then
+	ktap_plan 1
+	ktap_skip "espx configs on ALLOCSPI/UPDSA SAs need espx (ESP_IMPL=$ESP_IMPL): ${out:-}"
+	ktap_finish
+fi
+if ! xt_genl_find; then
+	ktap_plan 1
+	ktap_skip "no espx_genl (make -C selftests)"
+	ktap_finish
+fi
+DPROTO=$(cat /sys/module/espx/parameters/diet_proto)
+objects() { cat "$OBJ" 2>/dev/null || echo unknown; }
+BASE=$(objects)
+xt_dmesg_mark
+
+# ---------------------------------------------------------------- cases --
+# kind: espx options of xfrm_nl.py, the SA's own options, what espx_genl
+# shows (extended regex; "" = a plain SA), IP protocol on the wire
+declare -A KEXT KOPT KRE KPROTO KOPT_OUT KOPT_IN
+KEXT[plain]="" KOPT[plain]="--replay-window 32" KRE[plain]="" KPROTO[plain]=50
+KEXT[wesp]="--wesp 2" KOPT[wesp]="--replay-window 32" KRE[wesp]=" wesp 2 " KPROTO[wesp]=141
+KEXT[ctr]="--wesp 0 --counters 2" KOPT[ctr]="--replay-window 0 --oseq-may-wrap"
+KRE[ctr]=" wesp 0 counters 2 " KPROTO[ctr]=141
+KEXT[diet8]="--diet 8,8" KOPT[diet8]="--replay-window 32" KRE[diet8]=" diet spi_lsb 8 sn_lsb 8 "
+KPROTO[diet8]=$DPROTO
+KEXT[diet32]="--diet 32,32 --diet-iiv" KOPT[diet32]="--replay-window 32"
+KRE[diet32]=" diet spi_lsb 32 sn_lsb 32 .* iiv( |$)" KPROTO[diet32]=50
+# With XFRMA_SA_DIR (6.10+; IKE daemons set it where the kernel has it) the
+# kernel wants replay window 0 on an output SA and refuses oseq-may-wrap on
+# an input SA: the options of each side of such a case
+for k in plain wesp diet8 diet32; do
+	KOPT_OUT[$k]="--replay-window 0" KOPT_IN[$k]="--replay-window 32"
+done
+KOPT_OUT[ctr]="--replay-window 0 --oseq-may-wrap" KOPT_IN[ctr]="--replay-window 0"
+
+xt_topology || { ktap_plan 1; ktap_fail "topology"; ktap_finish; }
+# SA_DIR: a kernel without it ignores the attribute and does not report it
+HAVE_DIR=
+probe=$(ip netns exec "$NS_A" $XNL batch 2>&1 <<EOF
+allocspi --src 10.9.9.2 --dst 10.9.9.1 --reqid 9 --min 0x999 --max 0x999 --sa-dir in
+dump-sa
+sa delete --dst 10.9.9.1 --spi 0x999
+EOF
+)
+grep -q '^spi 0x00000999 .* dir in$' <<<"$probe" && HAVE_DIR=1
+
+N=0
+declare -A FAM KIND LABEL SADIR
+for sd in "" ${HAVE_DIR:+dir}; do
+	for f in 4 6; do
+		for k in plain wesp ctr diet8 diet32; do
+			N=$((N + 1))
+			FAM[$N]=$f KIND[$N]=$k SADIR[$N]=$sd
+			case $k in
+			plain) LABEL[$N]="plain (no SA_SET)" ;;
+			wesp) LABEL[$N]="WESPv2 crypt-offset 2" ;;
+			ctr) LABEL[$N]="WESPv2 seq-counters 2" ;;
+			diet8) LABEL[$N]="Diet-ESP spi-lsb 8 sn-lsb 8" ;;
+			diet32) LABEL[$N]="Diet-ESP spi-lsb 32 sn-lsb 32 iiv" ;;
+			esac
+			LABEL[$N]+=" IPv$f${sd:+ SA_DIR}"
+		done
+	done
+done
+BADN=6
+
+ktap_plan $((2 + 2 * N + BADN + 1 + 2))
+ktap_info "kernel $(uname -r), diet_proto $DPROTO, $N cases${HAVE_DIR:+ (half with XFRMA_SA_DIR)}"
+
+# o n 1|2: outer address of A (1) or B (2); i n 1|2: inner (lo)
+o() { if [ "${FAM[$1]}" = 6 ]; then echo "fd00:96:$1::$2"; else echo "10.96.$1.$2"; fi; }
+i() { if [ "${FAM[$1]}" = 6 ]; then echo "fd00:95:$1::$2"; else echo "10.95.$1.$2"; fi; }
+plen() { if [ "${FAM[$1]}" = 6 ]; then echo 128; else echo 32; fi; }
+# key n DIR: 20 octets (AES-128 + salt), one per SA
+key() { printf '0x%02x%02x%s' "$1" "$2" "$(printf '%02x' $(seq 3 20))"; }
+fam_of() { if [[ $1 == *:* ]]; then echo 6; else echo 4; fi; }
+
+# a larval state lives net.core.xfrm_acq_expires seconds (30): longer than
+# this test takes under emulation from ALLOCSPI to UPDSA
+for ns in "$NS_A" "$NS_B"; do
+	ip netns exec "$ns" sysctl -qw net.core.xfrm_acq_expires=900
+done
+for n in $(seq $N); do
+	for me in 1 2; do
+		ns=$NS_A peer=2 mac=$XT_MAC_B
+		[ $me = 2 ] && ns=$NS_B peer=1 mac=$XT_MAC_A
+		if [ "${FAM[$n]}" = 6 ]; then
+			ip -n "$ns" addr add "$(o "$n" $me)/64" dev veth0 nodad
+			ip -n "$ns" addr add "$(i "$n" $me)/128" dev lo nodad
+		else
+			ip -n "$ns" addr add "$(o "$n" $me)/24" dev veth0
+			ip -n "$ns" addr add "$(i "$n" $me)/32" dev lo
+		fi
+		ip -n "$ns" neigh replace "$(o "$n" $peer)" lladdr $mac dev veth0 nud permanent
+		ip -n "$ns" route add "$(i "$n" $peer)/$(plen "$n")" dev veth0 src "$(i "$n" $me)"
+	done
+done
+
+# ------------------------------------------------------------- ALLOCSPI --
+declare -A SPI	# SPI[n.1]: A's inbound (B->A), SPI[n.2]: B's inbound (A->B)
+bad=
+for me in 1 2; do
+	ns=$NS_A peer=2
+	[ $me = 2 ] && ns=$NS_B peer=1
+	for n in $(seq $N); do
+		echo "allocspi --src $(o "$n" $peer) --dst $(o "$n" $me) --reqid $n --min 0x10000" \
+			"--max 0x7fffffff ${SADIR[$n]:+--sa-dir in}"
+	done >"$XT_TMP/alloc.$me"
+	ip netns exec "$ns" $XNL batch <"$XT_TMP/alloc.$me" >"$XT_TMP/alloc.$me.out" 2>&1
+	n=0
+	while read -r r w s; do
+		n=$((n + 1))
+		[ "$r $w" = "ok spi" ] && SPI[$n.$me]=$s || bad+=" $me/$n:[$r $w $s]"
+	done <"$XT_TMP/alloc.$me.out"
+	ip netns exec "$ns" $XNL dump-sa >"$XT_TMP/larval.$me" 2>&1
+	for n in $(seq $N); do
+		grep -q "^spi ${SPI[$n.$me]:-none} dst $(o "$n" $me) src $(o "$n" $peer) reqid $n .* alg - " \
+			"$XT_TMP/larval.$me" || bad+=" no-larval:$me/$n"
+	done
+done
+if [ -z "$bad" ]; then
+	ktap_ok "ALLOCSPI: $((2 * N)) larval states with kernel-chosen SPIs (e.g. ${SPI[1.1]}, ${SPI[1.2]})"
+else
+	ktap_fail "ALLOCSPI:$(cut -c1-300 <<<"$bad")"
+	ktap_finish
+fi
+
+# ------------------------------------------------- NEWSA out, UPDSA in --
+sa_line() {	# sa_line add|update n DIR SPI: DIR 1 = A->B, 2 = B->A; add = out
+	local s=1 t=2 k=${KIND[$2]} opt
+	[ "$3" = 2 ] && s=2 t=1
+	opt=${KOPT[$k]}
+	if [ -n "${SADIR[$2]}" ] && [ "$1" = add ]; then
+		opt="${KOPT_OUT[$k]} --sa-dir out"
+	elif [ -n "${SADIR[$2]}" ]; then
+		opt="${KOPT_IN[$k]} --sa-dir in"
+	fi
+	echo "sa $1 --src $(o "$2" $s) --dst $(o "$2" $t) --spi $4 --reqid $2 --aead '$GCM'" \
+		"$(key "$2" "$3") 128 $opt --sel-src $(i "$2" $s)/$(plen "$2")" \
+		"--sel-dst $(i "$2" $t)/$(plen "$2") ${KEXT[$k]}"
+}
+bad=
+for me in 1 2; do
+	ns=$NS_A peer=2
+	[ $me = 2 ] && ns=$NS_B peer=1
+	for n in $(seq $N); do
+		echo "policy add --dir out --sel-src $(i "$n" $me)/$(plen "$n")" \
+			"--sel-dst $(i "$n" $peer)/$(plen "$n") --tmpl-src $(o "$n" $me)" \
+			"--tmpl-dst $(o "$n" $peer) --reqid $n"
+		echo "policy add --dir in --sel-src $(i "$n" $peer)/$(plen "$n")" \
+			"--sel-dst $(i "$n" $me)/$(plen "$n") --tmpl-src $(o "$n" $peer)" \
+			"--tmpl-dst $(o "$n" $me) --reqid $n"
+		sa_line add "$n" "$me" "${SPI[$n.$peer]}"	# out: the peer's SPI
+		sa_line update "$n" "$peer" "${SPI[$n.$me]}"	# in: the larval state
+	done >"$XT_TMP/sa.$me"
+	ip netns exec "$ns" $XNL batch <"$XT_TMP/sa.$me" >"$XT_TMP/sa.$me.out" 2>&1 ||
+		bad+=" $me: $(grep -v '^ok' "$XT_TMP/sa.$me.out" | head -4 | tr '\n' ' ')"
+done
+if [ -z "$bad" ]; then
+	ktap_ok "policies, NEWSA of the outbound SAs, SA_SET + UPDSA of the inbound larval states, in A and B"
+else
+	ktap_fail "SAs:$(cut -c1-300 <<<"$bad")"
+fi
+
+# ------------------------------------------------------- bound configs --
+for me in 1 2; do
+	ns=$NS_A
+	[ $me = 2 ] && ns=$NS_B
+	ip netns exec "$ns" $XNL dump-sa >"$XT_TMP/x0.$me" 2>&1
+	ip netns exec "$ns" "$XT_GENL" dump >"$XT_TMP/g0.$me" 2>&1
+done
+# bound_ok NS n ME: ME's inbound SA of case n is bound with its kind's config
+# and is the only state with its SPI (the larval one is gone)
+bound_ok() {
+	local ns=$1 n=$2 me=$3 s=${SPI[$2.$3]} g re=${KRE[${KIND[$2]}]} st
+	g=$(ip netns exec "$ns" "$XT_GENL" get --family "${FAM[$n]}" --daddr "$(o "$n" "$me")" \
+		--spi "$s" 2>&1)
+	st=$(grep -c "^spi $s " "$XT_TMP/x0.$me")
+	if ! grep -q 'status bound' <<<"$g" || [ "$st" != 1 ] ||
+		! grep -q "^spi $s .* alg $GCM " "$XT_TMP/x0.$me" ||
+		{ [ -n "$re" ] && ! grep -Eq -- "$re" <<<"$g"; } ||
+		{ [ -z "$re" ] && grep -Eq ' (wesp|diet|counters) ' <<<"$g"; }; then
+		echo "ns $me spi $s: $st states; espx: $(cut -c1-150 <<<"$g")"
+		return 1
+	fi
+}
+
+# ------------------------------------------------------------- traffic --
+xt_tcpdump "$NS_B" cap "$XT_TMP/wire.pcap" 96
+CAP=$XT_LASTPID
+declare -A PINGS
+for n in $(seq $N); do
+	PINGS[$n]=$(ip netns exec "$NS_A" ping -n -q -c 3 -i 0.2 -W 3 "$(i "$n" 2)" 2>&1 |
+		sed -n 's/.* \([0-9]*\) received.*/\1/p')
+done
+sleep 0.5
+xt_stop "$CAP"
+for me in 1 2; do
+	ns=$NS_A
+	[ $me = 2 ] && ns=$NS_B
+	ip netns exec "$ns" $XNL dump-sa >"$XT_TMP/x1.$me" 2>&1
+	ip netns exec "$ns" "$XT_GENL" dump >"$XT_TMP/g1.$me" 2>&1
+done
+# pk FILE SPI: xfrm packets of SPI; ein FILE SPI: espx in_packets of SPI
+pk() { awk -v s="$2" '$1 == "spi" && $2 == s { print $16; f = 1 } END { if (!f) print "none" }' "$1"; }
+ein() {
+	awk -v s="$2" '{ for (k = 1; k < NF; k++) if ($k == "spi" && $(k + 1) == s) f = 1 }
+		f { for (k = 1; k < NF; k++) if ($k == "in_packets") { print $(k + 1); exit } }
+		END { if (!f) print "none" }' "$1"
+}
+frames() {	# frames n PROTO: frames between case n's outer addresses with PROTO
+	local p=ip
+	[ "${FAM[$1]}" = 6 ] && p=ip6
+	tcpdump -nr "$XT_TMP/wire.pcap" "$p proto $2 and host $(o "$1" 1) and host $(o "$1" 2)" \
+		2>/dev/null | wc -l
+}
+
+for n in $(seq $N); do
+	if out=$(bound_ok "$NS_A" "$n" 1 && bound_ok "$NS_B" "$n" 2); then
+		ktap_ok "${LABEL[$n]}: ALLOCSPI + UPDSA: inbound SAs of A and B bound ${KRE[${KIND[$n]}]:+with its config}${KRE[${KIND[$n]}]:-as plain ESP}, larval states replaced"
+	else
+		ktap_fail "${LABEL[$n]}: $out"
+	fi
+	pa=$(pk "$XT_TMP/x1.1" "${SPI[$n.1]}") pb=$(pk "$XT_TMP/x1.2" "${SPI[$n.2]}")
+	ea=$(ein "$XT_TMP/g1.1" "${SPI[$n.1]}") eb=$(ein "$XT_TMP/g1.2" "${SPI[$n.2]}")
+	pr=${KPROTO[${KIND[$n]}]}
+	fr=$(frames "$n" "$pr")
+	if [ "${PINGS[$n]}" = 3 ] && [ "$pa" = 3 ] && [ "$pb" = 3 ] && [ "$ea" = 3 ] &&
+		[ "$eb" = 3 ] && [ "$fr" = 6 ]; then
+		ktap_ok "${LABEL[$n]}: 3 pings A->B and back through the UPDSA'd inbound SAs (xfrm, espx), IP protocol $pr on the wire"
+	else
+		ktap_fail "${LABEL[$n]}: pings ${PINGS[$n]:-0}/3, inbound packets xfrm A $pa B $pb espx A $ea B $eb, protocol $pr frames $fr/6"
+	fi
+done
+
+# ----------------------------------------------- a config that does not fit --
+# bad k F: name, the SA's options, espx options, extack regex, the valid retry
+BAD_NAME=(counters-with-window diet-sn8-no-window wesp-on-cbc)
+BAD_SA=("--aead '$GCM' $(key 99 1) 128 --replay-window 32"
+	"--aead '$GCM' $(key 99 2) 128 --replay-window 0"
+	"--enc 'cbc(aes)' 0x$(printf '%02x' $(seq 16)) --auth 'hmac(sha256)' 0x$(printf '%02x' $(seq 32)) 128")
+BAD_EXT=("--wesp 0 --counters 2" "--diet 8,8" "--wesp 2")
+BAD_RE=("replay-window 0" "truncated SN needs a replay window" "WESPv2 needs an AEAD")
+GOOD_SA=("--aead '$GCM' $(key 99 1) 128 --replay-window 0 --oseq-may-wrap"
+	 "--aead '$GCM' $(key 99 2) 128 --replay-window 32"
+	 "--aead '$GCM' $(key 99 3) 128 --replay-window 32")
+GOOD_RE=(" wesp 0 counters 2 " " diet spi_lsb 8 sn_lsb 8 " " wesp 2 ")
+wait_objects() {	# wait_objects N: sa_objects back to N (deferred SA destruction)
+	local w
+	for w in $(seq 100); do
+		[ "$(objects)" = "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+declare -A BSPI
+retry_bad=
+for f in 4 6; do
+	for k in 0 1 2; do
+		j=$((k + 1))	# (no 0 group: inet_ntop would compress it)
+		if [ $f = 4 ]; then me=10.94.$j.1 peer=10.94.$j.2; else me=fd00:94:$j::1 peer=fd00:94:$j::2; fi
+		r=$((200 + k))
+		cnt0=$(ip netns exec "$NS_A" "$XT_GENL" count 2>&1)
+		ob0=$(objects)
+		s=$(ip netns exec "$NS_A" $XNL allocspi --src $peer --dst $me --reqid $r --min 0x10000 \
+			--max 0x7fffffff 2>&1 | sed -n 's/^ok spi //p')
+		BSPI[$f.$k]=$s
+		out=$(eval "ip netns exec \"$NS_A\" $XNL sa update --src $peer --dst $me --spi ${s:-0}" \
+			"--reqid $r ${BAD_SA[k]} ${BAD_EXT[k]}" 2>&1)
+		wait_objects "$ob0"
+		ob1=$(objects)
+		cnt1=$(ip netns exec "$NS_A" "$XT_GENL" count 2>&1)
+		g=$(ip netns exec "$NS_A" "$XT_GENL" get --family $f --daddr $me --spi "${s:-0}" 2>&1)
+		grc=$?
+		lv=$(ip netns exec "$NS_A" $XNL dump-sa 2>&1 | grep -c "^spi ${s:-none} dst $me src $peer reqid $r .* alg - ")
+		if [ -n "$s" ] && [[ $out == error\ * ]] && grep -Eq -- "${BAD_RE[k]}" <<<"$out" &&
+			[ "$lv" = 1 ] && [ "$grc" = 2 ] && [ "$cnt1" = "$cnt0" ] && [ "$ob1" = "$ob0" ]; then
+			ktap_ok "bad config IPv$f ${BAD_NAME[k]}: UPDSA refused [${out#error }], larval state kept, no espx config/object left"
+		else
+			ktap_fail "bad config IPv$f ${BAD_NAME[k]}: spi ${s:-none} UPDSA [$out] larval $lv, espx get rc $grc [$(cut -c1-80 <<<"$g")], configs $cnt0 -> $cnt1, sa_objects $ob0 -> $ob1"
+		fi
+		# the larval state takes a valid UPDSA
+		out=$(eval "ip netns exec \"$NS_A\" $XNL sa update --src $peer --dst $me --spi ${s:-0}" \
+			"--reqid $r ${GOOD_SA[k]} ${BAD_EXT[k]}" 2>&1)
+		g=$(ip netns exec "$NS_A" "$XT_GENL" get --family $f --daddr $me --spi "${s:-0}" 2>&1)
+		[ "$out" = ok ] && grep -q 'status bound' <<<"$g" && grep -q -- "${GOOD_RE[k]}" <<<"$g" ||
+			retry_bad+=" IPv$f ${BAD_NAME[k]}: [$out] $(cut -c1-100 <<<"$g");"
+	done
+done
+if [ -z "$retry_bad" ]; then
+	ktap_ok "bad configs: each larval state then took a valid SA_SET + UPDSA (bound with its config)"
+else
+	ktap_fail "bad configs, valid retry:$(cut -c1-300 <<<"$retry_bad")"
+fi
+
+# ---------------------------------------------------------------- leaks --
+xt_flush
+if [ "$BASE" = unknown ]; then
+	ktap_skip "leaks: no debugfs espx/sa_objects"
+elif wait_objects "$BASE"; then
+	ktap_ok "leaks: after a flush espx sa_objects is back to the baseline ($BASE)"
+else
+	ktap_fail "leaks: sa_objects $(objects), baseline $BASE"
+fi
+if out=$(xt_dmesg_check); then
+	ktap_ok "dmesg: no WARN/BUG/oops"
+else
+	ktap_fail "dmesg: no WARN/BUG/oops"
+	sed 's/^/#   /' <<<"$out"
+fi
+ktap_info "allocspi.sh: $(xt_since "$T0") s"
+ktap_finish
