@@ -17,7 +17,10 @@
 #      appears twice; traffic works after each step;
 #   4. a counter SA whose counters are exhausted expires, and so does the
 #      state that shares its counters (same SPI and key elsewhere);
-#   5. nothing left after a flush.
+#   5. XFRM_MSG_NEWAE cannot break espx's window rules: a counter SA with a
+#      replay bitmap (which NEWAE could raise the core's window in) is
+#      refused;
+#   6. nothing left after a flush.
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_xfrm.sh"
@@ -50,7 +53,7 @@ knobs 1 || ktap_info "cannot load espx with test_knobs=1"
 xt_dmesg_mark
 objects() { cat "$OBJ" 2>/dev/null || echo unknown; }
 BASE=$(objects)
-PLAN=22
+PLAN=23
 ktap_plan $PLAN
 ktap_info "kernel $(uname -r), $(nproc) CPUs"
 
@@ -270,6 +273,19 @@ exhaust() {
 	return 1
 }
 check "exhausted counters: the SA and its twin sharing them both hard-expire" exhaust
+
+# ------------------------------------------------- NEWAE and the window --
+NL="$PYTHON -S $XT_DIR/xfrm_nl.py"
+bmp_refused() {
+	local out
+	out=$(ip netns exec "$NS_A" $NL sa add --src 10.93.0.1 --dst 10.93.0.3 --spi 0x3003 \
+		--mode transport --aead 'rfc4106(gcm(aes))' "$KC" 128 --replay-window 0 \
+		--replay-bmp 1 --oseq-may-wrap --wesp 0 --counters 2 2>&1)
+	[[ $out == error* ]] && grep -q 'replay-window 0' <<<"$out" && return 0
+	echo "counter SA with a replay bitmap: $out"
+	return 1
+}
+check "a counter SA with a replay bitmap (NEWAE could raise its window) is refused" bmp_refused
 
 # ---------------------------------------------------------------- leaks --
 for ns in "$NS_A" "$NS_B"; do
