@@ -26,9 +26,10 @@
 #include <linux/skbuff.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
-#include <linux/hashtable.h>
+#include <linux/hash.h>
 #include <linux/jhash.h>
 #include <linux/mutex.h>
+#include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/scatterlist.h>
 #include <crypto/aead.h>
@@ -39,6 +40,7 @@
 #include <net/esp.h>
 #include <net/protocol.h>
 #include <net/xfrm.h>
+#include <net/netns/generic.h>
 #include "espx.h"
 #include "codec/diet_codec.c"
 
@@ -51,52 +53,146 @@ MODULE_PARM_DESC(diet_proto,
 static bool espx_diet_rx_on;
 
 /**
+ * struct espx_diet_key - what a received packet names a truncating SA by
+ * @daddr: the destination
+ * @saddr: the source when no SPI bit is sent (§6 step 1), else zero
+ * @bits: the SPI's low @k bits
+ * @family: the outer family
+ * @k: esp_spi_lsb
+ * @pad: zero (the key is hashed and compared as octets)
+ */
+struct espx_diet_key {
+	xfrm_address_t daddr;
+	xfrm_address_t saddr;
+	u32 bits;
+	u16 family;
+	u8 k;
+	u8 pad;
+};
+
+/**
+ * struct espx_diet_slot - a place in the candidate index
+ * @node: in espx_diet_net.index, under @key
+ * @key: set before the slot is published, never changed after
+ * @d: its Diet SA
+ */
+struct espx_diet_slot {
+	struct hlist_node node;
+	struct espx_diet_key key;
+	struct espx_diet *d;
+};
+
+/**
  * struct espx_diet - one Diet SA
  * @rule: the codec's rule, checked
  * @trial: synchronous twin of x->data for candidate trials, or NULL
- * @node: in espx_diet_index (truncated SAs only), keyed by the netns, the
- *	SPI width k and the SPI's low k bits: what the packet carries
- * @net: the SA's namespace
+ * @slot: its places in the index: [0] under the addresses init_state saw,
+ *	[1] once a moving SA settled at other addresses (@cur says which)
+ * @mnode: in espx_diet_net.moving while @moving
+ * @all: in espx_diet_net.all (configuration checks, netns exit)
+ * @dn: the index it is in, NULL when not (or no longer) indexed
+ * @orig: moving: the live SA with its SPI it may replace (MIGRATE, UPDSA)
  * @x: the SA; read by writers of the index only (under espx_diet_mutex)
- * @daddr: the SA's destination when it was built (configuration checks)
- * @saddr: likewise its source
  * @spi: its SPI
- * @family: its outer family when it was built
+ * @cur: the slot in use
+ * @moving: its addresses may still change (see espx_diet_index_add())
  * @rcu: freeing after the index readers
  *
  * Readers of the index copy @spi and find the SA with xfrm_state_lookup()
- * for the packet's destination, which holds it: they never touch @x, and
- * the key holds nothing XFRM_MSG_MIGRATE may change (addresses, family).
+ * for the packet's destination, which holds it: they never touch @x.
  */
 struct espx_diet {
 	struct espx_diet_rule rule;
 	struct crypto_aead *trial;
-	struct hlist_node node;
-	possible_net_t net;
+	struct espx_diet_slot slot[2];
+	struct hlist_node mnode;
+	struct list_head all;
+	struct espx_diet_net *dn;
+	struct espx_diet *orig;
 	const struct xfrm_state *x;
-	xfrm_address_t daddr;
-	xfrm_address_t saddr;
 	__be32 spi;
-	u16 family;
+	u8 cur;
+	bool moving;
 	struct rcu_head rcu;
 };
 
 #define ESPX_DIET_INDEX_BITS	8
-#define ESPX_DIET_SCAN		16	/* SPIs looked up per packet, at most */
-static DEFINE_HASHTABLE(espx_diet_index, ESPX_DIET_INDEX_BITS);
-static DEFINE_MUTEX(espx_diet_mutex);
-/* SPI widths in use (bit k: some SA sends k SPI bits), for the readers */
-static u64 espx_diet_widths;
-static unsigned int espx_diet_width_users[33];
 
-static u32 espx_diet_hash(const struct net *net, u32 k, u32 bits)
+/**
+ * struct espx_diet_net - the candidate index of one namespace
+ * @index: slots by (destination, spi-lsb, truncated SPI [, source]), the
+ *	newest first in each chain
+ * @moving: SAs created while a live SA had their SPI: a clone that
+ *	XFRM_MSG_MIGRATE gives its new addresses only after init_state; the
+ *	readers try them by truncated SPI alone until they settle
+ * @all: every indexed SA of the namespace
+ * @widths: SPI widths in use (bit k: some SA sends k SPI bits)
+ * @width_users: SAs per width
+ * @dead: pernet exit ran: nothing is indexed any more
+ *
+ * Writers hold espx_diet_mutex (global, as sa.c's: an SA may be destroyed
+ * after our pernet exit, which then has detached it); readers hold RCU.
+ */
+struct espx_diet_net {
+	struct hlist_head index[1 << ESPX_DIET_INDEX_BITS];
+	struct hlist_head moving;
+	struct list_head all;
+	u64 widths;
+	unsigned int width_users[33];
+	bool dead;
+};
+
+static DEFINE_MUTEX(espx_diet_mutex);
+static unsigned int espx_diet_net_id __read_mostly;
+static u32 espx_diet_seed __read_mostly;
+
+static struct espx_diet_net *espx_diet_net(const struct net *net)
 {
-	return jhash_3words(k, bits, net_hash_mix(net), 0);
+	return net_generic(net, espx_diet_net_id);
 }
 
-static u32 espx_diet_key(const struct espx_diet *d)
+static void espx_diet_key_set(struct espx_diet_key *key,
+			      const xfrm_address_t *daddr,
+			      const xfrm_address_t *saddr, u16 family, u32 k,
+			      u32 bits)
+{
+	memset(key, 0, sizeof(*key));
+	key->daddr = *daddr;
+	if (family == AF_INET)
+		memset(key->daddr.a6 + 1, 0, sizeof(key->daddr) - 4);
+	if (!k) {
+		key->saddr = *saddr;
+		if (family == AF_INET)
+			memset(key->saddr.a6 + 1, 0, sizeof(key->saddr) - 4);
+	}
+	key->bits = bits;
+	key->family = family;
+	key->k = k;
+}
+
+static struct hlist_head *espx_diet_bucket(struct espx_diet_net *dn,
+					   const struct espx_diet_key *key)
+{
+	u32 h = jhash2((const u32 *)key, sizeof(*key) / sizeof(u32),
+		       espx_diet_seed);
+
+	return &dn->index[hash_32(h, ESPX_DIET_INDEX_BITS)];
+}
+
+static u32 espx_diet_bits(const struct espx_diet *d)
 {
 	return ntohl(d->spi) & (u32)espx_diet_mask(d->rule.esp_spi_lsb);
+}
+
+/* The key of @d at its SA's addresses now (under espx_diet_mutex) */
+static void espx_diet_key_of(const struct espx_diet *d,
+			     struct espx_diet_key *key)
+{
+	const struct xfrm_state *x = d->x;
+
+	espx_diet_key_set(key, &x->id.daddr, &x->props.saddr,
+			  x->props.family, d->rule.esp_spi_lsb,
+			  espx_diet_bits(d));
 }
 
 /* codec drop reason -> per-SA statistic */
@@ -263,26 +359,85 @@ static int espx_diet_check_sa(const struct xfrm_state *x,
 	return 0;
 }
 
-/* §6 step 1 [DECISION]: one SPI width per destination, at most
- * ESPX_DIET_CANDIDATES SAs per truncated SPI (address pair when 0 bits).
+/* Take @d out of the index (under espx_diet_mutex). */
+static void espx_diet_unhash(struct espx_diet_net *dn, struct espx_diet *d)
+{
+	hlist_del_rcu(&d->slot[d->cur].node);
+	if (d->moving)
+		hlist_del_rcu(&d->mnode);
+	d->moving = false;
+	list_del_init(&d->all);
+	d->dn = NULL;
+}
+
+/* Moving SAs whose original is gone or dead have their final addresses
+ * (xfrm_migrate() deletes the originals after giving the clones their
+ * addresses): file them under those, once (slot 1), and stop trying them
+ * for every packet. A reader still on slot 0 finds the SA until the grace
+ * period ends; one in the middle of the re-filing may miss it for a packet.
  */
-static int espx_diet_index_add(struct espx_diet *d,
+static void espx_diet_settle(struct espx_diet_net *dn)
+{
+	struct espx_diet_slot *s;
+	struct hlist_node *tmp;
+	struct espx_diet *d;
+
+	hlist_for_each_entry_safe(d, tmp, &dn->moving, mnode) {
+		if (d->orig &&
+		    READ_ONCE(d->orig->x->km.state) != XFRM_STATE_DEAD)
+			continue;
+		s = &d->slot[1];
+		espx_diet_key_of(d, &s->key);
+		if (d->cur == 0 && memcmp(&s->key, &d->slot[0].key,
+					  sizeof(s->key))) {
+			hlist_add_head_rcu(&s->node, espx_diet_bucket(dn, &s->key));
+			hlist_del_rcu(&d->slot[0].node);
+			d->cur = 1;
+		}
+		hlist_del_rcu(&d->mnode);
+		d->moving = false;
+		d->orig = NULL;
+	}
+}
+
+/* §6 step 1 [DECISION]: one SPI width per destination, at most
+ * ESPX_DIET_CANDIDATES SAs per truncated SPI (address pair when 0 bits),
+ * counted in the SA's namespace at the addresses the SAs have now. A live
+ * SA with the same SPI is the one a MIGRATE or UPDSA clone replaces: not
+ * counted, and the clone is "moving" until that one is gone.
+ */
+static int espx_diet_index_add(struct net *net, struct espx_diet *d,
 			       struct netlink_ext_ack *extack)
 {
 	u32 k = d->rule.esp_spi_lsb, mask = (u32)espx_diet_mask(k);
-	struct net *net = read_pnet(&d->net);
-	struct espx_diet *o;
+	struct espx_diet_net *dn = espx_diet_net(net);
+	const struct xfrm_state *x = d->x, *ox;
+	struct espx_diet_slot *s = &d->slot[0];
 	unsigned int shared = 0;
+	struct espx_diet *o;
 	int err = 0;
 
-	unsigned int bkt;
-
+	espx_diet_key_of(d, &s->key);
 	mutex_lock(&espx_diet_mutex);
-	hash_for_each(espx_diet_index, bkt, o, node) {
-		if (!net_eq(read_pnet(&o->net), net) ||
-		    o->family != d->family ||
-		    !xfrm_addr_equal(&o->daddr, &d->daddr, d->family) ||
-		    READ_ONCE(o->x->km.state) == XFRM_STATE_DEAD)
+	if (dn->dead)
+		goto out;	/* the namespace is going away */
+	espx_diet_settle(dn);
+	list_for_each_entry(o, &dn->all, all) {
+		ox = o->x;
+		if (READ_ONCE(ox->km.state) == XFRM_STATE_DEAD)
+			continue;
+		/* 16 octets: a clone for a new family still has the
+		 * original's address here
+		 */
+		if (o->spi == d->spi &&
+		    xfrm_addr_equal(&ox->id.daddr, &x->id.daddr, AF_INET6)) {
+			if (!d->orig)
+				d->orig = o;
+			continue;
+		}
+		if (ox->props.family != x->props.family ||
+		    !xfrm_addr_equal(&ox->id.daddr, &x->id.daddr,
+				     x->props.family))
 			continue;
 		if (o->rule.esp_spi_lsb != k) {
 			NL_SET_ERR_MSG_MOD(extack,
@@ -291,7 +446,8 @@ static int espx_diet_index_add(struct espx_diet *d,
 			goto out;
 		}
 		if (((ntohl(o->spi) ^ ntohl(d->spi)) & mask) == 0 &&
-		    (k || xfrm_addr_equal(&o->saddr, &d->saddr, d->family)))
+		    (k || xfrm_addr_equal(&ox->props.saddr, &x->props.saddr,
+					  x->props.family)))
 			shared++;
 	}
 	if (shared >= ESPX_DIET_CANDIDATES) {
@@ -300,12 +456,22 @@ static int espx_diet_index_add(struct espx_diet *d,
 		err = -EEXIST;
 		goto out;
 	}
+	s->d = d;
+	d->slot[1].d = d;
+	d->cur = 0;
 	/* at the head: candidates are tried newest first */
-	hash_add_rcu(espx_diet_index, &d->node,
-		     espx_diet_hash(net, k, espx_diet_key(d)));
-	if (!espx_diet_width_users[k]++)
-		WRITE_ONCE(espx_diet_widths, espx_diet_widths | BIT_ULL(k));
+	hlist_add_head_rcu(&s->node, espx_diet_bucket(dn, &s->key));
+	if (d->orig) {
+		d->moving = true;
+		hlist_add_head_rcu(&d->mnode, &dn->moving);
+	}
+	list_add(&d->all, &dn->all);
+	d->dn = dn;
+	if (!dn->width_users[k]++)
+		WRITE_ONCE(dn->widths, dn->widths | BIT_ULL(k));
 out:
+	if (err)
+		d->orig = NULL;
 	mutex_unlock(&espx_diet_mutex);
 	return err;
 }
@@ -344,7 +510,7 @@ int espx_diet_init_state(struct xfrm_state *x, struct espx_sa *sa,
 	d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
 	if (!d)
 		return -ENOMEM;
-	INIT_HLIST_NODE(&d->node);
+	INIT_LIST_HEAD(&d->all);
 	espx_diet_rule_fill(&d->rule, &sa->cfg.dcfg, x);
 	err = espx_diet_rule_check(&d->rule, win);
 	if (err) {
@@ -365,13 +531,9 @@ int espx_diet_init_state(struct xfrm_state *x, struct espx_sa *sa,
 		d->trial = NULL;
 		return err;	/* espx_diet_destroy() frees d */
 	}
-	write_pnet(&d->net, xs_net(x));
 	d->x = x;
-	d->daddr = x->id.daddr;
-	d->saddr = x->props.saddr;
 	d->spi = x->id.spi;
-	d->family = x->props.family;
-	return espx_diet_index_add(d, extack);
+	return espx_diet_index_add(xs_net(x), d, extack);
 }
 
 /* Destructor and failed init_state: idempotent. */
@@ -379,20 +541,63 @@ void espx_diet_destroy(struct xfrm_state *x)
 {
 	struct espx_sa *sa = espx_sa_of(x);
 	struct espx_diet *d = sa ? sa->diet : NULL;
+	struct espx_diet_net *dn;
+	struct espx_diet *o;
 
 	if (!d)
 		return;
 	sa->diet = NULL;
 	mutex_lock(&espx_diet_mutex);
-	if (!hlist_unhashed(&d->node)) {
-		hash_del_rcu(&d->node);
-		if (!--espx_diet_width_users[d->rule.esp_spi_lsb])
-			WRITE_ONCE(espx_diet_widths, espx_diet_widths &
+	dn = d->dn;
+	if (dn) {
+		espx_diet_unhash(dn, d);
+		if (!--dn->width_users[d->rule.esp_spi_lsb])
+			WRITE_ONCE(dn->widths, dn->widths &
 				   ~BIT_ULL(d->rule.esp_spi_lsb));
+		list_for_each_entry(o, &dn->all, all)
+			if (o->orig == d)
+				o->orig = NULL;
+		espx_diet_settle(dn);
 	}
 	mutex_unlock(&espx_diet_mutex);
 	espx_diet_free(d);
 }
+
+static int __net_init espx_diet_net_init(struct net *net)
+{
+	struct espx_diet_net *dn = espx_diet_net(net);
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(dn->index); i++)
+		INIT_HLIST_HEAD(&dn->index[i]);
+	INIT_HLIST_HEAD(&dn->moving);
+	INIT_LIST_HEAD(&dn->all);
+	return 0;
+}
+
+/* Before the core flushes the namespace's states: their destructors may
+ * run after this (xfrm GC work), so they must find nothing of @dn.
+ */
+static void __net_exit espx_diet_net_exit(struct net *net)
+{
+	struct espx_diet_net *dn = espx_diet_net(net);
+	struct espx_diet *d, *tmp;
+
+	mutex_lock(&espx_diet_mutex);
+	dn->dead = true;
+	list_for_each_entry_safe(d, tmp, &dn->all, all) {
+		d->orig = NULL;
+		espx_diet_unhash(dn, d);
+	}
+	mutex_unlock(&espx_diet_mutex);
+}
+
+static struct pernet_operations espx_diet_net_ops = {
+	.init = espx_diet_net_init,
+	.exit = espx_diet_net_exit,
+	.id = &espx_diet_net_id,
+	.size = sizeof(struct espx_diet_net),
+};
 
 /* ---- output ------------------------------------------------------------ */
 
@@ -742,74 +947,82 @@ int espx_diet_input_finish(struct xfrm_state *x, struct espx_sa *sa,
 
 /* ---- the diet_proto handlers -------------------------------------------- */
 
-/* §6 step 1: the SPIs of the SAs whose truncated SPI the packet carries,
- * for each SPI width in use, newest first, each once. Which of them are for
- * the packet's addresses is xfrm_state_lookup()'s answer (espx_diet_rcv()).
- * Return: their number; *@short_pkt set when a width did not fit.
+/* Add the SA that @spi names at the packet's destination to the @m held
+ * in @xs: if it is a truncating Diet SA that sends @k SPI bits (with none,
+ * one for the packet's source) and not there yet. Return: how many now.
  */
-static unsigned int espx_diet_candidates(struct net *net,
-					 const struct sk_buff *skb,
-					 __be32 spis[ESPX_DIET_SCAN],
-					 bool *short_pkt)
+static unsigned int espx_diet_take(struct net *net, const struct sk_buff *skb,
+				   __be32 spi, u32 k,
+				   const xfrm_address_t *saddr,
+				   const xfrm_address_t *daddr, u16 family,
+				   struct xfrm_state **xs, unsigned int m)
 {
-	u64 widths = READ_ONCE(espx_diet_widths);
-	unsigned int n = 0, i;
+	struct xfrm_state *x;
+	struct espx_sa *sa;
+	unsigned int i;
+
+	x = espx_rx_state_lookup(net, skb->mark, daddr, spi, family);
+	if (!x)
+		return m;
+	for (i = 0; i < m && xs[i] != x; i++)
+		;
+	sa = espx_sa_of(x);
+	if (i == m && sa && sa->diet && espx_diet_truncated(&sa->diet->rule) &&
+	    sa->diet->rule.esp_spi_lsb == k &&
+	    (k || xfrm_addr_equal(&x->props.saddr, saddr, family))) {
+		xs[m] = x;
+		return m + 1;
+	}
+	xfrm_state_put(x);
+	return m;
+}
+
+/* §6 step 1: the SAs of the packet's namespace filed under its destination
+ * and the truncated SPI it carries (for each SPI width in use there; with
+ * no SPI bit, under its address pair), newest first, then the moving ones
+ * with that truncated SPI; held, at most ESPX_DIET_CANDIDATES. skb->data is
+ * the EEC prefix. Return: their number; *@short_pkt set when a width did
+ * not fit.
+ */
+static unsigned int espx_diet_lookup(struct net *net, const struct sk_buff *skb,
+				     const xfrm_address_t *saddr,
+				     const xfrm_address_t *daddr, u16 family,
+				     struct xfrm_state **xs, bool *short_pkt)
+{
+	struct espx_diet_net *dn = espx_diet_net(net);
+	u64 widths = READ_ONCE(dn->widths);
+	struct espx_diet_key key;
+	struct espx_diet_slot *s;
 	struct espx_diet *d;
+	unsigned int m = 0;
 	u32 bits, k;
 
 	*short_pkt = false;
 	rcu_read_lock();
 	/* the widths in use only: usually one */
-	for (; widths && n < ESPX_DIET_SCAN; widths &= widths - 1) {
+	for (; widths && m < ESPX_DIET_CANDIDATES; widths &= widths - 1) {
 		k = __ffs64(widths);
 		if (espx_diet_eec_spi(skb->data, skb_headlen(skb), k, &bits)) {
 			*short_pkt = true;
 			continue;
 		}
-		hash_for_each_possible_rcu(espx_diet_index, d, node,
-					   espx_diet_hash(net, k, bits)) {
-			if (!net_eq(read_pnet(&d->net), net) ||
-			    d->rule.esp_spi_lsb != k ||
-			    espx_diet_key(d) != bits)
-				continue;
-			for (i = 0; i < n && spis[i] != d->spi; i++)
-				;
-			if (i == n)
-				spis[n++] = d->spi;
-			if (n == ESPX_DIET_SCAN)
+		espx_diet_key_set(&key, daddr, saddr, family, k, bits);
+		hlist_for_each_entry_rcu(s, espx_diet_bucket(dn, &key), node) {
+			if (m == ESPX_DIET_CANDIDATES)
 				break;
+			if (!memcmp(&s->key, &key, sizeof(key)))
+				m = espx_diet_take(net, skb, s->d->spi, k, saddr,
+						   daddr, family, xs, m);
+		}
+		hlist_for_each_entry_rcu(d, &dn->moving, mnode) {
+			if (m == ESPX_DIET_CANDIDATES)
+				break;
+			if (d->rule.esp_spi_lsb == k && espx_diet_bits(d) == bits)
+				m = espx_diet_take(net, skb, d->spi, k, saddr,
+						   daddr, family, xs, m);
 		}
 	}
 	rcu_read_unlock();
-	return n;
-}
-
-/* The SAs among @spis that are Diet SAs for the packet's addresses (with
- * no SPI bit sent, its source too), held, at most ESPX_DIET_CANDIDATES.
- */
-static unsigned int espx_diet_resolve(struct net *net, struct sk_buff *skb,
-				      const __be32 *spis, unsigned int n,
-				      const xfrm_address_t *saddr,
-				      const xfrm_address_t *daddr, u16 family,
-				      struct xfrm_state **xs)
-{
-	unsigned int m = 0, i;
-	struct xfrm_state *x;
-	struct espx_sa *sa;
-
-	for (i = 0; i < n && m < ESPX_DIET_CANDIDATES; i++) {
-		x = espx_rx_state_lookup(net, skb->mark, daddr, spis[i],
-					 family);
-		if (!x)
-			continue;
-		sa = espx_sa_of(x);
-		if (sa && sa->diet && espx_diet_truncated(&sa->diet->rule) &&
-		    (sa->diet->rule.esp_spi_lsb ||
-		     xfrm_addr_equal(&x->props.saddr, saddr, family)))
-			xs[m++] = x;
-		else
-			xfrm_state_put(x);
-	}
 	return m;
 }
 
@@ -967,24 +1180,24 @@ static int espx_diet_rcv(struct sk_buff *skb, u16 family)
 {
 	struct xfrm_state *xs[ESPX_DIET_CANDIDATES];
 	struct net *net = dev_net(skb->dev);
-	__be32 spis[ESPX_DIET_SCAN];
 	xfrm_address_t saddr, daddr;
-	unsigned int n, m, i;
-	int err = -EAGAIN;
+	unsigned int m, i;
 	bool short_pkt;
+	int err;
 
 	espx_diet_addrs(skb_network_header(skb), family, &saddr, &daddr);
 	if (!pskb_may_pull(skb, min_t(unsigned int, skb->len,
 				      ESPX_DIET_EEC_MAX)))
 		return -1;
-	n = espx_diet_candidates(net, skb, spis, &short_pkt);
-	m = espx_diet_resolve(net, skb, spis, n, &saddr, &daddr, family, xs);
-	for (i = 0; i < m && err == -EAGAIN; i++)
-		err = espx_diet_rcv_sa(xs[i], skb, i + 1 < m);
-	for (i = 0; i < m; i++)
-		xfrm_state_put(xs[i]);
-	if (m)
+	m = espx_diet_lookup(net, skb, &saddr, &daddr, family, xs, &short_pkt);
+	if (m) {
+		err = -EAGAIN;
+		for (i = 0; i < m && err == -EAGAIN; i++)
+			err = espx_diet_rcv_sa(xs[i], skb, i + 1 < m);
+		for (i = 0; i < m; i++)
+			xfrm_state_put(xs[i]);
 		return err ? -1 : 0;	/* the last one is not tried: its verdict */
+	}
 	if (espx_diet_rcv_untruncated(net, skb, &daddr, family))
 		return -1;
 	/* too short for a width in use: more likely cut than unknown */
@@ -1024,8 +1237,7 @@ static bool espx_diet_err_known(struct sk_buff *skb, unsigned int off,
 {
 	struct xfrm_state *xs[ESPX_DIET_CANDIDATES];
 	xfrm_address_t saddr, daddr;
-	__be32 spis[ESPX_DIET_SCAN];
-	unsigned int n, m, i;
+	unsigned int m, i;
 	bool short_pkt;
 
 	espx_diet_addrs(skb->data, family, &saddr, &daddr);
@@ -1033,9 +1245,8 @@ static bool espx_diet_err_known(struct sk_buff *skb, unsigned int off,
 				      off + ESPX_DIET_EEC_MAX)))
 		return false;
 	__skb_pull(skb, off);
-	n = espx_diet_candidates(dev_net(skb->dev), skb, spis, &short_pkt);
-	m = espx_diet_resolve(dev_net(skb->dev), skb, spis, n, &saddr, &daddr,
-			      family, xs);
+	m = espx_diet_lookup(dev_net(skb->dev), skb, &saddr, &daddr, family,
+			     xs, &short_pkt);
 	__skb_push(skb, off);
 	for (i = 0; i < m; i++)
 		xfrm_state_put(xs[i]);
@@ -1084,18 +1295,28 @@ int espx_diet_proto_init(void)
 			diet_proto);
 		return 0;
 	}
+	espx_diet_seed = get_random_u32();
+	if (register_pernet_subsys(&espx_diet_net_ops))
+		goto nomem;
 	if (inet_add_protocol(&espx_diet4_protocol, diet_proto)) {
 		pr_warn("IPv4 protocol %u is taken: Diet-ESP truncation disabled (load espx with another diet_proto)\n",
 			diet_proto);
-		return 0;
+		goto err_pernet;
 	}
 	if (inet6_add_protocol(&espx_diet6_protocol, diet_proto)) {
 		pr_warn("IPv6 protocol %u is taken: Diet-ESP truncation disabled (load espx with another diet_proto)\n",
 			diet_proto);
 		inet_del_protocol(&espx_diet4_protocol, diet_proto);
-		return 0;
+		goto err_pernet;
 	}
 	espx_diet_rx_on = true;
+	return 0;
+
+err_pernet:
+	unregister_pernet_subsys(&espx_diet_net_ops);
+	return 0;
+nomem:
+	pr_warn("no memory for the Diet-ESP receive state: Diet-ESP truncation disabled\n");
 	return 0;
 }
 
@@ -1104,7 +1325,9 @@ void espx_diet_proto_exit(void)
 {
 	if (!espx_diet_rx_on)
 		return;
+	/* both wait for the handlers running now (synchronize_net()) */
 	inet6_del_protocol(&espx_diet6_protocol, diet_proto);
 	inet_del_protocol(&espx_diet4_protocol, diet_proto);
+	unregister_pernet_subsys(&espx_diet_net_ops);
 	espx_diet_rx_on = false;
 }
