@@ -1090,46 +1090,79 @@ static int espx_diet_expand(struct sk_buff *skb, unsigned int eec_len,
 	return 0;
 }
 
-/* One candidate: parse its prefix, rebuild the SN, try it if others remain
- * (@try). Return: 0 (packet rewritten for it), -EAGAIN (not this SA), or
- * -EINVAL/-ENOMEM (dropped, counted).
+/* One candidate's view of the packet: its EEC prefix parsed (@eec_len
+ * octets) and the SN rebuilt from its window. Return: 0 or the codec's
+ * drop reason.
  */
-static int espx_diet_rcv_sa(struct xfrm_state *x, struct sk_buff *skb,
-			    bool try)
+static int espx_diet_prep(struct xfrm_state *x, struct espx_sa *sa,
+			  const struct sk_buff *skb, unsigned int *eec_len,
+			  u64 *sn, bool *esn)
 {
-	struct espx_sa *sa = espx_sa_of(x);	/* a Diet SA: resolved so */
 	struct espx_diet *d = sa->diet;
 	struct espx_diet_eec e;
 	unsigned int tail;
-	bool esn;
-	u64 top, sn;
+	u64 top;
 	u32 win;
 	int err;
 
 	tail = (sa->ext.iiv ? 0 : ESPX_NONCE_IVLEN) +
 	       crypto_aead_authsize(x->data);
 	err = espx_diet_eec_parse(&d->rule, skb->data, skb->len, tail, &e);
-	if (!err) {
-		espx_diet_window(x, &top, &win, &esn);
-		err = espx_diet_sn_rebuild(d->rule.esp_sn_lsb, e.sn_bits, top,
-					   win, esn, &sn);
+	if (err)
+		return err;
+	*eec_len = e.len;
+	espx_diet_window(x, &top, &win, esn);
+	return espx_diet_sn_rebuild(d->rule.esp_sn_lsb, e.sn_bits, top, win,
+				    *esn, sn);
+}
+
+/* §6 steps 1-2 over the @m candidates, newest first. A candidate is passed
+ * over (and its retry counted) when its prefix does not parse or its SN
+ * does not rebuild, or when a trial decryption fails; the last one is not
+ * tried: xfrm_input() gives its verdict. A lone candidate's parse or
+ * rebuild failure is its drop; with several, a walk that passes over every
+ * one is a drop without an SA.
+ * Return: 0 (packet rewritten for one of them), -errno (dropped, counted).
+ */
+static int espx_diet_walk(struct net *net, struct sk_buff *skb,
+			  struct xfrm_state **xs, unsigned int m)
+{
+	unsigned int i, eec_len = 0;
+	struct xfrm_state *x;
+	struct espx_sa *sa;
+	bool esn, last;
+	u64 sn = 0;
+	int err;
+
+	for (i = 0; i < m; i++) {
+		x = xs[i];
+		sa = espx_sa_of(x);	/* a Diet SA: taken so */
+		last = i + 1 == m;
+		err = espx_diet_prep(x, sa, skb, &eec_len, &sn, &esn);
+		if (err && m == 1) {
+			espx_stat_inc(sa, espx_diet_stat(err));
+			XFRM_INC_STATS(net, err == ESPX_DIET_DROP_SHORT ?
+				       LINUX_MIB_XFRMINHDRERROR :
+				       LINUX_MIB_XFRMINSTATESEQERROR);
+			return -EINVAL;
+		}
+		if (!err && !last &&
+		    !espx_diet_trial(x, sa, skb, eec_len, sn, esn))
+			err = -EAGAIN;
+		if (err) {
+			if (!last)
+				espx_stat_inc(sa, ESPX_STAT_IN_DIET_CANDIDATE_RETRY);
+			continue;
+		}
+		if (espx_diet_expand(skb, eec_len, x->id.spi, sn)) {
+			espx_stat_inc(sa, ESPX_STAT_IN_DROP_NOMEM);
+			return -ENOMEM;
+		}
+		return 0;
 	}
-	if (err) {
-		espx_stat_inc(sa, espx_diet_stat(err));
-		XFRM_INC_STATS(xs_net(x), err == ESPX_DIET_DROP_SHORT ?
-			       LINUX_MIB_XFRMINHDRERROR :
-			       LINUX_MIB_XFRMINSTATESEQERROR);
-		return -EINVAL;
-	}
-	if (try && !espx_diet_trial(x, sa, skb, e.len, sn, esn)) {
-		espx_stat_inc(sa, ESPX_STAT_IN_DIET_CANDIDATE_RETRY);
-		return -EAGAIN;
-	}
-	if (espx_diet_expand(skb, e.len, x->id.spi, sn)) {
-		espx_stat_inc(sa, ESPX_STAT_IN_DROP_NOMEM);
-		return -ENOMEM;
-	}
-	return 0;
+	espx_ns_stat_inc(net, ESPX_NS_STAT_DIET_NO_SA);
+	XFRM_INC_STATS(net, LINUX_MIB_XFRMINNOSTATES);
+	return -EINVAL;
 }
 
 /* The addresses of an IPv4 or IPv6 header: a received packet's, or the
@@ -1191,12 +1224,10 @@ static int espx_diet_rcv(struct sk_buff *skb, u16 family)
 		return -1;
 	m = espx_diet_lookup(net, skb, &saddr, &daddr, family, xs, &short_pkt);
 	if (m) {
-		err = -EAGAIN;
-		for (i = 0; i < m && err == -EAGAIN; i++)
-			err = espx_diet_rcv_sa(xs[i], skb, i + 1 < m);
+		err = espx_diet_walk(net, skb, xs, m);
 		for (i = 0; i < m; i++)
 			xfrm_state_put(xs[i]);
-		return err ? -1 : 0;	/* the last one is not tried: its verdict */
+		return err ? -1 : 0;
 	}
 	if (espx_diet_rcv_untruncated(net, skb, &daddr, family))
 		return -1;
