@@ -26,6 +26,7 @@
 #include <linux/skbuff.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <linux/debugfs.h>
 #include <linux/hash.h>
 #include <linux/jhash.h>
 #include <linux/mutex.h>
@@ -117,6 +118,8 @@ struct espx_diet {
 };
 
 #define ESPX_DIET_INDEX_BITS	8
+/* room for a trial's aead_request and its context (per CPU) */
+#define ESPX_DIET_REQ_MAX	1024
 
 /**
  * struct espx_diet_net - the candidate index of one namespace
@@ -530,6 +533,12 @@ int espx_diet_init_state(struct xfrm_state *x, struct espx_sa *sa,
 		err = PTR_ERR(d->trial);
 		d->trial = NULL;
 		return err;	/* espx_diet_destroy() frees d */
+	}
+	if (sizeof(struct aead_request) + crypto_aead_reqsize(d->trial) >
+	    ESPX_DIET_REQ_MAX) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the synchronous AEAD's request is too large for Diet-ESP trials");
+		return -EOPNOTSUPP;
 	}
 	d->x = x;
 	d->spi = x->id.spi;
@@ -1026,49 +1035,155 @@ static unsigned int espx_diet_lookup(struct net *net, const struct sk_buff *skb,
 	return m;
 }
 
-/* Decrypt a copy with the SA's synchronous transform: does the packet
- * belong to it? The skb is left untouched for the real pass.
+/* The candidate's replay window has seen @sn, or @sn lies before it:
+ * xfrm_input() would drop the packet for this SA, so it is not tried. The
+ * test of the core's xfrm_replay_check*(), on the rebuilt 64-bit SN, under
+ * the state's lock.
+ */
+static bool espx_diet_replayed(struct xfrm_state *x, u64 sn, bool esn)
+{
+	const struct xfrm_replay_state_esn *re;
+	u32 w, diff, pos, bit;
+	bool seen = false;
+	u64 top;
+
+	spin_lock(&x->lock);
+	re = x->replay_esn;
+	if (re) {
+		w = re->replay_window;
+		top = re->seq;
+		if (esn)
+			top |= (u64)re->seq_hi << 32;
+	} else {
+		w = x->props.replay_window;
+		top = x->replay.seq;
+	}
+	if (!w || sn > top)
+		goto out;
+	if (top - sn >= w) {
+		seen = true;
+		goto out;
+	}
+	diff = top - sn;
+	if (re) {
+		pos = (re->seq - 1) % w;
+		bit = pos >= diff ? pos - diff : w - (diff - pos);
+		seen = re->bmp[bit / 32] & (1U << (bit % 32));
+	} else {
+		seen = diff < 32 && (x->replay.bitmap & (1U << diff));
+	}
+out:
+	spin_unlock(&x->lock);
+	return seen;
+}
+
+/* Per-CPU scratch of the trial decryptions (kmalloc'd: the scatterlists
+ * point into it): the request, nonce and AAD, and a page that the
+ * plaintext of every trial goes to, each destination entry the same page:
+ * a trial keeps the ICV verdict only, the packet is never copied.
+ */
+#define ESPX_DIET_SRC_SG	(MAX_SKB_FRAGS + 1)
+#define ESPX_DIET_DST_SG	DIV_ROUND_UP(65536, PAGE_SIZE)
+struct espx_diet_scratch {
+	u8 req[ESPX_DIET_REQ_MAX] __aligned(CRYPTO_MINALIGN);
+	u8 nonce[16];
+	u8 aad[ESPX_AAD_ESP_MAX];
+	u8 aad_out[ESPX_AAD_ESP_MAX];
+	struct scatterlist src[1 + ESPX_DIET_SRC_SG];
+	struct scatterlist dst[1 + ESPX_DIET_DST_SG];
+	void *sink;
+};
+
+static DEFINE_PER_CPU(struct espx_diet_scratch *, espx_diet_scratch);
+/* trial decryptions since the module loaded (debugfs espx/diet_trials) */
+static atomic64_t espx_diet_trials = ATOMIC64_INIT(0);
+
+/* Does the packet belong to @x? One AEAD pass over the packet in place
+ * with the SA's synchronous transform; the skb is left untouched for the
+ * real pass. A frag_list skb was linearized by the caller.
  */
 static bool espx_diet_trial(struct xfrm_state *x, struct espx_sa *sa,
-			    const struct sk_buff *skb, unsigned int eec_len,
+			    struct sk_buff *skb, unsigned int eec_len,
 			    u64 sn, bool esn)
 {
 	struct crypto_aead *tfm = sa->diet->trial;
 	unsigned int ivlen = sa->ext.iiv ? 0 : ESPX_NONCE_IVLEN;
-	unsigned int off = eec_len + ivlen, ctlen, aadlen, rlen;
+	unsigned int off = eec_len + ivlen, ctlen, aadlen, n, i, len;
+	struct espx_diet_scratch *sc;
 	struct aead_request *req;
-	struct scatterlist sg;
-	u8 *buf, *nonce, *data;
 	bool ok = false;
 
-	if (!tfm || skb->len < off + crypto_aead_authsize(tfm))
+	if (!tfm || skb->len < off + crypto_aead_authsize(tfm) ||
+	    skb->len - off > ESPX_DIET_DST_SG * PAGE_SIZE)
 		return false;
 	ctlen = skb->len - off;
-	rlen = ALIGN(sizeof(*req) + crypto_aead_reqsize(tfm), 16);
-	buf = kmalloc(rlen + 16 + ESPX_AAD_ESP_MAX + ctlen, GFP_ATOMIC);
-	if (!buf)
-		return false;
-	req = (struct aead_request *)buf;
-	nonce = buf + rlen;
-	data = nonce + 16;
-	aadlen = espx_diet_aad(data, ntohl(x->id.spi), sn, esn);
-	memcpy(nonce, sa->ext.salt, ESPX_SALT_LEN);
-	if (ivlen)
-		ok = !skb_copy_bits(skb, eec_len, nonce + ESPX_SALT_LEN, ivlen);
-	else
-		espx_diet_iiv(nonce + ESPX_SALT_LEN, sn);
-	if ((!ivlen || ok) && !skb_copy_bits(skb, off, data + aadlen, ctlen)) {
-		sg_init_one(&sg, data, aadlen + ctlen);
-		aead_request_set_tfm(req, tfm);
-		aead_request_set_callback(req, 0, NULL, NULL);
-		aead_request_set_ad(req, aadlen);
-		aead_request_set_crypt(req, &sg, &sg, ctlen, nonce);
-		ok = !crypto_aead_decrypt(req);
+	n = DIV_ROUND_UP(ctlen, PAGE_SIZE);
+	local_bh_disable();
+	sc = this_cpu_read(espx_diet_scratch);
+	memcpy(sc->nonce, sa->ext.salt, ESPX_SALT_LEN);
+	if (ivlen) {
+		if (skb_copy_bits(skb, eec_len, sc->nonce + ESPX_SALT_LEN,
+				  ivlen))
+			goto out;
 	} else {
-		ok = false;
+		espx_diet_iiv(sc->nonce + ESPX_SALT_LEN, sn);
 	}
-	kfree_sensitive(buf);
+	aadlen = espx_diet_aad(sc->aad, ntohl(x->id.spi), sn, esn);
+	sg_init_table(sc->src, ARRAY_SIZE(sc->src));
+	sg_set_buf(sc->src, sc->aad, aadlen);
+	if (skb_to_sgvec(skb, sc->src + 1, off, ctlen) < 0)
+		goto out;
+	sg_init_table(sc->dst, 1 + n);
+	sg_set_buf(sc->dst, sc->aad_out, aadlen);
+	for (i = 1, len = ctlen; i <= n; i++, len -= PAGE_SIZE)
+		sg_set_buf(&sc->dst[i], sc->sink,
+			   min_t(unsigned int, len, PAGE_SIZE));
+	req = (struct aead_request *)sc->req;
+	aead_request_set_tfm(req, tfm);
+	aead_request_set_callback(req, 0, NULL, NULL);
+	aead_request_set_ad(req, aadlen);
+	aead_request_set_crypt(req, sc->src, sc->dst, ctlen, sc->nonce);
+	atomic64_inc(&espx_diet_trials);
+	ok = !crypto_aead_decrypt(req);
+	memzero_explicit(req, sizeof(*req) + crypto_aead_reqsize(tfm));
+out:
+	local_bh_enable();
 	return ok;
+}
+
+static void espx_diet_scratch_free(void)
+{
+	struct espx_diet_scratch *sc;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		sc = per_cpu(espx_diet_scratch, cpu);
+		if (!sc)
+			continue;
+		free_page((unsigned long)sc->sink);
+		kfree_sensitive(sc);
+		per_cpu(espx_diet_scratch, cpu) = NULL;
+	}
+}
+
+static int espx_diet_scratch_alloc(void)
+{
+	struct espx_diet_scratch *sc;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		sc = kzalloc_node(sizeof(*sc), GFP_KERNEL, cpu_to_node(cpu));
+		if (!sc)
+			goto nomem;
+		per_cpu(espx_diet_scratch, cpu) = sc;
+		sc->sink = (void *)__get_free_page(GFP_KERNEL);
+		if (!sc->sink)
+			goto nomem;
+	}
+	return 0;
+nomem:
+	espx_diet_scratch_free();
+	return -ENOMEM;
 }
 
 /* The EEC prefix at skb->data becomes an 8-octet ESP header again
@@ -1118,10 +1233,10 @@ static int espx_diet_prep(struct xfrm_state *x, struct espx_sa *sa,
 
 /* §6 steps 1-2 over the @m candidates, newest first. A candidate is passed
  * over (and its retry counted) when its prefix does not parse or its SN
- * does not rebuild, or when a trial decryption fails; the last one is not
- * tried: xfrm_input() gives its verdict. A lone candidate's parse or
- * rebuild failure is its drop; with several, a walk that passes over every
- * one is a drop without an SA.
+ * does not rebuild, when its window has seen the SN, or when a trial
+ * decryption fails; the last one is not tried: xfrm_input() gives its
+ * verdict. A lone candidate's parse or rebuild failure is its drop; with
+ * several, a walk that passes over every one is a drop without an SA.
  * Return: 0 (packet rewritten for one of them), -errno (dropped, counted).
  */
 static int espx_diet_walk(struct net *net, struct sk_buff *skb,
@@ -1134,6 +1249,11 @@ static int espx_diet_walk(struct net *net, struct sk_buff *skb,
 	u64 sn = 0;
 	int err;
 
+	/* the trials map the skb into a scatterlist of bounded size */
+	if (m > 1 && skb_has_frag_list(skb) && skb_linearize(skb)) {
+		espx_stat_inc(espx_sa_of(xs[0]), ESPX_STAT_IN_DROP_NOMEM);
+		return -ENOMEM;
+	}
 	for (i = 0; i < m; i++) {
 		x = xs[i];
 		sa = espx_sa_of(x);	/* a Diet SA: taken so */
@@ -1147,7 +1267,8 @@ static int espx_diet_walk(struct net *net, struct sk_buff *skb,
 			return -EINVAL;
 		}
 		if (!err && !last &&
-		    !espx_diet_trial(x, sa, skb, eec_len, sn, esn))
+		    (espx_diet_replayed(x, sn, esn) ||
+		     !espx_diet_trial(x, sa, skb, eec_len, sn, esn)))
 			err = -EAGAIN;
 		if (err) {
 			if (!last)
@@ -1315,11 +1436,22 @@ static const struct inet6_protocol espx_diet6_protocol = {
 	.flags		= INET6_PROTO_NOPOLICY,
 };
 
+static int espx_diet_trials_get(void *data, u64 *val)
+{
+	*val = atomic64_read(&espx_diet_trials);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(espx_diet_trials_fops, espx_diet_trials_get, NULL,
+			 "%llu\n");
+static struct dentry *espx_diet_debugfs;
+
 /* Not fatal: plain ESP, WESPv2 and untruncated Diet-ESP work without it;
  * SAs that truncate are refused with a message pointing here.
  */
 int espx_diet_proto_init(void)
 {
+	struct dentry *dir;
+
 	if (!diet_proto || diet_proto > 255 || diet_proto == IPPROTO_ESP ||
 	    diet_proto == IPPROTO_AH || diet_proto == ESPX_IPPROTO_WESP) {
 		pr_warn("diet_proto=%u is not usable: Diet-ESP truncation disabled\n",
@@ -1327,8 +1459,12 @@ int espx_diet_proto_init(void)
 		return 0;
 	}
 	espx_diet_seed = get_random_u32();
-	if (register_pernet_subsys(&espx_diet_net_ops))
+	if (espx_diet_scratch_alloc())
 		goto nomem;
+	if (register_pernet_subsys(&espx_diet_net_ops)) {
+		espx_diet_scratch_free();
+		goto nomem;
+	}
 	if (inet_add_protocol(&espx_diet4_protocol, diet_proto)) {
 		pr_warn("IPv4 protocol %u is taken: Diet-ESP truncation disabled (load espx with another diet_proto)\n",
 			diet_proto);
@@ -1340,11 +1476,20 @@ int espx_diet_proto_init(void)
 		inet_del_protocol(&espx_diet4_protocol, diet_proto);
 		goto err_pernet;
 	}
+	/* sa.c made the directory */
+	dir = debugfs_lookup("espx", NULL);
+	if (dir) {
+		espx_diet_debugfs = debugfs_create_file_unsafe("diet_trials",
+							       0400, dir, NULL,
+							       &espx_diet_trials_fops);
+		dput(dir);
+	}
 	espx_diet_rx_on = true;
 	return 0;
 
 err_pernet:
 	unregister_pernet_subsys(&espx_diet_net_ops);
+	espx_diet_scratch_free();
 	return 0;
 nomem:
 	pr_warn("no memory for the Diet-ESP receive state: Diet-ESP truncation disabled\n");
@@ -1356,9 +1501,12 @@ void espx_diet_proto_exit(void)
 {
 	if (!espx_diet_rx_on)
 		return;
+	debugfs_remove(espx_diet_debugfs);
+	espx_diet_debugfs = NULL;
 	/* both wait for the handlers running now (synchronize_net()) */
 	inet6_del_protocol(&espx_diet6_protocol, diet_proto);
 	inet_del_protocol(&espx_diet4_protocol, diet_proto);
 	unregister_pernet_subsys(&espx_diet_net_ops);
+	espx_diet_scratch_free();
 	espx_diet_rx_on = false;
 }
