@@ -2114,6 +2114,8 @@ def cmd_diet_craft(a):
         else:
             lower = {}
         out += [_eth_ip(sa, bytes(data), oproto, lower)] * a.copies
+    if a.append and os.path.exists(a.out):
+        out = pcap_read(a.out) + out
     pcap_write(a.out, out)
     print('crafted %d frame(s), SN %d.., %d octets after the IP header: %s' % (
         len(out), sns[0], len(data), bytes(data[:12]).hex()))
@@ -2773,6 +2775,7 @@ def main():
     c.add_argument('--residue', help='this residue (hex) instead of the compressed header')
     c.add_argument('--full-esp', action='store_true', help='full SPI | SN | IV header (ESP)')
     c.add_argument('--flip-icv', action='store_true')
+    c.add_argument('--append', action='store_true', help='add to the frames already in OUT')
     c = sub.add_parser('diet-set')
     c.add_argument('--sa', action='append', required=True)
     c = sub.add_parser('ctr')

@@ -26,9 +26,11 @@
 #include <linux/skbuff.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
-#include <linux/hashtable.h>
+#include <linux/debugfs.h>
+#include <linux/hash.h>
 #include <linux/jhash.h>
 #include <linux/mutex.h>
+#include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/scatterlist.h>
 #include <crypto/aead.h>
@@ -39,6 +41,7 @@
 #include <net/esp.h>
 #include <net/protocol.h>
 #include <net/xfrm.h>
+#include <net/netns/generic.h>
 #include "espx.h"
 #include "codec/diet_codec.c"
 
@@ -51,52 +54,148 @@ MODULE_PARM_DESC(diet_proto,
 static bool espx_diet_rx_on;
 
 /**
+ * struct espx_diet_key - what a received packet names a truncating SA by
+ * @daddr: the destination
+ * @saddr: the source when no SPI bit is sent (§6 step 1), else zero
+ * @bits: the SPI's low @k bits
+ * @family: the outer family
+ * @k: esp_spi_lsb
+ * @pad: zero (the key is hashed and compared as octets)
+ */
+struct espx_diet_key {
+	xfrm_address_t daddr;
+	xfrm_address_t saddr;
+	u32 bits;
+	u16 family;
+	u8 k;
+	u8 pad;
+};
+
+/**
+ * struct espx_diet_slot - a place in the candidate index
+ * @node: in espx_diet_net.index, under @key
+ * @key: set before the slot is published, never changed after
+ * @d: its Diet SA
+ */
+struct espx_diet_slot {
+	struct hlist_node node;
+	struct espx_diet_key key;
+	struct espx_diet *d;
+};
+
+/**
  * struct espx_diet - one Diet SA
  * @rule: the codec's rule, checked
  * @trial: synchronous twin of x->data for candidate trials, or NULL
- * @node: in espx_diet_index (truncated SAs only), keyed by the netns, the
- *	SPI width k and the SPI's low k bits: what the packet carries
- * @net: the SA's namespace
+ * @slot: its places in the index: [0] under the addresses init_state saw,
+ *	[1] once a moving SA settled at other addresses (@cur says which)
+ * @mnode: in espx_diet_net.moving while @moving
+ * @all: in espx_diet_net.all (configuration checks, netns exit)
+ * @dn: the index it is in, NULL when not (or no longer) indexed
+ * @orig: moving: the live SA with its SPI it may replace (MIGRATE, UPDSA)
  * @x: the SA; read by writers of the index only (under espx_diet_mutex)
- * @daddr: the SA's destination when it was built (configuration checks)
- * @saddr: likewise its source
  * @spi: its SPI
- * @family: its outer family when it was built
+ * @cur: the slot in use
+ * @moving: its addresses may still change (see espx_diet_index_add())
  * @rcu: freeing after the index readers
  *
  * Readers of the index copy @spi and find the SA with xfrm_state_lookup()
- * for the packet's destination, which holds it: they never touch @x, and
- * the key holds nothing XFRM_MSG_MIGRATE may change (addresses, family).
+ * for the packet's destination, which holds it: they never touch @x.
  */
 struct espx_diet {
 	struct espx_diet_rule rule;
 	struct crypto_aead *trial;
-	struct hlist_node node;
-	possible_net_t net;
+	struct espx_diet_slot slot[2];
+	struct hlist_node mnode;
+	struct list_head all;
+	struct espx_diet_net *dn;
+	struct espx_diet *orig;
 	const struct xfrm_state *x;
-	xfrm_address_t daddr;
-	xfrm_address_t saddr;
 	__be32 spi;
-	u16 family;
+	u8 cur;
+	bool moving;
 	struct rcu_head rcu;
 };
 
 #define ESPX_DIET_INDEX_BITS	8
-#define ESPX_DIET_SCAN		16	/* SPIs looked up per packet, at most */
-static DEFINE_HASHTABLE(espx_diet_index, ESPX_DIET_INDEX_BITS);
-static DEFINE_MUTEX(espx_diet_mutex);
-/* SPI widths in use (bit k: some SA sends k SPI bits), for the readers */
-static u64 espx_diet_widths;
-static unsigned int espx_diet_width_users[33];
+/* room for a trial's aead_request and its context (per CPU) */
+#define ESPX_DIET_REQ_MAX	1024
 
-static u32 espx_diet_hash(const struct net *net, u32 k, u32 bits)
+/**
+ * struct espx_diet_net - the candidate index of one namespace
+ * @index: slots by (destination, spi-lsb, truncated SPI [, source]), the
+ *	newest first in each chain
+ * @moving: SAs created while a live SA had their SPI: a clone that
+ *	XFRM_MSG_MIGRATE gives its new addresses only after init_state; the
+ *	readers try them by truncated SPI alone until they settle
+ * @all: every indexed SA of the namespace
+ * @widths: SPI widths in use (bit k: some SA sends k SPI bits)
+ * @width_users: SAs per width
+ * @dead: pernet exit ran: nothing is indexed any more
+ *
+ * Writers hold espx_diet_mutex (global, as sa.c's: an SA may be destroyed
+ * after our pernet exit, which then has detached it); readers hold RCU.
+ */
+struct espx_diet_net {
+	struct hlist_head index[1 << ESPX_DIET_INDEX_BITS];
+	struct hlist_head moving;
+	struct list_head all;
+	u64 widths;
+	unsigned int width_users[33];
+	bool dead;
+};
+
+static DEFINE_MUTEX(espx_diet_mutex);
+static unsigned int espx_diet_net_id __read_mostly;
+static u32 espx_diet_seed __read_mostly;
+
+static struct espx_diet_net *espx_diet_net(const struct net *net)
 {
-	return jhash_3words(k, bits, net_hash_mix(net), 0);
+	return net_generic(net, espx_diet_net_id);
 }
 
-static u32 espx_diet_key(const struct espx_diet *d)
+static void espx_diet_key_set(struct espx_diet_key *key,
+			      const xfrm_address_t *daddr,
+			      const xfrm_address_t *saddr, u16 family, u32 k,
+			      u32 bits)
+{
+	memset(key, 0, sizeof(*key));
+	key->daddr = *daddr;
+	if (family == AF_INET)
+		memset(key->daddr.a6 + 1, 0, sizeof(key->daddr) - 4);
+	if (!k) {
+		key->saddr = *saddr;
+		if (family == AF_INET)
+			memset(key->saddr.a6 + 1, 0, sizeof(key->saddr) - 4);
+	}
+	key->bits = bits;
+	key->family = family;
+	key->k = k;
+}
+
+static struct hlist_head *espx_diet_bucket(struct espx_diet_net *dn,
+					   const struct espx_diet_key *key)
+{
+	u32 h = jhash2((const u32 *)key, sizeof(*key) / sizeof(u32),
+		       espx_diet_seed);
+
+	return &dn->index[hash_32(h, ESPX_DIET_INDEX_BITS)];
+}
+
+static u32 espx_diet_bits(const struct espx_diet *d)
 {
 	return ntohl(d->spi) & (u32)espx_diet_mask(d->rule.esp_spi_lsb);
+}
+
+/* The key of @d at its SA's addresses now (under espx_diet_mutex) */
+static void espx_diet_key_of(const struct espx_diet *d,
+			     struct espx_diet_key *key)
+{
+	const struct xfrm_state *x = d->x;
+
+	espx_diet_key_set(key, &x->id.daddr, &x->props.saddr,
+			  x->props.family, d->rule.esp_spi_lsb,
+			  espx_diet_bits(d));
 }
 
 /* codec drop reason -> per-SA statistic */
@@ -266,26 +365,85 @@ static int espx_diet_check_sa(const struct xfrm_state *x,
 	return 0;
 }
 
-/* §6 step 1 [DECISION]: one SPI width per destination, at most
- * ESPX_DIET_CANDIDATES SAs per truncated SPI (address pair when 0 bits).
+/* Take @d out of the index (under espx_diet_mutex). */
+static void espx_diet_unhash(struct espx_diet_net *dn, struct espx_diet *d)
+{
+	hlist_del_rcu(&d->slot[d->cur].node);
+	if (d->moving)
+		hlist_del_rcu(&d->mnode);
+	d->moving = false;
+	list_del_init(&d->all);
+	d->dn = NULL;
+}
+
+/* Moving SAs whose original is gone or dead have their final addresses
+ * (xfrm_migrate() deletes the originals after giving the clones their
+ * addresses): file them under those, once (slot 1), and stop trying them
+ * for every packet. A reader still on slot 0 finds the SA until the grace
+ * period ends; one in the middle of the re-filing may miss it for a packet.
  */
-static int espx_diet_index_add(struct espx_diet *d,
+static void espx_diet_settle(struct espx_diet_net *dn)
+{
+	struct espx_diet_slot *s;
+	struct hlist_node *tmp;
+	struct espx_diet *d;
+
+	hlist_for_each_entry_safe(d, tmp, &dn->moving, mnode) {
+		if (d->orig &&
+		    READ_ONCE(d->orig->x->km.state) != XFRM_STATE_DEAD)
+			continue;
+		s = &d->slot[1];
+		espx_diet_key_of(d, &s->key);
+		if (d->cur == 0 && memcmp(&s->key, &d->slot[0].key,
+					  sizeof(s->key))) {
+			hlist_add_head_rcu(&s->node, espx_diet_bucket(dn, &s->key));
+			hlist_del_rcu(&d->slot[0].node);
+			d->cur = 1;
+		}
+		hlist_del_rcu(&d->mnode);
+		d->moving = false;
+		d->orig = NULL;
+	}
+}
+
+/* §6 step 1 [DECISION]: one SPI width per destination, at most
+ * ESPX_DIET_CANDIDATES SAs per truncated SPI (address pair when 0 bits),
+ * counted in the SA's namespace at the addresses the SAs have now. A live
+ * SA with the same SPI is the one a MIGRATE or UPDSA clone replaces: not
+ * counted, and the clone is "moving" until that one is gone.
+ */
+static int espx_diet_index_add(struct net *net, struct espx_diet *d,
 			       struct netlink_ext_ack *extack)
 {
 	u32 k = d->rule.esp_spi_lsb, mask = (u32)espx_diet_mask(k);
-	struct net *net = read_pnet(&d->net);
-	struct espx_diet *o;
+	struct espx_diet_net *dn = espx_diet_net(net);
+	const struct xfrm_state *x = d->x, *ox;
+	struct espx_diet_slot *s = &d->slot[0];
 	unsigned int shared = 0;
+	struct espx_diet *o;
 	int err = 0;
 
-	unsigned int bkt;
-
+	espx_diet_key_of(d, &s->key);
 	mutex_lock(&espx_diet_mutex);
-	hash_for_each(espx_diet_index, bkt, o, node) {
-		if (!net_eq(read_pnet(&o->net), net) ||
-		    o->family != d->family ||
-		    !xfrm_addr_equal(&o->daddr, &d->daddr, d->family) ||
-		    READ_ONCE(o->x->km.state) == XFRM_STATE_DEAD)
+	if (dn->dead)
+		goto out;	/* the namespace is going away */
+	espx_diet_settle(dn);
+	list_for_each_entry(o, &dn->all, all) {
+		ox = o->x;
+		if (READ_ONCE(ox->km.state) == XFRM_STATE_DEAD)
+			continue;
+		/* 16 octets: a clone for a new family still has the
+		 * original's address here
+		 */
+		if (o->spi == d->spi &&
+		    xfrm_addr_equal(&ox->id.daddr, &x->id.daddr, AF_INET6)) {
+			if (!d->orig)
+				d->orig = o;
+			continue;
+		}
+		if (ox->props.family != x->props.family ||
+		    !xfrm_addr_equal(&ox->id.daddr, &x->id.daddr,
+				     x->props.family))
 			continue;
 		if (o->rule.esp_spi_lsb != k) {
 			NL_SET_ERR_MSG_MOD(extack,
@@ -294,7 +452,8 @@ static int espx_diet_index_add(struct espx_diet *d,
 			goto out;
 		}
 		if (((ntohl(o->spi) ^ ntohl(d->spi)) & mask) == 0 &&
-		    (k || xfrm_addr_equal(&o->saddr, &d->saddr, d->family)))
+		    (k || xfrm_addr_equal(&ox->props.saddr, &x->props.saddr,
+					  x->props.family)))
 			shared++;
 	}
 	if (shared >= ESPX_DIET_CANDIDATES) {
@@ -303,12 +462,22 @@ static int espx_diet_index_add(struct espx_diet *d,
 		err = -EEXIST;
 		goto out;
 	}
+	s->d = d;
+	d->slot[1].d = d;
+	d->cur = 0;
 	/* at the head: candidates are tried newest first */
-	hash_add_rcu(espx_diet_index, &d->node,
-		     espx_diet_hash(net, k, espx_diet_key(d)));
-	if (!espx_diet_width_users[k]++)
-		WRITE_ONCE(espx_diet_widths, espx_diet_widths | BIT_ULL(k));
+	hlist_add_head_rcu(&s->node, espx_diet_bucket(dn, &s->key));
+	if (d->orig) {
+		d->moving = true;
+		hlist_add_head_rcu(&d->mnode, &dn->moving);
+	}
+	list_add(&d->all, &dn->all);
+	d->dn = dn;
+	if (!dn->width_users[k]++)
+		WRITE_ONCE(dn->widths, dn->widths | BIT_ULL(k));
 out:
+	if (err)
+		d->orig = NULL;
 	mutex_unlock(&espx_diet_mutex);
 	return err;
 }
@@ -347,7 +516,7 @@ int espx_diet_init_state(struct xfrm_state *x, struct espx_sa *sa,
 	d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
 	if (!d)
 		return -ENOMEM;
-	INIT_HLIST_NODE(&d->node);
+	INIT_LIST_HEAD(&d->all);
 	espx_diet_rule_fill(&d->rule, &sa->cfg.dcfg, x);
 	err = espx_diet_rule_check(&d->rule, win);
 	if (err) {
@@ -368,13 +537,15 @@ int espx_diet_init_state(struct xfrm_state *x, struct espx_sa *sa,
 		d->trial = NULL;
 		return err;	/* espx_diet_destroy() frees d */
 	}
-	write_pnet(&d->net, xs_net(x));
+	if (sizeof(struct aead_request) + crypto_aead_reqsize(d->trial) >
+	    ESPX_DIET_REQ_MAX) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the synchronous AEAD's request is too large for Diet-ESP trials");
+		return -EOPNOTSUPP;
+	}
 	d->x = x;
-	d->daddr = x->id.daddr;
-	d->saddr = x->props.saddr;
 	d->spi = x->id.spi;
-	d->family = x->props.family;
-	return espx_diet_index_add(d, extack);
+	return espx_diet_index_add(xs_net(x), d, extack);
 }
 
 /* Destructor and failed init_state: idempotent. */
@@ -382,20 +553,63 @@ void espx_diet_destroy(struct xfrm_state *x)
 {
 	struct espx_sa *sa = espx_sa_of(x);
 	struct espx_diet *d = sa ? sa->diet : NULL;
+	struct espx_diet_net *dn;
+	struct espx_diet *o;
 
 	if (!d)
 		return;
 	sa->diet = NULL;
 	mutex_lock(&espx_diet_mutex);
-	if (!hlist_unhashed(&d->node)) {
-		hash_del_rcu(&d->node);
-		if (!--espx_diet_width_users[d->rule.esp_spi_lsb])
-			WRITE_ONCE(espx_diet_widths, espx_diet_widths &
+	dn = d->dn;
+	if (dn) {
+		espx_diet_unhash(dn, d);
+		if (!--dn->width_users[d->rule.esp_spi_lsb])
+			WRITE_ONCE(dn->widths, dn->widths &
 				   ~BIT_ULL(d->rule.esp_spi_lsb));
+		list_for_each_entry(o, &dn->all, all)
+			if (o->orig == d)
+				o->orig = NULL;
+		espx_diet_settle(dn);
 	}
 	mutex_unlock(&espx_diet_mutex);
 	espx_diet_free(d);
 }
+
+static int __net_init espx_diet_net_init(struct net *net)
+{
+	struct espx_diet_net *dn = espx_diet_net(net);
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(dn->index); i++)
+		INIT_HLIST_HEAD(&dn->index[i]);
+	INIT_HLIST_HEAD(&dn->moving);
+	INIT_LIST_HEAD(&dn->all);
+	return 0;
+}
+
+/* Before the core flushes the namespace's states: their destructors may
+ * run after this (xfrm GC work), so they must find nothing of @dn.
+ */
+static void __net_exit espx_diet_net_exit(struct net *net)
+{
+	struct espx_diet_net *dn = espx_diet_net(net);
+	struct espx_diet *d, *tmp;
+
+	mutex_lock(&espx_diet_mutex);
+	dn->dead = true;
+	list_for_each_entry_safe(d, tmp, &dn->all, all) {
+		d->orig = NULL;
+		espx_diet_unhash(dn, d);
+	}
+	mutex_unlock(&espx_diet_mutex);
+}
+
+static struct pernet_operations espx_diet_net_ops = {
+	.init = espx_diet_net_init,
+	.exit = espx_diet_net_exit,
+	.id = &espx_diet_net_id,
+	.size = sizeof(struct espx_diet_net),
+};
 
 /* ---- output ------------------------------------------------------------ */
 
@@ -745,120 +959,234 @@ int espx_diet_input_finish(struct xfrm_state *x, struct espx_sa *sa,
 
 /* ---- the diet_proto handlers -------------------------------------------- */
 
-/* §6 step 1: the SPIs of the SAs whose truncated SPI the packet carries,
- * for each SPI width in use, newest first, each once. Which of them are for
- * the packet's addresses is xfrm_state_lookup()'s answer (espx_diet_rcv()).
- * Return: their number; *@short_pkt set when a width did not fit.
+/* Add the SA that @spi names at the packet's destination to the @m held
+ * in @xs: if it is a truncating Diet SA that sends @k SPI bits (with none,
+ * one for the packet's source) and not there yet. Return: how many now.
  */
-static unsigned int espx_diet_candidates(struct net *net,
-					 const struct sk_buff *skb,
-					 __be32 spis[ESPX_DIET_SCAN],
-					 bool *short_pkt)
+static unsigned int espx_diet_take(struct net *net, const struct sk_buff *skb,
+				   __be32 spi, u32 k,
+				   const xfrm_address_t *saddr,
+				   const xfrm_address_t *daddr, u16 family,
+				   struct xfrm_state **xs, unsigned int m)
 {
-	u64 widths = READ_ONCE(espx_diet_widths);
-	unsigned int n = 0, i;
+	struct xfrm_state *x;
+	struct espx_sa *sa;
+	unsigned int i;
+
+	x = espx_rx_state_lookup(net, skb->mark, daddr, spi, family);
+	if (!x)
+		return m;
+	for (i = 0; i < m && xs[i] != x; i++)
+		;
+	sa = espx_sa_of(x);
+	if (i == m && sa && sa->diet && espx_diet_truncated(&sa->diet->rule) &&
+	    sa->diet->rule.esp_spi_lsb == k &&
+	    (k || xfrm_addr_equal(&x->props.saddr, saddr, family))) {
+		xs[m] = x;
+		return m + 1;
+	}
+	xfrm_state_put(x);
+	return m;
+}
+
+/* §6 step 1: the SAs of the packet's namespace filed under its destination
+ * and the truncated SPI it carries (for each SPI width in use there; with
+ * no SPI bit, under its address pair), newest first, then the moving ones
+ * with that truncated SPI; held, at most ESPX_DIET_CANDIDATES. skb->data is
+ * the EEC prefix. Return: their number; *@short_pkt set when a width did
+ * not fit.
+ */
+static unsigned int espx_diet_lookup(struct net *net, const struct sk_buff *skb,
+				     const xfrm_address_t *saddr,
+				     const xfrm_address_t *daddr, u16 family,
+				     struct xfrm_state **xs, bool *short_pkt)
+{
+	struct espx_diet_net *dn = espx_diet_net(net);
+	u64 widths = READ_ONCE(dn->widths);
+	struct espx_diet_key key;
+	struct espx_diet_slot *s;
 	struct espx_diet *d;
+	unsigned int m = 0;
 	u32 bits, k;
 
 	*short_pkt = false;
 	rcu_read_lock();
 	/* the widths in use only: usually one */
-	for (; widths && n < ESPX_DIET_SCAN; widths &= widths - 1) {
+	for (; widths && m < ESPX_DIET_CANDIDATES; widths &= widths - 1) {
 		k = __ffs64(widths);
 		if (espx_diet_eec_spi(skb->data, skb_headlen(skb), k, &bits)) {
 			*short_pkt = true;
 			continue;
 		}
-		hash_for_each_possible_rcu(espx_diet_index, d, node,
-					   espx_diet_hash(net, k, bits)) {
-			if (!net_eq(read_pnet(&d->net), net) ||
-			    d->rule.esp_spi_lsb != k ||
-			    espx_diet_key(d) != bits)
-				continue;
-			for (i = 0; i < n && spis[i] != d->spi; i++)
-				;
-			if (i == n)
-				spis[n++] = d->spi;
-			if (n == ESPX_DIET_SCAN)
+		espx_diet_key_set(&key, daddr, saddr, family, k, bits);
+		hlist_for_each_entry_rcu(s, espx_diet_bucket(dn, &key), node) {
+			if (m == ESPX_DIET_CANDIDATES)
 				break;
+			if (!memcmp(&s->key, &key, sizeof(key)))
+				m = espx_diet_take(net, skb, s->d->spi, k, saddr,
+						   daddr, family, xs, m);
+		}
+		hlist_for_each_entry_rcu(d, &dn->moving, mnode) {
+			if (m == ESPX_DIET_CANDIDATES)
+				break;
+			if (d->rule.esp_spi_lsb == k && espx_diet_bits(d) == bits)
+				m = espx_diet_take(net, skb, d->spi, k, saddr,
+						   daddr, family, xs, m);
 		}
 	}
 	rcu_read_unlock();
-	return n;
-}
-
-/* The SAs among @spis that are Diet SAs for the packet's addresses (with
- * no SPI bit sent, its source too), held, at most ESPX_DIET_CANDIDATES.
- */
-static unsigned int espx_diet_resolve(struct net *net, struct sk_buff *skb,
-				      const __be32 *spis, unsigned int n,
-				      const xfrm_address_t *saddr,
-				      const xfrm_address_t *daddr, u16 family,
-				      struct xfrm_state **xs)
-{
-	unsigned int m = 0, i;
-	struct xfrm_state *x;
-	struct espx_sa *sa;
-
-	for (i = 0; i < n && m < ESPX_DIET_CANDIDATES; i++) {
-		x = espx_rx_state_lookup(net, skb->mark, daddr, spis[i],
-					 family);
-		if (!x)
-			continue;
-		sa = espx_sa_of(x);
-		if (sa && sa->diet && espx_diet_truncated(&sa->diet->rule) &&
-		    (sa->diet->rule.esp_spi_lsb ||
-		     xfrm_addr_equal(&x->props.saddr, saddr, family)))
-			xs[m++] = x;
-		else
-			xfrm_state_put(x);
-	}
 	return m;
 }
 
-/* Decrypt a copy with the SA's synchronous transform: does the packet
- * belong to it? The skb is left untouched for the real pass.
+/* The candidate's replay window has seen @sn, or @sn lies before it:
+ * xfrm_input() would drop the packet for this SA, so it is not tried. The
+ * test of the core's xfrm_replay_check*(), on the rebuilt 64-bit SN, under
+ * the state's lock.
+ */
+static bool espx_diet_replayed(struct xfrm_state *x, u64 sn, bool esn)
+{
+	const struct xfrm_replay_state_esn *re;
+	u32 w, diff, pos, bit;
+	bool seen = false;
+	u64 top;
+
+	spin_lock(&x->lock);
+	re = x->replay_esn;
+	if (re) {
+		w = re->replay_window;
+		top = re->seq;
+		if (esn)
+			top |= (u64)re->seq_hi << 32;
+	} else {
+		w = x->props.replay_window;
+		top = x->replay.seq;
+	}
+	if (!w || sn > top)
+		goto out;
+	if (top - sn >= w) {
+		seen = true;
+		goto out;
+	}
+	diff = top - sn;
+	if (re) {
+		pos = (re->seq - 1) % w;
+		bit = pos >= diff ? pos - diff : w - (diff - pos);
+		seen = re->bmp[bit / 32] & (1U << (bit % 32));
+	} else {
+		seen = diff < 32 && (x->replay.bitmap & (1U << diff));
+	}
+out:
+	spin_unlock(&x->lock);
+	return seen;
+}
+
+/* Per-CPU scratch of the trial decryptions (kmalloc'd: the scatterlists
+ * point into it): the request, nonce and AAD, and a page that the
+ * plaintext of every trial goes to, each destination entry the same page:
+ * a trial keeps the ICV verdict only, the packet is never copied.
+ */
+#define ESPX_DIET_SRC_SG	(MAX_SKB_FRAGS + 1)
+#define ESPX_DIET_DST_SG	DIV_ROUND_UP(65536, PAGE_SIZE)
+struct espx_diet_scratch {
+	u8 req[ESPX_DIET_REQ_MAX] __aligned(CRYPTO_MINALIGN);
+	u8 nonce[16];
+	u8 aad[ESPX_AAD_ESP_MAX];
+	u8 aad_out[ESPX_AAD_ESP_MAX];
+	struct scatterlist src[1 + ESPX_DIET_SRC_SG];
+	struct scatterlist dst[1 + ESPX_DIET_DST_SG];
+	void *sink;
+};
+
+static DEFINE_PER_CPU(struct espx_diet_scratch *, espx_diet_scratch);
+/* trial decryptions since the module loaded (debugfs espx/diet_trials) */
+static atomic64_t espx_diet_trials = ATOMIC64_INIT(0);
+
+/* Does the packet belong to @x? One AEAD pass over the packet in place
+ * with the SA's synchronous transform; the skb is left untouched for the
+ * real pass. A frag_list skb was linearized by the caller.
  */
 static bool espx_diet_trial(struct xfrm_state *x, struct espx_sa *sa,
-			    const struct sk_buff *skb, unsigned int eec_len,
+			    struct sk_buff *skb, unsigned int eec_len,
 			    u64 sn, bool esn)
 {
 	struct crypto_aead *tfm = sa->diet->trial;
 	unsigned int ivlen = sa->ext.iiv ? 0 : ESPX_NONCE_IVLEN;
-	unsigned int off = eec_len + ivlen, ctlen, aadlen, rlen;
+	unsigned int off = eec_len + ivlen, ctlen, aadlen, n, i, len;
+	struct espx_diet_scratch *sc;
 	struct aead_request *req;
-	struct scatterlist sg;
-	u8 *buf, *nonce, *data;
 	bool ok = false;
 
-	if (!tfm || skb->len < off + crypto_aead_authsize(tfm))
+	if (!tfm || skb->len < off + crypto_aead_authsize(tfm) ||
+	    skb->len - off > ESPX_DIET_DST_SG * PAGE_SIZE)
 		return false;
 	ctlen = skb->len - off;
-	rlen = ALIGN(sizeof(*req) + crypto_aead_reqsize(tfm), 16);
-	buf = kmalloc(rlen + 16 + ESPX_AAD_ESP_MAX + ctlen, GFP_ATOMIC);
-	if (!buf)
-		return false;
-	req = (struct aead_request *)buf;
-	nonce = buf + rlen;
-	data = nonce + 16;
-	aadlen = espx_diet_aad(data, ntohl(x->id.spi), sn, esn);
-	memcpy(nonce, sa->ext.salt, ESPX_SALT_LEN);
-	if (ivlen)
-		ok = !skb_copy_bits(skb, eec_len, nonce + ESPX_SALT_LEN, ivlen);
-	else
-		espx_diet_iiv(nonce + ESPX_SALT_LEN, sn);
-	if ((!ivlen || ok) && !skb_copy_bits(skb, off, data + aadlen, ctlen)) {
-		sg_init_one(&sg, data, aadlen + ctlen);
-		aead_request_set_tfm(req, tfm);
-		aead_request_set_callback(req, 0, NULL, NULL);
-		aead_request_set_ad(req, aadlen);
-		aead_request_set_crypt(req, &sg, &sg, ctlen, nonce);
-		ok = !crypto_aead_decrypt(req);
+	n = DIV_ROUND_UP(ctlen, PAGE_SIZE);
+	local_bh_disable();
+	sc = this_cpu_read(espx_diet_scratch);
+	memcpy(sc->nonce, sa->ext.salt, ESPX_SALT_LEN);
+	if (ivlen) {
+		if (skb_copy_bits(skb, eec_len, sc->nonce + ESPX_SALT_LEN,
+				  ivlen))
+			goto out;
 	} else {
-		ok = false;
+		espx_diet_iiv(sc->nonce + ESPX_SALT_LEN, sn);
 	}
-	kfree_sensitive(buf);
+	aadlen = espx_diet_aad(sc->aad, ntohl(x->id.spi), sn, esn);
+	sg_init_table(sc->src, ARRAY_SIZE(sc->src));
+	sg_set_buf(sc->src, sc->aad, aadlen);
+	if (skb_to_sgvec(skb, sc->src + 1, off, ctlen) < 0)
+		goto out;
+	sg_init_table(sc->dst, 1 + n);
+	sg_set_buf(sc->dst, sc->aad_out, aadlen);
+	for (i = 1, len = ctlen; i <= n; i++, len -= PAGE_SIZE)
+		sg_set_buf(&sc->dst[i], sc->sink,
+			   min_t(unsigned int, len, PAGE_SIZE));
+	req = (struct aead_request *)sc->req;
+	aead_request_set_tfm(req, tfm);
+	aead_request_set_callback(req, 0, NULL, NULL);
+	aead_request_set_ad(req, aadlen);
+	aead_request_set_crypt(req, sc->src, sc->dst, ctlen, sc->nonce);
+	atomic64_inc(&espx_diet_trials);
+	ok = !crypto_aead_decrypt(req);
+	memzero_explicit(req, sizeof(*req) + crypto_aead_reqsize(tfm));
+out:
+	local_bh_enable();
 	return ok;
+}
+
+static void espx_diet_scratch_free(void)
+{
+	struct espx_diet_scratch *sc;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		sc = per_cpu(espx_diet_scratch, cpu);
+		if (!sc)
+			continue;
+		free_page((unsigned long)sc->sink);
+		kfree_sensitive(sc);
+		per_cpu(espx_diet_scratch, cpu) = NULL;
+	}
+}
+
+static int espx_diet_scratch_alloc(void)
+{
+	struct espx_diet_scratch *sc;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		sc = kzalloc_node(sizeof(*sc), GFP_KERNEL, cpu_to_node(cpu));
+		if (!sc)
+			goto nomem;
+		per_cpu(espx_diet_scratch, cpu) = sc;
+		sc->sink = (void *)__get_free_page(GFP_KERNEL);
+		if (!sc->sink)
+			goto nomem;
+	}
+	return 0;
+nomem:
+	espx_diet_scratch_free();
+	return -ENOMEM;
 }
 
 /* The EEC prefix at skb->data becomes an 8-octet ESP header again
@@ -880,46 +1208,85 @@ static int espx_diet_expand(struct sk_buff *skb, unsigned int eec_len,
 	return 0;
 }
 
-/* One candidate: parse its prefix, rebuild the SN, try it if others remain
- * (@try). Return: 0 (packet rewritten for it), -EAGAIN (not this SA), or
- * -EINVAL/-ENOMEM (dropped, counted).
+/* One candidate's view of the packet: its EEC prefix parsed (@eec_len
+ * octets) and the SN rebuilt from its window. Return: 0 or the codec's
+ * drop reason.
  */
-static int espx_diet_rcv_sa(struct xfrm_state *x, struct sk_buff *skb,
-			    bool try)
+static int espx_diet_prep(struct xfrm_state *x, struct espx_sa *sa,
+			  const struct sk_buff *skb, unsigned int *eec_len,
+			  u64 *sn, bool *esn)
 {
-	struct espx_sa *sa = espx_sa_of(x);	/* a Diet SA: resolved so */
 	struct espx_diet *d = sa->diet;
 	struct espx_diet_eec e;
 	unsigned int tail;
-	bool esn;
-	u64 top, sn;
+	u64 top;
 	u32 win;
 	int err;
 
 	tail = (sa->ext.iiv ? 0 : ESPX_NONCE_IVLEN) +
 	       crypto_aead_authsize(x->data);
 	err = espx_diet_eec_parse(&d->rule, skb->data, skb->len, tail, &e);
-	if (!err) {
-		espx_diet_window(x, &top, &win, &esn);
-		err = espx_diet_sn_rebuild(d->rule.esp_sn_lsb, e.sn_bits, top,
-					   win, esn, &sn);
-	}
-	if (err) {
-		espx_stat_inc(sa, espx_diet_stat(err));
-		XFRM_INC_STATS(xs_net(x), err == ESPX_DIET_DROP_SHORT ?
-			       LINUX_MIB_XFRMINHDRERROR :
-			       LINUX_MIB_XFRMINSTATESEQERROR);
-		return -EINVAL;
-	}
-	if (try && !espx_diet_trial(x, sa, skb, e.len, sn, esn)) {
-		espx_stat_inc(sa, ESPX_STAT_IN_DIET_CANDIDATE_RETRY);
-		return -EAGAIN;
-	}
-	if (espx_diet_expand(skb, e.len, x->id.spi, sn)) {
-		espx_stat_inc(sa, ESPX_STAT_IN_DROP_NOMEM);
+	if (err)
+		return err;
+	*eec_len = e.len;
+	espx_diet_window(x, &top, &win, esn);
+	return espx_diet_sn_rebuild(d->rule.esp_sn_lsb, e.sn_bits, top, win,
+				    *esn, sn);
+}
+
+/* §6 steps 1-2 over the @m candidates, newest first. A candidate is passed
+ * over (and its retry counted) when its prefix does not parse or its SN
+ * does not rebuild, when its window has seen the SN, or when a trial
+ * decryption fails; the last one is not tried: xfrm_input() gives its
+ * verdict. A lone candidate's parse or rebuild failure is its drop; with
+ * several, a walk that passes over every one is a drop without an SA.
+ * Return: 0 (packet rewritten for one of them), -errno (dropped, counted).
+ */
+static int espx_diet_walk(struct net *net, struct sk_buff *skb,
+			  struct xfrm_state **xs, unsigned int m)
+{
+	unsigned int i, eec_len = 0;
+	struct xfrm_state *x;
+	struct espx_sa *sa;
+	bool esn, last;
+	u64 sn = 0;
+	int err;
+
+	/* the trials map the skb into a scatterlist of bounded size */
+	if (m > 1 && skb_has_frag_list(skb) && skb_linearize(skb)) {
+		espx_stat_inc(espx_sa_of(xs[0]), ESPX_STAT_IN_DROP_NOMEM);
 		return -ENOMEM;
 	}
-	return 0;
+	for (i = 0; i < m; i++) {
+		x = xs[i];
+		sa = espx_sa_of(x);	/* a Diet SA: taken so */
+		last = i + 1 == m;
+		err = espx_diet_prep(x, sa, skb, &eec_len, &sn, &esn);
+		if (err && m == 1) {
+			espx_stat_inc(sa, espx_diet_stat(err));
+			XFRM_INC_STATS(net, err == ESPX_DIET_DROP_SHORT ?
+				       LINUX_MIB_XFRMINHDRERROR :
+				       LINUX_MIB_XFRMINSTATESEQERROR);
+			return -EINVAL;
+		}
+		if (!err && !last &&
+		    (espx_diet_replayed(x, sn, esn) ||
+		     !espx_diet_trial(x, sa, skb, eec_len, sn, esn)))
+			err = -EAGAIN;
+		if (err) {
+			if (!last)
+				espx_stat_inc(sa, ESPX_STAT_IN_DIET_CANDIDATE_RETRY);
+			continue;
+		}
+		if (espx_diet_expand(skb, eec_len, x->id.spi, sn)) {
+			espx_stat_inc(sa, ESPX_STAT_IN_DROP_NOMEM);
+			return -ENOMEM;
+		}
+		return 0;
+	}
+	espx_ns_stat_inc(net, ESPX_NS_STAT_DIET_NO_SA);
+	XFRM_INC_STATS(net, LINUX_MIB_XFRMINNOSTATES);
+	return -EINVAL;
 }
 
 /* The addresses of an IPv4 or IPv6 header: a received packet's, or the
@@ -970,24 +1337,22 @@ static int espx_diet_rcv(struct sk_buff *skb, u16 family)
 {
 	struct xfrm_state *xs[ESPX_DIET_CANDIDATES];
 	struct net *net = dev_net(skb->dev);
-	__be32 spis[ESPX_DIET_SCAN];
 	xfrm_address_t saddr, daddr;
-	unsigned int n, m, i;
-	int err = -EAGAIN;
+	unsigned int m, i;
 	bool short_pkt;
+	int err;
 
 	espx_diet_addrs(skb_network_header(skb), family, &saddr, &daddr);
 	if (!pskb_may_pull(skb, min_t(unsigned int, skb->len,
 				      ESPX_DIET_EEC_MAX)))
 		return -1;
-	n = espx_diet_candidates(net, skb, spis, &short_pkt);
-	m = espx_diet_resolve(net, skb, spis, n, &saddr, &daddr, family, xs);
-	for (i = 0; i < m && err == -EAGAIN; i++)
-		err = espx_diet_rcv_sa(xs[i], skb, i + 1 < m);
-	for (i = 0; i < m; i++)
-		xfrm_state_put(xs[i]);
-	if (m)
-		return err ? -1 : 0;	/* the last one is not tried: its verdict */
+	m = espx_diet_lookup(net, skb, &saddr, &daddr, family, xs, &short_pkt);
+	if (m) {
+		err = espx_diet_walk(net, skb, xs, m);
+		for (i = 0; i < m; i++)
+			xfrm_state_put(xs[i]);
+		return err ? -1 : 0;
+	}
 	if (espx_diet_rcv_untruncated(net, skb, &daddr, family))
 		return -1;
 	/* too short for a width in use: more likely cut than unknown */
@@ -1027,8 +1392,7 @@ static bool espx_diet_err_known(struct sk_buff *skb, unsigned int off,
 {
 	struct xfrm_state *xs[ESPX_DIET_CANDIDATES];
 	xfrm_address_t saddr, daddr;
-	__be32 spis[ESPX_DIET_SCAN];
-	unsigned int n, m, i;
+	unsigned int m, i;
 	bool short_pkt;
 
 	espx_diet_addrs(skb->data, family, &saddr, &daddr);
@@ -1036,9 +1400,8 @@ static bool espx_diet_err_known(struct sk_buff *skb, unsigned int off,
 				      off + ESPX_DIET_EEC_MAX)))
 		return false;
 	__skb_pull(skb, off);
-	n = espx_diet_candidates(dev_net(skb->dev), skb, spis, &short_pkt);
-	m = espx_diet_resolve(dev_net(skb->dev), skb, spis, n, &saddr, &daddr,
-			      family, xs);
+	m = espx_diet_lookup(dev_net(skb->dev), skb, &saddr, &daddr, family,
+			     xs, &short_pkt);
 	__skb_push(skb, off);
 	for (i = 0; i < m; i++)
 		xfrm_state_put(xs[i]);
@@ -1076,29 +1439,63 @@ static const struct inet6_protocol espx_diet6_protocol = {
 	.flags		= INET6_PROTO_NOPOLICY,
 };
 
+static int espx_diet_trials_get(void *data, u64 *val)
+{
+	*val = atomic64_read(&espx_diet_trials);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(espx_diet_trials_fops, espx_diet_trials_get, NULL,
+			 "%llu\n");
+static struct dentry *espx_diet_debugfs;
+
 /* Not fatal: plain ESP, WESPv2 and untruncated Diet-ESP work without it;
  * SAs that truncate are refused with a message pointing here.
  */
 int espx_diet_proto_init(void)
 {
+	struct dentry *dir;
+
 	if (!diet_proto || diet_proto > 255 || diet_proto == IPPROTO_ESP ||
 	    diet_proto == IPPROTO_AH || diet_proto == ESPX_IPPROTO_WESP) {
 		pr_warn("diet_proto=%u is not usable: Diet-ESP truncation disabled\n",
 			diet_proto);
 		return 0;
 	}
+	espx_diet_seed = get_random_u32();
+	if (espx_diet_scratch_alloc())
+		goto nomem;
+	if (register_pernet_subsys(&espx_diet_net_ops)) {
+		espx_diet_scratch_free();
+		goto nomem;
+	}
 	if (inet_add_protocol(&espx_diet4_protocol, diet_proto)) {
 		pr_warn("IPv4 protocol %u is taken: Diet-ESP truncation disabled (load espx with another diet_proto)\n",
 			diet_proto);
-		return 0;
+		goto err_pernet;
 	}
 	if (inet6_add_protocol(&espx_diet6_protocol, diet_proto)) {
 		pr_warn("IPv6 protocol %u is taken: Diet-ESP truncation disabled (load espx with another diet_proto)\n",
 			diet_proto);
 		inet_del_protocol(&espx_diet4_protocol, diet_proto);
-		return 0;
+		goto err_pernet;
+	}
+	/* sa.c made the directory */
+	dir = debugfs_lookup("espx", NULL);
+	if (dir) {
+		espx_diet_debugfs = debugfs_create_file_unsafe("diet_trials",
+							       0400, dir, NULL,
+							       &espx_diet_trials_fops);
+		dput(dir);
 	}
 	espx_diet_rx_on = true;
+	return 0;
+
+err_pernet:
+	unregister_pernet_subsys(&espx_diet_net_ops);
+	espx_diet_scratch_free();
+	return 0;
+nomem:
+	pr_warn("no memory for the Diet-ESP receive state: Diet-ESP truncation disabled\n");
 	return 0;
 }
 
@@ -1107,7 +1504,12 @@ void espx_diet_proto_exit(void)
 {
 	if (!espx_diet_rx_on)
 		return;
+	debugfs_remove(espx_diet_debugfs);
+	espx_diet_debugfs = NULL;
+	/* both wait for the handlers running now (synchronize_net()) */
 	inet6_del_protocol(&espx_diet6_protocol, diet_proto);
 	inet_del_protocol(&espx_diet4_protocol, diet_proto);
+	unregister_pernet_subsys(&espx_diet_net_ops);
+	espx_diet_scratch_free();
 	espx_diet_rx_on = false;
 }

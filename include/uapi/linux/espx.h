@@ -435,9 +435,10 @@ enum espx_diet_cda_val {
  * @ESPX_STAT_IN_DROP_DIET_DSCP: Diet SA: DSCP index past the list.
  * @ESPX_STAT_IN_DROP_DIET_LENGTH: Diet SA: a rebuilt header would be
  *	invalid (IPv4 IHL, a length above 65535, TCP data offset).
- * @ESPX_STAT_IN_DIET_CANDIDATE_RETRY: Diet SA: not a drop: ICV trials of
- *	this SA for a packet whose truncated SPI several SAs share (the one
- *	that failed is counted; the last candidate is not tried twice).
+ * @ESPX_STAT_IN_DIET_CANDIDATE_RETRY: Diet SA: not a drop: packets whose
+ *	truncated SPI several SAs share that this SA passed on to the next
+ *	candidate (failed trial decryption, SN not rebuilt, or SN already in
+ *	its window); the last candidate's verdict is its own.
  */
 enum espx_stat {
 	ESPX_STAT_UNSPEC,
@@ -516,7 +517,8 @@ enum espx_info_attr {
  *	XfrmInHdrError). A short packet whose SA is found is that SA's
  *	ESPX_STAT_IN_DROP_TRUNCATED.
  * @ESPX_NS_STAT_DIET_NO_SA: diet_proto packets whose truncated SPI and
- *	addresses name no Diet SA (also XfrmInNoStates).
+ *	addresses name no Diet SA, or that every candidate passed on (also
+ *	XfrmInNoStates).
  * @ESPX_NS_STAT_PENDING_EXPIRED: pending configs (ESPX_CMD_SA_SET) freed
  *	because no SA was created for their id within the module parameter
  *	pending_timeout (seconds, default 60).
