@@ -4,7 +4,7 @@
 # espx.ko load/unload: 20 cycles with the genetlink family appearing and disappearing with
 # the module, unload with pending configs in several namespaces (freed, no leak report),
 # unload refused while an SA uses espx's ESP type, and a clean kernel log. Leaves espx
-# loaded, as the harness found it.
+# loaded, as the harness found it. test_knobs is read-only at run time.
 . "$(dirname "$0")/lib.sh"
 
 G=$ESPX_BIN/espx_genl
@@ -39,10 +39,10 @@ unload_retry() {
 }
 
 ktap_header
-ktap_plan 8
+ktap_plan 9
 
 if [ -z "${ESPX_KO:-}" ] || [ ! -r "$ESPX_KO" ]; then
-	for i in $(seq 8); do ktap_skip "load/unload: ESPX_KO not set or not readable"; done
+	for i in $(seq 9); do ktap_skip "load/unload: ESPX_KO not set or not readable"; done
 	ktap_finish
 fi
 loaded || insmod "$ESPX_KO"
@@ -93,6 +93,9 @@ if ip -n "$b" xfrm state add src 192.0.2.1 dst 10.2.1.1 proto esp spi 0x500 mode
 else
 	ktap_skip "rmmod refused while an SA uses the type: no ESP type (ip xfrm state add failed)"
 fi
+
+knobs=/sys/module/espx/parameters/test_knobs
+check_fail "test_knobs is read-only at run time" bash -c "echo Y >$knobs"
 
 check "kernel log clean (no splat, no leak)" bash -c \
 	"! dmesg | sed -n '/espx-selftest: loadunload start/,\$p' | grep -E '$SPLAT|$LEAK'"

@@ -28,7 +28,10 @@
 #include "codec/ctr_codec.c"
 
 static bool test_knobs;
-module_param(test_knobs, bool, 0644);
+/* Read-only at run time: a test knob is chosen when espx is loaded, not
+ * switched on under live SAs.
+ */
+module_param(test_knobs, bool, 0444);
 MODULE_PARM_DESC(test_knobs,
 		 "Allow test-only netlink knobs such as a counter start value (default N)");
 

@@ -195,7 +195,7 @@ enum espx_wesp_attr {
  *	ESPX_COUNTERS_WINDOW_MIN..MAX, a multiple of 32. Optional, default
  *	ESPX_COUNTERS_WINDOW_DEFAULT.
  * @ESPX_COUNTERS_START: u64, test knob, refused (-EPERM) unless espx was
- *	loaded with test_knobs=1: every counter's sequence starts after this
+ *	loaded with test_knobs=1 (read-only at run time): every counter's sequence starts after this
  *	value (the first packet carries START + 1) and every receive window
  *	starts with this top, so tests can reach the 2^47 / 2^48 limits.
  *	0..2^48 - 1, default 0.
