@@ -21,7 +21,8 @@
  *
  * Load order "esp4, then espx": espx_proto_check_clash() sees the slot in use
  * before espx registers anything, names the owner module and fails with
- * -EEXIST.
+ * -EBUSY (not -EEXIST: modprobe takes that for "already loaded", exits 0 and
+ * leaves nothing loaded).
  *
  * Load order "espx, then esp4" (the same for esp6/AF_INET6):
  * esp4_init() calls xfrm_register_type(), which WARNs and replaces espx's
@@ -127,7 +128,7 @@ static const struct xfrm_type *espx_slot(const struct espx_family *fam,
 	return t;
 }
 
-/* -EEXIST with a clear message if anyone else owns ESP for fam. */
+/* -EBUSY with a clear message if anyone else owns ESP for fam. */
 static int espx_check_family(const struct espx_family *fam)
 {
 	char owner[MODULE_NAME_LEN];
@@ -149,7 +150,8 @@ static int espx_check_family(const struct espx_family *fam)
 	else
 		pr_err("ESP for %s is owned by module %s: unload it first (rmmod %s)\n",
 		       fam->name, owner, owner);
-	return -EEXIST;
+	/* Not -EEXIST: modprobe reports success for that, with espx absent. */
+	return -EBUSY;
 }
 
 int espx_proto_check_clash(void)
