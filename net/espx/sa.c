@@ -67,6 +67,7 @@
 struct espx_net {
 	DECLARE_HASHTABLE(ids, ESPX_NET_HASH_BITS);
 	unsigned int pending;
+	unsigned int gen;	/* bumped when ids gains or loses an entry */
 	bool dead;		/* pernet exit ran: add nothing more */
 	/* drops no SA can be charged with; rare, so one atomic each */
 	atomic64_t ns_stats[__ESPX_NS_STAT_MAX];
@@ -105,6 +106,12 @@ static const struct rhashtable_params espx_sa_ht_params = {
 static struct espx_net *espx_net(const struct net *net)
 {
 	return net_generic(net, espx_net_id);
+}
+
+/* Under espx_sa_mutex; read locklessly by espx_sa_gen(). */
+static void espx_sa_gen_bump(struct espx_net *en)
+{
+	WRITE_ONCE(en->gen, en->gen + 1);
 }
 
 void espx_ns_stat_inc(const struct net *net, enum espx_ns_stat id)
@@ -325,10 +332,12 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 	}
 
 	espx_sa_slot_set(espx_sa_slot(x), x, sa);
-	if (pending)
+	if (pending) {
 		en->pending--;
-	else if (!en->dead)
+	} else if (!en->dead) {
 		hash_add(en->ids, &sa->id_node, espx_sa_id_hash(&id));
+		espx_sa_gen_bump(en);
+	}
 	mutex_unlock(&espx_sa_mutex);
 	return sa;
 
@@ -349,8 +358,11 @@ void espx_sa_unbind(struct xfrm_state *x)
 			WRITE_ONCE(espx_sa_slot(x)->x, NULL);
 		rhashtable_remove_fast(&espx_sa_ht, &sa->node,
 				       espx_sa_ht_params);
-		if (!hlist_unhashed(&sa->id_node))
+		/* hashed: our pernet exit has not run, the netns data lives */
+		if (!hlist_unhashed(&sa->id_node)) {
 			hash_del(&sa->id_node);
+			espx_sa_gen_bump(espx_net(xs_net(x)));
+		}
 	}
 	mutex_unlock(&espx_sa_mutex);
 	if (sa)
@@ -457,6 +469,7 @@ int espx_cfg_add(struct net *net, const struct espx_sa_id *id,
 			sa->has_cfg = true;
 			hash_add(en->ids, &sa->id_node, espx_sa_id_hash(id));
 			en->pending++;
+			espx_sa_gen_bump(en);
 		}
 	}
 	mutex_unlock(&espx_sa_mutex);
@@ -475,6 +488,7 @@ int espx_cfg_del(struct net *net, const struct espx_sa_id *id,
 	if (sa) {
 		hash_del(&sa->id_node);
 		en->pending--;
+		espx_sa_gen_bump(en);
 		espx_sa_free(sa);
 	} else if (espx_sa_lookup(en, id, false)) {
 		NL_SET_ERR_MSG_MOD(extack,
@@ -501,6 +515,14 @@ int espx_sa_get(struct net *net, const struct espx_sa_id *id,
 	err = sa ? fn(sa, arg) : -ENOENT;
 	mutex_unlock(&espx_sa_mutex);
 	return err;
+}
+
+/* Changes of the netns table so far, never 0: a dump that sees it move
+ * between two of its rounds sets NLM_F_DUMP_INTR.
+ */
+unsigned int espx_sa_gen(const struct net *net)
+{
+	return READ_ONCE(espx_net(net)->gen) ?: 1;
 }
 
 int espx_sa_walk(struct net *net, unsigned long pos[2],
@@ -539,6 +561,7 @@ static int __net_init espx_net_init(struct net *net)
 
 	hash_init(en->ids);
 	en->pending = 0;
+	en->gen = 1;
 	en->dead = false;
 	return 0;
 }

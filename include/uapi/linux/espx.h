@@ -62,7 +62,8 @@
  * @ESPX_CMD_SA_GET: doit: one SA or pending config by ESPX_A_SA_ID
  *	(-ENOENT if none). dumpit (NLM_F_DUMP): every pending config and every
  *	SA espx handles in the namespace. Replies carry ESPX_A_SA_ID,
- *	ESPX_A_STATUS, the feature attributes and ESPX_A_STATS.
+ *	ESPX_A_STATUS, the feature attributes and ESPX_A_STATS. A dump whose
+ *	rounds saw the table gain or lose an entry carries NLM_F_DUMP_INTR.
  * @ESPX_CMD_SA_DEL: delete a pending config by ESPX_A_SA_ID. -ENOENT if
  *	there is none, -EBUSY if it is bound to an SA.
  * @ESPX_CMD_INFO_GET: doit, no attributes: the module's state and the
@@ -70,7 +71,7 @@
  * @ESPX_CMD_CTR_GET: dumpit only (NLM_F_DUMP), with ESPX_A_SA_ID naming a
  *	bound SA that has sequence counters: one message per counter, each
  *	with ESPX_A_SA_ID and ESPX_A_CTR. -ENOENT if there is no such SA,
- *	-EINVAL if it has no counters.
+ *	-EINVAL if it has no counters. NLM_F_DUMP_INTR as for SA_GET.
  */
 enum espx_cmd {
 	ESPX_CMD_UNSPEC,
