@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # espx vs esp4/esp6: who owns the ESP xfrm type (see net/espx/proto.c).
-#  (a) esp4 or esp6 loaded first: insmod espx fails with -EEXIST, a message
-#      that names the module to unload, and no WARN. Once they are unloaded,
-#      espx loads.
+#  (a) esp4 or esp6 loaded first: insmod espx fails with -EBUSY, a message
+#      that names the module to unload, and no WARN; so does modprobe espx
+#      (with -EEXIST modprobe would have said "already loaded" and exited 0
+#      with nothing loaded). Once they are unloaded, espx loads.
 #  (b) espx loaded, with SAs passing traffic:
 #      - modprobe esp4/esp6 is refused by espx's module notifier before their
 #        init runs. There is no WARN, and traffic and new SAs still work.
@@ -109,8 +110,26 @@ insmod_fails() {
 		echo "insmod espx succeeded with $mod loaded"
 		return 1
 	fi
-	grep -q "File exists" <<<"$out" || { echo "insmod: $out (want EEXIST)"; return 1; }
+	grep -q "Device or resource busy" <<<"$out" || { echo "insmod: $out (want EBUSY)"; return 1; }
 	log_has "espx: ESP for $fam is owned by module $mod: unload it first" &&
+	! loaded espx && no_splat
+}
+
+# modprobe_espx_fails FAMILY MODULE: modprobe espx (from a module tree that holds only
+# espx.ko) exits non-zero, the log names MODULE, espx is not loaded.
+modprobe_espx_fails() {
+	local fam=$1 mod=$2 out rc d kver deps
+	kver=$(uname -r) d=$(mktemp -d)
+	mkdir -p "$d/lib/modules/$kver" && cp "$ESPX_KO" "$d/lib/modules/$kver/" &&
+		depmod -b "$d" "$kver" 2>/dev/null || { rm -rf "$d"; echo "depmod failed"; return 1; }
+	deps=$(modinfo -F depends "$ESPX_KO" | tr , ' ')
+	[ -z "$deps" ] || modprobe -a $deps
+	mark
+	out=$(modprobe -d "$d" espx 2>&1)
+	rc=$?
+	rm -rf "$d"
+	[ $rc != 0 ] || { echo "modprobe espx exited 0 with $mod loaded: $out"; return 1; }
+	log_has "espx: ESP for $fam is owned by module $mod: unload it first \(rmmod " &&
 	! loaded espx && no_splat
 }
 
@@ -269,7 +288,7 @@ sa_refused() {
 	no_splat
 }
 
-NPLAN=61 ND=26 NE=8
+NPLAN=63 ND=26 NE=8
 ktap_header
 ktap_plan $NPLAN
 
@@ -285,10 +304,14 @@ HOLD=1
 # ---------------------------------------------------------------- (a)
 check "(a) rmmod espx" rmmod_retry espx
 modprobe esp4
-check "(a) esp4 loaded, espx refuses to load: names esp4, EEXIST, no WARN" insmod_fails IPv4 esp4
+check "(a) esp4 loaded, espx refuses to load: names esp4, EBUSY, no WARN" insmod_fails IPv4 esp4
+check "(a) esp4 loaded, modprobe espx exits non-zero, the log says what to rmmod" \
+	modprobe_espx_fails IPv4 esp4
 rmmod esp4
 modprobe esp6
-check "(a) esp6 loaded, espx refuses to load: names esp6, EEXIST, no WARN" insmod_fails IPv6 esp6
+check "(a) esp6 loaded, espx refuses to load: names esp6, EBUSY, no WARN" insmod_fails IPv6 esp6
+check "(a) esp6 loaded, modprobe espx exits non-zero, the log says what to rmmod" \
+	modprobe_espx_fails IPv6 esp6
 check "(a) esp6 unloads" rmmod esp6
 mark
 check "(a) espx loads once esp4/esp6 are gone, no WARN" load_clean
@@ -409,7 +432,7 @@ else
 	ip -n "$B" xfrm policy flush
 	check "(e) insmod espx_hold family=46 (espx loaded, no SAs): both losses logged, no WARN" hold_load 46
 	check "(e) rmmod espx first: it leaves both slots to espx_hold (message), no WARN" rmmod_leaves
-	check "(e) insmod espx refused while espx_hold holds ESP: names espx_hold, EEXIST, no WARN" \
+	check "(e) insmod espx refused while espx_hold holds ESP: names espx_hold, EBUSY, no WARN" \
 		insmod_fails IPv4 espx_hold
 	check "(e) then rmmod espx_hold (without espx): no WARN" hold_gone
 	mark

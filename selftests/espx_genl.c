@@ -25,6 +25,14 @@
  *                         ns_<stat>=N per namespace counter (alias: status)
  *   espx_genl resolve     exit 0 if the family is registered, 2 if not
  *   espx_genl badinput    KTAP: crafted bad requests, errno + extack each
+ *   espx_genl dumpintr N [SA-ID]
+ *                         N dumps (SA_GET, or CTR_GET of SA-ID) read 4 KiB
+ *                         at a time (several rounds each), prints
+ *                         "dumps N intr K entries MIN-MAX": K dumps carried
+ *                         NLM_F_DUMP_INTR on a message or their DONE
+ *   espx_genl churn SA-ID [SECONDS]
+ *                         SET then DEL the config SA-ID in a loop for
+ *                         SECONDS (default 10), prints "churn N"
  *
  * get/dump print "family 4 daddr A spi 0x.. proto 50 mark 0x0/0x0 if_id 0
  * status pending|bound [wesp N] [counters N ctr_window W ctr_start S
@@ -62,6 +70,7 @@ struct nl {
 	__u16 family_id;
 	char msg[256];		/* extack message of the last request */
 	int miss_type;		/* NLMSGERR_ATTR_MISS_TYPE or -1 */
+	bool intr;		/* the last answer had NLM_F_DUMP_INTR */
 };
 
 struct sa_id {
@@ -100,6 +109,10 @@ struct set_cfg {
 typedef int (*msg_fn)(const struct nlmsghdr *nlh, void *arg);
 
 static char rxbuf[65536];
+/* dumpintr: one page, so that the kernel's dump rounds stay small (it sizes
+ * them after the largest read the socket has seen)
+ */
+static size_t rxlen = sizeof(rxbuf);
 
 static const char * const stat_names[ESPX_STAT_MAX + 1] = {
 	[ESPX_STAT_OUT_PACKETS] = "out_packets",
@@ -199,6 +212,7 @@ static int nl_send(struct nl *nl, struct nlmsghdr *nlh)
 {
 	nl->msg[0] = 0;
 	nl->miss_type = -1;
+	nl->intr = false;
 	if (mnl_socket_sendto(nl->sk, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	return 0;
@@ -208,7 +222,7 @@ static int nl_send(struct nl *nl, struct nlmsghdr *nlh)
 static int nl_recv(struct nl *nl, unsigned int seq, msg_fn fn, void *arg)
 {
 	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl->sk, rxbuf, sizeof(rxbuf));
+		ssize_t n = mnl_socket_recvfrom(nl->sk, rxbuf, rxlen);
 		const struct nlmsghdr *nlh = (const void *)rxbuf;
 		int len = n;
 
@@ -217,6 +231,8 @@ static int nl_recv(struct nl *nl, unsigned int seq, msg_fn fn, void *arg)
 		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
 			if (nlh->nlmsg_seq != seq)
 				continue;
+			if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+				nl->intr = true;
 			if (nlh->nlmsg_type == NLMSG_ERROR ||
 			    nlh->nlmsg_type == NLMSG_DONE)
 				return nl_status(nl, nlh);
@@ -632,6 +648,34 @@ static int ctr_dump(struct nl *nl, const struct sa_id *id)
 	return err ? err : n;
 }
 
+/* @tries dumps (SA_GET, or CTR_GET of @id if not NULL); prints how many
+ * were marked NLM_F_DUMP_INTR and the range of entries they returned.
+ */
+static int dump_intr(struct nl *nl, int tries, const struct sa_id *id)
+{
+	int i, n, err, intr = 0, min = -1, max = -1;
+	char b[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	for (i = 0; i < tries; i++) {
+		n = 0;
+		nlh = msg_start(nl, b, nl->family_id, id ? ESPX_CMD_CTR_GET :
+				ESPX_CMD_SA_GET, NLM_F_DUMP);
+		if (id)
+			put_id(nlh, id);
+		err = nl_talk(nl, nlh, count_cb, &n);
+		if (err)
+			return err;
+		intr += nl->intr;
+		if (min < 0 || n < min)
+			min = n;
+		if (n > max)
+			max = n;
+	}
+	printf("dumps %d intr %d entries %d-%d\n", tries, intr, min, max);
+	return 0;
+}
+
 /* Doit request for @id, with the SET attributes @sc asks for. */
 static int request_cfg(struct nl *nl, __u8 cmd, const struct sa_id *id,
 		       const struct set_cfg *sc, msg_fn fn, void *arg)
@@ -650,6 +694,26 @@ static int request_cfg(struct nl *nl, __u8 cmd, const struct sa_id *id,
 	if (cmd == ESPX_CMD_SA_SET && sc->detached)
 		mnl_attr_put(nlh, ESPX_A_DETACHED, 0, NULL);
 	return nl_talk(nl, nlh, fn, arg);
+}
+
+/* SET then DEL the config @id for @secs seconds. */
+static int churn(struct nl *nl, const struct sa_id *id, const struct set_cfg *sc,
+		 int secs)
+{
+	time_t end = time(NULL) + secs;
+	long n = 0;
+	int err;
+
+	while (time(NULL) < end) {
+		err = request_cfg(nl, ESPX_CMD_SA_SET, id, sc, NULL, NULL);
+		if (!err)
+			err = request_cfg(nl, ESPX_CMD_SA_DEL, id, sc, NULL, NULL);
+		if (err)
+			return err;
+		n++;
+	}
+	printf("churn %ld\n", n);
+	return 0;
 }
 
 static void set_cfg_default(struct set_cfg *sc)
@@ -1278,7 +1342,9 @@ static void help(void)
 		"          so it goes when espx_genl exits; with -- CMD: run CMD while\n"
 		"          the socket is open, exit with its status\n"
 		"       espx_genl ctr [--family 4|6] --daddr A --spi X [--proto N] ...\n"
-		"       espx_genl dump|count|info|status|resolve|badinput\n");
+		"       espx_genl dump|count|info|status|resolve|badinput\n"
+		"       espx_genl dumpintr N [SA-ID]\n"
+		"       espx_genl churn SA-ID [SECONDS]\n");
 	exit(EINVAL);
 }
 
@@ -1421,7 +1487,7 @@ int main(int argc, char **argv)
 		{ "tied", no_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *cmd, *daddr = NULL;
+	const char *cmd, *daddr = NULL, *num = NULL;
 	struct set_cfg sc;
 	struct sa_id id;
 	int c, err, n = 0;
@@ -1436,6 +1502,12 @@ int main(int argc, char **argv)
 	id_default(&id);
 	id.spi = 0;
 	optind = 2;
+	/* dumpintr N, churn ... [SECONDS]: the number comes first */
+	if ((!strcmp(cmd, "dumpintr") || !strcmp(cmd, "churn")) && argc > 2 &&
+	    argv[2][0] != '-') {
+		num = argv[2];
+		optind = 3;
+	}
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
@@ -1480,6 +1552,8 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (!strcmp(cmd, "dumpintr"))
+		rxlen = 4096;
 	err = nl_open(&nl);
 	if (!strcmp(cmd, "resolve")) {
 		if (err)
@@ -1510,14 +1584,20 @@ int main(int argc, char **argv)
 		err = info(&nl);
 		return err ? fail(&nl, cmd, err) : 0;
 	}
+	if (!strcmp(cmd, "dumpintr") && !daddr) {
+		if (!num)
+			help();
+		err = dump_intr(&nl, atoi(num), NULL);
+		return err ? fail(&nl, cmd, err) : 0;
+	}
 
-	if (!strcmp(cmd, "ctr"))
+	if (!strcmp(cmd, "ctr") || !strcmp(cmd, "dumpintr"))
 		gcmd = ESPX_CMD_CTR_GET;
 	else if (!strcmp(cmd, "set"))
 		gcmd = ESPX_CMD_SA_SET;
 	else if (!strcmp(cmd, "get"))
 		gcmd = ESPX_CMD_SA_GET;
-	else if (!strcmp(cmd, "del"))
+	else if (!strcmp(cmd, "del") || !strcmp(cmd, "churn"))
 		gcmd = ESPX_CMD_SA_DEL;
 	else
 		help();
@@ -1527,6 +1607,16 @@ int main(int argc, char **argv)
 	if (inet_pton(id.family, daddr, id.daddr) != 1) {
 		fprintf(stderr, "espx_genl: bad address %s\n", daddr);
 		exit(EINVAL);
+	}
+	if (!strcmp(cmd, "dumpintr")) {
+		if (!num)
+			help();
+		err = dump_intr(&nl, atoi(num), &id);
+		return err ? fail(&nl, cmd, err) : 0;
+	}
+	if (!strcmp(cmd, "churn")) {
+		err = churn(&nl, &id, &sc, num ? atoi(num) : 10);
+		return err ? fail(&nl, cmd, err) : 0;
 	}
 	if (gcmd == ESPX_CMD_CTR_GET) {
 		n = ctr_dump(&nl, &id);

@@ -1243,18 +1243,28 @@ def cmd_ctr_craft(a):
     f, pt = wesp_open(a.alg, blob, a.icv, wb, esn_hi=seq >> 32)
     if pt is None:
         raise SystemExit('the captured packet does not verify with this key')
+    inner = f['clear'] + pt[:len(pt) - 2 - pt[-2]]
+    c = f['c']
+    enc = inner[4 * c:]
+
+    def seal(nid, nseq, opts, niv):
+        hdr = wesp_header(wb[0], c, opts)
+        new = wesp_seal(a.alg, blob, a.icv, hdr, f['spi'], nseq & 0xffffffff, niv,
+                        inner[:4 * c], enc + trailer(len(enc), pt[-1]), nseq >> 32)
+        frame_replace_l4(e, new)
+        return bytes(e.frame)
+    if a.all_ids:
+        # one valid packet per counter id below --all-ids, each its seq
+        nseq = 1 if a.seq is None else a.seq
+        out = [seal(i, nseq, ctr_opt(i), ctr_iv(i, nseq)) for i in range(a.all_ids)]
+        pcap_write(a.out, out)
+        print('crafted %d frame(s): ids 0-%d seq %d' % (len(out), a.all_ids - 1, nseq))
+        return
     nid = cid if a.id is None else a.id
     nseq = seq if a.seq is None else a.seq
     opts = ctr_opt(nid) if a.options is None else bytes.fromhex(a.options)
     niv = ctr_iv(nid, nseq) if a.iv is None else bytes.fromhex(a.iv)
-    inner = f['clear'] + pt[:len(pt) - 2 - pt[-2]]
-    c = f['c']
-    hdr = wesp_header(wb[0], c, opts)
-    enc = inner[4 * c:]
-    new = wesp_seal(a.alg, blob, a.icv, hdr, f['spi'], nseq & 0xffffffff, niv, inner[:4 * c],
-                    enc + trailer(len(enc), pt[-1]), nseq >> 32)
-    frame_replace_l4(e, new)
-    out = [bytes(e.frame)] * a.copies
+    out = [seal(nid, nseq, opts, niv)] * a.copies
     pcap_write(a.out, out)
     print('crafted %d frame(s): id %d seq %d IV %s options %s' % (len(out), nid, nseq,
                                                               niv.hex(), opts.hex()))
@@ -2743,6 +2753,8 @@ def main():
     c.add_argument('--iv', help='IV (hex) instead of be16(id) | be48(seq)')
     c.add_argument('--options', help='options area (hex) instead of option 27')
     c.add_argument('--copies', type=int, default=1)
+    c.add_argument('--all-ids', type=int, default=0,
+                   help='one valid packet for each id below this (seq: --seq, default 1)')
     c.add_argument('--flood', type=int, default=0)
     c.add_argument('--n', type=int, default=1, help='--flood: ids below this')
     c.add_argument('--seed', type=int, default=5)

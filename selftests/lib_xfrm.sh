@@ -63,7 +63,7 @@ xt_use_stock() {
 	modprobe esp4 && modprobe esp6
 }
 
-# xt_use_espx: make espx.ko the ESP implementation.
+# xt_use_espx: make espx.ko the ESP implementation (module parameters: XT_ESPX_PARAMS).
 xt_use_espx() {
 	local m
 	xt_mod_loaded espx && return 0
@@ -74,7 +74,8 @@ xt_use_espx() {
 	# insmod does not load dependencies (xfrm_algo, ...)
 	m=$(modinfo -F depends "$ESPX_KO" | tr , ' ')
 	[ -z "$m" ] || modprobe -a $m
-	insmod "$ESPX_KO"
+	# shellcheck disable=SC2086 # word splitting wanted: several parameters
+	insmod "$ESPX_KO" ${XT_ESPX_PARAMS:-}
 }
 
 # xt_rmmod MOD: SAs are freed by a deferred GC, so the module may stay busy briefly.

@@ -5,6 +5,12 @@
 # the module, unload with pending configs in several namespaces (freed, no leak report),
 # unload refused while an SA uses espx's ESP type, and a clean kernel log. Leaves espx
 # loaded, as the harness found it.
+# Init order (ftrace of the registration calls insmod and rmmod make): the per-netns
+# tables and the genetlink family before the xfrm types and protocol handlers, exit in
+# exact reverse; a load that fails at the genetlink family (espx_squat genl=1 holds the
+# name) registers no type or handler, one that fails at the WESPv2 handler (espx_squat
+# wesp=1) undoes every step in exact reverse, and both leave no family and no ESP owner
+# (esp4/esp6 load afterwards). test_knobs is read-only at run time.
 . "$(dirname "$0")/lib.sh"
 
 G=$ESPX_BIN/espx_genl
@@ -38,11 +44,63 @@ unload_retry() {
 	rmmod espx
 }
 
+# ---- ftrace of the registrations: what insmod/rmmod call, in order
+TR=/sys/kernel/tracing
+REGS="register_pernet_subsys genl_register_family register_module_notifier xfrm_register_type
+xfrm4_protocol_register xfrm6_protocol_register inet_add_protocol inet6_add_protocol"
+UNREGS="unregister_pernet_subsys genl_unregister_family unregister_module_notifier
+xfrm_unregister_type xfrm4_protocol_deregister xfrm6_protocol_deregister inet_del_protocol
+inet6_del_protocol"
+trace_start() {
+	[ -e $TR/trace ] || mount -t tracefs nodev $TR || return 1
+	local f
+	echo 0 >$TR/tracing_on && echo nop >$TR/current_tracer && echo >$TR/trace || return 1
+	echo >$TR/set_ftrace_filter
+	for f in $REGS $UNREGS; do
+		echo "$f" >>$TR/set_ftrace_filter 2>/dev/null ||
+			{ echo "cannot trace $f"; return 1; }
+	done
+	echo function >$TR/current_tracer && echo 1 >$TR/tracing_on
+}
+# trace_stop: the traced calls made by insmod/rmmod, one "reg NAME" or "unreg NAME" a
+# line, NAME the registering function's; calls nested in xfrm[46]_protocol_(de)register
+# (their inet_add/del_protocol) are theirs, not espx's
+trace_stop() {
+	echo 0 >$TR/tracing_on
+	awk '$1 ~ /^(insmod|rmmod)-[0-9]+$/ && !/<-xfrm[46]_protocol_(de)?register/ {
+		for (i = 1; i < NF; i++) if ($(i + 1) ~ /^<-/) { print $i; break } }' $TR/trace |
+	sed -E 's/^unregister_(pernet_subsys|module_notifier)$/unreg register_\1/;
+		s/^genl_unregister_family$/unreg genl_register_family/;
+		s/^xfrm_unregister_type$/unreg xfrm_register_type/;
+		s/^(xfrm[46]_protocol)_deregister$/unreg \1_register/;
+		s/^(inet6?)_del_protocol$/unreg \1_add_protocol/;
+		/^unreg /!s/^/reg /'
+	echo nop >$TR/current_tracer
+	echo >$TR/set_ftrace_filter
+}
+# undone_in_reverse TRACE [FAILED]: the unregistrations are the registrations in exact
+# reverse (FAILED=1: the last registration failed and is not undone)
+undone_in_reverse() {
+	local r u
+	r=$(grep '^reg ' <<<"$1" | cut -d' ' -f2)
+	[ "${2:-0}" = 1 ] && r=$(sed '$d' <<<"$r")
+	u=$(grep '^unreg ' <<<"$1" | cut -d' ' -f2 | tac)
+	[ -n "$r" ] && [ "$r" = "$u" ] || { echo "registered:" $r; echo "undone (reversed):" $u; return 1; }
+}
+# tables_first TRACE: the tables (pernet) and the family before any type or handler
+tables_first() {
+	local r
+	r=$(grep '^reg ' <<<"$1" | cut -d' ' -f2 | tr '\n' ' ')
+	[[ $r == "register_pernet_subsys genl_register_family "* ]] &&
+	[[ $r == *xfrm_register_type* ]] || { echo "registered: $r"; return 1; }
+}
+SQUAT_KO=$(dirname "${ESPX_KO:-.}")/espx_squat.ko
+
 ktap_header
-ktap_plan 8
+ktap_plan 16
 
 if [ -z "${ESPX_KO:-}" ] || [ ! -r "$ESPX_KO" ]; then
-	for i in $(seq 8); do ktap_skip "load/unload: ESPX_KO not set or not readable"; done
+	for i in $(seq 16); do ktap_skip "load/unload: ESPX_KO not set or not readable"; done
 	ktap_finish
 fi
 loaded || insmod "$ESPX_KO"
@@ -93,6 +151,71 @@ if ip -n "$b" xfrm state add src 192.0.2.1 dst 10.2.1.1 proto esp spi 0x500 mode
 else
 	ktap_skip "rmmod refused while an SA uses the type: no ESP type (ip xfrm state add failed)"
 fi
+
+# ---- init order, failed loads
+knobs=/sys/module/espx/parameters/test_knobs
+check_fail "test_knobs is read-only at run time" bash -c "echo Y >$knobs"
+if ! out=$(trace_start 2>&1); then
+	for i in $(seq 7); do ktap_skip "init order: no ftrace ($TR): $out"; done
+else
+	trace_stop >/dev/null
+	ip -n "$b" xfrm state flush
+	unload_retry >/dev/null 2>&1
+	trace_start
+	load >/dev/null 2>&1
+	unload >/dev/null 2>&1
+	t=$(trace_stop)
+	load >/dev/null 2>&1
+	ktap_info "load + unload:" $t
+	check "init: per-netns tables, then the genetlink family, then types and handlers" \
+		tables_first "$t"
+	check "exit: every registration undone in exact reverse" undone_in_reverse "$t"
+
+	if [ ! -r "$SQUAT_KO" ]; then
+		for i in $(seq 5); do ktap_skip "failed load: no $SQUAT_KO"; done
+	else
+		# fail_load PARAM: insmod espx fails while espx_squat PARAM holds a resource
+		fail_load() {
+			local t
+			! loaded || unload_retry || return 1
+			insmod "$SQUAT_KO" "$1" || return 1
+			trace_start
+			insmod "$ESPX_KO" 2>/dev/null && { trace_stop >/dev/null; echo "insmod succeeded"; return 1; }
+			t=$(trace_stop)
+			rmmod espx_squat || return 1
+			echo "$t"
+			! loaded || { echo "espx loaded"; return 1; }
+			"$G" resolve >/dev/null 2>&1
+			[ $? = 2 ] || { echo "family espx resolvable"; return 1; }
+			# nothing owns ESP: esp4/esp6 load (they fail while espx's type or handler stays)
+			modprobe esp4 && modprobe esp6 && rmmod esp4 esp6
+		}
+		out=$(fail_load genl=1 2>&1)
+		rc=$?
+		ktap_info "genl taken:" $(grep -E '^(un)?reg ' <<<"$out")
+		if [ $rc = 0 ]; then
+			ktap_ok "failed load (genl family name taken): no family, esp4/esp6 load after"
+		else
+			ktap_fail "failed load (genl family name taken): $out"
+		fi
+		tr=$(grep -E '^(un)?reg ' <<<"$out")
+		check "... no type, protocol handler or notifier was ever registered" bash -c \
+			"! grep -qE 'xfrm|inet|notifier' <<<'$tr'"
+		check "... the tables undone" undone_in_reverse "$tr" 1
+		out=$(fail_load wesp=1 2>&1)
+		rc=$?
+		ktap_info "protocol 141 taken:" $(grep -E '^(un)?reg ' <<<"$out")
+		if [ $rc = 0 ]; then
+			ktap_ok "failed load (WESPv2 protocol 141 taken): no family, esp4/esp6 load after"
+		else
+			ktap_fail "failed load (WESPv2 protocol 141 taken): $out"
+		fi
+		check "... every step before it undone in exact reverse" \
+			undone_in_reverse "$(grep -E '^(un)?reg ' <<<"$out")" 1
+		loaded || load >/dev/null
+	fi
+fi
+loaded || insmod "$ESPX_KO"
 
 check "kernel log clean (no splat, no leak)" bash -c \
 	"! dmesg | sed -n '/espx-selftest: loadunload start/,\$p' | grep -E '$SPLAT|$LEAK'"

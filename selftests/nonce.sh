@@ -46,10 +46,14 @@ xt_genl_find || true
 # counter-start (part 4) is a test knob: espx with test_knobs=1, as before after
 KNOBS=/sys/module/espx/parameters/test_knobs
 KNOBS_WAS=$(cat $KNOBS)
-knobs() {	# knobs 0|1: set the module parameter, reloading espx if it is read-only
+knobs() {	# knobs 0|1: load espx with test_knobs=0|1 (read-only at run time)
+	local i
 	[ "$(cat $KNOBS)" = "$([ "$1" = 1 ] && echo Y || echo N)" ] && return 0
-	echo "$1" >$KNOBS 2>/dev/null && return 0
-	rmmod espx && insmod "$ESPX_KO" test_knobs="$1"
+	for i in $(seq 50); do	# flushed states go in the xfrm GC work
+		rmmod espx 2>/dev/null && break
+		sleep 0.2
+	done
+	insmod "$ESPX_KO" test_knobs="$1"
 }
 knobs 1 || ktap_info "cannot load espx with test_knobs=1"
 xt_dmesg_mark

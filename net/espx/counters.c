@@ -9,6 +9,17 @@
  * of that counter has verified, so forged packets cannot make espx allocate.
  * The window logic itself is the kernel-free codec/ctr_codec.c.
  *
+ * Memory accounting: the SA's state is charged (GFP_KERNEL_ACCOUNT) to the
+ * memory cgroup of the task that creates the SA, and so are the receive
+ * windows, although they are allocated later, in softirq context. There
+ * __GFP_ACCOUNT alone charges nobody (no task to take the cgroup from:
+ * memcg_kmem_bypass()), so the counter set keeps a reference on its
+ * creator's cgroup and makes it the active one around the allocation
+ * (set_active_memcg() works in interrupt context; BPF maps do the same).
+ * Allocating every window at SA creation would charge the right cgroup too,
+ * but costs all N windows up front (1 MiB for 1024 counters of 4096 bits)
+ * where traffic usually uses as many counters as the peer has CPUs.
+ *
  * The counters belong to the SA's key, not to one xfrm_state: a state built
  * for the id of a live counter SA (UPDSA, MIGRATE) shares the live one's
  * counters (sa.c), so a migrated SA continues its sequences instead of
@@ -23,12 +34,17 @@
 #include <linux/hrtimer.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
+#include <linux/memcontrol.h>
+#include <linux/sched/mm.h>
 #include <net/xfrm.h>
 #include "espx.h"
 #include "codec/ctr_codec.c"
 
 static bool test_knobs;
-module_param(test_knobs, bool, 0644);
+/* Read-only at run time: a test knob is chosen when espx is loaded, not
+ * switched on under live SAs.
+ */
+module_param(test_knobs, bool, 0444);
 MODULE_PARM_DESC(test_knobs,
 		 "Allow test-only netlink knobs such as a counter start value (default N)");
 
@@ -58,6 +74,7 @@ struct espx_ctrs {
 	u32 window;
 	u64 start;
 	atomic_t windows;		/* rx windows allocated */
+	struct mem_cgroup *memcg;	/* the creator's, charged for rx; or NULL */
 	struct espx_ctr_send *tx;		/* [n] */
 	struct espx_ctr_recv __rcu **rx;	/* [n], each NULL until used */
 };
@@ -84,6 +101,8 @@ struct espx_ctrs *espx_ctrs_alloc(const struct espx_cfg *cfg)
 		return NULL;
 	}
 	refcount_set(&c->ref, 1);
+	/* process context: the task making the SA (NULL without memcg) */
+	c->memcg = get_mem_cgroup_from_mm(NULL);
 	c->n = cfg->counters;
 	c->window = cfg->ctr_window;
 	c->start = cfg->ctr_start;
@@ -112,6 +131,7 @@ void espx_ctrs_put(struct espx_ctrs *c)
 		kfree(rcu_dereference_protected(c->rx[i], 1));
 	kvfree(c->rx);
 	kvfree(c->tx);
+	mem_cgroup_put(c->memcg);
 	kfree(c);
 }
 
@@ -272,11 +292,15 @@ int espx_ctr_input_check(struct espx_sa *sa, u16 id, __be32 snlo,
 static struct espx_ctr_recv *espx_ctr_rx_get(struct espx_ctrs *c, u16 id)
 {
 	struct espx_ctr_recv *r = espx_ctr_rx(c, id), *old;
+	struct mem_cgroup *memcg;
 
 	if (r)
 		return r;
+	/* charged to the SA's creator, not to whoever softirq interrupted */
+	memcg = set_active_memcg(c->memcg);
 	r = kzalloc(offsetof(struct espx_ctr_recv, win) +
-		    espx_ctr_win_bytes(c->window), GFP_ATOMIC);
+		    espx_ctr_win_bytes(c->window), GFP_ATOMIC | __GFP_ACCOUNT);
+	set_active_memcg(memcg);
 	if (!r)
 		return NULL;
 	spin_lock_init(&r->lock);

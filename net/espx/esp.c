@@ -51,8 +51,17 @@ static bool espx_sel_is_host(const struct xfrm_selector *sel)
 static int espx_check_state(struct xfrm_state *x, const struct espx_sa *sa,
 			    struct netlink_ext_ack *extack)
 {
-	if (x->xso.dev || x->type_offload) {
-		NL_SET_ERR_MSG_MOD(extack, "hardware offload is not supported");
+	/* x->xso is only set after init_state (xfrm_dev_state_add()), so an
+	 * offload request cannot be seen here; the core refuses it itself
+	 * when it finds no offload type ("Type doesn't support offload"), and
+	 * espx registers none and keeps esp4_offload/esp6_offload out (they
+	 * need esp4/esp6). An offload type someone else registered would be
+	 * attached to every ESP state of the family and drive its GSO and
+	 * device paths with esp4/esp6 code: refuse that.
+	 */
+	if (x->type_offload) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "an ESP offload type is registered (esp4_offload/esp6_offload?): espx SAs cannot use it");
 		return -EOPNOTSUPP;
 	}
 

@@ -278,6 +278,7 @@ int espx_cfg_del(struct net *net, const struct espx_sa_id *id,
 		 struct netlink_ext_ack *extack);
 int espx_sa_get(struct net *net, const struct espx_sa_id *id,
 		int (*fn)(const struct espx_sa *sa, void *arg), void *arg);
+unsigned int espx_sa_gen(const struct net *net);
 int espx_sa_walk(struct net *net, unsigned long pos[2],
 		 int (*fn)(const struct espx_sa *sa, void *arg), void *arg);
 

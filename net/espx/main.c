@@ -1,7 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * espx: ESP with IETF IPsecME data-plane extensions, as a module for
- * unmodified kernels. Init in order, unwind in reverse.
+ * unmodified kernels.
+ *
+ * Init order: first what nothing outside can reach (the SA tables and their
+ * per-netns part, then the genetlink family, which only reads and writes
+ * those tables), last what makes espx reachable from packets and from the
+ * xfrm core (the ESP xfrm types, the ESP/WESPv2 protocol handlers, then the
+ * Diet-ESP handlers). Exit and every failed step unwind in exact reverse, so
+ * a failed load leaves nothing registered, and no SA, packet or netlink
+ * request can reach a half-built or half-torn-down module.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -24,23 +32,23 @@ static int __init espx_init(void)
 	if (err)
 		return err;
 
-	err = espx_proto_init();
+	err = espx_genl_init();
 	if (err)
 		goto err_sa;
+
+	/* From here on the xfrm core and the network can reach espx. */
+	err = espx_proto_init();
+	if (err)
+		goto err_genl;
 
 	/* never fails: without it only Diet-ESP truncation is refused */
 	espx_diet_proto_init();
 
-	err = espx_genl_init();
-	if (err)
-		goto err_diet;
-
 	pr_info("espx " ESPX_VERSION " loaded: ESP for IPv4 and IPv6\n");
 	return 0;
 
-err_diet:
-	espx_diet_proto_exit();
-	espx_proto_exit();
+err_genl:
+	espx_genl_exit();
 err_sa:
 	espx_sa_exit();
 	return err;
@@ -48,9 +56,9 @@ err_sa:
 
 static void __exit espx_exit(void)
 {
-	espx_genl_exit();
 	espx_diet_proto_exit();
 	espx_proto_exit();
+	espx_genl_exit();
 	espx_sa_exit();
 }
 

@@ -210,7 +210,23 @@ struct espx_nl_reply {
 	u32 seq;
 	int flags;
 	long *pos;		/* CTR_GET dump: next counter id */
+	struct netlink_callback *cb;	/* dumps: NLM_F_DUMP_INTR */
 };
+
+/* A dump takes several rounds when its messages do not fit one skb, and the
+ * table may change between them (entries skipped or repeated): mark every
+ * message of a round that started after such a change with NLM_F_DUMP_INTR.
+ */
+static void espx_nl_dump_round(struct netlink_callback *cb, struct net *net)
+{
+	cb->seq = espx_sa_gen(net);
+}
+
+static void espx_nl_dump_check(const struct espx_nl_reply *r, void *hdr)
+{
+	if (r->cb)
+		genl_dump_check_consistent(r->cb, hdr);
+}
 
 static int espx_nl_put_counters(struct sk_buff *skb, const struct espx_sa *sa)
 {
@@ -269,6 +285,7 @@ static int espx_nl_fill(const struct espx_sa *sa, void *arg)
 			  ESPX_CMD_SA_GET);
 	if (!hdr)
 		return -EMSGSIZE;
+	espx_nl_dump_check(r, hdr);
 
 	if (espx_nl_put_id(skb, &sa->id) ||
 	    nla_put_u32(skb, ESPX_A_STATUS, espx_sa_status(sa)))
@@ -542,9 +559,11 @@ static int espx_nl_dump(struct sk_buff *skb, struct netlink_callback *cb)
 		.portid = NETLINK_CB(cb->skb).portid,
 		.seq = cb->nlh->nlmsg_seq,
 		.flags = NLM_F_MULTI,
+		.cb = cb,
 	};
 	int err;
 
+	espx_nl_dump_round(cb, sock_net(skb->sk));
 	err = espx_sa_walk(sock_net(skb->sk), (unsigned long *)cb->args,
 			   espx_nl_fill, &r);
 	if (err && !skb->len)
@@ -594,6 +613,7 @@ static int espx_nl_ctr_fill(const struct espx_sa *sa, void *arg)
 				  NLM_F_MULTI, ESPX_CMD_CTR_GET);
 		if (!hdr)
 			return -EMSGSIZE;
+		espx_nl_dump_check(r, hdr);
 		if (espx_nl_put_id(r->skb, &sa->id) ||
 		    espx_nl_put_ctr(r->skb, &c)) {
 			genlmsg_cancel(r->skb, hdr);
@@ -622,12 +642,14 @@ static int espx_nl_ctr_dump(struct sk_buff *skb, struct netlink_callback *cb)
 		.portid = NETLINK_CB(cb->skb).portid,
 		.seq = cb->nlh->nlmsg_seq,
 		.pos = &cb->args[0],
+		.cb = cb,
 	};
 	struct espx_sa_id id;
 	int err;
 
 	if (cb->args[1])
 		return 0;
+	espx_nl_dump_round(cb, sock_net(skb->sk));
 	err = espx_nl_id_parse(attrs[ESPX_A_SA_ID], &id, cb->extack);
 	if (err)
 		return err;

@@ -21,7 +21,8 @@
  *
  * Load order "esp4, then espx": espx_proto_check_clash() sees the slot in use
  * before espx registers anything, names the owner module and fails with
- * -EEXIST.
+ * -EBUSY (not -EEXIST: modprobe takes that for "already loaded", exits 0 and
+ * leaves nothing loaded).
  *
  * Load order "espx, then esp4" (the same for esp6/AF_INET6):
  * esp4_init() calls xfrm_register_type(), which WARNs and replaces espx's
@@ -41,7 +42,10 @@
  *     fails the load with the notifier's errno). That happens before esp4's
  *     init runs, so the core does not WARN. The errno is -EBUSY, because
  *     modprobe treats -EEXIST as "already loaded" and would report success.
- *     modprobe reports "Device or resource busy" and espx logs why. The
+ *     modprobe reports "Device or resource busy" and espx logs why,
+ *     rate-limited: the xfrm core asks for esp4_offload/esp6_offload (which
+ *     need esp4/esp6) on every SA add with an offload device, and anyone
+ *     with CAP_NET_ADMIN in a user namespace may do that in a loop. The
  *     guard_esp=0 module parameter turns the veto off, so that tests can
  *     exercise step 2.
  *  2. On every module LIVE/GOING event, espx checks the slot. If the slot is
@@ -65,6 +69,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/notifier.h>
+#include <linux/ratelimit.h>
 #include <linux/icmp.h>
 #include <linux/icmpv6.h>
 #include <linux/skbuff.h>
@@ -127,7 +132,7 @@ static const struct xfrm_type *espx_slot(const struct espx_family *fam,
 	return t;
 }
 
-/* -EEXIST with a clear message if anyone else owns ESP for fam. */
+/* -EBUSY with a clear message if anyone else owns ESP for fam. */
 static int espx_check_family(const struct espx_family *fam)
 {
 	char owner[MODULE_NAME_LEN];
@@ -149,7 +154,8 @@ static int espx_check_family(const struct espx_family *fam)
 	else
 		pr_err("ESP for %s is owned by module %s: unload it first (rmmod %s)\n",
 		       fam->name, owner, owner);
-	return -EEXIST;
+	/* Not -EEXIST: modprobe reports success for that, with espx absent. */
+	return -EBUSY;
 }
 
 int espx_proto_check_clash(void)
@@ -242,6 +248,11 @@ static void espx_audit_types(const char *culprit)
 	}
 }
 
+/* Vetoed loads are logged at most this often: a few lines, then one per
+ * minute with the number suppressed (the ratelimit code prints that).
+ */
+static DEFINE_RATELIMIT_STATE(espx_veto_rs, 60 * HZ, 3);
+
 static int espx_module_event(struct notifier_block *nb, unsigned long event,
 			     void *data)
 {
@@ -255,8 +266,14 @@ static int espx_module_event(struct notifier_block *nb, unsigned long event,
 		for (i = 0; i < ARRAY_SIZE(espx_families); i++) {
 			if (strcmp(mod->name, espx_families[i].rival))
 				continue;
-			pr_err("refusing to load %s: espx provides ESP for %s (rmmod espx first)\n",
-			       mod->name, espx_families[i].name);
+			/* Also reached from an SA add with an offload device
+			 * (the core requests esp4_offload, which needs esp4),
+			 * which unprivileged users can repeat at will.
+			 */
+			if (__ratelimit(&espx_veto_rs))
+				pr_err("refusing to load %s: espx provides ESP for %s and has no hardware offload (rmmod espx first to use %s)\n",
+				       mod->name, espx_families[i].name,
+				       mod->name);
 			/* Not -EEXIST: modprobe takes that for "already loaded". */
 			return notifier_from_errno(-EBUSY);
 		}

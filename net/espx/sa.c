@@ -101,6 +101,7 @@ struct espx_net {
 	DECLARE_HASHTABLE(ids, ESPX_NET_HASH_BITS);
 	struct delayed_work gc;		/* frees expired pending configs */
 	unsigned int pending;
+	unsigned int gen;	/* bumped when ids gains or loses an entry */
 	bool dead;		/* pernet exit ran: add nothing more */
 	struct espx_seq_table seqs;	/* nonce SAs' SNs by key (seq.h) */
 	/* drops no SA can be charged with; rare, so one atomic each */
@@ -140,6 +141,12 @@ static const struct rhashtable_params espx_sa_ht_params = {
 static struct espx_net *espx_net(const struct net *net)
 {
 	return net_generic(net, espx_net_id);
+}
+
+/* Under espx_sa_mutex; read locklessly by espx_sa_gen(). */
+static void espx_sa_gen_bump(struct espx_net *en)
+{
+	WRITE_ONCE(en->gen, en->gen + 1);
 }
 
 void espx_ns_stat_inc(const struct net *net, enum espx_ns_stat id)
@@ -263,6 +270,7 @@ static bool espx_pending_expire(struct espx_net *en, struct espx_sa *sa)
 	if (sa->x || time_before(jiffies, sa->expires))
 		return false;
 	hash_del(&sa->id_node);
+	espx_sa_gen_bump(en);
 	en->pending--;
 	atomic64_inc(&en->ns_stats[ESPX_NS_STAT_PENDING_EXPIRED]);
 	espx_sa_free(sa);
@@ -454,10 +462,12 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 	}
 
 	espx_sa_slot_set(espx_sa_slot(x), x, sa);
-	if (pend)
+	if (pend) {
 		en->pending--;
-	else if (!en->dead)
+	} else if (!en->dead) {
 		hash_add(en->ids, &sa->id_node, espx_sa_id_hash(&id));
+		espx_sa_gen_bump(en);
+	}
 	mutex_unlock(&espx_sa_mutex);
 	return sa;
 
@@ -482,8 +492,11 @@ void espx_sa_unbind(struct xfrm_state *x)
 			WRITE_ONCE(espx_sa_slot(x)->x, NULL);
 		rhashtable_remove_fast(&espx_sa_ht, &sa->node,
 				       espx_sa_ht_params);
-		if (!hlist_unhashed(&sa->id_node))
+		/* hashed: our pernet exit has not run, the netns data lives */
+		if (!hlist_unhashed(&sa->id_node)) {
 			hash_del(&sa->id_node);
+			espx_sa_gen_bump(espx_net(xs_net(x)));
+		}
 		/* no packet of x can take an SN any more */
 		espx_keyseq_put(sa->keyseq);
 		sa->keyseq = NULL;
@@ -597,6 +610,7 @@ int espx_cfg_add(struct net *net, const struct espx_sa_id *id,
 				      READ_ONCE(pending_timeout) * (unsigned long)HZ;
 			hash_add(en->ids, &sa->id_node, espx_sa_id_hash(id));
 			en->pending++;
+			espx_sa_gen_bump(en);
 			queue_delayed_work(system_wq, &en->gc,
 					   READ_ONCE(pending_timeout) * HZ + HZ);
 		}
@@ -617,6 +631,7 @@ int espx_cfg_del(struct net *net, const struct espx_sa_id *id,
 	if (sa) {
 		hash_del(&sa->id_node);
 		en->pending--;
+		espx_sa_gen_bump(en);
 		espx_sa_free(sa);
 	} else if (espx_sa_lookup(en, id, false)) {
 		NL_SET_ERR_MSG_MOD(extack,
@@ -647,6 +662,7 @@ void espx_cfg_release(struct net *net, u32 owner)
 		if (sa->x || !sa->owner || sa->owner != owner)
 			continue;
 		hash_del(&sa->id_node);
+		espx_sa_gen_bump(en);
 		en->pending--;
 		espx_sa_free(sa);
 	}
@@ -666,6 +682,14 @@ int espx_sa_get(struct net *net, const struct espx_sa_id *id,
 	err = sa ? fn(sa, arg) : -ENOENT;
 	mutex_unlock(&espx_sa_mutex);
 	return err;
+}
+
+/* Changes of the netns table so far, never 0: a dump that sees it move
+ * between two of its rounds sets NLM_F_DUMP_INTR.
+ */
+unsigned int espx_sa_gen(const struct net *net)
+{
+	return READ_ONCE(espx_net(net)->gen) ?: 1;
 }
 
 int espx_sa_walk(struct net *net, unsigned long pos[2],
@@ -706,6 +730,7 @@ static int __net_init espx_net_init(struct net *net)
 	hash_init(en->ids);
 	INIT_DELAYED_WORK(&en->gc, espx_pending_gc);
 	en->pending = 0;
+	en->gen = 1;
 	en->dead = false;
 	mutex_lock(&espx_sa_mutex);
 	espx_seq_table_init(&en->seqs);

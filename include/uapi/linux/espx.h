@@ -82,7 +82,8 @@
  * @ESPX_CMD_SA_GET: doit: one SA or pending config by ESPX_A_SA_ID
  *	(-ENOENT if none). dumpit (NLM_F_DUMP): every pending config and every
  *	SA espx handles in the namespace. Replies carry ESPX_A_SA_ID,
- *	ESPX_A_STATUS, the feature attributes and ESPX_A_STATS.
+ *	ESPX_A_STATUS, the feature attributes and ESPX_A_STATS. A dump whose
+ *	rounds saw the table gain or lose an entry carries NLM_F_DUMP_INTR.
  * @ESPX_CMD_SA_DEL: delete a pending config by ESPX_A_SA_ID. -ENOENT if
  *	there is none, -EBUSY if it is bound to an SA.
  * @ESPX_CMD_INFO_GET: doit, no attributes: the module's state and the
@@ -90,7 +91,7 @@
  * @ESPX_CMD_CTR_GET: dumpit only (NLM_F_DUMP), with ESPX_A_SA_ID naming a
  *	bound SA that has sequence counters: one message per counter, each
  *	with ESPX_A_SA_ID and ESPX_A_CTR. -ENOENT if there is no such SA,
- *	-EINVAL if it has no counters.
+ *	-EINVAL if it has no counters. NLM_F_DUMP_INTR as for SA_GET.
  */
 enum espx_cmd {
 	ESPX_CMD_UNSPEC,
@@ -221,7 +222,7 @@ enum espx_wesp_attr {
  *	ESPX_COUNTERS_WINDOW_MIN..MAX, a multiple of 32. Optional, default
  *	ESPX_COUNTERS_WINDOW_DEFAULT.
  * @ESPX_COUNTERS_START: u64, test knob, refused (-EPERM) unless espx was
- *	loaded with test_knobs=1: every counter's sequence starts after this
+ *	loaded with test_knobs=1 (read-only at run time): every counter's sequence starts after this
  *	value (the first packet carries START + 1) and every receive window
  *	starts with this top, so tests can reach the 2^47 / 2^48 limits.
  *	0..2^48 - 1, default 0.
