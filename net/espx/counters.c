@@ -163,11 +163,7 @@ int espx_ctr_init_state(struct xfrm_state *x, struct espx_sa *sa,
 	/* espx keeps one window per counter; the core's single window would
 	 * drop packets that are in order on their own counter
 	 */
-	/* nor a replay bitmap: XFRM_MSG_NEWAE could raise the core's window
-	 * within it later
-	 */
-	if (x->props.replay_window ||
-	    (esn && (esn->replay_window || esn->bmp_len))) {
+	if (x->props.replay_window || (esn && esn->replay_window)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "counter SAs need replay-window 0: espx keeps a window per counter (counter-window)");
 		return -EINVAL;

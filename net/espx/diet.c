@@ -95,8 +95,6 @@ struct espx_diet_slot {
  * @orig: moving: the live SA with its SPI it may replace (MIGRATE, UPDSA)
  * @x: the SA; read by writers of the index only (under espx_diet_mutex)
  * @spi: its SPI
- * @win: the replay window init_state checked the rule with; the SN rebuild
- *	uses it even if XFRM_MSG_NEWAE raises the core's window later
  * @cur: the slot in use
  * @moving: its addresses may still change (see espx_diet_index_add())
  * @rcu: freeing after the index readers
@@ -114,7 +112,6 @@ struct espx_diet {
 	struct espx_diet *orig;
 	const struct xfrm_state *x;
 	__be32 spi;
-	u32 win;
 	u8 cur;
 	bool moving;
 	struct rcu_head rcu;
@@ -520,7 +517,6 @@ int espx_diet_init_state(struct xfrm_state *x, struct espx_sa *sa,
 	if (!d)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&d->all);
-	d->win = win;
 	espx_diet_rule_fill(&d->rule, &sa->cfg.dcfg, x);
 	err = espx_diet_rule_check(&d->rule, win);
 	if (err) {
@@ -1233,11 +1229,8 @@ static int espx_diet_prep(struct xfrm_state *x, struct espx_sa *sa,
 	if (err)
 		return err;
 	*eec_len = e.len;
-	/* the window of init_state, not the core's: XFRM_MSG_NEWAE may raise
-	 * that one past 2^(sn-lsb - 1), where the rebuild would go wrong
-	 */
 	espx_diet_window(x, &top, &win, esn);
-	return espx_diet_sn_rebuild(d->rule.esp_sn_lsb, e.sn_bits, top, d->win,
+	return espx_diet_sn_rebuild(d->rule.esp_sn_lsb, e.sn_bits, top, win,
 				    *esn, sn);
 }
 
