@@ -149,47 +149,59 @@ report_test() {
 	echo "# $k: $t finished: $npoints points, rc $rc, ${secs:-?} s"
 }
 
-# One VM boot per kernel; every selftest inside it. Each test's points are reported as soon
-# as it finishes (the VM writes OUT/<test>.rc last).
-for k in $kvers; do
-	out=$res/vm-$k
+# One VM boot per kernel, every selftest inside it; the kernels' VMs run at the same time
+# (ESPX_VM_SERIAL=1: one after the other). Much of a test is waiting (timeouts, settling),
+# so two VMs on two cores take far less than twice one. Each test's points are reported as
+# soon as it finishes (the VM writes OUT/<test>.rc last).
+declare -A vmpid vmstart done_t
+boot() {	# boot KVER: stage, install, start its VM in the background
+	local k=$1 out=$res/vm-$1 ko=$BUILD/$1/espx.ko stage=$BUILD/$1/instroot exp
 	rm -rf "$out"; mkdir -p "$out"
-	ko=$BUILD/$k/espx.ko
-	[ -e "$ko" ] || { point fail "$k: espx.ko built" "$k"; continue; }
+	[ -e "$ko" ] || { point fail "$k: espx.ko built" "$k"; return; }
 	# make install into a staging root whose module tree mirrors the kernel's (symlinks):
 	# depmod runs here, natively; selftests/install.sh puts the result in the VM's overlay.
-	stage=$BUILD/$k/instroot
 	rm -rf "$stage"; mkdir -p "$stage/lib/modules"
 	cp -as "/lib/modules/$k" "$stage/lib/modules/"
 	step "$k: make install (staged, depmod)" "$res/install-$k.log" scripts/install.sh "$k" "$ko" "$stage"
 	exp=$(expected "$k")
 	echo "# booting $k: $(wc -w <<<"$vm_tests") tests, expected about $(( (exp + 90) / 60 )) min"
-	start=$(date +%s)
+	vmstart[$k]=$(date +%s)
 	# The guest's console (warnings and worse) goes to console.log: a panic or a dead QEMU
 	# leaves no other trace (vng then just exits 255).
 	ESPX_VM_CONSOLE=$out/console.log ESPX_VM_RODIRS=$rodirs scripts/vm.sh "$k" "$out" \
 		"ESPX_VM_PROBE=$probe $top/scripts/vm-tests.sh /tmp/espx-out $ko $T" >"$out/vm.log" 2>&1 &
-	vm=$!
-	declare -A done_t=()
+	vmpid[$k]=$!
+}
+# watch_vms KVERS: report tests as they finish until these VMs have exited
+watch_vms() {
+	local k t running
 	while :; do
 		running=0
-		kill -0 "$vm" 2>/dev/null && running=1
-		for t in $vm_tests; do
-			[ -z "${done_t[$t]:-}" ] && [ -e "$out/$t.rc" ] || continue
-			done_t[$t]=1
-			report_test "$k" "$out" "$t"
+		for k in "$@"; do
+			[ -n "${vmpid[$k]:-}" ] || continue
+			kill -0 "${vmpid[$k]}" 2>/dev/null && running=1
+			for t in $vm_tests; do
+				[ -z "${done_t[$k/$t]:-}" ] && [ -e "$res/vm-$k/$t.rc" ] || continue
+				done_t[$k/$t]=1
+				report_test "$k" "$res/vm-$k" "$t"
+			done
 		done
 		[ $running = 1 ] || break
 		sleep 5
 	done
-	if ! wait "$vm"; then
+}
+# conclude KVER: the VM's own verdicts once it has exited
+conclude() {
+	local k=$1 out=$res/vm-$1 t
+	[ -n "${vmpid[$k]:-}" ] || return
+	if ! wait "${vmpid[$k]}"; then
 		point fail "$k: VM boot and test run (see below)" "$k"
 		tail -n 30 "$out/vm.log" | sed 's/^/#   vm: /'
 		tail -n 80 "$out/console.log" 2>/dev/null | sed 's/^/#   console: /'
 	fi
-	echo "# $k: VM run took $(( $(date +%s) - start ))s"
+	echo "# $k: VM run took $(( $(date +%s) - vmstart[$k] ))s"
 	for t in $vm_tests; do
-		[ -n "${done_t[$t]:-}" ] || point fail "$k: $t did not run (no result from the VM)" "$k"
+		[ -n "${done_t[$k/$t]:-}" ] || point fail "$k: $t did not run (no result from the VM)" "$k"
 	done
 	if [ "$(cat "$out/probe" 2>/dev/null)" = "espx-probe $$" ]; then
 		point pass "$k: the VM sees host directories under /var/tmp (a checkout anywhere works)" "$k"
@@ -204,6 +216,21 @@ for k in $kvers; do
 	else
 		point pass "$k: espx unloads cleanly at the end" "$k"
 	fi
-done
+}
+vm_t0=$(date +%s)
+if [ -n "${ESPX_VM_SERIAL:-}" ]; then
+	for k in $kvers; do
+		boot "$k"; watch_vms "$k"; conclude "$k"
+	done
+else
+	for k in $kvers; do
+		boot "$k"
+	done
+	watch_vms $kvers
+	for k in $kvers; do
+		conclude "$k"
+	done
+fi
+echo "# VM tests took $(( $(date +%s) - vm_t0 ))s"
 rm -rf "$probe"
 finish
