@@ -360,6 +360,10 @@ check "concurrent SET/DEL, SA add/flush, dump, then netns exit: all freed" stres
 # say so at least once in 200; one that nothing disturbs never does.
 f=$(ns_new f)
 gf() { ip netns exec "$f" "$G" "$@"; }
+# the 150 pending configs must outlive the dumps (slow under emulation)
+PT=/sys/module/espx/parameters/pending_timeout
+pt0=$(cat $PT)
+echo 3600 >$PT
 for i in $(seq 150); do gf set --daddr 10.5.$((i / 100)).$((i % 100)) --spi $((0x500 + i)); done
 gf set --daddr 10.5.9.1 --spi 0x5ff --wesp 0 --counters 1024 >/dev/null
 sa_add "$f" 10.5.9.1 0x5ff replay-window 0 extra-flag oseq-may-wrap
@@ -394,6 +398,7 @@ check "CTR_GET dump (1024 counters) racing with SET/DEL: NLM_F_DUMP_INTR seen" i
 out=$(gf dumpintr 50 "${CID[@]}" 2>&1)
 check "undisturbed CTR_GET dumps: never NLM_F_DUMP_INTR, all 1024 counters" intr_never "$out" 1024
 ip netns del "$f"
+echo "$pt0" >$PT
 check "module not pinned by freed SAs (refcount back to 0)" refcnt_zero
 
 ktap_finish
