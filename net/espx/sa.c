@@ -262,6 +262,17 @@ static struct espx_stats __percpu *espx_stats_alloc(void)
 	return stats;
 }
 
+/* Caller holds espx_sa_mutex: a pending config leaves the table and goes
+ * (DEL, expiry, its socket closed).
+ */
+static void espx_pending_drop(struct espx_net *en, struct espx_sa *sa)
+{
+	hash_del(&sa->id_node);
+	espx_sa_gen_bump(en);
+	en->pending--;
+	espx_sa_free(sa);
+}
+
 /* Caller holds espx_sa_mutex: a pending config past its time is freed and
  * counted (by whoever meets it first: a lookup or the namespace's gc work).
  */
@@ -269,11 +280,8 @@ static bool espx_pending_expire(struct espx_net *en, struct espx_sa *sa)
 {
 	if (sa->x || time_before(jiffies, sa->expires))
 		return false;
-	hash_del(&sa->id_node);
-	espx_sa_gen_bump(en);
-	en->pending--;
 	atomic64_inc(&en->ns_stats[ESPX_NS_STAT_PENDING_EXPIRED]);
-	espx_sa_free(sa);
+	espx_pending_drop(en, sa);
 	return true;
 }
 
@@ -629,10 +637,7 @@ int espx_cfg_del(struct net *net, const struct espx_sa_id *id,
 	mutex_lock(&espx_sa_mutex);
 	sa = espx_sa_lookup(en, id, true);
 	if (sa) {
-		hash_del(&sa->id_node);
-		en->pending--;
-		espx_sa_gen_bump(en);
-		espx_sa_free(sa);
+		espx_pending_drop(en, sa);
 	} else if (espx_sa_lookup(en, id, false)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "config is bound to an SA: delete the SA");
@@ -659,12 +664,8 @@ void espx_cfg_release(struct net *net, u32 owner)
 		return;
 	mutex_lock(&espx_sa_mutex);
 	hash_for_each_safe(en->ids, bkt, tmp, sa, id_node) {
-		if (sa->x || !sa->owner || sa->owner != owner)
-			continue;
-		hash_del(&sa->id_node);
-		espx_sa_gen_bump(en);
-		en->pending--;
-		espx_sa_free(sa);
+		if (!sa->x && sa->owner && sa->owner == owner)
+			espx_pending_drop(en, sa);
 	}
 	mutex_unlock(&espx_sa_mutex);
 }
