@@ -50,7 +50,16 @@ for t in "${tests[@]}"; do
 		continue
 	fi
 	start=$(date +%s)
-	timeout --kill-after=10 "$timeout_s" bash "$script" >"$out/$t.ktap" 2>&1
+	if [ -n "${ESPX_TRACE:-}" ]; then
+		# Profile: every command with its wall-clock time and source line, to
+		# OUTDIR/<test>.trace (scripts/profile.py sums the time per line).
+		timeout --kill-after=10 "$timeout_s" bash -c '
+			exec 9>"$1"; set --; BASH_XTRACEFD=9
+			PS4='\''+${EPOCHREALTIME} ${BASH_SOURCE[0]##*/}:${LINENO} '\''
+			set -x; . "$0"' "$script" "$out/$t.trace" >"$out/$t.ktap" 2>&1
+	else
+		timeout --kill-after=10 "$timeout_s" bash "$script" >"$out/$t.ktap" 2>&1
+	fi
 	rc=$?
 	echo "# $t: rc=$rc in $(( $(date +%s) - start ))s" >>"$out/$t.ktap"
 	expect=$(sed -n 's/^# espx-expect-splat: //p' "$out/$t.ktap" | paste -sd'|')
