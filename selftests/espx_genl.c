@@ -25,11 +25,14 @@
  *                         ns_<stat>=N per namespace counter (alias: status)
  *   espx_genl resolve     exit 0 if the family is registered, 2 if not
  *   espx_genl badinput    KTAP: crafted bad requests, errno + extack each
- *   espx_genl dumpintr N [SA-ID]
+ *   espx_genl dumpintr N [SA-ID] [--poke ADDR]
  *                         N dumps (SA_GET, or CTR_GET of SA-ID) read 4 KiB
  *                         at a time (several rounds each), prints
  *                         "dumps N intr K entries MIN-MAX": K dumps carried
- *                         NLM_F_DUMP_INTR on a message or their DONE
+ *                         NLM_F_DUMP_INTR on a message or their DONE.
+ *                         --poke: after the first round of each dump, SET
+ *                         and DEL the config ADDR/0x5fe from a second
+ *                         socket, so that every dump spans a change
  *   espx_genl churn SA-ID [SECONDS]
  *                         SET then DEL the config SA-ID in a loop for
  *                         SECONDS (default 10), prints "churn N"
@@ -218,16 +221,27 @@ static int nl_send(struct nl *nl, struct nlmsghdr *nlh)
 	return 0;
 }
 
+/* dumpintr --poke: called once per dump, after its first round */
+static int (*between_rounds)(void);
+
 /* Receive the answer to @seq: data to @fn, until an ACK, error or DONE. */
 static int nl_recv(struct nl *nl, unsigned int seq, msg_fn fn, void *arg)
 {
+	bool first = true;
+
 	for (;;) {
 		ssize_t n = mnl_socket_recvfrom(nl->sk, rxbuf, rxlen);
 		const struct nlmsghdr *nlh = (const void *)rxbuf;
-		int len = n;
+		int len = n, err;
 
 		if (n < 0)
 			return -errno;
+		if (first && between_rounds) {
+			first = false;
+			err = between_rounds();
+			if (err)
+				return err;
+		}
 		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
 			if (nlh->nlmsg_seq != seq)
 				continue;
@@ -648,15 +662,57 @@ static int ctr_dump(struct nl *nl, const struct sa_id *id)
 	return err ? err : n;
 }
 
+static int request_cfg(struct nl *nl, __u8 cmd, const struct sa_id *id,
+		       const struct set_cfg *sc, msg_fn fn, void *arg);
+static void set_cfg_default(struct set_cfg *sc);
+static void id_default(struct sa_id *id);
+
+static struct nl poke_nl;
+static struct sa_id poke_id;
+
+/* SET then DEL the config poke_id on a socket of its own: the table
+ * changes while a dump on the other socket is between two rounds.
+ */
+static int poke(void)
+{
+	struct set_cfg sc;
+	int err;
+
+	set_cfg_default(&sc);
+	sc.detached = true;
+	between_rounds = NULL;	/* the poke's own answers */
+	err = request_cfg(&poke_nl, ESPX_CMD_SA_SET, &poke_id, &sc, NULL, NULL);
+	if (!err)
+		err = request_cfg(&poke_nl, ESPX_CMD_SA_DEL, &poke_id, &sc,
+				  NULL, NULL);
+	between_rounds = poke;
+	return err;
+}
+
 /* @tries dumps (SA_GET, or CTR_GET of @id if not NULL); prints how many
  * were marked NLM_F_DUMP_INTR and the range of entries they returned.
+ * With @poke_addr, every dump spans a change of the table (see poke()).
  */
-static int dump_intr(struct nl *nl, int tries, const struct sa_id *id)
+static int dump_intr(struct nl *nl, int tries, const struct sa_id *id,
+		     const char *poke_addr)
 {
 	int i, n, err, intr = 0, min = -1, max = -1;
 	char b[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 
+	if (poke_addr) {
+		id_default(&poke_id);
+		poke_id.spi = 0x5fe;
+		poke_id.alen = 4;
+		if (inet_pton(AF_INET, poke_addr, poke_id.daddr) != 1) {
+			fprintf(stderr, "espx_genl: bad address %s\n", poke_addr);
+			exit(EINVAL);
+		}
+		err = nl_open(&poke_nl);
+		if (err)
+			return err;
+		between_rounds = poke;
+	}
 	for (i = 0; i < tries; i++) {
 		n = 0;
 		nlh = msg_start(nl, b, nl->family_id, id ? ESPX_CMD_CTR_GET :
@@ -672,6 +728,7 @@ static int dump_intr(struct nl *nl, int tries, const struct sa_id *id)
 		if (n > max)
 			max = n;
 	}
+	between_rounds = NULL;
 	printf("dumps %d intr %d entries %d-%d\n", tries, intr, min, max);
 	return 0;
 }
@@ -1343,7 +1400,7 @@ static void help(void)
 		"          the socket is open, exit with its status\n"
 		"       espx_genl ctr [--family 4|6] --daddr A --spi X [--proto N] ...\n"
 		"       espx_genl dump|count|info|status|resolve|badinput\n"
-		"       espx_genl dumpintr N [SA-ID]\n"
+		"       espx_genl dumpintr N [SA-ID] [--poke ADDR]\n"
 		"       espx_genl churn SA-ID [SECONDS]\n");
 	exit(EINVAL);
 }
@@ -1485,9 +1542,10 @@ int main(int argc, char **argv)
 		{ "diet-fl", required_argument, NULL, OPT_DIET_FL },
 		{ "diet-iiv", no_argument, NULL, OPT_DIET_IIV },
 		{ "tied", no_argument, NULL, 't' },
+		{ "poke", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *cmd, *daddr = NULL, *num = NULL;
+	const char *cmd, *daddr = NULL, *num = NULL, *poke_addr = NULL;
 	struct set_cfg sc;
 	struct sa_id id;
 	int c, err, n = 0;
@@ -1546,6 +1604,9 @@ int main(int argc, char **argv)
 		case 't':
 			sc.detached = false;
 			break;
+		case 'P':
+			poke_addr = optarg;
+			break;
 		default:
 			if (!diet_opt(&sc.diet, c, optarg))
 				help();
@@ -1587,7 +1648,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "dumpintr") && !daddr) {
 		if (!num)
 			help();
-		err = dump_intr(&nl, atoi(num), NULL);
+		err = dump_intr(&nl, atoi(num), NULL, poke_addr);
 		return err ? fail(&nl, cmd, err) : 0;
 	}
 
@@ -1611,7 +1672,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "dumpintr")) {
 		if (!num)
 			help();
-		err = dump_intr(&nl, atoi(num), &id);
+		err = dump_intr(&nl, atoi(num), &id, poke_addr);
 		return err ? fail(&nl, cmd, err) : 0;
 	}
 	if (!strcmp(cmd, "churn")) {
