@@ -18,6 +18,11 @@
 #      state is gone, pings from A reach B and come back through the inbound
 #      SAs (xfrm and espx packet counts) with each case's IP protocol on the
 #      wire;
+#   3b. the counter SAs were made with their window as XFRMA_REPLAY_ESN_VAL
+#      (64, as IKE daemons send windows over 32): espx keeps the core's
+#      window of a counter SA at 0 after NEWSA/UPDSA and after a NEWAE that
+#      raises it (GETAE), so pings sent on CPU 0 then on CPU 1 (two counters
+#      with the same SNs) all come back;
 #   4. an UPDSA whose config does not fit the SA (counters with a replay
 #      window, Diet-ESP with a truncated SN and no window, WESPv2 on a
 #      non-AEAD SA; IPv4 and IPv6) fails with espx's extack message and
@@ -54,7 +59,7 @@ xt_dmesg_mark
 declare -A KEXT KOPT KRE KPROTO KOPT_OUT KOPT_IN
 KEXT[plain]="" KOPT[plain]="--replay-window 32" KRE[plain]="" KPROTO[plain]=50
 KEXT[wesp]="--wesp 2" KOPT[wesp]="--replay-window 32" KRE[wesp]=" wesp 2 " KPROTO[wesp]=141
-KEXT[ctr]="--wesp 0 --counters 2" KOPT[ctr]="--replay-window 0 --oseq-may-wrap"
+KEXT[ctr]="--wesp 0 --counters 2" KOPT[ctr]="--replay-esn 4,64 --oseq-may-wrap"
 KRE[ctr]=" wesp 0 counters 2 " KPROTO[ctr]=141
 KEXT[diet8]="--diet 8,8" KOPT[diet8]="--replay-window 32" KRE[diet8]=" diet spi_lsb 8 sn_lsb 8 "
 KPROTO[diet8]=$DPROTO
@@ -66,7 +71,7 @@ KRE[diet32]=" diet spi_lsb 32 sn_lsb 32 .* iiv( |$)" KPROTO[diet32]=50
 for k in plain wesp diet8 diet32; do
 	KOPT_OUT[$k]="--replay-window 0" KOPT_IN[$k]="--replay-window 32"
 done
-KOPT_OUT[ctr]="--replay-window 0 --oseq-may-wrap" KOPT_IN[ctr]="--replay-window 0"
+KOPT_OUT[ctr]="--replay-window 0 --oseq-may-wrap" KOPT_IN[ctr]="--replay-esn 4,64"
 
 xt_topology || { ktap_plan 1; ktap_fail "topology"; ktap_finish; }
 # SA_DIR: a kernel without it ignores the attribute and does not report it
@@ -79,13 +84,14 @@ EOF
 )
 grep -q '^spi 0x00000999 .* dir in$' <<<"$probe" && HAVE_DIR=1
 
-N=0
+N=0 NCTR=0
 declare -A FAM KIND LABEL SADIR
 for sd in "" ${HAVE_DIR:+dir}; do
 	for f in 4 6; do
 		for k in plain wesp ctr diet8 diet32; do
 			N=$((N + 1))
 			FAM[$N]=$f KIND[$N]=$k SADIR[$N]=$sd
+			[ $k = ctr ] && NCTR=$((NCTR + 1))
 			case $k in
 			plain) LABEL[$N]="plain (no SA_SET)" ;;
 			wesp) LABEL[$N]="WESPv2 crypt-offset 2" ;;
@@ -99,7 +105,7 @@ for sd in "" ${HAVE_DIR:+dir}; do
 done
 BADN=6
 
-ktap_plan $((2 + 2 * N + BADN + 1 + 2))
+ktap_plan $((2 + 2 * N + NCTR + BADN + 1 + 2))
 ktap_info "kernel $(uname -r), diet_proto $DPROTO, $N cases${HAVE_DIR:+ (half with XFRMA_SA_DIR)}"
 
 # o n 1|2: outer address of A (1) or B (2); i n 1|2: inner (lo)
@@ -265,6 +271,36 @@ for n in $(seq $N); do
 		ktap_ok "${LABEL[$n]}: 3 pings A->B and back through the UPDSA'd inbound SAs (xfrm, espx), IP protocol $pr on the wire"
 	else
 		ktap_fail "${LABEL[$n]}: pings ${PINGS[$n]:-0}/3, inbound packets xfrm A $pa B $pb espx A $ea B $eb, protocol $pr frames $fr/6"
+	fi
+done
+
+# ----------------------------------------- counter SAs: the core's window --
+XAE="$PYTHON -S $XT_DIR/xfrm_ae.py"
+# win NS n ME: the core's window of ME's inbound SA of case n (GETAE)
+win() {
+	ip netns exec "$1" $XAE get --dst "$(o "$2" "$3")" --spi "${SPI[$2.$3]}" 2>&1 |
+		sed -n 's/.* window \([0-9]*\).*/\1/p'
+}
+# pings pinned to CPU 0, then CPU 1: answered (6 expected)
+cpu_pings() {
+	local c got=0 r
+	for c in 0 1; do
+		r=$(taskset -c $c ip netns exec "$NS_A" ping -n -q -c 3 -i 0.2 -W 3 "$(i "$1" 2)" 2>&1 |
+			sed -n 's/.* \([0-9]*\) received.*/\1/p')
+		got=$((got + ${r:-0}))
+	done
+	echo $got
+}
+for n in $(seq $N); do
+	[ "${KIND[$n]}" = ctr ] || continue
+	w0a=$(win "$NS_A" "$n" 1) w0b=$(win "$NS_B" "$n" 2)
+	ae=$(ip netns exec "$NS_B" $XAE set --dst "$(o "$n" 2)" --spi "${SPI[$n.2]}" --window 128 2>&1)
+	w1b=$(win "$NS_B" "$n" 2)
+	got=$(cpu_pings "$n")
+	if [ "$w0a $w0b $ae $w1b $got" = "0 0 ok 0 6" ]; then
+		ktap_ok "${LABEL[$n]}: ESN_VAL window 64 at UPDSA and NEWAE window 128 leave the core's window 0; pings on CPU 0 then CPU 1 all answered"
+	else
+		ktap_fail "${LABEL[$n]}: core windows after UPDSA A ${w0a:-?} B ${w0b:-?}, NEWAE 128 [$ae] then B ${w1b:-?}; pings on CPU 0 then 1: $got/6 answered"
 	fi
 done
 

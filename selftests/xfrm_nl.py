@@ -18,9 +18,12 @@ Commands (ADDR: IPv4 or IPv6; PFX: ADDR[/LEN]; SPI: 0x... or decimal):
         XFRM_MSG_ALLOCSPI (a larval state); prints "ok spi 0x%08x"
   sa add|update --src ADDR --dst ADDR --spi SPI [--mode M] [--reqid N]
            --aead NAME KEYHEX ICVBITS | --enc NAME KEYHEX --auth NAME KEYHEX TRUNCBITS
-           [--replay-window N] [--oseq-may-wrap] [--sel-src PFX --sel-dst PFX]
-           [--sa-dir in|out] [--pcpu CPU] [ESPX OPTIONS]
+           [--replay-window N | --replay-esn BMP_LEN,WINDOW] [--oseq-may-wrap]
+           [--sel-src PFX --sel-dst PFX] [--sa-dir in|out] [--pcpu CPU]
+           [ESPX OPTIONS]
         XFRM_MSG_NEWSA / XFRM_MSG_UPDSA; with an ESPX OPTION first
+        --replay-esn: the window as XFRMA_REPLAY_ESN_VAL (bitmap of BMP_LEN
+        u32s), as IKE daemons send windows over 32, without the ESN flag;
         ESPX_CMD_SA_SET for the SA's id (the config is not deleted when the
         xfrm request fails: the test looks at what the kernel left)
         ESPX OPTIONS: --wesp CRYPT_OFFSET, --counters N [--ctr-window W],
@@ -67,7 +70,7 @@ NLA_F_NESTED = 0x8000
 XFRM_MSG = {'newsa': 0x10, 'delsa': 0x11, 'getsa': 0x12, 'newpolicy': 0x13,
             'allocspi': 0x16, 'acquire': 0x17, 'updpolicy': 0x19, 'updsa': 0x1a}
 XFRMA_ALG_AUTH_TRUNC, XFRMA_ALG_CRYPT, XFRMA_ALG_AEAD = 20, 2, 18
-XFRMA_TMPL, XFRMA_SA_EXTRA_FLAGS = 5, 24
+XFRMA_TMPL, XFRMA_SA_EXTRA_FLAGS, XFRMA_REPLAY_ESN_VAL = 5, 24, 23
 XFRMA_SA_DIR = 33           # 6.10+
 XFRMA_SA_PCPU = 35          # 6.13+, Debian's 6.12
 SA_DIRS = {'in': 1, 'out': 2}
@@ -313,6 +316,12 @@ class Client:
             k = bytes.fromhex(key[2:] if key.startswith('0x') else key)
             body += nla(XFRMA_ALG_AUTH_TRUNC, struct.pack('=64sII', name.encode(), len(k) * 8,
                                                           int(trunc)) + k)
+        if a.replay_esn:
+            bmp_len, win = (int(v) for v in a.replay_esn.split(','))
+            # struct xfrm_replay_state_esn: bmp_len, oseq, seq, oseq_hi,
+            # seq_hi, replay_window, bmp[bmp_len]
+            body += nla(XFRMA_REPLAY_ESN_VAL,
+                        struct.pack('=6I', bmp_len, 0, 0, 0, 0, win) + bytes(4 * bmp_len))
         if a.oseq_may_wrap:
             body += nla(XFRMA_SA_EXTRA_FLAGS, struct.pack('=I', XFRM_SA_XFLAG_OSEQ_MAY_WRAP))
         body += sa_dir_pcpu(a)
@@ -428,6 +437,7 @@ def parser():
     c.add_argument('--enc', nargs=2, metavar=('NAME', 'KEY'))
     c.add_argument('--auth', nargs=3, metavar=('NAME', 'KEY', 'TRUNC'))
     c.add_argument('--replay-window', type=int, default=0)
+    c.add_argument('--replay-esn', metavar='BMP_LEN,WINDOW')
     c.add_argument('--oseq-may-wrap', action='store_true')
     c.add_argument('--sel-src')
     c.add_argument('--sel-dst')
