@@ -10,6 +10,8 @@
  *   wesp.c     WESPv2 header, protocol-141 handlers
  *   counters.c several sequence counters per SA, per-counter replay windows
  *   diet.c     Diet-ESP: EEC/CTEC/IIPC steps, the diet_proto handlers
+ *   seq.c      the per-key SN source of nonce SAs (seq.h)
+ *   km.c       xfrm key-manager hook: replay-window rules after NEWSA/NEWAE
  * The data path never calls into netlink.c; config reaches it as immutable
  * per-SA state (struct espx_cfg) bound at init_state.
  */

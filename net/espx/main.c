@@ -5,9 +5,10 @@
  *
  * Init order: first what nothing outside can reach (the SA tables and their
  * per-netns part, then the genetlink family, which only reads and writes
- * those tables), last what makes espx reachable from packets and from the
- * xfrm core (the ESP xfrm types, the ESP/WESPv2 protocol handlers, then the
- * Diet-ESP handlers). Exit and every failed step unwind in exact reverse, so
+ * those tables, and the key-manager hook, which sees only espx's states),
+ * last what makes espx reachable from packets and from the xfrm core (the
+ * ESP xfrm types, the ESP/WESPv2 protocol handlers, then the Diet-ESP
+ * handlers). Exit and every failed step unwind in exact reverse, so
  * a failed load leaves nothing registered, and no SA, packet or netlink
  * request can reach a half-built or half-torn-down module.
  */
@@ -16,6 +17,7 @@
 #include <linux/module.h>
 #include <net/genetlink.h>
 #include "espx.h"
+#include "km.h"
 
 #define ESPX_VERSION "0.1"
 
@@ -36,10 +38,13 @@ static int __init espx_init(void)
 	if (err)
 		goto err_sa;
 
+	/* never fails; acts on espx's states only, and there are none yet */
+	espx_km_init();
+
 	/* From here on the xfrm core and the network can reach espx. */
 	err = espx_proto_init();
 	if (err)
-		goto err_genl;
+		goto err_km;
 
 	/* never fails: without it only Diet-ESP truncation is refused */
 	espx_diet_proto_init();
@@ -47,7 +52,8 @@ static int __init espx_init(void)
 	pr_info("espx " ESPX_VERSION " loaded: ESP for IPv4 and IPv6\n");
 	return 0;
 
-err_genl:
+err_km:
+	espx_km_exit();
 	espx_genl_exit();
 err_sa:
 	espx_sa_exit();
@@ -58,6 +64,7 @@ static void __exit espx_exit(void)
 {
 	espx_diet_proto_exit();
 	espx_proto_exit();
+	espx_km_exit();
 	espx_genl_exit();
 	espx_sa_exit();
 }
