@@ -36,6 +36,8 @@
  *   espx_genl churn SA-ID [SECONDS]
  *                         SET then DEL the config SA-ID in a loop for
  *                         SECONDS (default 10), prints "churn N"
+ *   espx_genl batch        the commands on stdin, one a line, each in a
+ *                         forked child; exit status: how many failed
  *
  * get/dump print "family 4 daddr A spi 0x.. proto 50 mark 0x0/0x0 if_id 0
  * status pending|bound [wesp N] [counters N ctr_window W ctr_start S
@@ -1401,6 +1403,7 @@ static void help(void)
 		"       espx_genl ctr [--family 4|6] --daddr A --spi X [--proto N] ...\n"
 		"       espx_genl dump|count|info|status|resolve|badinput\n"
 		"       espx_genl dumpintr N [SA-ID] [--poke ADDR]\n"
+		"       espx_genl batch   (commands on stdin, one a line)\n"
 		"       espx_genl churn SA-ID [SECONDS]\n");
 	exit(EINVAL);
 }
@@ -1518,7 +1521,7 @@ static int fail(struct nl *nl, const char *what, int err)
 	return -err > 255 ? 255 : -err;
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "family", required_argument, NULL, 'f' },
@@ -1690,4 +1693,54 @@ int main(int argc, char **argv)
 	if (optind < argc)	/* set ... -- CMD: run it with the socket open */
 		return run_cmd(argv + optind);
 	return 0;
+}
+
+/* batch: one command a line on stdin (words as on the command line, without
+ * "espx_genl"), each run in a forked child: under emulation a fork costs a
+ * fraction of an exec of this program (and of "ip netns exec" around it).
+ * Output and errors as for the single commands, in order; the exit status is
+ * the number of commands that failed (at most 255).
+ */
+static int batch(void)
+{
+	char *line = NULL, *av[64], *tok, *save;
+	size_t cap = 0;
+	int failed = 0, status;
+	pid_t pid;
+
+	while (getline(&line, &cap, stdin) > 0) {
+		int ac = 1;
+
+		av[0] = "espx_genl";
+		for (tok = strtok_r(line, " \t\n", &save); tok && ac < 63;
+		     tok = strtok_r(NULL, " \t\n", &save))
+			av[ac++] = tok;
+		av[ac] = NULL;
+		if (ac == 1)
+			continue;
+		fflush(stdout);
+		pid = fork();
+		if (pid < 0) {
+			perror("espx_genl: fork");
+			return 255;
+		}
+		if (!pid) {
+			int rc = run(ac, av);
+
+			fflush(stdout);
+			_exit(rc);
+		}
+		if (waitpid(pid, &status, 0) < 0 ||
+		    !WIFEXITED(status) || WEXITSTATUS(status))
+			failed++;
+	}
+	free(line);
+	return failed > 255 ? 255 : failed;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "batch"))
+		return batch();
+	return run(argc, argv);
 }

@@ -365,7 +365,8 @@ gf() { ip netns exec "$f" "$G" "$@"; }
 PT=/sys/module/espx/parameters/pending_timeout
 pt0=$(cat $PT)
 echo 3600 >$PT
-for i in $(seq 150); do gf set --daddr 10.5.$((i / 100)).$((i % 100)) --spi $((0x500 + i)); done
+for i in $(seq 150); do echo "set --daddr 10.5.$((i / 100)).$((i % 100)) --spi $((0x500 + i))"; done |
+	gf batch
 gf set --daddr 10.5.9.1 --spi 0x5ff --wesp 0 --counters 1024 >/dev/null
 sa_add "$f" 10.5.9.1 0x5ff replay-window 0 extra-flag oseq-may-wrap
 CID=(--daddr 10.5.9.1 --spi 0x5ff)
