@@ -6,6 +6,12 @@
 # (virtme-ng can only mount it below one of its overlays).
 # Software emulation only (KVM does not work on our machines); '-cpu max' so the guest kernel
 # uses the AES-NI/AVX crypto drivers (and their cryptd async path) like a real gateway.
+# Single-threaded TCG (ESPX_VM_TCG_THREAD=multi for one host thread per vCPU): the guest
+# still has ESPX_VM_CPUS CPUs (per-CPU counters, taskset), run in turn by one host thread.
+# With one host thread per vCPU, QEMU 7.2 let a vCPU run code another vCPU was patching
+# (static keys, ftrace: the kernel's int3 text poking), and the guest died with
+# "Oops: int3" in __netif_receive_skb_core or __schedule; and make check boots two VMs
+# on two cores anyway, so more threads only compete.
 # The checkout is mapped into the guest at its own path (read-only): the host's / is the
 # guest's root, but virtme-ng's init mounts empty tmpfs over /run, /var/tmp, /var/log,
 # /var/cache and a few more, so a checkout there would otherwise be invisible. Further
@@ -23,4 +29,4 @@ mkdir -p "$rwdir"
 # The guest console (loglevel 5: warnings and worse) goes to ESPX_VM_CONSOLE (default: our stderr).
 [ -n "${ESPX_VM_CONSOLE:-}" ] && exec 2>>"$ESPX_VM_CONSOLE"
 exec vng --verbose --append loglevel=5 --run "$kernel" --disable-kvm --cpus "${ESPX_VM_CPUS:-2}" --memory "${ESPX_VM_MEM:-2G}" \
-	--qemu-opts='-cpu max' "${rodirs[@]}" --rwdir "/tmp/espx-out=$rwdir" --exec "$*" </dev/null
+	--qemu-opts="-cpu max -accel tcg,thread=${ESPX_VM_TCG_THREAD:-single}" "${rodirs[@]}" --rwdir "/tmp/espx-out=$rwdir" --exec "$*" </dev/null
