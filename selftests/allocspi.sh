@@ -208,13 +208,13 @@ for me in 1 2; do
 	ns=$NS_A
 	[ $me = 2 ] && ns=$NS_B
 	ip netns exec "$ns" $XNL dump-sa >"$XT_TMP/x0.$me" 2>&1
-	ip netns exec "$ns" "$XT_GENL" dump >"$XT_TMP/g0.$me" 2>&1
+	"$XT_GENL" -n "$ns" dump >"$XT_TMP/g0.$me" 2>&1
 done
 # bound_ok NS n ME: ME's inbound SA of case n is bound with its kind's config
 # and is the only state with its SPI (the larval one is gone)
 bound_ok() {
 	local ns=$1 n=$2 me=$3 s=${SPI[$2.$3]} g re=${KRE[${KIND[$2]}]} st
-	g=$(ip netns exec "$ns" "$XT_GENL" get --family "${FAM[$n]}" --daddr "$(o "$n" "$me")" \
+	g=$("$XT_GENL" -n "$ns" get --family "${FAM[$n]}" --daddr "$(o "$n" "$me")" \
 		--spi "$s" 2>&1)
 	st=$(grep -c "^spi $s " "$XT_TMP/x0.$me")
 	if ! grep -q 'status bound' <<<"$g" || [ "$st" != 1 ] ||
@@ -240,7 +240,7 @@ for me in 1 2; do
 	ns=$NS_A
 	[ $me = 2 ] && ns=$NS_B
 	ip netns exec "$ns" $XNL dump-sa >"$XT_TMP/x1.$me" 2>&1
-	ip netns exec "$ns" "$XT_GENL" dump >"$XT_TMP/g1.$me" 2>&1
+	"$XT_GENL" -n "$ns" dump >"$XT_TMP/g1.$me" 2>&1
 done
 # pk FILE SPI: xfrm packets of SPI; ein FILE SPI: espx in_packets of SPI
 pk() { awk -v s="$2" '$1 == "spi" && $2 == s { print $16; f = 1 } END { if (!f) print "none" }' "$1"; }
@@ -331,7 +331,7 @@ for f in 4 6; do
 		j=$((k + 1))	# (no 0 group: inet_ntop would compress it)
 		if [ $f = 4 ]; then me=10.94.$j.1 peer=10.94.$j.2; else me=fd00:94:$j::1 peer=fd00:94:$j::2; fi
 		r=$((200 + k))
-		cnt0=$(ip netns exec "$NS_A" "$XT_GENL" count 2>&1)
+		cnt0=$("$XT_GENL" -n "$NS_A" count 2>&1)
 		ob0=$(objects)
 		s=$(ip netns exec "$NS_A" $XNL allocspi --src $peer --dst $me --reqid $r --min 0x10000 \
 			--max 0x7fffffff 2>&1 | sed -n 's/^ok spi //p')
@@ -340,8 +340,8 @@ for f in 4 6; do
 			"--reqid $r ${BAD_SA[k]} ${BAD_EXT[k]}" 2>&1)
 		wait_objects "$ob0"
 		ob1=$(objects)
-		cnt1=$(ip netns exec "$NS_A" "$XT_GENL" count 2>&1)
-		g=$(ip netns exec "$NS_A" "$XT_GENL" get --family $f --daddr $me --spi "${s:-0}" 2>&1)
+		cnt1=$("$XT_GENL" -n "$NS_A" count 2>&1)
+		g=$("$XT_GENL" -n "$NS_A" get --family $f --daddr $me --spi "${s:-0}" 2>&1)
 		grc=$?
 		lv=$(ip netns exec "$NS_A" $XNL dump-sa 2>&1 | grep -c "^spi ${s:-none} dst $me src $peer reqid $r .* alg - ")
 		if [ -n "$s" ] && [[ $out == error\ * ]] && grep -Eq -- "${BAD_RE[k]}" <<<"$out" &&
@@ -353,7 +353,7 @@ for f in 4 6; do
 		# the larval state takes a valid UPDSA
 		out=$(eval "ip netns exec \"$NS_A\" $XNL sa update --src $peer --dst $me --spi ${s:-0}" \
 			"--reqid $r ${GOOD_SA[k]} ${BAD_EXT[k]}" 2>&1)
-		g=$(ip netns exec "$NS_A" "$XT_GENL" get --family $f --daddr $me --spi "${s:-0}" 2>&1)
+		g=$("$XT_GENL" -n "$NS_A" get --family $f --daddr $me --spi "${s:-0}" 2>&1)
 		[ "$out" = ok ] && grep -q 'status bound' <<<"$g" && grep -q -- "${GOOD_RE[k]}" <<<"$g" ||
 			retry_bad+=" IPv$f ${BAD_NAME[k]}: [$out] $(cut -c1-100 <<<"$g");"
 	done

@@ -281,9 +281,9 @@ if [ "$inB" = "$want" ] && [[ $dB == *" windows 2"* ]] &&
 else
 	ktap_fail "pinned senders: B's counters [$inB] != capture [$want]: $(tr '\n' ' ' <<<"$dB")"
 fi
-if [ -n "$XT_GENL" ] && ip netns exec "$NS_B" "$XT_GENL" ctr --daddr "${XT_DST[n]}" \
+if [ -n "$XT_GENL" ] && "$XT_GENL" -n "$NS_B" ctr --daddr "${XT_DST[n]}" \
 	--spi "${XT_SPI1[n]}" >/dev/null 2>&1; then
-	g=$(ip netns exec "$NS_B" "$XT_GENL" ctr --daddr "${XT_DST[n]}" --spi "${XT_SPI1[n]}" 2>&1 |
+	g=$("$XT_GENL" -n "$NS_B" ctr --daddr "${XT_DST[n]}" --spi "${XT_SPI1[n]}" 2>&1 |
 		grep -o 'id=.*')
 	if [ "$g" = "$(grep '^id=' <<<"$dB")" ]; then
 		ktap_ok "pinned senders: espx_genl ctr prints the same counters"
@@ -717,7 +717,7 @@ genl_reject() {	# genl_reject DESC SPI ARGS...
 		ktap_skip "config: $desc over netlink: no espx_genl"
 		return
 	fi
-	out=$(ip netns exec "$NS_C" "$XT_GENL" set --daddr 10.9.0.2 --spi "$spi" --wesp 0 "$@" 2>&1)
+	out=$("$XT_GENL" -n "$NS_C" set --daddr 10.9.0.2 --spi "$spi" --wesp 0 "$@" 2>&1)
 	rc=$?
 	if grep -Eqi 'unrecognized|invalid option|usage' <<<"$out"; then
 		ktap_skip "config: $desc over netlink: espx_genl without --counters"

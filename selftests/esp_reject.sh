@@ -259,7 +259,7 @@ if [ "$ESP_IMPL" != espx ]; then
 elif [ -z "$GENL" ]; then
 	ktap_skip "espx per-SA statistics: espx_genl not built"
 else
-	out=$(ip netns exec "$NS_B" "$GENL" dump 2>&1)
+	out=$("$GENL" -n "$NS_B" dump 2>&1)
 	line=$(grep -i "spi ${XT_SPI1[R4]} \|spi $(printf '0x%08x' "${XT_SPI1[R4]}") " <<<"$out" | head -1)
 	if grep -qiE 'icv[a-z_]* [1-9]' <<<"$line"; then
 		ktap_ok "espx per-SA statistics count the ICV drops of R4"

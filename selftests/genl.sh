@@ -45,7 +45,7 @@ out_has() {
 
 count_is() { # count_is NS N
 	local n
-	n=$(ip netns exec "$1" "$G" count) || return 1
+	n=$("$G" -n "$1" count) || return 1
 	[ "$n" = "$2" ] || { echo "count $n, want $2"; return 1; }
 }
 
@@ -62,7 +62,7 @@ sa_add() { # sa_add NS DST SPI [extra ip args...]: transport-mode AEAD SA, src i
 # ns_stat_<id> line).
 info_is() {
 	local out l
-	out=$(ip netns exec "$1" "$G" info) || { echo "info failed: $out"; return 1; }
+	out=$("$G" -n "$1" info) || { echo "info failed: $out"; return 1; }
 	for l in "type_lost_ipv4=$2" "type_lost_ipv6=$2" "ns_wesp_truncated=$3" \
 		 "ns_wesp_no_sa=$4" ns_diet_truncated=0 ns_diet_no_sa=0; do
 		grep -qx -- "$l" <<<"$out" || { echo "no line '$l' in:"; echo "$out"; return 1; }
@@ -97,8 +97,8 @@ ktap_plan 61
 grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 a=$(ns_new a)
 b=$(ns_new b)
-ga() { ip netns exec "$a" "$G" "$@"; }
-gb() { ip netns exec "$b" "$G" "$@"; }
+ga() { "$G" -n "$a" "$@"; }
+gb() { "$G" -n "$b" "$@"; }
 
 # --- round trip --------------------------------------------------------------------------
 check "family espx is registered" "$G" resolve
@@ -118,8 +118,8 @@ check "duplicate SET: EEXIST" rc_is 17 ga set --daddr 10.1.0.2 --spi 0x101
 check "DEL v4" ga del --daddr 10.1.0.2 --spi 0x101
 check "GET after DEL: ENOENT" rc_is 2 ga get --daddr 10.1.0.2 --spi 0x101
 check "DEL again: ENOENT" rc_is 2 ga del --daddr 10.1.0.2 --spi 0x101
-check "DEL v6, DUMP empty" bash -c "ip netns exec $a $G del --family 6 --daddr 2001:db8::2 \
-	--spi 0x102 --mark 7 --mask 0xff --if-id 3 && [ \$(ip netns exec $a $G count) = 0 ]"
+check "DEL v6, DUMP empty" bash -c "$G -n $a del --family 6 --daddr 2001:db8::2 \
+	--spi 0x102 --mark 7 --mask 0xff --if-id 3 && [ \$($G -n $a count) = 0 ]"
 
 # --- Diet-ESP config round trip (diet-esp.md §7; the refusals are in badinput) -----------
 D6=(--family 6 --daddr 2001:db8::5 --spi 0x105)
@@ -148,8 +148,8 @@ diet_dump() {
 }
 check "DUMP shows the three Diet-ESP configs" diet_dump
 check "DEL of the Diet-ESP configs, DUMP empty" bash -c "
-	ip netns exec $a $G del ${D6[*]} && ip netns exec $a $G del --daddr 10.1.0.5 --spi 0x105 &&
-	ip netns exec $a $G del --daddr 10.1.0.6 --spi 0x106 && [ \$(ip netns exec $a $G count) = 0 ]"
+	$G -n $a del ${D6[*]} && $G -n $a del --daddr 10.1.0.5 --spi 0x105 &&
+	$G -n $a del --daddr 10.1.0.6 --spi 0x106 && [ \$($G -n $a count) = 0 ]"
 
 # --- INFO_GET ------------------------------------------------------------------------------
 check "INFO_GET: ESP type not lost (IPv4, IPv6), namespace counters named and 0" \
@@ -162,7 +162,7 @@ check "protocol-141 packets without an SA: INFO_GET counts them in their netns o
 	wesp_counted
 
 # --- bad input -----------------------------------------------------------------------------
-if out=$(ip netns exec "$a" "$G" badinput 2>&1); then
+if out=$("$G" -n "$a" badinput 2>&1); then
 	ktap_ok "bad input: every crafted request refused with errno + extack, nothing changed"
 	sed 's/^/#   /' <<<"$out"
 else
@@ -193,25 +193,25 @@ check "nothing changed by the refused requests" count_is "$a" 1
 base0=$(objects)
 check "user namespace owning its own netns: SET + DUMP work there, not seen in A" \
 	bash -c "unshare -Urn sh -c '$G set --daddr 10.1.0.9 --spi 0x109 && [ \$($G count) = 1 ]' &&
-		 [ \$(ip netns exec $a $G count) = 1 ]"
+		 [ \$($G -n $a count) = 1 ]"
 
 check "user namespace owning its own netns: INFO_GET works there" \
 	bash -c "unshare -Urn $G info | grep -qx 'type_lost_ipv4=0'"
 
 # --- netns isolation and cleanup -----------------------------------------------------------
 check "config of netns A invisible from netns B" \
-	bash -c "[ \$(ip netns exec $b $G count) = 0 ] &&
-		 ip netns exec $b $G get --daddr 10.1.0.9 --spi 0x109; [ \$? = 2 ]"
+	bash -c "[ \$($G -n $b count) = 0 ] &&
+		 $G -n $b get --daddr 10.1.0.9 --spi 0x109; [ \$? = 2 ]"
 check "same id in netns B is independent (SET, DEL)" \
-	bash -c "ip netns exec $b $G set --daddr 10.1.0.9 --spi 0x109 &&
-		 ip netns exec $b $G del --daddr 10.1.0.9 --spi 0x109 &&
-		 [ \$(ip netns exec $a $G count) = 1 ]"
+	bash -c "$G -n $b set --daddr 10.1.0.9 --spi 0x109 &&
+		 $G -n $b del --daddr 10.1.0.9 --spi 0x109 &&
+		 [ \$($G -n $a count) = 1 ]"
 ga del --daddr 10.1.0.9 --spi 0x109
 if [ -r "$OBJ" ]; then
 	base=$((base0 - 1))	# A's config was deleted just above
 	check "unshare'd netns gone: its config is freed" wait_objects "$base"
 	c=$(ns_new c)
-	for i in 1 2 3 4 5; do ip netns exec "$c" "$G" set --daddr 10.1.0.$i --spi $i; done
+	for i in 1 2 3 4 5; do "$G" -n "$c" set --daddr 10.1.0.$i --spi $i; done
 	check "5 pending configs in netns C: 5 more objects" wait_objects $((base + 5))
 	ip netns del "$c"
 	check "netns C deleted: its configs are freed" wait_objects "$base"
@@ -289,8 +289,8 @@ flushed() {
 	ip -n "$a" xfrm state flush && count_is "$a" 0
 }
 netns_d() {
-	ip netns exec "$d" "$G" set --daddr 10.1.2.2 --spi 0x301 &&
-	ip netns exec "$d" "$G" set --daddr 10.1.2.9 --spi 0x309 &&
+	"$G" -n "$d" set --daddr 10.1.2.2 --spi 0x301 &&
+	"$G" -n "$d" set --daddr 10.1.2.9 --spi 0x309 &&
 	sa_add "$d" 10.1.2.2 0x301 && sa_add "$d" 10.1.2.3 0x302 &&
 	count_is "$d" 3
 }
@@ -338,17 +338,17 @@ stress() {
 	e=$(ns_new e) || return 1
 	(while [ $SECONDS -lt $end ]; do
 		for i in 1 2 3; do
-			ip netns exec "$e" "$G" set --daddr 10.3.0.$i --spi $i
-			ip netns exec "$e" "$G" del --daddr 10.3.0.$i --spi $i
+			"$G" -n "$e" set --daddr 10.3.0.$i --spi $i
+			"$G" -n "$e" del --daddr 10.3.0.$i --spi $i
 		done
 	done) >/dev/null 2>&1 &
 	(while [ $SECONDS -lt $end ]; do
 		sa_add "$e" 10.3.0.1 1; sa_add "$e" 10.3.0.2 2
 		ip -n "$e" xfrm state flush
 	done) >/dev/null 2>&1 &
-	(while [ $SECONDS -lt $end ]; do ip netns exec "$e" "$G" dump; done) >/dev/null 2>&1 &
+	(while [ $SECONDS -lt $end ]; do "$G" -n "$e" dump; done) >/dev/null 2>&1 &
 	wait
-	ip netns exec "$e" "$G" set --daddr 10.3.0.9 --spi 9 && sa_add "$e" 10.3.0.1 1 || return 1
+	"$G" -n "$e" set --daddr 10.3.0.9 --spi 9 && sa_add "$e" 10.3.0.1 1 || return 1
 	ip netns del "$e"
 	[ ! -r "$OBJ" ] || wait_objects "$base"
 }
@@ -360,7 +360,7 @@ check "concurrent SET/DEL, SA add/flush, dump, then netns exit: all freed" stres
 # dump spans a change and must say so; a dump that nothing disturbs never does. (A race with
 # another process, as in the stress part above, would only make the INTR likely.)
 f=$(ns_new f)
-gf() { ip netns exec "$f" "$G" "$@"; }
+gf() { "$G" -n "$f" "$@"; }
 # the 150 pending configs must outlive the dumps (slow under emulation)
 PT=/sys/module/espx/parameters/pending_timeout
 pt0=$(cat $PT)

@@ -12,10 +12,9 @@ ktap_plan $PLAN
 
 ns=$(ns_new ipr)
 a=$(ns_new ipra); b=$(ns_new iprb)
-in_ns() { ip netns exec "$ns" "$@"; }
 K=0x0102030405060708090a0b0c0d0e0f1011121314
 AEAD=(aead 'rfc4106(gcm(aes))' $K 128)
-nentries() { in_ns espx_genl count; }
+nentries() { espx_genl -n "$ns" count; }
 
 if [ "$IP" = ip ]; then
 	ktap_info "patched ip not built (make iproute2)"
@@ -23,20 +22,20 @@ if [ "$IP" = ip ]; then
 	ktap_finish
 fi
 
-check "plain SA add" in_ns "$IP" xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1000 \
+check "plain SA add" "$IP" -n "$ns" xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1000 \
 	reqid 1 mode transport "${AEAD[@]}"
-check "plain SA with mark/mask and if_id" in_ns "$IP" xfrm state add src 10.0.0.1 dst 10.0.0.3 \
+check "plain SA with mark/mask and if_id" "$IP" -n "$ns" xfrm state add src 10.0.0.1 dst 10.0.0.3 \
 	proto esp spi 0x1001 mode tunnel "${AEAD[@]}" mark 5 mask 0xff if_id 7
-check "IPv6 SA" in_ns "$IP" xfrm state add src fd00::1 dst fd00::2 proto esp spi 0x2000 "${AEAD[@]}"
+check "IPv6 SA" "$IP" -n "$ns" xfrm state add src fd00::1 dst fd00::2 proto esp spi 0x2000 "${AEAD[@]}"
 check "list shows 'espx status bound' for each ESP SA" \
-	test "$(in_ns "$IP" xfrm state list | grep -c 'espx status bound')" = 3
+	test "$("$IP" -n "$ns" xfrm state list | grep -c 'espx status bound')" = 3
 check "get with mark shows the espx line" bash -c \
-	"ip netns exec $ns $IP xfrm state get src 10.0.0.1 dst 10.0.0.3 proto esp spi 0x1001 mark 5 mask 0xff |
+	"$IP -n $ns xfrm state get src 10.0.0.1 dst 10.0.0.3 proto esp spi 0x1001 mark 5 mask 0xff |
 	 grep -q 'espx status bound'"
 check "-s list names the espx counters" bash -c \
-	"ip netns exec $ns $IP -s xfrm state list | grep -q 'in-drop-icv'"
+	"$IP -n $ns -s xfrm state list | grep -q 'in-drop-icv'"
 check "-j -s list is valid JSON with an espx object per SA" bash -c \
-	"ip netns exec $ns $IP -j -s xfrm state list | python3 -c '
+	"$IP -n $ns -j -s xfrm state list | python3 -c '
 import json, sys
 sas = json.load(sys.stdin)
 assert len(sas) == 3, sas
@@ -45,12 +44,12 @@ assert all(s[\"espx\"][\"status\"] == \"bound\" and \"out_packets\" in s[\"espx\
 # A WESPv2 SA is listed with its settings; one the kernel refuses (WESPv2 needs
 # an AEAD) shows espx's message and leaves nothing behind.
 check "WESPv2 SA added and listed with its crypt-offset" bash -c \
-	"ip netns exec $ns $IP xfrm state add src 10.0.0.1 dst 10.0.0.7 proto esp spi 0x1007 \
+	"$IP -n $ns xfrm state add src 10.0.0.1 dst 10.0.0.7 proto esp spi 0x1007 \
 	 aead 'rfc4106(gcm(aes))' $K 128 wesp crypt-offset 3 &&
-	 ip netns exec $ns $IP xfrm state get src 10.0.0.1 dst 10.0.0.7 proto esp spi 0x1007 |
+	 $IP -n $ns xfrm state get src 10.0.0.1 dst 10.0.0.7 proto esp spi 0x1007 |
 	 grep -q 'wesp crypt-offset 3' &&
-	 ip netns exec $ns $IP xfrm state delete src 10.0.0.1 dst 10.0.0.7 proto esp spi 0x1007"
-out=$(in_ns "$IP" xfrm state add src 10.0.0.1 dst 10.0.0.7 proto esp spi 0x1007 \
+	 $IP -n $ns xfrm state delete src 10.0.0.1 dst 10.0.0.7 proto esp spi 0x1007"
+out=$("$IP" -n "$ns" xfrm state add src 10.0.0.1 dst 10.0.0.7 proto esp spi 0x1007 \
 	enc 'cbc(aes)' $K auth 'hmac(sha256)' $K wesp crypt-offset 3 2>&1)
 rc=$?
 if [ $rc -ne 0 ] && grep -q 'espx' <<<"$out"; then
@@ -59,20 +58,20 @@ else
 	ktap_fail "SA refused by espx with its message (rc=$rc: $out)"
 fi
 check "no config left behind by the refused SA" test "$(nentries)" = 3
-out=$(in_ns "$IP" xfrm state add src 10.0.0.1 dst 10.0.0.8 proto esp spi 0x1008 \
+out=$("$IP" -n "$ns" xfrm state add src 10.0.0.1 dst 10.0.0.8 proto esp spi 0x1008 \
 	aead 'rfc4106(gcm(nosuch))' $K 128 wesp 2>&1)
 check "NEWSA failing before espx sees it: ip fails" test $? -ne 0
 check "... and deletes its pending config" test "$(nentries)" = 3
-check_fail "crypt-offset 64 rejected" in_ns "$IP" xfrm state add src 10.0.0.1 dst 10.0.0.9 \
+check_fail "crypt-offset 64 rejected" "$IP" -n "$ns" xfrm state add src 10.0.0.1 dst 10.0.0.9 \
 	proto esp spi 0x1009 "${AEAD[@]}" wesp crypt-offset 64
-check_fail "wesp on an AH SA rejected" in_ns "$IP" xfrm state add src 10.0.0.1 dst 10.0.0.9 \
+check_fail "wesp on an AH SA rejected" "$IP" -n "$ns" xfrm state add src 10.0.0.1 dst 10.0.0.9 \
 	proto ah spi 0x1009 auth 'hmac(sha1)' $K wesp
 check "a pending config (set by another client) is listed as pending" bash -c \
-	"ip netns exec $ns espx_genl set --daddr 10.0.0.10 --spi 0x100a >/dev/null &&
-	 ip netns exec $ns $IP xfrm state list | grep -q 'espx status pending'"
-in_ns espx_genl del --daddr 10.0.0.10 --spi 0x100a >/dev/null
+	"espx_genl -n $ns set --daddr 10.0.0.10 --spi 0x100a >/dev/null &&
+	 $IP -n $ns xfrm state list | grep -q 'espx status pending'"
+espx_genl -n "$ns" del --daddr 10.0.0.10 --spi 0x100a >/dev/null
 check "flush removes every config" bash -c \
-	"ip netns exec $ns $IP xfrm state flush && sleep 1 && test \$(ip netns exec $ns espx_genl count) = 0"
+	"$IP -n $ns xfrm state flush && sleep 1 && test \$(espx_genl -n $ns count) = 0"
 
 # Sequence counters (multi-counters.md): the keywords, what list shows before any traffic,
 # and the SAs ip or the kernel refuses, each leaving nothing in the kernel's table.
@@ -103,25 +102,25 @@ entries_become() {
 	return 1
 }
 
-check "counter SA added (wesp seq-counters 4 counter-window 64)" in_ns "$IP" xfrm state add \
+check "counter SA added (wesp seq-counters 4 counter-window 64)" "$IP" -n "$ns" xfrm state add \
 	"${CSA[@]}" mode transport "${CREQ[@]}" wesp seq-counters 4 counter-window 64
 check "get shows 'seq-counters 4 counter-window 64 windows 0'" has_all \
-	"$(in_ns "$IP" xfrm state get "${CSA[@]}" 2>&1)" \
+	"$("$IP" -n "$ns" xfrm state get "${CSA[@]}" 2>&1)" \
 	'espx status bound wesp crypt-offset 0 seq-counters 4 counter-window 64 windows 0$' \
 	'!counter-start'
 check "-j list: counters object (count, window, start, windows; no per_counter)" bash -c \
-	"ip netns exec $ns $IP -j xfrm state list | python3 -c '
+	"$IP -n $ns -j xfrm state list | python3 -c '
 import json, sys
 sa = [s for s in json.load(sys.stdin) if s[\"spi\"] == \"0x1020\"][0]
 c = sa[\"espx\"][\"counters\"]
 assert c == {\"count\": 4, \"window\": 64, \"start\": 0, \"windows\": 0}, c'"
 check "-s: counter drops named, 'espx counters:' block, '4 of 4 counters idle'" has_all \
-	"$(in_ns "$IP" -s xfrm state get "${CSA[@]}" 2>&1)" \
+	"$("$IP" -n "$ns" -s xfrm state get "${CSA[@]}" 2>&1)" \
 	'out-drop-ctr-exhausted 0 in-drop-ctr-range 0 in-drop-ctr-seq 0 in-drop-ctr-iv 0' \
 	'in-drop-ctr-replay 0 in-drop-ctr-nomem 0' '^	espx counters:$' \
 	'^	  4 of 4 counters idle$' '!counter [0-9]+:'
 check "-j -s: per_counter lists the 4 idle counters, in_top null" bash -c \
-	"ip netns exec $ns $IP -j -s xfrm state get ${CSA[*]} | python3 -c '
+	"$IP -n $ns -j -s xfrm state get ${CSA[*]} | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 d = d[0] if isinstance(d, list) else d
@@ -130,13 +129,13 @@ assert [c[\"id\"] for c in pc] == [0, 1, 2, 3], pc
 assert all(c[\"in_top\"] is None and c[\"out_packets\"] == 0 and c[\"out_seq\"] == 0
            for c in pc), pc
 assert d[\"espx\"][\"stats\"][\"in_drop_ctr_range\"] == 0, d'"
-check "espx_genl dump shows the counters nest" has_all "$(in_ns espx_genl dump 2>&1)" \
+check "espx_genl dump shows the counters nest" has_all "$(espx_genl -n "$ns" dump 2>&1)" \
 	'spi 0x00001020 .* counters 4 ctr_window 64 ctr_start 0 ctr_windows 0 stats'
-out=$(in_ns espx_genl ctr --daddr 10.0.0.20 --spi 0x1020 2>&1)
+out=$(espx_genl -n "$ns" ctr --daddr 10.0.0.20 --spi 0x1020 2>&1)
 check "espx_genl ctr: 4 counters, no window allocated" test \
 	"$(grep -Ec '^id=[0-3] out_seq=0 out_packets=0 out_bytes=0 in_top=- in_packets=0 ' \
 	   <<<"$out")" = 4
-ctr_sa_delete() { in_ns "$IP" xfrm state delete "${CSA[@]}" && entries_become 0; }
+ctr_sa_delete() { "$IP" -n "$ns" xfrm state delete "${CSA[@]}" && entries_become 0; }
 check "counter SA deleted, its config with it" ctr_sa_delete
 
 bad_ok=1
@@ -145,7 +144,7 @@ for v in "seq-counters 0" "seq-counters 1025" "seq-counters 4 counter-window 48"
 	 "seq-counters 4 counter-start 281474976710656" "counter-window 64 seq-counters 4" \
 	 "seq-counters 4 counter-window 64 counter-window 64"; do
 	# shellcheck disable=SC2086 # $v is a list of words
-	if out=$(in_ns "$IP" xfrm state add "${CSA[@]}" "${CREQ[@]}" wesp $v 2>&1); then
+	if out=$("$IP" -n "$ns" xfrm state add "${CSA[@]}" "${CREQ[@]}" wesp $v 2>&1); then
 		bad_ok=0; ktap_info "'$v' accepted"
 	elif ! grep -Eq 'must be|must follow|duplicate' <<<"$out"; then
 		bad_ok=0; ktap_info "'$v': $out"
@@ -153,25 +152,25 @@ for v in "seq-counters 0" "seq-counters 1025" "seq-counters 4 counter-window 48"
 done
 check "bad counter values refused by ip with a message" test $bad_ok = 1
 check "... and nothing reaches the kernel" test "$(nentries)" = 0
-out=$(in_ns "$IP" xfrm state add "${CSA[@]}" "${CREQ[@]}" seq-counters 4 2>&1)
+out=$("$IP" -n "$ns" xfrm state add "${CSA[@]}" "${CREQ[@]}" seq-counters 4 2>&1)
 check "seq-counters without wesp refused with espx's message" refused $? "$out" 'WESPv2'
 check "... no pending config left" test "$(nentries)" = 0
 # counter-start is a test knob: refused (EPERM) unless espx was loaded with
 # test_knobs=1 (read-only at run time; the harness loads espx without it).
 knobs=/sys/module/espx/parameters/test_knobs
 if [ "$(cat $knobs 2>/dev/null)" = N ]; then
-	out=$(in_ns "$IP" xfrm state add "${CSA[@]}" "${CREQ[@]}" wesp seq-counters 4 \
+	out=$("$IP" -n "$ns" xfrm state add "${CSA[@]}" "${CREQ[@]}" wesp seq-counters 4 \
 	      counter-start 1000 2>&1)
 	check "counter-start refused without test_knobs=1" refused $? "$out" 'test_knobs'
 else
 	ktap_fail "counter-start refused without test_knobs=1 (espx loaded with test_knobs=$(cat $knobs))"
 fi
 check "... no pending config left" test "$(nentries)" = 0
-out=$(in_ns "$IP" xfrm state add "${CSA[@]}" "${AEAD[@]}" replay-window 0 wesp seq-counters 4 2>&1)
+out=$("$IP" -n "$ns" xfrm state add "${CSA[@]}" "${AEAD[@]}" replay-window 0 wesp seq-counters 4 2>&1)
 check "counter SA without oseq-may-wrap refused with espx's message" refused $? "$out" \
 	'oseq-may-wrap'
 check "... and leaves no config" entries_become 0
-check "... nor SA" test -z "$(in_ns ip xfrm state list)"
+check "... nor SA" test -z "$(ip -n "$ns" xfrm state list)"
 
 # Diet-ESP (diet-esp.md §7): every keyword on an SA ip makes, read back in the text line,
 # JSON and the kernel's table (espx_genl); the defaults; the names of the counters; values
@@ -184,12 +183,12 @@ DREQ=(mode tunnel reqid 5 replay-window 32 "${AEAD[@]}" sel src 2001:db8:a::1/12
 DKW=(diet spi-lsb 8 sn-lsb 16 align 16 trailer optional inner compress dscp sa "0,10,46"
      ecn lower flowlabel zero iiv)
 DLINE='espx status bound diet spi-lsb 8 sn-lsb 16 align 16 trailer optional inner compress dscp sa 0,10,46 ecn lower flowlabel zero iiv$'
-out=$(in_ns "$IP" xfrm state add "${DSA[@]}" "${DREQ[@]}" "${DKW[@]}" 2>&1)
+out=$("$IP" -n "$ns" xfrm state add "${DSA[@]}" "${DREQ[@]}" "${DKW[@]}" 2>&1)
 check "Diet-ESP SA added with every diet keyword ($out)" test $? = 0
 dget=(xfrm state get "${DSA[@]}")
 check "list/get: the espx line has every diet value" has_all \
-	"$(in_ns "$IP" "${dget[@]}" 2>&1)" "^	$DLINE"
-check "-j: the diet object" bash -c "ip netns exec $ns $IP -j ${dget[*]} | python3 -c '
+	"$("$IP" -n "$ns" "${dget[@]}" 2>&1)" "^	$DLINE"
+check "-j: the diet object" bash -c "$IP -n $ns -j ${dget[*]} | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 d = [s for s in (d if isinstance(d, list) else [d]) if \"diet\" in s.get(\"espx\", {})]
@@ -199,23 +198,23 @@ want = {\"spi_lsb\": 8, \"sn_lsb\": 16, \"align\": 16, \"trailer\": \"optional\"
         \"flowlabel\": \"zero\", \"iiv\": True}
 assert d[0][\"espx\"][\"diet\"] == want, d[0]'"
 check "espx_genl get: the kernel has every value" has_all \
-	"$(in_ns espx_genl get --family 6 --daddr 2001:db8::1 --spi 0xa001 2>&1)" \
+	"$(espx_genl -n "$ns" get --family 6 --daddr 2001:db8::1 --spi 0xa001 2>&1)" \
 	'diet spi_lsb 8 sn_lsb 16 align 1 trailer 1 iipc 1 dscp 2 dscp_list 0,10,46 ecn 1 flowlabel 3 iiv( |$)'
-in_ns "$IP" xfrm state flush
-in_ns espx_genl del --family 6 --daddr 2001:db8::1 --spi 0xa001 >/dev/null 2>&1
+"$IP" -n "$ns" xfrm state flush
+espx_genl -n "$ns" del --family 6 --daddr 2001:db8::1 --spi 0xa001 >/dev/null 2>&1
 check "... flushed, nothing left" entries_become 0
 
 # The defaults: only spi-lsb and sn-lsb given (32/32: nothing truncated, plain protocol 50).
 DSA2=(src 10.0.0.1 dst 10.0.0.30 proto esp spi 0x1030)
 DLINE2='diet spi-lsb 32 sn-lsb 32 align 8 trailer mandatory inner keep dscp not-compressed ecn not-compressed flowlabel not-compressed$'
-out=$(in_ns "$IP" xfrm state add "${DSA2[@]}" mode transport "${AEAD[@]}" \
+out=$("$IP" -n "$ns" xfrm state add "${DSA2[@]}" mode transport "${AEAD[@]}" \
 	diet sn-lsb 32 spi-lsb 32 2>&1)
 check "defaults: SA with only spi-lsb/sn-lsb added ($out)" test $? = 0
 dget=(xfrm state get "${DSA2[@]}")
 check "defaults: every value printed (8, mandatory, keep, not-compressed), no iiv" has_all \
-	"$(in_ns "$IP" "${dget[@]}" 2>&1)" "$DLINE2"
+	"$("$IP" -n "$ns" "${dget[@]}" 2>&1)" "$DLINE2"
 check "-j defaults: strings, align 8, iiv false, no dscp_list" bash -c \
-	"ip netns exec $ns $IP -j ${dget[*]} | python3 -c '
+	"$IP -n $ns -j ${dget[*]} | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 d = [s[\"espx\"][\"diet\"] for s in (d if isinstance(d, list) else [d]) if \"diet\" in s.get(\"espx\", {})]
@@ -223,14 +222,14 @@ assert d == [{\"spi_lsb\": 32, \"sn_lsb\": 32, \"align\": 8, \"trailer\": \"mand
               \"inner\": \"keep\", \"dscp\": \"not-compressed\", \"ecn\": \"not-compressed\",
               \"flowlabel\": \"not-compressed\", \"iiv\": False}], d'"
 # -s: the Diet-ESP counters on a line of their own, on any bound SA (a plain one if need be).
-in_ns "$IP" xfrm state add src 10.0.0.1 dst 10.0.0.31 proto esp spi 0x1031 mode transport \
+"$IP" -n "$ns" xfrm state add src 10.0.0.1 dst 10.0.0.31 proto esp spi 0x1031 mode transport \
 	"${AEAD[@]}"
 check "-s: the Diet-ESP counters named, on their own line" has_all \
-	"$(in_ns "$IP" -s xfrm state get src 10.0.0.1 dst 10.0.0.31 proto esp spi 0x1031 2>&1)" \
+	"$("$IP" -n "$ns" -s xfrm state get src 10.0.0.1 dst 10.0.0.31 proto esp spi 0x1031 2>&1)" \
 	'^	  out-drop-diet-nomatch 0 in-drop-diet-proto 0 in-drop-diet-sn 0 in-drop-diet-trailer 0 in-drop-diet-residue 0 in-drop-diet-dscp 0 in-drop-diet-length 0 in-diet-candidate-retry 0$' \
 	'!stat-[0-9]'
 check "-j -s: the Diet-ESP counters in stats" bash -c \
-	"ip netns exec $ns $IP -j -s xfrm state get src 10.0.0.1 dst 10.0.0.31 proto esp spi 0x1031 |
+	"$IP -n $ns -j -s xfrm state get src 10.0.0.1 dst 10.0.0.31 proto esp spi 0x1031 |
 	 python3 -c '
 import json, sys
 d = json.load(sys.stdin)
@@ -239,8 +238,8 @@ for k in (\"out_drop_diet_nomatch\", \"in_drop_diet_proto\", \"in_drop_diet_sn\"
           \"in_drop_diet_trailer\", \"in_drop_diet_residue\", \"in_drop_diet_dscp\",
           \"in_drop_diet_length\", \"in_diet_candidate_retry\"):
     assert st[k] == 0, (k, st)'"
-in_ns "$IP" xfrm state flush
-in_ns espx_genl del --daddr 10.0.0.30 --spi 0x1030 >/dev/null 2>&1
+"$IP" -n "$ns" xfrm state flush
+espx_genl -n "$ns" del --daddr 10.0.0.30 --spi 0x1030 >/dev/null 2>&1
 check "... flushed, nothing left" entries_become 0
 
 # Values ip refuses itself: a message, nothing sent.
@@ -259,7 +258,7 @@ for v in "diet" "diet spi-lsb 8" "diet sn-lsb 8" "diet spi-lsb 33 sn-lsb 7" \
 	 "iiv diet spi-lsb 8 sn-lsb 8" "diet spi-lsb 8 sn-lsb 8 diet spi-lsb 8 sn-lsb 8" \
 	 "diet spi-lsb 8 sn-lsb 8 bogus"; do
 	# shellcheck disable=SC2086 # $v is a list of words
-	if out=$(in_ns "$IP" xfrm state add "${DSA3[@]}" $v 2>&1); then
+	if out=$("$IP" -n "$ns" xfrm state add "${DSA3[@]}" $v 2>&1); then
 		bad_ok=0; ktap_info "'$v' accepted"
 	elif ! grep -Eq 'must be|must follow|duplicate|needs|at most|not complete|is wrong' \
 		<<<"$out"; then
@@ -268,36 +267,36 @@ for v in "diet" "diet spi-lsb 8" "diet sn-lsb 8" "diet spi-lsb 33 sn-lsb 7" \
 done
 check "bad diet keywords and values refused by ip with a message" test $bad_ok = 1
 check "... and nothing reaches the kernel" bash -c \
-	"test \$(ip netns exec $ns espx_genl count) = 0 && test -z \"\$(ip -n $ns xfrm state list)\""
+	"test \$(espx_genl -n $ns count) = 0 && test -z \"\$(ip -n $ns xfrm state list)\""
 
 # Configs the kernel refuses (how the values combine): espx's message, nothing left.
-out=$(in_ns "$IP" xfrm state add "${DSA3[@]}" diet spi-lsb 4 sn-lsb 8 2>&1)
+out=$("$IP" -n "$ns" xfrm state add "${DSA3[@]}" diet spi-lsb 4 sn-lsb 8 2>&1)
 check "spi-lsb 4 + sn-lsb 8 refused by the kernel (whole octets)" refused $? "$out" \
 	'multiple of 8'
-out=$(in_ns "$IP" xfrm state add "${DSA3[@]}" diet spi-lsb 8 sn-lsb 8 inner compress \
+out=$("$IP" -n "$ns" xfrm state add "${DSA3[@]}" diet spi-lsb 8 sn-lsb 8 inner compress \
 	dscp sa 10,46,10 2>&1)
 check "a DSCP value twice refused by the kernel" refused $? "$out" 'twice'
-out=$(in_ns "$IP" xfrm state add "${DSA3[@]}" wesp diet spi-lsb 8 sn-lsb 8 2>&1)
+out=$("$IP" -n "$ns" xfrm state add "${DSA3[@]}" wesp diet spi-lsb 8 sn-lsb 8 2>&1)
 check "diet with wesp refused by the kernel" refused $? "$out" 'exclusive'
 check "... no config, no SA left" bash -c \
-	"test \$(ip netns exec $ns espx_genl count) = 0 && test -z \"\$(ip -n $ns xfrm state list)\""
+	"test \$(espx_genl -n $ns count) = 0 && test -z \"\$(ip -n $ns xfrm state list)\""
 
 # Counters move with real traffic between two namespaces.
 veth_pair "$a" "$b"
 ip -n "$a" addr add 10.1.0.1/24 dev veth0; ip -n "$b" addr add 10.1.0.2/24 dev veth0
 for n in "$a" "$b"; do
-	ip netns exec "$n" "$IP" xfrm state add src 10.1.0.1 dst 10.1.0.2 proto esp spi 0x100 \
+	"$IP" -n "$n" xfrm state add src 10.1.0.1 dst 10.1.0.2 proto esp spi 0x100 \
 		reqid 1 mode transport "${AEAD[@]}"
-	ip netns exec "$n" "$IP" xfrm state add src 10.1.0.2 dst 10.1.0.1 proto esp spi 0x200 \
+	"$IP" -n "$n" xfrm state add src 10.1.0.2 dst 10.1.0.1 proto esp spi 0x200 \
 		reqid 2 mode transport "${AEAD[@]}"
 done
 ip -n "$a" xfrm policy add src 10.1.0.1 dst 10.1.0.2 dir out tmpl src 10.1.0.1 dst 10.1.0.2 \
 	proto esp reqid 1 mode transport
 check "ping through the SA" ip netns exec "$a" ping -c 3 -i 0.2 -W 2 10.1.0.2
 check "sender's out-packets counted (-s)" bash -c \
-	"ip netns exec $a $IP -s xfrm state get src 10.1.0.1 dst 10.1.0.2 proto esp spi 0x100 |
+	"$IP -n $a -s xfrm state get src 10.1.0.1 dst 10.1.0.2 proto esp spi 0x100 |
 	 grep -Eq 'out-packets [3-9]'"
 check "receiver's in_packets counted (-j -s)" bash -c \
-	"ip netns exec $b $IP -j -s xfrm state get src 10.1.0.1 dst 10.1.0.2 proto esp spi 0x100 |
+	"$IP -n $b -j -s xfrm state get src 10.1.0.1 dst 10.1.0.2 proto esp spi 0x100 |
 	 python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; assert d[\"espx\"][\"stats\"][\"in_packets\"] >= 3, d'"
 ktap_finish

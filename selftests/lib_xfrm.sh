@@ -613,7 +613,7 @@ xt_slab() {
 # ---- configuration rejects (wesp.sh, counters.sh) --------------------------
 # SA adds in namespace $NS_C that must fail with a message and leave nothing
 # behind; $XT_CONF_GENL (espx_genl, may be empty) counts the espx configs.
-xt_sa_c() { ip netns exec "$NS_C" "$IP" xfrm state add src 10.9.0.1 dst 10.9.0.2 proto esp "$@"; }
+xt_sa_c() { "$IP" -n "$NS_C" xfrm state add src 10.9.0.1 dst 10.9.0.2 proto esp "$@"; }
 xt_left_c() {	# nothing left behind in C: no SA, no espx config
 	local s e=0
 	s=$(ip -n "$NS_C" xfrm state list | grep -c '^src')

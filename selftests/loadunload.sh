@@ -128,17 +128,17 @@ pending() {
 	local i
 	for i in $(seq 10); do
 		"$G" set --daddr 10.2.0.$i --spi $((0x400 + i)) || return 1
-		ip netns exec "$a" "$G" set --family 6 --daddr 2001:db8::$i --spi $i --wesp 3 ||
+		"$G" -n "$a" set --family 6 --daddr 2001:db8::$i --spi $i --wesp 3 ||
 			return 1
 	done
-	ip netns exec "$b" "$G" set --daddr 10.2.1.1 --spi 0x500 &&
-	[ "$("$G" count)" = 10 ] && [ "$(ip netns exec "$a" "$G" count)" = 10 ]
+	"$G" -n "$b" set --daddr 10.2.1.1 --spi 0x500 &&
+	[ "$("$G" count)" = 10 ] && [ "$("$G" -n "$a" count)" = 10 ]
 }
 check "21 pending configs in three namespaces" pending
 check "unload with pending configs" unload
 check "no leak reported by the module at exit" bash -c "! dmesg | grep -E '$LEAK'"
 check "reload: no config survives the unload" bash -c \
-	"insmod $ESPX_KO && [ \$($G count) = 0 ] && [ \$(ip netns exec $a $G count) = 0 ]"
+	"insmod $ESPX_KO && [ \$($G count) = 0 ] && [ \$($G -n $a count) = 0 ]"
 
 # An SA holds a reference on espx's ESP type: rmmod must refuse until it is gone.
 if ip -n "$b" xfrm state add src 192.0.2.1 dst 10.2.1.1 proto esp spi 0x500 mode transport \

@@ -75,7 +75,7 @@ in_a() { echo "10.97.$1.$2"; }
 sa_add() {
 	local ns=$1 n=$2 d=$3 net=$4 s=1 t=2 opts=OPTS$2
 	[ "$d" = 2 ] && s=2 t=1
-	ip netns exec "$ns" "$IP" xfrm state add src "$(o "$net" "$n" $s)" dst "$(o "$net" "$n" $t)" \
+	"$IP" -n "$ns" xfrm state add src "$(o "$net" "$n" $s)" dst "$(o "$net" "$n" $t)" \
 		proto esp spi "0x${d}00$n" reqid "$n" mode tunnel $GCM "${KEY[$n.$d]}" 128 \
 		${!opts} sel src "$(in_a "$n" $s)/32" dst "$(in_a "$n" $t)/32"
 }
@@ -114,7 +114,7 @@ setup() {
 }
 
 # genl NS ARGS...: espx_genl in NS
-genl() { ip netns exec "$1" "$XT_GENL" "${@:2}"; }
+genl() { "$XT_GENL" -n "$1" "${@:2}"; }
 # ctr_seqs NS DADDR SPI: "ID:OUT_SEQ ..." of the SA's counters; seq_sum: their sum
 ctr_seqs() {
 	genl "$1" ctr --daddr "$2" --spi "$3" 2>&1 |
@@ -295,7 +295,7 @@ ctr_cont 0x2001
 # no pending config; A->10.95.1.2 with SPI 0x1001: another key is plain ESP,
 # the counter SA's key makes it the live SA's clone (shared counters)
 ip -n "$NS_A" addr add 10.95.1.1/24 dev veth0
-out=$(ip netns exec "$NS_A" "$IP" xfrm state add src 10.95.1.1 dst 10.95.1.2 proto esp spi 0x1001 \
+out=$("$IP" -n "$NS_A" xfrm state add src 10.95.1.1 dst 10.95.1.2 proto esp spi 0x1001 \
 	reqid 9 mode tunnel $GCM "$KEYX" 128 $PLAIN 2>&1)
 g=$(genl "$NS_A" get --daddr 10.95.1.2 --spi 0x1001 2>&1)
 if [ -z "$out" ] && grep -q "status bound" <<<"$g" && ! grep -q " wesp \| counters " <<<"$g"; then
@@ -304,7 +304,7 @@ else
 	ktap_fail "same SPI, other key: [$out] $(cut -c1-160 <<<"$g")"
 fi
 ip -n "$NS_A" xfrm state delete src 10.95.1.1 dst 10.95.1.2 proto esp spi 0x1001 2>/dev/null
-out=$(ip netns exec "$NS_A" "$IP" xfrm state add src 10.95.1.1 dst 10.95.1.2 proto esp spi 0x1001 \
+out=$("$IP" -n "$NS_A" xfrm state add src 10.95.1.1 dst 10.95.1.2 proto esp spi 0x1001 \
 	reqid 9 mode tunnel $GCM "$KEY1" 128 $PLAIN 2>&1)
 g=$(genl "$NS_A" get --daddr 10.95.1.2 --spi 0x1001 2>&1)
 c=$(ctr_seqs "$NS_A" 10.95.1.2 0x1001)

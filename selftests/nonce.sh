@@ -253,7 +253,7 @@ exhaust() {
 		ip -n "$ns" neigh replace 10.93.0.2 lladdr $XT_MAC_B dev veth0 nud permanent &&
 		ip -n "$ns" neigh replace 10.92.0.2 lladdr $XT_MAC_B dev veth0 nud permanent || return 1
 	for a in 93 92; do
-		ip netns exec "$ns" "$IP" xfrm state add src 10.$a.0.1 dst 10.$a.0.2 proto esp \
+		"$IP" -n "$ns" xfrm state add src 10.$a.0.1 dst 10.$a.0.2 proto esp \
 			spi 0x3001 mode transport $GCM $KC 128 replay-window 0 extra-flag oseq-may-wrap \
 			sel src 10.$a.0.1 dst 10.$a.0.2 proto udp wesp seq-counters 1 counter-start $S ||
 			return 1

@@ -162,7 +162,7 @@ fi
 # snap NS FILE: "SPI PCPU XFRM_PACKETS ESPX_OUT ESPX_IN" per SA
 snap() {
 	ip netns exec "$1" $XNL dump-sa >"$2.x" 2>&1
-	ip netns exec "$1" "$XT_GENL" dump >"$2.g" 2>&1
+	"$XT_GENL" -n "$1" dump >"$2.g" 2>&1
 	awk 'FNR == NR { for (k = 1; k < NF; k++) if ($k == "spi") s = $(k + 1)
 			 o[s] = 0; in_[s] = 0
 			 for (k = 1; k < NF; k++) {
@@ -204,7 +204,7 @@ for n in "${KINDS[@]}"; do
 		for d in 1 2; do
 			for slot in $(seq 0 $NCPU); do
 				s=$(printf '0x%08x' "$(spi "$n" "$d" "$slot")")
-				g=$(ip netns exec "$ns" "$XT_GENL" get --family "${FAM[$n]}" \
+				g=$("$XT_GENL" -n "$ns" get --family "${FAM[$n]}" \
 					--daddr "$(o "$n" $((3 - d)))" --spi "$s" 2>&1)
 				if ! grep -q 'status bound' <<<"$g" ||
 					{ [ -n "${RE[$n]}" ] && ! grep -q -- "${RE[$n]}" <<<"$g"; } ||

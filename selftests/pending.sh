@@ -35,7 +35,7 @@ if [ -w "$PT" ]; then
 fi
 
 ns=$(ns_new pend)
-g() { ip netns exec "$ns" "$G" "$@"; }
+g() { "$G" -n "$ns" "$@"; }
 K=0x0102030405060708090a0b0c0d0e0f1011121314
 sa_plain() {	# sa_plain DST SPI: with the system's ip, no espx keyword
 	ip -n "$ns" xfrm state add src 10.0.0.1 dst "$1" proto esp spi "$2" mode transport \

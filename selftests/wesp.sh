@@ -381,7 +381,7 @@ errs="A: $(xt_errs "$NS_A" "$ign") B: $(xt_errs "$NS_B" "$ign")"
 drops=
 if [ -n "$GENL" ]; then
 	for ns in "$NS_A" "$NS_B"; do
-		drops+=$(ip netns exec "$ns" "$GENL" dump 2>&1 |
+		drops+=$("$GENL" -n "$ns" dump 2>&1 |
 			awk '{ for (i = 1; i < NF; i++) if ($i ~ /^in_drop_|^out_drop_/ && $(i + 1) != 0)
 				printf " %s:%s=%s", $6, $i, $(i + 1) }')
 	done
@@ -581,7 +581,7 @@ xt_conf_reject "wesp with encap espinudp" 'not supported|encapsulation' spi 0x10
 xt_conf_reject "crypt-offset 64 (ip)" '0\.\.63|crypt-offset' spi 0x105 mode transport \
 	aead 'rfc4106(gcm(aes))' $K20 128 wesp crypt-offset 64
 if [ -n "$GENL" ]; then
-	out=$(ip netns exec "$NS_C" "$GENL" set --daddr 10.9.0.2 --spi 0x106 --wesp 64 2>&1)
+	out=$("$GENL" -n "$NS_C" set --daddr 10.9.0.2 --spi 0x106 --wesp 64 2>&1)
 	rc=$?
 	left=$(xt_left_c)
 	if [ $rc != 0 ] && [ -z "$left" ]; then
@@ -618,7 +618,7 @@ fi
 
 # ------------------------------------------------------------------ end --
 if [ -n "$GENL" ]; then
-	out=$(ip netns exec "$NS_B" "$GENL" info 2>&1)
+	out=$("$GENL" -n "$NS_B" info 2>&1)
 	ktap_info "B netns counters: $(tr '\n' ' ' <<<"$out")"
 fi
 "$IP" -n "$NS_B" -s xfrm state get src "$(xt_addr "$J4" A outer 4)" dst "$(xt_addr "$J4" B outer 4)" \
