@@ -215,7 +215,10 @@ enum espx_wesp_attr {
  * unused and must not stop the SA; not on an input SA, XFRMA_SA_DIR =
  * XFRM_SA_DIR_IN, which never sends and on which the kernel refuses the
  * flag). An AEAD algorithm is required, as for
- * WESPv2. Other SAs are refused when they are created, with an extack.
+ * WESPv2. Other SAs are refused when they are created, with an extack. A
+ * window given as XFRMA_REPLAY_ESN_VAL (attached by the core after the type
+ * saw the SA) or set later by XFRM_MSG_NEWAE is reset to 0 by espx when the
+ * core announces the SA or the change (NEWSA, UPDSA, NEWAE).
  *
  * @ESPX_COUNTERS_COUNT: u16, N, 1..ESPX_COUNTERS_MAX. Required.
  * @ESPX_COUNTERS_WINDOW: u32, anti-replay window per counter in packets,
