@@ -39,6 +39,8 @@ where python3-cryptography is a dependency of python3-scapy).
            logs (into the echo log) and does not answer
   traffic  --port P [--pings N] DST...  N ICMP echos (ping sockets) and one UDP
            echo exchange with every DST at once; "ok|fail DST icmp n/N udp 0|1"
+  eesp-vectors [--ktap]  eesp.md section 11 octet for octet both ways and every
+           receiver variant of 11.6 (espx_eesp.py; exit 1 on mismatch)
   nonce-check PCAP... --sa spi=..,key=..,kind=wesp|diet[,iiv=1]  every frame
            of those SAs authenticates, no (key, nonce) pair twice
   udp-ping --port P [--timeout S] DST...  one datagram per DST, waits for its
@@ -695,6 +697,38 @@ class Checker:
         if not ok:
             print('  got  ' + (got.hex() if isinstance(got, bytes) else repr(got)))
             print('  want ' + (want.hex() if isinstance(want, bytes) else repr(want)))
+
+
+class KtapChecker:
+    """Checker with KTAP output: the points are printed at the end, plan
+    first (the host's unit-test runner counts them)"""
+
+    def __init__(self):
+        self.fails, self.lines = 0, []
+
+    def __call__(self, name, got, want):
+        ok = got == want
+        self.fails += not ok
+        self.lines.append('%sok %d %s' % ('' if ok else 'not ', len(self.lines) + 1, name))
+        if not ok:
+            self.lines.append('# got  ' + (got.hex() if isinstance(got, bytes) else repr(got)))
+            self.lines.append('# want ' + (want.hex() if isinstance(want, bytes) else repr(want)))
+
+    def done(self):
+        n = sum(1 for x in self.lines if not x.startswith('#'))
+        print('TAP version 13\n1..%d' % n)
+        print('\n'.join(self.lines))
+        print('# totals: pass:%d fail:%d' % (n - self.fails, self.fails))
+
+
+def cmd_eesp_vectors(a):
+    """eesp.md section 11 through the independent Python codec (espx_eesp.py)"""
+    import espx_eesp
+    chk = KtapChecker() if a.ktap else Checker()
+    espx_eesp.vectors(chk)
+    if a.ktap:
+        chk.done()
+    sys.exit(1 if chk.fails else 0)
 
 
 def cmd_vectors(a):
@@ -2763,6 +2797,8 @@ def main():
     c.add_argument('--sa', action='append', required=True,
                    help='spi=0x..,key=0x..,kind=wesp|diet[,iiv=1][,alg=gcm|chacha][,icv=N]')
     sub.add_parser('diet-vectors')
+    c = sub.add_parser('eesp-vectors')
+    c.add_argument('--ktap', action='store_true', help='KTAP output (host unit tests)')
     c = sub.add_parser('diet-check')
     c.add_argument('pcap', nargs='+', help='read in this order (SN tracking goes on)')
     c.add_argument('--sa', action='append', required=True, help='Diet SA spec (diet-esp.md 7)')
@@ -2861,7 +2897,7 @@ COMMANDS = {'capture': cmd_capture, 'split': cmd_split, 'send': cmd_send, 'info'
             'blast': cmd_blast, 'sink': cmd_sink, 'espx-stats': cmd_espx_stats,
             'diet-vectors': cmd_diet_vectors, 'diet-check': cmd_diet_check,
             'diet-craft': cmd_diet_craft, 'diet-set': cmd_diet_set,
-            'nonce-check': cmd_nonce_check}
+            'nonce-check': cmd_nonce_check, 'eesp-vectors': cmd_eesp_vectors}
 
 
 if __name__ == '__main__':
