@@ -155,13 +155,14 @@ fi
 # ---- init order, failed loads
 knobs=/sys/module/espx/parameters/test_knobs
 check_fail "test_knobs is read-only at run time" bash -c "echo Y >$knobs"
-# The function tracer patches kernel text (int3, then the call): under TCG with two
-# vCPUs that once crashed 6.12 (int3 oops in __schedule), taking the whole VM run down.
-# So the registration order is traced only with ESPX_FTRACE=1; the failed loads run
+# The function tracer patches kernel text (int3, then the call): under multi-threaded
+# TCG that once crashed 6.12 (int3 oops in __schedule), taking the whole VM run down;
+# scripts/vm.sh now runs the vCPUs on one host thread, where patching is safe.
+# ESPX_FTRACE=0 (make check passes it on) skips the tracing; the failed loads run
 # either way.
 tracing=
-why="ESPX_FTRACE=1 not set (the function tracer patches kernel text, unsafe under TCG SMP)"
-if [ -n "${ESPX_FTRACE:-}" ]; then
+why="ESPX_FTRACE=0 (the function tracer patches kernel text, unsafe under multi-threaded TCG)"
+if [ "${ESPX_FTRACE:-1}" != 0 ]; then
 	if out=$(trace_start 2>&1); then
 		tracing=1
 		trace_stop >/dev/null
