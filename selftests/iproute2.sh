@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 ktap_header
-PLAN=53
+PLAN=71
 ktap_plan $PLAN
 
 ns=$(ns_new ipr)
@@ -16,6 +16,18 @@ in_ns() { ip netns exec "$ns" "$@"; }
 K=0x0102030405060708090a0b0c0d0e0f1011121314
 AEAD=(aead 'rfc4106(gcm(aes))' $K 128)
 nentries() { in_ns espx_genl count; }
+# has_all TEXT PATTERN...: every pattern is in TEXT; a pattern "!P": P is not.
+has_all() {
+	local text=$1 p
+	shift
+	for p; do
+		if [ "${p:0:1}" = '!' ]; then
+			! grep -Eq -- "${p:1}" <<<"$text" || { echo "unexpected '${p:1}' in:"; echo "$text"; return 1; }
+		else
+			grep -Eq -- "$p" <<<"$text" || { echo "no '$p' in:"; echo "$text"; return 1; }
+		fi
+	done
+}
 
 if [ "$IP" = ip ]; then
 	ktap_info "patched ip not built (make iproute2)"
@@ -78,18 +90,6 @@ check "flush removes every config" bash -c \
 # and the SAs ip or the kernel refuses, each leaving nothing in the kernel's table.
 CSA=(src 10.0.0.1 dst 10.0.0.20 proto esp spi 0x1020)
 CREQ=("${AEAD[@]}" replay-window 0 extra-flag oseq-may-wrap)
-# has_all TEXT PATTERN...: every pattern is in TEXT; a pattern "!P": P is not.
-has_all() {
-	local text=$1 p
-	shift
-	for p; do
-		if [ "${p:0:1}" = '!' ]; then
-			! grep -Eq -- "${p:1}" <<<"$text" || { echo "unexpected '${p:1}' in:"; echo "$text"; return 1; }
-		else
-			grep -Eq -- "$p" <<<"$text" || { echo "no '$p' in:"; echo "$text"; return 1; }
-		fi
-	done
-}
 # refused RC OUT PATTERN: the command failed and said PATTERN.
 refused() { [ "$1" -ne 0 ] || echo "exit status 0: $2"; [ "$1" -ne 0 ] && has_all "$2" "$3"; }
 # entries_become N: the kernel's table has N entries (SA destruction is deferred).
@@ -300,4 +300,105 @@ check "sender's out-packets counted (-s)" bash -c \
 check "receiver's in_packets counted (-j -s)" bash -c \
 	"ip netns exec $b $IP -j -s xfrm state get src 10.1.0.1 dst 10.1.0.2 proto esp spi 0x100 |
 	 python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; assert d[\"espx\"][\"stats\"][\"in_packets\"] >= 3, d'"
+ip -n "$a" xfrm policy flush
+ip -n "$a" xfrm state flush; ip -n "$b" xfrm state flush
+
+# JSON (-j) with espx: every field the unpatched ip (Debian's, which has no JSON for xfrm
+# and prints its text) shows, plus an espx object on the ESP SAs; AH and IPComp SAs, which
+# espx does not handle, get the same text from both, byte for byte.
+UIP=/sbin/ip
+[ "$(readlink -f "$UIP")" != "$(readlink -f "$IP")" ] || ktap_info "$UIP is the patched ip!"
+J=$(ns_new iprj)
+jadd() { ip netns exec "$J" "$UIP" xfrm state add "$@"; }
+K16=0x000102030405060708090a0b0c0d0e0f
+jsa_ok=1
+jadd src 10.2.0.1 dst 10.2.0.2 proto esp spi 0x3001 reqid 9 mode tunnel "${AEAD[@]}" \
+	replay-window 32 flag esn flag noecn extra-flag dont-encap-dscp mark 5 mask 0xff \
+	output-mark 0x10 mask 0xf0 if_id 7 tfcpad 64 limit time-soft 300 limit byte-hard 1000000 \
+	sel src 10.3.0.0/24 dst 10.4.0.1/32 proto udp sport 1000 dport 2000 || jsa_ok=0
+jadd src 10.2.0.1 dst 10.2.0.3 proto esp spi 0x3002 mode transport enc 'cbc(aes)' $K16 \
+	auth-trunc 'hmac(sha256)' $K16${K16#0x} 128 encap espinudp 4500 4500 0.0.0.0 || jsa_ok=0
+jadd src fd00::1 dst fd00::3 proto esp spi 0x3003 mode tunnel "${AEAD[@]}" \
+	sel src fd01::/64 dst fd02::/64 proto ipv6-icmp type 128 || jsa_ok=0
+ip netns exec "$J" "$IP" xfrm state add src 10.2.0.1 dst 10.2.0.4 proto esp spi 0x3004 \
+	mode transport "${AEAD[@]}" wesp crypt-offset 2 || jsa_ok=0
+jadd src 10.2.0.1 dst 10.2.0.5 proto ah spi 0x3005 mode transport auth 'hmac(sha1)' $K || jsa_ok=0
+jadd src 10.2.0.1 dst 10.2.0.6 proto comp spi 0x3006 mode tunnel comp deflate || jsa_ok=0
+check "ESP (AEAD, ESN, marks, sel; CBC + auth-trunc + encap; IPv6; WESPv2), AH and IPComp SAs" \
+	test $jsa_ok = 1
+jcmp() {	# jcmp OPTS...: unpatched text vs patched -j, same options, 4 ESP SAs with espx
+	ip netns exec "$J" "$UIP" "$@" xfrm state list >/tmp/ipr-text.$$ &&
+	ip netns exec "$J" "$IP" -j "$@" xfrm state list >/tmp/ipr-json.$$ &&
+	python3 "$(dirname "$(readlink -f "$0")")/xfrm_json_cmp.py" /tmp/ipr-text.$$ \
+		/tmp/ipr-json.$$ --espx 4
+}
+check "-j list: every field of the text output, espx on the 4 ESP SAs" jcmp
+check "-j -s list: every field (lifetimes, stats, seq, flags, key bits)" jcmp -s
+check "-j -s -s list: the same" jcmp -s -s
+check "-j get: the AH SA, every field, no espx" bash -c "
+	ip netns exec $J $UIP xfrm state get src 10.2.0.1 dst 10.2.0.5 proto ah spi 0x3005 >/tmp/ipr-t.$$ &&
+	ip netns exec $J $IP -j xfrm state get src 10.2.0.1 dst 10.2.0.5 proto ah spi 0x3005 >/tmp/ipr-j.$$ &&
+	python3 $(dirname "$(readlink -f "$0")")/xfrm_json_cmp.py /tmp/ipr-t.$$ /tmp/ipr-j.$$ --espx 0"
+# same_out DESC ARGS...: patched and unpatched ip print the same bytes, and nothing on stderr
+same_out() {
+	local desc=$1 u p e
+	shift
+	u=$(ip netns exec "$J" "$UIP" "$@" 2>&1; echo "rc=$?")
+	p=$(ip netns exec "$J" "$IP" "$@" 2>/tmp/ipr-err.$$; echo "rc=$?")
+	e=$(cat /tmp/ipr-err.$$)
+	if [ "$u" = "$p" ] && [ -z "$e" ]; then
+		ktap_ok "$desc"
+	else
+		ktap_fail "$desc"
+		diff <(echo "$u") <(echo "$p") | sed 's/^/#   /'
+		[ -z "$e" ] || echo "# stderr: $e"
+	fi
+}
+same_out "AH and IPComp: list (text) as unpatched" xfrm state list proto ah
+same_out "... -s list proto comp as unpatched" -s xfrm state list proto comp
+esp_text() {	# the unpatched text of ESP SAs plus an espx line each, -s or not
+	local u p
+	u=$(ip netns exec "$J" "$UIP" "$@" xfrm state list proto esp)
+	p=$(ip netns exec "$J" "$IP" "$@" xfrm state list proto esp)
+	# the espx lines: "espx ..." and the counter lines under "espx stats:" or "espx counters:"
+	diff <(echo "$u") <(awk '/^\tespx /{e = 1; next} e && /^\t  /{next} {e = 0; print}' <<<"$p") &&
+	test "$(grep -c '^	espx status bound' <<<"$p")" = 4
+}
+check "text list of ESP SAs: the unpatched text plus the espx lines" esp_text
+check "-s list of ESP SAs: the same" esp_text -s
+ip netns exec "$J" "$IP" xfrm state flush
+
+# Without espx: nothing on stderr, and the output of the unpatched ip byte for byte, text
+# and -j (ip 6.1 prints text with -j), for ESP (then esp4/esp6), AH and IPComp SAs.
+unload_espx() {
+	local i
+	for i in $(seq 50); do
+		rmmod espx 2>/dev/null && return 0
+		sleep 0.2
+	done
+	rmmod espx
+}
+check "espx unloaded" unload_espx
+jadd src 10.2.0.1 dst 10.2.0.2 proto esp spi 0x4001 reqid 9 mode tunnel "${AEAD[@]}" \
+	replay-window 32 mark 5 mask 0xff if_id 7 sel src 10.3.0.0/24 dst 10.4.0.1/32
+jadd src fd00::1 dst fd00::2 proto esp spi 0x4002 mode transport enc 'cbc(aes)' $K16 \
+	auth 'hmac(sha1)' $K
+jadd src 10.2.0.1 dst 10.2.0.5 proto ah spi 0x4005 mode transport auth 'hmac(sha1)' $K
+jadd src 10.2.0.1 dst 10.2.0.6 proto comp spi 0x4006 mode transport comp deflate
+check "4 SAs (ESP by esp4/esp6, AH, IPComp) without espx" \
+	test "$(ip -n "$J" xfrm state list | grep -c '^src')" = 4
+same_out "no espx: list as unpatched" xfrm state list
+same_out "no espx: -s list as unpatched" -s xfrm state list
+same_out "no espx: -j list as unpatched (text)" -j xfrm state list
+same_out "no espx: -j -s -s list as unpatched" -j -s -s xfrm state list
+same_out "no espx: get (ESP) as unpatched" xfrm state get src 10.2.0.1 dst 10.2.0.2 proto esp \
+	spi 0x4001 mark 5 mask 0xff
+same_out "no espx: -j get (AH) as unpatched" -j xfrm state get src 10.2.0.1 dst 10.2.0.5 \
+	proto ah spi 0x4005
+ip netns exec "$J" "$UIP" xfrm state flush
+for m in esp4 esp6; do
+	for _ in $(seq 50); do grep -q "^$m " /proc/modules || break; rmmod $m 2>/dev/null || sleep 0.2; done
+done
+modprobe -q xfrm_algo
+check "espx loaded again" insmod "$ESPX_KO"
 ktap_finish
