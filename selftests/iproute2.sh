@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 ktap_header
-PLAN=71
+PLAN=77
 ktap_plan $PLAN
 
 ns=$(ns_new ipr)
@@ -45,8 +45,10 @@ check "list shows 'espx status bound' for each ESP SA" \
 check "get with mark shows the espx line" bash -c \
 	"ip netns exec $ns $IP xfrm state get src 10.0.0.1 dst 10.0.0.3 proto esp spi 0x1001 mark 5 mask 0xff |
 	 grep -q 'espx status bound'"
-check "-s list names the espx counters" bash -c \
-	"ip netns exec $ns $IP -s xfrm state list | grep -q 'in-drop-icv'"
+check "-s -s list names every espx counter, 0 or not" bash -c \
+	"ip netns exec $ns $IP -s -s xfrm state list | grep -q 'in-drop-icv 0'"
+check "-s list leaves out the counters that are 0 (no traffic: no 'espx stats:')" has_all \
+	"$(in_ns "$IP" -s xfrm state list 2>&1)" '!espx stats' '!in-drop-icv' 'espx status bound'
 check "-j -s list is valid JSON with an espx object per SA" bash -c \
 	"ip netns exec $ns $IP -j -s xfrm state list | python3 -c '
 import json, sys
@@ -115,8 +117,8 @@ import json, sys
 sa = [s for s in json.load(sys.stdin) if s[\"spi\"] == \"0x1020\"][0]
 c = sa[\"espx\"][\"counters\"]
 assert c == {\"count\": 4, \"window\": 64, \"start\": 0, \"windows\": 0}, c'"
-check "-s: counter drops named, 'espx counters:' block, '4 of 4 counters idle'" has_all \
-	"$(in_ns "$IP" -s xfrm state get "${CSA[@]}" 2>&1)" \
+check "-s -s: counter drops named, 'espx counters:' block, '4 of 4 counters idle'" has_all \
+	"$(in_ns "$IP" -s -s xfrm state get "${CSA[@]}" 2>&1)" \
 	'out-drop-ctr-exhausted 0 in-drop-ctr-range 0 in-drop-ctr-seq 0 in-drop-ctr-iv 0' \
 	'in-drop-ctr-replay 0 in-drop-ctr-nomem 0' '^	espx counters:$' \
 	'^	  4 of 4 counters idle$' '!counter [0-9]+:'
@@ -225,8 +227,8 @@ assert d == [{\"spi_lsb\": 32, \"sn_lsb\": 32, \"align\": 8, \"trailer\": \"mand
 # -s: the Diet-ESP counters on a line of their own, on any bound SA (a plain one if need be).
 in_ns "$IP" xfrm state add src 10.0.0.1 dst 10.0.0.31 proto esp spi 0x1031 mode transport \
 	"${AEAD[@]}"
-check "-s: the Diet-ESP counters named, on their own line" has_all \
-	"$(in_ns "$IP" -s xfrm state get src 10.0.0.1 dst 10.0.0.31 proto esp spi 0x1031 2>&1)" \
+check "-s -s: the Diet-ESP counters named, on their own line" has_all \
+	"$(in_ns "$IP" -s -s xfrm state get src 10.0.0.1 dst 10.0.0.31 proto esp spi 0x1031 2>&1)" \
 	'^	  out-drop-diet-nomatch 0 in-drop-diet-proto 0 in-drop-diet-sn 0 in-drop-diet-trailer 0 in-drop-diet-residue 0 in-drop-diet-dscp 0 in-drop-diet-length 0 in-diet-candidate-retry 0$' \
 	'!stat-[0-9]'
 check "-j -s: the Diet-ESP counters in stats" bash -c \
@@ -300,6 +302,27 @@ check "sender's out-packets counted (-s)" bash -c \
 check "receiver's in_packets counted (-j -s)" bash -c \
 	"ip netns exec $b $IP -j -s xfrm state get src 10.1.0.1 dst 10.1.0.2 proto esp spi 0x100 |
 	 python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; assert d[\"espx\"][\"stats\"][\"in_packets\"] >= 3, d'"
+check "-s: only the sender's counters that are not 0 (out-packets, out-bytes)" has_all \
+	"$(ip netns exec "$a" "$IP" -s xfrm state get src 10.1.0.1 dst 10.1.0.2 proto esp spi 0x100)" \
+	'^	espx stats:$' '^	  out-packets [3-9] out-bytes [0-9]+$' '!in-packets' '!drop'
+check "-s: the receiver's: in-packets, in-bytes" has_all \
+	"$(ip netns exec "$b" "$IP" -s xfrm state get src 10.1.0.1 dst 10.1.0.2 proto esp spi 0x100)" \
+	'^	  in-packets [3-9] in-bytes [0-9]+$' '!out-packets' '!drop'
+# One name per counter: the uapi's (ESPX_STAT_IN_DROP_ICV), in-drop-icv in the text and
+# in_drop_icv in JSON; -s -s prints every counter, JSON -s every counter too.
+uapi_stats=$(sed -n 's/^\tESPX_STAT_\([A-Z0-9_]*\),$/\1/p' \
+	"$(dirname "$(readlink -f "$0")")/../include/uapi/linux/espx.h" | grep -v '^UNSPEC$' |
+	tr '[:upper:]' '[:lower:]' | sort)
+text_stats=$(ip netns exec "$b" "$IP" -s -s xfrm state get src 10.1.0.1 dst 10.1.0.2 proto esp \
+	spi 0x100 | sed -n '/^	espx stats:$/,/^	[^ ]/p' | grep '^	  ' | tr ' ' '\n' |
+	grep -E '^[a-z]' | tr '-' '_' | sort)
+json_stats=$(ip netns exec "$b" "$IP" -j -s xfrm state get src 10.1.0.1 dst 10.1.0.2 proto esp \
+	spi 0x100 | python3 -c 'import json, sys; d = json.load(sys.stdin); d = d[0] if isinstance(d, list) else d
+print("\n".join(sorted(d["espx"]["stats"])))')
+check "uapi header lists $(wc -w <<<"$uapi_stats") stats" test "$(wc -w <<<"$uapi_stats")" -ge 36
+check "-s -s: the text names every uapi stat, by its uapi name" \
+	diff <(echo "$uapi_stats") <(echo "$text_stats")
+check "-j -s: the JSON keys are the uapi names" diff <(echo "$uapi_stats") <(echo "$json_stats")
 ip -n "$a" xfrm policy flush
 ip -n "$a" xfrm state flush; ip -n "$b" xfrm state flush
 
