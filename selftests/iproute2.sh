@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 ktap_header
-PLAN=77
+PLAN=82
 ktap_plan $PLAN
 
 ns=$(ns_new ipr)
@@ -379,6 +379,10 @@ same_out() {
 }
 same_out "AH and IPComp: list (text) as unpatched" xfrm state list proto ah
 same_out "... -s list proto comp as unpatched" -s xfrm state list proto comp
+same_out "... -s get of the AH SA as unpatched" -s xfrm state get src 10.2.0.1 dst 10.2.0.5 \
+	proto ah spi 0x3005
+same_out "... get of the IPComp SA as unpatched" xfrm state get src 10.2.0.1 dst 10.2.0.6 \
+	proto comp spi 0x3006
 esp_text() {	# the unpatched text of ESP SAs plus an espx line each, -s or not
 	local u p
 	u=$(ip netns exec "$J" "$UIP" "$@" xfrm state list proto esp)
@@ -391,8 +395,14 @@ check "text list of ESP SAs: the unpatched text plus the espx lines" esp_text
 check "-s list of ESP SAs: the same" esp_text -s
 ip netns exec "$J" "$IP" xfrm state flush
 
-# Without espx: nothing on stderr, and the output of the unpatched ip byte for byte, text
-# and -j (ip 6.1 prints text with -j), for ESP (then esp4/esp6), AH and IPComp SAs.
+# Without espx: no espx module loaded by listing (the kernel loads a genl family's module
+# when one asks for it by name: a probe alias shows it), nothing on stderr, and the output
+# of the unpatched ip byte for byte, text and -j (ip 6.1 prints text with -j), for ESP
+# (then esp4/esp6), AH and IPComp SAs.
+probe=/etc/modprobe.d/espx-autoload-probe.conf
+mark=/tmp/espx-autoload-probe.$$
+printf '%s\n' "alias net-pf-16-proto-16-family-espx espx_autoload_probe" \
+	"install espx_autoload_probe /bin/sh -c 'echo loaded >>$mark; exit 1'" >$probe
 unload_espx() {
 	local i
 	for i in $(seq 50); do
@@ -418,6 +428,13 @@ same_out "no espx: get (ESP) as unpatched" xfrm state get src 10.2.0.1 dst 10.2.
 	spi 0x4001 mark 5 mask 0xff
 same_out "no espx: -j get (AH) as unpatched" -j xfrm state get src 10.2.0.1 dst 10.2.0.5 \
 	proto ah spi 0x4005
+check "no espx: listing did not ask the kernel to load espx" test ! -e $mark
+check "... and espx is not loaded" bash -c "! grep -q '^espx ' /proc/modules"
+out=$(ip netns exec "$J" "$IP" xfrm state add src 10.2.0.1 dst 10.2.0.9 proto esp spi 0x4009 \
+	"${AEAD[@]}" wesp 2>&1)
+check "no espx: an espx keyword may load it, and says it is missing ($out)" \
+	bash -c "test -e $mark && grep -q 'espx module not loaded' <<<'$out'"
+rm -f $probe $mark
 ip netns exec "$J" "$UIP" xfrm state flush
 for m in esp4 esp6; do
 	for _ in $(seq 50); do grep -q "^$m " /proc/modules || break; rmmod $m 2>/dev/null || sleep 0.2; done
