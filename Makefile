@@ -71,6 +71,19 @@ demo:
 install: module
 	scripts/install.sh $(KVER) $(BUILD)/$(KVER)/espx.ko
 
+## make uninstall             undo make install: esp4/esp6 load again
+.PHONY: uninstall dkms-install dkms-uninstall
+uninstall:
+	scripts/uninstall.sh $(KVER)
+
+## make dkms-install [KVER=...]  espx under DKMS, with the modprobe.d file (root)
+dkms-install:
+	scripts/dkms-install.sh install $(KVER)
+
+## make dkms-uninstall        remove espx from DKMS and the modprobe.d file
+dkms-uninstall:
+	scripts/dkms-install.sh uninstall $(KVER)
+
 ## make unit                  userspace unit tests of the codec (ASan/UBSan)
 unit:
 	$(MAKE) -C selftests/unit run
