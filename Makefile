@@ -51,6 +51,14 @@ deps:
 iproute2:
 	bash tools/iproute2/build.sh $(BUILD)/iproute2
 
+## make examples              build tools/examples (libmnl) into build/examples/
+.PHONY: examples
+examples: $(BUILD)/examples/espx-sa
+
+$(BUILD)/examples/espx-sa: tools/examples/espx-sa.c include/uapi/linux/espx.h
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -Werror -I$(TOP)/include/uapi -o $@ $< -lmnl
+
 ## make checkpatch / sparse   static checks on our sources
 checkpatch:
 	scripts/checkpatch.sh

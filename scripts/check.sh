@@ -67,6 +67,8 @@ for k in $kvers; do
 done
 step "build patched iproute2 ip" "$res/iproute2.log" make --no-print-directory iproute2
 step "build selftest helpers" "$res/selftests-build.log" make --no-print-directory -C selftests
+step "build tools/examples (libmnl, -Wall -Wextra -Werror)" "$res/examples.log" \
+	make --no-print-directory examples
 
 if [ -z "$T" ]; then
 	for k in $kvers; do

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 ktap_header
-PLAN=82
+PLAN=85
 ktap_plan $PLAN
 
 ns=$(ns_new ipr)
@@ -393,6 +393,20 @@ esp_text() {	# the unpatched text of ESP SAs plus an espx line each, -s or not
 }
 check "text list of ESP SAs: the unpatched text plus the espx lines" esp_text
 check "-s list of ESP SAs: the same" esp_text -s
+ip netns exec "$J" "$IP" xfrm state flush
+
+# tools/examples/espx-sa.c: what an IKE daemon adds, ESPX_CMD_SA_SET then XFRM_MSG_NEWSA
+# (libmnl); the SA it makes is bound with its WESPv2 config.
+EX=$(dirname "$(readlink -f "$0")")/../build/examples/espx-sa
+out=$(ip netns exec "$J" "$EX" 10.2.0.1 10.2.0.7 0x3007 2 $K 2>&1)
+check "tools/examples/espx-sa creates an SA ($out)" test $? = 0
+check "... bound by espx with WESPv2 crypt-offset 2" has_all \
+	"$(ip netns exec "$J" "$IP" xfrm state get src 10.2.0.1 dst 10.2.0.7 proto esp spi 0x3007)" \
+	'^	aead rfc4106\(gcm\(aes\)\) 0x0102030405060708090a0b0c0d0e0f1011121314 128$' \
+	'^	espx status bound wesp crypt-offset 2$'
+out=$(ip netns exec "$J" "$EX" 10.2.0.1 10.2.0.7 0x3007 2 $K 2>&1)
+check "... and refuses the same SA again with espx's error ($out)" \
+	bash -c "[ $? != 0 ] && [ \$(ip netns exec $J espx_genl count) = 1 ]"
 ip netns exec "$J" "$IP" xfrm state flush
 
 # Without espx: no espx module loaded by listing (the kernel loads a genl family's module
