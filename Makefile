@@ -51,6 +51,14 @@ deps:
 iproute2:
 	bash tools/iproute2/build.sh $(BUILD)/iproute2
 
+## make examples              build tools/examples (libmnl) into build/examples/
+.PHONY: examples
+examples: $(BUILD)/examples/espx-sa
+
+$(BUILD)/examples/espx-sa: tools/examples/espx-sa.c include/uapi/linux/espx.h
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -Werror -I$(TOP)/include/uapi -o $@ $< -lmnl
+
 ## make checkpatch / sparse   static checks on our sources
 checkpatch:
 	scripts/checkpatch.sh
@@ -70,6 +78,19 @@ demo:
 ## make install               install espx.ko for KVER, keep esp4/esp6 away
 install: module
 	scripts/install.sh $(KVER) $(BUILD)/$(KVER)/espx.ko
+
+## make uninstall             undo make install: esp4/esp6 load again
+.PHONY: uninstall dkms-install dkms-uninstall
+uninstall:
+	scripts/uninstall.sh $(KVER)
+
+## make dkms-install [KVER=...]  espx under DKMS, with the modprobe.d file (root)
+dkms-install:
+	scripts/dkms-install.sh install $(KVER)
+
+## make dkms-uninstall        remove espx from DKMS and the modprobe.d file
+dkms-uninstall:
+	scripts/dkms-install.sh uninstall $(KVER)
 
 ## make unit                  userspace unit tests of the codec (ASan/UBSan)
 unit:

@@ -67,6 +67,8 @@ for k in $kvers; do
 done
 step "build patched iproute2 ip" "$res/iproute2.log" make --no-print-directory iproute2
 step "build selftest helpers" "$res/selftests-build.log" make --no-print-directory -C selftests
+step "build tools/examples (libmnl, -Wall -Wextra -Werror)" "$res/examples.log" \
+	make --no-print-directory examples
 
 if [ -z "$T" ]; then
 	for k in $kvers; do
@@ -163,6 +165,9 @@ boot() {	# boot KVER: stage, install, start its VM in the background
 	rm -rf "$stage"; mkdir -p "$stage/lib/modules"
 	cp -as "/lib/modules/$k" "$stage/lib/modules/"
 	step "$k: make install (staged, depmod)" "$res/install-$k.log" scripts/install.sh "$k" "$ko" "$stage"
+	# make install then make uninstall in a throw-away staging root: esp4/esp6 come back.
+	step "$k: make uninstall restores esp4/esp6 (staged, modprobe -R)" "$res/uninstall-$k.log" \
+		scripts/install-test.sh "$k" "$ko"
 	exp=$(expected "$k")
 	echo "# booting $k: $(wc -w <<<"$vm_tests") tests, expected about $(( (exp + 90) / 60 )) min"
 	vmstart[$k]=$(date +%s)

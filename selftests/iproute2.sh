@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 ktap_header
-PLAN=53
+PLAN=85
 ktap_plan $PLAN
 
 ns=$(ns_new ipr)
@@ -15,6 +15,18 @@ a=$(ns_new ipra); b=$(ns_new iprb)
 K=0x0102030405060708090a0b0c0d0e0f1011121314
 AEAD=(aead 'rfc4106(gcm(aes))' $K 128)
 nentries() { espx_genl -n "$ns" count; }
+# has_all TEXT PATTERN...: every pattern is in TEXT; a pattern "!P": P is not.
+has_all() {
+	local text=$1 p
+	shift
+	for p; do
+		if [ "${p:0:1}" = '!' ]; then
+			! grep -Eq -- "${p:1}" <<<"$text" || { echo "unexpected '${p:1}' in:"; echo "$text"; return 1; }
+		else
+			grep -Eq -- "$p" <<<"$text" || { echo "no '$p' in:"; echo "$text"; return 1; }
+		fi
+	done
+}
 
 if [ "$IP" = ip ]; then
 	ktap_info "patched ip not built (make iproute2)"
@@ -32,8 +44,10 @@ check "list shows 'espx status bound' for each ESP SA" \
 check "get with mark shows the espx line" bash -c \
 	"$IP -n $ns xfrm state get src 10.0.0.1 dst 10.0.0.3 proto esp spi 0x1001 mark 5 mask 0xff |
 	 grep -q 'espx status bound'"
-check "-s list names the espx counters" bash -c \
-	"$IP -n $ns -s xfrm state list | grep -q 'in-drop-icv'"
+check "-s -s list names every espx counter, 0 or not" bash -c \
+	"$IP -n $ns -s -s xfrm state list | grep -q 'in-drop-icv 0'"
+check "-s list leaves out the counters that are 0 (no traffic: no 'espx stats:')" has_all \
+	"$("$IP" -n "$ns" -s xfrm state list 2>&1)" '!espx stats' '!in-drop-icv' 'espx status bound'
 check "-j -s list is valid JSON with an espx object per SA" bash -c \
 	"$IP -n $ns -j -s xfrm state list | python3 -c '
 import json, sys
@@ -77,18 +91,6 @@ check "flush removes every config" bash -c \
 # and the SAs ip or the kernel refuses, each leaving nothing in the kernel's table.
 CSA=(src 10.0.0.1 dst 10.0.0.20 proto esp spi 0x1020)
 CREQ=("${AEAD[@]}" replay-window 0 extra-flag oseq-may-wrap)
-# has_all TEXT PATTERN...: every pattern is in TEXT; a pattern "!P": P is not.
-has_all() {
-	local text=$1 p
-	shift
-	for p; do
-		if [ "${p:0:1}" = '!' ]; then
-			! grep -Eq -- "${p:1}" <<<"$text" || { echo "unexpected '${p:1}' in:"; echo "$text"; return 1; }
-		else
-			grep -Eq -- "$p" <<<"$text" || { echo "no '$p' in:"; echo "$text"; return 1; }
-		fi
-	done
-}
 # refused RC OUT PATTERN: the command failed and said PATTERN.
 refused() { [ "$1" -ne 0 ] || echo "exit status 0: $2"; [ "$1" -ne 0 ] && has_all "$2" "$3"; }
 # entries_become N: the kernel's table has N entries (SA destruction is deferred).
@@ -114,8 +116,8 @@ import json, sys
 sa = [s for s in json.load(sys.stdin) if s[\"spi\"] == \"0x1020\"][0]
 c = sa[\"espx\"][\"counters\"]
 assert c == {\"count\": 4, \"window\": 64, \"start\": 0, \"windows\": 0}, c'"
-check "-s: counter drops named, 'espx counters:' block, '4 of 4 counters idle'" has_all \
-	"$("$IP" -n "$ns" -s xfrm state get "${CSA[@]}" 2>&1)" \
+check "-s -s: counter drops named, 'espx counters:' block, '4 of 4 counters idle'" has_all \
+	"$("$IP" -n "$ns" -s -s xfrm state get "${CSA[@]}" 2>&1)" \
 	'out-drop-ctr-exhausted 0 in-drop-ctr-range 0 in-drop-ctr-seq 0 in-drop-ctr-iv 0' \
 	'in-drop-ctr-replay 0 in-drop-ctr-nomem 0' '^	espx counters:$' \
 	'^	  4 of 4 counters idle$' '!counter [0-9]+:'
@@ -224,8 +226,8 @@ assert d == [{\"spi_lsb\": 32, \"sn_lsb\": 32, \"align\": 8, \"trailer\": \"mand
 # -s: the Diet-ESP counters on a line of their own, on any bound SA (a plain one if need be).
 "$IP" -n "$ns" xfrm state add src 10.0.0.1 dst 10.0.0.31 proto esp spi 0x1031 mode transport \
 	"${AEAD[@]}"
-check "-s: the Diet-ESP counters named, on their own line" has_all \
-	"$("$IP" -n "$ns" -s xfrm state get src 10.0.0.1 dst 10.0.0.31 proto esp spi 0x1031 2>&1)" \
+check "-s -s: the Diet-ESP counters named, on their own line" has_all \
+	"$("$IP" -n "$ns" -s -s xfrm state get src 10.0.0.1 dst 10.0.0.31 proto esp spi 0x1031 2>&1)" \
 	'^	  out-drop-diet-nomatch 0 in-drop-diet-proto 0 in-drop-diet-sn 0 in-drop-diet-trailer 0 in-drop-diet-residue 0 in-drop-diet-dscp 0 in-drop-diet-length 0 in-diet-candidate-retry 0$' \
 	'!stat-[0-9]'
 check "-j -s: the Diet-ESP counters in stats" bash -c \
@@ -299,4 +301,157 @@ check "sender's out-packets counted (-s)" bash -c \
 check "receiver's in_packets counted (-j -s)" bash -c \
 	"$IP -n $b -j -s xfrm state get src 10.1.0.1 dst 10.1.0.2 proto esp spi 0x100 |
 	 python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; assert d[\"espx\"][\"stats\"][\"in_packets\"] >= 3, d'"
+check "-s: only the sender's counters that are not 0 (out-packets, out-bytes)" has_all \
+	"$("$IP" -n "$a" -s xfrm state get src 10.1.0.1 dst 10.1.0.2 proto esp spi 0x100)" \
+	'^	espx stats:$' '^	  out-packets [3-9] out-bytes [0-9]+$' '!in-packets' '!drop'
+check "-s: the receiver's: in-packets, in-bytes" has_all \
+	"$("$IP" -n "$b" -s xfrm state get src 10.1.0.1 dst 10.1.0.2 proto esp spi 0x100)" \
+	'^	  in-packets [3-9] in-bytes [0-9]+$' '!out-packets' '!drop'
+# One name per counter: the uapi's (ESPX_STAT_IN_DROP_ICV), in-drop-icv in the text and
+# in_drop_icv in JSON; -s -s prints every counter, JSON -s every counter too.
+uapi_stats=$(sed -n 's/^\tESPX_STAT_\([A-Z0-9_]*\),$/\1/p' \
+	"$(dirname "$(readlink -f "$0")")/../include/uapi/linux/espx.h" | grep -v '^UNSPEC$' |
+	tr '[:upper:]' '[:lower:]' | sort)
+text_stats=$("$IP" -n "$b" -s -s xfrm state get src 10.1.0.1 dst 10.1.0.2 proto esp \
+	spi 0x100 | sed -n '/^	espx stats:$/,/^	[^ ]/p' | grep '^	  ' | tr ' ' '\n' |
+	grep -E '^[a-z]' | tr '-' '_' | sort)
+json_stats=$("$IP" -n "$b" -j -s xfrm state get src 10.1.0.1 dst 10.1.0.2 proto esp \
+	spi 0x100 | python3 -c 'import json, sys; d = json.load(sys.stdin); d = d[0] if isinstance(d, list) else d
+print("\n".join(sorted(d["espx"]["stats"])))')
+check "uapi header lists $(wc -w <<<"$uapi_stats") stats" test "$(wc -w <<<"$uapi_stats")" -ge 36
+check "-s -s: the text names every uapi stat, by its uapi name" \
+	diff <(echo "$uapi_stats") <(echo "$text_stats")
+check "-j -s: the JSON keys are the uapi names" diff <(echo "$uapi_stats") <(echo "$json_stats")
+ip -n "$a" xfrm policy flush
+ip -n "$a" xfrm state flush; ip -n "$b" xfrm state flush
+
+# JSON (-j) with espx: every field the unpatched ip (Debian's, which has no JSON for xfrm
+# and prints its text) shows, plus an espx object on the ESP SAs; AH and IPComp SAs, which
+# espx does not handle, get the same text from both, byte for byte.
+UIP=/sbin/ip
+[ "$(readlink -f "$UIP")" != "$(readlink -f "$IP")" ] || ktap_info "$UIP is the patched ip!"
+J=$(ns_new iprj)
+jadd() { "$UIP" -n "$J" xfrm state add "$@"; }
+K16=0x000102030405060708090a0b0c0d0e0f
+jsa_ok=1
+jadd src 10.2.0.1 dst 10.2.0.2 proto esp spi 0x3001 reqid 9 mode tunnel "${AEAD[@]}" \
+	replay-window 32 flag esn flag noecn extra-flag dont-encap-dscp mark 5 mask 0xff \
+	output-mark 0x10 mask 0xf0 if_id 7 tfcpad 64 limit time-soft 300 limit byte-hard 1000000 \
+	sel src 10.3.0.0/24 dst 10.4.0.1/32 proto udp sport 1000 dport 2000 || jsa_ok=0
+jadd src 10.2.0.1 dst 10.2.0.3 proto esp spi 0x3002 mode transport enc 'cbc(aes)' $K16 \
+	auth-trunc 'hmac(sha256)' $K16${K16#0x} 128 encap espinudp 4500 4500 0.0.0.0 || jsa_ok=0
+jadd src fd00::1 dst fd00::3 proto esp spi 0x3003 mode tunnel "${AEAD[@]}" \
+	sel src fd01::/64 dst fd02::/64 proto ipv6-icmp type 128 || jsa_ok=0
+"$IP" -n "$J" xfrm state add src 10.2.0.1 dst 10.2.0.4 proto esp spi 0x3004 \
+	mode transport "${AEAD[@]}" wesp crypt-offset 2 || jsa_ok=0
+jadd src 10.2.0.1 dst 10.2.0.5 proto ah spi 0x3005 mode transport auth 'hmac(sha1)' $K || jsa_ok=0
+jadd src 10.2.0.1 dst 10.2.0.6 proto comp spi 0x3006 mode tunnel comp deflate || jsa_ok=0
+check "ESP (AEAD, ESN, marks, sel; CBC + auth-trunc + encap; IPv6; WESPv2), AH and IPComp SAs" \
+	test $jsa_ok = 1
+jcmp() {	# jcmp OPTS...: unpatched text vs patched -j, same options, 4 ESP SAs with espx
+	"$UIP" -n "$J" "$@" xfrm state list >/tmp/ipr-text.$$ &&
+	"$IP" -n "$J" -j "$@" xfrm state list >/tmp/ipr-json.$$ &&
+	python3 "$(dirname "$(readlink -f "$0")")/xfrm_json_cmp.py" /tmp/ipr-text.$$ \
+		/tmp/ipr-json.$$ --espx 4
+}
+check "-j list: every field of the text output, espx on the 4 ESP SAs" jcmp
+check "-j -s list: every field (lifetimes, stats, seq, flags, key bits)" jcmp -s
+check "-j -s -s list: the same" jcmp -s -s
+check "-j get: the AH SA, every field, no espx" bash -c "
+	ip netns exec $J $UIP xfrm state get src 10.2.0.1 dst 10.2.0.5 proto ah spi 0x3005 >/tmp/ipr-t.$$ &&
+	$IP -n $J -j xfrm state get src 10.2.0.1 dst 10.2.0.5 proto ah spi 0x3005 >/tmp/ipr-j.$$ &&
+	python3 $(dirname "$(readlink -f "$0")")/xfrm_json_cmp.py /tmp/ipr-t.$$ /tmp/ipr-j.$$ --espx 0"
+# same_out DESC ARGS...: patched and unpatched ip print the same bytes, and nothing on stderr
+same_out() {
+	local desc=$1 u p e
+	shift
+	u=$("$UIP" -n "$J" "$@" 2>&1; echo "rc=$?")
+	p=$("$IP" -n "$J" "$@" 2>/tmp/ipr-err.$$; echo "rc=$?")
+	e=$(cat /tmp/ipr-err.$$)
+	if [ "$u" = "$p" ] && [ -z "$e" ]; then
+		ktap_ok "$desc"
+	else
+		ktap_fail "$desc"
+		diff <(echo "$u") <(echo "$p") | sed 's/^/#   /'
+		[ -z "$e" ] || echo "# stderr: $e"
+	fi
+}
+same_out "AH and IPComp: list (text) as unpatched" xfrm state list proto ah
+same_out "... -s list proto comp as unpatched" -s xfrm state list proto comp
+same_out "... -s get of the AH SA as unpatched" -s xfrm state get src 10.2.0.1 dst 10.2.0.5 \
+	proto ah spi 0x3005
+same_out "... get of the IPComp SA as unpatched" xfrm state get src 10.2.0.1 dst 10.2.0.6 \
+	proto comp spi 0x3006
+esp_text() {	# the unpatched text of ESP SAs plus an espx line each, -s or not
+	local u p
+	u=$("$UIP" -n "$J" "$@" xfrm state list proto esp)
+	p=$("$IP" -n "$J" "$@" xfrm state list proto esp)
+	# the espx lines: "espx ..." and the counter lines under "espx stats:" or "espx counters:"
+	diff <(echo "$u") <(awk '/^\tespx /{e = 1; next} e && /^\t  /{next} {e = 0; print}' <<<"$p") &&
+	test "$(grep -c '^	espx status bound' <<<"$p")" = 4
+}
+check "text list of ESP SAs: the unpatched text plus the espx lines" esp_text
+check "-s list of ESP SAs: the same" esp_text -s
+"$IP" -n "$J" xfrm state flush
+
+# tools/examples/espx-sa.c: what an IKE daemon adds, ESPX_CMD_SA_SET then XFRM_MSG_NEWSA
+# (libmnl); the SA it makes is bound with its WESPv2 config.
+EX=$(dirname "$(readlink -f "$0")")/../build/examples/espx-sa
+out=$(ip netns exec "$J" "$EX" 10.2.0.1 10.2.0.7 0x3007 2 $K 2>&1)
+check "tools/examples/espx-sa creates an SA ($out)" test $? = 0
+check "... bound by espx with WESPv2 crypt-offset 2" has_all \
+	"$("$IP" -n "$J" xfrm state get src 10.2.0.1 dst 10.2.0.7 proto esp spi 0x3007)" \
+	'^	aead rfc4106\(gcm\(aes\)\) 0x0102030405060708090a0b0c0d0e0f1011121314 128$' \
+	'^	espx status bound wesp crypt-offset 2$'
+out=$(ip netns exec "$J" "$EX" 10.2.0.1 10.2.0.7 0x3007 2 $K 2>&1)
+check "... and refuses the same SA again with espx's error ($out)" \
+	bash -c "[ $? != 0 ] && [ \$(ip netns exec $J espx_genl count) = 1 ]"
+"$IP" -n "$J" xfrm state flush
+
+# Without espx: no espx module loaded by listing (the kernel loads a genl family's module
+# when one asks for it by name: a probe alias shows it), nothing on stderr, and the output
+# of the unpatched ip byte for byte, text and -j (ip 6.1 prints text with -j), for ESP
+# (then esp4/esp6), AH and IPComp SAs.
+probe=/etc/modprobe.d/espx-autoload-probe.conf
+mark=/tmp/espx-autoload-probe.$$
+printf '%s\n' "alias net-pf-16-proto-16-family-espx espx_autoload_probe" \
+	"install espx_autoload_probe /bin/sh -c 'echo loaded >>$mark; exit 1'" >$probe
+unload_espx() {
+	local i
+	for i in $(seq 50); do
+		rmmod espx 2>/dev/null && return 0
+		sleep 0.2
+	done
+	rmmod espx
+}
+check "espx unloaded" unload_espx
+jadd src 10.2.0.1 dst 10.2.0.2 proto esp spi 0x4001 reqid 9 mode tunnel "${AEAD[@]}" \
+	replay-window 32 mark 5 mask 0xff if_id 7 sel src 10.3.0.0/24 dst 10.4.0.1/32
+jadd src fd00::1 dst fd00::2 proto esp spi 0x4002 mode transport enc 'cbc(aes)' $K16 \
+	auth 'hmac(sha1)' $K
+jadd src 10.2.0.1 dst 10.2.0.5 proto ah spi 0x4005 mode transport auth 'hmac(sha1)' $K
+jadd src 10.2.0.1 dst 10.2.0.6 proto comp spi 0x4006 mode transport comp deflate
+check "4 SAs (ESP by esp4/esp6, AH, IPComp) without espx" \
+	test "$(ip -n "$J" xfrm state list | grep -c '^src')" = 4
+same_out "no espx: list as unpatched" xfrm state list
+same_out "no espx: -s list as unpatched" -s xfrm state list
+same_out "no espx: -j list as unpatched (text)" -j xfrm state list
+same_out "no espx: -j -s -s list as unpatched" -j -s -s xfrm state list
+same_out "no espx: get (ESP) as unpatched" xfrm state get src 10.2.0.1 dst 10.2.0.2 proto esp \
+	spi 0x4001 mark 5 mask 0xff
+same_out "no espx: -j get (AH) as unpatched" -j xfrm state get src 10.2.0.1 dst 10.2.0.5 \
+	proto ah spi 0x4005
+check "no espx: listing did not ask the kernel to load espx" test ! -e $mark
+check "... and espx is not loaded" bash -c "! grep -q '^espx ' /proc/modules"
+out=$("$IP" -n "$J" xfrm state add src 10.2.0.1 dst 10.2.0.9 proto esp spi 0x4009 \
+	"${AEAD[@]}" wesp 2>&1)
+check "no espx: an espx keyword may load it, and says it is missing ($out)" \
+	bash -c "test -e $mark && grep -q 'espx module not loaded' <<<'$out'"
+rm -f $probe $mark
+"$UIP" -n "$J" xfrm state flush
+for m in esp4 esp6; do
+	for _ in $(seq 50); do grep -q "^$m " /proc/modules || break; rmmod $m 2>/dev/null || sleep 0.2; done
+done
+modprobe -q xfrm_algo
+check "espx loaded again" insmod "$ESPX_KO"
 ktap_finish

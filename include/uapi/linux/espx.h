@@ -327,8 +327,9 @@ enum espx_ctr_attr {
  *	an index). Required with SA, refused otherwise.
  * @ESPX_DIET_ECN: u8, enum espx_diet_cda_val (SENT or LOWER). Optional,
  *	default SENT.
- * @ESPX_DIET_FLOWLABEL: u8, enum espx_diet_cda_val (SENT, LOWER, GENERATED
- *	or ZERO): the inner IPv6 flow label / IPv4 Identification. Optional,
+ * @ESPX_DIET_FLOWLABEL: u8, enum espx_diet_cda_val (SENT, LOWER) or enum
+ *	espx_diet_flowlabel_val (GENERATED, ZERO): the inner IPv6 flow label /
+ *	IPv4 Identification. Optional,
  *	default SENT.
  * @ESPX_DIET_IIV: flag: implicit IV (RFC 8750), nonce = salt | be64(SN),
  *	no IV on the wire.
@@ -372,8 +373,16 @@ enum espx_diet_cda_val {
 	ESPX_DIET_CDA_SENT,		/* not_compressed */
 	ESPX_DIET_CDA_LOWER,		/* taken from the outer header */
 	ESPX_DIET_CDA_SA,		/* DSCP only: index into the list */
-	ESPX_DIET_CDA_GENERATED = 2,	/* flow label only: receiver makes one */
-	ESPX_DIET_CDA_ZERO,		/* flow label only: receiver writes 0 */
+};
+
+/*
+ * ESPX_DIET_FLOWLABEL only, besides SENT and LOWER: the code points after
+ * LOWER mean something else for the flow label than for DSCP, so they are
+ * an enum of their own (an enum's values are unique).
+ */
+enum espx_diet_flowlabel_val {
+	ESPX_DIET_CDA_GENERATED = 2,	/* receiver makes one */
+	ESPX_DIET_CDA_ZERO,		/* receiver writes 0 */
 };
 
 /**
