@@ -46,6 +46,7 @@ xt_cleanup() {
 		wait "$p" 2>/dev/null
 	done
 	__cleanup
+	xt_dropmon_stop 2>/dev/null
 	rm -rf "$XT_TMP"
 }
 trap xt_cleanup EXIT
@@ -513,6 +514,26 @@ xt_dmesg_check() {
 		grep -E 'WARNING:|BUG:|Oops|refcount_t|UBSAN|KASAN|general protection|list_add corruption' &&
 		return 1
 	return 0
+}
+
+# ------------------------------------------------------ drop reasons --
+# xt_dropmon_start: record the kfree_skb tracepoint (every freed-as-dropped skb
+# and its drop reason) in a trace instance of this script's own; 1 if tracefs
+# or the event is missing. xt_dropmon_count REASON: how many drops with that
+# reason (its name, e.g. INVALID_PROTO) were recorded. xt_dropmon_stop.
+xt_dropmon_start() {
+	local t=/sys/kernel/tracing
+	[ -e $t/events ] || mount -t tracefs nodev $t 2>/dev/null
+	[ -e $t/events/skb/kfree_skb/enable ] || return 1
+	XT_DROPMON=$t/instances/espx-$$
+	mkdir "$XT_DROPMON" && echo 1 >"$XT_DROPMON/events/skb/kfree_skb/enable"
+}
+xt_dropmon_count() { grep -c "reason: $1\$" "$XT_DROPMON/trace"; }
+xt_dropmon_stop() {
+	[ -n "${XT_DROPMON:-}" ] || return 0
+	echo 0 >"$XT_DROPMON/events/skb/kfree_skb/enable"
+	rmdir "$XT_DROPMON"
+	XT_DROPMON=
 }
 
 # ------------------------------------------------------- counter SAs --
