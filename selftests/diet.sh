@@ -107,13 +107,14 @@ TWINS="$C_S8 $C_S0"
 TWINKEY=0x5a5b5c5d5e5f606162636465666768696a6b6c6d
 
 # the malformed table: CASE VERDICT COUNTER ; DESCRIPTION ; diet-craft ARGS
-# VERDICT sa (espx counter of the case's A->B SA), ns (netns counter, with
+# VERDICT sa (espx counter of the case's A->B SA; the /proc/net/xfrm_stat one
+# after a colon, XfrmInStateProtoError without), ns (netns counter, with
 # the /proc/net/xfrm_stat one after the colon); each row injects 2 packets
 # with fresh SNs
 MALFORMED=$(cat <<'EOF'
 J ns diet_truncated:XfrmInHdrError ; nothing after the IP header ; --truncate 0
-J sa in_drop_truncated ; 3 octets: EEC, no room for IV + ICV (its SA found) ; --truncate 3
-J sa in_drop_truncated ; 25 octets: one short of EEC + IV + ICV (its SA found) ; --truncate 25
+J sa in_drop_truncated:XfrmInHdrError ; 3 octets: EEC, no room for IV + ICV (its SA found) ; --truncate 3
+J sa in_drop_truncated:XfrmInHdrError ; 25 octets: one short of EEC + IV + ICV (its SA found) ; --truncate 25
 J ns diet_no_sa:XfrmInNoStates ; truncated SPI 0xee names no SA ; --spi 0xee
 J sa in_drop_diet_proto ; full ESP header as IP protocol 50 for a truncated SA (valid ICV) ; --full-esp --proto 50
 50 sa in_drop_diet_proto ; diet_proto packet for a 32/32 SA (valid ICV) ; --proto DPROTO
@@ -503,13 +504,15 @@ inject() {
 			ktap_fail "$desc: not accepted as it should: [$XT_D]"
 		fi ;;
 	sa|ns)
+		# sa: COUNTER[:XFRM], XFRM by default XfrmInStateProtoError (an ESP input error)
+		[ "$verdict" = sa ] && [[ $ctr != *:* ]] && ctr+=:XfrmInStateProtoError
 		if [ "$verdict" = sa ]; then
-			xt_dsum "^espx:$spi:$ctr\$"; hit=$XT_DSUM x=$cnt
+			xt_dsum "^espx:$spi:${ctr%%:*}\$"; hit=$XT_DSUM
 		else
 			xt_dsum "^espxns:${ctr%%:*}\$"; hit=$XT_DSUM
-			xk=${ctr#*:}
-			xt_dsum "^$xk\$"; x=$XT_DSUM
 		fi
+		xk=${ctr#*:}
+		xt_dsum "^$xk\$"; x=$XT_DSUM
 		if [ "$hit" = "$cnt" ] && [ "$drops" = "$cnt" ] && [ "$app" = 0 ] && [ "$pkts" = 0 ] &&
 			[ "$x" = "$cnt" ]; then
 			ktap_ok "$desc: dropped, ${ctr/:/ and } +$cnt [$XT_D]"
@@ -558,7 +561,8 @@ n=$C_J
 JSPEC=${DSPEC[$n.1]}
 JSN=1
 craft "$JSPEC" --sn 0
-inject "$XT_TMP/c.pcap" 1 sa in_drop_diet_sn "${XT_SPI1[n]}" "SN 0 (low bits 0 with top 0) (valid ICV)"
+inject "$XT_TMP/c.pcap" 1 sa in_drop_diet_sn:XfrmInStateSeqError "${XT_SPI1[n]}" \
+	"SN 0 (low bits 0 with top 0) (valid ICV)"
 craft "$JSPEC" --sn $JSN
 inject "$XT_TMP/c.pcap" 1 accept - "${XT_SPI1[n]}" "the untouched packet, SN 1"
 JSN=$((JSN + 1))
