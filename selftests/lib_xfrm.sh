@@ -414,10 +414,16 @@ xt_servers() {
 }
 
 # ---------------------------------------------------------------- traffic --
-# xt_ping FROM_NS DST [COUNT]: COUNT echo requests, all must be answered
+# xt_ping FROM_NS DST [COUNT]: COUNT echo requests, all must be answered (no
+# deadline: ping would send more until COUNT replies came); on failure
+# ping's summary as a "# " line
 xt_ping() {
-	ip netns exec "$1" ping -n -q -c "${3:-2}" -i 0.1 -W 2 -w 8 "$2" >/dev/null 2>&1 ||
-		ip netns exec "$1" ping -n -q -c 1 -W 3 "$2" >/dev/null 2>&1
+	local c=${3:-2} out
+	out=$(ip netns exec "$1" ping -n -q -c "$c" -i 0.1 -W 5 "$2" 2>&1)
+	[[ $out =~ ([0-9]+)\ packets\ transmitted,\ ([0-9]+)\ received ]] &&
+		[ "${BASH_REMATCH[1]}" = "$c" ] && [ "${BASH_REMATCH[2]}" = "$c" ] && return 0
+	echo "# xt_ping $2: $(grep -m1 'transmitted' <<<"$out" || tail -1 <<<"$out")"
+	return 1
 }
 
 # xt_udp FROM_NS DST...: one UDP exchange with the echo server per DST; output
