@@ -134,9 +134,9 @@ NMAL=$(wc -l <<<"$MALFORMED")
 NCONF=6
 
 # vectors, setup, 2 per traffic case, 3 sizes, 2 twins, no drops, ip -s, 2 netem,
-# 5 SN sequences, malformed (+ SN 0 and 2 untouched), 2 candidates, 2 flood,
-# config, dmesg
-ktap_plan $((1 + 1 + 2 * NTRAFFIC + 3 + 2 + 1 + 1 + 2 + 5 + NMAL + 3 + 2 + 2 + NCONF + 1))
+# 5 SN sequences, malformed (+ SN 0 and 2 untouched), 2 drop reasons,
+# 2 candidates, 2 flood, config, dmesg
+ktap_plan $((1 + 1 + 2 * NTRAFFIC + 3 + 2 + 1 + 1 + 2 + 5 + NMAL + 3 + 2 + 2 + 2 + NCONF + 1))
 ktap_info "kernel $(uname -r), diet_proto $DPROTO, $XT_N cases ($NTRAFFIC with traffic)"
 
 # ------------------------------------------------------------- vectors --
@@ -593,6 +593,27 @@ done <<<"$MALFORMED"
 craft "$JSPEC" --sn $JSN
 inject "$XT_TMP/c.pcap" 1 accept - "${XT_SPI1[n]}" "forged: an untouched packet (SN $JSN) after all forgeries"
 JSN=$((JSN + 1))
+
+# the diet_proto handler's drops carry a drop reason (kfree_skb tracepoint):
+# two of the forgeries above again, cut before IV + ICV / for a 32/32 SA
+for what in "PKT_TOO_SMALL|$JSPEC|--truncate 3|3 octets, its SA found" \
+	"INVALID_PROTO|${DSPEC[$C_50.1]}|--proto $DPROTO --dport $XT_ECHO_PORT|diet_proto for a 32/32 SA"; do
+	IFS='|' read -r reason spec args desc <<<"$what"
+	if ! craft "$spec" --sn 3000 --count 2 $args; then
+		ktap_fail "forged: $desc: drop reason $reason: crafting failed"
+	elif ! xt_dropmon_start; then
+		ktap_skip "forged: $desc: drop reason $reason: no kfree_skb tracepoint"
+	else
+		xt_pk send --dev veth0 --want 2 "$XT_TMP/c.pcap"
+		got=$(xt_dropmon_count "$reason")
+		xt_dropmon_stop
+		if [ "$got" = 2 ]; then
+			ktap_ok "forged: $desc: dropped with reason $reason (2 of 2)"
+		else
+			ktap_fail "forged: $desc: dropped with reason $reason: $got of 2"
+		fi
+	fi
+done
 
 # every candidate failing its ICV: the shared-bits case at B (2 candidates)
 n=$C_S8
