@@ -554,24 +554,32 @@ def verdicts(delta):
                (k.startswith('espx:') and (':in_drop_' in k or k.endswith(':in_packets'))))
 
 
+# How long the deltas must stay unchanged before settle_espx() trusts them:
+# an async crypto completion runs from a workqueue, and espx counts its
+# verdict before xfrm_input_resume() counts the core's (and delivers).
+SETTLE_STABLE = 0.3
+
+
 def settle_espx(a, pid, genl, before):
     """Counter deltas once the packets are through: the receiver works in
     softirq and async crypto, and the application (APP) later still. Waits
     for a.want espx verdicts and a.want_app datagrams (or, without them, for
-    any change), then until a poll sees no further change; a.settle at most."""
+    any change), then until no counter moved for SETTLE_STABLE seconds;
+    a.settle at most."""
     end = time.time() + a.settle
-    last, stable = None, 0
+    last, since = None, time.time()
     while True:
         time.sleep(0.05)
         after = counters(pid, a.app_log, genl)
+        now = time.time()
         delta = {k: v - before.get(k, 0) for k, v in after.items()
                  if v != before.get(k, 0) and interesting(k)}
         want = a.want or a.want_app
         reached = (verdicts(delta) >= a.want and delta.get('APP', 0) >= a.want_app
                    if want else bool(delta))
-        stable = stable + 1 if delta == last else 0
-        last = delta
-        if (reached and stable >= 1) or time.time() > end:
+        if delta != last:
+            last, since = delta, now
+        if (reached and now - since >= SETTLE_STABLE) or now > end:
             return delta
 
 

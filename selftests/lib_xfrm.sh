@@ -47,6 +47,7 @@ xt_cleanup() {
 	done
 	[ -n "${XT_PT0:-}" ] && [ -w "$XT_PT" ] && echo "$XT_PT0" >"$XT_PT"
 	__cleanup
+	xt_dropmon_stop 2>/dev/null
 	rm -rf "$XT_TMP"
 }
 trap xt_cleanup EXIT
@@ -425,10 +426,16 @@ xt_servers() {
 }
 
 # ---------------------------------------------------------------- traffic --
-# xt_ping FROM_NS DST [COUNT]: COUNT echo requests, all must be answered
+# xt_ping FROM_NS DST [COUNT]: COUNT echo requests, all must be answered (no
+# deadline: ping would send more until COUNT replies came); on failure
+# ping's summary as a "# " line
 xt_ping() {
-	ip netns exec "$1" ping -n -q -c "${3:-2}" -i 0.1 -W 2 -w 8 "$2" >/dev/null 2>&1 ||
-		ip netns exec "$1" ping -n -q -c 1 -W 3 "$2" >/dev/null 2>&1
+	local c=${3:-2} out
+	out=$(ip netns exec "$1" ping -n -q -c "$c" -i 0.1 -W 5 "$2" 2>&1)
+	[[ $out =~ ([0-9]+)\ packets\ transmitted,\ ([0-9]+)\ received ]] &&
+		[ "${BASH_REMATCH[1]}" = "$c" ] && [ "${BASH_REMATCH[2]}" = "$c" ] && return 0
+	echo "# xt_ping $2: $(grep -m1 'transmitted' <<<"$out" || tail -1 <<<"$out")"
+	return 1
 }
 
 # xt_udp FROM_NS DST...: one UDP exchange with the echo server per DST; output
@@ -525,6 +532,26 @@ xt_dmesg_check() {
 		grep -E 'WARNING:|BUG:|Oops|refcount_t|UBSAN|KASAN|general protection|list_add corruption' &&
 		return 1
 	return 0
+}
+
+# ------------------------------------------------------ drop reasons --
+# xt_dropmon_start: record the kfree_skb tracepoint (every freed-as-dropped skb
+# and its drop reason) in a trace instance of this script's own; 1 if tracefs
+# or the event is missing. xt_dropmon_count REASON: how many drops with that
+# reason (its name, e.g. INVALID_PROTO) were recorded. xt_dropmon_stop.
+xt_dropmon_start() {
+	local t=/sys/kernel/tracing
+	[ -e $t/events ] || mount -t tracefs nodev $t 2>/dev/null
+	[ -e $t/events/skb/kfree_skb/enable ] || return 1
+	XT_DROPMON=$t/instances/espx-$$
+	mkdir "$XT_DROPMON" && echo 1 >"$XT_DROPMON/events/skb/kfree_skb/enable"
+}
+xt_dropmon_count() { grep -c "reason: $1\$" "$XT_DROPMON/trace"; }
+xt_dropmon_stop() {
+	[ -n "${XT_DROPMON:-}" ] || return 0
+	echo 0 >"$XT_DROPMON/events/skb/kfree_skb/enable"
+	rmdir "$XT_DROPMON"
+	XT_DROPMON=
 }
 
 # ------------------------------------------------------- counter SAs --

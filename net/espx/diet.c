@@ -1240,10 +1240,13 @@ static int espx_diet_prep(struct xfrm_state *x, struct espx_sa *sa,
  * decryption fails; the last one is not tried: xfrm_input() gives its
  * verdict. A lone candidate's parse or rebuild failure is its drop; with
  * several, a walk that passes over every one is a drop without an SA.
- * Return: 0 (packet rewritten for one of them), -errno (dropped, counted).
+ * Return: SKB_NOT_DROPPED_YET (packet rewritten for one of them), else
+ * the drop's reason (counted).
  */
-static int espx_diet_walk(struct net *net, struct sk_buff *skb,
-			  struct xfrm_state **xs, unsigned int m)
+static enum skb_drop_reason espx_diet_walk(struct net *net,
+					   struct sk_buff *skb,
+					   struct xfrm_state **xs,
+					   unsigned int m)
 {
 	unsigned int i, eec_len = 0;
 	struct xfrm_state *x;
@@ -1255,7 +1258,7 @@ static int espx_diet_walk(struct net *net, struct sk_buff *skb,
 	/* the trials map the skb into a scatterlist of bounded size */
 	if (m > 1 && skb_has_frag_list(skb) && skb_linearize(skb)) {
 		espx_stat_inc(espx_sa_of(xs[0]), ESPX_STAT_IN_DROP_NOMEM);
-		return -ENOMEM;
+		return SKB_DROP_REASON_NOMEM;
 	}
 	for (i = 0; i < m; i++) {
 		x = xs[i];
@@ -1267,7 +1270,8 @@ static int espx_diet_walk(struct net *net, struct sk_buff *skb,
 			XFRM_INC_STATS(net, err == ESPX_DIET_DROP_SHORT ?
 				       LINUX_MIB_XFRMINHDRERROR :
 				       LINUX_MIB_XFRMINSTATESEQERROR);
-			return -EINVAL;
+			return err == ESPX_DIET_DROP_SHORT ? ESPX_DROP_SHORT :
+			       ESPX_DROP_HDR;
 		}
 		if (!err && !last &&
 		    (espx_diet_replayed(x, sn, esn) ||
@@ -1280,13 +1284,13 @@ static int espx_diet_walk(struct net *net, struct sk_buff *skb,
 		}
 		if (espx_diet_expand(skb, eec_len, x->id.spi, sn)) {
 			espx_stat_inc(sa, ESPX_STAT_IN_DROP_NOMEM);
-			return -ENOMEM;
+			return SKB_DROP_REASON_NOMEM;
 		}
-		return 0;
+		return SKB_NOT_DROPPED_YET;
 	}
 	espx_ns_stat_inc(net, ESPX_NS_STAT_DIET_NO_SA);
 	XFRM_INC_STATS(net, LINUX_MIB_XFRMINNOSTATES);
-	return -EINVAL;
+	return ESPX_DROP_NO_SA;
 }
 
 /* The addresses of an IPv4 or IPv6 header: a received packet's, or the
@@ -1332,44 +1336,48 @@ static bool espx_diet_rcv_untruncated(struct net *net, struct sk_buff *skb,
 	return hit;
 }
 
-/* Return: 0 when the packet went to xfrm_input(), -1 when dropped. */
-static int espx_diet_rcv(struct sk_buff *skb, u16 family)
+/* Return: SKB_NOT_DROPPED_YET when the packet may go to xfrm_input(),
+ * else the reason to drop it with (counted).
+ */
+static enum skb_drop_reason espx_diet_rcv(struct sk_buff *skb, u16 family)
 {
 	struct xfrm_state *xs[ESPX_DIET_CANDIDATES];
 	struct net *net = dev_net(skb->dev);
+	enum skb_drop_reason reason;
 	xfrm_address_t saddr, daddr;
 	unsigned int m, i;
 	bool short_pkt;
-	int err;
 
 	espx_diet_addrs(skb_network_header(skb), family, &saddr, &daddr);
 	if (!pskb_may_pull(skb, min_t(unsigned int, skb->len,
 				      ESPX_DIET_EEC_MAX)))
-		return -1;
+		return SKB_DROP_REASON_NOMEM;
 	m = espx_diet_lookup(net, skb, &saddr, &daddr, family, xs, &short_pkt);
 	if (m) {
-		err = espx_diet_walk(net, skb, xs, m);
+		reason = espx_diet_walk(net, skb, xs, m);
 		for (i = 0; i < m; i++)
 			xfrm_state_put(xs[i]);
-		return err ? -1 : 0;
+		return reason;
 	}
 	if (espx_diet_rcv_untruncated(net, skb, &daddr, family))
-		return -1;
+		return ESPX_DROP_HDR;
 	/* too short for a width in use: more likely cut than unknown */
 	if (short_pkt) {
 		espx_ns_stat_inc(net, ESPX_NS_STAT_DIET_TRUNCATED);
 		XFRM_INC_STATS(net, LINUX_MIB_XFRMINHDRERROR);
-	} else {
-		espx_ns_stat_inc(net, ESPX_NS_STAT_DIET_NO_SA);
-		XFRM_INC_STATS(net, LINUX_MIB_XFRMINNOSTATES);
+		return ESPX_DROP_SHORT;
 	}
-	return -1;
+	espx_ns_stat_inc(net, ESPX_NS_STAT_DIET_NO_SA);
+	XFRM_INC_STATS(net, LINUX_MIB_XFRMINNOSTATES);
+	return ESPX_DROP_NO_SA;
 }
 
 static int espx_diet4_rcv(struct sk_buff *skb)
 {
-	if (espx_diet_rcv(skb, AF_INET)) {
-		kfree_skb(skb);
+	enum skb_drop_reason reason = espx_diet_rcv(skb, AF_INET);
+
+	if (reason) {
+		kfree_skb_reason(skb, reason);
 		return 0;
 	}
 	return xfrm4_rcv_spi(skb, IPPROTO_ESP, 0);
@@ -1377,8 +1385,10 @@ static int espx_diet4_rcv(struct sk_buff *skb)
 
 static int espx_diet6_rcv(struct sk_buff *skb)
 {
-	if (espx_diet_rcv(skb, AF_INET6)) {
-		kfree_skb(skb);
+	enum skb_drop_reason reason = espx_diet_rcv(skb, AF_INET6);
+
+	if (reason) {
+		kfree_skb_reason(skb, reason);
 		return 0;
 	}
 	return xfrm6_rcv_spi(skb, IPPROTO_ESP, 0, NULL);

@@ -265,6 +265,22 @@ void espx_sa_stats_read(const struct espx_sa *sa, u64 out[__ESPX_STAT_MAX]);
 void espx_ns_stat_inc(const struct net *net, enum espx_ns_stat id);
 void espx_ns_stats_read(const struct net *net, u64 out[__ESPX_NS_STAT_MAX]);
 
+/* Drop reasons of the packets espx's protocol handlers free themselves
+ * (kfree_skb tracepoint, drop monitors). The kernels have no ESP input
+ * reason (xfrm has only XFRM_POLICY, 6.1 and 6.12 alike) and their enum
+ * values differ from version to version: the closest generic reasons by
+ * name, which 6.0 brought; before it, and for a packet naming no SA (the
+ * core's own xfrm_input() frees those unspecified), NOT_SPECIFIED.
+ */
+#if KERNEL_VERSION(6, 0, 0) <= LINUX_VERSION_CODE
+#define ESPX_DROP_SHORT		SKB_DROP_REASON_PKT_TOO_SMALL
+#define ESPX_DROP_HDR		SKB_DROP_REASON_INVALID_PROTO
+#else
+#define ESPX_DROP_SHORT		SKB_DROP_REASON_NOT_SPECIFIED
+#define ESPX_DROP_HDR		SKB_DROP_REASON_NOT_SPECIFIED
+#endif
+#define ESPX_DROP_NO_SA		SKB_DROP_REASON_NOT_SPECIFIED
+
 /* sa.c, for netlink.c: the per-netns table of pending configs and SAs.
  * espx_sa_get() and espx_sa_walk() call @fn under the table's lock: the entry
  * is valid only inside @fn. Dead SAs (deleted, not yet destroyed) are skipped.

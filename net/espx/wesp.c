@@ -231,10 +231,14 @@ static void espx_wesp_log_range(const struct sk_buff *skb,
 }
 
 /* Steps 1-6 of wespv2.md §7 on a packet whose skb->data is the WESPv2
- * header. Return: the header length to pull, or -1 (dropped and counted;
- * the caller frees the skb).
+ * header. Every drop is counted where esp4 would count it (a header cut
+ * before the SPI: XfrmInHdrError; no SA: XfrmInNoStates; a header its SA
+ * refuses: XfrmInStateProtoError, as for an ESP input error) and in espx's
+ * own statistics. Return: the header length to pull, or -1 (dropped; the
+ * caller frees the skb with *@reason).
  */
-static int espx_wesp_rcv_check(struct sk_buff *skb, unsigned short family)
+static int espx_wesp_rcv_check(struct sk_buff *skb, unsigned short family,
+			       enum skb_drop_reason *reason)
 {
 	struct net *net = dev_net(skb->dev);
 	const xfrm_address_t *daddr;
@@ -254,6 +258,7 @@ static int espx_wesp_rcv_check(struct sk_buff *skb, unsigned short family)
 	if (!pskb_may_pull(skb, need)) {
 		espx_ns_stat_inc(net, ESPX_NS_STAT_WESP_TRUNCATED);
 		XFRM_INC_STATS(net, LINUX_MIB_XFRMINHDRERROR);
+		*reason = ESPX_DROP_SHORT;
 		return -1;
 	}
 	memcpy(&spi, skb->data + need - ESPX_ESP_HDR_LEN, sizeof(spi));
@@ -266,17 +271,19 @@ static int espx_wesp_rcv_check(struct sk_buff *skb, unsigned short family)
 	if (!x) {
 		espx_ns_stat_inc(net, ESPX_NS_STAT_WESP_NO_SA);
 		XFRM_INC_STATS(net, LINUX_MIB_XFRMINNOSTATES);
+		*reason = ESPX_DROP_NO_SA;
 		return -1;
 	}
 
 	err = -1;
+	*reason = ESPX_DROP_HDR;
 	rcu_read_lock();
 	sa = espx_sa_of(x);
 	if (!sa)
-		goto out;
+		goto drop;
 	if (!sa->ext.wesp_len) {
 		espx_stat_inc(sa, ESPX_STAT_IN_DROP_WESP_PLAIN_SA);
-		goto out;
+		goto drop;
 	}
 	err = espx_wesp_parse(skb->data, skb_headlen(skb), family == AF_INET6,
 			      &h);
@@ -293,10 +300,13 @@ static int espx_wesp_rcv_check(struct sk_buff *skb, unsigned short family)
 				    sa->cfg.counters);
 	if (err) {
 		espx_stat_inc(sa, espx_wesp_stat(err));
-		err = -1;
-		goto out;
+		goto drop;
 	}
 	err = h.optlen + ESPX_WESP_BASE_LEN;
+	goto out;
+drop:
+	XFRM_INC_STATS(net, LINUX_MIB_XFRMINSTATEPROTOERROR);
+	err = -1;
 out:
 	rcu_read_unlock();
 	xfrm_state_put(x);
@@ -309,10 +319,11 @@ out:
  */
 static int espx_wesp4_rcv(struct sk_buff *skb)
 {
-	int hlen = espx_wesp_rcv_check(skb, AF_INET);
+	enum skb_drop_reason reason;
+	int hlen = espx_wesp_rcv_check(skb, AF_INET, &reason);
 
 	if (hlen < 0) {
-		kfree_skb(skb);
+		kfree_skb_reason(skb, reason);
 		return 0;
 	}
 	__skb_pull(skb, hlen);
@@ -322,10 +333,11 @@ static int espx_wesp4_rcv(struct sk_buff *skb)
 
 static int espx_wesp6_rcv(struct sk_buff *skb)
 {
-	int hlen = espx_wesp_rcv_check(skb, AF_INET6);
+	enum skb_drop_reason reason;
+	int hlen = espx_wesp_rcv_check(skb, AF_INET6, &reason);
 
 	if (hlen < 0) {
-		kfree_skb(skb);
+		kfree_skb_reason(skb, reason);
 		return 0;
 	}
 	__skb_pull(skb, hlen);
