@@ -17,6 +17,9 @@ import sys
 from collections import OrderedDict, defaultdict
 
 IMPLS = ("stock", "espx")
+# ESPX_KO_BEFORE (scripts/bench.sh): another espx.ko in the same boot; its
+# numbers appear in the Diet-ESP candidate walk table only
+BEFORE = "espx-before"
 
 
 def read_kv(path):
@@ -393,7 +396,7 @@ def main():
         if metric.endswith(" B/pkt") and not any(per.values()):
             continue    # a run from before the B/pkt rows
         cells, stats = {}, {}
-        for impl in IMPLS:
+        for impl in IMPLS + (BEFORE,):
             xs = [x for x in per.get(impl, []) if x is not None]
             if xs:
                 # Best of the repeats: noise only adds instructions (ticks,
@@ -446,7 +449,9 @@ def main():
     lines.append("| TCP | one iperf3 stream, %s s |" % meta.get("tcp_secs", "?"))
     lines.append("| espx module | %s |" % host.get("espx_ko", "?"))
     lines.append("| tree | %s |" % host.get("espx_git", "?"))
-    for impl in IMPLS:
+    if "espx_ko_before" in host:
+        lines.append("| %s module | %s |" % (BEFORE, host["espx_ko_before"]))
+    for impl in IMPLS + ((BEFORE,) if "load_" + BEFORE in meta else ()):
         lines.append("| %s | load: %s; dmesg: %s |" %
                      (impl, meta.get("load_" + impl, "not run"), meta.get("dmesg_" + impl, "?")))
     lines.append("| VM wall time | %s s |" % host.get("vm_seconds", "?"))

@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # Runs INSIDE the bench VM (scripts/bench.sh boots it): every scenario of bench/scenarios.sh
 # with the kernel's esp4/esp6, then with espx, in this one boot, with identical SAs.
-#   run-vm.sh OUTDIR ESPX_KO
+#   run-vm.sh OUTDIR ESPX_KO [ESPX_KO_BEFORE]
+# ESPX_KO_BEFORE: another espx.ko (e.g. of an older commit) that runs as the
+# implementation "espx-before" (BENCH_IMPLS) every scenario espx can run: a
+# before/after comparison in one boot.
 # Writes to OUTDIR:
 #   results.tsv  scenario <TAB> metric <TAB> impl <TAB> value      ("n/a" when not obtainable)
 #   marks.tsv    mark <TAB> scenario <TAB> metric <TAB> impl <TAB> packets <TAB> rep
@@ -17,7 +20,7 @@
 # (1: how many times the implementations take turns, stock espx stock espx ...).
 # Never fails because espx does: its column is "n/a" then.
 set -uo pipefail
-out=$1 ko=$2
+out=$1 ko=$2 ko_before=${3:-}
 here=$(dirname "$(readlink -f "$0")")
 top=$(dirname "$here")
 BIN=${BENCH_BIN:-$top/build/bench}
@@ -268,7 +271,7 @@ replay_counters() {
 	ip -n b -s xfrm state get src "$src" dst "$dst" proto esp spi 0x1001 2>/dev/null |
 		awk '$1 == "replay-window" && $3 == "replay" && $5 == "failed" { w = $2; r = $4 }
 			END { print "sa_replay_window", w + 0; print "sa_replay", r + 0 }'
-	if [ "$impl" = espx ]; then
+	if [ "$kind" = espx ]; then
 		ip netns exec b python3 -S "$top/selftests/espx_pkt.py" espx-stats --spi 0x1001 2>>"$log" |
 			awk '$1 ~ /^espx:.*:in_drop_ctr_replay$/ { v += $2 } END { print "ctr_replay", v + 0 }'
 	else
@@ -380,6 +383,7 @@ load_impl() {
 	case $1 in
 	stock) run modprobe esp4 && run modprobe esp6 ;;
 	espx) [ -e "$ko" ] && run insmod "$ko" ;;
+	espx-before) [ -n "$ko_before" ] && [ -e "$ko_before" ] && run insmod "$ko_before" ;;
 	esac
 }
 
@@ -410,6 +414,7 @@ declare -A splat_total
 for round in $(seq 1 "$ROUNDS"); do
 	for impl in $IMPLS; do
 		first=0
+		kind=${impl%-before}	# espx-before runs what espx runs
 		[ "$round" = 1 ] && [ "$impl" = "${IMPLS%% *}" ] && first=1
 		dmesg -c >/dev/null
 		if ! load_impl "$impl"; then
@@ -433,7 +438,7 @@ for round in $(seq 1 "$ROUNDS"); do
 			done
 			# the scenario itself, for the report's expected wire sizes
 			[ $first = 1 ] && echo "scenario: $spec" | tr -s ' ' >>"$meta"
-			if [[ ,$impls, != *,$impl,* ]] || [ $loaded = 0 ]; then all_na; continue; fi
+			if [[ ,$impls, != *,$kind,* ]] || [ $loaded = 0 ]; then all_na; continue; fi
 			if [ "$fam" = 4 ]; then dst=$B4; else dst=$B6; fi
 			say "$impl: $scen (round $round of $ROUNDS)"
 			if ! xfrm_setup "$fam" "$mode" "$crypto" "${extra[@]}"; then
@@ -459,7 +464,7 @@ for round in $(seq 1 "$ROUNDS"); do
 			if [ $failed = 1 ]; then
 				run ip -n b -s xfrm state; run ip netns exec b nstat -az
 			fi
-			[ "$impl" = espx ] && espx_drops
+			[ "$kind" = espx ] && espx_drops
 			xfrm_flush
 		done
 		# symbols for bench/profile.py, modules included: now, so that the
