@@ -4,8 +4,9 @@
 # with the kernel's esp4/esp6, then with espx, in this one boot, with identical SAs.
 #   run-vm.sh OUTDIR ESPX_KO [ESPX_KO_BEFORE]
 # ESPX_KO_BEFORE: another espx.ko (e.g. of an older commit) that runs as the
-# implementation "espx-before" (BENCH_IMPLS) every scenario espx can run: a
-# before/after comparison in one boot.
+# implementation "espx-before" (BENCH_IMPLS) every scenario espx can run that
+# also matches BENCH_BEFORE_SCENARIOS (a regex, default all): a before/after
+# comparison in one boot.
 # Writes to OUTDIR:
 #   results.tsv  scenario <TAB> metric <TAB> impl <TAB> value      ("n/a" when not obtainable)
 #   marks.tsv    mark <TAB> scenario <TAB> metric <TAB> impl <TAB> packets <TAB> rep
@@ -30,6 +31,7 @@ REPEAT=${BENCH_REPEAT:-1}
 ROUNDS=${BENCH_ROUNDS:-1}
 TCP_SECS=${BENCH_TCP_SECS:-5}
 SEL=${BENCH_SCENARIOS:-.}
+SEL_BEFORE=${BENCH_BEFORE_SCENARIOS:-.}
 IMPLS=${BENCH_IMPLS:-stock espx}
 PATCHED_IP=$top/build/iproute2/ip/ip
 ipbin=ip	# the ip that makes a scenario's SAs (IP=patched: PATCHED_IP)
@@ -607,7 +609,11 @@ for round in $(seq 1 "$ROUNDS"); do
 			done
 			# the scenario itself, for the report's expected wire sizes
 			[ $first = 1 ] && echo "scenario: $spec" | tr -s ' ' >>"$meta"
-			if [[ ,$impls, != *,$kind,* ]] || [ $loaded = 0 ]; then all_na; continue; fi
+			if [[ ,$impls, != *,$kind,* ]] || [ $loaded = 0 ] ||
+				{ [ "$impl" = espx-before ] && ! [[ $scen =~ $SEL_BEFORE ]]; }; then
+				all_na
+				continue
+			fi
 			if [ "$fam" = 4 ]; then dst=$B4; else dst=$B6; fi
 			say "$impl: $scen (round $round of $ROUNDS)"
 			if ! xfrm_setup "$fam" "$mode" "$crypto" "${extra[@]}"; then
