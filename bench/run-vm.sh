@@ -347,7 +347,7 @@ kp_hits() { awk -v k="$2" '$1 == k { print $2 }' <<<"$1"; }
 metric_aead() {
 	local tr=/sys/kernel/tracing line sent arrived s0 s1 t0 t1 h0 h1 n ok=1
 	[ -e $tr/kprobe_events ] || mount -t tracefs nodev $tr 2>>"$log"
-	echo "-- /proc/crypto rfc4106 drivers:" >>"$log"
+	echo "-- /proc/crypto gcm drivers:" >>"$log"
 	awk '/^name/ { n = $3 } /^driver/ && n ~ /gcm/ { print "  " n, $3 }' /proc/crypto >>"$log"
 	run sh -c "echo 'p:espxb/espxb_trial gcm:crypto_gcm_decrypt' >>$tr/kprobe_events" || ok=
 	run sh -c "echo 'p:espxb/espxb_pass espx:espx_input' >>$tr/kprobe_events" || ok=
