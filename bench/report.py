@@ -17,6 +17,9 @@ import sys
 from collections import OrderedDict, defaultdict
 
 IMPLS = ("stock", "espx")
+# ESPX_KO_BEFORE (scripts/bench.sh): another espx.ko in the same boot; its
+# numbers appear in the Diet-ESP candidate walk table only
+BEFORE = "espx-before"
 
 
 def read_kv(path):
@@ -253,6 +256,59 @@ def diet_section(rows, scens, bases):
     return out
 
 
+WALK_HEAD = ("| scenario | espx.ko | traffic | 64 B insn/pkt | 1400 B insn/pkt | AEAD passes/pkt "
+             "(trials + xfrm_input) | trials/pkt (debugfs) | delivered/pkt | dropped/pkt |")
+
+
+def walk_section(rows):
+    """Diet-ESP candidate walk (issue #13 section 2): valid and forged
+    traffic against several candidates, espx (and espx-before) only
+    (metrics forged*, aead)."""
+    scens = []
+    for s_, m_, _, _, _ in rows:
+        if (m_.startswith("forged") or m_.startswith("aead ")) and s_ not in scens:
+            scens.append(s_)
+    if not scens:
+        return []
+    # a scenario's valid-traffic rows (udp*) and its walk rows
+    scens += [s_ for s_, m_, _, _, _ in rows if s_.startswith("diet-c") and s_ not in scens]
+
+    def f3(v):
+        return "n/a" if v is None else "%.3f" % v
+
+    out = ["", "## Diet-ESP candidate walk (espx)", "",
+           "Receiver b holds the scenario's candidates: inbound Diet SAs for a->b that "
+           "share one truncated SPI (bench/scenarios.sh). insn/pkt = guest kernel "
+           "instructions per datagram (sender, ESP output, veth, Diet receive and, for "
+           "valid traffic, ESP input and UDP; best of the repeats); forged = no candidate "
+           "authenticates the packet (metric forged*, whose rows also give b's "
+           "xfrm error counters per packet). AEAD passes = kprobe hits on the trial "
+           "transform's decrypt (crypto_gcm_decrypt) + on espx_input (the real pass), per packet, "
+           "over an untimed run of 64 B datagrams (metric aead); trials (debugfs) = "
+           "espx/diet_trials where the module has it. espx.ko: after = ESPX_KO, "
+           "before = ESPX_KO_BEFORE (same boot).", "", WALK_HEAD,
+           "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    for sc in scens:
+        for impl, label in ((BEFORE, "before"), ("espx", "after")):
+            cell = {m_: c_.get(impl) for s_, m_, c_, _, _ in rows if s_ == sc}
+            if all(v is None for v in cell.values()):
+                continue
+            forged = "forged64 insn/pkt" in cell
+            pre = "forged" if forged else "udp"
+            drop = cell.get("forged64 dropped/pkt") if forged else None
+            if drop is None:
+                drop = cell.get("aead dropped/pkt")
+            out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" %
+                       (sc, label, "forged" if forged else "valid",
+                        fmt(cell.get(pre + "64 insn/pkt")),
+                        fmt(cell.get(pre + "1400 insn/pkt")),
+                        f3(cell.get("aead AEAD/pkt")),
+                        f3(cell.get("aead debugfs trials/pkt")),
+                        f3(cell.get("aead delivered/pkt")), f3(drop)))
+    out.append("")
+    return out
+
+
 CTR_HEAD = ("| scenario | impl | senders | pps (all senders) | scaling | kernel insn/pkt "
             "| lost | replay drops: xfrm core / espx counters |")
 
@@ -345,6 +401,8 @@ def main():
             if metric.endswith(" insn/pkt"):
                 if v == "n/a":
                     add(scen, metric, impl, None)
+                else:   # "marked" (metric forged): the row's place
+                    vals.setdefault((scen, metric), {i: [] for i in IMPLS})
                 continue        # the numbers come from the marks
             add(scen, metric, impl, None if v == "n/a" else float(v))
             if metric.endswith(" pps"):
@@ -393,7 +451,7 @@ def main():
         if metric.endswith(" B/pkt") and not any(per.values()):
             continue    # a run from before the B/pkt rows
         cells, stats = {}, {}
-        for impl in IMPLS:
+        for impl in IMPLS + (BEFORE,):
             xs = [x for x in per.get(impl, []) if x is not None]
             if xs:
                 # Best of the repeats: noise only adds instructions (ticks,
@@ -446,7 +504,9 @@ def main():
     lines.append("| TCP | one iperf3 stream, %s s |" % meta.get("tcp_secs", "?"))
     lines.append("| espx module | %s |" % host.get("espx_ko", "?"))
     lines.append("| tree | %s |" % host.get("espx_git", "?"))
-    for impl in IMPLS:
+    if "espx_ko_before" in host:
+        lines.append("| %s module | %s |" % (BEFORE, host["espx_ko_before"]))
+    for impl in IMPLS + ((BEFORE,) if "load_" + BEFORE in meta else ()):
         lines.append("| %s | load: %s; dmesg: %s |" %
                      (impl, meta.get("load_" + impl, "not run"), meta.get("dmesg_" + impl, "?")))
     lines.append("| VM wall time | %s s |" % host.get("vm_seconds", "?"))
@@ -504,6 +564,7 @@ def main():
         lines.append("")
 
     lines.extend(diet_section(rows, scens, bases))
+    lines.extend(walk_section(rows))
     lines.extend(ctr_table(ctr, meta, host))
 
     # Chart of the ratios.
@@ -578,7 +639,8 @@ def main():
         f.write(text)
     # The tables, on the terminal.
     for head in ("| scenario | metric | stock | espx | espx/stock |", CTR_HEAD,
-                 "## Diet-ESP against plain ESP (both espx, same boot)"):
+                 "## Diet-ESP against plain ESP (both espx, same boot)",
+                 "## Diet-ESP candidate walk (espx)"):
         if head not in lines:
             continue
         print()

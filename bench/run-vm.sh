@@ -2,7 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # Runs INSIDE the bench VM (scripts/bench.sh boots it): every scenario of bench/scenarios.sh
 # with the kernel's esp4/esp6, then with espx, in this one boot, with identical SAs.
-#   run-vm.sh OUTDIR ESPX_KO
+#   run-vm.sh OUTDIR ESPX_KO [ESPX_KO_BEFORE]
+# ESPX_KO_BEFORE: another espx.ko (e.g. of an older commit) that runs as the
+# implementation "espx-before" (BENCH_IMPLS) every scenario espx can run that
+# also matches BENCH_BEFORE_SCENARIOS (a regex, default all): a before/after
+# comparison in one boot.
 # Writes to OUTDIR:
 #   results.tsv  scenario <TAB> metric <TAB> impl <TAB> value      ("n/a" when not obtainable)
 #   marks.tsv    mark <TAB> scenario <TAB> metric <TAB> impl <TAB> packets <TAB> rep
@@ -17,7 +21,7 @@
 # (1: how many times the implementations take turns, stock espx stock espx ...).
 # Never fails because espx does: its column is "n/a" then.
 set -uo pipefail
-out=$1 ko=$2
+out=$1 ko=$2 ko_before=${3:-}
 here=$(dirname "$(readlink -f "$0")")
 top=$(dirname "$here")
 BIN=${BENCH_BIN:-$top/build/bench}
@@ -27,6 +31,7 @@ REPEAT=${BENCH_REPEAT:-1}
 ROUNDS=${BENCH_ROUNDS:-1}
 TCP_SECS=${BENCH_TCP_SECS:-5}
 SEL=${BENCH_SCENARIOS:-.}
+SEL_BEFORE=${BENCH_BEFORE_SCENARIOS:-.}
 IMPLS=${BENCH_IMPLS:-stock espx}
 PATCHED_IP=$top/build/iproute2/ip/ip
 ipbin=ip	# the ip that makes a scenario's SAs (IP=patched: PATCHED_IP)
@@ -95,14 +100,27 @@ sa_words() {
 # pins the sender's UDP source port (netns a's local port range: udpblast's
 # connected socket gets it, and so does every other autobound socket in a)
 # for SAs whose selector names it (@SPORT@); xfrm_flush undoes it.
+#
+# Diet-ESP SAs get a salt of their own per setup: espx continues a key's SNs
+# across states (one SN counter per key, tombstones included), while a new
+# Diet SA in b rebuilds SNs from its own window starting at 0, so a key
+# reused by a later scenario or round would send SNs that b's fresh SAs
+# rebuild wrongly once they pass 2^sn-lsb. CAND=<n>: b also gets n - 1
+# inbound SAs for a->b with SPIs 0x2001, 0x3001, ... and their own keys,
+# made after 0x1001 (newer: Diet-ESP tries them first); FORGE=1: b's 0x1001
+# gets another key than a's, so b authenticates none of a's packets.
+nsetup=0
 xfrm_setup() {
-	local fam=$1 mode=$2 crypto=$3 a b sel w sport=
+	local fam=$1 mode=$2 crypto=$3 a b sel w sport='' cand=1 forge=0 i
 	shift 3
 	ipbin=ip
+	nsetup=$((nsetup + 1))
 	for w in "$@"; do
 		case $w in
 		IP=patched) ipbin=$PATCHED_IP ;;
 		SPORT=*) sport=${w#SPORT=} ;;
+		CAND=*) cand=${w#CAND=} ;;
+		FORGE=*) forge=${w#FORGE=} ;;
 		esac
 	done
 	if [ -n "$sport" ]; then
@@ -110,19 +128,36 @@ xfrm_setup() {
 		run ip netns exec a sysctl -w net.ipv4.ip_local_port_range="$sport $sport" || return 1
 	fi
 	if [ "$fam" = 4 ]; then a=$A4 b=$B4 sel=32; else a=$A6 b=$B6 sel=128; fi
-	local -a alg ex1 ex2
+	local -a alg ex1 ex2 algb more=()
 	eval "alg=(${CRYPTO_ARGS[$crypto]})"
 	mapfile -t ex1 < <(sa_words "$a" "$b" "$sport" "$DPORT" "$@")
 	mapfile -t ex2 < <(sa_words "$b" "$a" "$DPORT" "$sport" "$@")
+	# AEAD key words are 0x + 16 octets of key + 4 of salt (CRYPTO_ARGS)
+	if [ "${alg[0]}" = aead ] && [[ " ${ex1[*]} " = *" diet "* ]]; then
+		alg[2]=${alg[2]:0:34}$(printf '%08x' "$nsetup")
+	fi
+	algb=("${alg[@]}")
+	if [ "$forge" = 1 ]; then
+		[ "${alg[0]}" = aead ] || return 1
+		algb[2]=0xff${alg[2]:4}
+	fi
 	# One `ip -batch` per namespace (each exec is slow under TCG with a 9p root).
 	local sa1=(xfrm state add src "$a" dst "$b" proto esp spi 0x1001 reqid 1 mode "$mode" "${alg[@]}" "${ex1[@]}")
 	local sa2=(xfrm state add src "$b" dst "$a" proto esp spi 0x1002 reqid 2 mode "$mode" "${alg[@]}" "${ex2[@]}")
+	local sa1b=(xfrm state add src "$a" dst "$b" proto esp spi 0x1001 reqid 1 mode "$mode" "${algb[@]}" "${ex1[@]}")
+	for ((i = 2; i <= cand; i++)); do
+		[ "${alg[0]}" = aead ] || return 1
+		algb[2]=0x$(printf '%02x' "$i")${alg[2]:4}
+		more+=(xfrm state add src "$a" dst "$b" proto esp spi "$(printf '0x%x001' "$i")" reqid 1 \
+			mode "$mode" "${algb[@]}" "${ex1[@]}" --)
+	done
 	batch a "${sa1[@]}" -- "${sa2[@]}" -- \
 		xfrm policy add src $a/$sel dst $b/$sel dir out tmpl src $a dst $b proto esp reqid 1 mode "$mode" -- \
 		xfrm policy add src $b/$sel dst $a/$sel dir in tmpl src $b dst $a proto esp reqid 2 mode "$mode" || return 1
-	batch b "${sa1[@]}" -- "${sa2[@]}" -- \
+	batch b "${sa1b[@]}" -- "${sa2[@]}" -- "${more[@]}" \
 		xfrm policy add src $b/$sel dst $a/$sel dir out tmpl src $b dst $a proto esp reqid 2 mode "$mode" -- \
-		xfrm policy add src $a/$sel dst $b/$sel dir in tmpl src $a dst $b proto esp reqid 1 mode "$mode"
+		xfrm policy add src $a/$sel dst $b/$sel dir in tmpl src $a dst $b proto esp reqid 1 mode "$mode" || return 1
+	[ "$cand" = 1 ] || [ "$(ip -n b xfrm state list | grep -c '^src')" = $((cand + 1)) ]
 }
 
 # batch NS WORDS... [-- WORDS...]...: run the commands with one `ip -n NS -batch -`
@@ -219,6 +254,142 @@ udp() {
 metric_udp64() { udp udp64 64; }
 metric_udp1400() { udp udp1400 1400; }
 
+# Diet-ESP candidate walk (issue #13 section 2). b_stats: the xfrm core's
+# error counters of netns b (/proc/net/xfrm_stat, "NAME VALUE" lines: every
+# drop of the walk is one of them, an ICV failure of the last candidate
+# XfrmInStateProtoError, a walk that passes over every candidate
+# XfrmInNoStates; cheap to read, unlike espx's own counters, which
+# espx_drops dumps once per scenario); stat_delta BEFORE AFTER REGEX: the
+# growth of the counters whose names match REGEX; trials: espx's trial
+# decryptions so far (debugfs espx/diet_trials; "none" where the module has
+# no such file).
+b_stats() { ip netns exec b cat /proc/net/xfrm_stat; }
+stat_delta() {
+	# shellcheck disable=SC2016
+	awk -v re="$3" 'NR == FNR { if ($1 ~ re) s -= $2; next } $1 ~ re { s += $2 } END { print s + 0 }' \
+		<(echo "$1") <(echo "$2")
+}
+DROPS_RE='^Xfrm'
+TRIALS=/sys/kernel/debug/espx/diet_trials
+trials() { cat "$TRIALS" 2>/dev/null || echo none; }
+# per_pkt COUNT PACKETS: COUNT / PACKETS with 3 decimals ("n/a" for none)
+per_pkt() {
+	case $1 in
+	none|'') echo n/a ;;
+	*) awk -v c="$1" -v p="$2" 'BEGIN { printf "%.3f", c / p }' ;;
+	esac
+}
+
+# forged METRICNAME LEN: a's packets that no candidate in b authenticates
+# (diet-forged-v6): kernel instructions per forged packet, BENCH_REPEAT times.
+# Nothing arrives, so the window ends FORGED_QUIET ms after the last send
+# (udpblast -q; the receive softirq runs on the sending vCPU, before send()
+# returns). Rows: "M insn/pkt" (marks), "M dropped/pkt" (growth of b's xfrm
+# error counters per datagram, udpblast's own warm-up included: 1.000 = every
+# one dropped and counted), "M trials/pkt" (diet_trials, when the module has
+# it), "M arrived". A run in which something arrived or not every packet was
+# counted as a drop is not counted.
+FORGED_QUIET=200
+forged() {
+	local m=$1 len=$2 r line sent arrived s0 s1 t0 t1 tot drops
+	for r in $(seq 1 "$REPEAT"); do
+		echo "\$ udpblast -l $len -n $N -q $FORGED_QUIET ($scen/$impl rep $r, forged)" >>"$log"
+		s0=$(b_stats) t0=$(trials)
+		line=$(timeout 600 "$BIN/udpblast" -d "$dst" -p $DPORT -l "$len" -n "$N" \
+			-w "$WARMUP" -q "$FORGED_QUIET" -A a -N b -c 0 2>>"$log")
+		s1=$(b_stats) t1=$(trials)
+		echo "$line" >>"$log"
+		case $line in
+		sent=*) mark=$((mark + 1))
+			# the row's place in the table; the number comes from the marks
+			result "$scen" "$m insn/pkt" "$impl" marked ;;
+		*) result "$scen" "$m insn/pkt" "$impl" n/a; return 1 ;;
+		esac
+		sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$line")
+		arrived=$(sed -n 's/.*arrived=\([0-9]*\).*/\1/p' <<<"$line")
+		tot=$((sent + WARMUP))
+		drops=$(stat_delta "$s0" "$s1" "$DROPS_RE")
+		echo "forged: b's drops +$drops for $tot datagrams: $(awk 'NR == FNR { a[$1] = $2; next }
+			$2 != a[$1] { printf " %s+%d", $1, $2 - a[$1] }' <(echo "$s0") <(echo "$s1"))" >>"$log"
+		result "$scen" "$m dropped/pkt" "$impl" "$(per_pkt "$drops" "$tot")"
+		if [ "$t0" = none ] || [ "$t1" = none ]; then
+			result "$scen" "$m trials/pkt" "$impl" n/a
+		else
+			result "$scen" "$m trials/pkt" "$impl" "$(per_pkt $((t1 - t0)) "$tot")"
+		fi
+		result "$scen" "$m arrived" "$impl" "$arrived"
+		if [ "$sent" -eq "$N" ] && [ "$arrived" -eq 0 ] && [ "$drops" -eq "$tot" ]; then
+			printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$mark" "$scen" "$m insn/pkt" "$impl" "$N" "$r" >>"$marks"
+		else
+			say "$scen/$impl $m rep $r: sent $sent of $N, $arrived arrived, $drops of $tot dropped: not counted"
+			result "$scen" "$m insn/pkt" "$impl" n/a
+			echo "loss: $scen $m $impl rep $r: sent $sent of $N, arrived $arrived, dropped $drops of $tot" >>"$meta"
+		fi
+	done
+}
+metric_forged64() { forged forged64 64; }
+metric_forged1400() { forged forged1400 1400; }
+
+# aead: AEAD passes per packet, untimed (kprobes cost instructions): AEAD_N
+# datagrams of 64 octets with two kprobe events counting (kprobe_profile)
+#   trial  crypto_gcm_decrypt (gcm.ko): the gcm template's decrypt, which
+#          only the Diet trial transform uses: espx allocates it as gcm(aes)
+#          (it builds the nonce) synchronous, CRYPTO_ALG_ASYNC masked, so not
+#          AES-NI's simd generic-gcm-aesni (the real pass's) but
+#          gcm_base(ctr(aes-aesni),ghash-generic), see /proc/crypto in the
+#          log; the same in both module versions
+#   pass   espx_input (espx.ko): the xfrm type's input, the real pass
+# Rows "aead trials/pkt", "aead passes/pkt", "aead AEAD/pkt" (their sum),
+# "aead debugfs trials/pkt" (diet_trials, new modules only: a cross-check),
+# "aead delivered/pkt", "aead dropped/pkt".
+AEAD_N=1000
+kp_hits() { awk -v k="$2" '$1 == k { print $2 }' <<<"$1"; }
+metric_aead() {
+	local tr=/sys/kernel/tracing line sent arrived s0 s1 t0 t1 h0 h1 n ok=1
+	[ -e $tr/kprobe_events ] || mount -t tracefs nodev $tr 2>>"$log"
+	echo "-- /proc/crypto gcm drivers:" >>"$log"
+	awk '/^name/ { n = $3 } /^driver/ && n ~ /gcm/ { print "  " n, $3 }' /proc/crypto >>"$log"
+	run sh -c "echo 'p:espxb/espxb_trial gcm:crypto_gcm_decrypt' >>$tr/kprobe_events" || ok=
+	run sh -c "echo 'p:espxb/espxb_pass espx:espx_input' >>$tr/kprobe_events" || ok=
+	run sh -c "echo 1 >$tr/events/espxb/enable" || ok=
+	h0=$(cat $tr/kprobe_profile 2>/dev/null)
+	s0=$(b_stats) t0=$(trials)
+	line=$(timeout 300 "$BIN/udpblast" -d "$dst" -p $DPORT -l 64 -n $AEAD_N -w 0 -q 300 \
+		-A a -N b -c 0 2>>"$log")
+	s1=$(b_stats) t1=$(trials)
+	h1=$(cat $tr/kprobe_profile 2>/dev/null)
+	echo "aead: $line" >>"$log"
+	printf -- '-- kprobe_profile before:\n%s\n-- after:\n%s\n' "$h0" "$h1" >>"$log"
+	run sh -c "echo 0 >$tr/events/espxb/enable"
+	run sh -c "echo '-:espxb/espxb_trial' >>$tr/kprobe_events"
+	run sh -c "echo '-:espxb/espxb_pass' >>$tr/kprobe_events"
+	case $line in
+	sent=*) mark=$((mark + 1))
+		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$mark" "$scen" "check" "$impl" $AEAD_N 1 >>"$marks" ;;
+	*) result "$scen" "aead AEAD/pkt" "$impl" n/a; return 1 ;;
+	esac
+	sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$line")
+	arrived=$(sed -n 's/.*arrived=\([0-9]*\).*/\1/p' <<<"$line")
+	local tri pas
+	if [ -n "$ok" ] && [ -n "$(kp_hits "$h1" espxb_trial)" ] && [ -n "$(kp_hits "$h1" espxb_pass)" ]; then
+		tri=$(( $(kp_hits "$h1" espxb_trial) - $(kp_hits "$h0" espxb_trial) ))
+		pas=$(( $(kp_hits "$h1" espxb_pass) - $(kp_hits "$h0" espxb_pass) ))
+		result "$scen" "aead trials/pkt" "$impl" "$(per_pkt "$tri" "$sent")"
+		result "$scen" "aead passes/pkt" "$impl" "$(per_pkt "$pas" "$sent")"
+		result "$scen" "aead AEAD/pkt" "$impl" "$(per_pkt $((tri + pas)) "$sent")"
+	else
+		result "$scen" "aead AEAD/pkt" "$impl" n/a
+	fi
+	if [ "$t0" = none ] || [ "$t1" = none ]; then
+		result "$scen" "aead debugfs trials/pkt" "$impl" n/a
+	else
+		result "$scen" "aead debugfs trials/pkt" "$impl" "$(per_pkt $((t1 - t0)) "$sent")"
+	fi
+	result "$scen" "aead delivered/pkt" "$impl" "$(per_pkt "$arrived" "$sent")"
+	n=$(stat_delta "$s0" "$s1" "$DROPS_RE")
+	result "$scen" "aead dropped/pkt" "$impl" "$(per_pkt "$n" "$sent")"
+}
+
 # wire: octets on the wire per packet for the UDP payload sizes of WIRE_LENS
 # (bench/scenarios.sh), WIRE_N datagrams each, no timing or instruction
 # count (rows "wire LEN B/pkt"). The first packets are decoded into the log
@@ -268,7 +439,7 @@ replay_counters() {
 	ip -n b -s xfrm state get src "$src" dst "$dst" proto esp spi 0x1001 2>/dev/null |
 		awk '$1 == "replay-window" && $3 == "replay" && $5 == "failed" { w = $2; r = $4 }
 			END { print "sa_replay_window", w + 0; print "sa_replay", r + 0 }'
-	if [ "$impl" = espx ]; then
+	if [ "$kind" = espx ]; then
 		ip netns exec b python3 -S "$top/selftests/espx_pkt.py" espx-stats --spi 0x1001 2>>"$log" |
 			awk '$1 ~ /^espx:.*:in_drop_ctr_replay$/ { v += $2 } END { print "ctr_replay", v + 0 }'
 	else
@@ -363,6 +534,8 @@ na_metric() {
 		result "$scen" "$1 B/pkt" "$impl" n/a ;;
 	wire) for l in "${WIRE_LENS[@]}"; do result "$scen" "wire $l B/pkt" "$impl" n/a; done ;;
 	ctr) result "$scen" "ctr 1 pps" "$impl" n/a; result "$scen" "ctr $NCPU pps" "$impl" n/a ;;
+	forged*) result "$scen" "$1 insn/pkt" "$impl" n/a ;;
+	aead) result "$scen" "aead AEAD/pkt" "$impl" n/a ;;
 	*) result "$scen" "$1" "$impl" n/a ;;
 	esac
 }
@@ -380,6 +553,7 @@ load_impl() {
 	case $1 in
 	stock) run modprobe esp4 && run modprobe esp6 ;;
 	espx) [ -e "$ko" ] && run insmod "$ko" ;;
+	espx-before) [ -n "$ko_before" ] && [ -e "$ko_before" ] && run insmod "$ko_before" ;;
 	esac
 }
 
@@ -399,6 +573,7 @@ load_impl() {
 } >>"$meta"
 
 topology >>"$log" 2>&1 || { say "topology setup failed"; exit 1; }
+grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs none /sys/kernel/debug 2>>"$log"
 say "background: user-space busy loop of 2 s between markers"
 line=$("$BIN/udpblast" -s 2000)
 mark=$((mark + 1))
@@ -410,6 +585,7 @@ declare -A splat_total
 for round in $(seq 1 "$ROUNDS"); do
 	for impl in $IMPLS; do
 		first=0
+		kind=${impl%-before}	# espx-before runs what espx runs
 		[ "$round" = 1 ] && [ "$impl" = "${IMPLS%% *}" ] && first=1
 		dmesg -c >/dev/null
 		if ! load_impl "$impl"; then
@@ -433,7 +609,11 @@ for round in $(seq 1 "$ROUNDS"); do
 			done
 			# the scenario itself, for the report's expected wire sizes
 			[ $first = 1 ] && echo "scenario: $spec" | tr -s ' ' >>"$meta"
-			if [[ ,$impls, != *,$impl,* ]] || [ $loaded = 0 ]; then all_na; continue; fi
+			if [[ ,$impls, != *,$kind,* ]] || [ $loaded = 0 ] ||
+				{ [ "$impl" = espx-before ] && ! [[ $scen =~ $SEL_BEFORE ]]; }; then
+				all_na
+				continue
+			fi
 			if [ "$fam" = 4 ]; then dst=$B4; else dst=$B6; fi
 			say "$impl: $scen (round $round of $ROUNDS)"
 			if ! xfrm_setup "$fam" "$mode" "$crypto" "${extra[@]}"; then
@@ -459,7 +639,7 @@ for round in $(seq 1 "$ROUNDS"); do
 			if [ $failed = 1 ]; then
 				run ip -n b -s xfrm state; run ip netns exec b nstat -az
 			fi
-			[ "$impl" = espx ] && espx_drops
+			[ "$kind" = espx ] && espx_drops
 			xfrm_flush
 		done
 		# symbols for bench/profile.py, modules included: now, so that the

@@ -24,6 +24,10 @@
 #           `@DST@` the SA's own source and destination address and `@SPORT@`
 #           `@DPORT@` the bench traffic's UDP ports in the SA's direction (the
 #           b->a SA gets them mirrored): selectors that match the bench traffic.
+#           `CAND=<n>` gives netns b n - 1 more inbound SAs for a->b (SPIs
+#           0x2001, 0x3001, ...: with spi-lsb 8 they share 0x1001's truncated
+#           SPI; other keys; newer than 0x1001), `FORGE=1` gives b's 0x1001
+#           another key than a's (Diet-ESP candidate walk, below).
 #           Upper-case KEY=value words are never passed to ip.
 # Every scenario runs every metric of METRICS (bench/run-vm.sh: metric_<name>)
 # unless it names its own. The ctr-* scenarios run metric ctr only (report.py
@@ -75,6 +79,18 @@ SCENARIOS=(
 	# compresses nothing: the spec's reference for A (84 octets for 10 of
 	# data), which plain espx cannot make (its IV is explicit). Wire only.
 	"diet-iivref-v6     6 tunnel    gcm espx IP=patched BASE=gcm-tunnel-v6-rw32 METRICS=wire replay-window 32 diet spi-lsb 32 sn-lsb 32 align 32 trailer mandatory inner keep dscp not-compressed ecn not-compressed flowlabel not-compressed iiv"
+	# Diet-ESP candidate walk (issue #13 section 2): netns b holds CAND=4
+	# inbound Diet SAs for a->b that share the truncated SPI 0x01 (spi-lsb
+	# 8: SPIs 0x1001 and, newer and so tried first, 0x2001 0x3001 0x4001,
+	# each with its own key). diet-c1-v6: the same SA alone (1 candidate);
+	# diet-c4-v6: valid traffic of 0x1001, the candidate tried last (3 trial
+	# decryptions, then xfrm_input()'s own pass); diet-forged-v6 (FORGE=1):
+	# b's 0x1001 has another key than a's, so no candidate authenticates
+	# a packet and b drops every one (metrics forged64/forged1400: insn per
+	# forged packet; aead: AEAD passes per packet, bench/run-vm.sh).
+	"diet-c1-v6         6 tunnel    gcm espx IP=patched METRICS=udp64,udp1400,aead replay-window 32 sel src @SRC@/128 dst ::/0 diet spi-lsb 8 sn-lsb 16 align 8 trailer optional inner compress dscp not-compressed ecn lower flowlabel lower"
+	"diet-c4-v6         6 tunnel    gcm espx IP=patched CAND=4 METRICS=udp64,udp1400,aead replay-window 32 sel src @SRC@/128 dst ::/0 diet spi-lsb 8 sn-lsb 16 align 8 trailer optional inner compress dscp not-compressed ecn lower flowlabel lower"
+	"diet-forged-v6     6 tunnel    gcm espx IP=patched CAND=4 FORGE=1 METRICS=forged64,forged1400,aead replay-window 32 sel src @SRC@/128 dst ::/0 diet spi-lsb 8 sn-lsb 16 align 8 trailer optional inner compress dscp not-compressed ecn lower flowlabel lower"
 	# Sequence counters (issue #5): one SA, 64 B UDP from 1 and from all vCPUs
 	# (metric ctr only), replay windows of 32 so that cross-CPU reordering
 	# shows as replay drops. Plain ESP (stock and espx) with the core's window;

@@ -3,6 +3,9 @@
 # make bench: stock esp4/esp6 against espx, side by side, in one VM boot.
 #   KVER=<kver>   kernel to boot (default: Debian's 6.1 of the matrix)
 #   ESPX_KO=path  the espx module (default build/<kver>/espx.ko; built if missing)
+#   ESPX_KO_BEFORE=path  a second espx.ko (e.g. an older commit's) that runs, as the
+#                 implementation "espx-before" (add it to BENCH_IMPLS), every espx scenario
+#                 that matches BENCH_BEFORE_SCENARIOS (regex, default all)
 #   BENCH_N, BENCH_REPEAT, BENCH_ROUNDS, BENCH_TCP_SECS, BENCH_SCENARIOS, BENCH_IMPLS:
 #   see bench/run-vm.sh
 #   ESPX_VM_CPUS (2), ESPX_VM_MEM (2G), BENCH_TIMEOUT (seconds for the VM, 2400)
@@ -48,6 +51,11 @@ plugin_opt="-plugin $bdir/insn_count.so,outfile=$run/insn.log"
 [ "${BENCH_PROFILE:-0}" = 1 ] && plugin_opt+=",profile=$run/profile.log"
 # Snapshot the module: another engineer may rebuild it while the VM runs.
 [ -e "$ko" ] && cp "$ko" "$run/espx.ko" && ko_src=$ko && ko=$run/espx.ko
+kob=${ESPX_KO_BEFORE:-}
+if [ -n "$kob" ]; then
+	[ -e "$kob" ] || { echo "bench: no $kob (ESPX_KO_BEFORE)" >&2; exit 1; }
+	cp "$kob" "$run/espx-before.ko"
+fi
 {
 	echo "host_cores: $(nproc)"
 	echo "host_cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | sed -n 1p)"
@@ -59,6 +67,7 @@ plugin_opt="-plugin $bdir/insn_count.so,outfile=$run/insn.log"
 	echo "vm: $cpus vCPUs, $mem"
 	echo "espx_ko: ${ko_src:-$ko}$( [ -e "$ko" ] && echo " ($(stat -c %y "${ko_src:-$ko}" | cut -d. -f1), sha256 $(sha256sum "$ko" | cut -c1-12))")"
 	echo "espx_git: $(git -C "$top" describe --always --dirty 2>/dev/null || echo '?')"
+	[ -z "$kob" ] || echo "espx_ko_before: $kob ($(stat -c %y "$kob" | cut -d. -f1), sha256 $(sha256sum "$kob" | cut -c1-12))"
 	[ -z "${BENCH_NOTE:-}" ] || echo "note: $BENCH_NOTE"
 } >"$run/host.txt"
 echo "bench: booting $KVER ($cpus vCPUs, TCG, insn_count plugin); results in $run"
@@ -70,7 +79,8 @@ timeout --kill-after=30 "${BENCH_TIMEOUT:-2400}" \
 	--qemu-opts="-cpu max $plugin_opt" --rodir "$top=$top" --rwdir "/tmp/espx-out=$run" \
 	--exec "BENCH_N=${BENCH_N:-} BENCH_REPEAT=${BENCH_REPEAT:-} BENCH_ROUNDS=${BENCH_ROUNDS:-} BENCH_TCP_SECS=${BENCH_TCP_SECS:-} \
 		BENCH_SCENARIOS='${BENCH_SCENARIOS:-}' BENCH_IMPLS='${BENCH_IMPLS:-}' \
-		$top/bench/run-vm.sh /tmp/espx-out /tmp/espx-out/espx.ko" </dev/null >"$run/console.txt" 2>&1
+		BENCH_BEFORE_SCENARIOS='${BENCH_BEFORE_SCENARIOS:-}' \
+		$top/bench/run-vm.sh /tmp/espx-out /tmp/espx-out/espx.ko ${kob:+/tmp/espx-out/espx-before.ko}" </dev/null >"$run/console.txt" 2>&1
 rc=$?
 set -e
 echo "vm_seconds: $(( $(date +%s) - t0 ))" >>"$run/host.txt"

@@ -312,7 +312,7 @@ errs="A: $(xt_errs "$NS_A") B: $(xt_errs "$NS_B")"
 [ "$errs" = "A:  B: " ] || ktap_info "xfrm counters after TCP: $errs"
 
 # ------------------------------------------- a full crypto queue: drops --
-# every 3rd request refused (-ENOSPC, no backlog), counted once over both
+# every 3rd encryption and every 3rd decryption refused (-ENOSPC, no backlog), counted over both
 # namespaces: the refused ones are espx drops (A out_drop_crypto and
 # XfrmOutStateProtoError, B in_drop_* and XfrmInStateProtoError), all the
 # others are delivered

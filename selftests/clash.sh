@@ -69,15 +69,6 @@ no_splat() {
 }
 log_has() { since_mark | grep -qE -- "$1" || { echo "no '$1' in the kernel log"; return 1; }; }
 
-# SAs release their type reference (and espx) in the xfrm GC work: retry.
-rmmod_retry() {
-	for _ in $(seq 50); do
-		rmmod "$@" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	rmmod "$@"
-}
-
 refcnt() { cat /sys/module/espx/refcnt; }
 load_clean() { espx_load && no_splat; }
 

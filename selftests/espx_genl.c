@@ -33,9 +33,6 @@
  *                         --poke: after the first round of each dump, SET
  *                         and DEL the config ADDR/0x5fe from a second
  *                         socket, so that every dump spans a change
- *   espx_genl churn SA-ID [SECONDS]
- *                         SET then DEL the config SA-ID in a loop for
- *                         SECONDS (default 10), prints "churn N"
  *   espx_genl -n NETNS CMD ...: in the named network namespace
  *   espx_genl batch        the commands on stdin, one a line, each in a
  *                         forked child; exit status: how many failed
@@ -759,26 +756,6 @@ static int request_cfg(struct nl *nl, __u8 cmd, const struct sa_id *id,
 	return nl_talk(nl, nlh, fn, arg);
 }
 
-/* SET then DEL the config @id for @secs seconds. */
-static int churn(struct nl *nl, const struct sa_id *id, const struct set_cfg *sc,
-		 int secs)
-{
-	time_t end = time(NULL) + secs;
-	long n = 0;
-	int err;
-
-	while (time(NULL) < end) {
-		err = request_cfg(nl, ESPX_CMD_SA_SET, id, sc, NULL, NULL);
-		if (!err)
-			err = request_cfg(nl, ESPX_CMD_SA_DEL, id, sc, NULL, NULL);
-		if (err)
-			return err;
-		n++;
-	}
-	printf("churn %ld\n", n);
-	return 0;
-}
-
 static void set_cfg_default(struct set_cfg *sc)
 {
 	memset(sc, 0, sizeof(*sc));
@@ -1407,8 +1384,7 @@ static void help(void)
 		"       espx_genl ctr [--family 4|6] --daddr A --spi X [--proto N] ...\n"
 		"       espx_genl dump|count|info|status|resolve|badinput\n"
 		"       espx_genl dumpintr N [SA-ID] [--poke ADDR]\n"
-		"       espx_genl batch   (commands on stdin, one a line)\n"
-		"       espx_genl churn SA-ID [SECONDS]\n");
+		"       espx_genl batch   (commands on stdin, one a line)\n");
 	exit(EINVAL);
 }
 
@@ -1567,8 +1543,8 @@ static int run(int argc, char **argv)
 	id_default(&id);
 	id.spi = 0;
 	optind = 2;
-	/* dumpintr N, churn ... [SECONDS]: the number comes first */
-	if ((!strcmp(cmd, "dumpintr") || !strcmp(cmd, "churn")) && argc > 2 &&
+	/* dumpintr N: the number comes first */
+	if (!strcmp(cmd, "dumpintr") && argc > 2 &&
 	    argv[2][0] != '-') {
 		num = argv[2];
 		optind = 3;
@@ -1665,7 +1641,7 @@ static int run(int argc, char **argv)
 		gcmd = ESPX_CMD_SA_SET;
 	else if (!strcmp(cmd, "get"))
 		gcmd = ESPX_CMD_SA_GET;
-	else if (!strcmp(cmd, "del") || !strcmp(cmd, "churn"))
+	else if (!strcmp(cmd, "del"))
 		gcmd = ESPX_CMD_SA_DEL;
 	else
 		help();
@@ -1680,10 +1656,6 @@ static int run(int argc, char **argv)
 		if (!num)
 			help();
 		err = dump_intr(&nl, atoi(num), &id, poke_addr);
-		return err ? fail(&nl, cmd, err) : 0;
-	}
-	if (!strcmp(cmd, "churn")) {
-		err = churn(&nl, &id, &sc, num ? atoi(num) : 10);
 		return err ? fail(&nl, cmd, err) : 0;
 	}
 	if (gcmd == ESPX_CMD_CTR_GET) {

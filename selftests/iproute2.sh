@@ -416,15 +416,7 @@ probe=/etc/modprobe.d/espx-autoload-probe.conf
 mark=/tmp/espx-autoload-probe.$$
 printf '%s\n' "alias net-pf-16-proto-16-family-espx espx_autoload_probe" \
 	"install espx_autoload_probe /bin/sh -c 'echo loaded >>$mark; exit 1'" >$probe
-unload_espx() {
-	local i
-	for i in $(seq 50); do
-		rmmod espx 2>/dev/null && return 0
-		sleep 0.2
-	done
-	rmmod espx
-}
-check "espx unloaded" unload_espx
+check "espx unloaded" rmmod_retry espx
 jadd src 10.2.0.1 dst 10.2.0.2 proto esp spi 0x4001 reqid 9 mode tunnel "${AEAD[@]}" \
 	replay-window 32 mark 5 mask 0xff if_id 7 sel src 10.3.0.0/24 dst 10.4.0.1/32
 jadd src fd00::1 dst fd00::2 proto esp spi 0x4002 mode transport enc 'cbc(aes)' $K16 \

@@ -92,6 +92,17 @@ ns_new() {
 	echo "$ns"
 }
 
+# rmmod_retry MOD...: SAs drop their module reference in the xfrm GC work, so a
+# module may stay busy briefly after its last SA: try for 10 s.
+rmmod_retry() {
+	local _
+	for _ in $(seq 50); do
+		rmmod "$@" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	rmmod "$@"
+}
+
 # veth_pair NS_A NS_B: veth "veth0" in each namespace, joined, both up.
 veth_pair() {
 	ip link add veth0 netns "$1" type veth peer name veth0 netns "$2" || return 1

@@ -34,16 +34,6 @@ load() {
 	"$G" resolve >/dev/null || { echo "family espx not resolvable after insmod"; return 1; }
 }
 
-# rmmod may have to wait for the xfrm GC to drop the last SA's reference to the type.
-unload_retry() {
-	local i
-	for i in $(seq 50); do
-		rmmod espx 2>/dev/null && return 0
-		sleep 0.2
-	done
-	rmmod espx
-}
-
 # ---- ftrace of the registrations: what insmod/rmmod call, in order
 TR=/sys/kernel/tracing
 REGS="register_pernet_subsys genl_register_family register_module_notifier xfrm_register_type
@@ -145,7 +135,7 @@ if ip -n "$b" xfrm state add src 192.0.2.1 dst 10.2.1.1 proto esp spi 0x500 mode
 	aead 'rfc4106(gcm(aes))' 0x0123456789abcdef0123456789abcdef01234567 128 2>/dev/null; then
 	busy() {
 		! rmmod espx 2>/dev/null && loaded &&
-		ip -n "$b" xfrm state flush && unload_retry && load
+		ip -n "$b" xfrm state flush && rmmod_retry espx && load
 	}
 	check "rmmod refused while an SA uses the type, works after flush" busy
 else
@@ -182,7 +172,7 @@ tcheck() {
 }
 if [ -n "$tracing" ]; then
 	ip -n "$b" xfrm state flush
-	unload_retry >/dev/null 2>&1
+	rmmod_retry espx >/dev/null 2>&1
 	trace_start
 	load >/dev/null 2>&1
 	unload >/dev/null 2>&1
@@ -200,7 +190,7 @@ else
 	# fail_load PARAM: insmod espx fails while espx_squat PARAM holds a resource
 	fail_load() {
 		local t
-		! loaded || unload_retry || return 1
+		! loaded || rmmod_retry espx || return 1
 		insmod "$SQUAT_KO" "$1" || return 1
 		tstart
 		insmod "$ESPX_KO" 2>/dev/null && { tstop >/dev/null; echo "insmod succeeded"; return 1; }

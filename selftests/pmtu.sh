@@ -31,14 +31,6 @@ PYTHON=python3
 
 loaded() { grep -q "^$1 " /proc/modules; }
 
-rmmod_retry() {	# SAs drop their module reference in the xfrm GC work
-	for _ in $(seq 50); do
-		rmmod "$@" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	rmmod "$@"
-}
-
 # xfrm_state_mtu() for AES-GCM (blksize 4, ICV 16) with esp4/esp6's
 # header_len: 8 + IV 8, plus the outer header in tunnel mode, plus the BEET
 # pseudo-header space for an IPv4 inner header. The result is the largest

@@ -17,8 +17,10 @@
  * The parameter "stats" (read-only) says per algorithm how many requests
  * completed, how many of those the child failed, and how many were refused;
  * "inflight" how many are queued now. "refuse_every" = N refuses every Nth
- * request that may not be backlogged with -ENOSPC (a full queue), without
- * queueing it; 0 (the default) refuses none.
+ * encryption and every Nth decryption (counted apart, so that both
+ * directions see refusals however they interleave) that may not be
+ * backlogged with -ENOSPC (a full queue), without queueing it; 0 (the
+ * default) refuses none.
  *
  * The module cannot be unloaded while a transform exists: every queued
  * request belongs to one (through the caller's object), and exit destroys
@@ -65,7 +67,7 @@ static struct ea_alg ea_algs[] = {
 
 static struct workqueue_struct *ea_wq;
 static atomic_t ea_inflight = ATOMIC_INIT(0);
-static atomic_t ea_seq = ATOMIC_INIT(0);
+static atomic_t ea_seq[2];	/* requests so far: [0] decryptions, [1] encryptions */
 
 static unsigned int refuse_every;
 module_param(refuse_every, uint, 0644);
@@ -136,7 +138,7 @@ static int ea_queue(struct aead_request *req, bool enc)
 	unsigned int every = READ_ONCE(refuse_every);
 
 	if (every && !(req->base.flags & CRYPTO_TFM_REQ_MAY_BACKLOG) &&
-	    !((unsigned int)atomic_inc_return(&ea_seq) % every)) {
+	    !((unsigned int)atomic_inc_return(&ea_seq[enc]) % every)) {
 		atomic64_inc(&ea_of(tfm)->refused);
 		return -ENOSPC;
 	}
