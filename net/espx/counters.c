@@ -38,6 +38,10 @@
 #include <linux/sched/mm.h>
 #include <net/xfrm.h>
 #include "espx.h"
+#include "compat.h"
+#include "sa.h"
+#include "counters.h"
+#include "seq.h"
 #include "codec/ctr_codec.c"
 
 static bool test_knobs;

@@ -14,6 +14,7 @@
 #include <crypto/authenc.h>
 #include <net/xfrm.h>
 #include "espx.h"
+#include "crypto.h"
 
 static int espx_crypto_alloc(struct xfrm_state *x, const char *name,
 			     struct netlink_ext_ack *extack)
@@ -144,7 +145,7 @@ static int espx_crypto_init_authenc(struct xfrm_state *x,
 	return err;
 }
 
-/* Extension SAs (README D2, D3): the plain AEAD behind the RFC 4106 /
+/* Extension SAs (wespv2.md §5): the plain AEAD behind the RFC 4106 /
  * RFC 7634 ESP wrapper. Those wrappers accept only the ESP AAD (8 or 12
  * octets plus the IV), while the WESPv2 AAD carries the header, options and
  * clear octets; so espx builds the 12-octet nonce (salt | IV) and the AAD
@@ -352,15 +353,9 @@ int espx_crypto_req_alloc_slow(const struct espx_sa *sa,
 }
 
 /* One completion for both directions: the header names the caller's. */
-#if KERNEL_VERSION(6, 3, 0) <= LINUX_VERSION_CODE
-void espx_crypto_complete(void *data, int err)
+void espx_crypto_complete(ESPX_ASYNC_ARG arg, int err)
 {
-	struct sk_buff *skb = data;
-#else
-void espx_crypto_complete(struct crypto_async_request *base, int err)
-{
-	struct sk_buff *skb = base->data;
-#endif
+	struct sk_buff *skb = espx_async_data(arg);
 	struct espx_crypto_hdr *hdr = ESPX_SKB_CB(skb)->tmp;
 
 	hdr->done(skb, err);

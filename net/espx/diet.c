@@ -43,6 +43,11 @@
 #include <net/xfrm.h>
 #include <net/netns/generic.h>
 #include "espx.h"
+#include "compat.h"
+#include "sa.h"
+#include "crypto.h"
+#include "diet.h"
+#include "proto.h"
 #include "codec/diet_codec.c"
 
 static unsigned int diet_proto = ESPX_DIET_PROTO_DEFAULT;

@@ -27,6 +27,13 @@
 #include <net/udp.h>
 #include <net/xfrm.h>
 #include "espx.h"
+#include "sa.h"
+#include "crypto.h"
+#include "wesp.h"
+#include "counters.h"
+#include "diet.h"
+#include "proto.h"
+#include "seq.h"
 #include "codec/esp_codec.c"
 
 static void espx_count(struct espx_sa *sa, enum espx_stat id, u64 n)

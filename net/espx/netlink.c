@@ -12,6 +12,11 @@
 #include <linux/version.h>
 #include <net/genetlink.h>
 #include "espx.h"
+#include "compat.h"
+#include "sa.h"
+#include "counters.h"
+#include "proto.h"
+#include "netlink.h"
 
 #define ESPX_DSCP_MAX	63	/* a 6-bit field */
 
@@ -624,19 +629,10 @@ static int espx_nl_ctr_fill(const struct espx_sa *sa, void *arg)
 	return 0;
 }
 
-static struct nlattr **espx_nl_dump_attrs(struct netlink_callback *cb)
-{
-#if KERNEL_VERSION(6, 2, 0) <= LINUX_VERSION_CODE
-	return genl_info_dump(cb)->attrs;
-#else
-	return genl_dumpit_info(cb)->attrs;
-#endif
-}
-
 /* cb->args[0]: next counter id; cb->args[1]: 1 once done. */
 static int espx_nl_ctr_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct nlattr **attrs = espx_nl_dump_attrs(cb);
+	struct nlattr **attrs = espx_genl_dump_attrs(cb);
 	struct espx_nl_reply r = {
 		.skb = skb,
 		.portid = NETLINK_CB(cb->skb).portid,

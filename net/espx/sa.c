@@ -65,6 +65,9 @@
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include "espx.h"
+#include "sa.h"
+#include "counters.h"
+#include "seq.h"
 
 /* Pending configs one netns may hold; bound ones are limited by xfrm. */
 #define ESPX_MAX_PENDING	1024

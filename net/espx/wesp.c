@@ -5,8 +5,9 @@
  * replay, lifetimes and modes stay the kernel's. espx adds three steps:
  *   init_state  validate the config against the SA, size the header
  *   output      write the WESPv2 header where the core reserved room for
- *               it (x->props.header_len), set the outer protocol to 141,
- *               and extend the AAD (esp.c calls espx_wesp_aad())
+ *               it (x->props.header_len) and set the outer protocol to
+ *               141; esp.c puts the header and options in front of the
+ *               ESP AAD (espx_build_aad())
  *   input       a protocol-141 handler per family validates the header,
  *               charges every malformed packet to its SA (or the netns),
  *               pulls the header and hands the ESP packet to xfrm_input()
@@ -30,6 +31,11 @@
 #include <net/xfrm.h>
 #include <crypto/aead.h>
 #include "espx.h"
+#include "compat.h"
+#include "sa.h"
+#include "crypto.h"
+#include "wesp.h"
+#include "proto.h"
 #include "codec/wesp_codec.c"
 
 /* codec verdict -> per-SA statistic */
