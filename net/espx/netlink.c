@@ -233,9 +233,10 @@ static void espx_nl_dump_check(const struct espx_nl_reply *r, void *hdr)
 		genl_dump_check_consistent(r->cb, hdr);
 }
 
-static int espx_nl_put_counters(struct sk_buff *skb, const struct espx_sa *sa)
+static int espx_nl_put_counters(struct sk_buff *skb,
+				const struct espx_entry *e)
 {
-	const struct espx_cfg *cfg = &sa->cfg;
+	const struct espx_cfg *cfg = e->cfg;
 	struct nlattr *nest;
 
 	if (!cfg->counters)
@@ -247,8 +248,8 @@ static int espx_nl_put_counters(struct sk_buff *skb, const struct espx_sa *sa)
 	    (cfg->ctr_start &&
 	     nla_put_u64_64bit(skb, ESPX_COUNTERS_START, cfg->ctr_start,
 			       ESPX_COUNTERS_PAD)) ||
-	    (sa->x && nla_put_u32(skb, ESPX_COUNTERS_WINDOWS,
-				  espx_ctr_windows(sa))))
+	    (e->sa && nla_put_u32(skb, ESPX_COUNTERS_WINDOWS,
+				  espx_ctr_windows(e->sa))))
 		return -EMSGSIZE;
 	nla_nest_end(skb, nest);
 	return 0;
@@ -279,7 +280,7 @@ static int espx_nl_put_diet(struct sk_buff *skb, const struct espx_cfg *cfg)
 	return 0;
 }
 
-static int espx_nl_fill(const struct espx_sa *sa, void *arg)
+static int espx_nl_fill(const struct espx_entry *e, void *arg)
 {
 	struct espx_nl_reply *r = arg;
 	struct sk_buff *skb = r->skb;
@@ -292,19 +293,19 @@ static int espx_nl_fill(const struct espx_sa *sa, void *arg)
 		return -EMSGSIZE;
 	espx_nl_dump_check(r, hdr);
 
-	if (espx_nl_put_id(skb, &sa->id) ||
-	    nla_put_u32(skb, ESPX_A_STATUS, espx_sa_status(sa)))
+	if (espx_nl_put_id(skb, e->id) ||
+	    nla_put_u32(skb, ESPX_A_STATUS, espx_entry_status(e)))
 		goto cancel;
-	if (sa->cfg.wesp) {
+	if (e->cfg->wesp) {
 		nest = nla_nest_start(skb, ESPX_A_WESP);
 		if (!nest ||
-		    nla_put_u8(skb, ESPX_WESP_CRYPT_OFFSET, sa->cfg.crypt_offset))
+		    nla_put_u8(skb, ESPX_WESP_CRYPT_OFFSET, e->cfg->crypt_offset))
 			goto cancel;
 		nla_nest_end(skb, nest);
 	}
-	if (espx_nl_put_counters(skb, sa) || espx_nl_put_diet(skb, &sa->cfg))
+	if (espx_nl_put_counters(skb, e) || espx_nl_put_diet(skb, e->cfg))
 		goto cancel;
-	if (sa->x && espx_nl_put_stats(skb, sa))
+	if (e->sa && espx_nl_put_stats(skb, e->sa))
 		goto cancel;
 
 	genlmsg_end(skb, hdr);
@@ -601,15 +602,17 @@ static int espx_nl_put_ctr(struct sk_buff *skb, const struct espx_ctr_info *c)
 }
 
 /* As many counters of @sa as fit, from *r->pos on; one message each. */
-static int espx_nl_ctr_fill(const struct espx_sa *sa, void *arg)
+static int espx_nl_ctr_fill(const struct espx_entry *e, void *arg)
 {
+	const struct espx_sa *sa = e->sa;
 	struct espx_nl_reply *r = arg;
-	u16 n = espx_ctr_count(sa);
 	struct espx_ctr_info c;
 	void *hdr;
+	u16 n;
 
-	if (!sa->x)
+	if (!sa)
 		return -ENOENT;
+	n = espx_ctr_count(sa);
 	if (!n)
 		return -EINVAL;
 	for (; *r->pos < n; (*r->pos)++) {

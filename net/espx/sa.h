@@ -108,16 +108,14 @@ struct espx_sa {
 	struct espx_sa_id id;
 	struct espx_cfg cfg;
 	struct espx_ext ext;		/* valid once bound */
-	bool has_cfg;			/* created from a pending config */
+	bool has_cfg;			/* cfg is set: from the pending config
+					 * of its id or from a live SA's
+					 */
 	struct espx_ctrs *ctrs;		/* sequence counters, or NULL */
 	struct espx_keyseq *keyseq;	/* SN source of a nonce SA without
 					 * counters (seq.h), or NULL
 					 */
 	unsigned long flags;		/* enum espx_sa_flag */
-	unsigned long expires;		/* pending config: freed at (jiffies) */
-	u32 owner;			/* pending config: its creator's portid,
-					 * 0 if detached
-					 */
 	struct espx_diet *diet;		/* Diet-ESP state, or NULL (diet.c) */
 	struct espx_stats __percpu *stats;
 	struct espx_req_layout req;	/* crypto.c */
@@ -165,12 +163,20 @@ void espx_sa_stats_read(const struct espx_sa *sa, u64 out[__ESPX_STAT_MAX]);
 void espx_ns_stat_inc(const struct net *net, enum espx_ns_stat id);
 void espx_ns_stats_read(const struct net *net, u64 out[__ESPX_NS_STAT_MAX]);
 
-/* For netlink.c: the per-netns table of pending configs and SAs.
- * espx_sa_get() and espx_sa_walk() call @fn under the table's lock: the entry
- * is valid only inside @fn. Dead SAs (deleted, not yet destroyed) are skipped.
- * espx_sa_walk() resumes at @pos (zeroed for the first call) and stops at the
- * first non-zero return of @fn, which it returns.
+/* For netlink.c: the per-netns tables of pending configs (ESPX_CMD_SA_SET
+ * made them, no SA has taken them yet) and of bound SAs, seen through one
+ * kind of entry. espx_sa_get() and espx_sa_walk() call @fn under the tables'
+ * lock: the entry is valid only inside @fn. Expired configs and dead SAs
+ * (deleted, not yet destroyed) are skipped. espx_sa_walk() resumes at @pos
+ * (zeroed for the first call) and stops at the first non-zero return of @fn,
+ * which it returns.
  */
+struct espx_entry {
+	const struct espx_sa_id *id;
+	const struct espx_cfg *cfg;
+	const struct espx_sa *sa;	/* NULL: a pending config */
+};
+
 void espx_sa_id_from_state(struct espx_sa_id *id, const struct xfrm_state *x);
 int espx_cfg_add(struct net *net, const struct espx_sa_id *id,
 		 const struct espx_cfg *cfg, u32 owner,
@@ -179,14 +185,14 @@ void espx_cfg_release(struct net *net, u32 owner);
 int espx_cfg_del(struct net *net, const struct espx_sa_id *id,
 		 struct netlink_ext_ack *extack);
 int espx_sa_get(struct net *net, const struct espx_sa_id *id,
-		int (*fn)(const struct espx_sa *sa, void *arg), void *arg);
+		int (*fn)(const struct espx_entry *e, void *arg), void *arg);
 unsigned int espx_sa_gen(const struct net *net);
 int espx_sa_walk(struct net *net, unsigned long pos[2],
-		 int (*fn)(const struct espx_sa *sa, void *arg), void *arg);
+		 int (*fn)(const struct espx_entry *e, void *arg), void *arg);
 
-static inline enum espx_sa_status espx_sa_status(const struct espx_sa *sa)
+static inline enum espx_sa_status espx_entry_status(const struct espx_entry *e)
 {
-	return sa->x ? ESPX_STATUS_BOUND : ESPX_STATUS_PENDING;
+	return e->sa ? ESPX_STATUS_BOUND : ESPX_STATUS_PENDING;
 }
 
 #endif /* _NET_ESPX_SA_H */
