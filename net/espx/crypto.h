@@ -70,6 +70,11 @@ int espx_crypto_req_alloc_slow(const struct espx_sa *sa,
 			       struct espx_crypto_req *r);
 void espx_crypto_complete(ESPX_ASYNC_ARG arg, int err);
 
+/* For espx_cfg_check(): the plain AEAD espx drives for an extension SA's
+ * algorithm (rfc4106(gcm(aes)) -> gcm(aes), ...), NULL if it has none.
+ */
+const char *espx_crypto_nonce_plain(const struct xfrm_algo_aead *aead);
+
 /* For diet.c: a synchronous transform keyed like the SA's, for trial
  * decryptions in softirq context (NULL on failure, reported).
  */

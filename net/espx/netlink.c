@@ -14,6 +14,7 @@
 #include "espx.h"
 #include "compat.h"
 #include "sa.h"
+#include "cfgcheck.h"
 #include "counters.h"
 #include "proto.h"
 #include "netlink.h"
@@ -334,11 +335,6 @@ static int espx_nl_counters(struct genl_info *info, struct espx_cfg *cfg)
 		NL_SET_ERR_MSG_MOD(extack, "counters lack their number");
 		return -EINVAL;
 	}
-	if (!info->attrs[ESPX_A_WESP]) {
-		NL_SET_ERR_MSG_ATTR(extack, nest,
-				    "sequence counters need WESPv2 (the Sub-SA ID option)");
-		return -EINVAL;
-	}
 	cfg->counters = nla_get_u16(tb[ESPX_COUNTERS_COUNT]);
 	cfg->ctr_window = ESPX_COUNTERS_WINDOW_DEFAULT;
 	if (tb[ESPX_COUNTERS_WINDOW]) {
@@ -464,8 +460,9 @@ static u8 espx_nl_u8_or(const struct nlattr *a, u8 dflt)
 	return a ? nla_get_u8(a) : dflt;
 }
 
-/* ESPX_A_DIET of a SET request into @cfg; the rest (cipher, mode, replay
- * window, other SAs) is checked when the config binds to its SA.
+/* ESPX_A_DIET of a SET request into @cfg; with the other extensions it is
+ * checked by espx_cfg_check(), the rest (cipher, mode, replay window, other
+ * SAs) when the config binds to its SA.
  */
 static int espx_nl_diet(struct genl_info *info, struct espx_cfg *cfg)
 {
@@ -477,11 +474,6 @@ static int espx_nl_diet(struct genl_info *info, struct espx_cfg *cfg)
 
 	if (!nest)
 		return 0;
-	if (info->attrs[ESPX_A_WESP] || info->attrs[ESPX_A_COUNTERS]) {
-		NL_SET_ERR_MSG_ATTR(extack, nest,
-				    "Diet-ESP and WESPv2 are exclusive");
-		return -EINVAL;
-	}
 	err = nla_parse_nested(tb, ESPX_DIET_MAX, nest, espx_diet_policy,
 			       extack);
 	if (err)
@@ -519,6 +511,13 @@ static int espx_nl_set(struct sk_buff *skb, struct genl_info *info)
 		err = espx_nl_wesp(info, &cfg);
 	if (err)
 		return err;
+	err = espx_cfg_check(NULL, &cfg, info->extack);
+	if (err) {
+		/* the nest of the extension that cannot be */
+		NL_SET_BAD_ATTR(info->extack, info->attrs[ESPX_A_DIET] ?:
+					      info->attrs[ESPX_A_COUNTERS]);
+		return err;
+	}
 	/* owner 0: a detached config, not freed when this socket closes */
 	return espx_cfg_add(genl_info_net(info), &id, &cfg,
 			    info->attrs[ESPX_A_DETACHED] ? 0 : info->snd_portid,
