@@ -38,6 +38,9 @@
 #include <linux/sched/mm.h>
 #include <net/xfrm.h>
 #include "espx.h"
+#include "sa.h"
+#include "counters.h"
+#include "seq.h"
 #include "codec/ctr_codec.c"
 
 static bool test_knobs;
@@ -136,9 +139,9 @@ void espx_ctrs_put(struct espx_ctrs *c)
 }
 
 /**
- * espx_ctr_init_state - check a counter config against its SA, allocate
- * @x: the state being built
- * @sa: its espx state (cfg bound; ctrs already set when inherited)
+ * espx_ctr_init_state - the counters of a counter SA
+ * @x: the state being built (config checked by espx_cfg_check())
+ * @sa: its espx state (cfg bound; ctrs allocated or shared by sa.c)
  * @extack: error report
  *
  * Return: 0 or -errno with an extack message.
@@ -146,42 +149,8 @@ void espx_ctrs_put(struct espx_ctrs *c)
 int espx_ctr_init_state(struct xfrm_state *x, struct espx_sa *sa,
 			struct netlink_ext_ack *extack)
 {
-	const struct xfrm_replay_state_esn *esn = x->replay_esn;
-
 	if (!sa->cfg.counters)
 		return 0;
-	if (!sa->cfg.wesp) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "sequence counters need WESPv2 (the Sub-SA ID option)");
-		return -EINVAL;
-	}
-	if (!x->aead) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "sequence counters need an AEAD algorithm");
-		return -EINVAL;
-	}
-	/* espx keeps one window per counter; the core's single window would
-	 * drop packets that are in order on their own counter
-	 */
-	if (x->props.replay_window || (esn && esn->replay_window)) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "counter SAs need replay-window 0: espx keeps a window per counter (counter-window)");
-		return -EINVAL;
-	}
-	if (x->props.flags & XFRM_STATE_ESN) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "counter SAs must not set the ESN flag: their high sequence bits are always authenticated");
-		return -EINVAL;
-	}
-	/* the core's shared 32-bit counter would otherwise stop the SA; an
-	 * input SA never sends (and the core refuses the flag on one)
-	 */
-	if (!(x->props.extra_flags & XFRM_SA_XFLAG_OSEQ_MAY_WRAP) &&
-	    !espx_sa_input_only(x)) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "counter SAs need extra-flag oseq-may-wrap: espx, not the core, numbers their packets");
-		return -EINVAL;
-	}
 	/* sa.c allocated them, or shares those of the key's live SA */
 	if (!sa->ctrs) {
 		NL_SET_ERR_MSG_MOD(extack, "no memory for the sequence counters");

@@ -14,6 +14,7 @@
 #include <crypto/authenc.h>
 #include <net/xfrm.h>
 #include "espx.h"
+#include "crypto.h"
 
 static int espx_crypto_alloc(struct xfrm_state *x, const char *name,
 			     struct netlink_ext_ack *extack)
@@ -54,10 +55,6 @@ static int espx_crypto_init_aead(struct xfrm_state *x,
 	char name[CRYPTO_MAX_ALG_NAME];
 	int err;
 
-	if (!x->geniv) {
-		NL_SET_ERR_MSG_MOD(extack, "AEAD has no IV generator");
-		return -EINVAL;
-	}
 	if (snprintf(name, sizeof(name), "%s(%s)", x->geniv,
 		     x->aead->alg_name) >= (int)sizeof(name)) {
 		NL_SET_ERR_MSG_MOD(extack, "algorithm name is too long");
@@ -144,7 +141,7 @@ static int espx_crypto_init_authenc(struct xfrm_state *x,
 	return err;
 }
 
-/* Extension SAs (README D2, D3): the plain AEAD behind the RFC 4106 /
+/* Extension SAs (wespv2.md §5): the plain AEAD behind the RFC 4106 /
  * RFC 7634 ESP wrapper. Those wrappers accept only the ESP AAD (8 or 12
  * octets plus the IV), while the WESPv2 AAD carries the header, options and
  * clear octets; so espx builds the 12-octet nonce (salt | IV) and the AAD
@@ -158,41 +155,37 @@ static const struct {
 	{ "rfc7539esp(chacha20,poly1305)", "rfc7539(chacha20,poly1305)" },
 };
 
-/* The nonce AEAD of an extension SA (index into espx_nonce_algs) and its
- * key length without the salt. Return: 0 or -EINVAL with a message.
- */
-static int espx_crypto_nonce_alg(const struct xfrm_state *x, unsigned int *i,
-				 unsigned int *keylen,
-				 struct netlink_ext_ack *extack)
+const char *espx_crypto_nonce_plain(const struct xfrm_algo_aead *aead)
 {
-	for (*i = 0; *i < ARRAY_SIZE(espx_nonce_algs); (*i)++)
-		if (x->aead &&
-		    !strcmp(x->aead->alg_name, espx_nonce_algs[*i].esp))
-			break;
-	if (*i == ARRAY_SIZE(espx_nonce_algs)) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "extensions need aead rfc4106(gcm(aes)) or rfc7539esp(chacha20,poly1305)");
-		return -EINVAL;
-	}
-	*keylen = x->aead->alg_key_len / 8;
-	if (x->aead->alg_key_len % 8 || *keylen <= ESPX_SALT_LEN) {
-		NL_SET_ERR_MSG_MOD(extack, "AEAD key must be key | 4-octet salt");
-		return -EINVAL;
-	}
-	*keylen -= ESPX_SALT_LEN;
-	return 0;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(espx_nonce_algs); i++)
+		if (!strcmp(aead->alg_name, espx_nonce_algs[i].esp))
+			return espx_nonce_algs[i].plain;
+	return NULL;
+}
+
+/* The nonce AEAD of an extension SA and its key length without the salt;
+ * espx_cfg_check() has refused any other algorithm and key.
+ */
+static const char *espx_crypto_nonce_alg(const struct xfrm_state *x,
+					 unsigned int *keylen)
+{
+	*keylen = x->aead->alg_key_len / 8 - ESPX_SALT_LEN;
+	return espx_crypto_nonce_plain(x->aead);
 }
 
 static int espx_crypto_init_nonce(struct xfrm_state *x, struct espx_sa *sa,
 				  struct netlink_ext_ack *extack)
 {
-	unsigned int keylen, i;
+	const char *plain;
+	unsigned int keylen;
 	int err;
 
-	err = espx_crypto_nonce_alg(x, &i, &keylen, extack);
-	if (err)
-		return err;
-	err = espx_crypto_alloc(x, espx_nonce_algs[i].plain, extack);
+	plain = espx_crypto_nonce_alg(x, &keylen);
+	if (!plain)
+		return -EINVAL;		/* espx_cfg_check() said why */
+	err = espx_crypto_alloc(x, plain, extack);
 	if (err)
 		return err;
 	err = espx_crypto_key_aead(x, keylen, extack);
@@ -210,13 +203,14 @@ struct crypto_aead *espx_crypto_alloc_sync(struct xfrm_state *x,
 					   struct netlink_ext_ack *extack)
 {
 	struct crypto_aead *aead;
-	unsigned int keylen, i;
+	const char *plain;
+	unsigned int keylen;
 	int err;
 
-	err = espx_crypto_nonce_alg(x, &i, &keylen, extack);
-	if (err)
-		return ERR_PTR(err);
-	aead = crypto_alloc_aead(espx_nonce_algs[i].plain, 0, CRYPTO_ALG_ASYNC);
+	plain = espx_crypto_nonce_alg(x, &keylen);
+	if (!plain)
+		return ERR_PTR(-EINVAL);	/* espx_cfg_check() said why */
+	aead = crypto_alloc_aead(plain, 0, CRYPTO_ALG_ASYNC);
 	if (IS_ERR(aead)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "no synchronous implementation of the AEAD");
@@ -247,17 +241,13 @@ int espx_crypto_init(struct xfrm_state *x, struct espx_sa *sa,
 	int err;
 
 	x->data = NULL;
-	if (sa->cfg.wesp || sa->cfg.diet) {
+	/* espx_cfg_check() has seen to the algorithms */
+	if (sa->cfg.wesp || sa->cfg.diet)
 		err = espx_crypto_init_nonce(x, sa, extack);
-	} else if (x->aead) {
+	else if (x->aead)
 		err = espx_crypto_init_aead(x, extack);
-	} else if (x->ealg) {
+	else
 		err = espx_crypto_init_authenc(x, extack);
-	} else {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "ESP needs an AEAD or an encryption algorithm");
-		err = -EINVAL;
-	}
 	if (err)
 		espx_crypto_destroy(x);
 	return err;
@@ -352,15 +342,9 @@ int espx_crypto_req_alloc_slow(const struct espx_sa *sa,
 }
 
 /* One completion for both directions: the header names the caller's. */
-#if KERNEL_VERSION(6, 3, 0) <= LINUX_VERSION_CODE
-void espx_crypto_complete(void *data, int err)
+void espx_crypto_complete(ESPX_ASYNC_ARG arg, int err)
 {
-	struct sk_buff *skb = data;
-#else
-void espx_crypto_complete(struct crypto_async_request *base, int err)
-{
-	struct sk_buff *skb = base->data;
-#endif
+	struct sk_buff *skb = espx_async_data(arg);
 	struct espx_crypto_hdr *hdr = ESPX_SKB_CB(skb)->tmp;
 
 	hdr->done(skb, err);

@@ -43,6 +43,11 @@
 #include <net/xfrm.h>
 #include <net/netns/generic.h>
 #include "espx.h"
+#include "compat.h"
+#include "sa.h"
+#include "crypto.h"
+#include "diet.h"
+#include "proto.h"
 #include "codec/diet_codec.c"
 
 static unsigned int diet_proto = ESPX_DIET_PROTO_DEFAULT;
@@ -314,49 +319,14 @@ static void espx_diet_rule_fill(struct espx_diet_rule *r,
 	espx_diet_rule_ts(r, x);
 }
 
-/* The SA-level conditions the codec cannot see. */
-static int espx_diet_check_sa(const struct xfrm_state *x,
-			      const struct espx_sa *sa, u32 win,
+/* Truncation needs the diet_proto handler (the rest of what the SA may be
+ * is espx_cfg_check()'s, what the rule may be the codec's).
+ */
+static int espx_diet_check_rx(const struct espx_sa *sa,
 			      struct netlink_ext_ack *extack)
 {
 	const struct espx_diet_conf *c = &sa->cfg.dcfg;
 
-	if (x->encap) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "Diet-ESP with UDP encapsulation is not supported");
-		return -EOPNOTSUPP;
-	}
-	if (sa->cfg.wesp || sa->cfg.counters) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "Diet-ESP and WESPv2 are exclusive on one SA");
-		return -EINVAL;
-	}
-	if (x->tfcpad) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "TFC padding is not supported with Diet-ESP");
-		return -EINVAL;
-	}
-	if (x->props.mode == XFRM_MODE_TRANSPORT && x->sel.family &&
-	    x->sel.family != x->props.family) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "Diet-ESP transport mode needs a selector of the SA's family");
-		return -EINVAL;
-	}
-	/* the window rebuilds received SNs: an output SA has none (the core
-	 * refuses one) and never receives
-	 */
-	if (c->sn_lsb < 32 && !win && !espx_sa_output_only(x)) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "Diet-ESP with a truncated SN needs a replay window");
-		return -EINVAL;
-	}
-	/* IV = be64(SN): a 32-bit SN allowed to wrap would repeat nonces */
-	if ((x->props.extra_flags & XFRM_SA_XFLAG_OSEQ_MAY_WRAP) &&
-	    !(x->props.flags & XFRM_STATE_ESN)) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "Diet-ESP needs ESN when the sequence number may wrap");
-		return -EINVAL;
-	}
 	if ((c->spi_lsb < 32 || c->sn_lsb < 32) && !espx_diet_rx_on) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "no handler for diet_proto: truncation unavailable (see the kernel log)");
@@ -490,8 +460,9 @@ static void espx_diet_free(struct espx_diet *d)
 }
 
 /**
- * espx_diet_init_state - check a Diet-ESP config against its SA
- * @x: the state being built, its nonce AEAD already in x->data
+ * espx_diet_init_state - the Diet-ESP state of an SA
+ * @x: the state being built (config checked by espx_cfg_check()), its
+ *     nonce AEAD already in x->data
  * @sa: its espx state
  * @extack: error report
  *
@@ -509,7 +480,7 @@ int espx_diet_init_state(struct xfrm_state *x, struct espx_sa *sa,
 	if (!sa->cfg.diet)
 		return 0;
 	espx_diet_window(x, &top, &win, &esn);
-	err = espx_diet_check_sa(x, sa, win, extack);
+	err = espx_diet_check_rx(sa, extack);
 	if (err)
 		return err;
 

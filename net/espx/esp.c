@@ -27,6 +27,14 @@
 #include <net/udp.h>
 #include <net/xfrm.h>
 #include "espx.h"
+#include "sa.h"
+#include "cfgcheck.h"
+#include "crypto.h"
+#include "wesp.h"
+#include "counters.h"
+#include "diet.h"
+#include "proto.h"
+#include "seq.h"
 #include "codec/esp_codec.c"
 
 static void espx_count(struct espx_sa *sa, enum espx_stat id, u64 n)
@@ -36,64 +44,6 @@ static void espx_count(struct espx_sa *sa, enum espx_stat id, u64 n)
 }
 
 /* ---- init_state / destructor ------------------------------------------ */
-
-static bool espx_sel_is_host(const struct xfrm_selector *sel)
-{
-	switch (sel->family) {
-	case AF_INET:
-		return sel->prefixlen_s == 32 && sel->prefixlen_d == 32;
-	case AF_INET6:
-		return sel->prefixlen_s == 128 && sel->prefixlen_d == 128;
-	}
-	return false;
-}
-
-static int espx_check_state(struct xfrm_state *x, const struct espx_sa *sa,
-			    struct netlink_ext_ack *extack)
-{
-	/* x->xso is only set after init_state (xfrm_dev_state_add()), so an
-	 * offload request cannot be seen here; the core refuses it itself
-	 * when it finds no offload type ("Type doesn't support offload"), and
-	 * espx registers none and keeps esp4_offload/esp6_offload out (they
-	 * need esp4/esp6). An offload type someone else registered would be
-	 * attached to every ESP state of the family and drive its GSO and
-	 * device paths with esp4/esp6 code: refuse that.
-	 */
-	if (x->type_offload) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "an ESP offload type is registered (esp4_offload/esp6_offload?): espx SAs cannot use it");
-		return -EOPNOTSUPP;
-	}
-
-	switch (x->props.mode) {
-	case XFRM_MODE_TRANSPORT:
-	case XFRM_MODE_TUNNEL:
-		break;
-	case XFRM_MODE_BEET:
-		if (!espx_sel_is_host(&x->sel)) {
-			NL_SET_ERR_MSG_MOD(extack,
-					   "BEET needs a host-to-host selector");
-			return -EINVAL;
-		}
-		break;
-	default:
-		NL_SET_ERR_MSG_MOD(extack, "mode not supported for ESP");
-		return -EINVAL;
-	}
-
-	if (x->encap) {
-		switch (x->encap->encap_type) {
-		case UDP_ENCAP_ESPINUDP:
-		case UDP_ENCAP_ESPINUDP_NON_IKE:
-			break;
-		default:
-			NL_SET_ERR_MSG_MOD(extack,
-					   "unsupported encapsulation type for ESP");
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
 
 /* SNhi is authenticated with ESN, and always on a counter SA (its high
  * bits are never on the wire either).
@@ -165,7 +115,7 @@ static int espx_init_state(struct xfrm_state *x,
 	if (IS_ERR_OR_NULL(sa))
 		return sa ? PTR_ERR(sa) : -ENOMEM;
 
-	err = espx_check_state(x, sa, extack);
+	err = espx_cfg_check(x, &sa->cfg, extack);
 	if (err)
 		goto err_unbind;
 	err = espx_wesp_init_state(x, sa, extack);

@@ -28,6 +28,8 @@
 
 #include <net/xfrm.h>
 #include "espx.h"
+#include "compat.h"
+#include "sa.h"
 #include "km.h"
 
 static void espx_km_ctr_window(struct xfrm_state *x)

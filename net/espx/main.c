@@ -17,6 +17,10 @@
 #include <linux/module.h>
 #include <net/genetlink.h>
 #include "espx.h"
+#include "sa.h"
+#include "netlink.h"
+#include "proto.h"
+#include "diet.h"
 #include "km.h"
 
 #define ESPX_VERSION "0.1"

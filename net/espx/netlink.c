@@ -12,6 +12,12 @@
 #include <linux/version.h>
 #include <net/genetlink.h>
 #include "espx.h"
+#include "compat.h"
+#include "sa.h"
+#include "cfgcheck.h"
+#include "counters.h"
+#include "proto.h"
+#include "netlink.h"
 
 #define ESPX_DSCP_MAX	63	/* a 6-bit field */
 
@@ -228,9 +234,10 @@ static void espx_nl_dump_check(const struct espx_nl_reply *r, void *hdr)
 		genl_dump_check_consistent(r->cb, hdr);
 }
 
-static int espx_nl_put_counters(struct sk_buff *skb, const struct espx_sa *sa)
+static int espx_nl_put_counters(struct sk_buff *skb,
+				const struct espx_entry *e)
 {
-	const struct espx_cfg *cfg = &sa->cfg;
+	const struct espx_cfg *cfg = e->cfg;
 	struct nlattr *nest;
 
 	if (!cfg->counters)
@@ -242,8 +249,8 @@ static int espx_nl_put_counters(struct sk_buff *skb, const struct espx_sa *sa)
 	    (cfg->ctr_start &&
 	     nla_put_u64_64bit(skb, ESPX_COUNTERS_START, cfg->ctr_start,
 			       ESPX_COUNTERS_PAD)) ||
-	    (sa->x && nla_put_u32(skb, ESPX_COUNTERS_WINDOWS,
-				  espx_ctr_windows(sa))))
+	    (e->sa && nla_put_u32(skb, ESPX_COUNTERS_WINDOWS,
+				  espx_ctr_windows(e->sa))))
 		return -EMSGSIZE;
 	nla_nest_end(skb, nest);
 	return 0;
@@ -274,7 +281,7 @@ static int espx_nl_put_diet(struct sk_buff *skb, const struct espx_cfg *cfg)
 	return 0;
 }
 
-static int espx_nl_fill(const struct espx_sa *sa, void *arg)
+static int espx_nl_fill(const struct espx_entry *e, void *arg)
 {
 	struct espx_nl_reply *r = arg;
 	struct sk_buff *skb = r->skb;
@@ -287,19 +294,19 @@ static int espx_nl_fill(const struct espx_sa *sa, void *arg)
 		return -EMSGSIZE;
 	espx_nl_dump_check(r, hdr);
 
-	if (espx_nl_put_id(skb, &sa->id) ||
-	    nla_put_u32(skb, ESPX_A_STATUS, espx_sa_status(sa)))
+	if (espx_nl_put_id(skb, e->id) ||
+	    nla_put_u32(skb, ESPX_A_STATUS, espx_entry_status(e)))
 		goto cancel;
-	if (sa->cfg.wesp) {
+	if (e->cfg->wesp) {
 		nest = nla_nest_start(skb, ESPX_A_WESP);
 		if (!nest ||
-		    nla_put_u8(skb, ESPX_WESP_CRYPT_OFFSET, sa->cfg.crypt_offset))
+		    nla_put_u8(skb, ESPX_WESP_CRYPT_OFFSET, e->cfg->crypt_offset))
 			goto cancel;
 		nla_nest_end(skb, nest);
 	}
-	if (espx_nl_put_counters(skb, sa) || espx_nl_put_diet(skb, &sa->cfg))
+	if (espx_nl_put_counters(skb, e) || espx_nl_put_diet(skb, e->cfg))
 		goto cancel;
-	if (sa->x && espx_nl_put_stats(skb, sa))
+	if (e->sa && espx_nl_put_stats(skb, e->sa))
 		goto cancel;
 
 	genlmsg_end(skb, hdr);
@@ -326,11 +333,6 @@ static int espx_nl_counters(struct genl_info *info, struct espx_cfg *cfg)
 		return err;
 	if (NL_REQ_ATTR_CHECK(extack, nest, tb, ESPX_COUNTERS_COUNT)) {
 		NL_SET_ERR_MSG_MOD(extack, "counters lack their number");
-		return -EINVAL;
-	}
-	if (!info->attrs[ESPX_A_WESP]) {
-		NL_SET_ERR_MSG_ATTR(extack, nest,
-				    "sequence counters need WESPv2 (the Sub-SA ID option)");
 		return -EINVAL;
 	}
 	cfg->counters = nla_get_u16(tb[ESPX_COUNTERS_COUNT]);
@@ -458,8 +460,9 @@ static u8 espx_nl_u8_or(const struct nlattr *a, u8 dflt)
 	return a ? nla_get_u8(a) : dflt;
 }
 
-/* ESPX_A_DIET of a SET request into @cfg; the rest (cipher, mode, replay
- * window, other SAs) is checked when the config binds to its SA.
+/* ESPX_A_DIET of a SET request into @cfg; with the other extensions it is
+ * checked by espx_cfg_check(), the rest (cipher, mode, replay window, other
+ * SAs) when the config binds to its SA.
  */
 static int espx_nl_diet(struct genl_info *info, struct espx_cfg *cfg)
 {
@@ -471,11 +474,6 @@ static int espx_nl_diet(struct genl_info *info, struct espx_cfg *cfg)
 
 	if (!nest)
 		return 0;
-	if (info->attrs[ESPX_A_WESP] || info->attrs[ESPX_A_COUNTERS]) {
-		NL_SET_ERR_MSG_ATTR(extack, nest,
-				    "Diet-ESP and WESPv2 are exclusive");
-		return -EINVAL;
-	}
 	err = nla_parse_nested(tb, ESPX_DIET_MAX, nest, espx_diet_policy,
 			       extack);
 	if (err)
@@ -513,6 +511,13 @@ static int espx_nl_set(struct sk_buff *skb, struct genl_info *info)
 		err = espx_nl_wesp(info, &cfg);
 	if (err)
 		return err;
+	err = espx_cfg_check(NULL, &cfg, info->extack);
+	if (err) {
+		/* the nest of the extension that cannot be */
+		NL_SET_BAD_ATTR(info->extack, info->attrs[ESPX_A_DIET] ?:
+					      info->attrs[ESPX_A_COUNTERS]);
+		return err;
+	}
 	/* owner 0: a detached config, not freed when this socket closes */
 	return espx_cfg_add(genl_info_net(info), &id, &cfg,
 			    info->attrs[ESPX_A_DETACHED] ? 0 : info->snd_portid,
@@ -596,15 +601,17 @@ static int espx_nl_put_ctr(struct sk_buff *skb, const struct espx_ctr_info *c)
 }
 
 /* As many counters of @sa as fit, from *r->pos on; one message each. */
-static int espx_nl_ctr_fill(const struct espx_sa *sa, void *arg)
+static int espx_nl_ctr_fill(const struct espx_entry *e, void *arg)
 {
+	const struct espx_sa *sa = e->sa;
 	struct espx_nl_reply *r = arg;
-	u16 n = espx_ctr_count(sa);
 	struct espx_ctr_info c;
 	void *hdr;
+	u16 n;
 
-	if (!sa->x)
+	if (!sa)
 		return -ENOENT;
+	n = espx_ctr_count(sa);
 	if (!n)
 		return -EINVAL;
 	for (; *r->pos < n; (*r->pos)++) {
@@ -624,19 +631,10 @@ static int espx_nl_ctr_fill(const struct espx_sa *sa, void *arg)
 	return 0;
 }
 
-static struct nlattr **espx_nl_dump_attrs(struct netlink_callback *cb)
-{
-#if KERNEL_VERSION(6, 2, 0) <= LINUX_VERSION_CODE
-	return genl_info_dump(cb)->attrs;
-#else
-	return genl_dumpit_info(cb)->attrs;
-#endif
-}
-
 /* cb->args[0]: next counter id; cb->args[1]: 1 once done. */
 static int espx_nl_ctr_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct nlattr **attrs = espx_nl_dump_attrs(cb);
+	struct nlattr **attrs = espx_genl_dump_attrs(cb);
 	struct espx_nl_reply r = {
 		.skb = skb,
 		.portid = NETLINK_CB(cb->skb).portid,

@@ -81,6 +81,8 @@
 #include <net/sock.h>
 #include <net/xfrm.h>
 #include "espx.h"
+#include "proto.h"
+#include "wesp.h"
 
 static bool guard_esp = true;
 module_param(guard_esp, bool, 0644);

@@ -2,23 +2,25 @@
 /*
  * espx per-SA state and the per-netns table of extension configs.
  *
- * Two indexes over the same objects (struct espx_sa):
+ * Two kinds of object: a pending config (struct espx_pending), made with
+ * ESPX_CMD_SA_SET, waits for its SA; the per-SA state of a bound SA (struct
+ * espx_sa) is built when the xfrm core creates the SA, from the pending
+ * config of its id if there is one, which then goes. Three indexes:
  *
- *  - per netns, by SA id (espx_net.ids): pending configs made with
- *    ESPX_CMD_SA_SET and the entries of the SAs espx builds. This is what the
- *    netlink family reads and writes. Several entries may share an id for a
- *    moment (a NEWSA that will fail as a duplicate, UPDSA and MIGRATE build a
- *    second state with the id of a live one), but at most one pending config
- *    exists per id and SET refuses an id that has a live entry. The buckets
- *    are chosen by the parts of the id that XFRM_MSG_MIGRATE keeps (SPI,
- *    protocol, mark, if_id), not by the address and family it may change:
- *    a bound entry's id is the state's, re-read under the lock whenever the
- *    entry is looked at (espx_sa_id_sync()), because the core may move a
- *    state to a new address after init_state (xfrm_state_migrate() of 6.1
- *    and 6.12 sets the new daddr only after xfrm_init_state()).
- *  - global, by xfrm_state pointer (espx_sa_ht): bound entries only, for the
- *    data path; espx_sa_of() is a lockless cache in front of an RCU hash
- *    lookup.
+ *  - per netns, by SA id: the pending configs (espx_net.pending_ids) and the
+ *    SAs espx builds (espx_net.ids). This is what the netlink family reads
+ *    and writes. Several SAs may share an id for a moment (a NEWSA that will
+ *    fail as a duplicate, UPDSA and MIGRATE build a second state with the id
+ *    of a live one), but at most one pending config exists per id and SET
+ *    refuses an id that has a live SA. Both tables choose the bucket by the
+ *    parts of the id that XFRM_MSG_MIGRATE keeps (SPI, protocol, mark,
+ *    if_id), not by the address and family it may change: a bound entry's id
+ *    is the state's, re-read under the lock whenever the entry is looked at
+ *    (espx_sa_id_sync()), because the core may move a state to a new address
+ *    after init_state (xfrm_state_migrate() of 6.1 and 6.12 sets the new
+ *    daddr only after xfrm_init_state()).
+ *  - global, by xfrm_state pointer (espx_sa_ht): the bound SAs, for the data
+ *    path; espx_sa_of() is a lockless cache in front of an RCU hash lookup.
  *
  * Which config a new state gets (espx_sa_bind()):
  *  - its twin is a live configured SA with the same SPI, protocol, mark and
@@ -45,8 +47,9 @@
  * detaches the bound entries from the netns table; the SA destructor then
  * only has to take the entry out of the global hash.
  *
- * Entries are freed after an RCU grace period (the data path looks them up
- * under RCU). espx_sa_objects counts every live allocation so that module
+ * SAs are freed after an RCU grace period (the data path looks them up under
+ * RCU); pending configs, which only netlink sees (under the mutex), at once.
+ * espx_sa_objects counts every live allocation of either kind so that module
  * exit can tell a leak; it is visible in debugfs as espx/sa_objects.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -65,6 +68,9 @@
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include "espx.h"
+#include "sa.h"
+#include "counters.h"
+#include "seq.h"
 
 /* Pending configs one netns may hold; bound ones are limited by xfrm. */
 #define ESPX_MAX_PENDING	1024
@@ -97,11 +103,21 @@ module_param_cb(pending_timeout, &espx_pending_timeout_ops, &pending_timeout,
 MODULE_PARM_DESC(pending_timeout,
 		 "Seconds a pending config (ESPX_CMD_SA_SET) waits for its SA, 1..3600 (default 60)");
 
+/* A config made with ESPX_CMD_SA_SET, waiting for the SA of its id. */
+struct espx_pending {
+	struct hlist_node node;		/* in espx_net.pending_ids */
+	struct espx_sa_id id;
+	struct espx_cfg cfg;
+	unsigned long expires;		/* freed at (jiffies) */
+	u32 owner;			/* its creator's portid, 0 if detached */
+};
+
 struct espx_net {
-	DECLARE_HASHTABLE(ids, ESPX_NET_HASH_BITS);
+	DECLARE_HASHTABLE(ids, ESPX_NET_HASH_BITS);	/* bound SAs */
+	DECLARE_HASHTABLE(pending_ids, ESPX_NET_HASH_BITS);
 	struct delayed_work gc;		/* frees expired pending configs */
 	unsigned int pending;
-	unsigned int gen;	/* bumped when ids gains or loses an entry */
+	unsigned int gen;	/* bumped when a table gains or loses an entry */
 	bool dead;		/* pernet exit ran: add nothing more */
 	struct espx_seq_table seqs;	/* nonce SAs' SNs by key (seq.h) */
 	/* drops no SA can be charged with; rare, so one atomic each */
@@ -262,26 +278,48 @@ static struct espx_stats __percpu *espx_stats_alloc(void)
 	return stats;
 }
 
-/* Caller holds espx_sa_mutex: a pending config leaves the table and goes
- * (DEL, expiry, its socket closed).
- */
-static void espx_pending_drop(struct espx_net *en, struct espx_sa *sa)
+static struct espx_pending *espx_pending_alloc(const struct espx_sa_id *id,
+					       const struct espx_cfg *cfg,
+					       u32 owner)
 {
-	hash_del(&sa->id_node);
+	struct espx_pending *p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
+
+	if (!p)
+		return NULL;
+	p->id = *id;
+	p->cfg = *cfg;
+	p->owner = owner;
+	p->expires = jiffies + READ_ONCE(pending_timeout) * (unsigned long)HZ;
+	atomic_inc(&espx_sa_objects);
+	return p;
+}
+
+/* Caller holds espx_sa_mutex: a pending config leaves the table and goes
+ * (DEL, expiry, its socket closed, its SA bound).
+ */
+static void espx_pending_drop(struct espx_net *en, struct espx_pending *p)
+{
+	hash_del(&p->node);
 	espx_sa_gen_bump(en);
 	en->pending--;
-	espx_sa_free(sa);
+	kfree(p);
+	atomic_dec(&espx_sa_objects);
+}
+
+static bool espx_pending_expired(const struct espx_pending *p)
+{
+	return time_after_eq(jiffies, p->expires);
 }
 
 /* Caller holds espx_sa_mutex: a pending config past its time is freed and
  * counted (by whoever meets it first: a lookup or the namespace's gc work).
  */
-static bool espx_pending_expire(struct espx_net *en, struct espx_sa *sa)
+static bool espx_pending_expire(struct espx_net *en, struct espx_pending *p)
 {
-	if (sa->x || time_before(jiffies, sa->expires))
+	if (!espx_pending_expired(p))
 		return false;
 	atomic64_inc(&en->ns_stats[ESPX_NS_STAT_PENDING_EXPIRED]);
-	espx_pending_drop(en, sa);
+	espx_pending_drop(en, p);
 	return true;
 }
 
@@ -289,34 +327,46 @@ static void espx_pending_gc(struct work_struct *work)
 {
 	struct espx_net *en = container_of(to_delayed_work(work),
 					   struct espx_net, gc);
+	struct espx_pending *p;
 	struct hlist_node *tmp;
-	struct espx_sa *sa;
 	unsigned long bkt;
 
 	mutex_lock(&espx_sa_mutex);
-	hash_for_each_safe(en->ids, bkt, tmp, sa, id_node)
-		espx_pending_expire(en, sa);
+	hash_for_each_safe(en->pending_ids, bkt, tmp, p, node)
+		espx_pending_expire(en, p);
 	if (en->pending && !en->dead)
 		queue_delayed_work(system_wq, &en->gc, HZ);
 	mutex_unlock(&espx_sa_mutex);
 }
 
-/* Caller holds espx_sa_mutex. */
-static struct espx_sa *espx_sa_lookup(struct espx_net *en,
-				      const struct espx_sa_id *id,
-				      bool pending)
+/* Caller holds espx_sa_mutex: the pending config of @id, if it has not
+ * expired (those met on the way are freed).
+ */
+static struct espx_pending *espx_pending_find(struct espx_net *en,
+					      const struct espx_sa_id *id)
 {
+	struct espx_pending *p;
 	struct hlist_node *tmp;
+
+	hash_for_each_possible_safe(en->pending_ids, p, tmp, node,
+				    espx_sa_id_hash(id)) {
+		if (espx_pending_expire(en, p))
+			continue;
+		if (espx_sa_id_equal(&p->id, id))
+			return p;
+	}
+	return NULL;
+}
+
+/* Caller holds espx_sa_mutex: a live (not deleted) SA with the id @id. */
+static struct espx_sa *espx_sa_find_live(struct espx_net *en,
+					 const struct espx_sa_id *id)
+{
 	struct espx_sa *sa;
 
-	hash_for_each_possible_safe(en->ids, sa, tmp, id_node,
-				    espx_sa_id_hash(id)) {
-		if (espx_pending_expire(en, sa))
-			continue;
+	hash_for_each_possible(en->ids, sa, id_node, espx_sa_id_hash(id)) {
 		espx_sa_id_sync(sa);
-		if (!espx_sa_id_equal(&sa->id, id))
-			continue;
-		if (pending ? !sa->x : sa->x && !espx_sa_dead(sa))
+		if (espx_sa_id_equal(&sa->id, id) && !espx_sa_dead(sa))
 			return sa;
 	}
 	return NULL;
@@ -334,7 +384,7 @@ static struct espx_sa *espx_sa_lookup_clone(struct espx_net *en,
 	if (!x->aead)
 		return NULL;
 	hash_for_each_possible(en->ids, sa, id_node, espx_sa_id_hash(id)) {
-		if (!sa->x || sa->x == x || !sa->has_cfg || espx_sa_dead(sa))
+		if (sa->x == x || !sa->has_cfg || espx_sa_dead(sa))
 			continue;
 		espx_sa_id_sync(sa);
 		if (sa->id.spi == id->spi && sa->id.proto == id->proto &&
@@ -395,8 +445,9 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 			     struct netlink_ext_ack *extack)
 {
 	struct espx_net *en = espx_net(xs_net(x));
-	struct espx_sa *sa, *live, *twin, *pend;
+	struct espx_sa *sa, *live, *twin;
 	struct espx_stats __percpu *stats;
+	struct espx_pending *pend;
 	struct espx_sa_id id;
 	int err;
 
@@ -419,38 +470,34 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 	 * state must continue its sequences, never restart them under the
 	 * same key, whatever else it is given.
 	 */
-	pend = espx_sa_lookup(en, &id, true);
-	live = espx_sa_lookup(en, &id, false);
+	pend = espx_pending_find(en, &id);
+	live = espx_sa_find_live(en, &id);
 	if (live && live->has_cfg && espx_sa_same_key(live->x, x))
 		twin = live;
 	else
 		twin = espx_sa_lookup_clone(en, &id, x);
 
-	if (pend) {
-		if (twin && !espx_cfg_equal(&pend->cfg, &twin->cfg)) {
-			NL_SET_ERR_MSG_MOD(extack,
-					   "a live SA with this SPI and key has another espx config");
-			err = -EEXIST;
-			goto err_unlock;
-		}
-		sa = pend;
-	} else {
-		sa = espx_sa_alloc();
-		if (!sa) {
-			NL_SET_ERR_MSG_MOD(extack, "no memory for SA state");
-			err = -ENOMEM;
-			goto err_unlock;
-		}
-		sa->id = id;
-		/* A second state for the id of a live SA (UPDSA, MIGRATE)
-		 * replaces it or is discarded, a state with its key elsewhere
-		 * is its migrated clone: either keeps the live SA's config
-		 * rather than silently turning into plain ESP.
-		 */
-		if (twin || (live && live->has_cfg)) {
-			sa->cfg = twin ? twin->cfg : live->cfg;
-			sa->has_cfg = true;
-		}
+	if (pend && twin && !espx_cfg_equal(&pend->cfg, &twin->cfg)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "a live SA with this SPI and key has another espx config");
+		err = -EEXIST;
+		goto err_unlock;
+	}
+	sa = espx_sa_alloc();
+	if (!sa) {
+		NL_SET_ERR_MSG_MOD(extack, "no memory for SA state");
+		err = -ENOMEM;
+		goto err_unlock;
+	}
+	sa->id = id;
+	/* A second state for the id of a live SA (UPDSA, MIGRATE) replaces it
+	 * or is discarded, a state with its key elsewhere is its migrated
+	 * clone: either keeps the live SA's config rather than silently
+	 * turning into plain ESP.
+	 */
+	if (pend || twin || (live && live->has_cfg)) {
+		sa->cfg = pend ? pend->cfg : twin ? twin->cfg : live->cfg;
+		sa->has_cfg = true;
 	}
 
 	sa->x = x;
@@ -470,9 +517,9 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 	}
 
 	espx_sa_slot_set(espx_sa_slot(x), x, sa);
-	if (pend) {
-		en->pending--;
-	} else if (!en->dead) {
+	if (pend)
+		espx_pending_drop(en, pend);	/* its SA takes its place */
+	if (!en->dead) {
 		hash_add(en->ids, &sa->id_node, espx_sa_id_hash(&id));
 		espx_sa_gen_bump(en);
 	}
@@ -481,8 +528,7 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 
 err_undo:
 	sa->x = NULL;
-	if (!pend)
-		espx_sa_free(sa);
+	espx_sa_free(sa);
 err_unlock:
 	mutex_unlock(&espx_sa_mutex);
 	free_percpu(stats);
@@ -588,15 +634,14 @@ int espx_cfg_add(struct net *net, const struct espx_sa_id *id,
 		 struct netlink_ext_ack *extack)
 {
 	struct espx_net *en = espx_net(net);
-	struct espx_sa *sa;
+	struct espx_pending *p;
 	int err = 0;
 
 	mutex_lock(&espx_sa_mutex);
 	if (en->dead) {
 		NL_SET_ERR_MSG_MOD(extack, "network namespace is exiting");
 		err = -ENODEV;
-	} else if (espx_sa_lookup(en, id, true) ||
-		   espx_sa_lookup(en, id, false)) {
+	} else if (espx_pending_find(en, id) || espx_sa_find_live(en, id)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "SA id already has a config or an SA");
 		err = -EEXIST;
@@ -605,18 +650,12 @@ int espx_cfg_add(struct net *net, const struct espx_sa_id *id,
 				   "too many pending configs in this namespace");
 		err = -ENOSPC;
 	} else {
-		sa = espx_sa_alloc();
-		if (!sa) {
+		p = espx_pending_alloc(id, cfg, owner);
+		if (!p) {
 			NL_SET_ERR_MSG_MOD(extack, "no memory for config");
 			err = -ENOMEM;
 		} else {
-			sa->id = *id;
-			sa->cfg = *cfg;
-			sa->has_cfg = true;
-			sa->owner = owner;
-			sa->expires = jiffies +
-				      READ_ONCE(pending_timeout) * (unsigned long)HZ;
-			hash_add(en->ids, &sa->id_node, espx_sa_id_hash(id));
+			hash_add(en->pending_ids, &p->node, espx_sa_id_hash(id));
 			en->pending++;
 			espx_sa_gen_bump(en);
 			queue_delayed_work(system_wq, &en->gc,
@@ -631,14 +670,14 @@ int espx_cfg_del(struct net *net, const struct espx_sa_id *id,
 		 struct netlink_ext_ack *extack)
 {
 	struct espx_net *en = espx_net(net);
-	struct espx_sa *sa;
+	struct espx_pending *p;
 	int err = 0;
 
 	mutex_lock(&espx_sa_mutex);
-	sa = espx_sa_lookup(en, id, true);
-	if (sa) {
-		espx_pending_drop(en, sa);
-	} else if (espx_sa_lookup(en, id, false)) {
+	p = espx_pending_find(en, id);
+	if (p) {
+		espx_pending_drop(en, p);
+	} else if (espx_sa_find_live(en, id)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "config is bound to an SA: delete the SA");
 		err = -EBUSY;
@@ -656,36 +695,58 @@ int espx_cfg_del(struct net *net, const struct espx_sa_id *id,
 void espx_cfg_release(struct net *net, u32 owner)
 {
 	struct espx_net *en = espx_net(net);
+	struct espx_pending *p;
 	struct hlist_node *tmp;
-	struct espx_sa *sa;
 	unsigned long bkt;
 
 	if (!READ_ONCE(en->pending))
 		return;
 	mutex_lock(&espx_sa_mutex);
-	hash_for_each_safe(en->ids, bkt, tmp, sa, id_node) {
-		if (!sa->x && sa->owner && sa->owner == owner)
-			espx_pending_drop(en, sa);
+	hash_for_each_safe(en->pending_ids, bkt, tmp, p, node) {
+		if (p->owner && p->owner == owner)
+			espx_pending_drop(en, p);
 	}
 	mutex_unlock(&espx_sa_mutex);
 }
 
-int espx_sa_get(struct net *net, const struct espx_sa_id *id,
-		int (*fn)(const struct espx_sa *sa, void *arg), void *arg)
+static void espx_entry_of_pending(struct espx_entry *e,
+				  const struct espx_pending *p)
 {
+	e->id = &p->id;
+	e->cfg = &p->cfg;
+	e->sa = NULL;
+}
+
+static void espx_entry_of_sa(struct espx_entry *e, const struct espx_sa *sa)
+{
+	e->id = &sa->id;
+	e->cfg = &sa->cfg;
+	e->sa = sa;
+}
+
+int espx_sa_get(struct net *net, const struct espx_sa_id *id,
+		int (*fn)(const struct espx_entry *e, void *arg), void *arg)
+{
+	struct espx_net *en = espx_net(net);
+	struct espx_pending *p;
+	struct espx_entry e;
 	struct espx_sa *sa;
-	int err;
+	int err = -ENOENT;
 
 	mutex_lock(&espx_sa_mutex);
-	sa = espx_sa_lookup(espx_net(net), id, true);
-	if (!sa)
-		sa = espx_sa_lookup(espx_net(net), id, false);
-	err = sa ? fn(sa, arg) : -ENOENT;
+	p = espx_pending_find(en, id);
+	sa = p ? NULL : espx_sa_find_live(en, id);
+	if (p)
+		espx_entry_of_pending(&e, p);
+	else if (sa)
+		espx_entry_of_sa(&e, sa);
+	if (p || sa)
+		err = fn(&e, arg);
 	mutex_unlock(&espx_sa_mutex);
 	return err;
 }
 
-/* Changes of the netns table so far, never 0: a dump that sees it move
+/* Changes of the netns tables so far, never 0: a dump that sees it move
  * between two of its rounds sets NLM_F_DUMP_INTR.
  */
 unsigned int espx_sa_gen(const struct net *net)
@@ -693,32 +754,46 @@ unsigned int espx_sa_gen(const struct net *net)
 	return READ_ONCE(espx_net(net)->gen) ?: 1;
 }
 
+/* Bucket by bucket, the pending configs then the SAs of each: @pos[1]
+ * counts the entries of bucket @pos[0] already seen.
+ */
 int espx_sa_walk(struct net *net, unsigned long pos[2],
-		 int (*fn)(const struct espx_sa *sa, void *arg), void *arg)
+		 int (*fn)(const struct espx_entry *e, void *arg), void *arg)
 {
 	struct espx_net *en = espx_net(net);
+	struct espx_pending *p;
 	unsigned long bkt, i;
+	struct espx_entry e;
 	struct espx_sa *sa;
 	int err = 0;
 
 	mutex_lock(&espx_sa_mutex);
 	for (bkt = pos[0]; bkt < HASH_SIZE(en->ids); bkt++, pos[1] = 0) {
 		i = 0;
+		hlist_for_each_entry(p, &en->pending_ids[bkt], node) {
+			if (i++ < pos[1] || espx_pending_expired(p))
+				continue;
+			espx_entry_of_pending(&e, p);
+			err = fn(&e, arg);
+			if (err)
+				goto stop;
+		}
 		hlist_for_each_entry(sa, &en->ids[bkt], id_node) {
-			if (i++ < pos[1] || espx_sa_dead(sa) ||
-			    (!sa->x && time_after_eq(jiffies, sa->expires)))
+			if (i++ < pos[1] || espx_sa_dead(sa))
 				continue;
 			espx_sa_id_sync(sa);
-			err = fn(sa, arg);
-			if (err) {
-				pos[0] = bkt;
-				pos[1] = i - 1;
-				goto out;
-			}
+			espx_entry_of_sa(&e, sa);
+			err = fn(&e, arg);
+			if (err)
+				goto stop;
 		}
 	}
 	pos[0] = bkt;
 	pos[1] = 0;
+	goto out;
+stop:
+	pos[0] = bkt;
+	pos[1] = i - 1;
 out:
 	mutex_unlock(&espx_sa_mutex);
 	return err;
@@ -729,6 +804,7 @@ static int __net_init espx_net_init(struct net *net)
 	struct espx_net *en = espx_net(net);
 
 	hash_init(en->ids);
+	hash_init(en->pending_ids);
 	INIT_DELAYED_WORK(&en->gc, espx_pending_gc);
 	en->pending = 0;
 	en->gen = 1;
@@ -742,6 +818,7 @@ static int __net_init espx_net_init(struct net *net)
 static void __net_exit espx_net_exit(struct net *net)
 {
 	struct espx_net *en = espx_net(net);
+	struct espx_pending *p;
 	struct hlist_node *tmp;
 	struct espx_sa *sa;
 	unsigned long bkt;
@@ -752,14 +829,11 @@ static void __net_exit espx_net_exit(struct net *net)
 	cancel_delayed_work_sync(&en->gc);	/* it requeues only while !dead */
 
 	mutex_lock(&espx_sa_mutex);
-	hash_for_each_safe(en->ids, bkt, tmp, sa, id_node) {
+	hash_for_each_safe(en->pending_ids, bkt, tmp, p, node)
+		espx_pending_drop(en, p);
+	/* the SAs are destroyed later; unbind frees them */
+	hash_for_each_safe(en->ids, bkt, tmp, sa, id_node)
 		hash_del(&sa->id_node);
-		if (!sa->x) {
-			en->pending--;
-			espx_sa_free(sa);
-		}
-		/* else: its SA is destroyed later; unbind frees it. */
-	}
 	espx_seq_table_exit(&en->seqs);
 	mutex_unlock(&espx_sa_mutex);
 }

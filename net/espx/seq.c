@@ -28,6 +28,7 @@
 #include <linux/slab.h>
 #include <net/xfrm.h>
 #include "espx.h"
+#include "sa.h"
 #include "seq.h"
 
 static siphash_key_t espx_fp_secret __read_mostly;

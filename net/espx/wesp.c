@@ -3,10 +3,12 @@
  *
  * The xfrm core still sees an ESP SA (proto 50): policies, SA lookup,
  * replay, lifetimes and modes stay the kernel's. espx adds three steps:
- *   init_state  validate the config against the SA, size the header
+ *   init_state  size the header (espx_cfg_check() has checked the
+ *               config against the SA)
  *   output      write the WESPv2 header where the core reserved room for
- *               it (x->props.header_len), set the outer protocol to 141,
- *               and extend the AAD (esp.c calls espx_wesp_aad())
+ *               it (x->props.header_len) and set the outer protocol to
+ *               141; esp.c puts the header and options in front of the
+ *               ESP AAD (espx_build_aad())
  *   input       a protocol-141 handler per family validates the header,
  *               charges every malformed packet to its SA (or the netns),
  *               pulls the header and hands the ESP packet to xfrm_input()
@@ -30,6 +32,11 @@
 #include <net/xfrm.h>
 #include <crypto/aead.h>
 #include "espx.h"
+#include "compat.h"
+#include "sa.h"
+#include "crypto.h"
+#include "wesp.h"
+#include "proto.h"
 #include "codec/wesp_codec.c"
 
 /* codec verdict -> per-SA statistic */
@@ -68,8 +75,8 @@ static enum espx_stat espx_wesp_stat(int reason)
 /* ---- init_state -------------------------------------------------------- */
 
 /**
- * espx_wesp_init_state - check a WESPv2 config against its SA
- * @x: the state being built (crypto not yet allocated)
+ * espx_wesp_init_state - size the WESPv2 header of an SA
+ * @x: the state being built (config checked, crypto not yet allocated)
  * @sa: its espx state
  * @extack: error report
  *
@@ -82,26 +89,6 @@ int espx_wesp_init_state(struct xfrm_state *x, struct espx_sa *sa,
 
 	if (!sa->cfg.wesp)
 		return 0;
-	if (x->encap) {
-		/* wespv2.md §9: UDP encapsulation of WESPv2 is unsettled */
-		NL_SET_ERR_MSG_MOD(extack,
-				   "WESPv2 with UDP encapsulation is not supported");
-		return -EOPNOTSUPP;
-	}
-	if (!x->aead) {
-		NL_SET_ERR_MSG_MOD(extack, "WESPv2 needs an AEAD algorithm");
-		return -EINVAL;
-	}
-	/* IV = be64(SN): a 32-bit SN allowed to wrap would repeat nonces.
-	 * Counter SAs number their packets themselves (counters.c).
-	 */
-	if (!sa->cfg.counters &&
-	    (x->props.extra_flags & XFRM_SA_XFLAG_OSEQ_MAY_WRAP) &&
-	    !(x->props.flags & XFRM_STATE_ESN)) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "WESPv2 needs ESN when the sequence number may wrap");
-		return -EINVAL;
-	}
 	sa->ext.wesp_optlen = espx_wesp_optlen(ipv6, sa->cfg.counters);
 	sa->ext.wesp_len = ESPX_WESP_BASE_LEN + sa->ext.wesp_optlen;
 	return 0;

@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #endif
 
-#define ESPX_DIET_PROTO_DEFAULT	253	/* RFC 3692 experimental, README D7 */
+#define ESPX_DIET_PROTO_DEFAULT	253	/* RFC 3692 experimental, diet-esp.md §2 */
 #define ESPX_DIET_EEC_MAX	8	/* 32 + 32 bits */
 #define ESPX_DIET_DSCP_MAX	64	/* dscp_list entries */
 #define ESPX_DIET_CANDIDATES	4	/* §6 step 1 */
@@ -235,7 +235,7 @@ const char *espx_diet_drop_name(int reason);
 /* The inner IP header is in the ESP payload: tunnel mode only. Linux BEET
  * carries no inner IP header (the mode itself elides it and the receiver
  * rebuilds it from the selector), so BEET compresses UDP/TCP and takes its
- * Next Header like transport mode (README D8).
+ * Next Header like transport mode (beet.md §1).
  */
 static inline bool espx_diet_inner_ip(const struct espx_diet_rule *r)
 {
