@@ -45,23 +45,11 @@ xt_cleanup() {
 	for p in "${XT_PIDS[@]}"; do
 		wait "$p" 2>/dev/null
 	done
-	[ -n "${XT_PT0:-}" ] && [ -w "$XT_PT" ] && echo "$XT_PT0" >"$XT_PT"
 	__cleanup
 	xt_dropmon_stop 2>/dev/null
 	rm -rf "$XT_TMP"
 }
 trap xt_cleanup EXIT
-
-# xt_pending_hold [SECONDS]: pending configs live SECONDS (default 900) until the test
-# ends. A test that sets its configs first and adds the SAs much later needs it: under
-# emulation on a loaded machine diet.sh's setup took 106 s, longer than the default 60 s
-# pending_timeout, and its twin configs expired before their SAs came.
-XT_PT=/sys/module/espx/parameters/pending_timeout
-xt_pending_hold() {
-	[ -w "$XT_PT" ] || return 0
-	[ -n "${XT_PT0:-}" ] || XT_PT0=$(cat "$XT_PT")
-	echo "${1:-900}" >"$XT_PT"
-}
 
 # xt_now: seconds since the epoch, with milliseconds
 xt_now() { date +%s.%N | cut -c1-14; }
