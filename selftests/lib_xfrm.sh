@@ -591,20 +591,25 @@ xt_serve_start() {
 	local ns=$1 pid=$2 log=$3 settle=${4:-3}
 	shift 4
 	coproc XT_PK { ip netns exec "$ns" $XT_PKT serve --stats-pid "$pid" --app-log "$log" \
-		--settle "$settle" --espx-stats "$@" 2>&1; }
+		--settle "$settle" --espx-stats --out "$XT_TMP/pk.out" "$@" 2>&1; }
 	XT_PIDS+=("$XT_PK_PID")
 	XT_PKOUT=
 	read -r -t 120 -u "${XT_PK[0]}" XT_PKOUT
 	[ "$XT_PKOUT" = ready ]
 }
 
-# xt_pk SUBCOMMAND...: run it in the serve process; its output in XT_PKOUT
+# xt_pk SUBCOMMAND...: run it in the serve process; its output in XT_PKOUT (the
+# answer is in pk.out; lines on the pipe before "." are what a child printed)
 xt_pk() {
 	local l
 	XT_PKOUT=
 	echo "$*" >&"${XT_PK[1]}"
 	while read -r -t 300 -u "${XT_PK[0]}" l; do
-		[ "$l" = . ] && return 0
+		if [ "$l" = . ]; then
+			l=$(<"$XT_TMP/pk.out")
+			[ -z "$l" ] || XT_PKOUT+="$l"$'\n'
+			return 0
+		fi
 		XT_PKOUT+="$l"$'\n'
 	done
 	XT_PKOUT+="espx_pkt.py serve did not answer"
