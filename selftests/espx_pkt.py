@@ -595,6 +595,8 @@ def cmd_serve(a, parser):
             print('ready', flush=True)
         except OSError as e:
             print('no espx statistics: %s' % e, flush=True)
+    else:
+        print('ready', flush=True)
     pipe = sys.stdout
     for line in sys.stdin:
         argv = shlex.split(line)

@@ -585,13 +585,14 @@ xt_tcpdump() {
 
 # xt_serve_start NS STATS_PID APP_LOG [SETTLE [SERVE-ARGS...]]: one
 # "espx_pkt.py serve" in NS as a coprocess (XT_PK), reporting counter deltas
-# of STATS_PID's netns (espx's included) after every "send"; talk to it with
-# xt_pk. SERVE-ARGS e.g. --ctr-spi SPI (per-counter deltas of that SA).
+# of STATS_PID's netns (espx's included unless XT_SERVE_ESPX is set empty)
+# after every "send"; talk to it with xt_pk. SERVE-ARGS e.g. --ctr-spi SPI
+# (per-counter deltas of that SA).
 xt_serve_start() {
 	local ns=$1 pid=$2 log=$3 settle=${4:-3}
 	shift 4
 	coproc XT_PK { ip netns exec "$ns" $XT_PKT serve --stats-pid "$pid" --app-log "$log" \
-		--settle "$settle" --espx-stats --out "$XT_TMP/pk.out" "$@" 2>&1; }
+		--settle "$settle" ${XT_SERVE_ESPX---espx-stats} --out "$XT_TMP/pk.out" "$@" 2>&1; }
 	XT_PIDS+=("$XT_PK_PID")
 	XT_PKOUT=
 	read -r -t 120 -u "${XT_PK[0]}" XT_PKOUT
