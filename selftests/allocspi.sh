@@ -34,7 +34,7 @@
 . "$(dirname "$0")/lib_xfrm.sh"
 
 T0=$(xt_now)
-XNL="$PYTHON -S $XT_DIR/xfrm_nl.py"
+XNL="$XT_PY xfrm_nl"
 OBJ=/sys/kernel/debug/espx/sa_objects
 GCM='rfc4106(gcm(aes))'
 ktap_header
@@ -275,7 +275,7 @@ for n in $(seq $N); do
 done
 
 # ----------------------------------------- counter SAs: the core's window --
-XAE="$PYTHON -S $XT_DIR/xfrm_ae.py"
+XAE="$XT_PY xfrm_ae"
 # win NS n ME: the core's window of ME's inbound SA of case n (GETAE)
 win() {
 	ip netns exec "$1" $XAE get --dst "$(o "$2" "$3")" --spi "${SPI[$2.$3]}" 2>&1 |

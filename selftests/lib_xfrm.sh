@@ -29,7 +29,9 @@ if [ -z "${PYTHON:-}" ]; then
 fi
 # -S: no site module, a much faster start under TCG (espx_pkt.py adds the
 # site directories itself when it needs python3-cryptography)
-XT_PKT="$PYTHON -S $XT_DIR/espx_pkt.py"
+# pyrun.py: the tools load from bytecode compiled on the host (selftests/Makefile)
+XT_PY="$PYTHON -S $XT_DIR/pyrun.py"
+XT_PKT="$XT_PY espx_pkt"
 XT_TMP=$(mktemp -d /tmp/espx-xt.XXXXXX)
 XT_PIDS=()
 XT_MAC_A=02:00:00:00:00:0a

@@ -24,7 +24,7 @@
 . "$(dirname "$0")/lib_xfrm.sh"
 
 T0=$(xt_now)
-MIG="$PYTHON -S $XT_DIR/xfrm_migrate.py"
+MIG="$XT_PY xfrm_migrate"
 OBJ=/sys/kernel/debug/espx/sa_objects
 ktap_header
 if [ "$ESP_IMPL" != espx ] || ! out=$(xt_impl_prepare 2>&1); then
