@@ -693,8 +693,9 @@ static __always_inline int espx_input_finish(struct xfrm_state *x,
 	int nh;
 
 	if (unlikely(err)) {
+		/* anything but a bad ICV is the transform's: a full queue */
 		espx_count(sa, err == -EBADMSG ? ESPX_STAT_IN_DROP_ICV :
-			   ESPX_STAT_IN_DROP_NOMEM, 1);
+			   ESPX_STAT_IN_DROP_CRYPTO, 1);
 		return err;
 	}
 	if (unlikely(!sa))
