@@ -16,6 +16,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/debugfs.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
 #include <net/net_namespace.h>
@@ -34,6 +35,10 @@ struct espx_rule_net {
 
 static unsigned int espx_rule_net_id __read_mostly;
 static DEFINE_MUTEX(espx_rule_mutex);
+/* live rules of every netns: module exit tells a leak (debugfs
+ * espx/rule_objects)
+ */
+static atomic_t espx_rule_objects = ATOMIC_INIT(0);
 
 static struct espx_rule_net *espx_rule_net(const struct net *net)
 {
@@ -88,6 +93,7 @@ int espx_rule_add(struct net *net, const struct espx_rule *tmpl,
 		if (pos->prio > r->prio)
 			break;
 	list_add_tail(&r->list, &pos->list);
+	atomic_inc(&espx_rule_objects);
 	rn->count++;
 	WRITE_ONCE(rn->gen, rn->gen + 1);
 	mutex_unlock(&espx_rule_mutex);
@@ -98,6 +104,7 @@ int espx_rule_add(struct net *net, const struct espx_rule *tmpl,
 static void espx_rule_drop(struct espx_rule_net *rn, struct espx_rule *r)
 {
 	list_del(&r->list);
+	atomic_dec(&espx_rule_objects);
 	rn->count--;
 	WRITE_ONCE(rn->gen, rn->gen + 1);
 	kfree(r);
@@ -372,12 +379,32 @@ static struct pernet_operations espx_rule_net_ops = {
 	.size = sizeof(struct espx_rule_net),
 };
 
+/* After espx_sa_init(), which makes the debugfs directory (and removes it
+ * with this file at its exit).
+ */
 int espx_rules_init(void)
 {
-	return register_pernet_subsys(&espx_rule_net_ops);
+	struct dentry *dir;
+	int err;
+
+	err = register_pernet_subsys(&espx_rule_net_ops);
+	if (err)
+		return err;
+	dir = debugfs_lookup("espx", NULL);
+	if (!IS_ERR_OR_NULL(dir)) {
+		debugfs_create_atomic_t("rule_objects", 0400, dir,
+					&espx_rule_objects);
+		dput(dir);
+	}
+	return 0;
 }
 
 void espx_rules_exit(void)
 {
+	int n;
+
 	unregister_pernet_subsys(&espx_rule_net_ops);
+	n = atomic_read(&espx_rule_objects);
+	if (n)
+		pr_err("%d rules leaked\n", n);
 }
