@@ -144,10 +144,10 @@ if [ -n "$HAVE_IP_RULE" ]; then
 	check "ip: rule add with state's selector keywords, list shows it" bash -c "
 		$IP -n $C xfrm espx rule add web prio 5 dst 10.1.2.0/24 src 10.2.0.0/16 \
 			mode tunnel reqid 9 mark 0x10 mask 0xf0 if_id 3 spi 0x100-0x1ff \
-			sel src 10.8.0.0/16 dst 10.9.0.0/16 proto udp dport 4789 \
+			sel src 10.8.0.0/16 dst 10.9.0.0/16 proto 17 dport 4789 \
 			wesp crypt-offset 2 fallback plain &&
-		$IP -n $C xfrm espx rule list | tr -s ' \t\n' ' ' | grep -q \
-			'rule web prio 5 fallback plain match dst 10.1.2.0/24 src 10.2.0.0/16 mode tunnel reqid 9 mark 0x10/0xf0 if_id 3 spi 0x100-0x1ff sel src 10.8.0.0/16 dst 10.9.0.0/16 proto udp dport 4789 espx wesp crypt-offset 2 hits 0 fallbacks 0'"
+		$IP -n $C xfrm espx rule list | tr -s ' \t\n' ' ' | grep -Eq \
+			'rule web prio 5 fallback plain match dst 10.1.2.0/24 src 10.2.0.0/16 mode tunnel reqid 9 mark 0x10/0xf0 if_id 3 spi 0x100-0x1ff sel src 10.8.0.0/16 dst 10.9.0.0/16 proto (udp|17) dport 4789 espx wesp crypt-offset 2 hits 0 fallbacks 0'"
 	json_ok() {
 		$IP -j -n "$C" xfrm espx rule list | $PYTHON -c '
 import json, sys
@@ -162,7 +162,7 @@ assert m["mark"] == 16 and m["mask"] == 240, m
 assert m["spi_min"] == 256 and m["spi_max"] == 511, m
 s = m["sel"]
 assert s["src"] == "10.8.0.0/16" and s["dst"] == "10.9.0.0/16", s
-assert s["proto"] == "udp" and s["dport"] == 4789, s
+assert s["proto"] in ("udp", "17") and s["dport"] == 4789, s
 assert r["espx"]["wesp"]["crypt_offset"] == 2, r
 assert r["hits"] == 0 and r["fallbacks"] == 0, r
 '
