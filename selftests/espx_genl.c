@@ -1560,6 +1560,8 @@ static void rule_cfg_default(struct rule_cfg *rc)
 	rc->reqid = rc->mark = rc->mark_mask = rc->if_id = -1;
 	rc->spi_min = rc->spi_max = -1;
 	rc->sel_family = rc->sel_proto = rc->sel_sport = rc->sel_dport = -1;
+	rc->daddr.plen = rc->saddr.plen = -1;
+	rc->sel_src.plen = rc->sel_dst.plen = -1;
 }
 
 /* A[/P]: IPv6 if it has a ':' */
