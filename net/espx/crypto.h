@@ -27,7 +27,7 @@
 static inline unsigned int espx_ivlen(const struct espx_sa *sa,
 				      struct crypto_aead *aead)
 {
-	if (sa->ext.nonce)
+	if (espx_sa_nonce(sa))
 		return sa->ext.iiv ? 0 : ESPX_NONCE_IVLEN;
 	return crypto_aead_ivsize(aead);
 }

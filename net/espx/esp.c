@@ -60,7 +60,7 @@ static bool espx_aad_hi(const struct xfrm_state *x, const struct espx_sa *sa)
 static bool espx_aad_inplace(const struct xfrm_state *x,
 			     const struct espx_sa *sa)
 {
-	return !sa->ext.nonce && !espx_aad_hi(x, sa);
+	return !espx_sa_nonce(sa) && !espx_aad_hi(x, sa);
 }
 
 /* The AAD buffer of a packet's request: none when the AAD is the ESP header
@@ -118,6 +118,7 @@ static int espx_init_state(struct xfrm_state *x,
 	err = espx_cfg_check(x, &sa->cfg, extack);
 	if (err)
 		goto err_unbind;
+	sa->kind = espx_cfg_kind(&sa->cfg);
 	err = espx_wesp_init_state(x, sa, extack);
 	if (err)
 		goto err_unbind;
@@ -468,7 +469,7 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 		aadlen = err;
 		aead_request_set_ad(r.req, aadlen);
 		off += ESPX_ESP_HDR_LEN;
-		if (sa->ext.nonce)
+		if (espx_sa_nonce(sa))
 			off += ivlen + clear;
 	}
 	err = espx_sg(&r, nsg, aadlen, skb, off,
@@ -476,7 +477,7 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 	if (unlikely(err < 0))
 		goto free;
 
-	if (sa->ext.nonce) {
+	if (espx_sa_nonce(sa)) {
 		/* nonce = salt | IV, IV = be64(SN) or, on a counter SA,
 		 * be16(id) | be48(seq): unique per key (wespv2.md §5,
 		 * multi-counters.md §3)
@@ -745,7 +746,7 @@ static bool espx_input_plain(const struct xfrm_state *x,
 			     const struct espx_sa *sa,
 			     const struct sk_buff *skb)
 {
-	if (sa->ext.wesp_len || sa->ctrs || sa->diet)
+	if (sa->kind != ESPX_KIND_PLAIN)
 		return false;
 	if (x->encap)
 		return true;
@@ -868,14 +869,14 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 		 * read it); nonce SA: salt | IV is the request IV and the
 		 * area starts after the clear octets
 		 */
-		if (sa->ext.nonce)
+		if (espx_sa_nonce(sa))
 			off += ivlen + clear;
 		sgoff = off;
 	}
 	err = espx_sg(&r, nsg, aadlen, skb, sgoff, skb->len - sgoff);
 	if (unlikely(err < 0))
 		goto free;
-	if (sa->ext.nonce) {
+	if (espx_sa_nonce(sa)) {
 		memcpy(r.iv, sa->ext.salt, ESPX_SALT_LEN);
 		if (ivlen) {
 			memcpy(r.iv + ESPX_SALT_LEN, esph->enc_data, ivlen);

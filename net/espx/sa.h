@@ -58,11 +58,40 @@ struct espx_cfg {
 
 #define ESPX_SALT_LEN	4	/* RFC 4106 §8.1, RFC 7634 §4 */
 
+/**
+ * enum espx_kind - what an SA's packets look like, decided once at
+ *	init_state from its config (espx_cfg_kind()); the data path
+ *	dispatches on it with a switch, one case per extension file
+ * @ESPX_KIND_PLAIN: RFC 4303 ESP, wire-identical to esp4/esp6 (esp.c)
+ * @ESPX_KIND_WESP: WESPv2 with one sequence number (wesp.c)
+ * @ESPX_KIND_COUNTERS: WESPv2 with several sequence counters (wesp.c for
+ *	the header, counters.c for the sequences and windows)
+ * @ESPX_KIND_DIET: Diet-ESP (diet.c)
+ * @ESPX_KIND_EESP: reserved for EESP (eesp.md), not yet bound to any SA
+ *
+ * Every kind but PLAIN is a nonce SA: espx builds the AEAD nonce
+ * (salt | IV) and the AAD through the codec (wespv2.md §5).
+ */
+enum espx_kind {
+	ESPX_KIND_PLAIN,
+	ESPX_KIND_WESP,
+	ESPX_KIND_COUNTERS,
+	ESPX_KIND_DIET,
+	ESPX_KIND_EESP,
+};
+
+/* The kind of a config that espx_cfg_check() accepted. */
+static inline enum espx_kind espx_cfg_kind(const struct espx_cfg *cfg)
+{
+	if (cfg->diet)
+		return ESPX_KIND_DIET;
+	if (cfg->counters)
+		return ESPX_KIND_COUNTERS;
+	return cfg->wesp ? ESPX_KIND_WESP : ESPX_KIND_PLAIN;
+}
+
 /* Derived at init_state from the config and the SA, then read-only. */
 struct espx_ext {
-	bool nonce;			/* espx builds nonce and AAD
-					 * (wespv2.md §5, crypto.c)
-					 */
 	u8 salt[ESPX_SALT_LEN];		/* the key blob's last 4 octets */
 	u8 wesp_len;			/* WESPv2 header + options, 0 = off */
 	u8 wesp_optlen;
@@ -107,6 +136,7 @@ struct espx_sa {
 	struct xfrm_state *x;
 	struct espx_sa_id id;
 	struct espx_cfg cfg;
+	enum espx_kind kind;		/* valid once bound, from cfg */
 	struct espx_ext ext;		/* valid once bound */
 	bool has_cfg;			/* cfg is set: from the pending config
 					 * of its id or from a live SA's
@@ -128,6 +158,12 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 			     struct netlink_ext_ack *extack);
 void espx_sa_unbind(struct xfrm_state *x);
 struct espx_sa *espx_sa_of(const struct xfrm_state *x);	/* RCU or x held */
+
+/* espx builds the nonce and the AAD of the SA's packets */
+static inline bool espx_sa_nonce(const struct espx_sa *sa)
+{
+	return sa->kind != ESPX_KIND_PLAIN;
+}
 
 static inline void espx_stat_add(struct espx_sa *sa, enum espx_stat id,
 				 u64 n)
