@@ -17,8 +17,9 @@
 #include "compat.h"
 #include "sa.h"
 #include "wesp.h"
+#include "codec/esp_codec.h"
 
-#define ESPX_NONCE_IVLEN 8	/* the explicit IV on the wire */
+#define ESPX_NONCE_IVLEN ESPX_ESP_NONCE_IVLEN	/* the IV on the wire */
 
 /* The IV on the wire: the transform's for plain ESP, 8 octets when espx
  * builds the nonce (the transform then takes salt | IV, 12 octets). The data
@@ -40,7 +41,7 @@ struct espx_skb_cb {
 };
 
 #define ESPX_SKB_CB(skb) ((struct espx_skb_cb *)&((skb)->cb[0]))
-#define ESPX_AAD_ESP_MAX 12	/* SPI | SNhi | SNlo */
+#define ESPX_AAD_ESP_MAX ESPX_ESP_AAD_MAX	/* SPI | SNhi | SNlo */
 
 struct espx_crypto_hdr {
 	espx_crypto_done_t done;	/* async completion, set by run() */

@@ -48,7 +48,28 @@
 #include "crypto.h"
 #include "diet.h"
 #include "proto.h"
-#include "codec/diet_codec.c"
+
+/* The uapi values (netlink, iproute2) are the codec's rule values: the
+ * enums differ in type only.
+ */
+#define ESPX_DIET_SAME(u, c) static_assert((int)ESPX_DIET_##u == (int)ESPX_DIET_##c)
+ESPX_DIET_SAME(ALIGN_8BIT, ALIGN_8);
+ESPX_DIET_SAME(ALIGN_16BIT, ALIGN_16);
+ESPX_DIET_SAME(ALIGN_32BIT, ALIGN_32);
+ESPX_DIET_SAME(ALIGN_64BIT, ALIGN_64);
+ESPX_DIET_SAME(TRAILER_MAND, TRAILER_MANDATORY);
+ESPX_DIET_SAME(TRAILER_OPT, TRAILER_OPTIONAL);
+ESPX_DIET_SAME(CDA_SENT, DSCP_SENT);
+ESPX_DIET_SAME(CDA_LOWER, DSCP_LOWER);
+ESPX_DIET_SAME(CDA_SA, DSCP_SA);
+ESPX_DIET_SAME(CDA_SENT, ECN_SENT);
+ESPX_DIET_SAME(CDA_LOWER, ECN_LOWER);
+ESPX_DIET_SAME(CDA_SENT, FL_SENT);
+ESPX_DIET_SAME(CDA_LOWER, FL_LOWER);
+ESPX_DIET_SAME(CDA_GENERATED, FL_GENERATED);
+ESPX_DIET_SAME(CDA_ZERO, FL_ZERO);
+ESPX_DIET_SAME(DSCP_LIST_MAX, DSCP_MAX);
+ESPX_DIET_SAME(CANDIDATES_MAX, CANDIDATES);
 
 static unsigned int diet_proto = ESPX_DIET_PROTO_DEFAULT;
 module_param(diet_proto, uint, 0444);
@@ -1100,7 +1121,7 @@ static bool espx_diet_trial(struct xfrm_state *x, struct espx_sa *sa,
 				  ivlen))
 			goto out;
 	} else {
-		espx_diet_iiv(sc->nonce + ESPX_SALT_LEN, sn);
+		espx_esp_iv_seq(sc->nonce + ESPX_SALT_LEN, sn);
 	}
 	aadlen = espx_diet_aad(sc->aad, ntohl(x->id.spi), sn, esn);
 	sg_init_table(sc->src, ARRAY_SIZE(sc->src));

@@ -35,7 +35,7 @@
 #include "diet.h"
 #include "proto.h"
 #include "seq.h"
-#include "codec/esp_codec.c"
+#include "codec/esp_codec.h"
 
 static void espx_count(struct espx_sa *sa, enum espx_stat id, u64 n)
 {

@@ -12,6 +12,7 @@
 #include <linux/u64_stats_sync.h>
 #include <net/xfrm.h>
 #include "espx.h"
+#include "codec/esp_codec.h"
 
 struct espx_ctrs;
 struct espx_diet;
@@ -56,7 +57,7 @@ struct espx_cfg {
 	u64 ctr_start;		/* test knob: sequences start after this */
 };
 
-#define ESPX_SALT_LEN	4	/* RFC 4106 §8.1, RFC 7634 §4 */
+#define ESPX_SALT_LEN	ESPX_ESP_SALT_LEN	/* RFC 4106 §8.1, RFC 7634 §4 */
 
 /**
  * enum espx_kind - what an SA's packets look like, decided once at

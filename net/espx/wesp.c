@@ -37,7 +37,6 @@
 #include "crypto.h"
 #include "wesp.h"
 #include "proto.h"
-#include "codec/wesp_codec.c"
 
 /* codec verdict -> per-SA statistic */
 static enum espx_stat espx_wesp_stat(int reason)
