@@ -16,7 +16,7 @@
 #include "espx.h"
 #include "compat.h"
 #include "sa.h"
-#include "wesp.h"
+#include "pkt.h"
 #include "codec/esp_codec.h"
 
 #define ESPX_NONCE_IVLEN ESPX_ESP_NONCE_IVLEN	/* the IV on the wire */
@@ -47,7 +47,7 @@ struct espx_crypto_hdr {
 	espx_crypto_done_t done;	/* async completion, set by run() */
 	struct espx_sa *sa;		/* caller's: for the completion */
 	u32 len;			/* caller's: payload octets, for stats */
-	struct espx_wesp_in wesp;	/* input: for the completion */
+	struct espx_pkt pkt;		/* input: for the completion */
 	__be32 aad[];			/* the AAD buffer, sa->req.aadmax
 					 * octets: ESPX_AAD_ESP_MAX for ESP,
 					 * up to ESPX_WESP_AAD_MAX for WESPv2

@@ -48,6 +48,7 @@
 #include "crypto.h"
 #include "diet.h"
 #include "proto.h"
+#include "codec/wesp_codec.h"
 
 /* The uapi values (netlink, iproute2) are the codec's rule values: the
  * enums differ in type only.
@@ -605,11 +606,6 @@ static struct pernet_operations espx_diet_net_ops = {
 
 /* ---- output ------------------------------------------------------------ */
 
-u8 espx_diet_out_proto(const struct espx_sa *sa)
-{
-	return espx_diet_truncated(&sa->diet->rule) ? diet_proto : IPPROTO_ESP;
-}
-
 /* Tunnel mode: the inner values the rule moves into the outer header */
 static void espx_diet_put_lower(const struct espx_diet_rule *r,
 				struct sk_buff *skb,
@@ -673,8 +669,8 @@ static void espx_diet_move_up(struct sk_buff *skb, int from,
  *
  * Return: 0 or -errno (dropped and counted); skb->len may have shrunk.
  */
-int espx_diet_output_iipc(struct espx_sa *sa, struct sk_buff *skb,
-			  u8 nexthdr)
+static int espx_diet_output_iipc(struct espx_sa *sa, struct sk_buff *skb,
+				 u8 nexthdr)
 {
 	const struct espx_diet_rule *r = &sa->diet->rule;
 	u8 res[ESPX_DIET_RES_MAX];
@@ -708,26 +704,38 @@ int espx_diet_output_iipc(struct espx_sa *sa, struct sk_buff *skb,
 }
 
 /**
- * espx_diet_output_pad - the CTEC trailer of an outgoing packet (§4)
+ * espx_diet_out_pad - the Diet-ESP step of esp.c's output head
  * @sa: a Diet SA
- * @len: octets of IIPC output
- * @nexthdr: the payload's protocol
- * @pad: output, in esp.c's terms (no TFC padding)
- * @t: output, the layout for espx_diet_ctec_build()
+ * @skb: as espx_output() gets it: skb->data is the payload to protect
+ * @p: the packet (p->nexthdr); out: p->len, the octets IIPC left
+ * @t: out: the CTEC trailer (§4), and its sizes in esp.c's terms (no TFC
+ *	padding)
  *
- * Return: 0 or -EINVAL (a Next Header the receiver would not restore;
- * counted).
+ * The outer protocol (diet_proto when the SA truncates), IIPC, then the
+ * CTEC layout of what is left.
+ *
+ * Return: 0 or -errno (dropped and counted; -EINVAL: a Next Header the
+ * receiver would not restore).
  */
-int espx_diet_output_pad(struct espx_sa *sa, u32 len, u8 nexthdr,
-			 struct espx_esp_pad *pad, struct espx_diet_ctec *t)
+int espx_diet_out_pad(struct espx_sa *sa, struct sk_buff *skb,
+		      struct espx_pkt *p, struct espx_tail *t)
 {
-	if (espx_diet_ctec_layout(&sa->diet->rule, len, nexthdr, t)) {
+	const struct espx_diet_rule *r = &sa->diet->rule;
+	int err;
+
+	*skb_mac_header(skb) = espx_diet_truncated(r) ? diet_proto :
+							IPPROTO_ESP;
+	err = espx_diet_output_iipc(sa, skb, p->nexthdr);
+	if (err)
+		return err;
+	p->len = skb->len;
+	if (espx_diet_ctec_layout(r, p->len, p->nexthdr, &t->ctec)) {
 		espx_stat_inc(sa, ESPX_STAT_OUT_DROP_DIET_NOMATCH);
 		return -EINVAL;
 	}
-	pad->tfclen = 0;
-	pad->plen = t->len;
-	pad->clen = len + t->len;
+	t->pad.tfclen = 0;
+	t->pad.plen = t->ctec.len;
+	t->pad.clen = p->len + t->ctec.len;
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #define _NET_ESPX_DIET_H
 
 #include "espx.h"
+#include "pkt.h"
 #include "codec/diet_codec.h"
 
 struct sk_buff;
@@ -15,12 +16,17 @@ struct espx_diet;
 int espx_diet_init_state(struct xfrm_state *x, struct espx_sa *sa,
 			 struct netlink_ext_ack *extack);
 void espx_diet_destroy(struct xfrm_state *x);
-int espx_diet_output_iipc(struct espx_sa *sa, struct sk_buff *skb,
-			  u8 nexthdr);
-int espx_diet_output_pad(struct espx_sa *sa, u32 len, u8 nexthdr,
-			 struct espx_esp_pad *pad, struct espx_diet_ctec *t);
+int espx_diet_out_pad(struct espx_sa *sa, struct sk_buff *skb,
+		      struct espx_pkt *p, struct espx_tail *t);
+
+/* Output, head: the CTEC trailer espx_diet_out_pad() laid out */
+static inline void espx_diet_out_trailer(u8 *tail, const struct espx_tail *t,
+					 u8 nexthdr)
+{
+	espx_diet_ctec_build(tail, &t->ctec, nexthdr);
+}
+
 void espx_diet_output_eec(struct espx_sa *sa, struct sk_buff *skb);
-u8 espx_diet_out_proto(const struct espx_sa *sa);
 int espx_diet_input_proto(struct espx_sa *sa, const struct sk_buff *skb);
 int espx_diet_input_finish(struct xfrm_state *x, struct espx_sa *sa,
 			   struct sk_buff *skb, unsigned int hlen,

@@ -7,14 +7,17 @@
  *               config against the SA)
  *   output      write the WESPv2 header where the core reserved room for
  *               it (x->props.header_len) and set the outer protocol to
- *               141; esp.c puts the header and options in front of the
- *               ESP AAD (espx_build_aad())
+ *               141; the AAD puts the header and options in front of the
+ *               ESP AAD (espx_wesp_skb_aad())
  *   input       a protocol-141 handler per family validates the header,
  *               charges every malformed packet to its SA (or the netns),
  *               pulls the header and hands the ESP packet to xfrm_input()
  *               (which parses SPI and SN at the transport header, so that
- *               moves to ESP); esp.c then builds the same AAD from the
- *               header left in the linear area just before skb->data.
+ *               moves to ESP); esp.c's prepare step then takes the header
+ *               left in the linear area just before skb->data
+ *               (espx_wesp_in_prepare()) and builds the same AAD from it;
+ *               after decryption the trailer of a clear window is checked
+ *               against it (espx_wesp_in_trailer()).
  * The header arithmetic lives in the kernel-free codec/wesp_codec.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -96,32 +99,65 @@ int espx_wesp_init_state(struct xfrm_state *x, struct espx_sa *sa,
 /* ---- output ------------------------------------------------------------ */
 
 /**
- * espx_wesp_output_hdr - write the WESPv2 header of one packet
+ * espx_wesp_out_head - write the WESPv2 header of one packet
  * @sa: the SA (WESPv2 configured)
- * @wh: where the header goes, sa->ext.wesp_len octets before the ESP header
- * @payload_len: octets of the payload to protect (no padding, no TFC)
- * @nexthdr: the payload's protocol (the ESP trailer's Next Header)
- * @ctr_id: the sending counter (counter SAs only: Sub-SA ID option)
- *
- * Return: the packet's CryptOffset in 4-octet words (wespv2.md §4).
+ * @wh: where the header goes, p->wlen octets before the ESP header
+ * @p: the packet: its payload length and protocol, its counter; out:
+ *	p->clear, the octets its CryptOffset leaves in clear (wespv2.md §4)
  */
-unsigned int espx_wesp_output_hdr(const struct espx_sa *sa, u8 *wh,
-				  unsigned int payload_len, u8 nexthdr,
-				  u16 ctr_id)
+void espx_wesp_out_head(const struct espx_sa *sa, u8 *wh, struct espx_pkt *p)
 {
 	struct espx_wesp_tx tx = {
 		.ipv6 = sa->x->props.family == AF_INET6,
-		.subsa = !!sa->ctrs,
-		.subsa_id = ctr_id,
-		.nexthdr = nexthdr,
+		.subsa = sa->kind == ESPX_KIND_COUNTERS,
+		.subsa_id = p->ctr_id,
+		.nexthdr = p->nexthdr,
 		.ivlen = ESPX_NONCE_IVLEN,
 		.crypt_offset = espx_wesp_crypt_offset(sa->cfg.crypt_offset,
-						       payload_len),
+						       p->len),
 	};
 
 	/* cannot fail: the room was sized from the same codec at init */
 	espx_wesp_build(wh, sa->ext.wesp_len, &tx);
-	return tx.crypt_offset;
+	p->clear = 4 * tx.crypt_offset;
+}
+
+/**
+ * espx_wesp_skb_aad - the AAD of a WESPv2 packet (wespv2.md §5), both ways
+ * @skb: the packet; its header lies in the linear area
+ * @esph: the ESP header's offset from skb->data; the WESPv2 header is the
+ *	p->wlen octets before it
+ * @p: the packet: p->seq, p->wlen, p->clear
+ * @ivlen: IV octets after the ESP header, before the clear octets
+ * @hi: SNhi is authenticated (ESN, counter SAs)
+ * @aad: output, ESPX_WESP_AAD_MAX octets
+ *
+ * The codec builds it; clear octets in fragments are copied straight to
+ * where the AAD wants them first.
+ *
+ * Return: the AAD length, or -EINVAL.
+ */
+int espx_wesp_skb_aad(const struct sk_buff *skb, unsigned int esph,
+		      const struct espx_pkt *p, unsigned int ivlen, bool hi,
+		      u8 *aad)
+{
+	const struct ip_esp_hdr *h = (const void *)(skb->data + esph);
+	const u8 *clear = NULL;
+	int n;
+
+	if (p->clear) {
+		clear = skb_header_pointer(skb, esph + ESPX_ESP_HDR_LEN + ivlen,
+					   p->clear,
+					   aad + espx_wesp_aad_clear_off(p->wlen,
+									 hi));
+		if (!clear)
+			return -EINVAL;
+	}
+	n = espx_wesp_aad(aad, ESPX_WESP_AAD_MAX, (const u8 *)h - p->wlen,
+			  p->wlen, (__force u32)h->spi, hi,
+			  upper_32_bits(p->seq), lower_32_bits(p->seq), clear,
+			  p->clear);
+	return n < 0 ? -EINVAL : n;
 }
 
 /* ---- input ------------------------------------------------------------- */
@@ -153,27 +189,24 @@ static int espx_wesp_start(const struct sk_buff *skb)
 }
 
 /**
- * espx_wesp_input - the WESPv2 step of espx_input() (skb->data = ESP)
+ * espx_wesp_in_prepare - the WESPv2 step of esp.c's input prepare
  * @x: the SA the core found
  * @sa: its espx state
- * @skb: the packet
- * @hdr: out: the WESPv2 header (linear, just in front of skb->data)
+ * @skb: the packet, skb->data = ESP
+ * @p: out: the header's length, clear octets, Next Header and Sub-SA ID
  *
  * Enforces "a WESPv2 SA accepts only WESPv2 and a plain SA only ESP" and
- * hands back the header the protocol handler already validated.
+ * takes back, through the codec's parser, the header the protocol handler
+ * validated and left in the linear area just before skb->data.
  *
- * Return: 0 (hdr->len == 0 for plain ESP) or -EINVAL, counted.
+ * Return: 0 (p->wlen == 0 for plain ESP) or -EINVAL, counted.
  */
-int espx_wesp_input(struct xfrm_state *x, struct espx_sa *sa,
-		    struct sk_buff *skb, struct espx_wesp_in *hdr)
+int espx_wesp_in_prepare(struct xfrm_state *x, struct espx_sa *sa,
+			 struct sk_buff *skb, struct espx_pkt *p)
 {
 	int start = x->encap ? 0 : espx_wesp_start(skb);
+	struct espx_wesp_hdr h;
 
-	hdr->len = 0;
-	hdr->crypt_offset = 0;
-	hdr->nexthdr = 0;
-	hdr->ctr_id = 0;
-	hdr->ctr_seq = 0;
 	if (!start != !sa->ext.wesp_len) {
 		espx_stat_inc(sa, start ? ESPX_STAT_IN_DROP_WESP_PLAIN_SA :
 				  ESPX_STAT_IN_DROP_WESP_NOT_WESP);
@@ -182,20 +215,53 @@ int espx_wesp_input(struct xfrm_state *x, struct espx_sa *sa,
 	if (!start)
 		return 0;
 	/* the handler pulled exactly 4 + OptLen after validating it */
-	hdr->data = skb->data + start;
-	hdr->len = -start;
-	if (-start < ESPX_WESP_BASE_LEN ||
-	    hdr->len != ESPX_WESP_BASE_LEN + espx_wesp_hdr_optlen(hdr->data)) {
+	if (espx_wesp_parse(skb->data + start, skb_headlen(skb) - start,
+			    x->props.family == AF_INET6, &h) ||
+	    h.len != -start) {
 		espx_stat_inc(sa, ESPX_STAT_IN_DROP_WESP_HDRLEN);
 		return -EINVAL;
 	}
-	hdr->crypt_offset = espx_wesp_hdr_crypt_offset(hdr->data);
-	hdr->nexthdr = hdr->data[0];
-	/* the handler checked that option 27 opens the options (§3) */
-	if (sa->cfg.counters)
-		hdr->ctr_id = hdr->data[ESPX_WESP_BASE_LEN + 2] << 8 |
-			      hdr->data[ESPX_WESP_BASE_LEN + 3];
+	p->wlen = h.len;
+	p->clear = 4 * h.crypt_offset;
+	p->nexthdr = h.nexthdr;
+	p->ctr_id = h.subsa_id;		/* 0 without the option */
 	return 0;
+}
+
+/**
+ * espx_wesp_in_trailer - the trailer of a packet with a clear window
+ * @sa: the SA
+ * @skb: decrypted in place: ESP header | IV | clear | plaintext | ICV
+ * @p: from espx_wesp_in_prepare(), p->clear != 0
+ * @hlen: octets of ESP header and IV
+ * @alen: octets of ICV
+ *
+ * §7 step 9 by the codec: the padding lies in the encrypted part and the
+ * trailer's Next Header is the header's. Checked, then trimmed.
+ *
+ * Return: the Next Header, or -errno (counted).
+ */
+int espx_wesp_in_trailer(struct espx_sa *sa, struct sk_buff *skb,
+			 const struct espx_pkt *p, unsigned int hlen,
+			 unsigned int alen)
+{
+	u8 buf[ESPX_ESP_TRAILER_MIN];
+	const u8 *tr = espx_pkt_trailer(skb, alen, buf);
+	int len;
+
+	if (unlikely(!tr))
+		return -EINVAL;
+	len = espx_wesp_trailer_check(skb->len - hlen - p->clear - alen, tr[0],
+				      tr[1], p->clear / 4, p->nexthdr);
+	if (len < 0) {
+		espx_stat_inc(sa, espx_wesp_stat(len));
+		return -EINVAL;
+	}
+	if (unlikely(pskb_trim(skb, hlen + len))) {
+		espx_stat_inc(sa, ESPX_STAT_IN_DROP_NOMEM);
+		return -ENOMEM;
+	}
+	return tr[1];
 }
 
 /* multi-counters.md §5: a rate-limited audit trail of out-of-range
