@@ -10,7 +10,8 @@
  *           CTEC: the trailer esp.c appends comes from the rule
  *           EEC:  after encryption, the 8-octet ESP header shrinks to its
  *                 SPI/SN low bits and the outer headers move up to it
- *   input   a diet_proto handler per family finds the SA from the truncated
+ *   input   proto.c's handler of diet_proto calls espx_diet_rcv(), which
+ *           finds the SA from the truncated
  *           SPI (candidates, §6 step 1), rebuilds the SN from the SA's
  *           replay window (§6 step 2), turns the prefix back into an ESP
  *           header and hands the packet to xfrm_input(); after decryption
@@ -957,7 +958,7 @@ int espx_diet_input_finish(struct xfrm_state *x, struct espx_sa *sa,
 	return nh;
 }
 
-/* ---- the diet_proto handlers -------------------------------------------- */
+/* ---- the diet_proto receive step ----------------------------------------- */
 
 /* Add the SA that @spi names at the packet's destination to the @m held
  * in @xs: if it is a truncating Diet SA that sends @k SPI bits (with none,
@@ -1288,9 +1289,7 @@ static enum skb_drop_reason espx_diet_walk(struct net *net,
 		}
 		return SKB_NOT_DROPPED_YET;
 	}
-	espx_ns_stat_inc(net, ESPX_NS_STAT_DIET_NO_SA);
-	XFRM_INC_STATS(net, LINUX_MIB_XFRMINNOSTATES);
-	return ESPX_DROP_NO_SA;
+	return espx_ipproto_no_sa(net, ESPX_KIND_DIET);
 }
 
 /* The addresses of an IPv4 or IPv6 header: a received packet's, or the
@@ -1336,10 +1335,15 @@ static bool espx_diet_rcv_untruncated(struct net *net, struct sk_buff *skb,
 	return hit;
 }
 
-/* Return: SKB_NOT_DROPPED_YET when the packet may go to xfrm_input(),
+/**
+ * espx_diet_rcv - the receive step of diet_proto (proto.c's handler)
+ * @skb: skb->data is the EEC prefix; on success the ESP header it became
+ * @family: the outer family
+ *
+ * Return: SKB_NOT_DROPPED_YET when the packet may go to xfrm_input(),
  * else the reason to drop it with (counted).
  */
-static enum skb_drop_reason espx_diet_rcv(struct sk_buff *skb, u16 family)
+enum skb_drop_reason espx_diet_rcv(struct sk_buff *skb, unsigned short family)
 {
 	struct xfrm_state *xs[ESPX_DIET_CANDIDATES];
 	struct net *net = dev_net(skb->dev);
@@ -1367,38 +1371,14 @@ static enum skb_drop_reason espx_diet_rcv(struct sk_buff *skb, u16 family)
 		XFRM_INC_STATS(net, LINUX_MIB_XFRMINHDRERROR);
 		return ESPX_DROP_SHORT;
 	}
-	espx_ns_stat_inc(net, ESPX_NS_STAT_DIET_NO_SA);
-	XFRM_INC_STATS(net, LINUX_MIB_XFRMINNOSTATES);
-	return ESPX_DROP_NO_SA;
-}
-
-static int espx_diet4_rcv(struct sk_buff *skb)
-{
-	enum skb_drop_reason reason = espx_diet_rcv(skb, AF_INET);
-
-	if (reason) {
-		kfree_skb_reason(skb, reason);
-		return 0;
-	}
-	return xfrm4_rcv_spi(skb, IPPROTO_ESP, 0);
-}
-
-static int espx_diet6_rcv(struct sk_buff *skb)
-{
-	enum skb_drop_reason reason = espx_diet_rcv(skb, AF_INET6);
-
-	if (reason) {
-		kfree_skb_reason(skb, reason);
-		return 0;
-	}
-	return xfrm6_rcv_spi(skb, IPPROTO_ESP, 0, NULL);
+	return espx_ipproto_no_sa(net, ESPX_KIND_DIET);
 }
 
 /* ICMP errors quoting a Diet-ESP packet: the quoted prefix names the SA
  * like a received one; PMTU and redirects as for ESP.
  */
-static bool espx_diet_err_known(struct sk_buff *skb, unsigned int off,
-				u16 family)
+bool espx_diet_err_known(struct sk_buff *skb, unsigned int off,
+			 unsigned short family)
 {
 	struct xfrm_state *xs[ESPX_DIET_CANDIDATES];
 	xfrm_address_t saddr, daddr;
@@ -1417,37 +1397,6 @@ static bool espx_diet_err_known(struct sk_buff *skb, unsigned int off,
 		xfrm_state_put(xs[i]);
 	return m > 0;
 }
-
-static int espx_diet4_err(struct sk_buff *skb, u32 info)
-{
-	unsigned int ihl = espx_icmp4_quoted(skb);
-
-	if (ihl && espx_diet_err_known(skb, ihl, AF_INET))
-		espx_icmp4_apply(skb, info, diet_proto);
-	return 0;
-}
-
-static int espx_diet6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
-			  u8 type, u8 code, int offset, __be32 info)
-{
-	if (espx_icmp6_wanted(type, offset, skb) &&
-	    espx_diet_err_known(skb, offset, AF_INET6))
-		espx_icmp6_apply(skb, type, info);
-	return 0;
-}
-
-/* no_policy: like ESP, the inbound policy check runs after decapsulation */
-static const struct net_protocol espx_diet4_protocol = {
-	.handler	= espx_diet4_rcv,
-	.err_handler	= espx_diet4_err,
-	.no_policy	= 1,
-};
-
-static const struct inet6_protocol espx_diet6_protocol = {
-	.handler	= espx_diet6_rcv,
-	.err_handler	= espx_diet6_err,
-	.flags		= INET6_PROTO_NOPOLICY,
-};
 
 static int espx_diet_trials_get(void *data, u64 *val)
 {
@@ -1478,15 +1427,8 @@ int espx_diet_proto_init(void)
 		espx_diet_scratch_free();
 		goto nomem;
 	}
-	if (inet_add_protocol(&espx_diet4_protocol, diet_proto)) {
-		pr_warn("IPv4 protocol %u is taken: Diet-ESP truncation disabled (load espx with another diet_proto)\n",
-			diet_proto);
-		goto err_pernet;
-	}
-	if (inet6_add_protocol(&espx_diet6_protocol, diet_proto)) {
-		pr_warn("IPv6 protocol %u is taken: Diet-ESP truncation disabled (load espx with another diet_proto)\n",
-			diet_proto);
-		inet_del_protocol(&espx_diet4_protocol, diet_proto);
+	if (espx_ipproto_add(ESPX_KIND_DIET, diet_proto)) {
+		pr_warn("Diet-ESP truncation disabled (load espx with another diet_proto)\n");
 		goto err_pernet;
 	}
 	/* sa.c made the directory */
@@ -1516,9 +1458,8 @@ void espx_diet_proto_exit(void)
 		return;
 	debugfs_remove(espx_diet_debugfs);
 	espx_diet_debugfs = NULL;
-	/* both wait for the handlers running now (synchronize_net()) */
-	inet6_del_protocol(&espx_diet6_protocol, diet_proto);
-	inet_del_protocol(&espx_diet4_protocol, diet_proto);
+	/* waits for the handlers running now (synchronize_net()) */
+	espx_ipproto_del(ESPX_KIND_DIET);
 	unregister_pernet_subsys(&espx_diet_net_ops);
 	espx_diet_scratch_free();
 	espx_diet_rx_on = false;

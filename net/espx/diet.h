@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * diet.c: the Diet-ESP steps of init_state, output and input, and the
- * diet_proto handlers. The compression arithmetic is codec/diet_codec.c's.
+ * receive step of diet_proto (proto.c's handlers call it). The compression
+ * arithmetic is codec/diet_codec.c's.
  */
 #ifndef _NET_ESPX_DIET_H
 #define _NET_ESPX_DIET_H
 
+#include <linux/skbuff.h>
 #include "espx.h"
 #include "pkt.h"
 #include "codec/diet_codec.h"
@@ -31,6 +33,9 @@ int espx_diet_input_proto(struct espx_sa *sa, const struct sk_buff *skb);
 int espx_diet_input_finish(struct xfrm_state *x, struct espx_sa *sa,
 			   struct sk_buff *skb, unsigned int hlen,
 			   unsigned int alen, unsigned int *hlen_out);
+enum skb_drop_reason espx_diet_rcv(struct sk_buff *skb, unsigned short family);
+bool espx_diet_err_known(struct sk_buff *skb, unsigned int off,
+			 unsigned short family);
 int espx_diet_proto_init(void);
 void espx_diet_proto_exit(void);
 

@@ -59,28 +59,6 @@ struct espx_cfg {
 
 #define ESPX_SALT_LEN	ESPX_ESP_SALT_LEN	/* RFC 4106 §8.1, RFC 7634 §4 */
 
-/**
- * enum espx_kind - what an SA's packets look like, decided once at
- *	init_state from its config (espx_cfg_kind()); the data path
- *	dispatches on it with a switch, one case per extension file
- * @ESPX_KIND_PLAIN: RFC 4303 ESP, wire-identical to esp4/esp6 (esp.c)
- * @ESPX_KIND_WESP: WESPv2 with one sequence number (wesp.c)
- * @ESPX_KIND_COUNTERS: WESPv2 with several sequence counters (wesp.c for
- *	the header, counters.c for the sequences and windows)
- * @ESPX_KIND_DIET: Diet-ESP (diet.c)
- * @ESPX_KIND_EESP: reserved for EESP (eesp.md), not yet bound to any SA
- *
- * Every kind but PLAIN is a nonce SA: espx builds the AEAD nonce
- * (salt | IV) and the AAD through the codec (wespv2.md §5).
- */
-enum espx_kind {
-	ESPX_KIND_PLAIN,
-	ESPX_KIND_WESP,
-	ESPX_KIND_COUNTERS,
-	ESPX_KIND_DIET,
-	ESPX_KIND_EESP,
-};
-
 /* The kind of a config that espx_cfg_check() accepted. */
 static inline enum espx_kind espx_cfg_kind(const struct espx_cfg *cfg)
 {

@@ -321,9 +321,7 @@ static int espx_wesp_rcv_check(struct sk_buff *skb, unsigned short family,
 		daddr = (const xfrm_address_t *)&ipv6_hdr(skb)->daddr;
 	x = espx_rx_state_lookup(net, skb->mark, daddr, spi, family);
 	if (!x) {
-		espx_ns_stat_inc(net, ESPX_NS_STAT_WESP_NO_SA);
-		XFRM_INC_STATS(net, LINUX_MIB_XFRMINNOSTATES);
-		*reason = ESPX_DROP_NO_SA;
+		*reason = espx_ipproto_no_sa(net, ESPX_KIND_WESP);
 		return -1;
 	}
 
@@ -365,124 +363,56 @@ out:
 	return err;
 }
 
-/* Pull the WESPv2 header (it stays in the linear area for esp.c's AAD) and
- * let the core take the packet as ESP: xfrm_parse_spi() reads SPI and SN
- * at the transport header.
+/**
+ * espx_wesp_rcv - the receive step of protocol 141 (proto.c's handler)
+ * @skb: skb->data is the WESPv2 header
+ * @family: the outer family
+ * @pull: out: the header's length; it stays in the linear area, for
+ *	esp.c's prepare and AAD, when proto.c pulls it for xfrm_input()
+ *
+ * Return: SKB_NOT_DROPPED_YET, or the reason to drop the packet (counted).
  */
-static int espx_wesp4_rcv(struct sk_buff *skb)
+enum skb_drop_reason espx_wesp_rcv(struct sk_buff *skb, unsigned short family,
+				   unsigned int *pull)
 {
 	enum skb_drop_reason reason;
-	int hlen = espx_wesp_rcv_check(skb, AF_INET, &reason);
+	int hlen = espx_wesp_rcv_check(skb, family, &reason);
 
-	if (hlen < 0) {
-		kfree_skb_reason(skb, reason);
-		return 0;
-	}
-	__skb_pull(skb, hlen);
-	skb_reset_transport_header(skb);
-	return xfrm4_rcv_spi(skb, IPPROTO_ESP, 0);
+	if (hlen < 0)
+		return reason;
+	*pull = hlen;
+	return SKB_NOT_DROPPED_YET;
 }
 
-static int espx_wesp6_rcv(struct sk_buff *skb)
+/**
+ * espx_wesp_err_known - does an ICMP error quote a packet of one of our SAs?
+ * @skb: skb->data is the quoted IP header
+ * @off: the WESPv2 header's offset in skb->data
+ * @family: the quoted header's family
+ */
+bool espx_wesp_err_known(struct sk_buff *skb, unsigned int off,
+			 unsigned short family)
 {
-	enum skb_drop_reason reason;
-	int hlen = espx_wesp_rcv_check(skb, AF_INET6, &reason);
-
-	if (hlen < 0) {
-		kfree_skb_reason(skb, reason);
-		return 0;
-	}
-	__skb_pull(skb, hlen);
-	skb_reset_transport_header(skb);
-	return xfrm6_rcv_spi(skb, IPPROTO_ESP, 0, NULL);
-}
-
-/* The SA an ICMP error quotes: @off is the WESPv2 header in skb->data. */
-static struct xfrm_state *espx_wesp_err_state(struct sk_buff *skb,
-					      unsigned int off,
-					      const xfrm_address_t *daddr,
-					      unsigned short family)
-{
+	xfrm_address_t daddr = {};
+	struct xfrm_state *x;
 	unsigned int optlen;
 	__be32 spi;
 
+	if (family == AF_INET)
+		daddr.a4 = ((const struct iphdr *)skb->data)->daddr;
+	else
+		memcpy(&daddr.in6, &((const struct ipv6hdr *)skb->data)->daddr,
+		       sizeof(daddr.in6));
 	if (!pskb_may_pull(skb, off + ESPX_WESP_BASE_LEN))
-		return NULL;
+		return false;
 	optlen = skb->data[off + 3] & ESPX_WESP_OPTLEN_MASK;
 	if (skb_copy_bits(skb, off + ESPX_WESP_BASE_LEN + optlen, &spi,
 			  sizeof(spi)))
-		return NULL;
-	return xfrm_state_lookup(dev_net(skb->dev), skb->mark, daddr, spi,
-				 IPPROTO_ESP, family);
-}
-
-static int espx_wesp4_err(struct sk_buff *skb, u32 info)
-{
-	unsigned int ihl = espx_icmp4_quoted(skb);
-	xfrm_address_t daddr;
-	struct xfrm_state *x;
-
-	if (!ihl)
-		return 0;
-	memset(&daddr, 0, sizeof(daddr));
-	daddr.a4 = ((const struct iphdr *)skb->data)->daddr;
-	x = espx_wesp_err_state(skb, ihl, &daddr, AF_INET);
+		return false;
+	x = xfrm_state_lookup(dev_net(skb->dev), skb->mark, &daddr, spi,
+			      IPPROTO_ESP, family);
 	if (!x)
-		return 0;
-	espx_icmp4_apply(skb, info, ESPX_IPPROTO_WESP);
+		return false;
 	xfrm_state_put(x);
-	return 0;
-}
-
-static int espx_wesp6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
-			  u8 type, u8 code, int offset, __be32 info)
-{
-	xfrm_address_t daddr;
-	struct xfrm_state *x;
-
-	if (!espx_icmp6_wanted(type, offset, skb))
-		return 0;
-	/* the ICMPv6 layer hands us the quoted header at skb->data */
-	memcpy(&daddr.in6, &((const struct ipv6hdr *)skb->data)->daddr,
-	       sizeof(daddr.in6));
-	x = espx_wesp_err_state(skb, offset, &daddr, AF_INET6);
-	if (!x)
-		return 0;
-	espx_icmp6_apply(skb, type, info);
-	xfrm_state_put(x);
-	return 0;
-}
-
-/* no_policy: like ESP, the inbound policy check runs after decapsulation */
-static const struct net_protocol espx_wesp4_protocol = {
-	.handler	= espx_wesp4_rcv,
-	.err_handler	= espx_wesp4_err,
-	.no_policy	= 1,
-};
-
-static const struct inet6_protocol espx_wesp6_protocol = {
-	.handler	= espx_wesp6_rcv,
-	.err_handler	= espx_wesp6_err,
-	.flags		= INET6_PROTO_NOPOLICY,
-};
-
-int espx_wesp_proto_init(void)
-{
-	if (inet_add_protocol(&espx_wesp4_protocol, ESPX_IPPROTO_WESP)) {
-		pr_err("IPv4 protocol 141 is taken by another module\n");
-		return -EBUSY;
-	}
-	if (inet6_add_protocol(&espx_wesp6_protocol, ESPX_IPPROTO_WESP)) {
-		pr_err("IPv6 protocol 141 is taken by another module\n");
-		inet_del_protocol(&espx_wesp4_protocol, ESPX_IPPROTO_WESP);
-		return -EBUSY;
-	}
-	return 0;
-}
-
-/* Callers wait for an RCU grace period before the module text goes. */
-void espx_wesp_proto_exit(void)
-{
-	inet6_del_protocol(&espx_wesp6_protocol, ESPX_IPPROTO_WESP);
-	inet_del_protocol(&espx_wesp4_protocol, ESPX_IPPROTO_WESP);
+	return true;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * wesp.c: the WESPv2 steps of init_state, output and input, and the
- * protocol-141 handlers. The header arithmetic is codec/wesp_codec.c's.
+ * receive step of protocol 141 (proto.c's handlers call it). The header
+ * arithmetic is codec/wesp_codec.c's.
  */
 #ifndef _NET_ESPX_WESP_H
 #define _NET_ESPX_WESP_H
@@ -40,7 +41,9 @@ int espx_wesp_in_prepare(struct xfrm_state *x, struct espx_sa *sa,
 int espx_wesp_in_trailer(struct espx_sa *sa, struct sk_buff *skb,
 			 const struct espx_pkt *p, unsigned int hlen,
 			 unsigned int alen);
-int espx_wesp_proto_init(void);
-void espx_wesp_proto_exit(void);
+enum skb_drop_reason espx_wesp_rcv(struct sk_buff *skb, unsigned short family,
+				   unsigned int *pull);
+bool espx_wesp_err_known(struct sk_buff *skb, unsigned int off,
+			 unsigned short family);
 
 #endif /* _NET_ESPX_WESP_H */
