@@ -701,27 +701,36 @@ static __always_inline int espx_input_headers6(struct xfrm_state *x,
 	return 0;
 }
 
-/* The RFC 4303 trailer: Pad Length checked (like Linux, at least one
- * payload octet must be left, esp-baseline.md §5) and trimmed with the
- * ICV. Return: Next Header or -errno (counted).
+/* The trailer: Pad Length checked (ESP like Linux: at least one payload
+ * octet must be left, esp-baseline.md §5; a WESPv2 clear window by its
+ * own rules, §7 step 9), then trimmed with the ICV.
+ * Return: Next Header or -errno (counted).
  */
 static __always_inline int espx_input_trailer(struct espx_sa *sa,
 					      struct sk_buff *skb,
+					      const struct espx_pkt *p,
 					      unsigned int hlen,
 					      unsigned int alen)
 {
 	u8 buf[ESPX_ESP_TRAILER_MIN];
 	const u8 *tr = espx_pkt_trailer(skb, alen, buf);
-	int trim;
+	int len;
 
 	if (unlikely(!tr))
 		return -EINVAL;
-	trim = espx_esp_trailer_check(skb->len - hlen, alen, tr[0]);
-	if (trim < 0) {
-		espx_count(sa, ESPX_STAT_IN_DROP_PADDING, 1);
-		return -EINVAL;
+	if (p->clear) {
+		len = espx_wesp_in_trailer(sa, p, skb->len - hlen - alen, tr);
+		if (len < 0)
+			return len;
+	} else {
+		len = espx_esp_trailer_check(skb->len - hlen, alen, tr[0]);
+		if (len < 0) {
+			espx_count(sa, ESPX_STAT_IN_DROP_PADDING, 1);
+			return -EINVAL;
+		}
+		len = skb->len - hlen - len;
 	}
-	if (unlikely(pskb_trim(skb, skb->len - trim))) {
+	if (unlikely(pskb_trim(skb, hlen + len))) {
 		espx_count(sa, ESPX_STAT_IN_DROP_NOMEM, 1);
 		return -ENOMEM;
 	}
@@ -738,18 +747,9 @@ static __always_inline int espx_input_tail(struct xfrm_state *x,
 					   unsigned int *hlen,
 					   unsigned int alen)
 {
-	switch (sa->kind) {
-	case ESPX_KIND_DIET:
+	if (sa->kind == ESPX_KIND_DIET)
 		return espx_diet_input_finish(x, sa, skb, *hlen, alen, hlen);
-	case ESPX_KIND_WESP:
-	case ESPX_KIND_COUNTERS:
-		/* §7 step 9: a clear window has its own trailer rules */
-		if (p->clear)
-			return espx_wesp_in_trailer(sa, skb, p, *hlen, alen);
-		fallthrough;
-	default:
-		return espx_input_trailer(sa, skb, *hlen, alen);
-	}
+	return espx_input_trailer(sa, skb, p, *hlen, alen);
 }
 
 /**

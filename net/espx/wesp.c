@@ -231,37 +231,25 @@ int espx_wesp_in_prepare(struct xfrm_state *x, struct espx_sa *sa,
 /**
  * espx_wesp_in_trailer - the trailer of a packet with a clear window
  * @sa: the SA
- * @skb: decrypted in place: ESP header | IV | clear | plaintext | ICV
  * @p: from espx_wesp_in_prepare(), p->clear != 0
- * @hlen: octets of ESP header and IV
- * @alen: octets of ICV
+ * @elen: octets after the IV up to the ICV: clear, plaintext, trailer
+ * @tr: the decrypted Pad Length and Next Header
  *
  * §7 step 9 by the codec: the padding lies in the encrypted part and the
- * trailer's Next Header is the header's. Checked, then trimmed.
+ * trailer's Next Header is the header's.
  *
- * Return: the Next Header, or -errno (counted).
+ * Return: the payload length from the end of the IV, or -EINVAL (counted).
  */
-int espx_wesp_in_trailer(struct espx_sa *sa, struct sk_buff *skb,
-			 const struct espx_pkt *p, unsigned int hlen,
-			 unsigned int alen)
+int espx_wesp_in_trailer(struct espx_sa *sa, const struct espx_pkt *p,
+			 unsigned int elen, const u8 *tr)
 {
-	u8 buf[ESPX_ESP_TRAILER_MIN];
-	const u8 *tr = espx_pkt_trailer(skb, alen, buf);
-	int len;
+	int len = espx_wesp_trailer_check(elen - p->clear, tr[0], tr[1],
+					  p->clear / 4, p->nexthdr);
 
-	if (unlikely(!tr))
-		return -EINVAL;
-	len = espx_wesp_trailer_check(skb->len - hlen - p->clear - alen, tr[0],
-				      tr[1], p->clear / 4, p->nexthdr);
-	if (len < 0) {
-		espx_stat_inc(sa, espx_wesp_stat(len));
-		return -EINVAL;
-	}
-	if (unlikely(pskb_trim(skb, hlen + len))) {
-		espx_stat_inc(sa, ESPX_STAT_IN_DROP_NOMEM);
-		return -ENOMEM;
-	}
-	return tr[1];
+	if (len >= 0)
+		return len;
+	espx_stat_inc(sa, espx_wesp_stat(len));
+	return -EINVAL;
 }
 
 /* multi-counters.md §5: a rate-limited audit trail of out-of-range

@@ -38,9 +38,8 @@ int espx_wesp_skb_aad(const struct sk_buff *skb, unsigned int esph,
 		      u8 *aad);
 int espx_wesp_in_prepare(struct xfrm_state *x, struct espx_sa *sa,
 			 struct sk_buff *skb, struct espx_pkt *p);
-int espx_wesp_in_trailer(struct espx_sa *sa, struct sk_buff *skb,
-			 const struct espx_pkt *p, unsigned int hlen,
-			 unsigned int alen);
+int espx_wesp_in_trailer(struct espx_sa *sa, const struct espx_pkt *p,
+			 unsigned int elen, const u8 *tr);
 enum skb_drop_reason espx_wesp_rcv(struct sk_buff *skb, unsigned short family,
 				   unsigned int *pull);
 bool espx_wesp_err_known(struct sk_buff *skb, unsigned int off,
