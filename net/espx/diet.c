@@ -1114,6 +1114,7 @@ static bool espx_diet_trial(struct xfrm_state *x, struct espx_sa *sa,
 	unsigned int ivlen = sa->ext.iiv ? 0 : ESPX_NONCE_IVLEN;
 	unsigned int off = eec_len + ivlen, ctlen, aadlen, n, i, len;
 	struct espx_diet_scratch *sc;
+	u8 iv[ESPX_NONCE_IVLEN];
 	struct aead_request *req;
 	bool ok = false;
 
@@ -1124,14 +1125,14 @@ static bool espx_diet_trial(struct xfrm_state *x, struct espx_sa *sa,
 	n = DIV_ROUND_UP(ctlen, PAGE_SIZE);
 	local_bh_disable();
 	sc = this_cpu_read(espx_diet_scratch);
-	memcpy(sc->nonce, sa->ext.salt, ESPX_SALT_LEN);
+	/* nonce = salt | IV, as esp.c builds it for the real pass */
 	if (ivlen) {
-		if (skb_copy_bits(skb, eec_len, sc->nonce + ESPX_SALT_LEN,
-				  ivlen))
+		if (skb_copy_bits(skb, eec_len, iv, sizeof(iv)))
 			goto out;
 	} else {
-		espx_esp_iv_seq(sc->nonce + ESPX_SALT_LEN, sn);
+		espx_esp_iv_seq(iv, sn);
 	}
+	espx_esp_nonce(sc->nonce, sa->ext.salt, iv);
 	aadlen = espx_diet_aad(sc->aad, ntohl(x->id.spi), sn, esn);
 	sg_init_table(sc->src, ARRAY_SIZE(sc->src));
 	sg_set_buf(sc->src, sc->aad, aadlen);
