@@ -40,8 +40,16 @@
 #include "espx.h"
 #include "sa.h"
 #include "counters.h"
+#include "codec/ctr_codec.h"
 #include "seq.h"
-#include "codec/ctr_codec.c"
+
+/* The uapi limits (netlink, iproute2) are the codec's. */
+#define ESPX_CTR_SAME(u, c) static_assert(ESPX_COUNTERS_##u == ESPX_CTR_##c)
+ESPX_CTR_SAME(MAX, MAX);
+ESPX_CTR_SAME(SEQ_MAX, SEQ_MAX);
+ESPX_CTR_SAME(WINDOW_MIN, WIN_MIN);
+ESPX_CTR_SAME(WINDOW_MAX, WIN_MAX);
+ESPX_CTR_SAME(WINDOW_DEFAULT, WIN_DEFAULT);
 
 static bool test_knobs;
 /* Read-only at run time: a test knob is chosen when espx is loaded, not

@@ -192,7 +192,6 @@ static int espx_crypto_init_nonce(struct xfrm_state *x, struct espx_sa *sa,
 	if (err)
 		return err;
 	memcpy(sa->ext.salt, x->aead->alg_key + keylen, ESPX_SALT_LEN);
-	sa->ext.nonce = true;
 	return 0;
 }
 

@@ -16,9 +16,10 @@
 #include "espx.h"
 #include "compat.h"
 #include "sa.h"
-#include "wesp.h"
+#include "pkt.h"
+#include "codec/esp_codec.h"
 
-#define ESPX_NONCE_IVLEN 8	/* the explicit IV on the wire */
+#define ESPX_NONCE_IVLEN ESPX_ESP_NONCE_IVLEN	/* the IV on the wire */
 
 /* The IV on the wire: the transform's for plain ESP, 8 octets when espx
  * builds the nonce (the transform then takes salt | IV, 12 octets). The data
@@ -27,7 +28,7 @@
 static inline unsigned int espx_ivlen(const struct espx_sa *sa,
 				      struct crypto_aead *aead)
 {
-	if (sa->ext.nonce)
+	if (espx_sa_nonce(sa))
 		return sa->ext.iiv ? 0 : ESPX_NONCE_IVLEN;
 	return crypto_aead_ivsize(aead);
 }
@@ -40,13 +41,13 @@ struct espx_skb_cb {
 };
 
 #define ESPX_SKB_CB(skb) ((struct espx_skb_cb *)&((skb)->cb[0]))
-#define ESPX_AAD_ESP_MAX 12	/* SPI | SNhi | SNlo */
+#define ESPX_AAD_ESP_MAX ESPX_ESP_AAD_MAX	/* SPI | SNhi | SNlo */
 
 struct espx_crypto_hdr {
 	espx_crypto_done_t done;	/* async completion, set by run() */
 	struct espx_sa *sa;		/* caller's: for the completion */
 	u32 len;			/* caller's: payload octets, for stats */
-	struct espx_wesp_in wesp;	/* input: for the completion */
+	struct espx_pkt pkt;		/* input: for the completion */
 	__be32 aad[];			/* the AAD buffer, sa->req.aadmax
 					 * octets: ESPX_AAD_ESP_MAX for ESP,
 					 * up to ESPX_WESP_AAD_MAX for WESPv2

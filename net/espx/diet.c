@@ -10,7 +10,8 @@
  *           CTEC: the trailer esp.c appends comes from the rule
  *           EEC:  after encryption, the 8-octet ESP header shrinks to its
  *                 SPI/SN low bits and the outer headers move up to it
- *   input   a diet_proto handler per family finds the SA from the truncated
+ *   input   proto.c's handler of diet_proto calls espx_diet_rcv(), which
+ *           finds the SA from the truncated
  *           SPI (candidates, §6 step 1), rebuilds the SN from the SA's
  *           replay window (§6 step 2), turns the prefix back into an ESP
  *           header and hands the packet to xfrm_input(); after decryption
@@ -48,7 +49,29 @@
 #include "crypto.h"
 #include "diet.h"
 #include "proto.h"
-#include "codec/diet_codec.c"
+#include "codec/wesp_codec.h"
+
+/* The uapi values (netlink, iproute2) are the codec's rule values: the
+ * enums differ in type only.
+ */
+#define ESPX_DIET_SAME(u, c) static_assert((int)ESPX_DIET_##u == (int)ESPX_DIET_##c)
+ESPX_DIET_SAME(ALIGN_8BIT, ALIGN_8);
+ESPX_DIET_SAME(ALIGN_16BIT, ALIGN_16);
+ESPX_DIET_SAME(ALIGN_32BIT, ALIGN_32);
+ESPX_DIET_SAME(ALIGN_64BIT, ALIGN_64);
+ESPX_DIET_SAME(TRAILER_MAND, TRAILER_MANDATORY);
+ESPX_DIET_SAME(TRAILER_OPT, TRAILER_OPTIONAL);
+ESPX_DIET_SAME(CDA_SENT, DSCP_SENT);
+ESPX_DIET_SAME(CDA_LOWER, DSCP_LOWER);
+ESPX_DIET_SAME(CDA_SA, DSCP_SA);
+ESPX_DIET_SAME(CDA_SENT, ECN_SENT);
+ESPX_DIET_SAME(CDA_LOWER, ECN_LOWER);
+ESPX_DIET_SAME(CDA_SENT, FL_SENT);
+ESPX_DIET_SAME(CDA_LOWER, FL_LOWER);
+ESPX_DIET_SAME(CDA_GENERATED, FL_GENERATED);
+ESPX_DIET_SAME(CDA_ZERO, FL_ZERO);
+ESPX_DIET_SAME(DSCP_LIST_MAX, DSCP_MAX);
+ESPX_DIET_SAME(CANDIDATES_MAX, CANDIDATES);
 
 static unsigned int diet_proto = ESPX_DIET_PROTO_DEFAULT;
 module_param(diet_proto, uint, 0444);
@@ -584,11 +607,6 @@ static struct pernet_operations espx_diet_net_ops = {
 
 /* ---- output ------------------------------------------------------------ */
 
-u8 espx_diet_out_proto(const struct espx_sa *sa)
-{
-	return espx_diet_truncated(&sa->diet->rule) ? diet_proto : IPPROTO_ESP;
-}
-
 /* Tunnel mode: the inner values the rule moves into the outer header */
 static void espx_diet_put_lower(const struct espx_diet_rule *r,
 				struct sk_buff *skb,
@@ -652,8 +670,8 @@ static void espx_diet_move_up(struct sk_buff *skb, int from,
  *
  * Return: 0 or -errno (dropped and counted); skb->len may have shrunk.
  */
-int espx_diet_output_iipc(struct espx_sa *sa, struct sk_buff *skb,
-			  u8 nexthdr)
+static int espx_diet_output_iipc(struct espx_sa *sa, struct sk_buff *skb,
+				 u8 nexthdr)
 {
 	const struct espx_diet_rule *r = &sa->diet->rule;
 	u8 res[ESPX_DIET_RES_MAX];
@@ -687,26 +705,38 @@ int espx_diet_output_iipc(struct espx_sa *sa, struct sk_buff *skb,
 }
 
 /**
- * espx_diet_output_pad - the CTEC trailer of an outgoing packet (§4)
+ * espx_diet_out_pad - the Diet-ESP step of esp.c's output head
  * @sa: a Diet SA
- * @len: octets of IIPC output
- * @nexthdr: the payload's protocol
- * @pad: output, in esp.c's terms (no TFC padding)
- * @t: output, the layout for espx_diet_ctec_build()
+ * @skb: as espx_output() gets it: skb->data is the payload to protect
+ * @p: the packet (p->nexthdr); out: p->len, the octets IIPC left
+ * @t: out: the CTEC trailer (§4), and its sizes in esp.c's terms (no TFC
+ *	padding)
  *
- * Return: 0 or -EINVAL (a Next Header the receiver would not restore;
- * counted).
+ * The outer protocol (diet_proto when the SA truncates), IIPC, then the
+ * CTEC layout of what is left.
+ *
+ * Return: 0 or -errno (dropped and counted; -EINVAL: a Next Header the
+ * receiver would not restore).
  */
-int espx_diet_output_pad(struct espx_sa *sa, u32 len, u8 nexthdr,
-			 struct espx_esp_pad *pad, struct espx_diet_ctec *t)
+int espx_diet_out_pad(struct espx_sa *sa, struct sk_buff *skb,
+		      struct espx_pkt *p, struct espx_tail *t)
 {
-	if (espx_diet_ctec_layout(&sa->diet->rule, len, nexthdr, t)) {
+	const struct espx_diet_rule *r = &sa->diet->rule;
+	int err;
+
+	*skb_mac_header(skb) = espx_diet_truncated(r) ? diet_proto :
+							IPPROTO_ESP;
+	err = espx_diet_output_iipc(sa, skb, p->nexthdr);
+	if (err)
+		return err;
+	p->len = skb->len;
+	if (espx_diet_ctec_layout(r, p->len, p->nexthdr, &t->ctec)) {
 		espx_stat_inc(sa, ESPX_STAT_OUT_DROP_DIET_NOMATCH);
 		return -EINVAL;
 	}
-	pad->tfclen = 0;
-	pad->plen = t->len;
-	pad->clen = len + t->len;
+	t->pad.tfclen = 0;
+	t->pad.plen = t->ctec.len;
+	t->pad.clen = p->len + t->ctec.len;
 	return 0;
 }
 
@@ -928,7 +958,7 @@ int espx_diet_input_finish(struct xfrm_state *x, struct espx_sa *sa,
 	return nh;
 }
 
-/* ---- the diet_proto handlers -------------------------------------------- */
+/* ---- the diet_proto receive step ----------------------------------------- */
 
 /* Add the SA that @spi names at the packet's destination to the @m held
  * in @xs: if it is a truncating Diet SA that sends @k SPI bits (with none,
@@ -1084,6 +1114,7 @@ static bool espx_diet_trial(struct xfrm_state *x, struct espx_sa *sa,
 	unsigned int ivlen = sa->ext.iiv ? 0 : ESPX_NONCE_IVLEN;
 	unsigned int off = eec_len + ivlen, ctlen, aadlen, n, i, len;
 	struct espx_diet_scratch *sc;
+	u8 iv[ESPX_NONCE_IVLEN];
 	struct aead_request *req;
 	bool ok = false;
 
@@ -1094,14 +1125,14 @@ static bool espx_diet_trial(struct xfrm_state *x, struct espx_sa *sa,
 	n = DIV_ROUND_UP(ctlen, PAGE_SIZE);
 	local_bh_disable();
 	sc = this_cpu_read(espx_diet_scratch);
-	memcpy(sc->nonce, sa->ext.salt, ESPX_SALT_LEN);
+	/* nonce = salt | IV, as esp.c builds it for the real pass */
 	if (ivlen) {
-		if (skb_copy_bits(skb, eec_len, sc->nonce + ESPX_SALT_LEN,
-				  ivlen))
+		if (skb_copy_bits(skb, eec_len, iv, sizeof(iv)))
 			goto out;
 	} else {
-		espx_diet_iiv(sc->nonce + ESPX_SALT_LEN, sn);
+		espx_esp_iv_seq(iv, sn);
 	}
+	espx_esp_nonce(sc->nonce, sa->ext.salt, iv);
 	aadlen = espx_diet_aad(sc->aad, ntohl(x->id.spi), sn, esn);
 	sg_init_table(sc->src, ARRAY_SIZE(sc->src));
 	sg_set_buf(sc->src, sc->aad, aadlen);
@@ -1259,9 +1290,7 @@ static enum skb_drop_reason espx_diet_walk(struct net *net,
 		}
 		return SKB_NOT_DROPPED_YET;
 	}
-	espx_ns_stat_inc(net, ESPX_NS_STAT_DIET_NO_SA);
-	XFRM_INC_STATS(net, LINUX_MIB_XFRMINNOSTATES);
-	return ESPX_DROP_NO_SA;
+	return espx_ipproto_no_sa(net, ESPX_KIND_DIET);
 }
 
 /* The addresses of an IPv4 or IPv6 header: a received packet's, or the
@@ -1307,10 +1336,15 @@ static bool espx_diet_rcv_untruncated(struct net *net, struct sk_buff *skb,
 	return hit;
 }
 
-/* Return: SKB_NOT_DROPPED_YET when the packet may go to xfrm_input(),
+/**
+ * espx_diet_rcv - the receive step of diet_proto (proto.c's handler)
+ * @skb: skb->data is the EEC prefix; on success the ESP header it became
+ * @family: the outer family
+ *
+ * Return: SKB_NOT_DROPPED_YET when the packet may go to xfrm_input(),
  * else the reason to drop it with (counted).
  */
-static enum skb_drop_reason espx_diet_rcv(struct sk_buff *skb, u16 family)
+enum skb_drop_reason espx_diet_rcv(struct sk_buff *skb, unsigned short family)
 {
 	struct xfrm_state *xs[ESPX_DIET_CANDIDATES];
 	struct net *net = dev_net(skb->dev);
@@ -1338,38 +1372,14 @@ static enum skb_drop_reason espx_diet_rcv(struct sk_buff *skb, u16 family)
 		XFRM_INC_STATS(net, LINUX_MIB_XFRMINHDRERROR);
 		return ESPX_DROP_SHORT;
 	}
-	espx_ns_stat_inc(net, ESPX_NS_STAT_DIET_NO_SA);
-	XFRM_INC_STATS(net, LINUX_MIB_XFRMINNOSTATES);
-	return ESPX_DROP_NO_SA;
-}
-
-static int espx_diet4_rcv(struct sk_buff *skb)
-{
-	enum skb_drop_reason reason = espx_diet_rcv(skb, AF_INET);
-
-	if (reason) {
-		kfree_skb_reason(skb, reason);
-		return 0;
-	}
-	return xfrm4_rcv_spi(skb, IPPROTO_ESP, 0);
-}
-
-static int espx_diet6_rcv(struct sk_buff *skb)
-{
-	enum skb_drop_reason reason = espx_diet_rcv(skb, AF_INET6);
-
-	if (reason) {
-		kfree_skb_reason(skb, reason);
-		return 0;
-	}
-	return xfrm6_rcv_spi(skb, IPPROTO_ESP, 0, NULL);
+	return espx_ipproto_no_sa(net, ESPX_KIND_DIET);
 }
 
 /* ICMP errors quoting a Diet-ESP packet: the quoted prefix names the SA
  * like a received one; PMTU and redirects as for ESP.
  */
-static bool espx_diet_err_known(struct sk_buff *skb, unsigned int off,
-				u16 family)
+bool espx_diet_err_known(struct sk_buff *skb, unsigned int off,
+			 unsigned short family)
 {
 	struct xfrm_state *xs[ESPX_DIET_CANDIDATES];
 	xfrm_address_t saddr, daddr;
@@ -1388,37 +1398,6 @@ static bool espx_diet_err_known(struct sk_buff *skb, unsigned int off,
 		xfrm_state_put(xs[i]);
 	return m > 0;
 }
-
-static int espx_diet4_err(struct sk_buff *skb, u32 info)
-{
-	unsigned int ihl = espx_icmp4_quoted(skb);
-
-	if (ihl && espx_diet_err_known(skb, ihl, AF_INET))
-		espx_icmp4_apply(skb, info, diet_proto);
-	return 0;
-}
-
-static int espx_diet6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
-			  u8 type, u8 code, int offset, __be32 info)
-{
-	if (espx_icmp6_wanted(type, offset, skb) &&
-	    espx_diet_err_known(skb, offset, AF_INET6))
-		espx_icmp6_apply(skb, type, info);
-	return 0;
-}
-
-/* no_policy: like ESP, the inbound policy check runs after decapsulation */
-static const struct net_protocol espx_diet4_protocol = {
-	.handler	= espx_diet4_rcv,
-	.err_handler	= espx_diet4_err,
-	.no_policy	= 1,
-};
-
-static const struct inet6_protocol espx_diet6_protocol = {
-	.handler	= espx_diet6_rcv,
-	.err_handler	= espx_diet6_err,
-	.flags		= INET6_PROTO_NOPOLICY,
-};
 
 static int espx_diet_trials_get(void *data, u64 *val)
 {
@@ -1449,15 +1428,8 @@ int espx_diet_proto_init(void)
 		espx_diet_scratch_free();
 		goto nomem;
 	}
-	if (inet_add_protocol(&espx_diet4_protocol, diet_proto)) {
-		pr_warn("IPv4 protocol %u is taken: Diet-ESP truncation disabled (load espx with another diet_proto)\n",
-			diet_proto);
-		goto err_pernet;
-	}
-	if (inet6_add_protocol(&espx_diet6_protocol, diet_proto)) {
-		pr_warn("IPv6 protocol %u is taken: Diet-ESP truncation disabled (load espx with another diet_proto)\n",
-			diet_proto);
-		inet_del_protocol(&espx_diet4_protocol, diet_proto);
+	if (espx_ipproto_add(ESPX_KIND_DIET, diet_proto)) {
+		pr_warn("Diet-ESP truncation disabled (load espx with another diet_proto)\n");
 		goto err_pernet;
 	}
 	/* sa.c made the directory */
@@ -1487,9 +1459,8 @@ void espx_diet_proto_exit(void)
 		return;
 	debugfs_remove(espx_diet_debugfs);
 	espx_diet_debugfs = NULL;
-	/* both wait for the handlers running now (synchronize_net()) */
-	inet6_del_protocol(&espx_diet6_protocol, diet_proto);
-	inet_del_protocol(&espx_diet4_protocol, diet_proto);
+	/* waits for the handlers running now (synchronize_net()) */
+	espx_ipproto_del(ESPX_KIND_DIET);
 	unregister_pernet_subsys(&espx_diet_net_ops);
 	espx_diet_scratch_free();
 	espx_diet_rx_on = false;

@@ -5,12 +5,20 @@
  * The xfrm core has already added (output) or will remove (input) the outer
  * header of the SA's mode; these ops only build and check ESP itself:
  *
- *   output: trailer + padding, ESP header, [UDP header], AEAD seal
- *   input:  length check, AEAD open, trailer check and trim, BEET checks,
- *           NAT-T mapping, header bookkeeping for the core's mode input
+ *   output: head  room, [UDP header], trailer, SN, ESP header (and the
+ *                 extension's header or compression)
+ *           seal  AAD, scatterlist, IV or nonce, AEAD encrypt
+ *   input:  prepare  protocol and extension header checks, length, the
+ *                    counter SAs' pre-replay check, unsharing
+ *           (decrypt: AAD, scatterlist, nonce, AEAD decrypt)
+ *           open  completion, trailer check and trim, BEET checks, NAT-T
+ *                 mapping, header bookkeeping for the core's mode input
  *
- * One output and one input path; the family-specific parts are the header
- * sizes, the UDP checksum (IPv6 only) and the header offsets on input.
+ * Each step dispatches on the SA's kind (enum espx_kind) with a switch to
+ * the extension's own functions in wesp.c, counters.c and diet.c; the wire
+ * computations (padding, AAD, IV, nonce, trailer checks) are the codec's.
+ * The family-specific parts are the header sizes, the UDP checksum (IPv6
+ * only) and the header offsets on input.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -36,7 +44,8 @@
 #include "proto.h"
 #include "rules.h"
 #include "seq.h"
-#include "codec/esp_codec.c"
+#include "pkt.h"
+#include "codec/esp_codec.h"
 
 static void espx_count(struct espx_sa *sa, enum espx_stat id, u64 n)
 {
@@ -51,25 +60,27 @@ static void espx_count(struct espx_sa *sa, enum espx_stat id, u64 n)
  */
 static bool espx_aad_hi(const struct xfrm_state *x, const struct espx_sa *sa)
 {
-	return (x->props.flags & XFRM_STATE_ESN) || sa->ctrs;
+	return (x->props.flags & XFRM_STATE_ESN) ||
+	       sa->kind == ESPX_KIND_COUNTERS;
 }
 
-/* Plain ESP without ESN: the AAD (SPI | SN) is the ESP header in the
- * packet, as in esp4/esp6. A nonce SA's transform takes the AAD and then
- * the text, without the IV between them: its AAD has a buffer.
+/* The AAD buffer of a packet's request. Plain ESP without ESN: none, the
+ * AAD (SPI | SN) is the ESP header in the packet, as in esp4/esp6. A nonce
+ * SA's transform takes the AAD and then the text, without the IV between
+ * them: its AAD has a buffer, as has the ESN AAD SPI | SNhi | SNlo.
  */
-static bool espx_aad_inplace(const struct xfrm_state *x,
-			     const struct espx_sa *sa)
+static unsigned int espx_aadmax(const struct xfrm_state *x,
+				const struct espx_sa *sa)
 {
-	return !sa->ext.nonce && !espx_aad_hi(x, sa);
-}
-
-/* The AAD buffer of a packet's request: none when the AAD is the ESP header
- * in the packet (@inplace), else room for the ESP or the WESPv2 AAD.
- */
-static unsigned int espx_aadmax(bool inplace, unsigned int wlen)
-{
-	return inplace ? 0 : wlen ? ESPX_WESP_AAD_MAX : ESPX_AAD_ESP_MAX;
+	switch (sa->kind) {
+	case ESPX_KIND_PLAIN:
+		return espx_aad_hi(x, sa) ? ESPX_AAD_ESP_MAX : 0;
+	case ESPX_KIND_WESP:
+	case ESPX_KIND_COUNTERS:
+		return ESPX_WESP_AAD_MAX;
+	default:
+		return ESPX_AAD_ESP_MAX;
+	}
 }
 
 /* Header and trailer room, exactly as esp4/esp6 reserve it (MTU/PMTU),
@@ -81,7 +92,7 @@ static void espx_set_sizes(struct xfrm_state *x, const struct espx_sa *sa)
 	bool outer6 = x->props.family == AF_INET6;
 	unsigned int len;
 
-	len = sa->ext.wesp_len + ESPX_ESP_HDR_LEN + espx_ivlen(sa, aead);
+	len = espx_wesp_hdr_len(sa) + ESPX_ESP_HDR_LEN + espx_ivlen(sa, aead);
 	switch (x->props.mode) {
 	case XFRM_MODE_TUNNEL:
 		len += outer6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
@@ -119,6 +130,7 @@ static int espx_bind_state(struct xfrm_state *x,
 	err = espx_cfg_check(x, &sa->cfg, extack);
 	if (err)
 		goto err_unbind;
+	sa->kind = espx_cfg_kind(&sa->cfg);
 	err = espx_wesp_init_state(x, sa, extack);
 	if (err)
 		goto err_unbind;
@@ -133,9 +145,7 @@ static int espx_bind_state(struct xfrm_state *x,
 		goto err_unbind;
 	sa->ext.seq_max = x->props.flags & XFRM_STATE_ESN ? U64_MAX : U32_MAX;
 	espx_set_sizes(x, sa);
-	espx_crypto_layout(sa, x->data,
-			   espx_aadmax(espx_aad_inplace(x, sa),
-				       sa->ext.wesp_len));
+	espx_crypto_layout(sa, x->data, espx_aadmax(x, sa));
 	return 0;
 
 err_unbind:
@@ -224,15 +234,40 @@ static int espx_output_udp(struct xfrm_state *x, struct sk_buff *skb,
 	return 0;
 }
 
+/* The outer protocol and the payload to protect: the extension's step
+ * (WESPv2 header room, Diet-ESP IIPC and CTEC), then the RFC 4303 padding
+ * of what is left. Return: 0 or -errno (counted by the extension).
+ */
+static int espx_output_pad(struct xfrm_state *x, struct espx_sa *sa,
+			   struct sk_buff *skb, struct espx_pkt *p,
+			   struct espx_tail *t)
+{
+	switch (sa->kind) {
+	case ESPX_KIND_DIET:
+		return espx_diet_out_pad(sa, skb, p, t);
+	case ESPX_KIND_WESP:
+	case ESPX_KIND_COUNTERS:
+		espx_wesp_out_proto(sa, skb, p);
+		break;
+	default:
+		*skb_mac_header(skb) = IPPROTO_ESP;
+		break;
+	}
+	p->len = skb->len;
+	if (espx_esp_pad(p->len, espx_tfclen(x, skb), sa->req.blksize,
+			 &t->pad))
+		return -EINVAL;
+	return 0;
+}
+
 /* Append the trailer (tfc | padding | Pad Length | Next Header, or a Diet
- * SA's CTEC trailer, @t) and room for the ICV. In place when the linear
- * skb has the tailroom, else via skb_cow_data().
+ * SA's CTEC trailer) and room for the ICV. In place when the linear skb
+ * has the tailroom, else via skb_cow_data().
  * Return: scatterlist entries needed for the whole skb, or -errno.
  */
-static int espx_output_trailer(struct sk_buff *skb,
-			       const struct espx_esp_pad *pad,
-			       const struct espx_diet_ctec *t,
-			       unsigned int tailen, u8 nexthdr)
+static int espx_output_trailer(const struct espx_sa *sa, struct sk_buff *skb,
+			       const struct espx_tail *t, unsigned int tailen,
+			       u8 nexthdr)
 {
 	u8 *tail;
 	int nsg;
@@ -249,15 +284,92 @@ static int espx_output_trailer(struct sk_buff *skb,
 			return nsg;
 		tail = pskb_put(skb, trailer, tailen);
 	}
-	if (t)
-		espx_diet_ctec_build(tail, t, nexthdr);
+	if (sa->kind == ESPX_KIND_DIET)
+		espx_diet_out_trailer(tail, t, nexthdr);
 	else
-		espx_esp_fill_trailer(tail, pad, nexthdr);
+		espx_esp_fill_trailer(tail, &t->pad, nexthdr);
 	return nsg;
 }
 
-/* After encryption, sync or async: UDP checksum (IPv6), stats, errors.
- * Inline: the synchronous case is every packet's.
+/* The 64-bit SN: this CPU's counter's (counters.c), the core's, or for a
+ * nonce SA the core's moved past every SN sent under its key (seq.h).
+ */
+static __always_inline int espx_output_seq(struct xfrm_state *x,
+					   struct espx_sa *sa,
+					   const struct sk_buff *skb,
+					   struct espx_pkt *p)
+{
+	const struct xfrm_skb_cb *cb = XFRM_SKB_CB(skb);
+
+	if (sa->kind == ESPX_KIND_COUNTERS)
+		return espx_ctr_next(x, sa, &p->ctr_id, &p->seq, p->len);
+	p->seq = cb->seq.output.low + ((u64)cb->seq.output.hi << 32);
+	if (sa->kind == ESPX_KIND_PLAIN || !sa->keyseq)
+		return 0;
+	return espx_keyseq_next(x, sa, sa->keyseq, sa->ext.seq_max, &p->seq);
+}
+
+/**
+ * espx_output_head - everything but the crypto (esp_output_head())
+ * @x: the SA
+ * @sa: its espx state
+ * @skb: as espx_output() gets it
+ * @p: out: the packet's facts for the seal; p->esph is counted from the
+ *	outer network header, which skb->data is on return
+ *
+ * Return: the scatterlist entries the skb needs, or -errno.
+ */
+static int espx_output_head(struct xfrm_state *x, struct espx_sa *sa,
+			    struct sk_buff *skb, struct espx_pkt *p)
+{
+	unsigned int alen = crypto_aead_authsize(x->data);
+	struct ip_esp_hdr *esph;
+	struct espx_tail t;
+	int esph_off, nsg, err;
+	u32 tailen;
+
+	p->wlen = 0;
+	p->clear = 0;
+	p->nexthdr = *skb_mac_header(skb);
+	err = espx_output_pad(x, sa, skb, p, &t);
+	if (err)
+		return err;
+	tailen = t.pad.tfclen + t.pad.plen + alen;
+	p->clen = t.pad.clen;
+
+	esph_off = skb_transport_offset(skb) + p->wlen;
+	if (x->encap) {
+		err = espx_output_udp(x, skb, tailen, &esph_off);
+		if (err)
+			return err;
+	}
+	nsg = espx_output_trailer(sa, skb, &t, tailen, p->nexthdr);
+	if (nsg < 0) {
+		espx_count(sa, ESPX_STAT_OUT_DROP_NOMEM, 1);
+		return nsg;
+	}
+	err = espx_output_seq(x, sa, skb, p);
+	if (err)
+		return err;
+
+	esph = (struct ip_esp_hdr *)(skb->data + esph_off);
+	esph->spi = x->id.spi;
+	esph->seq_no = htonl(lower_32_bits(p->seq));
+	/* beet.md §2: Linux leaves the pseudo-header's Reserved octet as is */
+	if (p->nexthdr == IPPROTO_BEETPH &&
+	    skb_headlen(skb) >= ESPX_BEETPH_FIXED_LEN)
+		skb->data[3] = 0;
+	if (p->wlen)
+		espx_wesp_out_head(sa, (u8 *)esph - p->wlen, p);
+
+	/* from here on offsets are from the outer network header */
+	p->esph = esph_off - skb_network_offset(skb);
+	__skb_push(skb, -skb_network_offset(skb));	/* within the head */
+	return nsg;
+}
+
+/* After encryption, sync or async: Diet-ESP's EEC, the UDP checksum
+ * (IPv6), stats, errors. Inline: the synchronous case is every packet's.
  */
 static __always_inline int espx_output_finish(struct xfrm_state *x,
 					      struct espx_sa *sa,
@@ -269,7 +381,7 @@ static __always_inline int espx_output_finish(struct xfrm_state *x,
 		/* like esp4/esp6: a full crypto queue is congestion */
 		return err == -ENOSPC ? NET_XMIT_DROP : err;
 	}
-	if (sa->diet)
+	if (sa->kind == ESPX_KIND_DIET)
 		espx_diet_output_eec(sa, skb);
 
 	/* RFC 3948 over IPv6 needs a real UDP checksum (RFC 8200 §8.1). */
@@ -301,31 +413,39 @@ static void espx_output_done(struct sk_buff *skb, int err)
 	xfrm_output_resume(skb_to_full_sk(skb), skb, err);
 }
 
-/* AAD = [WESPv2 header |] SPI | [SNhi |] SNlo [| clear octets]
- * (RFC 4303 §2.2.1 for ESP, wespv2.md §5 for WESPv2), in its own buffer:
- * the octets are not contiguous on the wire. @clear_off is where the clear
- * octets start, counted from skb->data. Return: the AAD length, or -errno.
- */
-static int espx_build_aad(u8 *aad, const u8 *wh, unsigned int wlen,
-			  const struct ip_esp_hdr *esph, bool hi, __be32 snhi,
-			  const struct sk_buff *skb, int clear_off,
-			  unsigned int clear)
-{
-	unsigned int n = 0;
+/* ---- the crypto request, both directions ------------------------------- */
 
-	memcpy(aad, wh, wlen);
-	n += wlen;
-	memcpy(aad + n, &esph->spi, sizeof(esph->spi));
-	n += sizeof(esph->spi);
-	if (hi) {
-		memcpy(aad + n, &snhi, sizeof(snhi));
-		n += sizeof(snhi);
+/**
+ * espx_aad - the AAD of a packet whose SA has an AAD buffer (codec/)
+ * @x: the SA
+ * @sa: its espx state
+ * @skb: the packet
+ * @p: its facts (p->seq, the WESPv2 header and clear octets)
+ * @esph: the ESP header's offset from skb->data
+ * @aad: the request's AAD buffer, sa->req.aadmax octets
+ *
+ * ESP: SPI | [SNhi |] SNlo (RFC 4303 §2.2.1), Diet-ESP over the full SPI
+ * and SN (§2), WESPv2: header | ESP AAD | clear octets (wespv2.md §5).
+ *
+ * Return: the AAD length, or -EINVAL.
+ */
+static int espx_aad(const struct xfrm_state *x, const struct espx_sa *sa,
+		    const struct sk_buff *skb, const struct espx_pkt *p,
+		    unsigned int esph, u8 *aad)
+{
+	const struct ip_esp_hdr *h = (void *)(skb->data + esph);
+	bool hi = espx_aad_hi(x, sa);
+
+	switch (sa->kind) {
+	case ESPX_KIND_WESP:
+	case ESPX_KIND_COUNTERS:
+		return espx_wesp_skb_aad(skb, esph, p, sa->req.ivlen, hi, aad);
+	case ESPX_KIND_DIET:
+		return espx_diet_aad(aad, ntohl(h->spi), p->seq, hi);
+	default:
+		return espx_esp_aad(aad, ntohl(h->spi), hi,
+				    upper_32_bits(p->seq), lower_32_bits(p->seq));
 	}
-	memcpy(aad + n, &esph->seq_no, sizeof(esph->seq_no));
-	n += sizeof(esph->seq_no);
-	if (clear && skb_copy_bits(skb, clear_off, aad + n, clear))
-		return -EINVAL;
-	return n + clear;
 }
 
 /* sg_init_table() for a linear packet: a memset of a constant size, a few
@@ -360,171 +480,105 @@ static __always_inline int espx_sg(struct espx_crypto_req *r, int nsg,
 	return skb_to_sgvec(skb, sg, off, len);
 }
 
-/* On entry (xfrm_output_one, after the mode's output): skb->data is the
- * payload to protect, the transport header is where the ESP (or UDP, or
- * WESPv2) header goes, x->props.header_len octets before the payload, and
- * *skb_mac_header is the protocol field of the outer header that must
- * become ESP/UDP/WESPv2.
+/* Plain ESP: the IV seqiv/echainiv take, the SN right-aligned in zeroes;
+ * 8 octets (GCM, CCM, ChaCha20-Poly1305) without a memset call.
  */
-static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
+static __always_inline void espx_output_iv(u8 *iv, unsigned int ivlen,
+					   u64 seq)
+{
+	__be64 seqno = cpu_to_be64(seq);
+	unsigned int n;
+
+	if (likely(ivlen == sizeof(seqno))) {
+		memcpy(iv, &seqno, sizeof(seqno));
+		return;
+	}
+	n = min_t(u32, ivlen, sizeof(seqno));
+	memset(iv, 0, ivlen);
+	memcpy(iv + ivlen - n, (u8 *)&seqno + sizeof(seqno) - n, n);
+}
+
+/* A nonce SA's nonce = salt | IV, IV = be64(SN) or, on a counter SA,
+ * be16(id) | be48(seq): unique per key (wespv2.md §5, multi-counters.md
+ * §3, seq.h). Sent after the ESP header at @esph unless implicit
+ * (RFC 8750, Diet-ESP iiv).
+ */
+static void espx_output_nonce(const struct espx_sa *sa,
+			      const struct espx_pkt *p,
+			      struct ip_esp_hdr *esph, u8 *nonce)
+{
+	u8 iv[ESPX_NONCE_IVLEN];
+
+	if (sa->kind == ESPX_KIND_COUNTERS)
+		/* cannot fail: espx_ctr_next() handed out a valid seq */
+		espx_wesp_iv_counter(iv, p->ctr_id, p->seq);
+	else
+		espx_esp_iv_seq(iv, p->seq);
+	if (sa->req.ivlen)
+		memcpy(esph->enc_data, iv, sizeof(iv));
+	espx_esp_nonce(nonce, sa->ext.salt, iv);
+}
+
+/**
+ * espx_output_seal - the AEAD request of a packet head() built
+ * @x: the SA
+ * @sa: its espx state
+ * @skb: skb->data is the outer network header
+ * @p: from espx_output_head()
+ * @nsg: scatterlist entries of the skb
+ *
+ * The scatterlist starts at the ESP header when the AAD is in place, else
+ * it is the AAD buffer and the crypt area, from the IV (plain) or after it
+ * and the clear octets (nonce SA).
+ *
+ * Return: 0, -EINPROGRESS (espx_output_done() follows) or -errno.
+ */
+static int espx_output_seal(struct xfrm_state *x, struct espx_sa *sa,
+			    struct sk_buff *skb, const struct espx_pkt *p,
+			    int nsg)
 {
 	struct crypto_aead *aead = x->data;
 	unsigned int alen = crypto_aead_authsize(aead);
-	struct xfrm_skb_cb *cb = XFRM_SKB_CB(skb);
-	struct espx_sa *sa = espx_sa_of(x);
-	unsigned int ivlen, wlen, aadlen, clear = 0;
-	u32 len = skb->len, tailen, n;
-	bool inplace;
-	int off;
-	struct espx_diet_ctec ctec, *t = NULL;
+	unsigned int ivlen = sa->req.ivlen, end;
+	bool inplace = espx_crypto_aad_inplace(sa);
 	struct espx_crypto_req r;
-	struct ip_esp_hdr *esph;
-	struct espx_esp_pad pad;
-	int esph_off, nsg, err;
-	u8 iv8[ESPX_NONCE_IVLEN];
-	u16 ctr_id = 0;
-	__be64 seqno;
-	u8 nexthdr;
-	u64 seq;
-
-	if (unlikely(!sa))
-		return -EINVAL;
-	ivlen = sa->req.ivlen;
-	wlen = sa->ext.wesp_len;
-
-	nexthdr = *skb_mac_header(skb);
-	*skb_mac_header(skb) = wlen ? ESPX_IPPROTO_WESP :
-			       sa->diet ? espx_diet_out_proto(sa) : IPPROTO_ESP;
-
-	if (sa->diet) {
-		/* IIPC, then the CTEC trailer of what is left */
-		err = espx_diet_output_iipc(sa, skb, nexthdr);
-		if (err)
-			return err;
-		len = skb->len;
-		t = &ctec;
-		if (espx_diet_output_pad(sa, len, nexthdr, &pad, t))
-			return -EINVAL;
-	} else if (espx_esp_pad(len, espx_tfclen(x, skb), sa->req.blksize,
-				&pad)) {
-		return -EINVAL;
-	}
-	tailen = pad.tfclen + pad.plen + alen;
-
-	esph_off = skb_transport_offset(skb) + wlen;
-	if (x->encap) {
-		err = espx_output_udp(x, skb, tailen, &esph_off);
-		if (err)
-			return err;
-	}
-
-	nsg = espx_output_trailer(skb, &pad, t, tailen, nexthdr);
-	if (nsg < 0) {
-		espx_count(sa, ESPX_STAT_OUT_DROP_NOMEM, 1);
-		return nsg;
-	}
-
-	/* the 64-bit SN: this CPU's counter's (counters.c), or the core's,
-	 * moved past every SN sent under the key of a nonce SA (seq.h)
-	 */
-	if (sa->ctrs) {
-		err = espx_ctr_next(x, sa, &ctr_id, &seq, len);
-		if (err)
-			return err;
-	} else {
-		seq = cb->seq.output.low + ((u64)cb->seq.output.hi << 32);
-		if (sa->keyseq) {
-			err = espx_keyseq_next(x, sa, sa->keyseq,
-					       sa->ext.seq_max, &seq);
-			if (err)
-				return err;
-		}
-	}
-
-	esph = (struct ip_esp_hdr *)(skb->data + esph_off);
-	esph->spi = x->id.spi;
-	esph->seq_no = htonl(lower_32_bits(seq));
-
-	/* beet.md §2: Linux leaves the pseudo-header's Reserved octet as is */
-	if (nexthdr == IPPROTO_BEETPH && skb_headlen(skb) >= ESPX_BEETPH_FIXED_LEN)
-		skb->data[3] = 0;
-
-	if (wlen)
-		clear = 4 * espx_wesp_output_hdr(sa, (u8 *)esph - wlen, len,
-						 nexthdr, ctr_id);
-
-	/* the IV of a nonce SA, the input of seqiv/echainiv */
-	seqno = cpu_to_be64(seq);
-
-	/* from here on offsets are from the outer network header */
-	esph_off -= skb_network_offset(skb);
-	__skb_push(skb, -skb_network_offset(skb));	/* within the head */
+	int aadlen = 0, off, err;
 
 	/* one scatterlist entry less to walk when the AAD is in place */
-	inplace = espx_crypto_aad_inplace(sa);
 	err = espx_crypto_req_alloc(sa, aead, nsg + !inplace, &r);
 	if (unlikely(err)) {
 		espx_count(sa, ESPX_STAT_OUT_DROP_NOMEM, 1);
 		return err;
 	}
-	r.hdr->len = len;
+	r.hdr->len = p->len;
 	r.hdr->sa = sa;
 
-	/* the scatterlist: from the ESP header when the AAD is in place,
-	 * else the AAD buffer and the crypt area, from the IV (plain) or
-	 * after it (nonce)
-	 */
-	aadlen = 0;
-	off = esph_off;
+	off = p->esph;
+	end = p->esph + ESPX_ESP_HDR_LEN + ivlen + p->clen + alen;
 	if (inplace) {
 		aead_request_set_ad(r.req, ESPX_ESP_HDR_LEN);
 	} else {
-		err = espx_build_aad((u8 *)r.hdr->aad, (u8 *)esph - wlen, wlen,
-				     esph, espx_aad_hi(x, sa),
-				     htonl(upper_32_bits(seq)), skb,
-				     esph_off + ESPX_ESP_HDR_LEN + ivlen, clear);
-		if (unlikely(err < 0))
+		aadlen = espx_aad(x, sa, skb, p, p->esph, (u8 *)r.hdr->aad);
+		if (unlikely(aadlen < 0)) {
+			err = aadlen;
 			goto free;
-		aadlen = err;
+		}
 		aead_request_set_ad(r.req, aadlen);
 		off += ESPX_ESP_HDR_LEN;
-		if (sa->ext.nonce)
-			off += ivlen + clear;
+		if (espx_sa_nonce(sa))
+			off += ivlen + p->clear;
 	}
-	err = espx_sg(&r, nsg, aadlen, skb, off,
-		      esph_off + ESPX_ESP_HDR_LEN + ivlen + pad.clen + alen - off);
+	err = espx_sg(&r, nsg, aadlen, skb, off, end - off);
 	if (unlikely(err < 0))
 		goto free;
 
-	if (sa->ext.nonce) {
-		/* nonce = salt | IV, IV = be64(SN) or, on a counter SA,
-		 * be16(id) | be48(seq): unique per key (wespv2.md §5,
-		 * multi-counters.md §3)
-		 */
-		if (sa->ctrs)
-			espx_wesp_iv_counter(iv8, ctr_id, seq);
-		else
-			memcpy(iv8, &seqno, sizeof(seqno));
-		/* RFC 8750 (Diet-ESP iiv): the same nonce, nothing sent */
-		if (ivlen)
-			memcpy(esph->enc_data, iv8, sizeof(iv8));
-		memcpy(r.iv, sa->ext.salt, ESPX_SALT_LEN);
-		memcpy(r.iv + ESPX_SALT_LEN, iv8, sizeof(iv8));
-		aead_request_set_crypt(r.req, r.sg, r.sg, pad.clen - clear,
+	if (espx_sa_nonce(sa)) {
+		espx_output_nonce(sa, p, (void *)(skb->data + p->esph), r.iv);
+		aead_request_set_crypt(r.req, r.sg, r.sg, p->clen - p->clear,
 				       r.iv);
 	} else {
-		/* the SN right-aligned in a zeroed IV; 8 octets (GCM, CCM,
-		 * ChaCha20-Poly1305) without a memset call
-		 */
-		if (likely(ivlen == sizeof(seqno))) {
-			memcpy(r.iv, &seqno, sizeof(seqno));
-		} else {
-			n = min_t(u32, ivlen, sizeof(seqno));
-			memset(r.iv, 0, ivlen);
-			memcpy(r.iv + ivlen - n,
-			       (u8 *)&seqno + sizeof(seqno) - n, n);
-		}
-		aead_request_set_crypt(r.req, r.sg, r.sg, ivlen + pad.clen,
+		espx_output_iv(r.iv, ivlen, p->seq);
+		aead_request_set_crypt(r.req, r.sg, r.sg, ivlen + p->clen,
 				       r.iv);
 	}
 
@@ -532,11 +586,31 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 	if (err == -EINPROGRESS)
 		return err;
 	kfree(r.hdr);
-	return espx_output_finish(x, sa, skb, len, err);
+	return espx_output_finish(x, sa, skb, p->len, err);
 
 free:
 	kfree(r.hdr);
 	return err;
+}
+
+/* On entry (xfrm_output_one, after the mode's output): skb->data is the
+ * payload to protect, the transport header is where the ESP (or UDP, or
+ * WESPv2) header goes, x->props.header_len octets before the payload, and
+ * *skb_mac_header is the protocol field of the outer header that must
+ * become ESP/UDP/WESPv2/diet_proto.
+ */
+static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
+{
+	struct espx_sa *sa = espx_sa_of(x);
+	struct espx_pkt p;
+	int nsg;
+
+	if (unlikely(!sa))
+		return -EINVAL;
+	nsg = espx_output_head(x, sa, skb, &p);
+	if (nsg < 0)
+		return nsg;
+	return espx_output_seal(x, sa, skb, &p, nsg);
 }
 
 /* ---- input ------------------------------------------------------------- */
@@ -647,68 +721,75 @@ static __always_inline int espx_input_headers6(struct xfrm_state *x,
 	return 0;
 }
 
-/* Pad Length check. ESP: like Linux, at least one payload octet must be
- * left. WESPv2 also: the padding lies in the encrypted part (§7 step 9).
- */
-static inline int espx_input_trim(const struct sk_buff *skb,
-				  unsigned int hlen, unsigned int clear,
-				  unsigned int alen, u8 padlen)
-{
-	int trim = espx_esp_trailer_check(skb->len - hlen, alen, padlen);
-
-	if (trim >= 0 && clear &&
-	    padlen + ESPX_ESP_TRAILER_MIN + alen > skb->len - hlen - clear)
-		return -EINVAL;
-	return trim;
-}
-
-/* The RFC 4303 trailer (and WESPv2's clear-window Next Header): checked
- * and trimmed with the ICV. Return: Next Header or -errno (counted).
+/* The trailer: Pad Length checked (ESP like Linux: at least one payload
+ * octet must be left, esp-baseline.md §5; a WESPv2 clear window by its
+ * own rules, §7 step 9), then trimmed with the ICV.
+ * Return: Next Header or -errno (counted).
  */
 static __always_inline int espx_input_trailer(struct espx_sa *sa,
 					      struct sk_buff *skb,
-					      const struct espx_wesp_in *w,
+					      const struct espx_pkt *p,
 					      unsigned int hlen,
 					      unsigned int alen)
 {
-	unsigned int clear = 4 * w->crypt_offset;
 	u8 buf[ESPX_ESP_TRAILER_MIN];
-	const u8 *tr;
-	int trim;
+	const u8 *tr = espx_pkt_trailer(skb, alen, buf);
+	int len;
 
-	/* in the linear part unless the packet came in fragments */
-	tr = skb_header_pointer(skb, skb->len - alen - sizeof(buf), sizeof(buf),
-				buf);
 	if (unlikely(!tr))
 		return -EINVAL;
-	trim = espx_input_trim(skb, hlen, clear, alen, tr[0]);
-	if (trim < 0) {
-		espx_count(sa, ESPX_STAT_IN_DROP_PADDING, 1);
-		return -EINVAL;
+	if (p->clear) {
+		len = espx_wesp_in_trailer(sa, p, skb->len - hlen - alen, tr);
+		if (len < 0)
+			return len;
+	} else {
+		len = espx_esp_trailer_check(skb->len - hlen, alen, tr[0]);
+		if (len < 0) {
+			espx_count(sa, ESPX_STAT_IN_DROP_PADDING, 1);
+			return -EINVAL;
+		}
+		len = skb->len - hlen - len;
 	}
-	/* wespv2.md §7 step 9: a clear window names the payload's protocol */
-	if (clear && w->nexthdr != tr[1]) {
-		espx_count(sa, ESPX_STAT_IN_DROP_WESP_NEXTHDR, 1);
-		return -EINVAL;
-	}
-	if (unlikely(pskb_trim(skb, skb->len - trim))) {
+	if (unlikely(pskb_trim(skb, hlen + len))) {
 		espx_count(sa, ESPX_STAT_IN_DROP_NOMEM, 1);
 		return -ENOMEM;
 	}
 	return tr[1];
 }
 
-/* After decryption, sync or async. Return: Next Header or -errno.
- * Inline: the synchronous case is every packet's.
+/* The trailer step of the SA's kind; *@hlen becomes where the payload
+ * starts (Diet-ESP's IIPC^-1 may move it). Return: Next Header or -errno.
  */
-static __always_inline int espx_input_finish(struct xfrm_state *x,
-					     struct espx_sa *sa,
-					     struct sk_buff *skb,
-					     const struct espx_wesp_in *w,
-					     int err)
+static __always_inline int espx_input_tail(struct xfrm_state *x,
+					   struct espx_sa *sa,
+					   struct sk_buff *skb,
+					   const struct espx_pkt *p,
+					   unsigned int *hlen,
+					   unsigned int alen)
 {
-	struct crypto_aead *aead = x->data;
-	unsigned int alen = crypto_aead_authsize(aead);
+	if (sa->kind == ESPX_KIND_DIET)
+		return espx_diet_input_finish(x, sa, skb, *hlen, alen, hlen);
+	return espx_input_trailer(sa, skb, p, *hlen, alen);
+}
+
+/**
+ * espx_input_open - after decryption, sync or async (esp_input_done2())
+ * @x: the SA
+ * @sa: its espx state (NULL: dropped)
+ * @skb: decrypted in place
+ * @p: from espx_input_prepare()
+ * @err: the AEAD's verdict
+ *
+ * Inline: the synchronous case is every packet's.
+ *
+ * Return: Next Header for the core's mode input, or -errno.
+ */
+static __always_inline int espx_input_open(struct xfrm_state *x,
+					   struct espx_sa *sa,
+					   struct sk_buff *skb,
+					   const struct espx_pkt *p, int err)
+{
+	unsigned int alen = crypto_aead_authsize(x->data);
 	unsigned int hlen;
 	int nh;
 
@@ -721,11 +802,7 @@ static __always_inline int espx_input_finish(struct xfrm_state *x,
 	if (unlikely(!sa))
 		return -EINVAL;
 	hlen = ESPX_ESP_HDR_LEN + sa->req.ivlen;
-	/* Diet-ESP: CTEC^-1, IIPC^-1; hlen becomes the rebuilt headers' */
-	if (sa->diet)
-		nh = espx_diet_input_finish(x, sa, skb, hlen, alen, &hlen);
-	else
-		nh = espx_input_trailer(sa, skb, w, hlen, alen);
+	nh = espx_input_tail(x, sa, skb, p, &hlen, alen);
 	if (nh < 0)
 		return nh;
 
@@ -742,14 +819,13 @@ static __always_inline int espx_input_finish(struct xfrm_state *x,
 	if (x->props.family == AF_INET)
 		err = espx_input_headers4(x, skb, hlen);
 	else
-		err = espx_input_headers6(x, skb, hlen, w->len);
+		err = espx_input_headers6(x, skb, hlen, p->wlen);
 	if (err)
 		return err;
 
 	/* authenticated and well-formed: now it may move its window */
-	if (sa->ctrs) {
-		err = espx_ctr_input_accept(sa, w->ctr_id, w->ctr_seq,
-					    skb->len);
+	if (sa->kind == ESPX_KIND_COUNTERS) {
+		err = espx_ctr_input_accept(sa, p->ctr_id, p->seq, skb->len);
 		if (err)
 			return err;
 	}
@@ -758,31 +834,181 @@ static __always_inline int espx_input_finish(struct xfrm_state *x,
 	return nh;
 }
 
-/* A plain-ESP SA (no WESPv2, no counters) and a packet that came as
- * protocol 50 or in UDP: espx_wesp_input() would accept it with an empty
- * header, so the common case skips the call. Anything else goes through it.
- */
-static bool espx_input_plain(const struct xfrm_state *x,
-			     const struct espx_sa *sa,
-			     const struct sk_buff *skb)
-{
-	if (sa->ext.wesp_len || sa->ctrs || sa->diet)
-		return false;
-	if (x->encap)
-		return true;
-	if (ip_hdr(skb)->version == 4)
-		return ip_hdr(skb)->protocol == IPPROTO_ESP;
-	return skb_network_header(skb)[IP6CB(skb)->nhoff] == IPPROTO_ESP;
-}
-
 static void espx_input_done(struct sk_buff *skb, int err)
 {
 	struct espx_crypto_hdr *hdr = espx_crypto_req_of(skb);
 
-	err = espx_input_finish(xfrm_input_state(skb), hdr->sa, skb,
-				&hdr->wesp, err);
+	err = espx_input_open(xfrm_input_state(skb), hdr->sa, skb, &hdr->pkt,
+			      err);
 	espx_crypto_req_free(skb);
 	xfrm_input_resume(skb, err);
+}
+
+/* The protocol the packet came with against the SA's kind, and the
+ * extension's header: a plain SA and a packet that came as protocol 50
+ * or in UDP skip the call (the common case). Return: 0 or -errno
+ * (counted).
+ */
+static __always_inline int espx_input_proto(struct xfrm_state *x,
+					    struct espx_sa *sa,
+					    struct sk_buff *skb,
+					    struct espx_pkt *p)
+{
+	switch (sa->kind) {
+	case ESPX_KIND_DIET:
+		return espx_diet_input_proto(sa, skb);
+	case ESPX_KIND_PLAIN:
+		if (x->encap)
+			return 0;
+		if (ip_hdr(skb)->version == 4 ?
+		    ip_hdr(skb)->protocol == IPPROTO_ESP :
+		    skb_network_header(skb)[IP6CB(skb)->nhoff] == IPPROTO_ESP)
+			return 0;
+		fallthrough;
+	default:
+		return espx_wesp_in_prepare(x, sa, skb, p);
+	}
+}
+
+/**
+ * espx_input_prepare - the checks before decryption (esp_input())
+ * @x: the SA
+ * @sa: its espx state
+ * @skb: skb->data is the ESP header
+ * @p: out: the packet's facts
+ *
+ * Return: the scatterlist entries the skb needs, or -errno (counted).
+ */
+static int espx_input_prepare(struct xfrm_state *x, struct espx_sa *sa,
+			      struct sk_buff *skb, struct espx_pkt *p)
+{
+	unsigned int alen = crypto_aead_authsize(x->data);
+	unsigned int ivlen = sa->req.ivlen;
+	const struct ip_esp_hdr *esph;
+	struct sk_buff *trailer;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	err = espx_input_proto(x, sa, skb, p);
+	if (err)
+		return err;
+	/* a Diet trailer may be empty: its own step checks it */
+	if (skb->len < ESPX_ESP_HDR_LEN + ivlen + p->clear + alen +
+		       (sa->kind == ESPX_KIND_DIET ? 0 : ESPX_ESP_TRAILER_MIN)) {
+		espx_count(sa, ESPX_STAT_IN_DROP_TRUNCATED, 1);
+		return -EINVAL;
+	}
+	if (!pskb_may_pull(skb, ESPX_ESP_HDR_LEN + ivlen)) {
+		espx_count(sa, ESPX_STAT_IN_DROP_NOMEM, 1);
+		return -ENOMEM;
+	}
+	esph = (const struct ip_esp_hdr *)skb->data;
+	/* for the AAD buffer and the implicit IV: none in place */
+	if (!espx_crypto_aad_inplace(sa))
+		p->seq = (u64)ntohl(XFRM_SKB_CB(skb)->seq.input.hi) << 32 |
+			 ntohl(esph->seq_no);
+	if (sa->kind == ESPX_KIND_COUNTERS) {
+		/* seq from the counter's window; IV and replay pre-check */
+		err = espx_ctr_input_check(sa, p->ctr_id, esph->seq_no,
+					   esph->enc_data, &p->seq);
+		if (err)
+			return err;
+	}
+
+	/* decrypt in place: unshare only what must be unshared */
+	if (!skb_cloned(skb) && !skb_is_nonlinear(skb))
+		return 1;
+	if (!skb_cloned(skb) && !skb_has_frag_list(skb) &&
+	    !skb_has_shared_frag(skb))
+		return skb_shinfo(skb)->nr_frags + 1;
+	err = skb_cow_data(skb, 0, &trailer);
+	if (err < 0)
+		espx_count(sa, ESPX_STAT_IN_DROP_NOMEM, 1);
+	return err;
+}
+
+/* A nonce SA's nonce = salt | IV: the IV after the ESP header, or the
+ * implicit one, be64(SN) with SNhi as the core inferred it (RFC 8750).
+ */
+static void espx_input_nonce(const struct espx_sa *sa,
+			     const struct espx_pkt *p,
+			     const struct ip_esp_hdr *esph, u8 *nonce)
+{
+	u8 iv[ESPX_NONCE_IVLEN];
+
+	if (sa->req.ivlen) {
+		espx_esp_nonce(nonce, sa->ext.salt, esph->enc_data);
+		return;
+	}
+	espx_esp_iv_seq(iv, p->seq);
+	espx_esp_nonce(nonce, sa->ext.salt, iv);
+}
+
+/**
+ * espx_input_decrypt - the AEAD request of a prepared packet
+ * @x: the SA
+ * @sa: its espx state
+ * @skb: skb->data is the ESP header
+ * @p: from espx_input_prepare()
+ * @nsg: scatterlist entries of the skb
+ *
+ * The crypt area starts at the IV; the scatterlist at the ESP header when
+ * the AAD is in place, else at the crypt area (plain ESP: seqiv/echainiv
+ * read the IV) or after IV and clear octets (nonce SA).
+ *
+ * Return: as espx_input_open(), or -EINPROGRESS.
+ */
+static int espx_input_decrypt(struct xfrm_state *x, struct espx_sa *sa,
+			      struct sk_buff *skb, const struct espx_pkt *p,
+			      int nsg)
+{
+	struct crypto_aead *aead = x->data;
+	bool inplace = espx_crypto_aad_inplace(sa);
+	unsigned int off = ESPX_ESP_HDR_LEN, sgoff = 0;
+	const struct ip_esp_hdr *esph;
+	struct espx_crypto_req r;
+	int aadlen = 0, err;
+
+	err = espx_crypto_req_alloc(sa, aead, nsg + !inplace, &r);
+	if (unlikely(err)) {
+		espx_count(sa, ESPX_STAT_IN_DROP_NOMEM, 1);
+		return err;
+	}
+	r.hdr->pkt = *p;
+	r.hdr->sa = sa;
+
+	/* the pulls above may have moved the head: find the header again */
+	esph = (const struct ip_esp_hdr *)skb->data;
+	if (inplace) {
+		aead_request_set_ad(r.req, ESPX_ESP_HDR_LEN);
+	} else {
+		aadlen = espx_aad(x, sa, skb, p, 0, (u8 *)r.hdr->aad);
+		if (unlikely(aadlen < 0)) {
+			err = aadlen;
+			goto free;
+		}
+		aead_request_set_ad(r.req, aadlen);
+		if (espx_sa_nonce(sa))
+			off += sa->req.ivlen + p->clear;
+		sgoff = off;
+	}
+	err = espx_sg(&r, nsg, aadlen, skb, sgoff, skb->len - sgoff);
+	if (unlikely(err < 0))
+		goto free;
+	if (espx_sa_nonce(sa))
+		espx_input_nonce(sa, p, esph, r.iv);
+	skb->ip_summed = CHECKSUM_NONE;
+	aead_request_set_crypt(r.req, r.sg, r.sg, skb->len - off, r.iv);
+
+	err = espx_crypto_run(&r, skb, false, espx_input_done);
+	if (err == -EINPROGRESS)
+		return err;
+	kfree(r.hdr);
+	return espx_input_open(x, sa, skb, p, err);
+
+free:
+	kfree(r.hdr);
+	return err;
 }
 
 /* On entry (xfrm_input): skb->data is the ESP header, the network header is
@@ -792,133 +1018,16 @@ static void espx_input_done(struct sk_buff *skb, int err)
  */
 static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 {
-	struct crypto_aead *aead = x->data;
-	unsigned int alen = crypto_aead_authsize(aead);
 	struct espx_sa *sa = espx_sa_of(x);
-	unsigned int ivlen, off, sgoff, aadlen, clear;
-	const struct ip_esp_hdr *esph;
-	struct espx_crypto_req r;
-	struct espx_wesp_in w;
-	int nsg, err;
-	bool inplace;
+	struct espx_pkt p;
+	int nsg;
 
 	if (unlikely(!sa))
 		return -EINVAL;
-	if (likely(espx_input_plain(x, sa, skb))) {
-		memset(&w, 0, sizeof(w));
-	} else if (sa->diet) {
-		memset(&w, 0, sizeof(w));
-		err = espx_diet_input_proto(sa, skb);
-		if (err)
-			return err;
-	} else {
-		err = espx_wesp_input(x, sa, skb, &w);
-		if (err)
-			return err;
-	}
-	ivlen = sa->req.ivlen;
-	clear = 4 * w.crypt_offset;
-
-	/* a Diet trailer may be empty: its own step checks it */
-	if (skb->len < ESPX_ESP_HDR_LEN + ivlen + clear + alen +
-		       (sa->diet ? 0 : ESPX_ESP_TRAILER_MIN)) {
-		espx_count(sa, ESPX_STAT_IN_DROP_TRUNCATED, 1);
-		return -EINVAL;
-	}
-	if (!pskb_may_pull(skb, ESPX_ESP_HDR_LEN + ivlen)) {
-		espx_count(sa, ESPX_STAT_IN_DROP_NOMEM, 1);
-		return -ENOMEM;
-	}
-	if (sa->ctrs) {
-		/* seq from the counter's window; IV and replay pre-check */
-		esph = (const struct ip_esp_hdr *)skb->data;
-		err = espx_ctr_input_check(sa, w.ctr_id, esph->seq_no,
-					   esph->enc_data, &w.ctr_seq);
-		if (err)
-			return err;
-	}
-
-	/* decrypt in place: unshare only what must be unshared */
-	if (!skb_cloned(skb) && !skb_is_nonlinear(skb)) {
-		nsg = 1;
-	} else if (!skb_cloned(skb) && !skb_has_frag_list(skb) &&
-		   !skb_has_shared_frag(skb)) {
-		nsg = skb_shinfo(skb)->nr_frags + 1;
-	} else {
-		struct sk_buff *trailer;
-
-		nsg = skb_cow_data(skb, 0, &trailer);
-		if (nsg < 0) {
-			espx_count(sa, ESPX_STAT_IN_DROP_NOMEM, 1);
-			return nsg;
-		}
-	}
-
-	/* AAD in place for plain ESP without ESN, as on output */
-	inplace = espx_crypto_aad_inplace(sa);
-	err = espx_crypto_req_alloc(sa, aead, nsg + !inplace, &r);
-	if (unlikely(err)) {
-		espx_count(sa, ESPX_STAT_IN_DROP_NOMEM, 1);
-		return err;
-	}
-	r.hdr->wesp = w;
-	r.hdr->sa = sa;
-
-	/* the pulls above may have moved the head: find the headers again */
-	esph = (const struct ip_esp_hdr *)skb->data;
-	w.data = skb->data - w.len;
-	/* the crypt area starts at the IV; the scatterlist at the ESP
-	 * header when the AAD is in place, else at the crypt area
-	 */
-	aadlen = 0;
-	sgoff = 0;
-	off = ESPX_ESP_HDR_LEN;
-	if (inplace) {
-		aead_request_set_ad(r.req, ESPX_ESP_HDR_LEN);
-	} else {
-		err = espx_build_aad((u8 *)r.hdr->aad, w.data, w.len, esph,
-				     espx_aad_hi(x, sa),
-				     sa->ctrs ? htonl(upper_32_bits(w.ctr_seq)) :
-				     XFRM_SKB_CB(skb)->seq.input.hi, skb,
-				     ESPX_ESP_HDR_LEN + ivlen, clear);
-		if (unlikely(err < 0))
-			goto free;
-		aadlen = err;
-		aead_request_set_ad(r.req, aadlen);
-		/* plain ESP: the IV opens the crypt area (seqiv/echainiv
-		 * read it); nonce SA: salt | IV is the request IV and the
-		 * area starts after the clear octets
-		 */
-		if (sa->ext.nonce)
-			off += ivlen + clear;
-		sgoff = off;
-	}
-	err = espx_sg(&r, nsg, aadlen, skb, sgoff, skb->len - sgoff);
-	if (unlikely(err < 0))
-		goto free;
-	if (sa->ext.nonce) {
-		memcpy(r.iv, sa->ext.salt, ESPX_SALT_LEN);
-		if (ivlen) {
-			memcpy(r.iv + ESPX_SALT_LEN, esph->enc_data, ivlen);
-		} else {
-			/* RFC 8750: be64(SN), SNhi as the core inferred it */
-			memcpy(r.iv + ESPX_SALT_LEN,
-			       &XFRM_SKB_CB(skb)->seq.input.hi, 4);
-			memcpy(r.iv + ESPX_SALT_LEN + 4, &esph->seq_no, 4);
-		}
-	}
-	skb->ip_summed = CHECKSUM_NONE;
-	aead_request_set_crypt(r.req, r.sg, r.sg, skb->len - off, r.iv);
-
-	err = espx_crypto_run(&r, skb, false, espx_input_done);
-	if (err == -EINPROGRESS)
-		return err;
-	kfree(r.hdr);
-	return espx_input_finish(x, sa, skb, &w, err);
-
-free:
-	kfree(r.hdr);
-	return err;
+	nsg = espx_input_prepare(x, sa, skb, &p);
+	if (nsg < 0)
+		return nsg;
+	return espx_input_decrypt(x, sa, skb, &p, nsg);
 }
 
 const struct xfrm_type espx_type_ipv4 = {

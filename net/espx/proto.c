@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * espx protocol glue: the ESP xfrm types for IPv4/IPv6, the xfrm4/xfrm6
- * protocol handlers for IPPROTO_ESP (input and ICMP errors), and the guard
- * against esp4/esp6.
+ * protocol handlers for IPPROTO_ESP (input and ICMP errors), the guard
+ * against esp4/esp6, and the handlers of espx's own IP protocols.
  *
  * Who owns ESP
  * ------------
@@ -77,12 +77,15 @@
 #include <net/ipv6.h>
 #include <net/ip6_route.h>
 #include <net/ndisc.h>
+#include <net/protocol.h>
 #include <net/route.h>
 #include <net/sock.h>
 #include <net/xfrm.h>
 #include "espx.h"
+#include "compat.h"
 #include "proto.h"
 #include "wesp.h"
+#include "diet.h"
 
 static bool guard_esp = true;
 module_param(guard_esp, bool, 0644);
@@ -299,15 +302,13 @@ static int espx_rcv_cb(struct sk_buff *skb, int err)
 	return 0;
 }
 
-/* ICMP errors quoting one of our ESP packets: skb->data is the quoted IPv4
- * header. The ICMP layer has pulled ihl + 8 octets already, but espx does not
- * rely on that. Like esp4, espx returns 0 (handled) in every case.
+/* The ICMP errors espx acts on for its protocols (ESP, WESPv2, Diet-ESP):
+ * PMTU discovery and redirects, as esp4/esp6 do. skb->data is the quoted
+ * IPv4 header; the ICMP layer has pulled ihl + 8 octets already, but espx
+ * does not rely on that. Return: the quoted header's length (pulled), or 0
+ * to ignore the error. Like esp4, the handlers return 0 (handled) always.
  */
-/* The ICMP errors espx acts on for its three protocols (ESP, WESPv2,
- * Diet-ESP): PMTU discovery and redirects, as esp4/esp6 do. Return: the
- * quoted IPv4 header's length (pulled), or 0 to ignore the error.
- */
-unsigned int espx_icmp4_quoted(struct sk_buff *skb)
+static unsigned int espx_icmp4_quoted(struct sk_buff *skb)
 {
 	const struct icmphdr *icmph = icmp_hdr(skb);
 	unsigned int ihl;
@@ -325,7 +326,7 @@ unsigned int espx_icmp4_quoted(struct sk_buff *skb)
 }
 
 /* The error quoted a packet of one of our SAs: update the route. */
-void espx_icmp4_apply(struct sk_buff *skb, u32 info, u8 proto)
+static void espx_icmp4_apply(struct sk_buff *skb, u32 info, u8 proto)
 {
 	struct net *net = dev_net(skb->dev);
 
@@ -335,14 +336,14 @@ void espx_icmp4_apply(struct sk_buff *skb, u32 info, u8 proto)
 		ipv4_redirect(skb, net, 0, proto);
 }
 
-bool espx_icmp6_wanted(u8 type, int offset, struct sk_buff *skb)
+static bool espx_icmp6_wanted(u8 type, int offset, struct sk_buff *skb)
 {
 	return (type == ICMPV6_PKT_TOOBIG || type == NDISC_REDIRECT) &&
 	       offset >= (int)sizeof(struct ipv6hdr) &&
 	       pskb_may_pull(skb, sizeof(struct ipv6hdr));
 }
 
-void espx_icmp6_apply(struct sk_buff *skb, u8 type, __be32 info)
+static void espx_icmp6_apply(struct sk_buff *skb, u8 type, __be32 info)
 {
 	struct net *net = dev_net(skb->dev);
 
@@ -352,6 +353,217 @@ void espx_icmp6_apply(struct sk_buff *skb, u8 type, __be32 info)
 	else
 		ip6_update_pmtu(skb, net, info, 0, 0, sock_net_uid(net, NULL));
 }
+
+/* ---- espx's own IP protocols ------------------------------------------ */
+
+/**
+ * struct espx_ipproto - one of espx's own IP protocols
+ * @kind: whose receive and ICMP steps the handlers switch to
+ * @no_sa: the per-netns counter of its packets that name no SA
+ * @name: for the log
+ * @proto: the protocol number while registered, else 0; set before the
+ *	handlers can see it and cleared after they are gone
+ */
+struct espx_ipproto {
+	enum espx_kind kind;
+	enum espx_ns_stat no_sa;
+	const char *name;
+	u8 proto;
+};
+
+static struct espx_ipproto espx_ipprotos[] = {
+	{ ESPX_KIND_WESP, ESPX_NS_STAT_WESP_NO_SA, "WESPv2" },
+	{ ESPX_KIND_DIET, ESPX_NS_STAT_DIET_NO_SA, "Diet-ESP" },
+};
+
+static struct espx_ipproto *espx_ipproto_of(enum espx_kind kind)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(espx_ipprotos); i++)
+		if (espx_ipprotos[i].kind == kind)
+			return &espx_ipprotos[i];
+	return NULL;
+}
+
+/* The protocol a packet came with, NULL if none of ours (cannot happen:
+ * the handlers are registered for ours only).
+ */
+static const struct espx_ipproto *espx_ipproto_find(u8 proto)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(espx_ipprotos); i++)
+		if (proto && READ_ONCE(espx_ipprotos[i].proto) == proto)
+			return &espx_ipprotos[i];
+	return NULL;
+}
+
+enum skb_drop_reason espx_ipproto_no_sa(struct net *net, enum espx_kind kind)
+{
+	const struct espx_ipproto *ip = espx_ipproto_of(kind);
+
+	if (ip)
+		espx_ns_stat_inc(net, ip->no_sa);
+	XFRM_INC_STATS(net, LINUX_MIB_XFRMINNOSTATES);
+	return ESPX_DROP_NO_SA;
+}
+
+/* The extension's receive step leaves an ESP packet at skb->data (@pull
+ * octets of its own header before it, if any), which the core's input
+ * takes as ESP: xfrm_parse_spi() reads SPI and SN at the transport header.
+ */
+static int espx_ipproto_rcv(struct sk_buff *skb, unsigned short family,
+			    u8 proto)
+{
+	const struct espx_ipproto *ip = espx_ipproto_find(proto);
+	enum skb_drop_reason reason = SKB_DROP_REASON_NOT_SPECIFIED;
+	unsigned int pull = 0;
+
+	switch (ip ? ip->kind : ESPX_KIND_PLAIN) {
+	case ESPX_KIND_WESP:
+		reason = espx_wesp_rcv(skb, family, &pull);
+		break;
+	case ESPX_KIND_DIET:
+		reason = espx_diet_rcv(skb, family);
+		break;
+	default:
+		break;
+	}
+	if (reason) {
+		kfree_skb_reason(skb, reason);
+		return 0;
+	}
+	if (pull) {
+		__skb_pull(skb, pull);
+		skb_reset_transport_header(skb);
+	}
+	if (family == AF_INET)
+		return xfrm4_rcv_spi(skb, IPPROTO_ESP, 0);
+	return xfrm6_rcv_spi(skb, IPPROTO_ESP, 0, NULL);
+}
+
+static int espx_ipproto4_rcv(struct sk_buff *skb)
+{
+	return espx_ipproto_rcv(skb, AF_INET, ip_hdr(skb)->protocol);
+}
+
+/* IP6CB nhoff: the Next Header octet that named our protocol */
+static int espx_ipproto6_rcv(struct sk_buff *skb)
+{
+	return espx_ipproto_rcv(skb, AF_INET6,
+				skb_network_header(skb)[IP6CB(skb)->nhoff]);
+}
+
+/* Does the packet an ICMP error quotes (our header at @off, skb->data the
+ * quoted IP header) belong to one of our SAs?
+ */
+static bool espx_ipproto_err_known(const struct espx_ipproto *ip,
+				   struct sk_buff *skb, unsigned int off,
+				   unsigned short family)
+{
+	switch (ip ? ip->kind : ESPX_KIND_PLAIN) {
+	case ESPX_KIND_WESP:
+		return espx_wesp_err_known(skb, off, family);
+	case ESPX_KIND_DIET:
+		return espx_diet_err_known(skb, off, family);
+	default:
+		return false;
+	}
+}
+
+static int espx_ipproto4_err(struct sk_buff *skb, u32 info)
+{
+	unsigned int ihl = espx_icmp4_quoted(skb);
+	const struct espx_ipproto *ip;
+
+	if (!ihl)
+		return 0;
+	ip = espx_ipproto_find(((const struct iphdr *)skb->data)->protocol);
+	if (espx_ipproto_err_known(ip, skb, ihl, AF_INET))
+		espx_icmp4_apply(skb, info, ip->proto);
+	return 0;
+}
+
+/* The quoted protocol is found as icmpv6_notify() found @offset. */
+static int espx_ipproto6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
+			     u8 type, u8 code, int offset, __be32 info)
+{
+	const struct espx_ipproto *ip;
+	__be16 frag_off;
+	u8 nh;
+
+	if (!espx_icmp6_wanted(type, offset, skb))
+		return 0;
+	nh = ((const struct ipv6hdr *)skb->data)->nexthdr;
+	if (ipv6_skip_exthdr(skb, sizeof(struct ipv6hdr), &nh,
+			     &frag_off) != offset)
+		return 0;
+	ip = espx_ipproto_find(nh);
+	if (espx_ipproto_err_known(ip, skb, offset, AF_INET6))
+		espx_icmp6_apply(skb, type, info);
+	return 0;
+}
+
+/* no_policy: like ESP, the inbound policy check runs after decapsulation */
+static const struct net_protocol espx_ipproto4 = {
+	.handler	= espx_ipproto4_rcv,
+	.err_handler	= espx_ipproto4_err,
+	.no_policy	= 1,
+};
+
+static const struct inet6_protocol espx_ipproto6 = {
+	.handler	= espx_ipproto6_rcv,
+	.err_handler	= espx_ipproto6_err,
+	.flags		= INET6_PROTO_NOPOLICY,
+};
+
+/**
+ * espx_ipproto_add - take @proto for the kind's packets, both families
+ * @kind: ESPX_KIND_WESP or ESPX_KIND_DIET
+ * @proto: the IP protocol number
+ *
+ * Return: 0, or -EBUSY when another module has it (logged).
+ */
+int espx_ipproto_add(enum espx_kind kind, u8 proto)
+{
+	struct espx_ipproto *ip = espx_ipproto_of(kind);
+
+	if (!ip || !proto)
+		return -EINVAL;
+	WRITE_ONCE(ip->proto, proto);
+	if (inet_add_protocol(&espx_ipproto4, proto)) {
+		pr_err("IPv4 protocol %u (%s) is taken by another module\n",
+		       proto, ip->name);
+		goto err;
+	}
+	if (inet6_add_protocol(&espx_ipproto6, proto)) {
+		pr_err("IPv6 protocol %u (%s) is taken by another module\n",
+		       proto, ip->name);
+		inet_del_protocol(&espx_ipproto4, proto);
+		goto err;
+	}
+	return 0;
+err:
+	WRITE_ONCE(ip->proto, 0);
+	return -EBUSY;
+}
+
+/* Both deletions wait for the handlers running now (synchronize_net());
+ * callers wait for an RCU grace period before the module text goes.
+ */
+void espx_ipproto_del(enum espx_kind kind)
+{
+	struct espx_ipproto *ip = espx_ipproto_of(kind);
+
+	if (!ip || !ip->proto)
+		return;
+	inet6_del_protocol(&espx_ipproto6, ip->proto);
+	inet_del_protocol(&espx_ipproto4, ip->proto);
+	WRITE_ONCE(ip->proto, 0);
+}
+
+/* ---- ESP ---------------------------------------------------------------- */
 
 static int espx4_err(struct sk_buff *skb, u32 info)
 {
@@ -478,7 +690,7 @@ int espx_proto_init(void)
 		       err);
 		goto err_proto4;
 	}
-	err = espx_wesp_proto_init();
+	err = espx_ipproto_add(ESPX_KIND_WESP, ESPX_IPPROTO_WESP);
 	if (err)
 		goto err_proto6;
 	mutex_unlock(&espx_proto_mutex);
@@ -498,7 +710,7 @@ err_types:
 void espx_proto_exit(void)
 {
 	mutex_lock(&espx_proto_mutex);
-	espx_wesp_proto_exit();
+	espx_ipproto_del(ESPX_KIND_WESP);
 	if (xfrm6_protocol_deregister(&espx6_protocol, IPPROTO_ESP))
 		pr_warn("cannot remove the IPv6 ESP protocol handler\n");
 	if (xfrm4_protocol_deregister(&espx4_protocol, IPPROTO_ESP))

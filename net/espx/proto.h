@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The xfrm types of esp.c and their registration by proto.c, with the
- * xfrm4/xfrm6 protocol handlers for IPPROTO_ESP (input, ICMP errors) and the
- * detection of esp4/esp6.
+ * xfrm4/xfrm6 protocol handlers for IPPROTO_ESP (input, ICMP errors), the
+ * detection of esp4/esp6, and the handlers of espx's own IP protocols.
  */
 #ifndef _NET_ESPX_PROTO_H
 #define _NET_ESPX_PROTO_H
 
 #include "espx.h"
 
+#include <net/dropreason.h>
+
+struct net;
 struct sk_buff;
 struct xfrm_type;
 
@@ -25,10 +28,20 @@ void espx_proto_exit(void);
  * callable from any context.
  */
 bool espx_type_lost(unsigned short family);
-/* ICMP errors quoting a packet of ours (ESP, WESPv2, Diet-ESP) */
-unsigned int espx_icmp4_quoted(struct sk_buff *skb);
-void espx_icmp4_apply(struct sk_buff *skb, u32 info, u8 proto);
-bool espx_icmp6_wanted(u8 type, int offset, struct sk_buff *skb);
-void espx_icmp6_apply(struct sk_buff *skb, u8 type, __be32 info);
+
+/* espx's own IP protocols (WESPv2's 141, diet_proto, EESP's next): one
+ * handler per family for all of them in proto.c. It switches on the kind
+ * registered for the packet's protocol to the extension's receive step
+ * (espx_wesp_rcv(), espx_diet_rcv()), which turns the packet into ESP
+ * for xfrm_input() or names the reason to drop it, and to its ICMP check
+ * (espx_wesp_err_known(), espx_diet_err_known()); PMTU and redirects are
+ * then handled as esp4/esp6 handle them for ESP.
+ */
+int espx_ipproto_add(enum espx_kind kind, u8 proto);
+void espx_ipproto_del(enum espx_kind kind);
+/* A packet of the kind's protocol names no SA: counted per netns and as
+ * XfrmInNoStates. Return: the reason to drop it with.
+ */
+enum skb_drop_reason espx_ipproto_no_sa(struct net *net, enum espx_kind kind);
 
 #endif /* _NET_ESPX_PROTO_H */

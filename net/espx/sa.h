@@ -12,6 +12,7 @@
 #include <linux/u64_stats_sync.h>
 #include <net/xfrm.h>
 #include "espx.h"
+#include "codec/esp_codec.h"
 
 struct espx_ctrs;
 struct espx_diet;
@@ -56,13 +57,20 @@ struct espx_cfg {
 	u64 ctr_start;		/* test knob: sequences start after this */
 };
 
-#define ESPX_SALT_LEN	4	/* RFC 4106 §8.1, RFC 7634 §4 */
+#define ESPX_SALT_LEN	ESPX_ESP_SALT_LEN	/* RFC 4106 §8.1, RFC 7634 §4 */
+
+/* The kind of a config that espx_cfg_check() accepted. */
+static inline enum espx_kind espx_cfg_kind(const struct espx_cfg *cfg)
+{
+	if (cfg->diet)
+		return ESPX_KIND_DIET;
+	if (cfg->counters)
+		return ESPX_KIND_COUNTERS;
+	return cfg->wesp ? ESPX_KIND_WESP : ESPX_KIND_PLAIN;
+}
 
 /* Derived at init_state from the config and the SA, then read-only. */
 struct espx_ext {
-	bool nonce;			/* espx builds nonce and AAD
-					 * (wespv2.md §5, crypto.c)
-					 */
 	u8 salt[ESPX_SALT_LEN];		/* the key blob's last 4 octets */
 	u8 wesp_len;			/* WESPv2 header + options, 0 = off */
 	u8 wesp_optlen;
@@ -107,6 +115,7 @@ struct espx_sa {
 	struct xfrm_state *x;
 	struct espx_sa_id id;
 	struct espx_cfg cfg;
+	enum espx_kind kind;		/* valid once bound, from cfg */
 	struct espx_ext ext;		/* valid once bound */
 	bool has_cfg;			/* cfg is set: from the pending config
 					 * of its id, a live SA's or a rule's
@@ -129,6 +138,12 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 			     struct netlink_ext_ack *extack);
 void espx_sa_unbind(struct xfrm_state *x);
 struct espx_sa *espx_sa_of(const struct xfrm_state *x);	/* RCU or x held */
+
+/* espx builds the nonce and the AAD of the SA's packets */
+static inline bool espx_sa_nonce(const struct espx_sa *sa)
+{
+	return sa->kind != ESPX_KIND_PLAIN;
+}
 
 static inline void espx_stat_add(struct espx_sa *sa, enum espx_stat id,
 				 u64 n)

@@ -7,14 +7,17 @@
  *               config against the SA)
  *   output      write the WESPv2 header where the core reserved room for
  *               it (x->props.header_len) and set the outer protocol to
- *               141; esp.c puts the header and options in front of the
- *               ESP AAD (espx_build_aad())
+ *               141; the AAD puts the header and options in front of the
+ *               ESP AAD (espx_wesp_skb_aad())
  *   input       a protocol-141 handler per family validates the header,
  *               charges every malformed packet to its SA (or the netns),
  *               pulls the header and hands the ESP packet to xfrm_input()
  *               (which parses SPI and SN at the transport header, so that
- *               moves to ESP); esp.c then builds the same AAD from the
- *               header left in the linear area just before skb->data.
+ *               moves to ESP); esp.c's prepare step then takes the header
+ *               left in the linear area just before skb->data
+ *               (espx_wesp_in_prepare()) and builds the same AAD from it;
+ *               after decryption the trailer of a clear window is checked
+ *               against it (espx_wesp_in_trailer()).
  * The header arithmetic lives in the kernel-free codec/wesp_codec.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -37,7 +40,6 @@
 #include "crypto.h"
 #include "wesp.h"
 #include "proto.h"
-#include "codec/wesp_codec.c"
 
 /* codec verdict -> per-SA statistic */
 static enum espx_stat espx_wesp_stat(int reason)
@@ -97,32 +99,65 @@ int espx_wesp_init_state(struct xfrm_state *x, struct espx_sa *sa,
 /* ---- output ------------------------------------------------------------ */
 
 /**
- * espx_wesp_output_hdr - write the WESPv2 header of one packet
+ * espx_wesp_out_head - write the WESPv2 header of one packet
  * @sa: the SA (WESPv2 configured)
- * @wh: where the header goes, sa->ext.wesp_len octets before the ESP header
- * @payload_len: octets of the payload to protect (no padding, no TFC)
- * @nexthdr: the payload's protocol (the ESP trailer's Next Header)
- * @ctr_id: the sending counter (counter SAs only: Sub-SA ID option)
- *
- * Return: the packet's CryptOffset in 4-octet words (wespv2.md §4).
+ * @wh: where the header goes, p->wlen octets before the ESP header
+ * @p: the packet: its payload length and protocol, its counter; out:
+ *	p->clear, the octets its CryptOffset leaves in clear (wespv2.md §4)
  */
-unsigned int espx_wesp_output_hdr(const struct espx_sa *sa, u8 *wh,
-				  unsigned int payload_len, u8 nexthdr,
-				  u16 ctr_id)
+void espx_wesp_out_head(const struct espx_sa *sa, u8 *wh, struct espx_pkt *p)
 {
 	struct espx_wesp_tx tx = {
 		.ipv6 = sa->x->props.family == AF_INET6,
-		.subsa = !!sa->ctrs,
-		.subsa_id = ctr_id,
-		.nexthdr = nexthdr,
+		.subsa = sa->kind == ESPX_KIND_COUNTERS,
+		.subsa_id = p->ctr_id,
+		.nexthdr = p->nexthdr,
 		.ivlen = ESPX_NONCE_IVLEN,
 		.crypt_offset = espx_wesp_crypt_offset(sa->cfg.crypt_offset,
-						       payload_len),
+						       p->len),
 	};
 
 	/* cannot fail: the room was sized from the same codec at init */
 	espx_wesp_build(wh, sa->ext.wesp_len, &tx);
-	return tx.crypt_offset;
+	p->clear = 4 * tx.crypt_offset;
+}
+
+/**
+ * espx_wesp_skb_aad - the AAD of a WESPv2 packet (wespv2.md §5), both ways
+ * @skb: the packet; its header lies in the linear area
+ * @esph: the ESP header's offset from skb->data; the WESPv2 header is the
+ *	p->wlen octets before it
+ * @p: the packet: p->seq, p->wlen, p->clear
+ * @ivlen: IV octets after the ESP header, before the clear octets
+ * @hi: SNhi is authenticated (ESN, counter SAs)
+ * @aad: output, ESPX_WESP_AAD_MAX octets
+ *
+ * The codec builds it; clear octets in fragments are copied straight to
+ * where the AAD wants them first.
+ *
+ * Return: the AAD length, or -EINVAL.
+ */
+int espx_wesp_skb_aad(const struct sk_buff *skb, unsigned int esph,
+		      const struct espx_pkt *p, unsigned int ivlen, bool hi,
+		      u8 *aad)
+{
+	const struct ip_esp_hdr *h = (const void *)(skb->data + esph);
+	const u8 *clear = NULL;
+	int n;
+
+	if (p->clear) {
+		clear = skb_header_pointer(skb, esph + ESPX_ESP_HDR_LEN + ivlen,
+					   p->clear,
+					   aad + espx_wesp_aad_clear_off(p->wlen,
+									 hi));
+		if (!clear)
+			return -EINVAL;
+	}
+	n = espx_wesp_aad(aad, ESPX_WESP_AAD_MAX, (const u8 *)h - p->wlen,
+			  p->wlen, (__force u32)h->spi, hi,
+			  upper_32_bits(p->seq), lower_32_bits(p->seq), clear,
+			  p->clear);
+	return n < 0 ? -EINVAL : n;
 }
 
 /* ---- input ------------------------------------------------------------- */
@@ -154,27 +189,24 @@ static int espx_wesp_start(const struct sk_buff *skb)
 }
 
 /**
- * espx_wesp_input - the WESPv2 step of espx_input() (skb->data = ESP)
+ * espx_wesp_in_prepare - the WESPv2 step of esp.c's input prepare
  * @x: the SA the core found
  * @sa: its espx state
- * @skb: the packet
- * @hdr: out: the WESPv2 header (linear, just in front of skb->data)
+ * @skb: the packet, skb->data = ESP
+ * @p: out: the header's length, clear octets, Next Header and Sub-SA ID
  *
  * Enforces "a WESPv2 SA accepts only WESPv2 and a plain SA only ESP" and
- * hands back the header the protocol handler already validated.
+ * takes back, through the codec's parser, the header the protocol handler
+ * validated and left in the linear area just before skb->data.
  *
- * Return: 0 (hdr->len == 0 for plain ESP) or -EINVAL, counted.
+ * Return: 0 (p->wlen == 0 for plain ESP) or -EINVAL, counted.
  */
-int espx_wesp_input(struct xfrm_state *x, struct espx_sa *sa,
-		    struct sk_buff *skb, struct espx_wesp_in *hdr)
+int espx_wesp_in_prepare(struct xfrm_state *x, struct espx_sa *sa,
+			 struct sk_buff *skb, struct espx_pkt *p)
 {
 	int start = x->encap ? 0 : espx_wesp_start(skb);
+	struct espx_wesp_hdr h;
 
-	hdr->len = 0;
-	hdr->crypt_offset = 0;
-	hdr->nexthdr = 0;
-	hdr->ctr_id = 0;
-	hdr->ctr_seq = 0;
 	if (!start != !sa->ext.wesp_len) {
 		espx_stat_inc(sa, start ? ESPX_STAT_IN_DROP_WESP_PLAIN_SA :
 				  ESPX_STAT_IN_DROP_WESP_NOT_WESP);
@@ -183,20 +215,41 @@ int espx_wesp_input(struct xfrm_state *x, struct espx_sa *sa,
 	if (!start)
 		return 0;
 	/* the handler pulled exactly 4 + OptLen after validating it */
-	hdr->data = skb->data + start;
-	hdr->len = -start;
-	if (-start < ESPX_WESP_BASE_LEN ||
-	    hdr->len != ESPX_WESP_BASE_LEN + espx_wesp_hdr_optlen(hdr->data)) {
+	if (espx_wesp_parse(skb->data + start, skb_headlen(skb) - start,
+			    x->props.family == AF_INET6, &h) ||
+	    h.len != -start) {
 		espx_stat_inc(sa, ESPX_STAT_IN_DROP_WESP_HDRLEN);
 		return -EINVAL;
 	}
-	hdr->crypt_offset = espx_wesp_hdr_crypt_offset(hdr->data);
-	hdr->nexthdr = hdr->data[0];
-	/* the handler checked that option 27 opens the options (§3) */
-	if (sa->cfg.counters)
-		hdr->ctr_id = hdr->data[ESPX_WESP_BASE_LEN + 2] << 8 |
-			      hdr->data[ESPX_WESP_BASE_LEN + 3];
+	p->wlen = h.len;
+	p->clear = 4 * h.crypt_offset;
+	p->nexthdr = h.nexthdr;
+	p->ctr_id = h.subsa_id;		/* 0 without the option */
 	return 0;
+}
+
+/**
+ * espx_wesp_in_trailer - the trailer of a packet with a clear window
+ * @sa: the SA
+ * @p: from espx_wesp_in_prepare(), p->clear != 0
+ * @elen: octets after the IV up to the ICV: clear, plaintext, trailer
+ * @tr: the decrypted Pad Length and Next Header
+ *
+ * §7 step 9 by the codec: the padding lies in the encrypted part and the
+ * trailer's Next Header is the header's.
+ *
+ * Return: the payload length from the end of the IV, or -EINVAL (counted).
+ */
+int espx_wesp_in_trailer(struct espx_sa *sa, const struct espx_pkt *p,
+			 unsigned int elen, const u8 *tr)
+{
+	int len = espx_wesp_trailer_check(elen - p->clear, tr[0], tr[1],
+					  p->clear / 4, p->nexthdr);
+
+	if (len >= 0)
+		return len;
+	espx_stat_inc(sa, espx_wesp_stat(len));
+	return -EINVAL;
 }
 
 /* multi-counters.md §5: a rate-limited audit trail of out-of-range
@@ -256,9 +309,7 @@ static int espx_wesp_rcv_check(struct sk_buff *skb, unsigned short family,
 		daddr = (const xfrm_address_t *)&ipv6_hdr(skb)->daddr;
 	x = espx_rx_state_lookup(net, skb->mark, daddr, spi, family);
 	if (!x) {
-		espx_ns_stat_inc(net, ESPX_NS_STAT_WESP_NO_SA);
-		XFRM_INC_STATS(net, LINUX_MIB_XFRMINNOSTATES);
-		*reason = ESPX_DROP_NO_SA;
+		*reason = espx_ipproto_no_sa(net, ESPX_KIND_WESP);
 		return -1;
 	}
 
@@ -300,124 +351,56 @@ out:
 	return err;
 }
 
-/* Pull the WESPv2 header (it stays in the linear area for esp.c's AAD) and
- * let the core take the packet as ESP: xfrm_parse_spi() reads SPI and SN
- * at the transport header.
+/**
+ * espx_wesp_rcv - the receive step of protocol 141 (proto.c's handler)
+ * @skb: skb->data is the WESPv2 header
+ * @family: the outer family
+ * @pull: out: the header's length; it stays in the linear area, for
+ *	esp.c's prepare and AAD, when proto.c pulls it for xfrm_input()
+ *
+ * Return: SKB_NOT_DROPPED_YET, or the reason to drop the packet (counted).
  */
-static int espx_wesp4_rcv(struct sk_buff *skb)
+enum skb_drop_reason espx_wesp_rcv(struct sk_buff *skb, unsigned short family,
+				   unsigned int *pull)
 {
 	enum skb_drop_reason reason;
-	int hlen = espx_wesp_rcv_check(skb, AF_INET, &reason);
+	int hlen = espx_wesp_rcv_check(skb, family, &reason);
 
-	if (hlen < 0) {
-		kfree_skb_reason(skb, reason);
-		return 0;
-	}
-	__skb_pull(skb, hlen);
-	skb_reset_transport_header(skb);
-	return xfrm4_rcv_spi(skb, IPPROTO_ESP, 0);
+	if (hlen < 0)
+		return reason;
+	*pull = hlen;
+	return SKB_NOT_DROPPED_YET;
 }
 
-static int espx_wesp6_rcv(struct sk_buff *skb)
+/**
+ * espx_wesp_err_known - does an ICMP error quote a packet of one of our SAs?
+ * @skb: skb->data is the quoted IP header
+ * @off: the WESPv2 header's offset in skb->data
+ * @family: the quoted header's family
+ */
+bool espx_wesp_err_known(struct sk_buff *skb, unsigned int off,
+			 unsigned short family)
 {
-	enum skb_drop_reason reason;
-	int hlen = espx_wesp_rcv_check(skb, AF_INET6, &reason);
-
-	if (hlen < 0) {
-		kfree_skb_reason(skb, reason);
-		return 0;
-	}
-	__skb_pull(skb, hlen);
-	skb_reset_transport_header(skb);
-	return xfrm6_rcv_spi(skb, IPPROTO_ESP, 0, NULL);
-}
-
-/* The SA an ICMP error quotes: @off is the WESPv2 header in skb->data. */
-static struct xfrm_state *espx_wesp_err_state(struct sk_buff *skb,
-					      unsigned int off,
-					      const xfrm_address_t *daddr,
-					      unsigned short family)
-{
+	xfrm_address_t daddr = {};
+	struct xfrm_state *x;
 	unsigned int optlen;
 	__be32 spi;
 
+	if (family == AF_INET)
+		daddr.a4 = ((const struct iphdr *)skb->data)->daddr;
+	else
+		memcpy(&daddr.in6, &((const struct ipv6hdr *)skb->data)->daddr,
+		       sizeof(daddr.in6));
 	if (!pskb_may_pull(skb, off + ESPX_WESP_BASE_LEN))
-		return NULL;
+		return false;
 	optlen = skb->data[off + 3] & ESPX_WESP_OPTLEN_MASK;
 	if (skb_copy_bits(skb, off + ESPX_WESP_BASE_LEN + optlen, &spi,
 			  sizeof(spi)))
-		return NULL;
-	return xfrm_state_lookup(dev_net(skb->dev), skb->mark, daddr, spi,
-				 IPPROTO_ESP, family);
-}
-
-static int espx_wesp4_err(struct sk_buff *skb, u32 info)
-{
-	unsigned int ihl = espx_icmp4_quoted(skb);
-	xfrm_address_t daddr;
-	struct xfrm_state *x;
-
-	if (!ihl)
-		return 0;
-	memset(&daddr, 0, sizeof(daddr));
-	daddr.a4 = ((const struct iphdr *)skb->data)->daddr;
-	x = espx_wesp_err_state(skb, ihl, &daddr, AF_INET);
+		return false;
+	x = xfrm_state_lookup(dev_net(skb->dev), skb->mark, &daddr, spi,
+			      IPPROTO_ESP, family);
 	if (!x)
-		return 0;
-	espx_icmp4_apply(skb, info, ESPX_IPPROTO_WESP);
+		return false;
 	xfrm_state_put(x);
-	return 0;
-}
-
-static int espx_wesp6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
-			  u8 type, u8 code, int offset, __be32 info)
-{
-	xfrm_address_t daddr;
-	struct xfrm_state *x;
-
-	if (!espx_icmp6_wanted(type, offset, skb))
-		return 0;
-	/* the ICMPv6 layer hands us the quoted header at skb->data */
-	memcpy(&daddr.in6, &((const struct ipv6hdr *)skb->data)->daddr,
-	       sizeof(daddr.in6));
-	x = espx_wesp_err_state(skb, offset, &daddr, AF_INET6);
-	if (!x)
-		return 0;
-	espx_icmp6_apply(skb, type, info);
-	xfrm_state_put(x);
-	return 0;
-}
-
-/* no_policy: like ESP, the inbound policy check runs after decapsulation */
-static const struct net_protocol espx_wesp4_protocol = {
-	.handler	= espx_wesp4_rcv,
-	.err_handler	= espx_wesp4_err,
-	.no_policy	= 1,
-};
-
-static const struct inet6_protocol espx_wesp6_protocol = {
-	.handler	= espx_wesp6_rcv,
-	.err_handler	= espx_wesp6_err,
-	.flags		= INET6_PROTO_NOPOLICY,
-};
-
-int espx_wesp_proto_init(void)
-{
-	if (inet_add_protocol(&espx_wesp4_protocol, ESPX_IPPROTO_WESP)) {
-		pr_err("IPv4 protocol 141 is taken by another module\n");
-		return -EBUSY;
-	}
-	if (inet6_add_protocol(&espx_wesp6_protocol, ESPX_IPPROTO_WESP)) {
-		pr_err("IPv6 protocol 141 is taken by another module\n");
-		inet_del_protocol(&espx_wesp4_protocol, ESPX_IPPROTO_WESP);
-		return -EBUSY;
-	}
-	return 0;
-}
-
-/* Callers wait for an RCU grace period before the module text goes. */
-void espx_wesp_proto_exit(void)
-{
-	inet6_del_protocol(&espx_wesp6_protocol, ESPX_IPPROTO_WESP);
-	inet_del_protocol(&espx_wesp4_protocol, ESPX_IPPROTO_WESP);
+	return true;
 }

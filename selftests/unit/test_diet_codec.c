@@ -284,7 +284,7 @@ static void test_example_a(void)
 	sn = 7;
 	n = (int)espx_diet_aad(aad, spi, sn, false);
 	memcpy(nonce, salt, 4);
-	espx_diet_iiv(nonce + 4, sn);
+	espx_esp_iv_seq(nonce + 4, sn);
 	ok(n == 8 && same(aad, a_aad, 8) && same(nonce, a_nonce, 12),
 	   "A: AAD over the full SPI/SN, IIV nonce");
 	ok(gcm(1, nonce, aad, 8, pt, (int)plen, ctbuf, ctbuf + plen) &&
@@ -392,7 +392,7 @@ static void test_example_b(void)
 	ok(plen == 40 && !n && t.len == 0, "B: IIPC out 40 octets, no trailer");
 
 	n = (int)espx_diet_aad(aad, spi, sn, false);
-	espx_diet_iiv(iv, sn);
+	espx_esp_iv_seq(iv, sn);
 	memcpy(nonce, salt, 4);
 	memcpy(nonce + 4, iv, 8);
 	ok(n == 8 && same(aad, b_aad, 8),
@@ -529,7 +529,7 @@ static int seal_open(const struct espx_diet_rule *r, u8 *pt, u32 ptlen,
 	p += n;
 	alen = espx_diet_aad(aad, spi, sn, false);
 	memcpy(nonce, salt, 4);
-	espx_diet_iiv(nonce + 4, sn);
+	espx_esp_iv_seq(nonce + 4, sn);
 	memcpy(p, nonce + 4, ivlen);
 	p += ivlen;
 	if (n < 0 || !gcm(1, nonce, aad, (int)alen, pt, (int)ptlen, p, p + ptlen))
@@ -545,7 +545,7 @@ static int seal_open(const struct espx_diet_rule *r, u8 *pt, u32 ptlen,
 	if (n || got != sn)
 		goto fail;
 	alen = espx_diet_aad(aad, spi, got, false);
-	espx_diet_iiv(nonce + 4, got);
+	espx_esp_iv_seq(nonce + 4, got);
 	if (ivlen)
 		memcpy(nonce + 4, pkt + e.len, 8);
 	if (!gcm(0, nonce, aad, (int)alen, pkt + e.len + ivlen, (int)ptlen,
@@ -941,7 +941,7 @@ static void test_aad_iv(void)
 	ok(espx_diet_aad(aad, 0x01020304, 0x0a0b0c0d0e0f1011ULL, true) == 12 &&
 	   same(aad, want, 12),
 	   "AAD with ESN: SPI | SNhi | SNlo");
-	espx_diet_iiv(iv, 0x0a0b0c0d0e0f1011ULL);
+	espx_esp_iv_seq(iv, 0x0a0b0c0d0e0f1011ULL);
 	ok(same(iv, want + 4, 8), "IIV: be64(SN)");
 }
 

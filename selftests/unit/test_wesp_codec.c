@@ -43,7 +43,7 @@ struct pkt {
 	/* results */
 	u8 aad[ESPX_WESP_AAD_MAX];
 	int aadlen;
-	u8 nonce[ESPX_WESP_NONCELEN];
+	u8 nonce[ESPX_ESP_NONCE_LEN];
 	u8 pt[1024];		/* encrypted input: payload after clear | trailer */
 	u32 ptlen;
 	u8 buf[1280];
@@ -80,7 +80,7 @@ static int seal(struct pkt *p)
 				  esp + 16, c4);
 	if (p->aadlen < 0)
 		return 0;
-	espx_wesp_nonce(p->nonce, salt, p->iv);
+	espx_esp_nonce(p->nonce, salt, p->iv);
 	if (!gcm(1, p->nonce, p->aad, p->aadlen, p->pt, (int)p->ptlen,
 		 esp + 16 + c4, esp + 16 + c4 + p->ptlen))
 		return 0;
@@ -97,7 +97,7 @@ static int seal(struct pkt *p)
 static int open_pkt(const u8 *pkt, u32 len, const struct espx_wesp_sa *sa,
 		    bool with_snhi, u32 snhi, u8 *inner)
 {
-	u8 aad[ESPX_WESP_AAD_MAX], nonce[ESPX_WESP_NONCELEN], pt[1024];
+	u8 aad[ESPX_WESP_AAD_MAX], nonce[ESPX_ESP_NONCE_LEN], pt[1024];
 	struct espx_wesp_hdr h;
 	const u8 *esp, *clear;
 	u32 c4, elen, spi_raw;
@@ -117,7 +117,7 @@ static int open_pkt(const u8 *pkt, u32 len, const struct espx_wesp_sa *sa,
 	memcpy(&spi_raw, esp, 4);
 	aadlen = espx_wesp_aad(aad, sizeof(aad), pkt, h.len, spi_raw,
 			       with_snhi, snhi, get_be32(esp + 4), clear, c4);
-	espx_wesp_nonce(nonce, salt, esp + ESPX_ESP_HDR_LEN);
+	espx_esp_nonce(nonce, salt, esp + ESPX_ESP_HDR_LEN);
 	if (aadlen < 0 ||
 	    !gcm(0, nonce, aad, aadlen, clear + c4, (int)elen, pt,
 		 (u8 *)clear + c4 + elen))
@@ -592,7 +592,7 @@ static void test_aad_iv(void)
 	   ESPX_CODEC_EINVAL,
 	   "aad: lengths disagreeing with OptLen/CryptOffset rejected");
 
-	espx_wesp_iv_seq(iv, 0x0000000100000005ULL);
+	espx_esp_iv_seq(iv, 0x0000000100000005ULL);
 	ok(same(iv, want_iv, 8), "iv: single counter be64(SN64)");
 	ok(espx_wesp_iv_counter(iv, 0xffff, ESPX_WESP_SEQ_MAX) == 0 &&
 	   same(iv, want_max, 8) &&
@@ -690,7 +690,7 @@ static int crypto_round_trip(bool ipv6, bool subsa)
 			if (subsa)
 				espx_wesp_iv_counter(p.iv, 2, 9ULL << 32 | (plen + 1));
 			else
-				espx_wesp_iv_seq(p.iv, plen);
+				espx_esp_iv_seq(p.iv, plen);
 			if (!seal(&p))
 				return 0;
 			r = open_pkt(p.buf, p.len, &sa, subsa, 9, got);

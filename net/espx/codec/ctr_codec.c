@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Kernel-free sequence arithmetic of counter SAs; see ctr_codec.h. Built into
- * the module by #include from counters.c and into the userspace unit tests
- * and fuzzers.
+ * the module as its own object and into the userspace unit tests and
+ * fuzzers.
  */
 #include "ctr_codec.h"
 

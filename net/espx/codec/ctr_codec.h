@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Kernel-free sequence arithmetic of counter SAs (multi-counters.md) shared
- * by the module (counters.c #includes ctr_codec.c) and the userspace unit
+ * by the module (its own object, see Kbuild) and the userspace unit
  * tests and fuzzers:
  *   - receiver: the high half of a counter's seq from the 32-bit SN (§6
  *     infer_hi), its replay window (§5, §6 too_old_or_seen and advance),
@@ -15,6 +15,7 @@
 #define _ESPX_CODEC_CTR_CODEC_H
 
 #include "esp_codec.h"
+#include "wesp_codec.h"
 
 #ifdef __KERNEL__
 #include <linux/compiler.h>
@@ -31,8 +32,8 @@
 #define ESPX_CTR_WIN_MAX	4096
 #define ESPX_CTR_WIN_DEFAULT	1024
 #define ESPX_CTR_WIN_WORD	32	/* bits per bitmap word */
-/* 2^48 - 1, the same value as ESPX_WESP_SEQ_MAX: seq must fit the IV */
-#define ESPX_CTR_SEQ_MAX	0xffffffffffffULL
+/* 2^48 - 1: seq must fit the IV (espx_wesp_iv_counter()) */
+#define ESPX_CTR_SEQ_MAX	ESPX_WESP_SEQ_MAX
 #define ESPX_CTR_SEQ_SOFT	0x800000000000ULL	/* 2^47: soft expire */
 
 /**

@@ -1,16 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Kernel-free Diet-ESP codec; see diet_codec.h. Built into the module by
- * #include from diet.c and into the userspace unit tests and fuzzers.
+ * Kernel-free Diet-ESP codec; see diet_codec.h. Built into the module as its
+ * own object and into the userspace unit tests and fuzzers.
  */
 #include "diet_codec.h"
 
 /* ---- bit strings, MSB first ---- */
-
-static u64 espx_diet_mask(u32 n)
-{
-	return n >= 64 ? ~0ULL : (1ULL << n) - 1;
-}
 
 /* Writer: at most 32 bits per call. Bits wait in @acc (fewer than 32 of
  * them between calls) and leave it 32 at a time: a residue is a few
@@ -493,25 +488,7 @@ int espx_diet_sn_rebuild(u32 sn_lsb, u32 sn_bits, u64 top, u32 window,
  */
 u32 espx_diet_aad(u8 *aad, u32 spi, u64 sn, bool esn)
 {
-	espx_codec_put_be32(aad, spi);
-	if (!esn) {
-		espx_codec_put_be32(aad + 4, (u32)sn);
-		return 8;
-	}
-	espx_codec_put_be32(aad + 4, (u32)(sn >> 32));
-	espx_codec_put_be32(aad + 8, (u32)sn);
-	return 12;
-}
-
-/**
- * espx_diet_iiv - the implicit IV of RFC 8750: be64(SN)
- * @iv: output, 8 octets
- * @sn: the 64-bit SN (without ESN, SNhi = 0)
- */
-void espx_diet_iiv(u8 *iv, u64 sn)
-{
-	espx_codec_put_be32(iv, (u32)(sn >> 32));
-	espx_codec_put_be32(iv + 4, (u32)sn);
+	return espx_esp_aad(aad, spi, esn, (u32)(sn >> 32), (u32)sn);
 }
 
 /* ---- CTEC (§4, §6 step 4) ---- */

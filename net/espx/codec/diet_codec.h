@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Kernel-free Diet-ESP codec (diet-esp.md, draft-ietf-ipsecme-diet-esp-07)
- * shared by the module (diet.c #includes diet_codec.c) and the userspace
+ * shared by the module (its own object, see Kbuild) and the userspace
  * unit tests and fuzzers:
  *   - the per-SA rule (§7) and its validation (§3, §9 "Configuration"),
  *   - EEC: the truncated SPI/SN prefix and the SN rebuild (§3, §6 step 2),
@@ -232,6 +232,12 @@ int espx_diet_rule_check(struct espx_diet_rule *r, u32 replay_window);
 const char *espx_diet_cfg_msg(int reason);
 const char *espx_diet_drop_name(int reason);
 
+/* the low @n bits of a 64-bit value */
+static inline u64 espx_diet_mask(u32 n)
+{
+	return n >= 64 ? ~0ULL : (1ULL << n) - 1;
+}
+
 /* The inner IP header is in the ESP payload: tunnel mode only. Linux BEET
  * carries no inner IP header (the mode itself elides it and the receiver
  * rebuilds it from the selector), so BEET compresses UDP/TCP and takes its
@@ -274,7 +280,6 @@ int espx_diet_eec_parse(const struct espx_diet_rule *r, const u8 *pkt,
 int espx_diet_sn_rebuild(u32 sn_lsb, u32 sn_bits, u64 top, u32 window,
 			 bool esn, u64 *sn);
 u32 espx_diet_aad(u8 *aad, u32 spi, u64 sn, bool esn);
-void espx_diet_iiv(u8 *iv, u64 sn);
 
 /**
  * struct espx_diet_ctec - the trailer of one packet (§4)

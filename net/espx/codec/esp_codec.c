@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Kernel-free ESP packet arithmetic; see esp_codec.h. Built into the module
- * by #include from esp.c and into the userspace unit tests and fuzzers.
+ * as its own object and into the userspace unit tests and fuzzers.
  */
 #include "esp_codec.h"
 
@@ -53,6 +53,59 @@ int espx_esp_trailer_check(u32 elen, u32 alen, u8 padlen)
 	if (trim >= elen)
 		return ESPX_CODEC_EINVAL;
 	return (int)trim;
+}
+
+/**
+ * espx_esp_aad - the ESP AAD (RFC 4303 §2.2.1, RFC 4106 §5)
+ * @aad: output, ESPX_ESP_AAD_MAX octets available
+ * @spi: SPI (host order)
+ * @with_snhi: write SPI | SNhi | SNlo (ESN, counter SAs) instead of
+ *	SPI | SNlo
+ * @snhi: high 32 bits of the sequence number (host order)
+ * @snlo: low 32 bits, the SN field (host order)
+ *
+ * Every AAD espx builds starts with these octets: plain ESP with ESN,
+ * Diet-ESP (over the full SPI and SN) and WESPv2 after its header.
+ *
+ * Return: the AAD length, 8 or 12.
+ */
+u32 espx_esp_aad(u8 *aad, u32 spi, bool with_snhi, u32 snhi, u32 snlo)
+{
+	u32 n = 4;
+
+	espx_codec_put_be32(aad, spi);
+	if (with_snhi) {
+		espx_codec_put_be32(aad + n, snhi);
+		n += 4;
+	}
+	espx_codec_put_be32(aad + n, snlo);
+	return n + 4;
+}
+
+/**
+ * espx_esp_iv_seq - IV = be64(SN) of a nonce SA without counters
+ * @iv: output, ESPX_ESP_NONCE_IVLEN octets
+ * @seq: the 64-bit sequence number (SNhi:SNlo; without ESN SNhi = 0)
+ *
+ * Sent as the explicit IV (WESPv2 §5, Diet-ESP) or implied (RFC 8750).
+ * Unique per key as long as the SN is (seq.h).
+ */
+void espx_esp_iv_seq(u8 *iv, u64 seq)
+{
+	espx_codec_put_be32(iv, (u32)(seq >> 32));
+	espx_codec_put_be32(iv + 4, (u32)seq);
+}
+
+/**
+ * espx_esp_nonce - AEAD nonce = salt | IV (RFC 4106 §4, RFC 7634 §2)
+ * @nonce: output, ESPX_ESP_NONCE_LEN octets
+ * @salt: ESPX_ESP_SALT_LEN octets from the end of the key blob
+ * @iv: ESPX_ESP_NONCE_IVLEN octets
+ */
+void espx_esp_nonce(u8 *nonce, const u8 *salt, const u8 *iv)
+{
+	memcpy(nonce, salt, ESPX_ESP_SALT_LEN);
+	memcpy(nonce + ESPX_ESP_SALT_LEN, iv, ESPX_ESP_NONCE_IVLEN);
 }
 
 /**

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Kernel-free ESP packet arithmetic shared by the module (esp.c #includes
- * esp_codec.c) and the userspace unit tests and fuzzers:
+ * Kernel-free ESP packet arithmetic shared by the module (its own object,
+ * see Kbuild) and the userspace unit tests and fuzzers:
  *   - sender padding and trailer (esp-baseline.md §5),
  *   - receiver trailer validation (esp-baseline.md §5),
+ *   - the ESP AAD (RFC 4303 §2.2.1) and, for the SAs whose nonce espx
+ *     builds, IV = be64(SN) and nonce = salt | IV (RFC 4106 §4, RFC 7634
+ *     §2, RFC 8750): every extension's AAD and nonce are made from these,
  *   - the BEET IPv4-options pseudo-header, IPPROTO_BEETPH (beet.md §3).
  * No kernel header and no allocation: plain fixed-width integers and bytes.
  */
@@ -15,6 +18,7 @@
 #include <linux/types.h>
 #include <linux/string.h>
 #else
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -60,6 +64,10 @@ static inline void espx_codec_put_be32(u8 *p, u32 v)
 }
 
 #define ESPX_ESP_HDR_LEN	8	/* SPI + SN */
+#define ESPX_ESP_AAD_MAX	12	/* SPI | SNhi | SNlo */
+#define ESPX_ESP_SALT_LEN	4	/* RFC 4106 §8.1, RFC 7634 §4 */
+#define ESPX_ESP_NONCE_IVLEN	8	/* the IV part of a 12-octet nonce */
+#define ESPX_ESP_NONCE_LEN	12	/* salt | IV */
 #define ESPX_ESP_TRAILER_MIN	2	/* Pad Length + Next Header */
 #define ESPX_ESP_PADLEN_MAX	255
 #define ESPX_BEETPH_FIXED_LEN	4	/* NH, HdrLen, PadLen, Reserved */
@@ -140,6 +148,10 @@ struct espx_beetph {
 	u32 phlen;
 	u32 optlen;
 };
+
+u32 espx_esp_aad(u8 *aad, u32 spi, bool with_snhi, u32 snhi, u32 snlo);
+void espx_esp_iv_seq(u8 *iv, u64 seq);
+void espx_esp_nonce(u8 *nonce, const u8 *salt, const u8 *iv);
 
 u32 espx_beetph_len(u32 optlen);
 int espx_beetph_build(u8 *buf, size_t buflen, u8 nexthdr,

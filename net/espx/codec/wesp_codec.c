@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Kernel-free WESPv2 header codec; see wesp_codec.h. Built into the module
- * by #include from wesp.c and into the userspace unit tests and fuzzers.
+ * as its own object and into the userspace unit tests and fuzzers.
  */
 #include "wesp_codec.h"
 
@@ -288,6 +288,18 @@ const char *espx_wesp_drop_name(int reason)
 }
 
 /**
+ * espx_wesp_aad_clear_off - where the clear octets start in the AAD
+ * @wesp_len: 4 + OptLen of the header
+ * @with_snhi: as for espx_wesp_aad()
+ *
+ * Return: their offset from the start of the AAD.
+ */
+u32 espx_wesp_aad_clear_off(u32 wesp_len, bool with_snhi)
+{
+	return wesp_len + ESPX_ESP_HDR_LEN + (with_snhi ? 4 : 0);
+}
+
+/**
  * espx_wesp_aad - build the WESPv2 AAD (§5 [DECISION])
  * @aad: output
  * @aadlen: octets available at @aad
@@ -297,11 +309,13 @@ const char *espx_wesp_drop_name(int reason)
  * @with_snhi: the SA uses ESN or counters
  * @snhi: high 32 bits of the sequence number (host order)
  * @snlo: low 32 bits, the SN field (host order)
- * @clear: the clear octets after the IV
+ * @clear: the clear octets after the IV; they may already stand where the
+ *	AAD wants them (@aad + espx_wesp_aad_clear_off()): a caller whose
+ *	packet is not linear copies them there and passes that place
  * @clearlen: their length, 4 * CryptOffset of @wesp_hdr
  *
  * AAD = header | SPI | [SNhi |] SNlo | clear octets; the IV is not part of
- * it (it is in the nonce).
+ * it (it is in the nonce). SPI to SNlo are espx_esp_aad()'s.
  *
  * Return: the AAD length (at most ESPX_WESP_AAD_MAX), ESPX_CODEC_EINVAL if
  * @wesp_len or @clearlen disagree with the header, or ESPX_CODEC_ESPACE.
@@ -310,7 +324,7 @@ int espx_wesp_aad(u8 *aad, size_t aadlen, const u8 *wesp_hdr, u32 wesp_len,
 		  u32 spi_be_raw, bool with_snhi, u32 snhi, u32 snlo,
 		  const u8 *clear, u32 clearlen)
 {
-	u32 n = wesp_len + ESPX_ESP_HDR_LEN + (with_snhi ? 4 : 0) + clearlen;
+	u32 n = espx_wesp_aad_clear_off(wesp_len, with_snhi) + clearlen;
 	u8 *p = aad;
 
 	if (wesp_len < ESPX_WESP_BASE_LEN ||
@@ -322,28 +336,11 @@ int espx_wesp_aad(u8 *aad, size_t aadlen, const u8 *wesp_hdr, u32 wesp_len,
 
 	memcpy(p, wesp_hdr, wesp_len);
 	p += wesp_len;
-	memcpy(p, &spi_be_raw, 4);
-	p += 4;
-	if (with_snhi) {
-		espx_codec_put_be32(p, snhi);
-		p += 4;
-	}
-	espx_codec_put_be32(p, snlo);
-	p += 4;
-	if (clearlen)
+	p += espx_esp_aad(p, espx_codec_be32((const u8 *)&spi_be_raw),
+			  with_snhi, snhi, snlo);
+	if (clearlen && p != clear)
 		memcpy(p, clear, clearlen);
 	return (int)n;
-}
-
-/**
- * espx_wesp_iv_seq - IV of a single-counter WESPv2 SA (§5): be64(SN64)
- * @iv: output, ESPX_WESP_IVLEN octets
- * @seq: the 64-bit sequence number (SNhi:SNlo)
- */
-void espx_wesp_iv_seq(u8 *iv, u64 seq)
-{
-	espx_codec_put_be32(iv, (u32)(seq >> 32));
-	espx_codec_put_be32(iv + 4, (u32)seq);
 }
 
 /**
@@ -365,16 +362,4 @@ int espx_wesp_iv_counter(u8 *iv, u16 id, u64 seq)
 	espx_codec_put_be16(iv + 2, (u16)(seq >> 32));
 	espx_codec_put_be32(iv + 4, (u32)seq);
 	return 0;
-}
-
-/**
- * espx_wesp_nonce - AEAD nonce = salt | IV (RFC 4106 §4, RFC 7634 §2)
- * @nonce: output, ESPX_WESP_NONCELEN octets
- * @salt: ESPX_WESP_SALTLEN octets from the end of the key blob
- * @iv: ESPX_WESP_IVLEN octets
- */
-void espx_wesp_nonce(u8 *nonce, const u8 *salt, const u8 *iv)
-{
-	memcpy(nonce, salt, ESPX_WESP_SALTLEN);
-	memcpy(nonce + ESPX_WESP_SALTLEN, iv, ESPX_WESP_IVLEN);
 }

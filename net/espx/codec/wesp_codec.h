@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Kernel-free WESPv2 header codec (wespv2.md) shared by the module (wesp.c
- * #includes wesp_codec.c) and the userspace unit tests and fuzzers:
+ * Kernel-free WESPv2 header codec (wespv2.md) shared by the module (its own
+ * object, see Kbuild) and the userspace unit tests and fuzzers:
  *   - sender: header + options, per-packet CryptOffset (§2, §3, §4, §6),
  *   - receiver: the header checks of §7 steps 1-3 (packet only), 5-7 (packet
  *     against its SA) and 9 (after decryption), one drop reason each,
- *   - the AAD (§5) and the IV/nonce layouts (§5, multi-counters.md §3).
+ *   - the AAD (§5) and the counter SAs' IV (multi-counters.md §3); the
+ *     nonce and a single-counter SA's IV are the ESP codec's.
  * No kernel header and no allocation; the integer types come from the
  * esp_codec.h shim.
  */
@@ -39,14 +40,13 @@
 #define ESPX_WESP_OPT_MUTABLE	0x20
 #define ESPX_WESP_SUBSA_OPT_LEN	4	/* 1b 02 <id:16> */
 
-#define ESPX_WESP_IVLEN		8	/* GCM and ChaCha20-Poly1305 */
-#define ESPX_WESP_SALTLEN	4
-#define ESPX_WESP_NONCELEN	12
-#define ESPX_WESP_SEQ_MAX	0xffffffffffffULL	/* counter SAs: 2^48 - 1 */
+#define ESPX_WESP_IVLEN		ESPX_ESP_NONCE_IVLEN	/* GCM, ChaCha20-Poly1305 */
+/* counter SAs: 2^48 - 1, the largest seq the IV holds (ctr_codec.h too) */
+#define ESPX_WESP_SEQ_MAX	0xffffffffffffULL
 
 /* Largest AAD: header and options, SPI, SNhi, SNlo, clear octets (§5) */
 #define ESPX_WESP_AAD_MAX	(ESPX_WESP_BASE_LEN + ESPX_WESP_OPTLEN_MAX + \
-				 12 + 4 * ESPX_WESP_CRYPT_OFFSET_MAX)
+				 ESPX_ESP_AAD_MAX + 4 * ESPX_WESP_CRYPT_OFFSET_MAX)
 
 /**
  * enum espx_wesp_drop - why a receiver dropped a WESPv2 packet
@@ -178,12 +178,11 @@ int espx_wesp_trailer_check(u32 elen, u8 padlen, u8 trailer_nh,
 			    u32 crypt_offset, u8 wesp_nh);
 const char *espx_wesp_drop_name(int reason);
 
+u32 espx_wesp_aad_clear_off(u32 wesp_len, bool with_snhi);
 int espx_wesp_aad(u8 *aad, size_t aadlen, const u8 *wesp_hdr, u32 wesp_len,
 		  u32 spi_be_raw, bool with_snhi, u32 snhi, u32 snlo,
 		  const u8 *clear, u32 clearlen);
 
-void espx_wesp_iv_seq(u8 *iv, u64 seq);
 int espx_wesp_iv_counter(u8 *iv, u16 id, u64 seq);
-void espx_wesp_nonce(u8 *nonce, const u8 *salt, const u8 *iv);
 
 #endif /* _ESPX_CODEC_WESP_CODEC_H */
