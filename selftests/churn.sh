@@ -107,12 +107,14 @@ nl() {
 }
 # counts: SEEN[port] = datagrams the sink got so far
 declare -A SEEN
-counts() {
-	local l w
+exec {ZZ}<> <(:)	# read -t on it: a sleep without a fork
+counts() {	# (bash builtins only: a fork costs up to a second on a loaded host)
+	local l w x i
 	kill -USR1 "$SINK"
-	for _ in $(seq 50); do
-		sleep 0.1
-		l=$(grep '^count' "$XT_TMP/sink.log" | tail -n 1)
+	for ((i = 0; i < 50; i++)); do
+		read -rt 0.1 -u "$ZZ"
+		l=
+		while read -r x; do [[ $x == count* ]] && l=$x; done <"$XT_TMP/sink.log"
 		[ "$l" != "${LASTC:-}" ] && break
 	done
 	LASTC=$l
@@ -136,7 +138,11 @@ rekey_gen() {	# rekey_gen SIDE ROUND: new.SIDE (adds), del.SIDE (deletes of cur.
 	done <"$XT_TMP/cur.$1"
 }
 # batch NS FILE: ip -batch, errors to the log
-batch() { $XT_IP -n "$1" -force -batch "$2" 2>&1 | grep -v '^$' | head -n 5; }
+batch() {
+	local o
+	o=$($XT_IP -n "$1" -force -batch "$2" 2>&1)
+	echo "${o:0:400}"
+}
 
 sleep 1
 counts
