@@ -771,7 +771,9 @@ class NlFuzz:
             # xfrm_state_add() fail on an SA already there (EEXIST), whose
             # error path in xfrm_state_migrate() frees the clone without
             # marking it dead: WARN in __xfrm_state_destroy() on 6.1, an
-            # xfrm core bug (fixed upstream in 2025), not espx's
+            # xfrm core bug (fixed upstream in 2025). The same path is
+            # still reached in place when the clone's init_state fails
+            # (selftests/README)
             o = r.choice(NL_PAIRS[:2] + NL_PAIRS[3:])
             n = (r.choice(('10.99.0.1', '10.99.0.2', '10.99.1.1')), o[1])
             a = argparse.Namespace(dir=r.choice(('in', 'out')), sel_src='10.99.9.1/32',
