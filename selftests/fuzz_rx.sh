@@ -75,7 +75,7 @@ DIETOPT[$XT_N]="spil=8,snl=16,trailer=mand,iipc=1,iiv=1,outer=6"
 
 t=$(xt_now)
 setup_ok=1
-xt_pending_hold
+pending_hold
 xt_topology || setup_ok=
 specs=()
 for n in "${!DIETOPT[@]}"; do
