@@ -291,7 +291,7 @@ bulk_lines() {
 			else if (i % 4 == 3) o = " replay-window 32 " diet
 			else o = " replay-window 32"
 			printf "xfrm state add src 10.95.0.1 dst 10.94.%d.%d proto esp spi 0x%x reqid 9 mode transport aead rfc4106(gcm(aes)) 0x%02x0102030405060708090a0b0c0d0e0f10111213 128%s\n",
-				int(i / 250), i % 250 + 1, 0x40000000 + g * 0x100000 + i, i % 256, o
+				int(i / 250), i % 250 + 1, 1073741824 + g * 1048576 + i, i % 256, o
 		}
 	}'
 }
@@ -299,7 +299,7 @@ bulk_del() {
 	awk -v a="$1" -v b="$2" -v g="$3" 'BEGIN {
 		for (i = a; i < b; i++)
 			printf "xfrm state delete src 10.95.0.1 dst 10.94.%d.%d proto esp spi 0x%x\n",
-				int(i / 250), i % 250 + 1, 0x40000000 + g * 0x100000 + i
+				int(i / 250), i % 250 + 1, 1073741824 + g * 1048576 + i
 	}'
 }
 sleep 1
