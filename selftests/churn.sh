@@ -4,7 +4,7 @@
 # Churn under traffic (issue #14 section 3). Namespaces A and B with SA pairs
 # of every kind: plain ESP (transport IPv4, tunnel IPv6), WESPv2 (tunnel),
 # a two-counter SA and Diet-ESP (transport). UDP floods from A pinned to
-# CPU 0 and to CPU 1 (taskset), one datagram to every case per turn, each
+# CPU 0 and to CPU 1 (one process, a child per CPU), one datagram to every case per turn, each
 # case on its own port (Diet: the port its selector names), and a ping from
 # each CPU, into a sink in B counting per port. While they run, CHURN_ROUNDS
 # rounds of:
@@ -24,8 +24,10 @@
 # deleting and adding CHURN_BATCH SAs at a time (rate printed), traffic still
 # delivered, all of them deleted: espx's live objects and Slab back near the
 # start. No splat in the kernel log.
-# CHURN_ROUNDS (default 4; make fuzz-vm: 100), CHURN_SAS (default 200;
-# CHURN_LONG=1: 10000), CHURN_SECS (5; long: 20), CHURN_BATCH (100; long: 500).
+# CHURN_ROUNDS (default 2; make fuzz-vm: 100), CHURN_SAS (default 200;
+# CHURN_LONG=1: 10000), CHURN_SECS (2; long: 20), CHURN_BATCH (100; long: 500),
+# CHURN_GAP seconds between two flood turns (0.1; long: 0.02; under TCG a
+# faster flood takes the CPUs the churn itself needs).
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_xfrm.sh"
@@ -35,9 +37,11 @@ T0=$(xt_now)
 if [ -n "${CHURN_LONG:-}" ]; then
 	ROUNDS=${CHURN_ROUNDS:-100} NSAS=${CHURN_SAS:-10000}
 	SECS=${CHURN_SECS:-20} BATCH=${CHURN_BATCH:-500}
+	GAP=${CHURN_GAP:-0.02} PGAP=0.05
 else
-	ROUNDS=${CHURN_ROUNDS:-4} NSAS=${CHURN_SAS:-200}
-	SECS=${CHURN_SECS:-5} BATCH=${CHURN_BATCH:-100}
+	ROUNDS=${CHURN_ROUNDS:-2} NSAS=${CHURN_SAS:-200}
+	SECS=${CHURN_SECS:-2} BATCH=${CHURN_BATCH:-100}
+	GAP=${CHURN_GAP:-0.1} PGAP=0.2
 fi
 OBJ=/sys/kernel/debug/espx/sa_objects
 ktap_header
@@ -81,17 +85,32 @@ for n in $(seq 1 $XT_N); do
 	ports+=(--port "$(port $n)")
 	to+=(--to "${XT_DST[n]},$(port $n)")
 done
-WAIT_READY=1 xt_bg "$NS_B" sink $XT_PKT sink "${ports[@]}" || ok=
+# the sink, the floods (one process, a sender pinned to each CPU), the pings
+# and the xfrm_nl.py coprocess start together (a Python start takes seconds
+# under TCG); then wait for the two "ready" lines
+WAIT_READY=0 xt_bg "$NS_B" sink $XT_PKT sink "${ports[@]}"
 SINK=$XT_LASTPID
+WAIT_READY=0 xt_bg "$NS_A" flood $XT_PY espx_fuzz flood --cpus 0,1 --gap "$GAP" "${to[@]}"
+FLOOD=$XT_LASTPID
 for cpu in 0 1; do
-	WAIT_READY=1 xt_bg "$NS_A" flood$cpu taskset -c $cpu $PYTHON -S "$XT_DIR/espx_fuzz.py" flood \
-		--gap 0.02 "${to[@]}" || ok=
-	eval "FLOOD$cpu=$XT_LASTPID"
-	WAIT_READY=0 xt_bg "$NS_A" ping$cpu taskset -c $cpu ping -q -i 0.05 "${XT_DST[$((cpu * 2 + 1))]}"
+	WAIT_READY=0 xt_bg "$NS_A" ping$cpu taskset -c $cpu ping -q -i "$PGAP" "${XT_DST[$((cpu * 2 + 1))]}"
 	eval "PING$cpu=$XT_LASTPID"
 done
-coproc NL { $PYTHON -S "$XT_DIR/xfrm_nl.py" batch 2>&1; }
+coproc NL { $XT_PY xfrm_nl batch 2>&1; }
 XT_PIDS+=("$NL_PID")
+exec {ZZ}<> <(:)	# read -t on it: a sleep without a fork
+ready() {	# ready LOG: its first line is "ready" (bash builtins only)
+	local l=
+	read -r l <"$1" 2>/dev/null
+	[ "$l" = ready ]
+}
+for ((i = 0; i < 1200; i++)); do
+	ready "$XT_TMP/sink.log" && ready "$XT_TMP/flood.log" && break
+	kill -0 "$SINK" "$FLOOD" 2>/dev/null || break
+	read -rt 0.1 -u "$ZZ"
+done
+ready "$XT_TMP/sink.log" && ready "$XT_TMP/flood.log" ||
+	{ ok=; ktap_info "sink/flood: $(head -3 "$XT_TMP/sink.log" "$XT_TMP/flood.log" | tr '\n' ' ')"; }
 if [ -z "$ok" ]; then
 	ktap_fail "setup: $XT_N SA pairs, sink, floods from CPU 0 and 1"
 	ktap_finish
@@ -107,7 +126,6 @@ nl() {
 }
 # counts: SEEN[port] = datagrams the sink got so far
 declare -A SEEN
-exec {ZZ}<> <(:)	# read -t on it: a sleep without a fork
 counts() {	# (bash builtins only: a fork costs up to a second on a loaded host)
 	local l w x i
 	kill -USR1 "$SINK"
@@ -321,8 +339,8 @@ else
 fi
 # delete and add BATCH at a time for SECS seconds, generation g replacing g-1
 t=$(xt_now) ops=0 g=0 bad= lo=0
-end=$(( $(date +%s) + SECS ))
-while [ "$(date +%s)" -lt "$end" ]; do
+end=$((EPOCHSECONDS + SECS))
+while [ "$EPOCHSECONDS" -lt "$end" ]; do
 	hi=$((lo + BATCH))
 	[ $hi -le "$NSAS" ] || { lo=0; hi=$BATCH; g=$((g + 1)); }
 	{ bulk_del $lo $hi $g; bulk_lines $lo $hi $((g + 1)); } >"$XT_TMP/bulk.churn"
@@ -348,7 +366,7 @@ else
 	ktap_fail "bulk churn: $ops ops;$(cut -c1-200 <<<"$bad") no traffic:$dry"
 fi
 # everything goes (nothing of ours may hold a namespace): objects and Slab back
-for p in "$FLOOD0" "$FLOOD1" "$PING0" "$PING1" "$SINK" "$NL_PID"; do xt_stop "$p"; done
+for p in "$FLOOD" "$PING0" "$PING1" "$SINK" "$NL_PID"; do xt_stop "$p"; done
 ip netns del "$NS_A"; ip netns del "$NS_B"
 for _ in $(seq 40); do
 	[ "$(cat $OBJ 2>/dev/null)" = "$obj0" ] && break

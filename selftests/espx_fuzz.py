@@ -875,13 +875,7 @@ def cmd_nl(a):
     return 0 if not bad and not hung else 1
 
 
-def cmd_flood(a):
-    """UDP datagrams to every DST,PORT in turn, one every GAP seconds (errors
-    while SAs come and go are counted, not fatal) until SIGTERM; then prints
-    'sent N errors E'"""
-    import signal
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *x: stop.append(1))
+def flood_loop(a, stop):
     socks = []
     for t in a.to:
         dst, fam, port = parse_case(t)
@@ -889,7 +883,6 @@ def cmd_flood(a):
         s.setblocking(False)
         socks.append((s, (dst, port)))
     sent = errs = 0
-    print('ready', flush=True)
     while not stop:
         for s, d in socks:
             try:
@@ -898,6 +891,43 @@ def cmd_flood(a):
             except OSError:
                 errs += 1
         time.sleep(a.gap)
+    return sent, errs
+
+
+def cmd_flood(a):
+    """UDP datagrams to every DST,PORT in turn, one every GAP seconds (errors
+    while SAs come and go are counted, not fatal), from one child process
+    pinned to each CPU of --cpus (one Python start for all of them: seconds
+    under emulation), until SIGTERM; then prints 'sent N errors E' (all)"""
+    import signal
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *x: stop.append(1))
+    cpus = [int(c) for c in a.cpus.split(',')] if a.cpus else [None]
+    kids = []
+    r, w = os.pipe()
+    for cpu in cpus:
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            if cpu is not None:
+                os.sched_setaffinity(0, {cpu})
+            sent, errs = flood_loop(a, stop)
+            os.write(w, b'%d %d\n' % (sent, errs))
+            os._exit(0)
+        kids.append(pid)
+    os.close(w)
+    print('ready', flush=True)
+    while not stop:
+        time.sleep(0.2)
+    for pid in kids:
+        os.kill(pid, signal.SIGTERM)
+    for pid in kids:
+        os.waitpid(pid, 0)
+    sent = errs = 0
+    for line in os.fdopen(r).read().split('\n'):
+        if line:
+            sent += int(line.split()[0])
+            errs += int(line.split()[1])
     print('sent %d errors %d' % (sent, errs), flush=True)
 
 
@@ -922,6 +952,7 @@ def main():
     c = sub.add_parser('flood')
     c.add_argument('--to', action='append', required=True, help='DST,PORT')
     c.add_argument('--gap', type=float, default=0.01)
+    c.add_argument('--cpus', help='CPU,CPU...: one sender pinned to each')
     a = ap.parse_args()
     if a.cmd == 'flood':
         cmd_flood(a)

@@ -34,8 +34,8 @@
 #     a fragment set is one packet;
 #   - espx's in_packets = delivered; every SA still carries traffic; no
 #     splat in the kernel log.
-# FUZZ_SEED (default 1), FUZZ_COUNT per protocol (default 6700, ~20 k in all),
-# FUZZ_POOL per SA (default 150). make fuzz-vm runs it with 1 M per protocol.
+# FUZZ_SEED (default 1), FUZZ_COUNT per protocol (default 3000, 9 k in all),
+# FUZZ_POOL per SA (default 80). make fuzz-vm runs it with 1 M per protocol.
 # FUZZ_TRACE=N: the first N packets one at a time, printing any whose counters
 # do not add up (for finding what a failed accounting point counted twice).
 
@@ -45,8 +45,8 @@
 XT_IP=$IP
 T0=$(xt_now)
 SEED=${FUZZ_SEED:-1}
-COUNT=${FUZZ_COUNT:-6700}
-POOL=${FUZZ_POOL:-150}
+COUNT=${FUZZ_COUNT:-3000}
+POOL=${FUZZ_POOL:-80}
 PORT=$XT_ECHO_PORT
 ktap_header
 if [ "$ESP_IMPL" != espx ] || ! out=$(xt_impl_prepare 2>&1); then
@@ -99,7 +99,7 @@ fi
 ktap_ok "setup: $XT_N SA pairs ($(xt_since "$t") s)"
 
 ktap_info "seed $SEED, $COUNT packets per protocol, pool $POOL frames per SA"
-ip netns exec "$NS_B" $PYTHON -S "$XT_DIR/espx_fuzz.py" rx --inject-ns "$NS_A" --seed "$SEED" \
+ip netns exec "$NS_B" $XT_PY espx_fuzz rx --inject-ns "$NS_A" --seed "$SEED" \
 	--count "$COUNT" --pool "$POOL" --src-mac $XT_MAC_A --trace-ops "${FUZZ_TRACE:-0}" "${cases[@]}" \
 	>"$XT_TMP/fuzz.out" 2>&1
 rc=$?
