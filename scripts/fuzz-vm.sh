@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # make fuzz-vm: the long robustness runs in the test VM, one kernel after the other (not part
 # of make check, which runs the same tests with short budgets):
-#   fuzz_rx  FUZZ_COUNT packets per protocol (default 1000000), seed FUZZ_SEED (default 1)
+#   fuzz_rx  FUZZ_COUNT packets per protocol (default 1000000), seed FUZZ_SEED (default: a new
+#            one per run, printed with the line that replays it)
 #   fuzz_nl  FUZZ_NL_COUNT netlink requests (default 200000) from FUZZ_NL_PROCS processes
 #   churn    CHURN_ROUNDS rounds (default 100), then 10 000 SAs and their churn
 # KVER=<kver> one kernel; T="fuzz_rx" only those tests. Results, KTAP and dmesg in
@@ -13,7 +14,9 @@ cd "$top"
 BUILD=${BUILD:-$top/build}
 res=${ESPX_CHECK_OUT:-$BUILD/fuzz-vm}
 tests=${T:-fuzz_rx fuzz_nl churn}
-env="FUZZ_SEED=${FUZZ_SEED:-1} FUZZ_COUNT=${FUZZ_COUNT:-1000000} FUZZ_POOL=${FUZZ_POOL:-3000}"
+seed=${FUZZ_SEED:-$(( $(date +%s) % 1000000 ))}
+echo "# seed $seed; replay: FUZZ_SEED=$seed make fuzz-vm${KVER:+ KVER=$KVER} T=\"$tests\""
+env="FUZZ_SEED=$seed FUZZ_COUNT=${FUZZ_COUNT:-1000000} FUZZ_POOL=${FUZZ_POOL:-3000}"
 env+=" FUZZ_NL_COUNT=${FUZZ_NL_COUNT:-200000} FUZZ_NL_PROCS=${FUZZ_NL_PROCS:-4}"
 env+=" CHURN_LONG=1 CHURN_ROUNDS=${CHURN_ROUNDS:-100}"
 env+=" ESPX_TEST_TIMEOUT=${ESPX_TEST_TIMEOUT:-21600} FUZZ_TRACE=${FUZZ_TRACE:-0}"
