@@ -82,9 +82,15 @@ for n in "${!DIETOPT[@]}"; do
 	specs+=(--sa "spi=${XT_SPI1[n]},${DIETOPT[$n]},odst=$(xt_addr "$n" B outer "${XT_OF[n]}")")
 	specs+=(--sa "spi=${XT_SPI2[n]},${DIETOPT[$n]},odst=$(xt_addr "$n" A outer "${XT_OF[n]}")")
 done
+# both namespaces at once (a Python start takes seconds under TCG)
+dpids=()
 for ns in "$NS_A" "$NS_B"; do
-	out=$(ip netns exec "$ns" $XT_PKT diet-set "${specs[@]}" 2>&1) ||
-		{ setup_ok=; ktap_info "diet-set: $(grep -v '^ok' <<<"$out" | head -3 | tr '\n' ' ')"; }
+	ip netns exec "$ns" $XT_PKT diet-set "${specs[@]}" >"$XT_TMP/diet-$ns" 2>&1 &
+	dpids+=($!)
+done
+for i in 0 1; do
+	wait "${dpids[i]}" ||
+		{ setup_ok=; ktap_info "diet-set: $(grep -v '^ok' "$XT_TMP/diet-"* | head -3 | tr '\n' ' ')"; }
 done
 [ -n "$setup_ok" ] && xt_setup || setup_ok=
 cases=()
