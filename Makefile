@@ -100,6 +100,11 @@ unit:
 fuzz:
 	$(MAKE) -C selftests/fuzz run
 
+## make fuzz-vm [KVER=...] [T=...]  long receive/netlink fuzzing and churn in the VM (not a test of make check)
+.PHONY: fuzz-vm
+fuzz-vm:
+	$(if $(filter command line environment,$(origin KVER)),KVER=$(KVER)) scripts/fuzz-vm.sh
+
 ## make bench [KVER=...]      stock esp4/esp6 vs espx, side by side in one VM (not a test)
 .PHONY: bench
 bench:

@@ -18,7 +18,7 @@ if [ ${#tests[@]} -eq 0 ]; then
 				  p { c = sub(/\\$/, ""); print; if (!c) p = 0 }' \
 				  "$top/selftests/Makefile" | tr ' \t' '\n\n' | sed -n 's/\.sh$//p')
 fi
-timeout_s=$(sed -n 's/^timeout=//p' "$top/selftests/settings")
+timeout_s=${ESPX_TEST_TIMEOUT:-$(sed -n 's/^timeout=//p' "$top/selftests/settings")}
 # check.sh's probe: a host directory the guest sees only if vm.sh mapped it
 [ -z "${ESPX_VM_PROBE:-}" ] || cat "$ESPX_VM_PROBE/marker" >"$out/probe" 2>&1
 

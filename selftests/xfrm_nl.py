@@ -40,6 +40,17 @@ Commands (ADDR: IPv4 or IPv6; PFX: ADDR[/LEN]; SPI: 0x... or decimal):
   acquire [--timeout S] [--count N]
         listen to XFRMNLGRP_ACQUIRE: "ready", then per XFRM_MSG_ACQUIRE
         "acquire dst A src A pcpu N|- seq N" until N arrived or S seconds
+  flush [--policy]
+        XFRM_MSG_FLUSHSA (every ESP state of the namespace); --policy:
+        XFRM_MSG_FLUSHPOLICY as well
+  migrate --dir D --sel-src PFX --sel-dst PFX --old SRC,DST --new SRC,DST
+           [--reqid N] [--mode M]
+        XFRM_MSG_MIGRATE as xfrm_migrate.py sends it (MOBIKE)
+  newae --dst ADDR --spi SPI --oseq N [--seq N]
+        XFRM_MSG_NEWAE with XFRMA_REPLAY_VAL (non-ESN SAs), as xfrm_ae.py set
+  ns NAME
+        the following requests in network namespace NAME (/var/run/netns/NAME
+        or a path): new sockets there
   batch
         run the commands on stdin, one a line (no "batch", no "acquire")
 
@@ -68,7 +79,13 @@ NETLINK_EXT_ACK = 11
 NLA_F_NESTED = 0x8000
 
 XFRM_MSG = {'newsa': 0x10, 'delsa': 0x11, 'getsa': 0x12, 'newpolicy': 0x13,
-            'allocspi': 0x16, 'acquire': 0x17, 'updpolicy': 0x19, 'updsa': 0x1a}
+            'allocspi': 0x16, 'acquire': 0x17, 'updpolicy': 0x19, 'updsa': 0x1a,
+            'flushsa': 0x1c, 'flushpolicy': 0x1d, 'newae': 0x1e, 'migrate': 0x21}
+XFRMA_REPLAY_VAL, XFRMA_MIGRATE = 10, 17
+XFRM_AE_RVAL = 1
+NLM_F_REPLACE = 0x100
+IPSEC_ULPROTO_ANY = 255
+CLONE_NEWNET = 0x40000000
 XFRMA_ALG_AUTH_TRUNC, XFRMA_ALG_CRYPT, XFRMA_ALG_AEAD = 20, 2, 18
 XFRMA_TMPL, XFRMA_SA_EXTRA_FLAGS, XFRMA_REPLAY_ESN_VAL = 5, 24, 23
 XFRMA_SA_DIR = 33           # 6.10+
@@ -351,6 +368,44 @@ class Client:
         self.x.talk(typ, NLM_F_ACK, body)
         return 'ok'
 
+    def flush(self, a):
+        # struct xfrm_usersa_flush: proto
+        self.x.talk(XFRM_MSG['flushsa'], NLM_F_ACK, struct.pack('=B3x', IPPROTO_ESP))
+        if a.policy:
+            self.x.talk(XFRM_MSG['flushpolicy'], NLM_F_ACK, b'')
+        return 'ok'
+
+    def migrate(self, a):
+        of, os_ = addr(a.old.split(',')[0])
+        _, od = addr(a.old.split(',')[1])
+        nf, ns = addr(a.new.split(',')[0])
+        _, nd = addr(a.new.split(',')[1])
+        sel = bytearray(selector(a.sel_src, a.sel_dst))
+        sel[44] = IPSEC_ULPROTO_ANY     # proto: any (xfrm_migrate_selector_match)
+        # struct xfrm_userpolicy_id: sel, index, dir, 3 pad; then
+        # struct xfrm_user_migrate: old_daddr, old_saddr, new_daddr,
+        # new_saddr, proto, mode, reserved, reqid, old_family, new_family
+        body = bytes(sel) + struct.pack('=IB3x', 0, DIRS[a.dir])
+        body += nla(XFRMA_MIGRATE, struct.pack('=16s16s16s16sBBHIHH', od, os_, nd, ns,
+                                               IPPROTO_ESP, MODES[a.mode], 0, a.reqid, of, nf))
+        self.x.talk(XFRM_MSG['migrate'], NLM_F_ACK, body)
+        return 'ok'
+
+    def newae(self, a):
+        fam, raw = addr(a.dst)
+        # struct xfrm_aevent_id: xfrm_usersa_id (daddr, spi, family, proto,
+        # pad), saddr, flags, reqid; struct xfrm_replay_state: oseq, seq, bitmap
+        body = raw + struct.pack('>I', a.spi) + struct.pack('=HBx', fam, IPPROTO_ESP)
+        body += bytes(16) + struct.pack('=II', XFRM_AE_RVAL, 0)
+        body += nla(XFRMA_REPLAY_VAL, struct.pack('=III', a.oseq, a.seq, 0))
+        self.x.talk(XFRM_MSG['newae'], NLM_F_ACK | NLM_F_REPLACE, body)
+        return 'ok'
+
+    def ns(self, a):
+        setns(a.name)
+        self.__init__()
+        return 'ok'
+
     def dump_sa(self, a):
         lines = []
         for t, p in self.x.talk(XFRM_MSG['getsa'], NLM_F_DUMP, b''):
@@ -361,6 +416,18 @@ class Client:
                              (s['spi'], s['dst'], s['src'], s['reqid'], s['mode'], s['pcpu'],
                               s['alg'], s['packets'], s['bytes'], s['dir']))
         return '\n'.join(lines) if lines else 'none'
+
+
+def setns(name):
+    """enter network namespace NAME (/var/run/netns/NAME or a path)"""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(name if '/' in name else '/var/run/netns/' + name, os.O_RDONLY)
+    try:
+        if libc.setns(fd, CLONE_NEWNET):
+            raise OSError(ctypes.get_errno(), 'setns ' + name)
+    finally:
+        os.close(fd)
 
 
 def sa_dir_pcpu(a):
@@ -463,6 +530,26 @@ def parser():
 
     sub.add_parser('dump-sa')
 
+    c = sub.add_parser('flush')
+    c.add_argument('--policy', action='store_true')
+
+    c = sub.add_parser('migrate')
+    c.add_argument('--dir', choices=DIRS, required=True)
+    c.add_argument('--sel-src', required=True)
+    c.add_argument('--sel-dst', required=True)
+    c.add_argument('--old', required=True, metavar='SRC,DST')
+    c.add_argument('--new', required=True, metavar='SRC,DST')
+    common(c)
+
+    c = sub.add_parser('newae')
+    c.add_argument('--dst', required=True)
+    c.add_argument('--spi', type=spi_arg, required=True)
+    c.add_argument('--oseq', type=int, required=True)
+    c.add_argument('--seq', type=int, default=0)
+
+    c = sub.add_parser('ns')
+    c.add_argument('name')
+
     c = sub.add_parser('acquire')
     c.add_argument('--timeout', type=float, default=30)
     c.add_argument('--count', type=int, default=1 << 30)
@@ -474,7 +561,8 @@ def parser():
 def run(cl, a, where=''):
     """Result line(s) of one request; False if it failed."""
     fn = {'allocspi': cl.allocspi, 'sa': cl.sa, 'policy': cl.policy,
-          'dump-sa': cl.dump_sa}[a.cmd]
+          'dump-sa': cl.dump_sa, 'flush': cl.flush, 'migrate': cl.migrate,
+          'newae': cl.newae, 'ns': cl.ns}[a.cmd]
     try:
         print(fn(a), flush=True)
         return True

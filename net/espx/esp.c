@@ -164,11 +164,13 @@ static int espx_init_state(struct xfrm_state *x,
 	/* xfrm_state_migrate() puts a clone whose init_state failed without
 	 * marking it dead, and __xfrm_state_destroy() WARNs (6.1, 6.12; e.g. a
 	 * MIGRATE with XFRMA_ENCAP of a WESPv2 SA). A clone is the only state
-	 * already VALID here (xfrm_state_clone() copies km.state; a new one is
-	 * VOID until the core adds it); it is in no table and only its
-	 * creator, which puts it next, holds it.
+	 * not VOID here (xfrm_state_clone() copies km.state; a new one is
+	 * VOID until the core adds it): VALID, or ACQ when the MIGRATE found
+	 * a larval state of ALLOCSPI (xfrm_migrate_state_find() does not look
+	 * at km.state), which has no algorithm and is always refused. It is
+	 * in no table and only its creator, which puts it next, holds it.
 	 */
-	if (err && x->km.state == XFRM_STATE_VALID)
+	if (err && x->km.state != XFRM_STATE_VOID)
 		x->km.state = XFRM_STATE_DEAD;
 	return err;
 }
