@@ -12,7 +12,7 @@ top=$(dirname "$(dirname "$(readlink -f "$0")")")
 st=$(mktemp -d)
 trap 'rm -rf "$st"' EXIT
 mkdir -p "$st/lib/modules" "$st/etc/modprobe.d"
-cp -as "/lib/modules/$kver" "$st/lib/modules/"
+cp -as "${ESPX_MODROOT:-}/lib/modules/$kver" "$st/lib/modules/"	# ESPX_MODROOT: make check-debug
 fail=0
 res() { modprobe -d "$st" -C "$st/etc/modprobe.d" -S "$kver" -R "$1" 2>&1 | sort | paste -sd' '; }
 is() {	# is DESC GOT WANT
