@@ -29,6 +29,6 @@ is "uninstalled: xfrm-type-2-50 resolves to esp4 again" "$(res xfrm-type-2-50)" 
 is "uninstalled: xfrm-type-10-50 resolves to esp6 again" "$(res xfrm-type-10-50)" esp6
 is "uninstalled: esp4 loads as a module again" \
 	"$(modprobe -d "$st" -C "$st/etc/modprobe.d" -S "$kver" --show-depends esp4 2>&1 | grep -c '^install ')" 0
-is "uninstalled: no espx file left" "$(find "$st" -name '*espx*' ! -type l | paste -sd' ')" ""
+is "uninstalled: no espx file left" "$(find "$st" -name '*espx*' -type f | paste -sd' ')" ""	# not dirs: a kernel release may say espx
 is "uninstalled: modules.alias has no espx" "$(grep -c espx "$st/lib/modules/$kver/modules.alias")" 0
 exit $fail
