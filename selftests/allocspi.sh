@@ -34,7 +34,7 @@
 . "$(dirname "$0")/lib_xfrm.sh"
 
 T0=$(xt_now)
-XNL="$PYTHON -S $XT_DIR/xfrm_nl.py"
+XNL="$XT_PY xfrm_nl"
 OBJ=/sys/kernel/debug/espx/sa_objects
 GCM='rfc4106(gcm(aes))'
 ktap_header
@@ -108,13 +108,21 @@ BADN=6
 ktap_plan $((2 + 2 * N + NCTR + BADN + 1 + 2))
 ktap_info "kernel $(uname -r), diet_proto $DPROTO, $N cases${HAVE_DIR:+ (half with XFRMA_SA_DIR)}"
 
-# o n 1|2: outer address of A (1) or B (2); i n 1|2: inner (lo)
-o() { if [ "${FAM[$1]}" = 6 ]; then echo "fd00:96:$1::$2"; else echo "10.96.$1.$2"; fi; }
-i() { if [ "${FAM[$1]}" = 6 ]; then echo "fd00:95:$1::$2"; else echo "10.95.$1.$2"; fi; }
-plen() { if [ "${FAM[$1]}" = 6 ]; then echo 128; else echo 32; fi; }
+# O[n.1|2]: outer address of A (1) or B (2) in case n; I[n.1|2]: inner (lo); PLEN[n]: the
+# inner prefix length. Arrays, not functions: a $(...) forks, ~0.3 s each under emulation.
+declare -A O I PLEN
+for n in $(seq $N); do
+	for me in 1 2; do
+		if [ "${FAM[$n]}" = 6 ]; then
+			O[$n.$me]=fd00:96:$n::$me I[$n.$me]=fd00:95:$n::$me PLEN[$n]=128
+		else
+			O[$n.$me]=10.96.$n.$me I[$n.$me]=10.95.$n.$me PLEN[$n]=32
+		fi
+	done
+done
 # key n DIR: 20 octets (AES-128 + salt), one per SA
-key() { printf '0x%02x%02x%s' "$1" "$2" "$(printf '%02x' $(seq 3 20))"; }
-fam_of() { if [[ $1 == *:* ]]; then echo 6; else echo 4; fi; }
+KEY_TAIL=$(printf '%02x' $(seq 3 20))
+key() { printf '0x%02x%02x%s' "$1" "$2" "$KEY_TAIL"; }
 
 # a larval state lives net.core.xfrm_acq_expires seconds (30): longer than
 # this test takes under emulation from ALLOCSPI to UPDSA
@@ -126,14 +134,14 @@ for n in $(seq $N); do
 		ns=$NS_A peer=2 mac=$XT_MAC_B
 		[ $me = 2 ] && ns=$NS_B peer=1 mac=$XT_MAC_A
 		if [ "${FAM[$n]}" = 6 ]; then
-			ip -n "$ns" addr add "$(o "$n" $me)/64" dev veth0 nodad
-			ip -n "$ns" addr add "$(i "$n" $me)/128" dev lo nodad
+			ip -n "$ns" addr add "${O[$n.$me]}/64" dev veth0 nodad
+			ip -n "$ns" addr add "${I[$n.$me]}/128" dev lo nodad
 		else
-			ip -n "$ns" addr add "$(o "$n" $me)/24" dev veth0
-			ip -n "$ns" addr add "$(i "$n" $me)/32" dev lo
+			ip -n "$ns" addr add "${O[$n.$me]}/24" dev veth0
+			ip -n "$ns" addr add "${I[$n.$me]}/32" dev lo
 		fi
-		ip -n "$ns" neigh replace "$(o "$n" $peer)" lladdr $mac dev veth0 nud permanent
-		ip -n "$ns" route add "$(i "$n" $peer)/$(plen "$n")" dev veth0 src "$(i "$n" $me)"
+		ip -n "$ns" neigh replace "${O[$n.$peer]}" lladdr $mac dev veth0 nud permanent
+		ip -n "$ns" route add "${I[$n.$peer]}/${PLEN[$n]}" dev veth0 src "${I[$n.$me]}"
 	done
 done
 
@@ -144,7 +152,7 @@ for me in 1 2; do
 	ns=$NS_A peer=2
 	[ $me = 2 ] && ns=$NS_B peer=1
 	for n in $(seq $N); do
-		echo "allocspi --src $(o "$n" $peer) --dst $(o "$n" $me) --reqid $n --min 0x10000" \
+		echo "allocspi --src ${O[$n.$peer]} --dst ${O[$n.$me]} --reqid $n --min 0x10000" \
 			"--max 0x7fffffff ${SADIR[$n]:+--sa-dir in}"
 	done >"$XT_TMP/alloc.$me"
 	ip netns exec "$ns" $XNL batch <"$XT_TMP/alloc.$me" >"$XT_TMP/alloc.$me.out" 2>&1
@@ -155,7 +163,7 @@ for me in 1 2; do
 	done <"$XT_TMP/alloc.$me.out"
 	ip netns exec "$ns" $XNL dump-sa >"$XT_TMP/larval.$me" 2>&1
 	for n in $(seq $N); do
-		grep -q "^spi ${SPI[$n.$me]:-none} dst $(o "$n" $me) src $(o "$n" $peer) reqid $n .* alg - " \
+		grep -q "^spi ${SPI[$n.$me]:-none} dst ${O[$n.$me]} src ${O[$n.$peer]} reqid $n .* alg - " \
 			"$XT_TMP/larval.$me" || bad+=" no-larval:$me/$n"
 	done
 done
@@ -176,21 +184,21 @@ sa_line() {	# sa_line add|update n DIR SPI: DIR 1 = A->B, 2 = B->A; add = out
 	elif [ -n "${SADIR[$2]}" ]; then
 		opt="${KOPT_IN[$k]} --sa-dir in"
 	fi
-	echo "sa $1 --src $(o "$2" $s) --dst $(o "$2" $t) --spi $4 --reqid $2 --aead '$GCM'" \
-		"$(key "$2" "$3") 128 $opt --sel-src $(i "$2" $s)/$(plen "$2")" \
-		"--sel-dst $(i "$2" $t)/$(plen "$2") ${KEXT[$k]}"
+	echo "sa $1 --src ${O[$2.$s]} --dst ${O[$2.$t]} --spi $4 --reqid $2 --aead '$GCM'" \
+		"$(key "$2" "$3") 128 $opt --sel-src ${I[$2.$s]}/${PLEN[$2]}" \
+		"--sel-dst ${I[$2.$t]}/${PLEN[$2]} ${KEXT[$k]}"
 }
 bad=
 for me in 1 2; do
 	ns=$NS_A peer=2
 	[ $me = 2 ] && ns=$NS_B peer=1
 	for n in $(seq $N); do
-		echo "policy add --dir out --sel-src $(i "$n" $me)/$(plen "$n")" \
-			"--sel-dst $(i "$n" $peer)/$(plen "$n") --tmpl-src $(o "$n" $me)" \
-			"--tmpl-dst $(o "$n" $peer) --reqid $n"
-		echo "policy add --dir in --sel-src $(i "$n" $peer)/$(plen "$n")" \
-			"--sel-dst $(i "$n" $me)/$(plen "$n") --tmpl-src $(o "$n" $peer)" \
-			"--tmpl-dst $(o "$n" $me) --reqid $n"
+		echo "policy add --dir out --sel-src ${I[$n.$me]}/${PLEN[$n]}" \
+			"--sel-dst ${I[$n.$peer]}/${PLEN[$n]} --tmpl-src ${O[$n.$me]}" \
+			"--tmpl-dst ${O[$n.$peer]} --reqid $n"
+		echo "policy add --dir in --sel-src ${I[$n.$peer]}/${PLEN[$n]}" \
+			"--sel-dst ${I[$n.$me]}/${PLEN[$n]} --tmpl-src ${O[$n.$peer]}" \
+			"--tmpl-dst ${O[$n.$me]} --reqid $n"
 		sa_line add "$n" "$me" "${SPI[$n.$peer]}"	# out: the peer's SPI
 		sa_line update "$n" "$peer" "${SPI[$n.$me]}"	# in: the larval state
 	done >"$XT_TMP/sa.$me"
@@ -214,7 +222,7 @@ done
 # and is the only state with its SPI (the larval one is gone)
 bound_ok() {
 	local ns=$1 n=$2 me=$3 s=${SPI[$2.$3]} g re=${KRE[${KIND[$2]}]} st
-	g=$("$XT_GENL" -n "$ns" get --family "${FAM[$n]}" --daddr "$(o "$n" "$me")" \
+	g=$("$XT_GENL" -n "$ns" get --family "${FAM[$n]}" --daddr "${O[$n.$me]}" \
 		--spi "$s" 2>&1)
 	st=$(grep -c "^spi $s " "$XT_TMP/x0.$me")
 	if ! grep -q 'status bound' <<<"$g" || [ "$st" != 1 ] ||
@@ -231,7 +239,7 @@ xt_tcpdump "$NS_B" cap "$XT_TMP/wire.pcap" 96
 CAP=$XT_LASTPID
 declare -A PINGS
 for n in $(seq $N); do
-	PINGS[$n]=$(ip netns exec "$NS_A" ping -n -q -c 3 -i 0.2 -W 3 "$(i "$n" 2)" 2>&1 |
+	PINGS[$n]=$(ip netns exec "$NS_A" ping -n -q -c 3 -i 0.2 -W 3 "${I[$n.2]}" 2>&1 |
 		sed -n 's/.* \([0-9]*\) received.*/\1/p')
 done
 sleep 0.5
@@ -252,7 +260,7 @@ ein() {
 frames() {	# frames n PROTO: frames between case n's outer addresses with PROTO
 	local p=ip
 	[ "${FAM[$1]}" = 6 ] && p=ip6
-	tcpdump -nr "$XT_TMP/wire.pcap" "$p proto $2 and host $(o "$1" 1) and host $(o "$1" 2)" \
+	tcpdump -nr "$XT_TMP/wire.pcap" "$p proto $2 and host ${O[$1.1]} and host ${O[$1.2]}" \
 		2>/dev/null | wc -l
 }
 
@@ -275,17 +283,17 @@ for n in $(seq $N); do
 done
 
 # ----------------------------------------- counter SAs: the core's window --
-XAE="$PYTHON -S $XT_DIR/xfrm_ae.py"
+XAE="$XT_PY xfrm_ae"
 # win NS n ME: the core's window of ME's inbound SA of case n (GETAE)
 win() {
-	ip netns exec "$1" $XAE get --dst "$(o "$2" "$3")" --spi "${SPI[$2.$3]}" 2>&1 |
+	ip netns exec "$1" $XAE get --dst "${O[$2.$3]}" --spi "${SPI[$2.$3]}" 2>&1 |
 		sed -n 's/.* window \([0-9]*\).*/\1/p'
 }
 # pings pinned to CPU 0, then CPU 1: answered (6 expected)
 cpu_pings() {
 	local c got=0 r
 	for c in 0 1; do
-		r=$(taskset -c $c ip netns exec "$NS_A" ping -n -q -c 3 -i 0.2 -W 3 "$(i "$1" 2)" 2>&1 |
+		r=$(taskset -c $c ip netns exec "$NS_A" ping -n -q -c 3 -i 0.2 -W 3 "${I[$1.2]}" 2>&1 |
 			sed -n 's/.* \([0-9]*\) received.*/\1/p')
 		got=$((got + ${r:-0}))
 	done
@@ -294,7 +302,7 @@ cpu_pings() {
 for n in $(seq $N); do
 	[ "${KIND[$n]}" = ctr ] || continue
 	w0a=$(win "$NS_A" "$n" 1) w0b=$(win "$NS_B" "$n" 2)
-	ae=$(ip netns exec "$NS_B" $XAE set --dst "$(o "$n" 2)" --spi "${SPI[$n.2]}" --window 128 2>&1)
+	ae=$(ip netns exec "$NS_B" $XAE set --dst "${O[$n.2]}" --spi "${SPI[$n.2]}" --window 128 2>&1)
 	w1b=$(win "$NS_B" "$n" 2)
 	got=$(cpu_pings "$n")
 	if [ "$w0a $w0b $ae $w1b $got" = "0 0 ok 0 6" ]; then

@@ -218,7 +218,7 @@ twin_lines() {
 # --------------------------------------------------------------- setup --
 t=$(xt_now)
 setup_ok=1
-xt_pending_hold
+pending_hold
 xt_topology || setup_ok=
 specs=()
 for n in $(seq 1 $XT_N); do

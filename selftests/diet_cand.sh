@@ -50,7 +50,7 @@ ktap_info "kernel $(uname -r), diet_proto $(cat /sys/module/espx/parameters/diet
 NS_I=$(ns_new dci)
 declare -a NS SLEEP
 setup_ok=1
-xt_pending_hold
+pending_hold
 for i in 1 2 3; do
 	NS[i]=$(ns_new "dc$i")
 	ip link add "vi$i" netns "$NS_I" type veth peer name veth0 netns "${NS[i]}" || setup_ok=

@@ -118,20 +118,8 @@ xt_servers || { ktap_fail "servers"; ktap_finish; }
 ktap_info "setup: $(xt_since "$t") s"
 
 # The injector/crafter: one espx_pkt.py process in A for the whole test.
-coproc PK { ip netns exec "$NS_A" $XT_PKT serve --stats-pid "$XT_ECHO_PID_B" \
-	--app-log "$XT_TMP/udpB.rx" 2>&1; }
-XT_PIDS+=("$PK_PID")
-pk() {
-	local l
-	PKOUT=
-	echo "$*" >&"${PK[1]}"
-	while read -r -t 120 -u "${PK[0]}" l; do
-		[ "$l" = . ] && return 0
-		PKOUT+="$l"$'\n'
-	done
-	PKOUT+="espx_pkt.py serve did not answer"
-	return 1
-}
+XT_SERVE_ESPX='' xt_serve_start "$NS_A" "$XT_ECHO_PID_B" "$XT_TMP/udpB.rx" 2 ||
+	ktap_info "espx_pkt.py serve: $XT_PKOUT"
 
 # Capture: B forgets its A->B SAs, A sends NCAP[C] datagrams per case (captured
 # on A's veth0), B gets the SAs back: every captured packet is fresh for B.
@@ -154,16 +142,16 @@ WAIT_READY=1 xt_bg "$NS_A" cap $XT_PKT capture --dev veth0 --out "$XT_TMP/cap.pc
 ip netns exec "$NS_A" bash -c "$sends"
 wait "$XT_LASTPID"
 ip -n "$NS_B" -batch - <<<"$adds"
-pk split "$XT_TMP/cap.pcap" "$XT_TMP/cap"
+xt_pk split "$XT_TMP/cap.pcap" "$XT_TMP/cap"
 for c in $CASES; do
 	n=${!c} cnt=${NCAP[$c]}
-	got=$(awk -v s="${XT_SPI1[n]}" '$1 == s { print $2 }' <<<"$PKOUT")
+	got=$(awk -v s="${XT_SPI1[n]}" '$1 == s { print $2 }' <<<"$XT_PKOUT")
 	if [ "${got:-0}" = "$cnt" ]; then
 		ktap_ok "$c (${XT_LABEL[n]}): captured $cnt ESP packets, SN 1..$cnt"
 		CAP[$c]=$XT_TMP/cap-${XT_SPI1[n]}.pcap
 	else
 		ktap_fail "$c (${XT_LABEL[n]}): captured ${got:-0} of $cnt ESP packets"
-		sed 's/^/#   /' <<<"$PKOUT"
+		sed 's/^/#   /' <<<"$XT_PKOUT"
 	fi
 done
 ktap_info "captures: $(xt_since "$t") s"
@@ -172,12 +160,12 @@ ktap_info "captures: $(xt_since "$t") s"
 for c in R4 RE; do
 	n=${!c} hi=
 	[ $c = RE ] && hi="--esn-hi 0"
-	pk reseal "${CAP[$c]:-none}" "$XT_TMP/same.pcap" --index 0 ${PYALG[$c]} --key "${KEY[$c]}" $hi
-	if grep -q identical <<<"$PKOUT"; then
+	xt_pk reseal "${CAP[$c]:-none}" "$XT_TMP/same.pcap" --index 0 ${PYALG[$c]} --key "${KEY[$c]}" $hi
+	if grep -q identical <<<"$XT_PKOUT"; then
 		ktap_ok "$c: espx_pkt.py decrypts the kernel's packet and re-encrypts it identically"
 	else
 		ktap_fail "$c: espx_pkt.py decrypts the kernel's packet and re-encrypts it identically"
-		sed 's/^/#   /' <<<"$PKOUT"
+		sed 's/^/#   /' <<<"$XT_PKOUT"
 	fi
 done
 
@@ -200,17 +188,17 @@ while IFS=';' read -r head desc op; do
 		extra=
 		[[ $op == reseal* ]] && extra="${PYALG[$c]} --key ${KEY[$c]}"
 		[ $c = RE ] && [[ $op == reseal* ]] && [[ $op != *esn-hi* ]] && extra+=" --esn-hi 0"
-		pk ${op%% *} "$f" "$XT_TMP/t$i.pcap" --index "$frame" ${op#* } $extra
-		if [[ $PKOUT == *error* ]]; then
+		xt_pk ${op%% *} "$f" "$XT_TMP/t$i.pcap" --index "$frame" ${op#* } $extra
+		if [[ $XT_PKOUT == *error* ]]; then
 			ktap_fail "$label: crafting failed"
-			sed 's/^/#   /' <<<"$PKOUT"
+			sed 's/^/#   /' <<<"$XT_PKOUT"
 			continue
 		fi
 		f=$XT_TMP/t$i.pcap sendargs= ;;
 	esac
-	pk send --dev veth0 "$f" $sendargs
+	xt_pk send --dev veth0 "$f" $sendargs
 	delta=
-	[[ $PKOUT =~ delta\ ([^$'\n']*) ]] && delta=${BASH_REMATCH[1]}
+	[[ $XT_PKOUT =~ delta\ ([^$'\n']*) ]] && delta=${BASH_REMATCH[1]}
 	d=" $delta "
 	if [ "$kind" = accept ]; then
 		if [[ $d == *" APP+1 "* ]] && ! [[ $d =~ \ Xfrm[A-Za-z]+\+ ]]; then

@@ -595,10 +595,18 @@ def cmd_serve(a, parser):
             print('ready', flush=True)
         except OSError as e:
             print('no espx statistics: %s' % e, flush=True)
+    else:
+        print('ready', flush=True)
+    pipe = sys.stdout
     for line in sys.stdin:
         argv = shlex.split(line)
         if not argv:
             continue
+        # --out: the answer goes to a file, only '.' to the pipe; a shell reads
+        # a pipe one octet at a time (thousands of lines took minutes under
+        # emulation), a file in one go
+        out = open(a.out, 'w') if a.out else pipe
+        sys.stdout = out
         try:
             b = parser.parse_args(argv)
             if b.cmd == 'send':
@@ -612,6 +620,9 @@ def cmd_serve(a, parser):
                 print('error: %s' % e.code)
         except Exception as e:      # keep serving: report and go on
             print('error: %r' % e)
+        sys.stdout = pipe
+        if out is not pipe:
+            out.close()
         print('.', flush=True)
 
 
@@ -2325,7 +2336,7 @@ ESPX_STATS = ('unspec out_packets out_bytes in_packets in_bytes out_drop_nomem '
               'in_drop_ctr_replay in_drop_ctr_nomem out_drop_diet_nomatch '
               'in_drop_diet_proto in_drop_diet_sn in_drop_diet_trailer '
               'in_drop_diet_residue in_drop_diet_dscp in_drop_diet_length '
-              'in_diet_candidate_retry').split()
+              'in_diet_candidate_retry in_drop_crypto').split()
 ESPX_NS_STATS = 'unspec wesp_truncated wesp_no_sa diet_truncated diet_no_sa pending_expired'.split()
 
 
@@ -2888,6 +2899,7 @@ def main():
                    help='--espx-stats: per-counter state of these SAs only')
     c.add_argument('--espx-stats', action='store_true',
                    help='add espx per-SA and netns counters (netlink) to the deltas')
+    c.add_argument('--out', help='write each answer to this file, only "." to stdout')
     a = p.parse_args()
     if a.cmd == 'serve':
         cmd_serve(a, p)

@@ -78,11 +78,24 @@ ktap_finish() {
 # found again by that suffix rather than kept in a variable).
 __cleanup() {
 	local ns
+	[ -n "${PENDING_T0:-}" ] && [ -w "$PENDING_T" ] && echo "$PENDING_T0" >"$PENDING_T"
 	for ns in $(ip netns list | awk '{print $1}' | grep -- "^espx-.*-$$\$"); do
 		ip netns del "$ns" 2>/dev/null
 	done
 }
 trap __cleanup EXIT
+
+# pending_hold [SECONDS]: pending configs live SECONDS (default 900) until the test ends
+# (__cleanup restores the module's value). A test that sets its configs first and adds the
+# SAs much later needs it: under emulation on a loaded machine diet.sh's setup took 106 s,
+# longer than the default 60 s pending_timeout, and its twin configs expired before their
+# SAs came.
+PENDING_T=/sys/module/espx/parameters/pending_timeout
+pending_hold() {
+	[ -w "$PENDING_T" ] || return 0
+	[ -n "${PENDING_T0:-}" ] || PENDING_T0=$(cat "$PENDING_T")
+	echo "${1:-900}" >"$PENDING_T"
+}
 
 # ns_new NAME: a fresh namespace (unique per test run), lo up; echoes its name.
 ns_new() {

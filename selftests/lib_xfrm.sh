@@ -29,7 +29,9 @@ if [ -z "${PYTHON:-}" ]; then
 fi
 # -S: no site module, a much faster start under TCG (espx_pkt.py adds the
 # site directories itself when it needs python3-cryptography)
-XT_PKT="$PYTHON -S $XT_DIR/espx_pkt.py"
+# pyrun.py: the tools load from bytecode compiled on the host (selftests/Makefile)
+XT_PY="$PYTHON -S $XT_DIR/pyrun.py"
+XT_PKT="$XT_PY espx_pkt"
 XT_TMP=$(mktemp -d /tmp/espx-xt.XXXXXX)
 XT_PIDS=()
 XT_MAC_A=02:00:00:00:00:0a
@@ -45,23 +47,11 @@ xt_cleanup() {
 	for p in "${XT_PIDS[@]}"; do
 		wait "$p" 2>/dev/null
 	done
-	[ -n "${XT_PT0:-}" ] && [ -w "$XT_PT" ] && echo "$XT_PT0" >"$XT_PT"
 	__cleanup
 	xt_dropmon_stop 2>/dev/null
 	rm -rf "$XT_TMP"
 }
 trap xt_cleanup EXIT
-
-# xt_pending_hold [SECONDS]: pending configs live SECONDS (default 900) until the test
-# ends. A test that sets its configs first and adds the SAs much later needs it: under
-# emulation on a loaded machine diet.sh's setup took 106 s, longer than the default 60 s
-# pending_timeout, and its twin configs expired before their SAs came.
-XT_PT=/sys/module/espx/parameters/pending_timeout
-xt_pending_hold() {
-	[ -w "$XT_PT" ] || return 0
-	[ -n "${XT_PT0:-}" ] || XT_PT0=$(cat "$XT_PT")
-	echo "${1:-900}" >"$XT_PT"
-}
 
 # xt_now: seconds since the epoch, with milliseconds
 xt_now() { date +%s.%N | cut -c1-14; }
@@ -597,26 +587,32 @@ xt_tcpdump() {
 
 # xt_serve_start NS STATS_PID APP_LOG [SETTLE [SERVE-ARGS...]]: one
 # "espx_pkt.py serve" in NS as a coprocess (XT_PK), reporting counter deltas
-# of STATS_PID's netns (espx's included) after every "send"; talk to it with
-# xt_pk. SERVE-ARGS e.g. --ctr-spi SPI (per-counter deltas of that SA).
+# of STATS_PID's netns (espx's included unless XT_SERVE_ESPX is set empty)
+# after every "send"; talk to it with xt_pk. SERVE-ARGS e.g. --ctr-spi SPI
+# (per-counter deltas of that SA).
 xt_serve_start() {
 	local ns=$1 pid=$2 log=$3 settle=${4:-3}
 	shift 4
 	coproc XT_PK { ip netns exec "$ns" $XT_PKT serve --stats-pid "$pid" --app-log "$log" \
-		--settle "$settle" --espx-stats "$@" 2>&1; }
+		--settle "$settle" ${XT_SERVE_ESPX---espx-stats} --out "$XT_TMP/pk.out" "$@" 2>&1; }
 	XT_PIDS+=("$XT_PK_PID")
 	XT_PKOUT=
 	read -r -t 120 -u "${XT_PK[0]}" XT_PKOUT
 	[ "$XT_PKOUT" = ready ]
 }
 
-# xt_pk SUBCOMMAND...: run it in the serve process; its output in XT_PKOUT
+# xt_pk SUBCOMMAND...: run it in the serve process; its output in XT_PKOUT (the
+# answer is in pk.out; lines on the pipe before "." are what a child printed)
 xt_pk() {
 	local l
 	XT_PKOUT=
 	echo "$*" >&"${XT_PK[1]}"
 	while read -r -t 300 -u "${XT_PK[0]}" l; do
-		[ "$l" = . ] && return 0
+		if [ "$l" = . ]; then
+			l=$(<"$XT_TMP/pk.out")
+			[ -z "$l" ] || XT_PKOUT+="$l"$'\n'
+			return 0
+		fi
 		XT_PKOUT+="$l"$'\n'
 	done
 	XT_PKOUT+="espx_pkt.py serve did not answer"

@@ -23,8 +23,8 @@
 . "$(dirname "$0")/lib_xfrm.sh"
 
 T0=$(xt_now)
-MIG="$PYTHON -S $XT_DIR/xfrm_migrate.py"
-AE="$PYTHON -S $XT_DIR/xfrm_ae.py"
+MIG="$XT_PY xfrm_migrate"
+AE="$XT_PY xfrm_ae"
 OBJ=/sys/kernel/debug/espx/sa_objects
 ktap_header
 if [ "$ESP_IMPL" != espx ] || ! out=$(xt_impl_prepare 2>&1); then

@@ -35,7 +35,7 @@
 . "$(dirname "$0")/lib_xfrm.sh"
 
 T0=$(xt_now)
-XNL="$PYTHON -S $XT_DIR/xfrm_nl.py"
+XNL="$XT_PY xfrm_nl"
 OBJ=/sys/kernel/debug/espx/sa_objects
 GCM='rfc4106(gcm(aes))'
 ktap_header

@@ -33,7 +33,10 @@
  *     pending config that would restart a live key's counters is refused);
  *  2. the twin's config;
  *  3. the config of a live SA with the same id but another key (UPDSA);
- *  4. none: a plain ESP SA.
+ *  4. without a live SA of its id, the config of the first extension rule
+ *     it matches (rules.c), which is checked against the state here so
+ *     that a refusal names the rule, or a fallback makes it plain;
+ *  5. none: a plain ESP SA.
  * Nonce SAs without counters share their SN by key alone (seq.c), through
  * the namespace's keyseq table. The twin and rule 3 look at one bucket, so
  * creating a plain SA stays cheap. Counters and keyseq are set under the
@@ -55,6 +58,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/moduleparam.h>
 #include <linux/workqueue.h>
 #include <linux/hashtable.h>
@@ -71,6 +75,7 @@
 #include "sa.h"
 #include "counters.h"
 #include "seq.h"
+#include "rules.h"
 
 /* Pending configs one netns may hold; bound ones are limited by xfrm. */
 #define ESPX_MAX_PENDING	1024
@@ -102,6 +107,25 @@ module_param_cb(pending_timeout, &espx_pending_timeout_ops, &pending_timeout,
 		0644);
 MODULE_PARM_DESC(pending_timeout,
 		 "Seconds a pending config (ESPX_CMD_SA_SET) waits for its SA, 1..3600 (default 60)");
+
+/* Test knob, honoured only with test_knobs=1 and read-only at run time like
+ * it: milliseconds a state bound from a pending config sleeps right after
+ * espx_sa_bind() made it findable by other binds, before its init_state goes
+ * on. It holds the window in which a second state with the same SPI and key
+ * binds to a half-built twin open long enough for a test to bind one there
+ * (selftests/bindrace.sh): nothing a twin inherits may be set after this
+ * point.
+ */
+static unsigned int bind_delay_ms;
+module_param(bind_delay_ms, uint, 0444);
+MODULE_PARM_DESC(bind_delay_ms,
+		 "Test knob (needs test_knobs=1): ms a state bound from a pending config sleeps once visible to other binds, up to 1000 (default 0)");
+
+static void espx_sa_bind_delay(void)
+{
+	if (bind_delay_ms && espx_ctr_test_knobs())
+		msleep(min(bind_delay_ms, 1000U));
+}
 
 /* A config made with ESPX_CMD_SA_SET, waiting for the SA of its id. */
 struct espx_pending {
@@ -448,6 +472,7 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 	struct espx_sa *sa, *live, *twin;
 	struct espx_stats __percpu *stats;
 	struct espx_pending *pend;
+	bool from_pending;
 	struct espx_sa_id id;
 	int err;
 
@@ -498,6 +523,12 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 	if (pend || twin || (live && live->has_cfg)) {
 		sa->cfg = pend ? pend->cfg : twin ? twin->cfg : live->cfg;
 		sa->has_cfg = true;
+	} else if (!live) {
+		/* nobody asked for this SA: the first rule it matches */
+		err = espx_rule_bind(x, &sa->cfg, sa->rule, extack);
+		if (err < 0)
+			goto err_undo;
+		sa->has_cfg = err > 0;
 	}
 
 	sa->x = x;
@@ -517,6 +548,7 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 	}
 
 	espx_sa_slot_set(espx_sa_slot(x), x, sa);
+	from_pending = pend;
 	if (pend)
 		espx_pending_drop(en, pend);	/* its SA takes its place */
 	if (!en->dead) {
@@ -524,6 +556,8 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 		espx_sa_gen_bump(en);
 	}
 	mutex_unlock(&espx_sa_mutex);
+	if (from_pending)
+		espx_sa_bind_delay();
 	return sa;
 
 err_undo:
