@@ -40,6 +40,8 @@ export ESPX_MODROOT=$root
 export ESPX_VM_KERNEL=$root/boot/vmlinuz-$kver
 export ESPX_VM_APPEND=${ESPX_VM_APPEND:-"slub_debug kasan_multi_shot"}
 export ESPX_VM_DEBUG=1
+# virtme-ng's init without its udev coldplug: it does not settle on this kernel (vm-init-hook.sh)
+export ESPX_VM_FASTINIT=${ESPX_VM_FASTINIT-1}
 # KASAN's shadow and slub_debug's red zones need room; all of it is several times slower
 export ESPX_VM_MEM=${ESPX_VM_MEM:-3G}
 export ESPX_TIMEOUT_SCALE=${ESPX_TIMEOUT_SCALE:-4}

@@ -19,7 +19,8 @@
 # Another kernel than Debian's (make check-debug): ESPX_VM_KERNEL=ROOT/boot/vmlinuz-KVER with
 # its modules in ROOT/lib/modules/KVER (virtme-ng links them in the guest; an overlay makes
 # them writable there, as /lib/modules is for a Debian kernel); ESPX_VM_APPEND: more kernel
-# command line.
+# command line. ESPX_VM_FASTINIT=1: virtme-ng's init without its udev coldplug and
+# systemd-tmpfiles (scripts/vm-init-hook.sh says why; make check-debug needs it).
 set -euo pipefail
 kver=$1 rwdir=$2; shift 2
 top=$(dirname "$(dirname "$(readlink -f "$0")")")
@@ -35,6 +36,7 @@ if [ -n "${ESPX_VM_KERNEL:-}" ]; then
 	[ -d "$mods" ] && extra+=(--overlay-rwdir "$mods")
 fi
 [ -n "${ESPX_VM_APPEND:-}" ] && extra+=(--append "$ESPX_VM_APPEND")
+[ -n "${ESPX_VM_FASTINIT:-}" ] && extra+=(--append "BASH_ENV=$top/scripts/vm-init-hook.sh")
 mkdir -p "$rwdir"
 # The guest console (loglevel 5: warnings and worse) goes to ESPX_VM_CONSOLE (default: our stderr).
 [ -n "${ESPX_VM_CONSOLE:-}" ] && exec 2>>"$ESPX_VM_CONSOLE"
