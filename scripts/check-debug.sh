@@ -5,6 +5,8 @@
 # slub_debug. Any report in the guest's log fails the test that caused it (scripts/vm-tests.sh
 # with ESPX_VM_DEBUG=1), so does a kmemleak report after a test or after the final rmmod.
 #   T="a b"   only those selftests (default: all of selftests/Makefile's TEST_PROGS)
+#   ESPX_KMEMLEAK=end   kmemleak scans only after the final rmmod, not after each test
+#                       (two scans take minutes on this kernel)
 # The kernel is built on the first run (scripts/debug-kernel.sh, cached in ~/.cache/espx);
 # espx.ko and the test modules are built against its tree. Output as make check's (KTAP,
 # last line "N passed, N failed, N skipped"); results in ESPX_CHECK_OUT (default

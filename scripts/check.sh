@@ -174,7 +174,7 @@ boot() {	# boot KVER: stage, install, start its VM in the background
 	# The guest's console (warnings and worse) goes to console.log: a panic or a dead QEMU
 	# leaves no other trace (vng then just exits 255).
 	ESPX_VM_CONSOLE=$out/console.log ESPX_VM_RODIRS=$rodirs scripts/vm.sh "$k" "$out" \
-		"ESPX_VM_PROBE=$probe ESPX_TRACE=${ESPX_TRACE:-} ESPX_FTRACE=${ESPX_FTRACE:-} ESPX_VM_DEBUG=${ESPX_VM_DEBUG:-} ESPX_TIMEOUT_SCALE=${ESPX_TIMEOUT_SCALE:-1} $top/scripts/vm-tests.sh /tmp/espx-out $ko $T" >"$out/vm.log" 2>&1 &
+		"ESPX_VM_PROBE=$probe ESPX_TRACE=${ESPX_TRACE:-} ESPX_FTRACE=${ESPX_FTRACE:-} ESPX_VM_DEBUG=${ESPX_VM_DEBUG:-} ESPX_TIMEOUT_SCALE=${ESPX_TIMEOUT_SCALE:-1} ESPX_KMEMLEAK=${ESPX_KMEMLEAK:-} $top/scripts/vm-tests.sh /tmp/espx-out $ko $T" >"$out/vm.log" 2>&1 &
 	vmpid[$k]=$!
 }
 # watch_vms KVERS: report tests as they finish until these VMs have exited
