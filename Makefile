@@ -71,6 +71,11 @@ sparse:
 check:
 	scripts/check.sh
 
+## make check-debug [T=test]  every VM test on a debug 6.1 (KASAN, kmemleak, lockdep, UBSAN)
+.PHONY: check-debug
+check-debug:
+	scripts/check-debug.sh
+
 ## make demo                  boot a VM and show traffic through espx SAs
 demo:
 	scripts/demo.sh

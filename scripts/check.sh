@@ -163,18 +163,18 @@ boot() {	# boot KVER: stage, install, start its VM in the background
 	# make install into a staging root whose module tree mirrors the kernel's (symlinks):
 	# depmod runs here, natively; selftests/install.sh puts the result in the VM's overlay.
 	rm -rf "$stage"; mkdir -p "$stage/lib/modules"
-	cp -as "/lib/modules/$k" "$stage/lib/modules/"
+	cp -as "${ESPX_MODROOT:-}/lib/modules/$k" "$stage/lib/modules/"
 	step "$k: make install (staged, depmod)" "$res/install-$k.log" scripts/install.sh "$k" "$ko" "$stage"
 	# make install then make uninstall in a throw-away staging root: esp4/esp6 come back.
 	step "$k: make uninstall restores esp4/esp6 (staged, modprobe -R)" "$res/uninstall-$k.log" \
 		scripts/install-test.sh "$k" "$ko"
-	exp=$(expected "$k")
+	exp=$(( $(expected "$k") * ${ESPX_CHECK_SLOWDOWN:-1} ))	# make check-debug: slower kernel
 	echo "# booting $k: $(wc -w <<<"$vm_tests") tests, expected about $(( (exp + 90) / 60 )) min"
 	vmstart[$k]=$(date +%s)
 	# The guest's console (warnings and worse) goes to console.log: a panic or a dead QEMU
 	# leaves no other trace (vng then just exits 255).
 	ESPX_VM_CONSOLE=$out/console.log ESPX_VM_RODIRS=$rodirs scripts/vm.sh "$k" "$out" \
-		"ESPX_VM_PROBE=$probe ESPX_TRACE=${ESPX_TRACE:-} ESPX_FTRACE=${ESPX_FTRACE:-} $top/scripts/vm-tests.sh /tmp/espx-out $ko $T" >"$out/vm.log" 2>&1 &
+		"ESPX_VM_PROBE=$probe ESPX_TRACE=${ESPX_TRACE:-} ESPX_FTRACE=${ESPX_FTRACE:-} ESPX_VM_DEBUG=${ESPX_VM_DEBUG:-} ESPX_TIMEOUT_SCALE=${ESPX_TIMEOUT_SCALE:-1} ESPX_KMEMLEAK=${ESPX_KMEMLEAK:-} $top/scripts/vm-tests.sh /tmp/espx-out $ko $T" >"$out/vm.log" 2>&1 &
 	vmpid[$k]=$!
 }
 # watch_vms KVERS: report tests as they finish until these VMs have exited
@@ -212,6 +212,15 @@ conclude() {
 		point pass "$k: the VM sees host directories under /var/tmp (a checkout anywhere works)" "$k"
 	else
 		point fail "$k: the VM does not see $probe (virtme-ng tmpfs over /var/tmp?)" "$k"
+	fi
+	if [ -n "${ESPX_VM_DEBUG:-}" ]; then	# make check-debug: the debug kernel checks are on
+		local feat
+		feat=$(paste -sd' ' "$out/debug-features" 2>/dev/null)
+		if [ "$feat" = "kasan ubsan kmemleak lockdep slub_debug" ]; then
+			point pass "$k: KASAN, UBSAN, kmemleak, lockdep and slub_debug active in the guest" "$k"
+		else
+			point fail "$k: KASAN, UBSAN, kmemleak, lockdep and slub_debug active in the guest (only: ${feat:-none})" "$k"
+		fi
 	fi
 	if [ ! -e "$out/finished" ]; then
 		point fail "$k: the test run inside the VM did not finish" "$k"

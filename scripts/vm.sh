@@ -16,6 +16,11 @@
 # guest's root, but virtme-ng's init mounts empty tmpfs over /run, /var/tmp, /var/log,
 # /var/cache and a few more, so a checkout there would otherwise be invisible. Further
 # host directories the guest must see: ESPX_VM_RODIRS (space-separated).
+# Another kernel than Debian's (make check-debug): ESPX_VM_KERNEL=ROOT/boot/vmlinuz-KVER with
+# its modules in ROOT/lib/modules/KVER (virtme-ng links them in the guest; an overlay makes
+# them writable there, as /lib/modules is for a Debian kernel); ESPX_VM_APPEND: more kernel
+# command line. ESPX_VM_FASTINIT=1: virtme-ng's init without its udev coldplug and
+# systemd-tmpfiles (scripts/vm-init-hook.sh says why; make check-debug needs it).
 set -euo pipefail
 kver=$1 rwdir=$2; shift 2
 top=$(dirname "$(dirname "$(readlink -f "$0")")")
@@ -23,10 +28,17 @@ rodirs=()
 for d in "$top" ${ESPX_VM_RODIRS:-}; do
 	rodirs+=(--rodir "$d=$d")	# guest path = host path
 done
-kernel=/boot/vmlinuz-$kver
+kernel=${ESPX_VM_KERNEL:-/boot/vmlinuz-$kver}
 [ -e "$kernel" ] || { echo "vm: no kernel $kernel (run 'make deps')" >&2; exit 1; }
+extra=()
+if [ -n "${ESPX_VM_KERNEL:-}" ]; then
+	mods=$(dirname "$(dirname "$(readlink -f "$kernel")")")/lib/modules/$kver
+	[ -d "$mods" ] && extra+=(--overlay-rwdir "$mods")
+fi
+[ -n "${ESPX_VM_APPEND:-}" ] && extra+=(--append "$ESPX_VM_APPEND")
+[ -n "${ESPX_VM_FASTINIT:-}" ] && extra+=(--append "BASH_ENV=$top/scripts/vm-init-hook.sh")
 mkdir -p "$rwdir"
 # The guest console (loglevel 5: warnings and worse) goes to ESPX_VM_CONSOLE (default: our stderr).
 [ -n "${ESPX_VM_CONSOLE:-}" ] && exec 2>>"$ESPX_VM_CONSOLE"
 exec vng --verbose --append loglevel=5 --run "$kernel" --disable-kvm --cpus "${ESPX_VM_CPUS:-2}" --memory "${ESPX_VM_MEM:-2G}" \
-	--qemu-opts="-cpu max -accel tcg,thread=${ESPX_VM_TCG_THREAD:-single}" "${rodirs[@]}" --rwdir "/tmp/espx-out=$rwdir" --exec "$*" </dev/null
+	--qemu-opts="-cpu max -accel tcg,thread=${ESPX_VM_TCG_THREAD:-single}" "${rodirs[@]}" --rwdir "/tmp/espx-out=$rwdir" ${extra[@]+"${extra[@]}"} --exec "$*" </dev/null
