@@ -33,6 +33,26 @@
  *                         --poke: after the first round of each dump, SET
  *                         and DEL the config ADDR/0x5fe from a second
  *                         socket, so that every dump spans a change
+ *   espx_genl rule-add --name N [--prio P] [--fallback] [--count K]
+ *             [--m-family 4|6] [--m-daddr A[/P]] [--m-saddr A[/P]]
+ *             [--m-mode N] [--m-reqid N] [--m-mark M] [--m-mark-mask M]
+ *             [--m-if-id N] [--m-spi-min N] [--m-spi-max N]
+ *             [--sel-family 4|6] [--sel-src A[/P]] [--sel-dst A[/P]]
+ *             [--sel-proto N] [--sel-sport N] [--sel-dport N]
+ *             [the feature options of set] [--rule-unknown] [--match-unknown]
+ *                         ESPX_CMD_RULE_ADD; values are sent raw (a prefix
+ *                         length too), only when given; --count K adds
+ *                         N0..N<K-1> and prints "added M"; --*-unknown put an
+ *                         unknown attribute in the rule / match nest
+ *   espx_genl rule-del|rule-get --name N   RULE_DEL / RULE_GET (doit)
+ *   espx_genl rule-dump   one line per rule, in order: "rule N prio P
+ *                         fallback 0|1 hits H fallbacks F [family 4|6]
+ *                         [daddr A/P] [saddr A/P] [mode N] [reqid N]
+ *                         [mark 0xM/0xM] [if_id N] [spi 0xMIN-0xMAX] [sel
+ *                         [family 4|6] [src A/P] [dst A/P] [proto N]
+ *                         [sport N] [dport N]] [wesp ...] [counters ...]
+ *                         [diet ...]" (the features as get prints them)
+ *   espx_genl rule-flush  delete every rule, print "flushed N"
  *   espx_genl -n NETNS CMD ...: in the named network namespace
  *   espx_genl batch        the commands on stdin, one a line, each in a
  *                         forked child; exit status: how many failed
@@ -165,6 +185,7 @@ static const char * const ns_stat_names[ESPX_NS_STAT_MAX + 1] = {
 	[ESPX_NS_STAT_DIET_TRUNCATED] = "diet_truncated",
 	[ESPX_NS_STAT_DIET_NO_SA] = "diet_no_sa",
 	[ESPX_NS_STAT_PENDING_EXPIRED] = "pending_expired",
+	[ESPX_NS_STAT_RULE_FALLBACK] = "rule_fallback",
 };
 
 static int ext_ack_cb(const struct nlattr *a, void *data)
@@ -1382,6 +1403,9 @@ static void help(void)
 		"          so it goes when espx_genl exits; with -- CMD: run CMD while\n"
 		"          the socket is open, exit with its status\n"
 		"       espx_genl ctr [--family 4|6] --daddr A --spi X [--proto N] ...\n"
+		"       espx_genl rule-add --name N [--prio P] [--fallback] [--m-*/--sel-* ...]\n"
+		"                 [feature options of set]\n"
+		"       espx_genl rule-del|rule-get --name N | rule-dump | rule-flush\n"
 		"       espx_genl dump|count|info|status|resolve|badinput\n"
 		"       espx_genl dumpintr N [SA-ID] [--poke ADDR]\n"
 		"       espx_genl batch   (commands on stdin, one a line)\n");
@@ -1501,6 +1525,420 @@ static int fail(struct nl *nl, const char *what, int err)
 	return -err > 255 ? 255 : -err;
 }
 
+/* ------------------------------------------------------------------ */
+/* rules: rule-add, rule-del, rule-get, rule-dump, rule-flush */
+
+/* A prefix as given: the length is sent raw (-1: not sent). */
+struct rule_prefix {
+	int alen;		/* 0: not given */
+	unsigned char a[16];
+	int plen;
+};
+
+struct rule_cfg {
+	const char *name;
+	long long prio;		/* -1: not sent */
+	bool fallback;
+	int count;		/* rule-add: add NAME0..NAME<count-1> */
+	bool unknown_rule, unknown_match;
+	int family;		/* -1: not sent */
+	struct rule_prefix daddr, saddr;
+	int mode;
+	long long reqid, mark, mark_mask, if_id, spi_min, spi_max;
+	bool sel;
+	int sel_family;
+	struct rule_prefix sel_src, sel_dst;
+	int sel_proto, sel_sport, sel_dport;
+};
+
+static void rule_cfg_default(struct rule_cfg *rc)
+{
+	memset(rc, 0, sizeof(*rc));
+	rc->prio = -1;
+	rc->family = -1;
+	rc->mode = -1;
+	rc->reqid = rc->mark = rc->mark_mask = rc->if_id = -1;
+	rc->spi_min = rc->spi_max = -1;
+	rc->sel_family = rc->sel_proto = rc->sel_sport = rc->sel_dport = -1;
+	rc->daddr.plen = rc->saddr.plen = -1;
+	rc->sel_src.plen = rc->sel_dst.plen = -1;
+}
+
+/* A[/P]: IPv6 if it has a ':' */
+static void rule_prefix(struct rule_prefix *p, char *arg)
+{
+	char *slash = strchr(arg, '/');
+	int fam = strchr(arg, ':') ? AF_INET6 : AF_INET;
+
+	p->plen = -1;
+	if (slash) {
+		*slash++ = 0;
+		p->plen = strtol(slash, NULL, 0);
+	}
+	p->alen = fam == AF_INET6 ? 16 : 4;
+	if (inet_pton(fam, arg, p->a) != 1) {
+		fprintf(stderr, "espx_genl: bad address %s\n", arg);
+		exit(EINVAL);
+	}
+}
+
+static int rule_family(const char *arg)
+{
+	int v = atoi(arg);
+
+	return v == 4 ? AF_INET : v == 6 ? AF_INET6 : v;
+}
+
+static void put_u32_opt(struct nlmsghdr *nlh, __u16 type, long long v)
+{
+	if (v >= 0)
+		mnl_attr_put_u32(nlh, type, v);
+}
+
+static void put_prefix(struct nlmsghdr *nlh, __u16 type, __u16 ptype,
+		       const struct rule_prefix *p)
+{
+	if (p->alen)
+		mnl_attr_put(nlh, type, p->alen, p->a);
+	if (p->plen >= 0)
+		mnl_attr_put_u8(nlh, ptype, p->plen);
+}
+
+static void put_rule(struct nlmsghdr *nlh, const struct rule_cfg *rc,
+		     const char *name, bool full)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, ESPX_A_RULE), *m, *s;
+
+	if (name)
+		mnl_attr_put_strz(nlh, ESPX_RULE_NAME, name);
+	if (rc->unknown_rule)
+		mnl_attr_put_u32(nlh, ESPX_RULE_MAX + 1, 0);
+	if (!full)
+		goto out;
+	put_u32_opt(nlh, ESPX_RULE_PRIO, rc->prio);
+	if (rc->fallback)
+		mnl_attr_put(nlh, ESPX_RULE_FALLBACK, 0, NULL);
+	m = mnl_attr_nest_start(nlh, ESPX_RULE_MATCH);
+	if (rc->family >= 0)
+		mnl_attr_put_u16(nlh, ESPX_MATCH_FAMILY, rc->family);
+	put_prefix(nlh, ESPX_MATCH_DADDR, ESPX_MATCH_DADDR_PLEN, &rc->daddr);
+	put_prefix(nlh, ESPX_MATCH_SADDR, ESPX_MATCH_SADDR_PLEN, &rc->saddr);
+	put_u8_opt(nlh, ESPX_MATCH_MODE, rc->mode);
+	put_u32_opt(nlh, ESPX_MATCH_REQID, rc->reqid);
+	put_u32_opt(nlh, ESPX_MATCH_MARK, rc->mark);
+	put_u32_opt(nlh, ESPX_MATCH_MARK_MASK, rc->mark_mask);
+	put_u32_opt(nlh, ESPX_MATCH_IF_ID, rc->if_id);
+	put_u32_opt(nlh, ESPX_MATCH_SPI_MIN, rc->spi_min);
+	put_u32_opt(nlh, ESPX_MATCH_SPI_MAX, rc->spi_max);
+	if (rc->unknown_match)
+		mnl_attr_put_u32(nlh, ESPX_MATCH_MAX + 1, 0);
+	if (rc->sel) {
+		s = mnl_attr_nest_start(nlh, ESPX_MATCH_SEL);
+		if (rc->sel_family >= 0)
+			mnl_attr_put_u16(nlh, ESPX_SEL_FAMILY, rc->sel_family);
+		put_prefix(nlh, ESPX_SEL_SADDR, ESPX_SEL_SADDR_PLEN,
+			   &rc->sel_src);
+		put_prefix(nlh, ESPX_SEL_DADDR, ESPX_SEL_DADDR_PLEN,
+			   &rc->sel_dst);
+		put_u8_opt(nlh, ESPX_SEL_PROTO, rc->sel_proto);
+		if (rc->sel_sport >= 0)
+			mnl_attr_put_u16(nlh, ESPX_SEL_SPORT, rc->sel_sport);
+		if (rc->sel_dport >= 0)
+			mnl_attr_put_u16(nlh, ESPX_SEL_DPORT, rc->sel_dport);
+		mnl_attr_nest_end(nlh, s);
+	}
+	mnl_attr_nest_end(nlh, m);
+out:
+	mnl_attr_nest_end(nlh, nest);
+}
+
+static void print_prefix(const char *key, int fam, const struct nlattr *a,
+			 const struct nlattr *plen)
+{
+	char addr[INET6_ADDRSTRLEN] = "?";
+
+	if (!a)
+		return;
+	inet_ntop(fam, mnl_attr_get_payload(a), addr, sizeof(addr));
+	printf(" %s %s/%u", key, addr, plen ? mnl_attr_get_u8(plen) : 999);
+}
+
+static void print_sel(const struct nlattr *nest)
+{
+	const struct nlattr *s[ESPX_SEL_MAX + 1] = {};
+	struct tb t = { s, ESPX_SEL_MAX };
+	int fam = 0;
+
+	mnl_attr_parse_nested(nest, tb_cb, &t);
+	printf(" sel");
+	if (s[ESPX_SEL_FAMILY]) {
+		fam = mnl_attr_get_u16(s[ESPX_SEL_FAMILY]);
+		printf(" family %d", fam == AF_INET6 ? 6 : 4);
+	}
+	print_prefix("src", fam, s[ESPX_SEL_SADDR], s[ESPX_SEL_SADDR_PLEN]);
+	print_prefix("dst", fam, s[ESPX_SEL_DADDR], s[ESPX_SEL_DADDR_PLEN]);
+	if (s[ESPX_SEL_PROTO])
+		printf(" proto %u", mnl_attr_get_u8(s[ESPX_SEL_PROTO]));
+	if (s[ESPX_SEL_SPORT])
+		printf(" sport %u", mnl_attr_get_u16(s[ESPX_SEL_SPORT]));
+	if (s[ESPX_SEL_DPORT])
+		printf(" dport %u", mnl_attr_get_u16(s[ESPX_SEL_DPORT]));
+}
+
+static void print_match(const struct nlattr *nest)
+{
+	const struct nlattr *m[ESPX_MATCH_MAX + 1] = {};
+	struct tb t = { m, ESPX_MATCH_MAX };
+	int fam = 0;
+
+	mnl_attr_parse_nested(nest, tb_cb, &t);
+	if (m[ESPX_MATCH_FAMILY]) {
+		fam = mnl_attr_get_u16(m[ESPX_MATCH_FAMILY]);
+		printf(" family %d", fam == AF_INET6 ? 6 : 4);
+	}
+	print_prefix("daddr", fam, m[ESPX_MATCH_DADDR],
+		     m[ESPX_MATCH_DADDR_PLEN]);
+	print_prefix("saddr", fam, m[ESPX_MATCH_SADDR],
+		     m[ESPX_MATCH_SADDR_PLEN]);
+	if (m[ESPX_MATCH_MODE])
+		printf(" mode %u", mnl_attr_get_u8(m[ESPX_MATCH_MODE]));
+	if (m[ESPX_MATCH_REQID])
+		printf(" reqid %u", mnl_attr_get_u32(m[ESPX_MATCH_REQID]));
+	if (m[ESPX_MATCH_MARK])
+		printf(" mark 0x%x/0x%x", mnl_attr_get_u32(m[ESPX_MATCH_MARK]),
+		       m[ESPX_MATCH_MARK_MASK] ?
+		       mnl_attr_get_u32(m[ESPX_MATCH_MARK_MASK]) : 0);
+	if (m[ESPX_MATCH_IF_ID])
+		printf(" if_id %u", mnl_attr_get_u32(m[ESPX_MATCH_IF_ID]));
+	if (m[ESPX_MATCH_SPI_MIN] && m[ESPX_MATCH_SPI_MAX])
+		printf(" spi 0x%x-0x%x", mnl_attr_get_u32(m[ESPX_MATCH_SPI_MIN]),
+		       mnl_attr_get_u32(m[ESPX_MATCH_SPI_MAX]));
+	if (m[ESPX_MATCH_SEL])
+		print_sel(m[ESPX_MATCH_SEL]);
+}
+
+/* "rule NAME prio P fallback 0|1 hits H fallbacks F [match...] [ext...]" */
+static int rule_print_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *top[ESPX_A_MAX + 1] = {}, *r[ESPX_RULE_MAX + 1] = {};
+	const struct nlattr *w[ESPX_WESP_MAX + 1] = {};
+	struct tb t = { top, ESPX_A_MAX };
+	int *n = arg;
+
+	mnl_attr_parse(nlh, sizeof(struct genlmsghdr), tb_cb, &t);
+	if (top[ESPX_A_RULE]) {
+		t = (struct tb){ r, ESPX_RULE_MAX };
+		mnl_attr_parse_nested(top[ESPX_A_RULE], tb_cb, &t);
+	}
+	printf("rule %s prio %u fallback %d hits %llu fallbacks %llu",
+	       r[ESPX_RULE_NAME] ? mnl_attr_get_str(r[ESPX_RULE_NAME]) : "?",
+	       r[ESPX_RULE_PRIO] ? mnl_attr_get_u32(r[ESPX_RULE_PRIO]) : 0,
+	       !!r[ESPX_RULE_FALLBACK], u64_or0(r[ESPX_RULE_HITS]),
+	       u64_or0(r[ESPX_RULE_FALLBACKS]));
+	if (r[ESPX_RULE_MATCH])
+		print_match(r[ESPX_RULE_MATCH]);
+	if (top[ESPX_A_WESP]) {
+		t = (struct tb){ w, ESPX_WESP_MAX };
+		mnl_attr_parse_nested(top[ESPX_A_WESP], tb_cb, &t);
+		printf(" wesp %u", w[ESPX_WESP_CRYPT_OFFSET] ?
+		       mnl_attr_get_u8(w[ESPX_WESP_CRYPT_OFFSET]) : 0);
+	}
+	if (top[ESPX_A_COUNTERS])
+		print_counters_fp(stdout, top[ESPX_A_COUNTERS]);
+	if (top[ESPX_A_DIET])
+		print_diet_fp(stdout, top[ESPX_A_DIET]);
+	printf("\n");
+	(*n)++;
+	return MNL_CB_OK;
+}
+
+static int rule_name_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *top[ESPX_A_MAX + 1] = {}, *r[ESPX_RULE_MAX + 1] = {};
+	struct tb t = { top, ESPX_A_MAX };
+	char (*names)[ESPX_RULE_NAME_LEN] = arg;
+	int i;
+
+	mnl_attr_parse(nlh, sizeof(struct genlmsghdr), tb_cb, &t);
+	if (!top[ESPX_A_RULE])
+		return MNL_CB_OK;
+	t = (struct tb){ r, ESPX_RULE_MAX };
+	mnl_attr_parse_nested(top[ESPX_A_RULE], tb_cb, &t);
+	for (i = 0; i < ESPX_RULES_MAX && names[i][0]; i++)
+		;
+	if (i < ESPX_RULES_MAX && r[ESPX_RULE_NAME])
+		snprintf(names[i], ESPX_RULE_NAME_LEN, "%s",
+			 mnl_attr_get_str(r[ESPX_RULE_NAME]));
+	return MNL_CB_OK;
+}
+
+static int rule_dump(struct nl *nl, msg_fn fn, void *arg)
+{
+	char b[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	nlh = msg_start(nl, b, nl->family_id, ESPX_CMD_RULE_GET, NLM_F_DUMP);
+	return nl_talk(nl, nlh, fn, arg);
+}
+
+static int rule_request(struct nl *nl, __u8 cmd, const struct rule_cfg *rc,
+			const struct set_cfg *sc, const char *name,
+			msg_fn fn, void *arg)
+{
+	char b[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	nlh = msg_start(nl, b, nl->family_id, cmd, NLM_F_ACK);
+	put_rule(nlh, rc, name, cmd == ESPX_CMD_RULE_ADD);
+	if (sc->wesp >= 0)
+		put_wesp(nlh, sc->wesp);
+	if (sc->cc.count >= 0)
+		put_counters(nlh, &sc->cc);
+	if (sc->diet.on)
+		put_diet(nlh, &sc->diet);
+	return nl_talk(nl, nlh, fn, arg);
+}
+
+/* rule-flush: every rule of the netns; prints how many went */
+static int rule_flush(struct nl *nl, const struct rule_cfg *rc,
+		      const struct set_cfg *sc)
+{
+	char (*names)[ESPX_RULE_NAME_LEN];
+	int i, err, n = 0;
+
+	names = calloc(ESPX_RULES_MAX, ESPX_RULE_NAME_LEN);
+	if (!names)
+		return -ENOMEM;
+	err = rule_dump(nl, rule_name_cb, names);
+	for (i = 0; !err && i < ESPX_RULES_MAX && names[i][0]; i++, n++)
+		err = rule_request(nl, ESPX_CMD_RULE_DEL, rc, sc, names[i],
+				   NULL, NULL);
+	free(names);
+	if (!err)
+		printf("flushed %d\n", n);
+	return err;
+}
+
+static int rule_cmd(struct nl *nl, const char *cmd, const struct rule_cfg *rc,
+		    const struct set_cfg *sc)
+{
+	char name[64];
+	int i, err, n = 0;
+
+	if (!strcmp(cmd, "rule-dump")) {
+		err = rule_dump(nl, rule_print_cb, &n);
+		return err ? fail(nl, cmd, err) : 0;
+	}
+	if (!strcmp(cmd, "rule-flush")) {
+		err = rule_flush(nl, rc, sc);
+		return err ? fail(nl, cmd, err) : 0;
+	}
+	if (!strcmp(cmd, "rule-add") && rc->count > 0) {
+		for (i = 0, err = 0; i < rc->count && !err; i++) {
+			snprintf(name, sizeof(name), "%s%d", rc->name ?: "r", i);
+			err = rule_request(nl, ESPX_CMD_RULE_ADD, rc, sc, name,
+					   NULL, NULL);
+			n += !err;
+		}
+		printf("added %d\n", n);
+		return err ? fail(nl, cmd, err) : 0;
+	}
+	if (!strcmp(cmd, "rule-add"))
+		err = rule_request(nl, ESPX_CMD_RULE_ADD, rc, sc, rc->name,
+				   NULL, NULL);
+	else if (!strcmp(cmd, "rule-del"))
+		err = rule_request(nl, ESPX_CMD_RULE_DEL, rc, sc, rc->name,
+				   NULL, NULL);
+	else if (!strcmp(cmd, "rule-get"))
+		err = rule_request(nl, ESPX_CMD_RULE_GET, rc, sc, rc->name,
+				   rule_print_cb, &n);
+	else
+		help();
+	return err ? fail(nl, cmd, err) : 0;
+}
+
+/* getopt codes of the rule options */
+enum {
+	OPT_R_NAME = 0x200,
+	OPT_R_PRIO,
+	OPT_R_FALLBACK,
+	OPT_R_COUNT,
+	OPT_R_UNKNOWN,
+	OPT_R_M_UNKNOWN,
+	OPT_R_FAMILY,
+	OPT_R_DADDR,
+	OPT_R_SADDR,
+	OPT_R_MODE,
+	OPT_R_REQID,
+	OPT_R_MARK,
+	OPT_R_MARK_MASK,
+	OPT_R_IF_ID,
+	OPT_R_SPI_MIN,
+	OPT_R_SPI_MAX,
+	OPT_R_SEL_FAMILY,
+	OPT_R_SEL_SRC,
+	OPT_R_SEL_DST,
+	OPT_R_SEL_PROTO,
+	OPT_R_SEL_SPORT,
+	OPT_R_SEL_DPORT,
+};
+
+#define RULE_OPTS \
+	{ "name", required_argument, NULL, OPT_R_NAME }, \
+	{ "prio", required_argument, NULL, OPT_R_PRIO }, \
+	{ "fallback", no_argument, NULL, OPT_R_FALLBACK }, \
+	{ "count", required_argument, NULL, OPT_R_COUNT }, \
+	{ "rule-unknown", no_argument, NULL, OPT_R_UNKNOWN }, \
+	{ "match-unknown", no_argument, NULL, OPT_R_M_UNKNOWN }, \
+	{ "m-family", required_argument, NULL, OPT_R_FAMILY }, \
+	{ "m-daddr", required_argument, NULL, OPT_R_DADDR }, \
+	{ "m-saddr", required_argument, NULL, OPT_R_SADDR }, \
+	{ "m-mode", required_argument, NULL, OPT_R_MODE }, \
+	{ "m-reqid", required_argument, NULL, OPT_R_REQID }, \
+	{ "m-mark", required_argument, NULL, OPT_R_MARK }, \
+	{ "m-mark-mask", required_argument, NULL, OPT_R_MARK_MASK }, \
+	{ "m-if-id", required_argument, NULL, OPT_R_IF_ID }, \
+	{ "m-spi-min", required_argument, NULL, OPT_R_SPI_MIN }, \
+	{ "m-spi-max", required_argument, NULL, OPT_R_SPI_MAX }, \
+	{ "sel-family", required_argument, NULL, OPT_R_SEL_FAMILY }, \
+	{ "sel-src", required_argument, NULL, OPT_R_SEL_SRC }, \
+	{ "sel-dst", required_argument, NULL, OPT_R_SEL_DST }, \
+	{ "sel-proto", required_argument, NULL, OPT_R_SEL_PROTO }, \
+	{ "sel-sport", required_argument, NULL, OPT_R_SEL_SPORT }, \
+	{ "sel-dport", required_argument, NULL, OPT_R_SEL_DPORT }
+
+/* One rule option into @rc; false if @c is not one. */
+static bool rule_opt(struct rule_cfg *rc, int c, char *arg)
+{
+	switch (c) {
+	case OPT_R_NAME: rc->name = arg; break;
+	case OPT_R_PRIO: rc->prio = strtoull(arg, NULL, 0); break;
+	case OPT_R_FALLBACK: rc->fallback = true; break;
+	case OPT_R_COUNT: rc->count = atoi(arg); break;
+	case OPT_R_UNKNOWN: rc->unknown_rule = true; break;
+	case OPT_R_M_UNKNOWN: rc->unknown_match = true; break;
+	case OPT_R_FAMILY: rc->family = rule_family(arg); break;
+	case OPT_R_DADDR: rule_prefix(&rc->daddr, arg); break;
+	case OPT_R_SADDR: rule_prefix(&rc->saddr, arg); break;
+	case OPT_R_MODE: rc->mode = atoi(arg); break;
+	case OPT_R_REQID: rc->reqid = strtoull(arg, NULL, 0); break;
+	case OPT_R_MARK: rc->mark = strtoull(arg, NULL, 0); break;
+	case OPT_R_MARK_MASK: rc->mark_mask = strtoull(arg, NULL, 0); break;
+	case OPT_R_IF_ID: rc->if_id = strtoull(arg, NULL, 0); break;
+	case OPT_R_SPI_MIN: rc->spi_min = strtoull(arg, NULL, 0); break;
+	case OPT_R_SPI_MAX: rc->spi_max = strtoull(arg, NULL, 0); break;
+	case OPT_R_SEL_FAMILY: rc->sel = true; rc->sel_family = rule_family(arg); break;
+	case OPT_R_SEL_SRC: rc->sel = true; rule_prefix(&rc->sel_src, arg); break;
+	case OPT_R_SEL_DST: rc->sel = true; rule_prefix(&rc->sel_dst, arg); break;
+	case OPT_R_SEL_PROTO: rc->sel = true; rc->sel_proto = atoi(arg); break;
+	case OPT_R_SEL_SPORT: rc->sel = true; rc->sel_sport = atoi(arg); break;
+	case OPT_R_SEL_DPORT: rc->sel = true; rc->sel_dport = atoi(arg); break;
+	default:
+		return false;
+	}
+	return true;
+}
+
 static int run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1526,9 +1964,11 @@ static int run(int argc, char **argv)
 		{ "diet-iiv", no_argument, NULL, OPT_DIET_IIV },
 		{ "tied", no_argument, NULL, 't' },
 		{ "poke", required_argument, NULL, 'P' },
+		RULE_OPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cmd, *daddr = NULL, *num = NULL, *poke_addr = NULL;
+	struct rule_cfg rc;
 	struct set_cfg sc;
 	struct sa_id id;
 	int c, err, n = 0;
@@ -1539,6 +1979,7 @@ static int run(int argc, char **argv)
 		help();
 	cmd = argv[1];
 	set_cfg_default(&sc);
+	rule_cfg_default(&rc);
 	sc.detached = true;
 	id_default(&id);
 	id.spi = 0;
@@ -1591,7 +2032,8 @@ static int run(int argc, char **argv)
 			poke_addr = optarg;
 			break;
 		default:
-			if (!diet_opt(&sc.diet, c, optarg))
+			if (!diet_opt(&sc.diet, c, optarg) &&
+			    !rule_opt(&rc, c, optarg))
 				help();
 		}
 	}
@@ -1623,6 +2065,9 @@ static int run(int argc, char **argv)
 			printf("%d\n", n);
 		return 0;
 	}
+
+	if (!strncmp(cmd, "rule-", 5))
+		return rule_cmd(&nl, cmd, &rc, &sc);
 
 	if (!strcmp(cmd, "info") || !strcmp(cmd, "status")) {
 		err = info(&nl);

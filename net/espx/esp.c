@@ -34,6 +34,7 @@
 #include "counters.h"
 #include "diet.h"
 #include "proto.h"
+#include "rules.h"
 #include "seq.h"
 #include "codec/esp_codec.c"
 
@@ -138,6 +139,8 @@ static int espx_init_state(struct xfrm_state *x,
 	return 0;
 
 err_unbind:
+	if (sa->rule[0])
+		espx_rule_msg(extack, sa->rule, x);
 	espx_diet_destroy(x);
 	espx_sa_unbind(x);
 	return err;

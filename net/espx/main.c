@@ -22,6 +22,7 @@
 #include "proto.h"
 #include "diet.h"
 #include "km.h"
+#include "rules.h"
 
 #define ESPX_VERSION "0.1"
 
@@ -38,9 +39,13 @@ static int __init espx_init(void)
 	if (err)
 		return err;
 
-	err = espx_genl_init();
+	err = espx_rules_init();
 	if (err)
 		goto err_sa;
+
+	err = espx_genl_init();
+	if (err)
+		goto err_rules;
 
 	/* never fails; acts on espx's states only, and there are none yet */
 	espx_km_init();
@@ -59,6 +64,8 @@ static int __init espx_init(void)
 err_km:
 	espx_km_exit();
 	espx_genl_exit();
+err_rules:
+	espx_rules_exit();
 err_sa:
 	espx_sa_exit();
 	return err;
@@ -70,6 +77,7 @@ static void __exit espx_exit(void)
 	espx_proto_exit();
 	espx_km_exit();
 	espx_genl_exit();
+	espx_rules_exit();
 	espx_sa_exit();
 }
 

@@ -18,6 +18,7 @@
 #include "counters.h"
 #include "proto.h"
 #include "netlink.h"
+#include "rules.h"
 
 #define ESPX_DSCP_MAX	63	/* a 6-bit field */
 
@@ -69,6 +70,53 @@ static const struct nla_policy espx_diet_policy[ESPX_DIET_MAX + 1] = {
 	[ESPX_DIET_IIV]		= { .type = NLA_FLAG },
 };
 
+static const struct nla_policy espx_sel_policy[ESPX_SEL_MAX + 1] = {
+	[ESPX_SEL_FAMILY]	= { .type = NLA_U16 },
+	/* maximum length here; exact length per family in espx_nl_addr() */
+	[ESPX_SEL_SADDR]	= { .type = NLA_BINARY,
+				    .len = sizeof(struct in6_addr) },
+	[ESPX_SEL_SADDR_PLEN]	= { .type = NLA_U8 },
+	[ESPX_SEL_DADDR]	= { .type = NLA_BINARY,
+				    .len = sizeof(struct in6_addr) },
+	[ESPX_SEL_DADDR_PLEN]	= { .type = NLA_U8 },
+	[ESPX_SEL_PROTO]	= NLA_POLICY_MIN(NLA_U8, 1),
+	[ESPX_SEL_SPORT]	= { .type = NLA_U16 },
+	[ESPX_SEL_DPORT]	= { .type = NLA_U16 },
+};
+
+static const struct nla_policy espx_match_policy[ESPX_MATCH_MAX + 1] = {
+	[ESPX_MATCH_FAMILY]	= { .type = NLA_U16 },
+	[ESPX_MATCH_DADDR]	= { .type = NLA_BINARY,
+				    .len = sizeof(struct in6_addr) },
+	[ESPX_MATCH_DADDR_PLEN]	= { .type = NLA_U8 },
+	[ESPX_MATCH_SADDR]	= { .type = NLA_BINARY,
+				    .len = sizeof(struct in6_addr) },
+	[ESPX_MATCH_SADDR_PLEN]	= { .type = NLA_U8 },
+	/* ROUTEOPTIMIZATION and IN_TRIGGER are refused in espx_nl_match() */
+	[ESPX_MATCH_MODE]	= NLA_POLICY_MAX(NLA_U8, XFRM_MODE_BEET),
+	[ESPX_MATCH_REQID]	= { .type = NLA_U32 },
+	[ESPX_MATCH_MARK]	= { .type = NLA_U32 },
+	[ESPX_MATCH_MARK_MASK]	= { .type = NLA_U32 },
+	[ESPX_MATCH_IF_ID]	= { .type = NLA_U32 },
+	[ESPX_MATCH_SPI_MIN]	= { .type = NLA_U32 },
+	[ESPX_MATCH_SPI_MAX]	= { .type = NLA_U32 },
+	[ESPX_MATCH_SEL]	= NLA_POLICY_NESTED(espx_sel_policy),
+};
+
+static const struct nla_policy espx_rule_policy[ESPX_RULE_MAX + 1] = {
+	/* characters and emptiness are checked in espx_nl_rule_name() */
+	[ESPX_RULE_NAME]	= { .type = NLA_NUL_STRING,
+				    .len = ESPX_RULE_NAME_LEN - 1 },
+	[ESPX_RULE_PRIO]	= { .type = NLA_U32 },
+	[ESPX_RULE_FALLBACK]	= { .type = NLA_FLAG },
+	[ESPX_RULE_MATCH]	= NLA_POLICY_NESTED(espx_match_policy),
+	[ESPX_RULE_HITS]	= { .type = NLA_REJECT,
+				    .reject_message = "espx: rule hits are reply-only" },
+	[ESPX_RULE_FALLBACKS]	= { .type = NLA_REJECT,
+				    .reject_message = "espx: rule fallbacks are reply-only" },
+	[ESPX_RULE_PAD]		= { .type = NLA_REJECT },
+};
+
 static const struct nla_policy espx_policy[ESPX_A_MAX + 1] = {
 	[ESPX_A_SA_ID]	= NLA_POLICY_NESTED(espx_id_policy),
 	[ESPX_A_STATUS]	= { .type = NLA_REJECT,
@@ -84,6 +132,7 @@ static const struct nla_policy espx_policy[ESPX_A_MAX + 1] = {
 			    .reject_message = "espx: counter state is reply-only" },
 	[ESPX_A_DIET]	= NLA_POLICY_NESTED(espx_diet_policy),
 	[ESPX_A_DETACHED] = { .type = NLA_FLAG },
+	[ESPX_A_RULE]	= NLA_POLICY_NESTED(espx_rule_policy),
 };
 
 static struct genl_family espx_genl_family;
@@ -281,11 +330,27 @@ static int espx_nl_put_diet(struct sk_buff *skb, const struct espx_cfg *cfg)
 	return 0;
 }
 
+/* The feature attributes of @e's config. */
+static int espx_nl_put_ext(struct sk_buff *skb, const struct espx_entry *e)
+{
+	struct nlattr *nest;
+
+	if (e->cfg->wesp) {
+		nest = nla_nest_start(skb, ESPX_A_WESP);
+		if (!nest ||
+		    nla_put_u8(skb, ESPX_WESP_CRYPT_OFFSET, e->cfg->crypt_offset))
+			return -EMSGSIZE;
+		nla_nest_end(skb, nest);
+	}
+	if (espx_nl_put_counters(skb, e) || espx_nl_put_diet(skb, e->cfg))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int espx_nl_fill(const struct espx_entry *e, void *arg)
 {
 	struct espx_nl_reply *r = arg;
 	struct sk_buff *skb = r->skb;
-	struct nlattr *nest;
 	void *hdr;
 
 	hdr = genlmsg_put(skb, r->portid, r->seq, &espx_genl_family, r->flags,
@@ -297,14 +362,7 @@ static int espx_nl_fill(const struct espx_entry *e, void *arg)
 	if (espx_nl_put_id(skb, e->id) ||
 	    nla_put_u32(skb, ESPX_A_STATUS, espx_entry_status(e)))
 		goto cancel;
-	if (e->cfg->wesp) {
-		nest = nla_nest_start(skb, ESPX_A_WESP);
-		if (!nest ||
-		    nla_put_u8(skb, ESPX_WESP_CRYPT_OFFSET, e->cfg->crypt_offset))
-			goto cancel;
-		nla_nest_end(skb, nest);
-	}
-	if (espx_nl_put_counters(skb, e) || espx_nl_put_diet(skb, e->cfg))
+	if (espx_nl_put_ext(skb, e))
 		goto cancel;
 	if (e->sa && espx_nl_put_stats(skb, e->sa))
 		goto cancel;
@@ -496,6 +554,25 @@ static int espx_nl_diet(struct genl_info *info, struct espx_cfg *cfg)
 	return 0;
 }
 
+/* The feature attributes of a SET or RULE_ADD request into @cfg. */
+static int espx_nl_cfg(struct genl_info *info, struct espx_cfg *cfg)
+{
+	int err;
+
+	err = espx_nl_diet(info, cfg);
+	if (!err)
+		err = espx_nl_counters(info, cfg);
+	if (!err)
+		err = espx_nl_wesp(info, cfg);
+	if (err)
+		return err;
+	err = espx_cfg_check(NULL, cfg, info->extack);
+	if (err)	/* the nest of the extension that cannot be */
+		NL_SET_BAD_ATTR(info->extack, info->attrs[ESPX_A_DIET] ?:
+					      info->attrs[ESPX_A_COUNTERS]);
+	return err;
+}
+
 static int espx_nl_set(struct sk_buff *skb, struct genl_info *info)
 {
 	struct espx_cfg cfg = {};
@@ -504,20 +581,9 @@ static int espx_nl_set(struct sk_buff *skb, struct genl_info *info)
 
 	err = espx_nl_id(info, &id);
 	if (!err)
-		err = espx_nl_diet(info, &cfg);
-	if (!err)
-		err = espx_nl_counters(info, &cfg);
-	if (!err)
-		err = espx_nl_wesp(info, &cfg);
+		err = espx_nl_cfg(info, &cfg);
 	if (err)
 		return err;
-	err = espx_cfg_check(NULL, &cfg, info->extack);
-	if (err) {
-		/* the nest of the extension that cannot be */
-		NL_SET_BAD_ATTR(info->extack, info->attrs[ESPX_A_DIET] ?:
-					      info->attrs[ESPX_A_COUNTERS]);
-		return err;
-	}
 	/* owner 0: a detached config, not freed when this socket closes */
 	return espx_cfg_add(genl_info_net(info), &id, &cfg,
 			    info->attrs[ESPX_A_DETACHED] ? 0 : info->snd_portid,
@@ -717,6 +783,447 @@ static int espx_nl_info(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
+/* ---- rules ------------------------------------------------------------ */
+
+static unsigned int espx_nl_addr_bits(u16 family)
+{
+	return family == AF_INET ? 32 : 128;
+}
+
+/* Clear the bits of @a past @plen. */
+static void espx_nl_addr_mask(xfrm_address_t *a, unsigned int plen)
+{
+	int i, bits;
+
+	for (i = 0; i < 4; i++) {
+		bits = clamp_t(int, (int)plen - 32 * i, 0, 32);
+		if (!bits)
+			a->a6[i] = 0;
+		else if (bits < 32)
+			a->a6[i] &= htonl(~0U << (32 - bits));
+	}
+}
+
+/* A prefix (@a, @plen_a) of a match or selector, in the family @family
+ * (0: none given) into @addr, @plen.
+ */
+static int espx_nl_addr(struct nlattr *a, struct nlattr *plen_a, u16 family,
+			xfrm_address_t *addr, u8 *plen,
+			struct netlink_ext_ack *extack)
+{
+	unsigned int max;
+
+	if (!a) {
+		if (!plen_a)
+			return 0;
+		NL_SET_ERR_MSG_ATTR(extack, plen_a,
+				    "prefix length without its address");
+		return -EINVAL;
+	}
+	if (!family) {
+		NL_SET_ERR_MSG_ATTR(extack, a, "an address needs its family");
+		return -EINVAL;
+	}
+	if (nla_len(a) != (family == AF_INET ? sizeof(struct in_addr) :
+			   sizeof(struct in6_addr))) {
+		NL_SET_ERR_MSG_ATTR(extack, a,
+				    "address length does not match the family");
+		return -EINVAL;
+	}
+	max = espx_nl_addr_bits(family);
+	*plen = max;
+	if (plen_a) {
+		*plen = nla_get_u8(plen_a);
+		if (*plen > max && family == AF_INET) {
+			NL_SET_ERR_MSG_ATTR(extack, plen_a,
+					    "prefix length above 32 for IPv4");
+			return -EINVAL;
+		}
+		if (*plen > max) {
+			NL_SET_ERR_MSG_ATTR(extack, plen_a,
+					    "prefix length above 128 for IPv6");
+			return -EINVAL;
+		}
+	}
+	memset(addr, 0, sizeof(*addr));
+	nla_memcpy(addr, a, sizeof(*addr));
+	espx_nl_addr_mask(addr, *plen);
+	return 0;
+}
+
+static int espx_nl_family(struct nlattr *a, u16 *family,
+			  struct netlink_ext_ack *extack)
+{
+	if (!a)
+		return 0;
+	*family = nla_get_u16(a);
+	if (*family != AF_INET && *family != AF_INET6) {
+		NL_SET_ERR_MSG_ATTR(extack, a, "unsupported address family");
+		return -EAFNOSUPPORT;
+	}
+	return 0;
+}
+
+static u32 espx_nl_has(struct nlattr **tb, int max)
+{
+	u32 has = 0;
+	int i;
+
+	for (i = 1; i <= max; i++)
+		if (tb[i])
+			has |= BIT(i);
+	return has;
+}
+
+static int espx_nl_sel(struct nlattr *nest, struct espx_rule_match *m,
+		       struct netlink_ext_ack *extack)
+{
+	struct espx_rule_sel *s = &m->sel;
+	struct nlattr *tb[ESPX_SEL_MAX + 1];
+	int err;
+
+	err = nla_parse_nested(tb, ESPX_SEL_MAX, nest, espx_sel_policy, extack);
+	if (!err)
+		err = espx_nl_family(tb[ESPX_SEL_FAMILY], &s->family, extack);
+	if (!err)
+		err = espx_nl_addr(tb[ESPX_SEL_SADDR], tb[ESPX_SEL_SADDR_PLEN],
+				   s->family, &s->saddr, &s->splen, extack);
+	if (!err)
+		err = espx_nl_addr(tb[ESPX_SEL_DADDR], tb[ESPX_SEL_DADDR_PLEN],
+				   s->family, &s->daddr, &s->dplen, extack);
+	if (err)
+		return err;
+	if (tb[ESPX_SEL_PROTO])
+		s->proto = nla_get_u8(tb[ESPX_SEL_PROTO]);
+	if ((tb[ESPX_SEL_SPORT] || tb[ESPX_SEL_DPORT]) && !s->proto) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[ESPX_SEL_SPORT] ?: tb[ESPX_SEL_DPORT],
+				    "a selector port needs the protocol");
+		return -EINVAL;
+	}
+	if (tb[ESPX_SEL_SPORT])
+		s->sport = nla_get_u16(tb[ESPX_SEL_SPORT]);
+	if (tb[ESPX_SEL_DPORT])
+		s->dport = nla_get_u16(tb[ESPX_SEL_DPORT]);
+	m->sel_has = espx_nl_has(tb, ESPX_SEL_MAX);
+	return 0;
+}
+
+static int espx_nl_match_mark(struct nlattr **tb, struct espx_rule_match *m,
+			      struct netlink_ext_ack *extack)
+{
+	if (!tb[ESPX_MATCH_MARK]) {
+		if (!tb[ESPX_MATCH_MARK_MASK])
+			return 0;
+		NL_SET_ERR_MSG_ATTR(extack, tb[ESPX_MATCH_MARK_MASK],
+				    "mark mask without the mark");
+		return -EINVAL;
+	}
+	m->mark = nla_get_u32(tb[ESPX_MATCH_MARK]);
+	m->mark_mask = tb[ESPX_MATCH_MARK_MASK] ?
+		       nla_get_u32(tb[ESPX_MATCH_MARK_MASK]) : ~0U;
+	if (m->mark & ~m->mark_mask) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[ESPX_MATCH_MARK],
+				    "mark has bits outside its mask");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int espx_nl_match(struct nlattr *nest, struct espx_rule_match *m,
+			 struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[ESPX_MATCH_MAX + 1];
+	int err;
+
+	m->spi_min = 0;
+	m->spi_max = U32_MAX;
+	if (!nest)
+		return 0;
+	err = nla_parse_nested(tb, ESPX_MATCH_MAX, nest, espx_match_policy,
+			       extack);
+	if (!err)
+		err = espx_nl_family(tb[ESPX_MATCH_FAMILY], &m->family, extack);
+	if (!err)
+		err = espx_nl_addr(tb[ESPX_MATCH_DADDR],
+				   tb[ESPX_MATCH_DADDR_PLEN], m->family,
+				   &m->daddr, &m->dplen, extack);
+	if (!err)
+		err = espx_nl_addr(tb[ESPX_MATCH_SADDR],
+				   tb[ESPX_MATCH_SADDR_PLEN], m->family,
+				   &m->saddr, &m->splen, extack);
+	if (!err)
+		err = espx_nl_match_mark(tb, m, extack);
+	if (!err && tb[ESPX_MATCH_SEL])
+		err = espx_nl_sel(tb[ESPX_MATCH_SEL], m, extack);
+	if (err)
+		return err;
+	if (tb[ESPX_MATCH_MODE]) {
+		m->mode = nla_get_u8(tb[ESPX_MATCH_MODE]);
+		if (m->mode != XFRM_MODE_TRANSPORT &&
+		    m->mode != XFRM_MODE_TUNNEL && m->mode != XFRM_MODE_BEET) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[ESPX_MATCH_MODE],
+					    "mode must be transport, tunnel or beet");
+			return -EINVAL;
+		}
+	}
+	if (tb[ESPX_MATCH_REQID])
+		m->reqid = nla_get_u32(tb[ESPX_MATCH_REQID]);
+	if (tb[ESPX_MATCH_IF_ID])
+		m->if_id = nla_get_u32(tb[ESPX_MATCH_IF_ID]);
+	if (tb[ESPX_MATCH_SPI_MIN])
+		m->spi_min = nla_get_u32(tb[ESPX_MATCH_SPI_MIN]);
+	if (tb[ESPX_MATCH_SPI_MAX])
+		m->spi_max = nla_get_u32(tb[ESPX_MATCH_SPI_MAX]);
+	if (m->spi_min > m->spi_max) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[ESPX_MATCH_SPI_MAX] ?:
+				    tb[ESPX_MATCH_SPI_MIN],
+				    "SPI range ends before it starts");
+		return -EINVAL;
+	}
+	m->has = espx_nl_has(tb, ESPX_MATCH_MAX);
+	return 0;
+}
+
+/* The rule's name: every RULE_* doit needs it. */
+static int espx_nl_rule_name(struct nlattr *nest, struct nlattr **tb,
+			     char name[ESPX_RULE_NAME_LEN],
+			     struct netlink_ext_ack *extack)
+{
+	const char *p;
+
+	if (!nest) {
+		NL_SET_ERR_MSG_MOD(extack, "missing rule");
+		NL_SET_ERR_ATTR_MISS(extack, NULL, ESPX_A_RULE);
+		return -EINVAL;
+	}
+	if (NL_REQ_ATTR_CHECK(extack, nest, tb, ESPX_RULE_NAME)) {
+		NL_SET_ERR_MSG_MOD(extack, "rule lacks its name");
+		return -EINVAL;
+	}
+	nla_strscpy(name, tb[ESPX_RULE_NAME], ESPX_RULE_NAME_LEN);
+	for (p = name; *p; p++)
+		if (!isalnum(*p) && !strchr("_.:-", *p))
+			break;
+	if (!*name || *p) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[ESPX_RULE_NAME],
+				    "rule name: 1 to 31 of A-Z a-z 0-9 _ . : -");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int espx_nl_rule_parse(struct genl_info *info, struct nlattr **tb,
+			      char name[ESPX_RULE_NAME_LEN])
+{
+	struct nlattr *nest = info->attrs[ESPX_A_RULE];
+	int err;
+
+	if (nest) {
+		err = nla_parse_nested(tb, ESPX_RULE_MAX, nest,
+				       espx_rule_policy, info->extack);
+		if (err)
+			return err;
+	}
+	return espx_nl_rule_name(nest, tb, name, info->extack);
+}
+
+static int espx_nl_rule_add(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[ESPX_RULE_MAX + 1];
+	struct espx_rule *r;
+	int err;
+
+	/* a rule is ~400 octets: not on the stack */
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no memory for the rule");
+		return -ENOMEM;
+	}
+	err = espx_nl_rule_parse(info, tb, r->name);
+	if (!err)
+		err = espx_nl_match(tb[ESPX_RULE_MATCH], &r->m, info->extack);
+	if (!err)
+		err = espx_nl_cfg(info, &r->cfg);
+	if (!err) {
+		if (tb[ESPX_RULE_PRIO])
+			r->prio = nla_get_u32(tb[ESPX_RULE_PRIO]);
+		r->fallback = nla_get_flag(tb[ESPX_RULE_FALLBACK]);
+		err = espx_rule_add(genl_info_net(info), r, info->extack);
+	}
+	kfree(r);
+	return err;
+}
+
+static int espx_nl_rule_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[ESPX_RULE_MAX + 1];
+	char name[ESPX_RULE_NAME_LEN];
+	int err;
+
+	err = espx_nl_rule_parse(info, tb, name);
+	if (err)
+		return err;
+	return espx_rule_del(genl_info_net(info), name, info->extack);
+}
+
+static int espx_nl_put_prefix(struct sk_buff *skb, int attr, int plen_attr,
+			      u16 family, const xfrm_address_t *a, u8 plen)
+{
+	if (nla_put(skb, attr, family == AF_INET ? sizeof(struct in_addr) :
+			 sizeof(struct in6_addr), a) ||
+	    nla_put_u8(skb, plen_attr, plen))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int espx_nl_put_sel(struct sk_buff *skb, const struct espx_rule_match *m)
+{
+	const struct espx_rule_sel *s = &m->sel;
+	u32 has = m->sel_has;
+	struct nlattr *nest;
+
+	if (!has)
+		return 0;
+	nest = nla_nest_start(skb, ESPX_MATCH_SEL);
+	if (!nest ||
+	    ((has & BIT(ESPX_SEL_FAMILY)) &&
+	     nla_put_u16(skb, ESPX_SEL_FAMILY, s->family)) ||
+	    ((has & BIT(ESPX_SEL_SADDR)) &&
+	     espx_nl_put_prefix(skb, ESPX_SEL_SADDR, ESPX_SEL_SADDR_PLEN,
+				s->family, &s->saddr, s->splen)) ||
+	    ((has & BIT(ESPX_SEL_DADDR)) &&
+	     espx_nl_put_prefix(skb, ESPX_SEL_DADDR, ESPX_SEL_DADDR_PLEN,
+				s->family, &s->daddr, s->dplen)) ||
+	    ((has & BIT(ESPX_SEL_PROTO)) &&
+	     nla_put_u8(skb, ESPX_SEL_PROTO, s->proto)) ||
+	    ((has & BIT(ESPX_SEL_SPORT)) &&
+	     nla_put_u16(skb, ESPX_SEL_SPORT, s->sport)) ||
+	    ((has & BIT(ESPX_SEL_DPORT)) &&
+	     nla_put_u16(skb, ESPX_SEL_DPORT, s->dport)))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* What was given, as it was given (addresses with their host bits off). */
+static int espx_nl_put_match(struct sk_buff *skb,
+			     const struct espx_rule_match *m)
+{
+	struct nlattr *nest = nla_nest_start(skb, ESPX_RULE_MATCH);
+	u32 has = m->has;
+
+	if (!nest ||
+	    ((has & BIT(ESPX_MATCH_FAMILY)) &&
+	     nla_put_u16(skb, ESPX_MATCH_FAMILY, m->family)) ||
+	    ((has & BIT(ESPX_MATCH_DADDR)) &&
+	     espx_nl_put_prefix(skb, ESPX_MATCH_DADDR, ESPX_MATCH_DADDR_PLEN,
+				m->family, &m->daddr, m->dplen)) ||
+	    ((has & BIT(ESPX_MATCH_SADDR)) &&
+	     espx_nl_put_prefix(skb, ESPX_MATCH_SADDR, ESPX_MATCH_SADDR_PLEN,
+				m->family, &m->saddr, m->splen)) ||
+	    ((has & BIT(ESPX_MATCH_MODE)) &&
+	     nla_put_u8(skb, ESPX_MATCH_MODE, m->mode)) ||
+	    ((has & BIT(ESPX_MATCH_REQID)) &&
+	     nla_put_u32(skb, ESPX_MATCH_REQID, m->reqid)) ||
+	    ((has & BIT(ESPX_MATCH_MARK)) &&
+	     (nla_put_u32(skb, ESPX_MATCH_MARK, m->mark) ||
+	      nla_put_u32(skb, ESPX_MATCH_MARK_MASK, m->mark_mask))) ||
+	    ((has & BIT(ESPX_MATCH_IF_ID)) &&
+	     nla_put_u32(skb, ESPX_MATCH_IF_ID, m->if_id)) ||
+	    ((has & (BIT(ESPX_MATCH_SPI_MIN) | BIT(ESPX_MATCH_SPI_MAX))) &&
+	     (nla_put_u32(skb, ESPX_MATCH_SPI_MIN, m->spi_min) ||
+	      nla_put_u32(skb, ESPX_MATCH_SPI_MAX, m->spi_max))) ||
+	    espx_nl_put_sel(skb, m))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int espx_nl_rule_fill(const struct espx_rule *rule, void *arg)
+{
+	const struct espx_entry e = { .cfg = &rule->cfg };
+	struct espx_nl_reply *r = arg;
+	struct sk_buff *skb = r->skb;
+	struct nlattr *nest;
+	void *hdr;
+
+	hdr = genlmsg_put(skb, r->portid, r->seq, &espx_genl_family, r->flags,
+			  ESPX_CMD_RULE_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	espx_nl_dump_check(r, hdr);
+	nest = nla_nest_start(skb, ESPX_A_RULE);
+	if (!nest ||
+	    nla_put_string(skb, ESPX_RULE_NAME, rule->name) ||
+	    nla_put_u32(skb, ESPX_RULE_PRIO, rule->prio) ||
+	    (rule->fallback && nla_put_flag(skb, ESPX_RULE_FALLBACK)) ||
+	    espx_nl_put_match(skb, &rule->m) ||
+	    nla_put_u64_64bit(skb, ESPX_RULE_HITS, rule->hits, ESPX_RULE_PAD) ||
+	    nla_put_u64_64bit(skb, ESPX_RULE_FALLBACKS, rule->fallbacks,
+			      ESPX_RULE_PAD))
+		goto cancel;
+	nla_nest_end(skb, nest);
+	if (espx_nl_put_ext(skb, &e))
+		goto cancel;
+	genlmsg_end(skb, hdr);
+	return 0;
+
+cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+static int espx_nl_rule_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct espx_nl_reply r = {
+		.portid = info->snd_portid,
+		.seq = info->snd_seq,
+	};
+	struct nlattr *tb[ESPX_RULE_MAX + 1];
+	char name[ESPX_RULE_NAME_LEN];
+	int err;
+
+	err = espx_nl_rule_parse(info, tb, name);
+	if (err)
+		return err;
+	r.skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!r.skb) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no memory for the reply");
+		return -ENOMEM;
+	}
+	err = espx_rule_get(genl_info_net(info), name, espx_nl_rule_fill, &r);
+	if (err) {
+		nlmsg_free(r.skb);
+		if (err == -ENOENT)
+			NL_SET_ERR_MSG_ATTR(info->extack, tb[ESPX_RULE_NAME],
+					    "no rule with this name");
+		else
+			NL_SET_ERR_MSG_MOD(info->extack, "reply does not fit");
+		return err;
+	}
+	return genlmsg_reply(r.skb, info);
+}
+
+/* cb->args[0]: index of the next rule. */
+static int espx_nl_rule_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct espx_nl_reply r = {
+		.skb = skb,
+		.portid = NETLINK_CB(cb->skb).portid,
+		.seq = cb->nlh->nlmsg_seq,
+		.flags = NLM_F_MULTI,
+		.cb = cb,
+	};
+	int err;
+
+	cb->seq = espx_rule_gen(sock_net(skb->sk));
+	err = espx_rule_walk(sock_net(skb->sk), &cb->args[0],
+			     espx_nl_rule_fill, &r);
+	if (err && !skb->len)
+		return err;
+	return skb->len;
+}
+
 static const struct genl_small_ops espx_genl_ops[] = {
 	{
 		.cmd = ESPX_CMD_SA_SET,
@@ -742,6 +1249,22 @@ static const struct genl_small_ops espx_genl_ops[] = {
 	{
 		.cmd = ESPX_CMD_CTR_GET,
 		.dumpit = espx_nl_ctr_dump,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = ESPX_CMD_RULE_ADD,
+		.doit = espx_nl_rule_add,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = ESPX_CMD_RULE_DEL,
+		.doit = espx_nl_rule_del,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = ESPX_CMD_RULE_GET,
+		.doit = espx_nl_rule_get,
+		.dumpit = espx_nl_rule_dump,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };

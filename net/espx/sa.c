@@ -33,7 +33,10 @@
  *     pending config that would restart a live key's counters is refused);
  *  2. the twin's config;
  *  3. the config of a live SA with the same id but another key (UPDSA);
- *  4. none: a plain ESP SA.
+ *  4. without a live SA of its id, the config of the first extension rule
+ *     it matches (rules.c), which is checked against the state here so
+ *     that a refusal names the rule, or a fallback makes it plain;
+ *  5. none: a plain ESP SA.
  * Nonce SAs without counters share their SN by key alone (seq.c), through
  * the namespace's keyseq table. The twin and rule 3 look at one bucket, so
  * creating a plain SA stays cheap. Counters and keyseq are set under the
@@ -71,6 +74,7 @@
 #include "sa.h"
 #include "counters.h"
 #include "seq.h"
+#include "rules.h"
 
 /* Pending configs one netns may hold; bound ones are limited by xfrm. */
 #define ESPX_MAX_PENDING	1024
@@ -498,6 +502,12 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 	if (pend || twin || (live && live->has_cfg)) {
 		sa->cfg = pend ? pend->cfg : twin ? twin->cfg : live->cfg;
 		sa->has_cfg = true;
+	} else if (!live) {
+		/* nobody asked for this SA: the first rule it matches */
+		err = espx_rule_bind(x, &sa->cfg, sa->rule, extack);
+		if (err < 0)
+			goto err_undo;
+		sa->has_cfg = err > 0;
 	}
 
 	sa->x = x;

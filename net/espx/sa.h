@@ -109,8 +109,9 @@ struct espx_sa {
 	struct espx_cfg cfg;
 	struct espx_ext ext;		/* valid once bound */
 	bool has_cfg;			/* cfg is set: from the pending config
-					 * of its id or from a live SA's
+					 * of its id, a live SA's or a rule's
 					 */
+	char rule[ESPX_RULE_NAME_LEN];	/* the rule cfg came from, or "" */
 	struct espx_ctrs *ctrs;		/* sequence counters, or NULL */
 	struct espx_keyseq *keyseq;	/* SN source of a nonce SA without
 					 * counters (seq.h), or NULL

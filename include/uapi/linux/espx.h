@@ -92,6 +92,17 @@
  *	bound SA that has sequence counters: one message per counter, each
  *	with ESPX_A_SA_ID and ESPX_A_CTR. -ENOENT if there is no such SA,
  *	-EINVAL if it has no counters. NLM_F_DUMP_INTR as for SA_GET.
+ * @ESPX_CMD_RULE_ADD: add an extension rule (see "Rules" below): ESPX_A_RULE
+ *	(name required, priority, fallback, match) and the feature attributes
+ *	(ESPX_A_WESP, ESPX_A_COUNTERS, ESPX_A_DIET; none: SAs it matches stay
+ *	plain). -EEXIST if the name is taken, -ENOSPC beyond ESPX_RULES_MAX
+ *	rules in the namespace.
+ * @ESPX_CMD_RULE_DEL: delete the rule named in ESPX_A_RULE. -ENOENT if
+ *	there is none. SAs it configured keep their config.
+ * @ESPX_CMD_RULE_GET: doit: the rule named in ESPX_A_RULE. dumpit: every
+ *	rule of the namespace, in the order they are tried. Replies carry
+ *	ESPX_A_RULE (with its counters) and the feature attributes.
+ *	NLM_F_DUMP_INTR as for SA_GET.
  */
 enum espx_cmd {
 	ESPX_CMD_UNSPEC,
@@ -100,6 +111,9 @@ enum espx_cmd {
 	ESPX_CMD_SA_DEL,
 	ESPX_CMD_INFO_GET,
 	ESPX_CMD_CTR_GET,
+	ESPX_CMD_RULE_ADD,
+	ESPX_CMD_RULE_DEL,
+	ESPX_CMD_RULE_GET,
 
 	__ESPX_CMD_MAX,
 };
@@ -127,6 +141,8 @@ enum espx_cmd {
  * @ESPX_A_DETACHED: flag, ESPX_CMD_SA_SET only: the pending config does not
  *	go when the requesting socket closes (lifecycle step 5); it still
  *	expires after pending_timeout seconds.
+ * @ESPX_A_RULE: nested, enum espx_rule_attr: an extension rule. RULE_*
+ *	commands only.
  */
 enum espx_attr {
 	ESPX_A_UNSPEC,
@@ -140,6 +156,7 @@ enum espx_attr {
 	ESPX_A_CTR,
 	ESPX_A_DIET,
 	ESPX_A_DETACHED,
+	ESPX_A_RULE,
 
 	__ESPX_A_MAX,
 };
@@ -535,6 +552,8 @@ enum espx_info_attr {
  * @ESPX_NS_STAT_PENDING_EXPIRED: pending configs (ESPX_CMD_SA_SET) freed
  *	because no SA was created for their id within the module parameter
  *	pending_timeout (seconds, default 60).
+ * @ESPX_NS_STAT_RULE_FALLBACK: SAs created plain because the first rule
+ *	they matched could not apply to them and said "fallback plain".
  */
 enum espx_ns_stat {
 	ESPX_NS_STAT_UNSPEC,
@@ -543,10 +562,154 @@ enum espx_ns_stat {
 	ESPX_NS_STAT_DIET_TRUNCATED,
 	ESPX_NS_STAT_DIET_NO_SA,
 	ESPX_NS_STAT_PENDING_EXPIRED,
+	ESPX_NS_STAT_RULE_FALLBACK,
 
 	__ESPX_NS_STAT_MAX,
 };
 
 #define ESPX_NS_STAT_MAX (__ESPX_NS_STAT_MAX - 1)
+
+/*
+ * Rules. An IKE daemon creates its SAs with xfrm alone, allocates inbound
+ * SPIs itself (XFRM_MSG_ALLOCSPI, then UPDSA) and rekeys on its own: it
+ * never sends ESPX_CMD_SA_SET. A rule gives such SAs their extensions: "an
+ * SA that matches this gets this config". Rules belong to the network
+ * namespace they were added in (at most ESPX_RULES_MAX), are tried in the
+ * order of their priority (lower first; equal priorities in the order they
+ * were added) and the first that matches wins.
+ *
+ * When the kernel builds an ESP SA (XFRM_MSG_NEWSA, or UPDSA on the larval
+ * state of an ALLOCSPI: the state UPDSA builds is the one matched, with its
+ * final algorithms and selector), espx takes the pending config of its id
+ * if there is one (an explicit SA_SET wins), else the config of a live SA
+ * whose place it takes or whose key it shares (UPDSA, MIGRATE), else the
+ * first matching rule's. A rekeyed SA (new SPI, new key) is a new SA: it
+ * gets the rule's config, with sequence counters that start afresh under
+ * its new key, while the SAs of the old key keep theirs until deleted.
+ * Adding, changing or deleting a rule never touches existing SAs.
+ *
+ * A rule's config is checked against the SA as an SA_SET config would be.
+ * If it cannot apply (UDP encapsulation, an algorithm other than the AEADs
+ * the extensions need, a replay window a counter SA cannot have, ...) the
+ * SA's creation fails with an extack message naming the rule (also logged,
+ * rate-limited, for daemons that do not show extack messages), never a
+ * silent plain SA; unless the rule has ESPX_RULE_FALLBACK: then the SA is
+ * created plain and counted (ESPX_NS_STAT_RULE_FALLBACK and the rule's
+ * ESPX_RULE_FALLBACKS). A rule with no feature attribute makes the SAs it
+ * matches plain: an exception placed before a broader rule.
+ */
+#define ESPX_RULES_MAX		1024
+#define ESPX_RULE_NAME_LEN	32	/* with the terminating NUL */
+
+/**
+ * enum espx_rule_attr - a rule, nested in ESPX_A_RULE
+ * @ESPX_RULE_NAME: string, 1..ESPX_RULE_NAME_LEN - 1 characters among
+ *	[A-Za-z0-9_.:-]: the rule's name, unique in the namespace. Required.
+ * @ESPX_RULE_PRIO: u32, lower is tried first. Optional, default 0.
+ * @ESPX_RULE_FALLBACK: flag: an SA the rule cannot apply to is created
+ *	plain (and counted) instead of refused.
+ * @ESPX_RULE_MATCH: nested, enum espx_match_attr: which SAs the rule
+ *	configures; every attribute given must match. Optional: absent or
+ *	empty, the rule matches every ESP SA.
+ * @ESPX_RULE_HITS: u64, reply only: SAs the rule gave its config.
+ * @ESPX_RULE_FALLBACKS: u64, reply only: SAs it matched but created plain
+ *	(ESPX_RULE_FALLBACK).
+ * @ESPX_RULE_PAD: padding for the 64-bit attributes.
+ */
+enum espx_rule_attr {
+	ESPX_RULE_UNSPEC,
+	ESPX_RULE_NAME,
+	ESPX_RULE_PRIO,
+	ESPX_RULE_FALLBACK,
+	ESPX_RULE_MATCH,
+	ESPX_RULE_HITS,
+	ESPX_RULE_FALLBACKS,
+	ESPX_RULE_PAD,
+
+	__ESPX_RULE_MAX,
+};
+
+#define ESPX_RULE_MAX (__ESPX_RULE_MAX - 1)
+
+/**
+ * enum espx_match_attr - what a rule matches, nested in ESPX_RULE_MATCH
+ *
+ * Addresses are binary, 4 (AF_INET) or 16 (AF_INET6) octets in network
+ * order, and need ESPX_MATCH_FAMILY; the bits past the prefix length are
+ * ignored (and replies show them cleared).
+ *
+ * @ESPX_MATCH_FAMILY: u16, AF_INET or AF_INET6: the SA's outer family.
+ * @ESPX_MATCH_DADDR: binary: the SA's destination is in this prefix.
+ * @ESPX_MATCH_DADDR_PLEN: u8, its length, 0..32 or 0..128. Default: the
+ *	whole address.
+ * @ESPX_MATCH_SADDR: binary: the SA's source is in this prefix.
+ * @ESPX_MATCH_SADDR_PLEN: u8, as ESPX_MATCH_DADDR_PLEN.
+ * @ESPX_MATCH_MODE: u8, XFRM_MODE_TRANSPORT, _TUNNEL or _BEET.
+ * @ESPX_MATCH_REQID: u32, the SA's reqid.
+ * @ESPX_MATCH_MARK: u32: (the SA's mark value & ESPX_MATCH_MARK_MASK) is
+ *	this; no bit outside the mask.
+ * @ESPX_MATCH_MARK_MASK: u32, default 0xffffffff. Needs ESPX_MATCH_MARK.
+ * @ESPX_MATCH_IF_ID: u32, the SA's xfrm interface id.
+ * @ESPX_MATCH_SPI_MIN: u32 in host order: the SA's SPI is at least this.
+ * @ESPX_MATCH_SPI_MAX: u32 in host order: the SA's SPI is at most this
+ *	(not below ESPX_MATCH_SPI_MIN).
+ * @ESPX_MATCH_SEL: nested, enum espx_sel_attr: the SA's traffic selector
+ *	lies within this one.
+ */
+enum espx_match_attr {
+	ESPX_MATCH_UNSPEC,
+	ESPX_MATCH_FAMILY,
+	ESPX_MATCH_DADDR,
+	ESPX_MATCH_DADDR_PLEN,
+	ESPX_MATCH_SADDR,
+	ESPX_MATCH_SADDR_PLEN,
+	ESPX_MATCH_MODE,
+	ESPX_MATCH_REQID,
+	ESPX_MATCH_MARK,
+	ESPX_MATCH_MARK_MASK,
+	ESPX_MATCH_IF_ID,
+	ESPX_MATCH_SPI_MIN,
+	ESPX_MATCH_SPI_MAX,
+	ESPX_MATCH_SEL,
+
+	__ESPX_MATCH_MAX,
+};
+
+#define ESPX_MATCH_MAX (__ESPX_MATCH_MAX - 1)
+
+/**
+ * enum espx_sel_attr - a traffic selector, nested in ESPX_MATCH_SEL
+ *
+ * The SA's selector (x->sel) matches when it lies within this one: the
+ * same family, its prefixes inside these (as long or longer), and the
+ * protocol and ports given here are its own (a port of the SA given with a
+ * full mask). What is not given matches anything.
+ *
+ * @ESPX_SEL_FAMILY: u16, AF_INET or AF_INET6: the selector's family.
+ *	Required with addresses.
+ * @ESPX_SEL_SADDR: binary, source prefix.
+ * @ESPX_SEL_SADDR_PLEN: u8, its length (default: the whole address).
+ * @ESPX_SEL_DADDR: binary, destination prefix.
+ * @ESPX_SEL_DADDR_PLEN: u8, its length (default: the whole address).
+ * @ESPX_SEL_PROTO: u8, the upper-layer protocol (not 0).
+ * @ESPX_SEL_SPORT: u16 in host order, source port. Needs ESPX_SEL_PROTO.
+ * @ESPX_SEL_DPORT: u16 in host order, destination port. Needs
+ *	ESPX_SEL_PROTO.
+ */
+enum espx_sel_attr {
+	ESPX_SEL_UNSPEC,
+	ESPX_SEL_FAMILY,
+	ESPX_SEL_SADDR,
+	ESPX_SEL_SADDR_PLEN,
+	ESPX_SEL_DADDR,
+	ESPX_SEL_DADDR_PLEN,
+	ESPX_SEL_PROTO,
+	ESPX_SEL_SPORT,
+	ESPX_SEL_DPORT,
+
+	__ESPX_SEL_MAX,
+};
+
+#define ESPX_SEL_MAX (__ESPX_SEL_MAX - 1)
 
 #endif /* _UAPI_LINUX_ESPX_H */
