@@ -61,7 +61,7 @@ for k in $kvers; do
 		bash -c "make --no-print-directory module KVER=$k >'$BUILD/.lastlog' 2>&1; rc=\$?;
 			 cat '$BUILD/.lastlog'; [ \$rc = 0 ] && ! grep -E '(warning|error):' '$BUILD/.lastlog'"
 	# Test-only modules (clash.sh, loadunload.sh, async.sh), next to espx.ko (the VM sees build/ read-only).
-	step "build selftests/modules (espx_hold, espx_squat, espx_async) for $k (W=1, no warnings)" "$res/build-hold-$k.log" \
+	step "build selftests/modules (espx_hold, espx_squat, espx_async, espx_clone) for $k (W=1, no warnings)" "$res/build-hold-$k.log" \
 		bash -c "make --no-print-directory -C selftests/modules KVER=$k BUILD='$BUILD' >'$BUILD/.lastlog' 2>&1;
 			 rc=\$?; cat '$BUILD/.lastlog'; [ \$rc = 0 ] && ! grep -E '(warning|error):' '$BUILD/.lastlog'"
 done

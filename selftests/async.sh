@@ -20,8 +20,10 @@
 #      completed encryptions and decryptions during the traffic, none failed,
 #      none is left in flight; no espx drop, no xfrm error, dmesg clean;
 #   4. a crypto queue that is full (espx_async refuse_every: -ENOSPC, no
-#      backlog): each refused request is a counted drop, on output and on
-#      input, everything else is delivered, and traffic flows again after;
+#      backlog): each refused request is a counted drop, on output
+#      (out_drop_crypto) and on input (in_drop_crypto, as many as the
+#      decryptions refused, none as in_drop_nomem), everything else is
+#      delivered, and traffic flows again after;
 #   5. SAs flushed, espx_async unloads (no transform, no request left).
 # ESPX_ASYNC_KO: the module (default: next to ESPX_KO).
 
@@ -315,14 +317,16 @@ errs="A: $(xt_errs "$NS_A") B: $(xt_errs "$NS_B")"
 # every 3rd encryption and every 3rd decryption refused (-ENOSPC, no backlog), counted over both
 # namespaces: the refused ones are espx drops (A out_drop_crypto and
 # XfrmOutStateProtoError, B in_drop_* and XfrmInStateProtoError), all the
-# others are delivered
+# others are delivered. A refused decryption is in_drop_crypto, exactly as
+# many as espx_async refused, not in_drop_nomem (issue #14)
 NBL=80
 for n in "${REFN[@]}"; do
 	sa0=$(gdump "$NS_A") sb0=$(gdump "$NS_B")
 	xo0=$(xt_stat "$NS_A" XfrmOutStateProtoError) xi0=$(xt_stat "$NS_B" XfrmInStateProtoError)
-	r0=0
+	r0=0 rd0=0
 	for d in $DRIVERS; do
 		r0=$((r0 + $(astat "$d" refused)))
+		rd0=$((rd0 + $(astat "$d" refused_dec)))
 	done
 	xt_stats "$NS_A" >"$XT_TMP/ref$n.a0"
 	xt_stats "$NS_B" >"$XT_TMP/ref$n.b0"
@@ -338,14 +342,17 @@ for n in "${REFN[@]}"; do
 		sleep 0.2
 	done
 	sleep 0.5
-	r1=0
+	r1=0 rd1=0
 	for d in $DRIVERS; do
 		r1=$((r1 + $(astat "$d" refused)))
+		rd1=$((rd1 + $(astat "$d" refused_dec)))
 	done
 	sa1=$(gdump "$NS_A") sb1=$(gdump "$NS_B")
 	s=${XT_SPI1[n]}
 	od=$(($(gstat "$sa1" "$s" out_drop_crypto) - $(gstat "$sa0" "$s" out_drop_crypto)))
 	id=$(($(gindrops "$sb1" "$s") - $(gindrops "$sb0" "$s")))
+	ic=$(($(gstat "$sb1" "$s" in_drop_crypto) - $(gstat "$sb0" "$s" in_drop_crypto)))
+	inm=$(($(gstat "$sb1" "$s" in_drop_nomem) - $(gstat "$sb0" "$s" in_drop_nomem)))
 	xo=$(($(xt_stat "$NS_A" XfrmOutStateProtoError) - xo0))
 	xi=$(($(xt_stat "$NS_B" XfrmInStateProtoError) - xi0))
 	# the sink (python) may still be reading what was delivered
@@ -354,9 +361,10 @@ for n in "${REFN[@]}"; do
 		[ $((got + od + id)) -lt $NBL ] || break
 		sleep 0.2
 	done
-	l="$(grep '^sent' "$XT_TMP/ref$n.log"), refused $((r1 - r0)): out drops $od (xfrm $xo), in drops $id (xfrm $xi), delivered $got"
+	l="$(grep '^sent' "$XT_TMP/ref$n.log"), refused $((r1 - r0)) ($((rd1 - rd0)) decryptions): out drops $od (xfrm $xo), in drops $id (xfrm $xi; in_drop_crypto $ic, in_drop_nomem $inm), delivered $got"
 	if [ "$od" -gt 0 ] && [ "$id" -gt 0 ] && [ "$od" = "$xo" ] &&
-		[ "$id" = "$xi" ] && [ $((od + id)) = $((r1 - r0)) ] && [ $((got + od + id)) = $NBL ]; then
+		[ "$id" = "$xi" ] && [ $((od + id)) = $((r1 - r0)) ] && [ $((got + od + id)) = $NBL ] &&
+		[ "$ic" = $((rd1 - rd0)) ] && [ "$ic" = "$id" ] && [ "$inm" = 0 ]; then
 		ktap_ok "${XT_LABEL[n]}: crypto queue full: every refused request a counted drop ($l)"
 	else
 		ktap_fail "${XT_LABEL[n]}: crypto queue full: $l"

@@ -177,6 +177,7 @@ static const char * const stat_names[ESPX_STAT_MAX + 1] = {
 	[ESPX_STAT_IN_DROP_DIET_DSCP] = "in_drop_diet_dscp",
 	[ESPX_STAT_IN_DROP_DIET_LENGTH] = "in_drop_diet_length",
 	[ESPX_STAT_IN_DIET_CANDIDATE_RETRY] = "in_diet_candidate_retry",
+	[ESPX_STAT_IN_DROP_CRYPTO] = "in_drop_crypto",
 };
 
 static const char * const ns_stat_names[ESPX_NS_STAT_MAX + 1] = {

@@ -2336,7 +2336,7 @@ ESPX_STATS = ('unspec out_packets out_bytes in_packets in_bytes out_drop_nomem '
               'in_drop_ctr_replay in_drop_ctr_nomem out_drop_diet_nomatch '
               'in_drop_diet_proto in_drop_diet_sn in_drop_diet_trailer '
               'in_drop_diet_residue in_drop_diet_dscp in_drop_diet_length '
-              'in_diet_candidate_retry').split()
+              'in_diet_candidate_retry in_drop_crypto').split()
 ESPX_NS_STATS = 'unspec wesp_truncated wesp_no_sa diet_truncated diet_no_sa pending_expired'.split()
 
 

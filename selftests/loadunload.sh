@@ -77,11 +77,12 @@ undone_in_reverse() {
 	u=$(grep '^unreg ' <<<"$1" | cut -d' ' -f2 | tac)
 	[ -n "$r" ] && [ "$r" = "$u" ] || { echo "registered:" $r; echo "undone (reversed):" $u; return 1; }
 }
-# tables_first TRACE: the tables (pernet) and the family before any type or handler
+# tables_first TRACE: the tables (pernet: SAs and configs, rules) and the family before
+# any type or handler
 tables_first() {
 	local r
 	r=$(grep '^reg ' <<<"$1" | cut -d' ' -f2 | tr '\n' ' ')
-	[[ $r == "register_pernet_subsys genl_register_family "* ]] &&
+	[[ $r =~ ^(register_pernet_subsys )+genl_register_family\  ]] &&
 	[[ $r == *xfrm_register_type* ]] || { echo "registered: $r"; return 1; }
 }
 SQUAT_KO=$(dirname "${ESPX_KO:-.}")/espx_squat.ko

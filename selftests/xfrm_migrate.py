@@ -11,6 +11,8 @@ kernel clones the SA with the new addresses and deletes the old one
         --old 10.98.1.1,10.98.1.2 --new 10.96.1.1,10.96.1.2 --reqid 1
 
 --old/--new are SRC,DST of the SA (the template), families may differ.
+--encap SPORT,DPORT adds XFRMA_ENCAP (ESP in UDP), as a daemon does when MOBIKE
+finds a NAT on the new path.
 Prints "ok" or "error ERRNO MESSAGE" (the kernel's extack if any); the exit
 status is 0 or 1. Only the standard library: raw netlink, struct packing.
 """
@@ -22,7 +24,9 @@ import sys
 
 NETLINK_XFRM = 6
 XFRM_MSG_MIGRATE = 0x21
+XFRMA_ENCAP = 4
 XFRMA_MIGRATE = 17
+UDP_ENCAP_ESPINUDP = 2
 NLM_F_REQUEST = 0x1
 NLM_F_ACK = 0x4
 NLMSG_ERROR = 0x2
@@ -80,6 +84,11 @@ def migrate_msg(a, seq):
     m = struct.pack('=16s16s16s16sBBHIHH', od, os_, nd, ns, PROTOS[a.proto],
                     MODES[a.mode], 0, a.reqid, of, nf)
     body += struct.pack('=HH', 4 + len(m), XFRMA_MIGRATE) + m
+    if a.encap:
+        sport, dport = (int(v) for v in a.encap.split(','))
+        # struct xfrm_encap_tmpl: type, sport, dport (network order), 2 pad, oa
+        e = struct.pack('=H', UDP_ENCAP_ESPINUDP) + struct.pack('!HH', sport, dport) + bytes(18)
+        body += struct.pack('=HH', 4 + len(e), XFRMA_ENCAP) + e
     return struct.pack('=IHHII', 16 + len(body), XFRM_MSG_MIGRATE,
                        NLM_F_REQUEST | NLM_F_ACK, seq, 0) + body
 
@@ -106,6 +115,7 @@ def main():
     p.add_argument('--reqid', type=int, default=0)
     p.add_argument('--mode', choices=MODES, default='tunnel')
     p.add_argument('--proto', choices=PROTOS, default='esp')
+    p.add_argument('--encap', help='SPORT,DPORT: ESP in UDP on the new path (XFRMA_ENCAP)')
     a = p.parse_args()
 
     s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_XFRM)

@@ -105,7 +105,7 @@ static void espx_set_sizes(struct xfrm_state *x, const struct espx_sa *sa)
 			       crypto_aead_authsize(aead);
 }
 
-static int espx_init_state(struct xfrm_state *x,
+static int espx_bind_state(struct xfrm_state *x,
 			   struct netlink_ext_ack *extack)
 {
 	struct espx_sa *sa;
@@ -143,6 +143,23 @@ err_unbind:
 		espx_rule_msg(extack, sa->rule, x);
 	espx_diet_destroy(x);
 	espx_sa_unbind(x);
+	return err;
+}
+
+static int espx_init_state(struct xfrm_state *x,
+			   struct netlink_ext_ack *extack)
+{
+	int err = espx_bind_state(x, extack);
+
+	/* xfrm_state_migrate() puts a clone whose init_state failed without
+	 * marking it dead, and __xfrm_state_destroy() WARNs (6.1, 6.12; e.g. a
+	 * MIGRATE with XFRMA_ENCAP of a WESPv2 SA). A clone is the only state
+	 * already VALID here (xfrm_state_clone() copies km.state; a new one is
+	 * VOID until the core adds it); it is in no table and only its
+	 * creator, which puts it next, holds it.
+	 */
+	if (err && x->km.state == XFRM_STATE_VALID)
+		x->km.state = XFRM_STATE_DEAD;
 	return err;
 }
 
@@ -696,8 +713,9 @@ static __always_inline int espx_input_finish(struct xfrm_state *x,
 	int nh;
 
 	if (unlikely(err)) {
+		/* anything but a bad ICV is the transform's: a full queue */
 		espx_count(sa, err == -EBADMSG ? ESPX_STAT_IN_DROP_ICV :
-			   ESPX_STAT_IN_DROP_NOMEM, 1);
+			   ESPX_STAT_IN_DROP_CRYPTO, 1);
 		return err;
 	}
 	if (unlikely(!sa))

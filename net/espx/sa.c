@@ -58,6 +58,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/moduleparam.h>
 #include <linux/workqueue.h>
 #include <linux/hashtable.h>
@@ -106,6 +107,25 @@ module_param_cb(pending_timeout, &espx_pending_timeout_ops, &pending_timeout,
 		0644);
 MODULE_PARM_DESC(pending_timeout,
 		 "Seconds a pending config (ESPX_CMD_SA_SET) waits for its SA, 1..3600 (default 60)");
+
+/* Test knob, honoured only with test_knobs=1 and read-only at run time like
+ * it: milliseconds a state bound from a pending config sleeps right after
+ * espx_sa_bind() made it findable by other binds, before its init_state goes
+ * on. It holds the window in which a second state with the same SPI and key
+ * binds to a half-built twin open long enough for a test to bind one there
+ * (selftests/bindrace.sh): nothing a twin inherits may be set after this
+ * point.
+ */
+static unsigned int bind_delay_ms;
+module_param(bind_delay_ms, uint, 0444);
+MODULE_PARM_DESC(bind_delay_ms,
+		 "Test knob (needs test_knobs=1): ms a state bound from a pending config sleeps once visible to other binds, up to 1000 (default 0)");
+
+static void espx_sa_bind_delay(void)
+{
+	if (bind_delay_ms && espx_ctr_test_knobs())
+		msleep(min(bind_delay_ms, 1000U));
+}
 
 /* A config made with ESPX_CMD_SA_SET, waiting for the SA of its id. */
 struct espx_pending {
@@ -452,6 +472,7 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 	struct espx_sa *sa, *live, *twin;
 	struct espx_stats __percpu *stats;
 	struct espx_pending *pend;
+	bool from_pending;
 	struct espx_sa_id id;
 	int err;
 
@@ -527,6 +548,7 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 	}
 
 	espx_sa_slot_set(espx_sa_slot(x), x, sa);
+	from_pending = pend;
 	if (pend)
 		espx_pending_drop(en, pend);	/* its SA takes its place */
 	if (!en->dead) {
@@ -534,6 +556,8 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 		espx_sa_gen_bump(en);
 	}
 	mutex_unlock(&espx_sa_mutex);
+	if (from_pending)
+		espx_sa_bind_delay();
 	return sa;
 
 err_undo:

@@ -15,7 +15,8 @@
  * paths run for every packet.
  *
  * The parameter "stats" (read-only) says per algorithm how many requests
- * completed, how many of those the child failed, and how many were refused;
+ * completed, how many of those the child failed, and how many were refused
+ * (in all, then encryptions and decryptions apart);
  * "inflight" how many are queued now. "refuse_every" = N refuses every Nth
  * encryption and every Nth decryption (counted apart, so that both
  * directions see refusals however they interleave) that may not be
@@ -40,6 +41,7 @@ struct ea_alg {
 	const char *driver;
 	struct aead_alg alg;
 	atomic64_t enc, dec, failed, refused;
+	atomic64_t refused_dir[2];	/* [0] decryptions, [1] encryptions */
 	bool registered;
 };
 
@@ -81,11 +83,13 @@ static int ea_stats_get(char *buf, const struct kernel_param *kp)
 	for (i = 0; i < ARRAY_SIZE(ea_algs); i++) {
 		ea = &ea_algs[i];
 		n += scnprintf(buf + n, PAGE_SIZE - n,
-			       "%s enc %lld dec %lld failed %lld refused %lld\n",
+			       "%s enc %lld dec %lld failed %lld refused %lld refused_enc %lld refused_dec %lld\n",
 			       ea->driver, atomic64_read(&ea->enc),
 			       atomic64_read(&ea->dec),
 			       atomic64_read(&ea->failed),
-			       atomic64_read(&ea->refused));
+			       atomic64_read(&ea->refused),
+			       atomic64_read(&ea->refused_dir[1]),
+			       atomic64_read(&ea->refused_dir[0]));
 	}
 	return n;
 }
@@ -94,7 +98,7 @@ static const struct kernel_param_ops ea_stats_ops = {
 	.get = ea_stats_get,
 };
 module_param_cb(stats, &ea_stats_ops, NULL, 0444);
-MODULE_PARM_DESC(stats, "per algorithm: completed encryptions, decryptions, child failures, refusals");
+MODULE_PARM_DESC(stats, "per algorithm: completed encryptions, decryptions, child failures, refusals (all, encryptions, decryptions)");
 
 static int ea_inflight_get(char *buf, const struct kernel_param *kp)
 {
@@ -140,6 +144,7 @@ static int ea_queue(struct aead_request *req, bool enc)
 	if (every && !(req->base.flags & CRYPTO_TFM_REQ_MAY_BACKLOG) &&
 	    !((unsigned int)atomic_inc_return(&ea_seq[enc]) % every)) {
 		atomic64_inc(&ea_of(tfm)->refused);
+		atomic64_inc(&ea_of(tfm)->refused_dir[enc]);
 		return -ENOSPC;
 	}
 

@@ -416,7 +416,7 @@ enum espx_diet_flowlabel_val {
  *	(Diet SA: than its compressed SPI/SN + IV + ICV, also XfrmInHdrError).
  * @ESPX_STAT_IN_DROP_ICV: ICV did not verify (tampered or wrong key/SN).
  * @ESPX_STAT_IN_DROP_PADDING: Pad Length past the decrypted payload.
- * @ESPX_STAT_IN_DROP_NOMEM: no memory for the crypto request.
+ * @ESPX_STAT_IN_DROP_NOMEM: no memory for the packet or crypto request.
  * @ESPX_STAT_IN_DROP_BEETPH: malformed BEET pseudo-header.
  * @ESPX_STAT_IN_DROP_WESP_TRUNCATED: WESPv2 packet shorter than its header,
  *	options and ESP header.
@@ -469,6 +469,10 @@ enum espx_diet_flowlabel_val {
  *	truncated SPI several SAs share that this SA passed on to the next
  *	candidate (failed trial decryption, SN not rebuilt, or SN already in
  *	its window); the last candidate's verdict is its own.
+ * @ESPX_STAT_IN_DROP_CRYPTO: the AEAD transform failed the decryption with
+ *	an error other than an ICV mismatch (e.g. the full queue of an
+ *	asynchronous driver: -EBUSY, -ENOSPC), sync or on completion. Such
+ *	drops were counted as ESPX_STAT_IN_DROP_NOMEM before.
  */
 enum espx_stat {
 	ESPX_STAT_UNSPEC,
@@ -508,6 +512,7 @@ enum espx_stat {
 	ESPX_STAT_IN_DROP_DIET_DSCP,
 	ESPX_STAT_IN_DROP_DIET_LENGTH,
 	ESPX_STAT_IN_DIET_CANDIDATE_RETRY,
+	ESPX_STAT_IN_DROP_CRYPTO,
 
 	__ESPX_STAT_MAX,
 };
