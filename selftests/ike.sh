@@ -18,8 +18,10 @@
 #      (SPIs, bytes, packets);
 #   3. with matching rules on both sides (`ip xfrm espx rule`, matching
 #      the reqid each CHILD_SA has in the daemon's configuration): CHILD_SAs
-#      over WESPv2, sequence counters (traffic from CPU 0 and CPU 1, both
-#      counters used) and Diet-ESP (truncated SPI: strongSwan's outbound SAs
+#      over WESPv2, sequence counters (charon asks for replay window 32
+#      and no oseq-may-wrap: the rule gives the SAs window 0 and the flag;
+#      traffic from CPU 0 and CPU 1, both counters used, again after the
+#      rekey) and Diet-ESP (truncated SPI only: strongSwan's outbound SAs
 #      have no replay window, which a truncated SN needs), their protocol
 #      and SPIs on the wire, the SAs made before the rules unchanged, a
 #      transport CHILD_SA that a rule added later turns into WESPv2 at its
@@ -65,7 +67,7 @@ phase_skip() {		# phase_skip REASON: skip what is left of the phase
 		ktap_skip "$PHASE: $1"
 	done
 }
-P_STOCK=8 P_ESPX=12 P_RULES=18 P_END=2
+P_STOCK=8 P_ESPX=12 P_RULES=19 P_END=2
 ktap_header
 ktap_plan $((P_STOCK + P_ESPX + P_RULES + P_END))
 
@@ -189,14 +191,14 @@ sw_conf() {
 				children {
 		EOF
 		for c in plain tr wesp ctr diet; do
-			local lts rts mode=tunnel win=32
+			local lts rts mode=tunnel
 			if [ "$c" = tr ]; then
 				lts="dynamic[icmp]" rts="dynamic[icmp]" mode=transport
 			else
 				lts=10.91.${NET[$c]}.$l/32 rts=10.91.${NET[$c]}.$r/32
 			fi
-			# counter SAs: no core replay window (espx has one per counter)
-			[ "$c" = ctr ] && win=0
+			# replay_window 32 (strongSwan's default) for ctr too: its
+			# rule gives the counter SAs window 0 and oseq-may-wrap
 			cat <<-EOF
 					$c {
 						local_ts = $lts
@@ -204,7 +206,7 @@ sw_conf() {
 						mode = $mode
 						esp_proposals = aes128gcm16
 						reqid = ${REQID[$c]}
-						replay_window = $win
+						replay_window = 32
 						rekey_time = 0
 						life_time = 0
 					}
@@ -245,15 +247,17 @@ sw() {
 	nsenter -t "${DPID[$s]}" -m -n env STRONGSWAN_CONF="$XT_TMP/sw$s/strongswan.conf" \
 		"$SWANCTL" "$@"
 }
-sw_ready() {	# sw_ready SIDE: VICI answers (60 s at most), configuration loaded
+# sw_ready SIDE: VICI's socket is there (60 s at most; seen through the
+# daemon's root, no swanctl per try), configuration loaded in one call
+sw_ready() {
 	local i
 	for i in $(seq 300); do
-		sw "$1" --stats >/dev/null 2>&1 && break
+		[ -S "/proc/${DPID[$1]}/root/run/charon.vici" ] && break
 		kill -0 "${DPID[$1]}" 2>/dev/null || return 1
 		sleep 0.2
 	done
-	sw "$1" --load-creds --noprompt --file "$XT_TMP/sw$1/swanctl.conf" >"$XT_TMP/sw$1/load" 2>&1 &&
-		sw "$1" --load-conns --file "$XT_TMP/sw$1/swanctl.conf" >>"$XT_TMP/sw$1/load" 2>&1
+	sw "$1" --load-all --noprompt --file "$XT_TMP/sw$1/swanctl.conf" >"$XT_TMP/sw$1/load" 2>&1 ||
+		{ cat "$XT_TMP/sw$1/load"; return 1; }
 }
 sw_log() {	# the end of both charons' logs (and espx's), as KTAP comments
 	local s
@@ -407,10 +411,10 @@ flow_start() {
 }
 flow_ready() {
 	local i
-	for i in $(seq 120); do
+	for i in $(seq 300); do
 		grep -q '^ready' "${FOUT[$1]}" && return 0
 		kill -0 "${FPID[$1]}" 2>/dev/null || break
-		sleep 0.5
+		sleep 0.2
 	done
 	cat "${FOUT[$1]}"
 	return 1
@@ -469,6 +473,30 @@ on_wire() {
 # ----------------------------------------------------------------- rekeys --
 # spis_of FILE CHILD: CHILD's SPIs in a saved xs listing, sorted
 spis_of() { awk -v r="${REQID[$2]}" '$4 == r { print $1 }' "$1" | sort | paste -sd' '; }
+# The rekey polls, without a fork beyond ip's and awk's per listing:
+# rq_map FILE MAP: MAP[reqid]="SPI SPI ..." of a saved xs listing;
+# same_set "W..." "W...": the same words in any order; none_of "W..." "W...":
+# no word of the first is in the second
+rq_map() {
+	local -n m=$2
+	local spi src dst rq b p
+	m=()
+	while read -r spi src dst rq b p; do m[$rq]+="$spi "; done <"$1"
+}
+same_set() {
+	local a=($1) b=($2) w
+	[ ${#a[@]} = ${#b[@]} ] || return 1
+	for w in "${a[@]}"; do [[ " $2 " == *" $w "* ]] || return 1; done
+}
+none_of() {
+	local w
+	for w in $1; do [[ " $2 " != *" $w "* ]] || return 1; done
+}
+# rekeyed NEW OLD PEER: NEW has two SPIs, none of OLD, the same as PEER
+rekeyed() {
+	local n=($1)
+	[ ${#n[@]} = 2 ] && none_of "$1" "$2" && same_set "$1" "$3"
+}
 # sw_rekey_children CHILD...: rekey them (A initiates, all at once), wait
 # until each one's new SAs replaced the old ones in A and B (one listing of
 # each namespace per second), then swanctl must list the new SAs
@@ -480,19 +508,22 @@ sw_rekey_children() {
 		sw A --rekey --child "$c" >"$XT_TMP/rekey.$c" 2>&1 &
 	done
 	wait	# for those swanctl only: this runs in rekeys' subshell
-	for i in $(seq 60); do
+	declare -A ma mb
+	for i in $(seq 240); do
 		xs "$NS_A" >"$XT_TMP/rkA"
 		xs "$NS_B" >"$XT_TMP/rkB"
+		rq_map "$XT_TMP/rkA" ma
+		rq_map "$XT_TMP/rkB" mb
 		for c in "$@"; do
 			[ -n "${fin[$c]:-}" ] && continue
-			new=$(spis_of "$XT_TMP/rkA" "$c")
-			[ "$(wc -w <<<"$new")" = 2 ] && ! grep -qwF -f <(tr ' ' '\n' <<<"${old[$c]}") <<<"$new" &&
-				[ "$(spis_of "$XT_TMP/rkB" "$c")" = "$new" ] && fin[$c]=$new
+			new=${ma[${REQID[$c]}]:-}
+			rekeyed "$new" "${old[$c]}" "${mb[${REQID[$c]}]:-}" && fin[$c]=$new
 		done
 		[ ${#fin[@]} = $# ] && break
-		sleep 1
+		sleep 0.25
 	done
 	sw_sas A >"$XT_TMP/rkS"
+	for c in "${!fin[@]}"; do fin[$c]=$(spis_of "$XT_TMP/rkA" "$c"); done
 	for c in "$@"; do
 		if [ -z "${fin[$c]:-}" ]; then
 			err+=" $c not rekeyed: SPIs ${old[$c]} -> A $(xs_spis "$NS_A" "$c"), B $(xs_spis "$NS_B" "$c"): $(tr '\n' ' ' <"$XT_TMP/rekey.$c");"
@@ -502,15 +533,19 @@ sw_rekey_children() {
 	done
 	[ -z "$err" ] || { echo "$err"; return 1; }
 }
+# sw_rekey_ike: rekey the IKE_SA, wait for charon A to log it (no swanctl
+# per try), then swanctl must list one new established IKE_SA
 sw_rekey_ike() {
-	local old new i
+	local old new i n0 re='IKE_SA ike\[[0-9]*\] rekeyed between'
 	old=$(sw_ikeid A)
+	n0=$(grep -c "$re" "$XT_TMP/swA/charon.log")
 	sw A --rekey --ike ike >"$XT_TMP/rekey.ike" 2>&1 || { cat "$XT_TMP/rekey.ike"; return 1; }
-	for i in $(seq 30); do
-		new=$(sw_ikeid A)
-		[ -n "$new" ] && [ "$new" != "$old" ] && [ "$(wc -w <<<"$new")" = 1 ] && return 0
-		sleep 2
+	for i in $(seq 240); do
+		[ "$(grep -c "$re" "$XT_TMP/swA/charon.log")" -gt "$n0" ] && break
+		sleep 0.25
 	done
+	new=$(sw_ikeid A)
+	[ -n "$new" ] && [ "$new" != "$old" ] && [[ $new != *" "* ]] && return 0
 	echo "IKE_SA not rekeyed: #$old -> #${new:-none}"
 	return 1
 }
@@ -520,26 +555,33 @@ lsw_rekey_child() {
 	local c=$1 old new i
 	old=$(xs_spis "$NS_C" "$c")
 	wh C --name "$c" --rekey-ipsec >"$XT_TMP/rekey.$c" 2>&1 || { cat "$XT_TMP/rekey.$c"; return 1; }
-	for i in $(seq 30); do
-		new=$(xs_spis "$NS_C" "$c")
-		[ "$(wc -w <<<"$new")" = 2 ] && ! grep -qwF -f <(tr ' ' '\n' <<<"$old") <<<"$new" &&
-			[ "$(xs_spis "$NS_D" "$c")" = "$new" ] && return 0
-		sleep 2
+	declare -A mc md
+	for i in $(seq 240); do
+		xs "$NS_C" >"$XT_TMP/rkC"
+		xs "$NS_D" >"$XT_TMP/rkD"
+		rq_map "$XT_TMP/rkC" mc
+		rq_map "$XT_TMP/rkD" md
+		new=${mc[${REQID[$c]}]:-}
+		rekeyed "$new" "$old" "${md[${REQID[$c]}]:-}" && return 0
+		sleep 0.25
 	done
 	echo "$c not rekeyed: SPIs $old -> ${new:-none}: $(tail -n 2 "$XT_TMP/rekey.$c" | tr '\n' ' ')"
 	return 1
 }
 # lsw_ike CONN: serial of the newest established IKE SA of CONN in C
 lsw_ike() { wh C --status 2>&1 | sed -n "s/.* #\([0-9]*\): \"$1\".*ESTABLISHED_IKE_SA.*/\1/p" | sort -n | tail -n 1; }
+# lsw_rekey_ike CONN: likewise, pluto C's log says when
 lsw_rekey_ike() {
-	local c=$1 old new i
+	local c=$1 old new i n0 re="\"$1\" #[0-9]*: initiator rekeyed IKE SA"
 	old=$(lsw_ike "$c")
+	n0=$(grep -c "$re" "$XT_TMP/lswC/pluto.log")
 	wh C --name "$c" --rekey-ike >"$XT_TMP/rekey.ike$c" 2>&1 || { cat "$XT_TMP/rekey.ike$c"; return 1; }
-	for i in $(seq 30); do
-		new=$(lsw_ike "$c")
-		[ -n "$new" ] && [ "$new" != "$old" ] && return 0
-		sleep 2
+	for i in $(seq 240); do
+		[ "$(grep -c "$re" "$XT_TMP/lswC/pluto.log")" -gt "$n0" ] && break
+		sleep 0.25
 	done
+	new=$(lsw_ike "$c")
+	[ -n "$new" ] && [ "$new" != "$old" ] && return 0
 	echo "IKE SA of $c not rekeyed: #${old:-none} -> #${new:-none}: $(tail -n 2 "$XT_TMP/rekey.ike$c" | tr '\n' ' ')"
 	return 1
 }
@@ -574,7 +616,7 @@ rekeys() {
 	for c in "${!seen[@]}"; do
 		flow_ready "$label.$c" >/dev/null || err+="$(dm "$c"): flow $c did not start"$'\n'
 	done
-	sleep 1.5
+	sleep 0.5	# traffic on the old SAs first
 	# the two daemons' rekeys at the same time: strongSwan's CHILD_SAs, then
 	# its IKE_SA; libreswan's, then its IKE SA
 	{
@@ -589,10 +631,14 @@ rekeys() {
 	wait $p1 $!
 	err+=$(cat "$XT_TMP/rk.$label.sw" "$XT_TMP/rk.$label.lsw")
 	[ -z "$err" ] || err+=$'\n'
-	sleep 1.5
+	sleep 1		# and on the new ones
+	# stop them all first: their drains for late replies overlap
 	for c in "${!seen[@]}"; do
 		kill -0 "${FPID[$label.$c]}" 2>/dev/null ||
 			err+="$(dm "$c"): flow $c ended before the rekeys did: $(tail -n 2 "${FOUT[$label.$c]}" | tr '\n' ' ')"$'\n'
+		kill -USR1 "${FPID[$label.$c]}" 2>/dev/null
+	done
+	for c in "${!seen[@]}"; do
 		flow_stop "$label.$c"
 		read -r SENT[$label.$c] r LOST[$label.$c] <<<"$FRES"
 		[ -n "${SENT[$label.$c]}" ] && [ "${SENT[$label.$c]}" -gt 0 ] && [ "$r" -gt 0 ] ||
@@ -754,6 +800,23 @@ ctr_ok() {	# ctr_ok: counters 0 and 1 of the ctr SA A->B both carried packets
 	echo "spi $spi, A (sender): $(tr '\n' ';' <<<"$a") B: $(tr '\n' ';' <<<"$b")"
 	return 1
 }
+# ctr_props NS: every counter SA in NS has the core's replay window 0 and
+# oseq-may-wrap, which charon did not ask for (window 32, no flag): the rule
+ctr_props() {
+	local sas
+	sas=$(ip -s -n "$1" xfrm state list reqid "${REQID[ctr]}" | awk '
+		function out() { if (spi != "") print spi, w, f }
+		/^src / { out(); spi = "?"; w = "window=?"; f = "no-flag" }
+		/proto esp spi/ { spi = $4; sub(/\(.*/, "", spi) }
+		# the first replay-window is the config, -s adds a stats one
+		{ for (i = 1; i < NF; i++) if ($i == "replay-window" && w == "window=?") w = "window=" $(i + 1) }
+		/oseq-may-wrap/ { f = "oseq-may-wrap" }
+		END { out() }')
+	[ "$(grep -c . <<<"$sas")" -ge 2 ] && ! grep -v ' window=0 oseq-may-wrap$' <<<"$sas" >/dev/null &&
+		return 0
+	echo "${1%-*}: $(tr '\n' ';' <<<"$sas")"
+	return 1
+}
 all() { local f; for f in "$@"; do eval "$f" || return 1; done; }
 # rk_ok LABEL sw|lsw: that daemon's rekeys of the run all happened, under traffic
 rk_ok() { ! grep "^$2: " "$XT_TMP/rk.$1"; }
@@ -872,6 +935,8 @@ else
 		all "bound $NS_A diet ' diet spi_lsb 8 sn_lsb 32 '" "bound $NS_B diet ' diet spi_lsb 8 sn_lsb 32 '"
 	pt sw "rules: counter SAs bound with 2 counters in A and B" \
 		all "bound $NS_A ctr ' counters 2 ctr_window 128 '" "bound $NS_B ctr ' counters 2 ctr_window 128 '"
+	pt sw "rules: the counter SAs got window 0 and oseq-may-wrap from the rule (charon: window 32, no flag)" \
+		all "ctr_props $NS_A" "ctr_props $NS_B"
 	pt sw "rules: SAs made before the rules stay plain (tunnel, transport)" \
 		all "bound $NS_A plain ''" "bound $NS_B plain ''" "bound $NS_A tr ''" "bound $NS_B tr ''"
 	pt sw "rules: on the wire: WESPv2 (141) for wesp, Diet-ESP ($DPROTO) for diet, both ways" \
@@ -891,9 +956,10 @@ else
 	pt sw "rules: CHILD_SA rekeys under traffic lose no more than esp4 (wesp $(loss_str rules wesp), diet $(loss_str rules diet) vs $(loss_str stock plain); transport $(loss_str rules tr) vs $(loss_str stock tr))" \
 		all "rk_ok rules sw" "loss_ok rules wesp stock plain" "loss_ok rules diet stock plain" \
 		"loss_ok rules tr stock tr"
-	pt sw "rules: counter CHILD_SA rekey under traffic loses no more than esp4 ($(loss_str rules ctr) vs $(loss_str stock plain)), new SAs have 2 counters" \
+	pt sw "rules: counter CHILD_SA rekey under traffic loses no more than esp4 ($(loss_str rules ctr) vs $(loss_str stock plain)), new SAs: 2 counters, both carry traffic (CPU 0 and 1)" \
 		all "[ -n '$CTR_UP' ] || { echo 'the counter CHILD_SA is not up'; false; }" \
-		"loss_ok rules ctr stock plain" "bound $NS_A ctr ' counters 2 '" "bound $NS_B ctr ' counters 2 '"
+		"loss_ok rules ctr stock plain" "bound $NS_A ctr ' counters 2 '" "bound $NS_B ctr ' counters 2 '" \
+		"ctr_props $NS_A" "burst ctr 4 0" "burst ctr 4 1" ctr_ok
 	pt sw "rules: the rekeyed SAs got their rule again; the transport CHILD_SA's new SAs WESPv2 (rule added after its first SAs)" \
 		all "bound $NS_A wesp ' wesp 2( |$)'" "bound $NS_B diet ' diet spi_lsb 8 '" \
 		"bound $NS_A tr ' wesp 1( |$)'" "bound $NS_B tr ' wesp 1( |$)'"
