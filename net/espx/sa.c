@@ -523,6 +523,11 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 	if (pend || twin || (live && live->has_cfg)) {
 		sa->cfg = pend ? pend->cfg : twin ? twin->cfg : live->cfg;
 		sa->has_cfg = true;
+		/* a rule's config comes with what the rule sets on its SAs */
+		if (!pend && (twin ?: live)->rule[0]) {
+			strscpy(sa->rule, (twin ?: live)->rule, sizeof(sa->rule));
+			espx_rule_ctr_props(x, &sa->cfg);
+		}
 	} else if (!live) {
 		/* nobody asked for this SA: the first rule it matches */
 		err = espx_rule_bind(x, &sa->cfg, sa->rule, extack);
