@@ -35,6 +35,7 @@
 #include "diet.h"
 #include "proto.h"
 #include "seq.h"
+#include "echo.h"
 #include "codec/esp_codec.c"
 
 static void espx_count(struct espx_sa *sa, enum espx_stat id, u64 n)
@@ -159,7 +160,7 @@ static u32 espx_tfclen(struct xfrm_state *x, struct sk_buff *skb)
 	struct xfrm_dst *dst = (struct xfrm_dst *)skb_dst(skb);
 	u32 padto;
 
-	if (!x->tfcpad)
+	if (!x->tfcpad || !dst->u.dst.xfrm)	/* echo.c: minimum padding */
 		return 0;
 	padto = min(x->tfcpad, xfrm_state_mtu(x, dst->child_mtu_cached));
 	return skb->len < padto ? padto - skb->len : 0;
@@ -277,7 +278,9 @@ static void espx_output_done(struct sk_buff *skb, int err)
 	u32 len = hdr->len;
 
 	espx_crypto_req_free(skb);
-	err = espx_output_finish(skb_dst(skb)->xfrm, sa, skb, len, err);
+	err = espx_output_finish(skb_dst(skb)->xfrm ?: sa->x, sa, skb, len, err);
+	if (unlikely(!skb_dst(skb)->xfrm))	/* an ESP Echo packet (echo.c) */
+		return espx_echo_output_done(skb, sa, err);
 	xfrm_output_resume(skb_to_full_sk(skb), skb, err);
 }
 
@@ -707,6 +710,8 @@ static __always_inline int espx_input_finish(struct xfrm_state *x,
 		nh = espx_input_trailer(sa, skb, w, hlen, alen);
 	if (nh < 0)
 		return nh;
+	if (nh == ESPX_IPPROTO_AGGFRAG)	/* ESP Echo: consumed or dropped */
+		return espx_echo_input(x, sa, skb, hlen, w);
 
 	/* RFC 4303 §2.6: a dummy packet is dropped silently */
 	if (nh == IPPROTO_NONE)
@@ -760,6 +765,10 @@ static void espx_input_done(struct sk_buff *skb, int err)
 
 	err = espx_input_finish(xfrm_input_state(skb), hdr->sa, skb,
 				&hdr->wesp, err);
+	if (err == -EINPROGRESS) {	/* ESP Echo consumed the skb */
+		kfree(hdr);
+		return;
+	}
 	espx_crypto_req_free(skb);
 	xfrm_input_resume(skb, err);
 }

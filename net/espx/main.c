@@ -22,6 +22,7 @@
 #include "proto.h"
 #include "diet.h"
 #include "km.h"
+#include "echo.h"
 
 #define ESPX_VERSION "0.1"
 
@@ -34,9 +35,14 @@ static int __init espx_init(void)
 	if (err)
 		return err;
 
-	err = espx_sa_init();
+	/* the echo module parameters, and its per-netns sessions */
+	err = espx_echo_init();
 	if (err)
 		return err;
+
+	err = espx_sa_init();
+	if (err)
+		goto err_echo;
 
 	err = espx_genl_init();
 	if (err)
@@ -61,6 +67,8 @@ err_km:
 	espx_genl_exit();
 err_sa:
 	espx_sa_exit();
+err_echo:
+	espx_echo_exit();
 	return err;
 }
 
@@ -71,6 +79,7 @@ static void __exit espx_exit(void)
 	espx_km_exit();
 	espx_genl_exit();
 	espx_sa_exit();
+	espx_echo_exit();
 }
 
 module_init(espx_init);

@@ -121,15 +121,21 @@ void espx_echo_fill_data(u8 *data, u32 len)
 		data[i] = (u8)i;
 }
 
-/* A reply's Data is a prefix of what espx_echo_fill_data() sent. */
-bool espx_echo_data_ok(const u8 *data, u32 len)
+/* @len octets of the Data pattern from octet @start on? */
+bool espx_echo_data_ok_from(const u8 *data, u32 len, u32 start)
 {
 	u32 i;
 
 	for (i = 0; i < len; i++)
-		if (data[i] != (u8)i)
+		if (data[i] != (u8)(start + i))
 			return false;
 	return true;
+}
+
+/* A reply's Data is a prefix of what espx_echo_fill_data() sent. */
+bool espx_echo_data_ok(const u8 *data, u32 len)
+{
+	return espx_echo_data_ok_from(data, len, 0);
 }
 
 const char *espx_echo_rx_name(int res)

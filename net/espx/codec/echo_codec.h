@@ -78,6 +78,7 @@ u32 espx_echo_reply(u8 *p, u32 len, u32 max, u8 rep);
 u32 espx_echo_payload_max(u32 room, u32 blksize);
 void espx_echo_fill_data(u8 *data, u32 len);
 bool espx_echo_data_ok(const u8 *data, u32 len);
+bool espx_echo_data_ok_from(const u8 *data, u32 len, u32 start);
 const char *espx_echo_rx_name(int res);
 
 #endif /* _ESPX_CODEC_ECHO_CODEC_H */
