@@ -722,6 +722,7 @@ struct espx_echo_sess {
 
 static DEFINE_SPINLOCK(espx_echo_lock);
 static LIST_HEAD(espx_echo_sessions);
+static bool espx_echo_closed;	/* module exit: no new sessions */
 
 /* Under espx_echo_lock; the timer is never armed again once dead. */
 static void espx_echo_arm(struct espx_echo_sess *s, unsigned long when)
@@ -1124,6 +1125,10 @@ int espx_echo_start(struct net *net, u32 portid,
 	timer_setup(&s->timer, espx_echo_tick, 0);
 
 	spin_lock_bh(&espx_echo_lock);
+	if (espx_echo_closed) {
+		err = -ESHUTDOWN;
+		goto unlock;
+	}
 	list_for_each_entry(o, &espx_echo_sessions, node) {
 		if (o->net != net || o->dead)
 			continue;
@@ -1201,7 +1206,11 @@ int espx_echo_init(void)
 	return register_pernet_subsys(&espx_echo_net_ops);
 }
 
+/* Module exit (first thing) or a failed load: every session ends. */
 void espx_echo_exit(void)
 {
+	spin_lock_bh(&espx_echo_lock);
+	espx_echo_closed = true;
+	spin_unlock_bh(&espx_echo_lock);
 	unregister_pernet_subsys(&espx_echo_net_ops);
 }

@@ -74,12 +74,13 @@ err_echo:
 
 static void __exit espx_exit(void)
 {
+	/* first: no probe session may outlive the genetlink family */
+	espx_echo_exit();
 	espx_diet_proto_exit();
 	espx_proto_exit();
 	espx_km_exit();
 	espx_genl_exit();
 	espx_sa_exit();
-	espx_echo_exit();
 }
 
 module_init(espx_init);
