@@ -73,19 +73,35 @@ static const struct nla_policy espx_diet_policy[ESPX_DIET_MAX + 1] = {
 static const struct nla_policy espx_echo_policy[ESPX_ECHO_MAX + 1] = {
 };
 
+/* Limits above 32767 need a full range: the short form's bounds are
+ * s16. Not const: 6.1's policy points to a mutable one.
+ */
+static struct netlink_range_validation espx_probe_interval_range = {
+	.min = ESPX_PROBE_INTERVAL_MIN,
+	.max = ESPX_PROBE_INTERVAL_MAX,
+};
+
+static struct netlink_range_validation espx_probe_timeout_range = {
+	.min = ESPX_PROBE_TIMEOUT_MIN,
+	.max = ESPX_PROBE_TIMEOUT_MAX,
+};
+
+static struct netlink_range_validation espx_probe_size_range = {
+	.max = ESPX_PROBE_SIZE_MAX,
+};
+
 static const struct nla_policy espx_probe_policy[ESPX_PROBE_MAX + 1] = {
 	[ESPX_PROBE_COUNT]	= NLA_POLICY_RANGE(NLA_U32, 1,
 						   ESPX_PROBE_COUNT_MAX),
-	[ESPX_PROBE_INTERVAL]	= NLA_POLICY_RANGE(NLA_U32,
-						   ESPX_PROBE_INTERVAL_MIN,
-						   ESPX_PROBE_INTERVAL_MAX),
-	[ESPX_PROBE_SIZE]	= NLA_POLICY_MAX(NLA_U16, ESPX_PROBE_SIZE_MAX),
+	[ESPX_PROBE_INTERVAL]	= NLA_POLICY_FULL_RANGE(NLA_U32,
+							&espx_probe_interval_range),
+	[ESPX_PROBE_SIZE]	= NLA_POLICY_FULL_RANGE(NLA_U16,
+							&espx_probe_size_range),
 	[ESPX_PROBE_REPLY_SPI]	= { .type = NLA_BE32 },
 	[ESPX_PROBE_ONEWAY]	= { .type = NLA_FLAG },
 	[ESPX_PROBE_IDENT]	= { .type = NLA_U16 },
-	[ESPX_PROBE_TIMEOUT]	= NLA_POLICY_RANGE(NLA_U32,
-						   ESPX_PROBE_TIMEOUT_MIN,
-						   ESPX_PROBE_TIMEOUT_MAX),
+	[ESPX_PROBE_TIMEOUT]	= NLA_POLICY_FULL_RANGE(NLA_U32,
+							&espx_probe_timeout_range),
 	[ESPX_PROBE_SEQ]	= { .type = NLA_REJECT,
 				    .reject_message = "espx: seq is reply-only" },
 	[ESPX_PROBE_STATUS]	= { .type = NLA_REJECT },
