@@ -59,6 +59,14 @@
  *                         ping-like line per ESPX_CMD_ECHO_RESULT and a
  *                         summary "N sent, N received, P% loss[, rtt
  *                         min/avg/max A/B/C ms]"; set --echo: ESPX_A_ECHO
+ *   espx_genl echo-many SA-ID --sessions K [echo options]
+ *                         K ECHO doits on one socket, results unread; prints
+ *                         "started N" and exits (errno of the refusal)
+ *   espx_genl echo-monitor [--count N] [--timeout MS]
+ *                         join the "echo" multicast group, print "joined",
+ *                         then "mcast " + a line per ECHO_RESULT until N
+ *                         (1) results, "N results"; ETIMEDOUT after MS
+ *                         (10000) without one
  *   espx_genl -n NETNS CMD ...: in the named network namespace
  *   espx_genl batch        the commands on stdin, one a line, each in a
  *                         forked child; exit status: how many failed
@@ -1437,6 +1445,8 @@ static void help(void)
 		"       espx_genl rule-del|rule-get --name N | rule-dump | rule-flush\n"
 		"       espx_genl dump|count|info|status|resolve|badinput\n"
 		"       espx_genl dumpintr N [SA-ID] [--poke ADDR]\n"
+		"       espx_genl echo|echo-many SA-ID [--sessions K] [--count N] ...\n"
+		"       espx_genl echo-monitor [--count N] [--timeout MS]\n"
 		"       espx_genl batch   (commands on stdin, one a line)\n");
 	exit(EINVAL);
 }
@@ -1502,6 +1512,7 @@ enum {
 	OPT_ECHO_IDENT,
 	OPT_ECHO_TIMEOUT,
 	OPT_ECHO_ONEWAY,
+	OPT_ECHO_SESSIONS,
 };
 
 /* One --diet option into @d; false if @c is not one. */
@@ -1646,20 +1657,11 @@ static void echo_result(const struct nlmsghdr *nlh, struct echo_state *st)
 		st->done = true;
 }
 
-static int echo_cmd(struct nl *nl, const struct sa_id *id,
-		    const struct echo_opts *eo)
+/* ESPX_A_PROBE with the options given */
+static void put_probe(struct nlmsghdr *nlh, const struct echo_opts *eo)
 {
-	char b[MNL_SOCKET_BUFFER_SIZE];
-	struct echo_state st = { 0 };
-	struct nlmsghdr *nlh;
-	struct nlattr *nest;
-	bool acked = false;
-	int err;
+	struct nlattr *nest = mnl_attr_nest_start(nlh, ESPX_A_PROBE);
 
-	inet_ntop(id->family, id->daddr, st.peer, sizeof(st.peer));
-	nlh = msg_start(nl, b, nl->family_id, ESPX_CMD_ECHO, NLM_F_ACK);
-	put_id(nlh, id);
-	nest = mnl_attr_nest_start(nlh, ESPX_A_PROBE);
 	if (eo->count >= 0)
 		mnl_attr_put_u32(nlh, ESPX_PROBE_COUNT, eo->count);
 	if (eo->interval >= 0)
@@ -1675,6 +1677,118 @@ static int echo_cmd(struct nl *nl, const struct sa_id *id,
 	if (eo->oneway)
 		mnl_attr_put(nlh, ESPX_PROBE_ONEWAY, 0, NULL);
 	mnl_attr_nest_end(nlh, nest);
+}
+
+/* echo-many: @k ESPX_CMD_ECHO doits on one socket, their results left
+ * unread; "started N" (N accepted), then the first refusal's errno. On
+ * exit the port goes and the kernel ends each session at its next result.
+ */
+static int echo_many(struct nl *nl, const struct sa_id *id,
+		     const struct echo_opts *eo, int k)
+{
+	char b[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int i, err = 0;
+
+	for (i = 0; i < k && !err; i++) {
+		nlh = msg_start(nl, b, nl->family_id, ESPX_CMD_ECHO, NLM_F_ACK);
+		put_id(nlh, id);
+		put_probe(nlh, eo);
+		err = nl_talk(nl, nlh, NULL, NULL);
+	}
+	printf("started %d\n", err ? i - 1 : i);
+	fflush(stdout);
+	return err;
+}
+
+/* CTRL_CMD_GETFAMILY's reply: the id of espx's "echo" group */
+static int echo_group_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *a, *g, *x;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
+		if (mnl_attr_get_type(a) != CTRL_ATTR_MCAST_GROUPS)
+			continue;
+		mnl_attr_for_each_nested(g, a) {
+			const char *name = NULL;
+			int grp = -1;
+
+			mnl_attr_for_each_nested(x, g) {
+				if (mnl_attr_get_type(x) == CTRL_ATTR_MCAST_GRP_NAME)
+					name = mnl_attr_get_str(x);
+				else if (mnl_attr_get_type(x) == CTRL_ATTR_MCAST_GRP_ID)
+					grp = mnl_attr_get_u32(x);
+			}
+			if (name && grp >= 0 && !strcmp(name, ESPX_MCGRP_ECHO))
+				*(int *)arg = grp;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+/* echo-monitor: join the echo group, print "joined", then "mcast " and the
+ * line of each ESPX_CMD_ECHO_RESULT, until @count results (then "N
+ * results") or @timeout_ms without one (-ETIMEDOUT).
+ */
+static int echo_monitor(struct nl *nl, int count, int timeout_ms)
+{
+	struct timeval tv = { timeout_ms / 1000, timeout_ms % 1000 * 1000 };
+	char b[MNL_SOCKET_BUFFER_SIZE];
+	struct echo_state st = { .peer = "-" };
+	struct nlmsghdr *nlh;
+	int grp = -1, got = 0, err;
+
+	nlh = msg_start(nl, b, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, NLM_F_ACK);
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, ESPX_GENL_NAME);
+	err = nl_talk(nl, nlh, echo_group_cb, &grp);
+	if (err)
+		return err;
+	if (grp < 0)
+		return -ENOENT;
+	if (mnl_socket_setsockopt(nl->sk, NETLINK_ADD_MEMBERSHIP, &grp,
+				  sizeof(grp)) < 0)
+		return -errno;
+	if (setsockopt(mnl_socket_get_fd(nl->sk), SOL_SOCKET, SO_RCVTIMEO,
+		       &tv, sizeof(tv)) < 0)
+		return -errno;
+	printf("joined\n");
+	fflush(stdout);
+	while (got < count) {
+		ssize_t n = mnl_socket_recvfrom(nl->sk, rxbuf, rxlen);
+		const struct nlmsghdr *m = (const void *)rxbuf;
+		int len = n;
+
+		if (n < 0)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		for (; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+			const struct genlmsghdr *g = mnl_nlmsg_get_payload(m);
+
+			if (m->nlmsg_type != nl->family_id ||
+			    g->cmd != ESPX_CMD_ECHO_RESULT)
+				continue;
+			printf("mcast ");
+			echo_result(m, &st);
+			got++;
+		}
+		fflush(stdout);
+	}
+	printf("%d results\n", got);
+	return 0;
+}
+
+static int echo_cmd(struct nl *nl, const struct sa_id *id,
+		    const struct echo_opts *eo)
+{
+	char b[MNL_SOCKET_BUFFER_SIZE];
+	struct echo_state st = { 0 };
+	struct nlmsghdr *nlh;
+	bool acked = false;
+	int err;
+
+	inet_ntop(id->family, id->daddr, st.peer, sizeof(st.peer));
+	nlh = msg_start(nl, b, nl->family_id, ESPX_CMD_ECHO, NLM_F_ACK);
+	put_id(nlh, id);
+	put_probe(nlh, eo);
 	err = nl_send(nl, nlh);
 	if (err)
 		return err;
@@ -2198,10 +2312,12 @@ static int run(int argc, char **argv)
 		{ "ident", required_argument, NULL, OPT_ECHO_IDENT },
 		{ "timeout", required_argument, NULL, OPT_ECHO_TIMEOUT },
 		{ "one-way", no_argument, NULL, OPT_ECHO_ONEWAY },
+		{ "sessions", required_argument, NULL, OPT_ECHO_SESSIONS },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cmd, *daddr = NULL, *num = NULL, *poke_addr = NULL;
 	struct echo_opts eo = { -1, -1, -1, -1, -1, -1, false };
+	int sessions = 0;
 	struct rule_cfg rc;
 	struct set_cfg sc;
 	struct sa_id id;
@@ -2287,6 +2403,9 @@ static int run(int argc, char **argv)
 		case OPT_ECHO_TIMEOUT:
 			eo.timeout = strtoll(optarg, NULL, 0);
 			break;
+		case OPT_ECHO_SESSIONS:
+			sessions = atoi(optarg);
+			break;
 		case OPT_ECHO_ONEWAY:
 			eo.oneway = true;
 			break;
@@ -2327,6 +2446,11 @@ static int run(int argc, char **argv)
 
 	if (!strncmp(cmd, "rule-", 5))
 		return rule_cmd(&nl, cmd, &rc, &sc);
+	if (!strcmp(cmd, "echo-monitor")) {
+		err = echo_monitor(&nl, eo.count > 0 ? eo.count : 1,
+				   eo.timeout > 0 ? eo.timeout : 10000);
+		return err ? fail(&nl, cmd, err) : 0;
+	}
 
 	if (!strcmp(cmd, "info") || !strcmp(cmd, "status")) {
 		err = info(&nl);
@@ -2347,7 +2471,7 @@ static int run(int argc, char **argv)
 		gcmd = ESPX_CMD_SA_GET;
 	else if (!strcmp(cmd, "del"))
 		gcmd = ESPX_CMD_SA_DEL;
-	else if (!strcmp(cmd, "echo"))
+	else if (!strcmp(cmd, "echo") || !strcmp(cmd, "echo-many"))
 		gcmd = ESPX_CMD_ECHO;
 	else
 		help();
@@ -2369,7 +2493,8 @@ static int run(int argc, char **argv)
 		return n < 0 ? fail(&nl, cmd, n) : 0;
 	}
 	if (gcmd == ESPX_CMD_ECHO) {
-		err = echo_cmd(&nl, &id, &eo);
+		err = cmd[4] ? echo_many(&nl, &id, &eo, sessions) :
+			       echo_cmd(&nl, &id, &eo);
 		return err ? fail(&nl, cmd, err) : 0;
 	}
 	err = request_cfg(&nl, gcmd, &id, &sc, gcmd == ESPX_CMD_SA_GET ?

@@ -49,9 +49,10 @@ where python3-cryptography is a dependency of python3-scapy).
   echo-craft IN OUT --index I --alg A --key HEX --icv N --sn N [--subtype T]
            [--flags F] [--dlen L] [--ident I] [--seq S] [--reply-spi X]
            [--data HEX | --size N] [--payload HEX] [--copies N] [--flip OFF]
-           an ESP Echo message (NH 144) on the SA of captured frame I, IV =
-           be64(SN); --payload: the raw payload instead of header + Data;
-           --flip OFF: flip one bit of the ESP octet OFF (negative: from the end)
+           [--esp-len N]  an ESP Echo message (NH 144) on the SA of captured
+           frame I, IV = be64(SN); --payload: the raw payload instead of header + Data;
+           --flip OFF: flip one bit of the ESP octet OFF (negative: from the end);
+           --esp-len N: only the first N octets of the ESP packet (cut short)
   echo-plain IN OUT --index I [--spi 7|8] [--udp]  the unencrypted SPI 7/8
            request (section 4) with frame I's outer header
   echo-check PCAP --sa SPI,KEY... [--alg A --icv N]  decrypt every frame of
@@ -711,6 +712,8 @@ def cmd_echo_craft(a):
     new = bytearray(esp_seal(a.alg, blob, a.icv, spi, a.sn, iv, pt))
     if a.flip is not None:
         new[a.flip] ^= 1
+    if a.esp_len is not None:       # cut short on the way: the tail is lost
+        new = new[:a.esp_len]
     e.replace_esp(bytes(new))
     pcap_write(a.out, [bytes(e.frame)] * a.copies)
     print('echo spi 0x%08x sn %d payload %d: %s' % (spi, a.sn, len(payload),
@@ -2883,6 +2886,7 @@ def main():
     c.add_argument('--payload')
     c.add_argument('--copies', type=int, default=1)
     c.add_argument('--flip', type=int)
+    c.add_argument('--esp-len', type=int)
     c = sub.add_parser('echo-plain')
     c.add_argument('inp')
     c.add_argument('out')
