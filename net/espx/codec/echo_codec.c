@@ -18,6 +18,13 @@
  */
 int espx_echo_classify(const u8 *p, u32 len, u8 req, u8 rep)
 {
+	/* Spec and code disagree: esp-echo.md §5 step 2 counts an empty
+	 * payload as in-drop-echo-truncated, but esp.c never gets here with
+	 * one. The spec is wrong because the baseline trailer check
+	 * (esp-baseline.md §5, as esp4/esp6) runs before Next Header is read
+	 * and drops a Pad Length that leaves no payload octet as
+	 * in-drop-padding. Kept for callers without that check (the fuzzer).
+	 */
 	if (!len)
 		return ESPX_ECHO_RX_TRUNCATED;
 	if (p[0] == req)
