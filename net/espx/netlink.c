@@ -1480,7 +1480,7 @@ static const struct genl_small_ops espx_genl_ops[] = {
 	{
 		.cmd = ESPX_CMD_ECHO,
 		.doit = espx_nl_echo,
-		.flags = GENL_ADMIN_PERM,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };
 
