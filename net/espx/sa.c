@@ -426,7 +426,9 @@ static bool espx_cfg_equal(const struct espx_cfg *a, const struct espx_cfg *b)
 	return a->wesp == b->wesp && a->crypt_offset == b->crypt_offset &&
 	       a->counters == b->counters && a->ctr_window == b->ctr_window &&
 	       a->ctr_start == b->ctr_start && a->diet == b->diet &&
-	       (!a->diet || !memcmp(&a->dcfg, &b->dcfg, sizeof(a->dcfg)));
+	       (!a->diet || !memcmp(&a->dcfg, &b->dcfg, sizeof(a->dcfg))) &&
+	       a->eesp == b->eesp &&
+	       (!a->eesp || !memcmp(&a->ecfg, &b->ecfg, sizeof(a->ecfg)));
 }
 
 /* A config whose SA builds its nonce from one SN (seq.h). */
