@@ -241,7 +241,7 @@ int espx_crypto_init(struct xfrm_state *x, struct espx_sa *sa,
 
 	x->data = NULL;
 	/* espx_cfg_check() has seen to the algorithms */
-	if (sa->cfg.wesp || sa->cfg.diet)
+	if (sa->cfg.wesp || sa->cfg.diet || sa->cfg.eesp)
 		err = espx_crypto_init_nonce(x, sa, extack);
 	else if (x->aead)
 		err = espx_crypto_init_aead(x, extack);

@@ -448,10 +448,11 @@ static int espx_sa_bind_seq(struct espx_net *en, struct espx_sa *sa,
 {
 	if (!sa->has_cfg)
 		return 0;
-	if (sa->cfg.counters)
+	/* EESP Sub SAs are counters with their own keys (eesp.c) */
+	if (sa->cfg.counters || sa->cfg.eesp)
 		sa->ctrs = twin ? espx_ctrs_get(twin->ctrs) :
 				  espx_ctrs_alloc(&sa->cfg);
-	if (sa->cfg.counters && !sa->ctrs) {
+	if ((sa->cfg.counters || sa->cfg.eesp) && !sa->ctrs) {
 		NL_SET_ERR_MSG_MOD(extack, "no memory for the sequence counters");
 		return -ENOMEM;
 	}
