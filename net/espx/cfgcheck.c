@@ -291,10 +291,6 @@ static int espx_cfg_check_eesp(const struct xfrm_state *x,
 		}
 		return 0;
 	}
-	/* the Sub SA key derivation comes with the next commit */
-	NL_SET_ERR_MSG_MOD(extack, "EESP Sub SAs are not supported yet");
-	return -EOPNOTSUPP;
-
 	if (espx_eesp_sskdf_lens(c->sskdf, &root, &hash) ||
 	    x->aead->alg_key_len != root * 8) {
 		NL_SET_ERR_MSG_MOD(extack,

@@ -5,7 +5,11 @@
  *
  * The xfrm core still sees an ESP SA (proto 50): policies, SA lookup,
  * lifetimes and modes stay the kernel's (§8). espx adds:
- *   init_state  the SA's one Sub SA, keyed by the AEAD key field
+ *   init_state  the Sub SAs' keys: the AEAD key field itself without
+ *               sub-sas, else HKDF-Expand(root, be16(Session ID), L) per
+ *               Sub SA (hmac(sha256/384/512) through the crypto API, the
+ *               HMAC messages and lengths from the codec), each derived
+ *               once and kept as a keyed transform
  *   output      the whole EESP packet: the codec lays it out and writes
  *               the header octets (base header, options, SN, IV, PIH),
  *               the sending CPU takes Sub SA (CPU mod N) and its next SN
@@ -29,8 +33,12 @@
  * counters (sa.c), so it continues the sequences instead of restarting
  * them under the same keys.
  *
- * The receive windows are allocated on a Sub SA's first packet that passed
- * every check (counters.c).
+ * Transforms: the crypto API can neither allocate nor (for gcm(aes)) key a
+ * transform in softirq context, so each Sub SA's transform is derived,
+ * allocated and keyed at init_state, for Session IDs 0..N-1 only; nothing
+ * is derived or allocated per packet, and a Session ID >= N is dropped
+ * before any crypto. The receive windows are allocated on a Sub SA's
+ * first packet that passed every check (counters.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -43,6 +51,7 @@
 #include <net/ipv6.h>
 #include <net/xfrm.h>
 #include <crypto/aead.h>
+#include <crypto/hash.h>
 #include "espx.h"
 #include "compat.h"
 #include "sa.h"
@@ -122,6 +131,106 @@ static enum espx_stat espx_eesp_stat(int res)
 
 /* ---- init_state -------------------------------------------------------- */
 
+static const char * const espx_eesp_hmac[] = {
+	[ESPX_EESP_SSKDF_SHA256] = "hmac(sha256)",
+	[ESPX_EESP_SSKDF_SHA384] = "hmac(sha384)",
+	[ESPX_EESP_SSKDF_SHA512] = "hmac(sha512)",
+};
+
+/**
+ * espx_eesp_sskdf - KEYMAT_sub = HKDF-Expand(root, be16(@sid), @len) (§6)
+ * @h: hmac(sha*) keyed with the root key
+ * @hlen: its digest size
+ * @sid: the Session ID
+ * @out: @len octets of key material (key | salt)
+ * @len: L, at most ESPX_EESP_KEYMAT_MAX
+ *
+ * Return: 0 or -errno.
+ */
+static int espx_eesp_sskdf(struct crypto_shash *h, u32 hlen, u16 sid,
+			   u8 *out, u32 len)
+{
+	u8 t[ESPX_EESP_HASH_MAX], msg[ESPX_EESP_HKDF_MSG_MAX];
+	u32 done = 0, prevlen = 0, block, n;
+	int err = 0, mlen;
+
+	for (block = 1; done < len; block++) {
+		mlen = espx_eesp_hkdf_msg(msg, sizeof(msg), prevlen ? t : NULL,
+					  prevlen, sid, block);
+		if (mlen < 0) {
+			err = -EINVAL;
+			break;
+		}
+		err = crypto_shash_tfm_digest(h, msg, mlen, t);
+		if (err)
+			break;
+		prevlen = hlen;
+		n = min(hlen, len - done);
+		memcpy(out + done, t, n);
+		done += n;
+	}
+	memzero_explicit(t, sizeof(t));
+	memzero_explicit(msg, sizeof(msg));
+	return err;
+}
+
+/* Sub SA keys 0..N-1 from the root key; Sub SA 0's transform is x->data. */
+static int espx_eesp_derive(struct xfrm_state *x, struct espx_sa *sa,
+			    struct espx_eesp *e,
+			    struct netlink_ext_ack *extack)
+{
+	const struct espx_eesp_conf *c = &sa->cfg.ecfg;
+	bool chacha = strstr(x->aead->alg_name, "chacha20");
+	u8 km[ESPX_EESP_KEYMAT_MAX];
+	struct crypto_aead *aead;
+	struct crypto_shash *h;
+	u32 root, hlen, klen;
+	int err, l;
+	u16 i;
+
+	l = espx_eesp_keymat_len(chacha, c->key_bits ?: (chacha ? 256 : 128));
+	if (l < 0 || espx_eesp_sskdf_lens(c->sskdf, &root, &hlen))
+		return -EINVAL;		/* espx_cfg_check() said why */
+	klen = l - ESPX_EESP_SALT_LEN;
+	h = crypto_alloc_shash(espx_eesp_hmac[c->sskdf], 0, 0);
+	if (IS_ERR(h)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the sskdf HMAC is not available in this kernel");
+		return PTR_ERR(h);
+	}
+	err = crypto_shash_setkey(h, x->aead->alg_key, root);
+	for (i = 0; !err && i < e->n; i++) {
+		err = espx_eesp_sskdf(h, hlen, i, km, l);
+		if (err)
+			break;
+		memcpy(e->sub[i].salt, km + klen, ESPX_EESP_SALT_LEN);
+		aead = espx_crypto_alloc_keyed(x, km, klen, extack);
+		if (IS_ERR(aead)) {
+			err = PTR_ERR(aead);
+			break;
+		}
+		if (!i) {
+			x->data = aead;
+			continue;
+		}
+		e->sub[i].aead = aead;
+		/* one request layout (sa->req, from x->data) serves all */
+		if (crypto_aead_reqsize(aead) !=
+		    crypto_aead_reqsize(x->data) ||
+		    crypto_aead_alignmask(aead) !=
+		    crypto_aead_alignmask(x->data)) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "the Sub SAs' AEAD implementations differ");
+			err = -EINVAL;
+		}
+	}
+	memzero_explicit(km, sizeof(km));
+	crypto_free_shash(h);
+	if (err && extack && !extack->_msg)
+		NL_SET_ERR_MSG_MOD(extack, "cannot derive the Sub SA keys");
+	return err;
+}
+
 /**
  * espx_eesp_init_state - the Sub SAs of an EESP SA
  * @x: the state being built (config checked; without sub-sas x->data is
@@ -140,6 +249,7 @@ int espx_eesp_init_state(struct xfrm_state *x, struct espx_sa *sa,
 	struct espx_eesp_tx tx = {};
 	struct espx_eesp *e;
 	u16 n = max_t(u16, c->subsas, 1);
+	int err;
 
 	if (sa->kind != ESPX_KIND_EESP)
 		return 0;
@@ -159,7 +269,13 @@ int espx_eesp_init_state(struct xfrm_state *x, struct espx_sa *sa,
 	}
 	e->n = n;
 	sa->eesp = e;
-	memcpy(e->sub[0].salt, sa->ext.salt, ESPX_EESP_SALT_LEN);
+	if (c->subsas) {
+		err = espx_eesp_derive(x, sa, e, extack);
+		if (err)
+			return err;
+	} else {
+		memcpy(e->sub[0].salt, sa->ext.salt, ESPX_EESP_SALT_LEN);
+	}
 	sa->ext.iiv = c->iiv;
 	e->esa.ipv6 = x->props.family == AF_INET6;
 	e->esa.tunnel = x->props.mode == XFRM_MODE_TUNNEL;
