@@ -16,6 +16,8 @@ for details. Parts:
   traffic   transport/tunnel/BEET, IPv4/IPv6, both formats, both AEADs,
             Sub SAs from two CPUs: decoded, keys/nonces/AAD checked, no
             (key, nonce) repeated
+  ip        the patched ip's eesp keywords, its listing and -s -j per Sub
+            SA (skipped with an ip without them)
 """
 import argparse
 import ctypes
@@ -612,12 +614,57 @@ def part_traffic(env):
         env.run(env.nb, 'xfrm state flush\nxfrm policy flush')
 
 
+# ---------------------------------------------------------- patched ip ----
+def part_ip(env):
+    """the eesp keywords of the patched ip: config, listing, -s per Sub SA"""
+    import json
+    rc, out = env.run(env.na, 'xfrm state help', check=False)
+    if 'eesp' not in out:
+        print('# ip without the eesp keywords: part skipped')
+        return
+    root = '0x' + bytes(range(32)).hex()
+    line = ("xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x4001 mode transport "
+            "aead 'rfc4106(gcm(aes))' %s 128 replay-window 0 extra-flag oseq-may-wrap "
+            "eesp sub-sas 2 sskdf hkdf-sha256 key-bits 128 window 128" % root)
+    pol = ('xfrm policy add src 192.0.2.1 dst 192.0.2.2 proto udp dir out '
+           'tmpl src 192.0.2.1 dst 192.0.2.2 proto esp mode transport')
+    rc, out = env.run(env.na, line + '\n' + pol, check=False)
+    point(rc == 0, 'ip: state add ... eesp sub-sas 2 sskdf hkdf-sha256 key-bits 128 window 128',
+          out)
+    rc, out = env.run(env.na, 'xfrm state list', check=False)
+    point('eesp sub-sas 2 sskdf hkdf-sha256 key-bits 128 window 128' in out,
+          'ip: the espx line shows the EESP parameters', out)
+    with env.A:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(('192.0.2.1', 4100))
+    for cpu in (0, 1):
+        os.sched_setaffinity(0, {cpu % (os.cpu_count() or 1)})
+        s.sendto(b'x', ('192.0.2.2', 5000))
+    os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    s.close()
+    p = subprocess.run([env.ip, '-n', env.na, '-s', '-j', 'xfrm', 'state', 'list'],
+                       capture_output=True, text=True)
+    try:
+        e = json.loads(p.stdout)[0]['espx']['eesp']
+        rows = e.get('per_sub_sa', [])
+        ok = (e['sub_sas'] == 2 and e['window'] == 128 and len(rows) == 2 and
+              sum(r['out_packets'] for r in rows) == 2)
+    except (ValueError, KeyError, IndexError, TypeError) as x:
+        ok, e = False, '%r: %s' % (x, p.stdout[:400])
+    point(ok, 'ip -s -j: eesp object with one row per Sub SA, 2 packets sent', e)
+    rc, out = env.run(env.na, 'xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi '
+                      '0x4002 mode transport aead \'rfc4106(gcm(aes))\' %s 128 '
+                      'eesp sub-sas 0' % root, check=False)
+    point(rc != 0 and 'sub-sas' in out, 'ip: eesp sub-sas 0 refused by ip', out)
+    env.run(env.na, 'xfrm state flush\nxfrm policy flush')
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--a', required=True)
     ap.add_argument('--b', required=True)
     ap.add_argument('--ip', default='ip')
-    ap.add_argument('--only', default='refuse,seal,deliver,variants,traffic')
+    ap.add_argument('--only', default='refuse,seal,deliver,variants,traffic,ip')
     a = ap.parse_args()
     env = Env(a)
     for part in a.only.split(','):
