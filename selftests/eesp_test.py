@@ -248,7 +248,9 @@ addr add 2001:db8:b::1/128 dev lo
 route add 10.1.0.1/32 dev veth0
 route add fd00:a::1/128 dev veth0
 neigh add 192.0.2.1 lladdr 02:00:00:00:00:0a dev veth0
-neigh add 2001:db8::1 lladdr 02:00:00:00:00:0a dev veth0""")
+neigh add 2001:db8::1 lladdr 02:00:00:00:00:0a dev veth0
+neigh add 10.1.0.1 lladdr 02:00:00:00:00:0a dev veth0
+neigh add fd00:a::1 lladdr 02:00:00:00:00:0a dev veth0""")
         self.ga, self.gb = Genl(self.A), Genl(self.B)
         with self.A:
             self.inj = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
@@ -529,6 +531,50 @@ TRAFFIC = [
 KDF = {0: 'hkdf-sha256', 1: 'hkdf-sha384', 2: 'hkdf-sha512'}
 
 
+def tcp_transfer(env, fam, src, dst, size=65536):
+    """A -> B over TCP through the SA: TCP sends clones of its skbs (the
+    output path must not keep pointers across skb_cow_data())"""
+    import threading
+    data = bytes(range(256)) * (size // 256)
+    got = bytearray()
+    with env.B:
+        ls = socket.socket(fam, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((dst, 6000))
+    ls.listen(1)
+    ls.settimeout(20)
+
+    def serve():
+        try:
+            c, _ = ls.accept()
+            c.settimeout(20)
+            while len(got) < size:
+                b = c.recv(65536)
+                if not b:
+                    break
+                got.extend(b)
+            c.close()
+        except OSError:
+            pass
+    t = threading.Thread(target=serve)
+    t.start()
+    ok = False
+    try:
+        with env.A:
+            cs = socket.socket(fam, socket.SOCK_STREAM)
+        cs.settimeout(20)
+        cs.bind((src, 0))
+        cs.connect((dst, 6000))
+        cs.sendall(data)
+        cs.close()
+        ok = True
+    except OSError as e:
+        print('# tcp: %s' % e)
+    t.join(30)
+    ls.close()
+    return ok and bytes(got) == data
+
+
 def part_traffic(env):
     seen = set()
     for i, (label, mode, o6, i6, alg, eesp, klen) in enumerate(TRAFFIC):
@@ -547,8 +593,9 @@ def part_traffic(env):
             sel = 'sel src %s/%d dst %s/%d' % (isrc, plen, idst, plen)
         an = 'rfc7539esp(chacha20,poly1305)' if alg == 'chacha' else 'rfc4106(gcm(aes))'
         line = state_line(osrc, odst, spi, mode=mode, alg=an, aead='0x' + key.hex(), sel=sel)
-        pol = ('xfrm policy add src %s/%d dst %s/%d proto udp dir out tmpl src %s dst %s '
-               'proto esp mode %s' % (isrc, plen, idst, plen, osrc, odst, mode))
+        pol = ''.join('xfrm policy add src %s/%d dst %s/%d proto %s dir out tmpl src %s '
+                      'dst %s proto esp mode %s\n' % (isrc, plen, idst, plen, pr, osrc, odst,
+                                                      mode) for pr in ('udp', 'tcp')).strip()
         ea, eb = env.ga.set(odst, spi, eesp), env.gb.set(odst, spi, eesp)
         if ea[0] or eb[0]:
             point(False, 'traffic %s: config' % label, (ea, eb))
@@ -599,6 +646,10 @@ def part_traffic(env):
         point(len(frames) == 16 and not bad and uniq,
               'traffic %s: 16 packets decoded by espx_eesp.py, AAD/nonce/key as the profile, '
               'no (key, nonce) repeated' % label, (len(frames), bad, uniq))
+        if i in (0, 3):
+            point(tcp_transfer(env, fam, isrc, idst),
+                  'traffic %s: a 64 KiB TCP transfer (cloned skbs) delivered' % label)
+            env.drain()
         if eesp.get('sub_sas') and ncpu > 1:
             subs = env.ga.subs(odst, spi)
             outp = {k: v.get('out_packets', 0) for k, v in subs.items()}

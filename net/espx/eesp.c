@@ -422,6 +422,8 @@ int espx_eesp_output(struct xfrm_state *x, struct espx_sa *sa,
 		espx_stat_inc(sa, ESPX_STAT_OUT_DROP_NOMEM);
 		return nsg;
 	}
+	/* skb_cow_data() may have moved the head (a cloned skb: TCP) */
+	eh = skb_transport_header(skb);
 	err = espx_eesp_out_sn(x, sa, &tx);
 	if (err)
 		return err;
