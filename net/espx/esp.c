@@ -346,6 +346,7 @@ static int espx_output_head(struct xfrm_state *x, struct espx_sa *sa,
 
 	p->wlen = 0;
 	p->clear = 0;
+	p->ctr_id = 0;
 	p->nexthdr = *skb_mac_header(skb);
 	err = espx_output_pad(x, sa, skb, p, &t);
 	if (err)

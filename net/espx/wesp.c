@@ -214,8 +214,11 @@ int espx_wesp_in_prepare(struct xfrm_state *x, struct espx_sa *sa,
 	}
 	if (!start)
 		return 0;
-	/* the handler pulled exactly 4 + OptLen after validating it */
-	if (espx_wesp_parse(skb->data + start, skb_headlen(skb) - start,
+	/* the handler pulled exactly 4 + OptLen after validating it; a
+	 * header after skb->data would be none of ours
+	 */
+	if (start > -ESPX_WESP_BASE_LEN ||
+	    espx_wesp_parse(skb->data + start, skb_headlen(skb) - start,
 			    x->props.family == AF_INET6, &h) ||
 	    h.len != -start) {
 		espx_stat_inc(sa, ESPX_STAT_IN_DROP_WESP_HDRLEN);
