@@ -1173,15 +1173,15 @@ unlock:
 	return err;
 }
 
-/* Namespace exit (and module exit, through it): its sessions end. */
-static void __net_exit espx_echo_net_exit(struct net *net)
+/* End the sessions of @net, or of every namespace (NULL). */
+static void espx_echo_end(const struct net *net)
 {
 	struct espx_echo_sess *s, *tmp;
 	LIST_HEAD(gone);
 
 	spin_lock_bh(&espx_echo_lock);
 	list_for_each_entry_safe(s, tmp, &espx_echo_sessions, node) {
-		if (s->net != net)
+		if (net && s->net != net)
 			continue;
 		s->dead = true;
 		list_move(&s->node, &gone);
@@ -1191,6 +1191,12 @@ static void __net_exit espx_echo_net_exit(struct net *net)
 		del_timer_sync(&s->timer);
 		kfree(s);
 	}
+}
+
+/* Namespace exit: its sessions end. */
+static void __net_exit espx_echo_net_exit(struct net *net)
+{
+	espx_echo_end(net);
 }
 
 static struct pernet_operations espx_echo_net_ops = {
@@ -1207,11 +1213,22 @@ int espx_echo_init(void)
 	return register_pernet_subsys(&espx_echo_net_ops);
 }
 
-/* Module exit (first thing) or a failed load: every session ends. */
-void espx_echo_exit(void)
+/* Module exit, first thing: no new session, and every session ends, so no
+ * probe timer can send a result after the genetlink family is gone.
+ */
+void espx_echo_close(void)
 {
 	spin_lock_bh(&espx_echo_lock);
 	espx_echo_closed = true;
 	spin_unlock_bh(&espx_echo_lock);
+	espx_echo_end(NULL);
+}
+
+/* Module exit, last thing (the reverse of espx_echo_init()), or a failed
+ * load.
+ */
+void espx_echo_exit(void)
+{
+	espx_echo_close();
 	unregister_pernet_subsys(&espx_echo_net_ops);
 }

@@ -64,6 +64,7 @@ struct espx_echo_result {
 };
 
 int espx_echo_init(void);
+void espx_echo_close(void);
 void espx_echo_exit(void);
 struct espx_echo_sa *espx_echo_sa_alloc(void);
 void espx_echo_sa_free(struct espx_echo_sa *e);

@@ -85,7 +85,7 @@ err_echo:
 static void __exit espx_exit(void)
 {
 	/* first: no probe session may outlive the genetlink family */
-	espx_echo_exit();
+	espx_echo_close();
 	espx_eesp_proto_exit();
 	espx_diet_proto_exit();
 	espx_proto_exit();
@@ -93,6 +93,7 @@ static void __exit espx_exit(void)
 	espx_genl_exit();
 	espx_rules_exit();
 	espx_sa_exit();
+	espx_echo_exit();
 }
 
 module_init(espx_init);
