@@ -4,7 +4,8 @@
 # with the patched ip, traffic through them, then the SAs with their espx lines; then a
 # WESPv2 SA pair with two sequence counters, its per-counter state and a packet; then a
 # Diet-ESP SA (the draft's IoT example) and its 28-octet packet; then ESP Echo probes
-# of the first SA, answered by the peer on its pair.
+# of the first SA, answered by the peer on its pair; then an EESP SA with two Sub SAs;
+# then an extension rule applied to SAs made as an IKE daemon makes them.
 set -euo pipefail
 ko=$1
 top=$(dirname "$(dirname "$(readlink -f "$0")")")
@@ -153,4 +154,53 @@ ip netns exec left "$IP" -j xfrm state echo src 192.0.2.1 dst 192.0.2.2 proto es
 say "right's SA: the echo flag, the requests it answered (ip -s xfrm state get)"
 run ip netns exec right "$IP" -s xfrm state get src 192.0.2.1 dst 192.0.2.2 proto esp \
 	spi 0x1001 | sed -n '/espx status/,$p'
+
+say "EESP (eesp.md) with two Sub SAs: UDP over IPv6 transport, keys derived by HKDF-SHA256"
+# The AEAD key field is the 32-octet root key; Sub SA i's key is HKDF-Expand(root,
+# be16(i), 20). CPU n sends on Sub SA (n mod 2); each has its own 64-bit SN and window.
+root=0x$(printf '%02x' $(seq 0 31) | tr -d '\n')
+for ns in left right; do
+	run ip netns exec $ns "$IP" xfrm state add src 2001:db8::1 dst 2001:db8::2 proto esp \
+		spi 0x4001 mode transport aead 'rfc4106(gcm(aes))' "$root" 128 \
+		replay-window 0 extra-flag oseq-may-wrap eesp sub-sas 2 sskdf hkdf-sha256
+done
+ip -n left xfrm policy add src 2001:db8::1/128 dst 2001:db8::2/128 proto udp dport 7000 \
+	dir out tmpl src 2001:db8::1 dst 2001:db8::2 proto esp mode transport
+ip -n right xfrm policy add src 2001:db8::1/128 dst 2001:db8::2/128 proto udp dport 7000 \
+	dir in tmpl src 2001:db8::1 dst 2001:db8::2 proto esp mode transport
+ip netns exec right timeout 60 tcpdump -c 1 -nn -l -i veth0 -X 'ip6 proto 254' 2>/dev/null &
+dump=$!
+for _ in $(seq 60); do
+	printf 'eesp' | ip netns exec left taskset -c 0 socat -u - 'UDP6-SENDTO:[2001:db8::2]:7000'
+	kill -0 $dump 2>/dev/null || break
+	sleep 0.5
+done
+wait $dump || true
+echo "(the packet above: protocol 254, base header 80 00 <Session ID> <SPI>, PadN to align,"
+echo " the 64-bit SN, the IV, then PIH, UDP and padding encrypted, the ICV)"
+if [ "$(nproc)" -gt 1 ]; then
+	printf 'eesp' | ip netns exec left taskset -c 1 socat -u - 'UDP6-SENDTO:[2001:db8::2]:7000'
+fi
+run ip netns exec left "$IP" -s xfrm state get src 2001:db8::1 dst 2001:db8::2 proto esp \
+	spi 0x4001 | sed -n '/espx/,$p'
+
+say "An extension rule, and SAs made the way an IKE daemon makes them (plain ip, no espx words)"
+# strongSwan or libreswan know nothing of espx: a rule on each peer turns the SAs they
+# create with reqid 9 into WESPv2 SAs; unpatched ip (/sbin/ip) stands in for the daemon.
+for ns in left right; do
+	run ip netns exec $ns "$IP" xfrm espx rule add ike-gw prio 10 reqid 9 wesp crypt-offset 2
+	run ip netns exec $ns ip xfrm state add src 2001:db8::1 dst 2001:db8::2 proto esp \
+		spi 0x9001 reqid 9 mode transport aead 'rfc4106(gcm(aes))' "$key" 128
+done
+run ip netns exec left "$IP" xfrm espx rule list
+ip -n left xfrm policy add src 2001:db8::1/128 dst 2001:db8::2/128 proto udp dport 7001 \
+	dir out tmpl src 2001:db8::1 dst 2001:db8::2 proto esp reqid 9 mode transport
+ip -n right xfrm policy add src 2001:db8::1/128 dst 2001:db8::2/128 proto udp dport 7001 \
+	dir in tmpl src 2001:db8::1 dst 2001:db8::2 proto esp reqid 9 mode transport
+for _ in 1 2 3; do
+	printf 'ike' | ip netns exec left socat -u - 'UDP6-SENDTO:[2001:db8::2]:7001'
+done
+echo "the SA the 'daemon' made on right, with the rule's config bound:"
+run ip netns exec right "$IP" -s xfrm state get src 2001:db8::1 dst 2001:db8::2 proto esp \
+	spi 0x9001 | sed -n '/espx/,$p'
 ip netns del left; ip netns del right
