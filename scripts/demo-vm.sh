@@ -3,7 +3,8 @@
 # Runs inside the demo VM: two namespaces joined by veth, an SA pair and policies made
 # with the patched ip, traffic through them, then the SAs with their espx lines; then a
 # WESPv2 SA pair with two sequence counters, its per-counter state and a packet; then a
-# Diet-ESP SA (the draft's IoT example) and its 28-octet packet.
+# Diet-ESP SA (the draft's IoT example) and its 28-octet packet; then ESP Echo probes
+# of the first SA, answered by the peer on its pair.
 set -euo pipefail
 ko=$1
 top=$(dirname "$(dirname "$(readlink -f "$0")")")
@@ -27,17 +28,20 @@ ip -n left addr add 2001:db8::1/64 dev veth0 nodad
 ip -n right addr add 2001:db8::2/64 dev veth0 nodad
 
 key=0x$(printf '%02x' $(seq 0 19) | tr -d '\n')	# 16 octets AES key + 4 octets salt
-sa() {	# sa NS SRC DST SPI
+sa() {	# sa NS SRC DST SPI [echo]
 	run ip netns exec "$1" "$IP" xfrm state add src "$2" dst "$3" proto esp spi "$4" \
-		reqid 1 mode tunnel aead 'rfc4106(gcm(aes))' "$key" 128 sel src 0.0.0.0/0 dst 0.0.0.0/0
+		reqid 1 mode tunnel aead 'rfc4106(gcm(aes))' "$key" 128 sel src 0.0.0.0/0 dst 0.0.0.0/0 \
+		${5:-}
 }
 pol() {	# pol NS SRC DST DIR
 	run ip netns exec "$1" "$IP" xfrm policy add src "$2/32" dst "$3/32" dir "$4" \
 		tmpl src "$2" dst "$3" proto esp reqid 1 mode tunnel
 }
 say "SA pair and policies (tunnel mode, AES-GCM-128), made with the patched ip"
+# right's inbound SA answers ESP Echo requests (the last act)
+sa left 192.0.2.1 192.0.2.2 0x1001
+sa right 192.0.2.1 192.0.2.2 0x1001 echo
 for ns in left right; do
-	sa $ns 192.0.2.1 192.0.2.2 0x1001
 	sa $ns 192.0.2.2 192.0.2.1 0x1002
 done
 pol left 192.0.2.1 192.0.2.2 out; pol left 192.0.2.2 192.0.2.1 in
@@ -138,4 +142,15 @@ echo "(the packet above: IPv6 header, then 2 octets of SN, 10 octets of cipherte
 echo " 16-octet ICV: 28 octets where plain ESP with the same cipher needs 84)"
 run ip netns exec right "$IP" -s xfrm state get src 2001:db8::1 dst 2001:db8::2 proto esp \
 	spi 0xa001 | sed -n '/espx status/,$p'
+
+say "ESP Echo (esp-echo.md): is the SA left -> right 0x1001 alive? The reply comes on 0x1002"
+# espx sends the requests from a timer; right answers on its inbound SA (echo flag)
+run ip netns exec left "$IP" xfrm state echo src 192.0.2.1 dst 192.0.2.2 proto esp \
+	spi 0x1001 count 3 interval 200 || true	# exit status 1: none answered
+echo "\$ ip -j xfrm state echo ... count 1 | python3 -m json.tool"
+ip netns exec left "$IP" -j xfrm state echo src 192.0.2.1 dst 192.0.2.2 proto esp \
+	spi 0x1001 | python3 -m json.tool || true
+say "right's SA: the echo flag, the requests it answered (ip -s xfrm state get)"
+run ip netns exec right "$IP" -s xfrm state get src 192.0.2.1 dst 192.0.2.2 proto esp \
+	spi 0x1001 | sed -n '/espx status/,$p'
 ip netns del left; ip netns del right

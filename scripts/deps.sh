@@ -8,7 +8,7 @@
 # apt state directory and never enabled in the system's sources.
 set -euo pipefail
 
-STAMP=${ESPX_DEPS_STAMP:-/var/lib/espx/deps-v2}
+STAMP=${ESPX_DEPS_STAMP:-/var/lib/espx/deps-v3}
 [ "${1:-}" = "--force" ] || { [ -e "$STAMP" ] && exit 0; }
 [ "$(id -u)" = 0 ] || { echo "deps: must run as root (apt-get)" >&2; exit 1; }
 
@@ -79,6 +79,37 @@ SRC
 	apt-get "${aptopts[@]}" update -qq
 	(cd "$tmp" && apt-get "${aptopts[@]}" download virtme-ng)
 	apt-get install -y -qq --no-install-recommends "$tmp"/virtme-ng_*.deb >/dev/null
+fi
+
+# IKE daemons for selftests/ike.sh. strongSwan (charon + swanctl) is installed as usual; its
+# service is not needed on this machine (the tests run the daemons inside the VM, in namespaces
+# of their own). libreswan conflicts with strongSwan's packages, so its package is only unpacked
+# below $LIBRESWAN (ike.sh overlays its /usr/libexec/ipsec in pluto's mount namespace) and the
+# libraries it depends on are installed normally.
+log "installing strongSwan; unpacking libreswan into ${LIBRESWAN:=${ESPX_LIBRESWAN:-/opt/espx/libreswan}}"
+apt-get install -y -qq --no-install-recommends strongswan-charon strongswan-swanctl \
+	libnss3-tools >/dev/null
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+	systemctl disable --now strongswan-starter.service >/dev/null 2>&1 || true
+fi
+lsw=$(apt-cache policy libreswan | awk '/Candidate:/ { print $2 }')
+if [ -z "$lsw" ] || [ "$lsw" = "(none)" ]; then
+	log "no libreswan package in the apt sources: selftests/ike.sh will skip its part"
+elif [ "$(cat "$LIBRESWAN/.version" 2>/dev/null)" != "$lsw" ]; then
+	dl=$(mktemp -d)
+	chown _apt "$dl" 2>/dev/null || true	# apt downloads as _apt when it can
+	(cd "$dl" && apt-get download -qq "libreswan=$lsw")
+	# its run-time dependencies that are libraries or tools, without versions or
+	# alternatives (the daemon packages it conflicts with are not among them)
+	deps=$(dpkg-deb -f "$dl"/libreswan_*.deb Depends | tr ',' '\n' |
+		sed 's/|.*//; s/(.*//; s/ //g' | grep -E '^(lib|dns-root-data$|iproute2$)')
+	# shellcheck disable=SC2086 # one package a word
+	apt-get install -y -qq --no-install-recommends $deps >/dev/null
+	rm -rf "$LIBRESWAN"
+	mkdir -p "$LIBRESWAN"
+	dpkg-deb -x "$dl"/libreswan_*.deb "$LIBRESWAN"
+	echo "$lsw" >"$LIBRESWAN/.version"
+	rm -rf "$dl"
 fi
 
 # linux-source-6.1 ships a tarball; unpack checkpatch.pl and its data once.

@@ -53,6 +53,20 @@
  *                         [sport N] [dport N]] [wesp ...] [counters ...]
  *                         [diet ...]" (the features as get prints them)
  *   espx_genl rule-flush  delete every rule, print "flushed N"
+ *   espx_genl echo SA-ID [--count N] [--interval MS] [--size S]
+ *             [--reply-spi SPI | --one-way] [--ident ID] [--timeout MS]
+ *                         ESPX_CMD_ECHO on the outbound SA SA-ID, then one
+ *                         ping-like line per ESPX_CMD_ECHO_RESULT and a
+ *                         summary "N sent, N received, P% loss[, rtt
+ *                         min/avg/max A/B/C ms]"; set --echo: ESPX_A_ECHO
+ *   espx_genl echo-many SA-ID --sessions K [echo options]
+ *                         K ECHO doits on one socket, results unread; prints
+ *                         "started N" and exits (errno of the refusal)
+ *   espx_genl echo-monitor [--count N] [--timeout MS]
+ *                         join the "echo" multicast group, print "joined",
+ *                         then "mcast " + a line per ECHO_RESULT until N
+ *                         (1) results, "N results"; ETIMEDOUT after MS
+ *                         (10000) without one
  *   espx_genl -n NETNS CMD ...: in the named network namespace
  *   espx_genl batch        the commands on stdin, one a line, each in a
  *                         forked child; exit status: how many failed
@@ -127,6 +141,7 @@ struct diet_cfg {
 /* Every feature attribute a SET can carry. */
 struct set_cfg {
 	bool detached;		/* SET: ESPX_A_DETACHED */
+	bool echo;		/* SET: ESPX_A_ECHO */
 	int wesp;		/* crypt offset, -1: no ESPX_A_WESP */
 	struct ctr_cfg cc;
 	struct diet_cfg diet;
@@ -178,6 +193,22 @@ static const char * const stat_names[ESPX_STAT_MAX + 1] = {
 	[ESPX_STAT_IN_DROP_DIET_LENGTH] = "in_drop_diet_length",
 	[ESPX_STAT_IN_DIET_CANDIDATE_RETRY] = "in_diet_candidate_retry",
 	[ESPX_STAT_IN_DROP_CRYPTO] = "in_drop_crypto",
+	[ESPX_STAT_IN_DROP_AGGFRAG] = "in_drop_aggfrag",
+	[ESPX_STAT_IN_DROP_ECHO_TRUNCATED] = "in_drop_echo_truncated",
+	[ESPX_STAT_IN_DROP_ECHO_UNSUPPORTED] = "in_drop_echo_unsupported",
+	[ESPX_STAT_IN_DROP_ECHO_REPLAY] = "in_drop_echo_replay",
+	[ESPX_STAT_IN_DROP_ECHO_LENGTH] = "in_drop_echo_length",
+	[ESPX_STAT_IN_DROP_ECHO_DISABLED] = "in_drop_echo_disabled",
+	[ESPX_STAT_IN_ECHO_ONEWAY] = "in_echo_oneway",
+	[ESPX_STAT_IN_ECHO_RATELIMITED] = "in_echo_ratelimited",
+	[ESPX_STAT_ECHO_REPLY_FALLBACK] = "echo_reply_fallback",
+	[ESPX_STAT_IN_DROP_ECHO_NO_SA] = "in_drop_echo_no_sa",
+	[ESPX_STAT_OUT_ECHO_REPLY] = "out_echo_reply",
+	[ESPX_STAT_IN_DROP_ECHO_UNSOLICITED] = "in_drop_echo_unsolicited",
+	[ESPX_STAT_IN_ECHO_REQUEST] = "in_echo_request",
+	[ESPX_STAT_IN_ECHO_REPLY] = "in_echo_reply",
+	[ESPX_STAT_OUT_ECHO_REQUEST] = "out_echo_request",
+	[ESPX_STAT_OUT_DROP_ECHO] = "out_drop_echo",
 };
 
 static const char * const ns_stat_names[ESPX_NS_STAT_MAX + 1] = {
@@ -187,6 +218,7 @@ static const char * const ns_stat_names[ESPX_NS_STAT_MAX + 1] = {
 	[ESPX_NS_STAT_DIET_NO_SA] = "diet_no_sa",
 	[ESPX_NS_STAT_PENDING_EXPIRED] = "pending_expired",
 	[ESPX_NS_STAT_RULE_FALLBACK] = "rule_fallback",
+	[ESPX_NS_STAT_ECHO_PLAIN] = "echo_plain",
 };
 
 static int ext_ack_cb(const struct nlattr *a, void *data)
@@ -510,6 +542,8 @@ static void print_entry_fp(FILE *fp, const struct nlmsghdr *nlh)
 		print_counters_fp(fp, top[ESPX_A_COUNTERS]);
 	if (top[ESPX_A_DIET])
 		print_diet_fp(fp, top[ESPX_A_DIET]);
+	if (top[ESPX_A_ECHO])
+		fprintf(fp, " echo");
 	if (top[ESPX_A_STATS]) {
 		t = (struct tb){ st, ESPX_STAT_MAX };
 		mnl_attr_parse_nested(top[ESPX_A_STATS], tb_cb, &t);
@@ -775,6 +809,8 @@ static int request_cfg(struct nl *nl, __u8 cmd, const struct sa_id *id,
 		put_diet(nlh, &sc->diet);
 	if (cmd == ESPX_CMD_SA_SET && sc->detached)
 		mnl_attr_put(nlh, ESPX_A_DETACHED, 0, NULL);
+	if (sc->echo)
+		mnl_attr_nest_end(nlh, mnl_attr_nest_start(nlh, ESPX_A_ECHO));
 	return nl_talk(nl, nlh, fn, arg);
 }
 
@@ -1409,6 +1445,8 @@ static void help(void)
 		"       espx_genl rule-del|rule-get --name N | rule-dump | rule-flush\n"
 		"       espx_genl dump|count|info|status|resolve|badinput\n"
 		"       espx_genl dumpintr N [SA-ID] [--poke ADDR]\n"
+		"       espx_genl echo|echo-many SA-ID [--sessions K] [--count N] ...\n"
+		"       espx_genl echo-monitor [--count N] [--timeout MS]\n"
 		"       espx_genl batch   (commands on stdin, one a line)\n");
 	exit(EINVAL);
 }
@@ -1468,6 +1506,13 @@ enum {
 	OPT_DIET_ECN,
 	OPT_DIET_FL,
 	OPT_DIET_IIV,
+	OPT_ECHO_INTERVAL,
+	OPT_ECHO_SIZE,
+	OPT_ECHO_REPLY_SPI,
+	OPT_ECHO_IDENT,
+	OPT_ECHO_TIMEOUT,
+	OPT_ECHO_ONEWAY,
+	OPT_ECHO_SESSIONS,
 };
 
 /* One --diet option into @d; false if @c is not one. */
@@ -1497,6 +1542,298 @@ static bool diet_opt(struct diet_cfg *d, int c, char *arg)
 		return false;
 	*num[c - OPT_DIET] = diet_num(arg);
 	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* echo: ESPX_CMD_ECHO, then the ESPX_CMD_ECHO_RESULTs until DONE */
+
+struct echo_opts {
+	long long count, interval, size, reply_spi, ident, timeout;
+	bool oneway;
+};
+
+struct echo_state {
+	char peer[INET6_ADDRSTRLEN];	/* the probed SA's destination */
+	unsigned int sent, received, ident;
+	double min, max, sum;
+	bool done;
+	int seq1;
+};
+
+static int echo_start_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *top[ESPX_A_MAX + 1] = {};
+	const struct nlattr *p[ESPX_PROBE_MAX + 1] = {};
+	struct tb t = { top, ESPX_A_MAX };
+	struct echo_state *st = arg;
+
+	mnl_attr_parse(nlh, sizeof(struct genlmsghdr), tb_cb, &t);
+	if (!top[ESPX_A_PROBE])
+		return MNL_CB_ERROR;
+	t = (struct tb){ p, ESPX_PROBE_MAX };
+	mnl_attr_parse_nested(top[ESPX_A_PROBE], tb_cb, &t);
+	if (!p[ESPX_PROBE_IDENT] || !p[ESPX_PROBE_SEQ])
+		return MNL_CB_ERROR;
+	st->ident = mnl_attr_get_u16(p[ESPX_PROBE_IDENT]);
+	st->seq1 = mnl_attr_get_u16(p[ESPX_PROBE_SEQ]);
+	return MNL_CB_OK;
+}
+
+/* One result: a ping-like line. */
+static void echo_result(const struct nlmsghdr *nlh, struct echo_state *st)
+{
+	const struct nlattr *top[ESPX_A_MAX + 1] = {};
+	const struct nlattr *p[ESPX_PROBE_MAX + 1] = {};
+	const struct nlattr *r[ESPX_ID_MAX + 1] = {};
+	struct tb t = { top, ESPX_A_MAX };
+	unsigned int seq, status, rspi = 0, req = 0;
+	double ms;
+
+	mnl_attr_parse(nlh, sizeof(struct genlmsghdr), tb_cb, &t);
+	if (!top[ESPX_A_PROBE])
+		return;
+	t = (struct tb){ p, ESPX_PROBE_MAX };
+	mnl_attr_parse_nested(top[ESPX_A_PROBE], tb_cb, &t);
+	if (!p[ESPX_PROBE_IDENT] || !p[ESPX_PROBE_SEQ] || !p[ESPX_PROBE_STATUS])
+		return;
+	st->ident = mnl_attr_get_u16(p[ESPX_PROBE_IDENT]);
+	seq = mnl_attr_get_u16(p[ESPX_PROBE_SEQ]);
+	status = mnl_attr_get_u32(p[ESPX_PROBE_STATUS]);
+	if (p[ESPX_PROBE_REPLY_SPI])
+		req = ntohl(mnl_attr_get_u32(p[ESPX_PROBE_REPLY_SPI]));
+	if (p[ESPX_PROBE_REPLY_SA]) {
+		t = (struct tb){ r, ESPX_ID_MAX };
+		mnl_attr_parse_nested(p[ESPX_PROBE_REPLY_SA], tb_cb, &t);
+		if (r[ESPX_ID_SPI])
+			rspi = ntohl(mnl_attr_get_u32(r[ESPX_ID_SPI]));
+	}
+	ms = p[ESPX_PROBE_RTT_NS] ? mnl_attr_get_u64(p[ESPX_PROBE_RTT_NS]) / 1e6 : 0;
+	if (status != ESPX_PROBE_STATUS_SEND_ERROR)
+		st->sent++;
+	switch (status) {
+	case ESPX_PROBE_STATUS_REPLY:
+	case ESPX_PROBE_STATUS_REPLY_OTHER_SA:
+		st->received++;
+		if (st->received == 1 || ms < st->min)
+			st->min = ms;
+		if (ms > st->max)
+			st->max = ms;
+		st->sum += ms;
+		if (status == ESPX_PROBE_STATUS_REPLY) {
+			printf("reply from %s spi 0x%08x ident 0x%04x seq %u len %u time %.2f ms\n",
+			       st->peer, rspi, st->ident, seq,
+			       p[ESPX_PROBE_DATA_LEN] ?
+			       mnl_attr_get_u16(p[ESPX_PROBE_DATA_LEN]) : 0, ms);
+		} else {
+			printf("seq %u reply on spi 0x%08x (requested 0x%08x) time %.2f ms\n",
+			       seq, rspi, req, ms);
+		}
+		break;
+	case ESPX_PROBE_STATUS_TIMEOUT:
+		printf("seq %u timeout", seq);
+		if (p[ESPX_PROBE_IN_DELTA])
+			printf(" (inbound spi 0x%08x: +%llu packets since start)",
+			       req, (unsigned long long)
+			       mnl_attr_get_u64(p[ESPX_PROBE_IN_DELTA]));
+		printf("\n");
+		break;
+	case ESPX_PROBE_STATUS_SEND_ERROR:
+		printf("seq %u send error: %s\n", seq,
+		       strerror(p[ESPX_PROBE_ERRNO] ?
+				mnl_attr_get_u32(p[ESPX_PROBE_ERRNO]) : 0));
+		break;
+	case ESPX_PROBE_STATUS_DATA_MISMATCH:
+		printf("seq %u data mismatch (len %u)\n", seq,
+		       p[ESPX_PROBE_DATA_LEN] ?
+		       mnl_attr_get_u16(p[ESPX_PROBE_DATA_LEN]) : 0);
+		break;
+	case ESPX_PROBE_STATUS_SENT:
+		printf("seq %u sent (one-way)\n", seq);
+		break;
+	default:
+		printf("seq %u status %u\n", seq, status);
+	}
+	if (p[ESPX_PROBE_DONE])
+		st->done = true;
+}
+
+/* ESPX_A_PROBE with the options given */
+static void put_probe(struct nlmsghdr *nlh, const struct echo_opts *eo)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, ESPX_A_PROBE);
+
+	if (eo->count >= 0)
+		mnl_attr_put_u32(nlh, ESPX_PROBE_COUNT, eo->count);
+	if (eo->interval >= 0)
+		mnl_attr_put_u32(nlh, ESPX_PROBE_INTERVAL, eo->interval);
+	if (eo->timeout >= 0)
+		mnl_attr_put_u32(nlh, ESPX_PROBE_TIMEOUT, eo->timeout);
+	if (eo->size >= 0)
+		mnl_attr_put_u16(nlh, ESPX_PROBE_SIZE, eo->size);
+	if (eo->ident >= 0)
+		mnl_attr_put_u16(nlh, ESPX_PROBE_IDENT, eo->ident);
+	if (eo->reply_spi >= 0)
+		mnl_attr_put_u32(nlh, ESPX_PROBE_REPLY_SPI, htonl(eo->reply_spi));
+	if (eo->oneway)
+		mnl_attr_put(nlh, ESPX_PROBE_ONEWAY, 0, NULL);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+/* echo-many: @k ESPX_CMD_ECHO doits on one socket, their results left
+ * unread; "started N" (N accepted), then the first refusal's errno. On
+ * exit the port goes and the kernel ends each session at its next result.
+ */
+static int echo_many(struct nl *nl, const struct sa_id *id,
+		     const struct echo_opts *eo, int k)
+{
+	char b[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int i, err = 0;
+
+	for (i = 0; i < k && !err; i++) {
+		nlh = msg_start(nl, b, nl->family_id, ESPX_CMD_ECHO, NLM_F_ACK);
+		put_id(nlh, id);
+		put_probe(nlh, eo);
+		err = nl_talk(nl, nlh, NULL, NULL);
+	}
+	printf("started %d\n", err ? i - 1 : i);
+	fflush(stdout);
+	return err;
+}
+
+/* CTRL_CMD_GETFAMILY's reply: the id of espx's "echo" group */
+static int echo_group_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *a, *g, *x;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
+		if (mnl_attr_get_type(a) != CTRL_ATTR_MCAST_GROUPS)
+			continue;
+		mnl_attr_for_each_nested(g, a) {
+			const char *name = NULL;
+			int grp = -1;
+
+			mnl_attr_for_each_nested(x, g) {
+				if (mnl_attr_get_type(x) == CTRL_ATTR_MCAST_GRP_NAME)
+					name = mnl_attr_get_str(x);
+				else if (mnl_attr_get_type(x) == CTRL_ATTR_MCAST_GRP_ID)
+					grp = mnl_attr_get_u32(x);
+			}
+			if (name && grp >= 0 && !strcmp(name, ESPX_MCGRP_ECHO))
+				*(int *)arg = grp;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+/* echo-monitor: join the echo group, print "joined", then "mcast " and the
+ * line of each ESPX_CMD_ECHO_RESULT, until @count results (then "N
+ * results") or @timeout_ms without one (-ETIMEDOUT).
+ */
+static int echo_monitor(struct nl *nl, int count, int timeout_ms)
+{
+	struct timeval tv = { timeout_ms / 1000, timeout_ms % 1000 * 1000 };
+	char b[MNL_SOCKET_BUFFER_SIZE];
+	struct echo_state st = { .peer = "-" };
+	struct nlmsghdr *nlh;
+	int grp = -1, got = 0, err;
+
+	nlh = msg_start(nl, b, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, NLM_F_ACK);
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, ESPX_GENL_NAME);
+	err = nl_talk(nl, nlh, echo_group_cb, &grp);
+	if (err)
+		return err;
+	if (grp < 0)
+		return -ENOENT;
+	if (mnl_socket_setsockopt(nl->sk, NETLINK_ADD_MEMBERSHIP, &grp,
+				  sizeof(grp)) < 0)
+		return -errno;
+	if (setsockopt(mnl_socket_get_fd(nl->sk), SOL_SOCKET, SO_RCVTIMEO,
+		       &tv, sizeof(tv)) < 0)
+		return -errno;
+	printf("joined\n");
+	fflush(stdout);
+	while (got < count) {
+		ssize_t n = mnl_socket_recvfrom(nl->sk, rxbuf, rxlen);
+		const struct nlmsghdr *m = (const void *)rxbuf;
+		int len = n;
+
+		if (n < 0)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		for (; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+			const struct genlmsghdr *g = mnl_nlmsg_get_payload(m);
+
+			if (m->nlmsg_type != nl->family_id ||
+			    g->cmd != ESPX_CMD_ECHO_RESULT)
+				continue;
+			printf("mcast ");
+			echo_result(m, &st);
+			got++;
+		}
+		fflush(stdout);
+	}
+	printf("%d results\n", got);
+	return 0;
+}
+
+static int echo_cmd(struct nl *nl, const struct sa_id *id,
+		    const struct echo_opts *eo)
+{
+	char b[MNL_SOCKET_BUFFER_SIZE];
+	struct echo_state st = { 0 };
+	struct nlmsghdr *nlh;
+	bool acked = false;
+	int err;
+
+	inet_ntop(id->family, id->daddr, st.peer, sizeof(st.peer));
+	nlh = msg_start(nl, b, nl->family_id, ESPX_CMD_ECHO, NLM_F_ACK);
+	put_id(nlh, id);
+	put_probe(nlh, eo);
+	err = nl_send(nl, nlh);
+	if (err)
+		return err;
+	/* The results are unicast to this socket, the first ones possibly
+	 * before the doit's reply and ACK (the timer runs at once): every
+	 * ESPX_CMD_ECHO_RESULT here is this session's.
+	 */
+	while (!st.done || !acked) {
+		ssize_t n = mnl_socket_recvfrom(nl->sk, rxbuf, rxlen);
+		const struct nlmsghdr *m = (const void *)rxbuf;
+		int len = n;
+
+		if (n < 0)
+			return -errno;
+		for (; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+			const struct genlmsghdr *g = mnl_nlmsg_get_payload(m);
+
+			if (m->nlmsg_seq == nlh->nlmsg_seq &&
+			    m->nlmsg_type == NLMSG_ERROR) {
+				err = nl_status(nl, m);
+				if (err)
+					return err;
+				acked = true;
+			} else if (m->nlmsg_type != nl->family_id) {
+				continue;
+			} else if (g->cmd == ESPX_CMD_ECHO_RESULT) {
+				echo_result(m, &st);
+			} else if (g->cmd == ESPX_CMD_ECHO &&
+				   m->nlmsg_seq == nlh->nlmsg_seq) {
+				if (echo_start_cb(m, &st) != MNL_CB_OK)
+					return -EBADMSG;
+				printf("echo ident 0x%04x seq %d\n", st.ident,
+				       st.seq1);
+			}
+		}
+		fflush(stdout);
+	}
+	printf("%u sent, %u received, %u%% loss",
+	       st.sent, st.received,
+	       st.sent ? 100 * (st.sent - st.received) / st.sent : 0);
+	if (st.received)
+		printf(", rtt min/avg/max %.3f/%.3f/%.3f ms", st.min,
+		       st.sum / st.received, st.max);
+	printf("\n");
+	return 0;
 }
 
 /* Run argv to completion; its exit status (128 + signal if killed). */
@@ -1797,6 +2134,8 @@ static int rule_request(struct nl *nl, __u8 cmd, const struct rule_cfg *rc,
 		put_counters(nlh, &sc->cc);
 	if (sc->diet.on)
 		put_diet(nlh, &sc->diet);
+	if (sc->echo)	/* the kernel refuses it: tests send it anyway */
+		mnl_attr_nest_end(nlh, mnl_attr_nest_start(nlh, ESPX_A_ECHO));
 	return nl_talk(nl, nlh, fn, arg);
 }
 
@@ -1966,9 +2305,19 @@ static int run(int argc, char **argv)
 		{ "tied", no_argument, NULL, 't' },
 		{ "poke", required_argument, NULL, 'P' },
 		RULE_OPTS,
+		{ "echo", no_argument, NULL, 'E' },
+		{ "interval", required_argument, NULL, OPT_ECHO_INTERVAL },
+		{ "size", required_argument, NULL, OPT_ECHO_SIZE },
+		{ "reply-spi", required_argument, NULL, OPT_ECHO_REPLY_SPI },
+		{ "ident", required_argument, NULL, OPT_ECHO_IDENT },
+		{ "timeout", required_argument, NULL, OPT_ECHO_TIMEOUT },
+		{ "one-way", no_argument, NULL, OPT_ECHO_ONEWAY },
+		{ "sessions", required_argument, NULL, OPT_ECHO_SESSIONS },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cmd, *daddr = NULL, *num = NULL, *poke_addr = NULL;
+	struct echo_opts eo = { -1, -1, -1, -1, -1, -1, false };
+	int sessions = 0;
 	struct rule_cfg rc;
 	struct set_cfg sc;
 	struct sa_id id;
@@ -2032,6 +2381,34 @@ static int run(int argc, char **argv)
 		case 'P':
 			poke_addr = optarg;
 			break;
+		case 'E':
+			sc.echo = true;
+			break;
+		case OPT_R_COUNT:	/* --count: rule-add's and echo's */
+			rc.count = atoi(optarg);
+			eo.count = strtoll(optarg, NULL, 0);
+			break;
+		case OPT_ECHO_INTERVAL:
+			eo.interval = strtoll(optarg, NULL, 0);
+			break;
+		case OPT_ECHO_SIZE:
+			eo.size = strtoll(optarg, NULL, 0);
+			break;
+		case OPT_ECHO_REPLY_SPI:
+			eo.reply_spi = strtoll(optarg, NULL, 0);
+			break;
+		case OPT_ECHO_IDENT:
+			eo.ident = strtoll(optarg, NULL, 0);
+			break;
+		case OPT_ECHO_TIMEOUT:
+			eo.timeout = strtoll(optarg, NULL, 0);
+			break;
+		case OPT_ECHO_SESSIONS:
+			sessions = atoi(optarg);
+			break;
+		case OPT_ECHO_ONEWAY:
+			eo.oneway = true;
+			break;
 		default:
 			if (!diet_opt(&sc.diet, c, optarg) &&
 			    !rule_opt(&rc, c, optarg))
@@ -2069,6 +2446,11 @@ static int run(int argc, char **argv)
 
 	if (!strncmp(cmd, "rule-", 5))
 		return rule_cmd(&nl, cmd, &rc, &sc);
+	if (!strcmp(cmd, "echo-monitor")) {
+		err = echo_monitor(&nl, eo.count > 0 ? eo.count : 1,
+				   eo.timeout > 0 ? eo.timeout : 10000);
+		return err ? fail(&nl, cmd, err) : 0;
+	}
 
 	if (!strcmp(cmd, "info") || !strcmp(cmd, "status")) {
 		err = info(&nl);
@@ -2089,6 +2471,8 @@ static int run(int argc, char **argv)
 		gcmd = ESPX_CMD_SA_GET;
 	else if (!strcmp(cmd, "del"))
 		gcmd = ESPX_CMD_SA_DEL;
+	else if (!strcmp(cmd, "echo") || !strcmp(cmd, "echo-many"))
+		gcmd = ESPX_CMD_ECHO;
 	else
 		help();
 	if (!daddr)
@@ -2107,6 +2491,11 @@ static int run(int argc, char **argv)
 	if (gcmd == ESPX_CMD_CTR_GET) {
 		n = ctr_dump(&nl, &id);
 		return n < 0 ? fail(&nl, cmd, n) : 0;
+	}
+	if (gcmd == ESPX_CMD_ECHO) {
+		err = cmd[4] ? echo_many(&nl, &id, &eo, sessions) :
+			       echo_cmd(&nl, &id, &eo);
+		return err ? fail(&nl, cmd, err) : 0;
 	}
 	err = request_cfg(&nl, gcmd, &id, &sc, gcmd == ESPX_CMD_SA_GET ?
 			  print_cb : NULL, &n);

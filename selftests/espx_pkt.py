@@ -45,6 +45,19 @@ where python3-cryptography is a dependency of python3-scapy).
            of those SAs authenticates, no (key, nonce) pair twice
   udp-ping --port P [--timeout S] DST...  one datagram per DST, waits for its
            echo; prints "ok DST" / "fail DST"
+  echo-vectors   esp-echo.md section 8 octet for octet (espx_echo.py)
+  echo-craft IN OUT --index I --alg A --key HEX --icv N --sn N [--subtype T]
+           [--flags F] [--dlen L] [--ident I] [--seq S] [--reply-spi X]
+           [--data HEX | --size N] [--payload HEX] [--copies N] [--flip OFF]
+           [--esp-len N]  an ESP Echo message (NH 144) on the SA of captured
+           frame I, IV = be64(SN); --payload: the raw payload instead of header + Data;
+           --flip OFF: flip one bit of the ESP octet OFF (negative: from the end);
+           --esp-len N: only the first N octets of the ESP packet (cut short)
+  echo-plain IN OUT --index I [--spi 7|8] [--udp]  the unencrypted SPI 7/8
+           request (section 4) with frame I's outer header
+  echo-check PCAP --sa SPI,KEY... [--alg A --icv N]  decrypt every frame of
+           those SAs: one line "spi X sn N nh N subtype T flags F dlen L ident I
+           seq S reply_spi X data_ok 0|1 len L pad P" (exit 1 if one does not open)
 
 AEAD names (--alg): gcm (rfc4106), ccm (rfc4309), chacha (rfc7539esp),
 gmac (rfc4543). --key is the xfrm key blob: key || salt.
@@ -667,6 +680,94 @@ def cmd_mutate(a):
         esp = esp[:a.truncate]
     e.replace_esp(esp)
     pcap_write(a.out, [e.frame])
+
+
+def _echo():
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import espx_echo
+    return espx_echo
+
+
+def cmd_echo_vectors(a):
+    """esp-echo.md section 8 through espx_echo.py"""
+    chk = Checker()
+    _echo().vectors(chk, esp_seal)
+    if chk.fails:
+        raise SystemExit(1)
+
+
+def cmd_echo_craft(a):
+    ec = _echo()
+    e = pick(a)
+    blob = bytes.fromhex(a.key.replace('0x', ''))
+    if a.payload is not None:       # 'empty': a 0-octet payload
+        payload = b'' if a.payload == 'empty' else bytes.fromhex(a.payload)
+    else:
+        data = bytes.fromhex(a.data) if a.data else ec.pattern(a.size)
+        payload = ec.message(a.subtype, a.flags, a.ident, a.seq, a.reply_spi,
+                             data, a.dlen)
+    pt = payload + ec.trailer(len(payload))
+    spi = struct.unpack('!I', e.esp()[:4])[0]
+    iv = struct.pack('!Q', a.sn)        # every AEAD here: 8-octet IV
+    new = bytearray(esp_seal(a.alg, blob, a.icv, spi, a.sn, iv, pt))
+    if a.flip is not None:
+        new[a.flip] ^= 1
+    if a.esp_len is not None:       # cut short on the way: the tail is lost
+        new = new[:a.esp_len]
+    e.replace_esp(bytes(new))
+    pcap_write(a.out, [bytes(e.frame)] * a.copies)
+    print('echo spi 0x%08x sn %d payload %d: %s' % (spi, a.sn, len(payload),
+                                                  payload[:12].hex()))
+
+
+def cmd_echo_plain(a):
+    ec = _echo()
+    e = pick(a)
+    p = ec.message(2, ec.R, 0x4321, 1, ec.SPI_REP, b'ping')
+    e.replace_esp(struct.pack('!II', a.spi, 0) + p + ec.trailer(len(p)))
+    pcap_write(a.out, [bytes(e.frame)])
+    print('plain spi %d' % a.spi)
+
+
+def cmd_echo_check(a):
+    """Decrypt the ESP Echo frames of the SAs given (--sa SPI,KEY): a line
+    per frame "spi X sn N nh N subtype T flags F dlen L ident I seq S
+    reply_spi X data_ok 0|1 len L pad P"; exit 1 if a frame does not open"""
+    ec = _echo()
+    sas = {}
+    for spec in a.sa:
+        spi, key = spec.split(',', 1)
+        sas[int(spi, 0)] = bytes.fromhex(key.replace('0x', ''))
+    bad = 0
+    for e in esp_frames(a.pcap):
+        blob = sas.get(e.spi)
+        if blob is None:
+            continue
+        pt = None
+        if e.wesp_off is not None:      # WESPv2: clear octets + the rest
+            # a counter SA always authenticates SNhi (0 in the tests)
+            for hi in (None, 0):
+                f, pt = wesp_open(a.alg, blob, a.icv, bytes(e.frame[e.wesp_off:]), hi)
+                if pt is not None:
+                    pt = f['clear'] + pt
+                    break
+        else:
+            pt = esp_open(a.alg, blob, a.icv, e.esp())
+        if pt is None:
+            print('spi 0x%08x sn %d does not open' % (e.spi, e.seq))
+            bad += 1
+            continue
+        nh, pl = pt[-1], pt[-2]
+        m = ec.parse(pt[:len(pt) - 2 - pl]) or {}
+        print('spi 0x%08x sn %d nh %d subtype %s flags 0x%02x dlen %s ident 0x%04x '
+              'seq %s reply_spi 0x%08x data_ok %d len %d pad %d' % (
+                  e.spi, e.seq, nh, m.get('subtype'), m.get('flags', 0), m.get('dlen'),
+                  m.get('ident', 0), m.get('seq'), m.get('reply_spi', 0),
+                  int(m.get('data', b'x') == ec.pattern(len(m.get('data', b'')))
+                      and m.get('length_ok', False)),
+                  len(e.frame) - 14, pl))
+    if bad:
+        raise SystemExit(1)
 
 
 def cmd_reseal(a):
@@ -2336,8 +2437,14 @@ ESPX_STATS = ('unspec out_packets out_bytes in_packets in_bytes out_drop_nomem '
               'in_drop_ctr_replay in_drop_ctr_nomem out_drop_diet_nomatch '
               'in_drop_diet_proto in_drop_diet_sn in_drop_diet_trailer '
               'in_drop_diet_residue in_drop_diet_dscp in_drop_diet_length '
-              'in_diet_candidate_retry in_drop_crypto').split()
-ESPX_NS_STATS = 'unspec wesp_truncated wesp_no_sa diet_truncated diet_no_sa pending_expired'.split()
+              'in_diet_candidate_retry in_drop_crypto in_drop_aggfrag in_drop_echo_truncated '
+              'in_drop_echo_unsupported in_drop_echo_replay in_drop_echo_length '
+              'in_drop_echo_disabled in_echo_oneway in_echo_ratelimited '
+              'echo_reply_fallback in_drop_echo_no_sa out_echo_reply '
+              'in_drop_echo_unsolicited in_echo_request in_echo_reply '
+              'out_echo_request out_drop_echo').split()
+ESPX_NS_STATS = ('unspec wesp_truncated wesp_no_sa diet_truncated diet_no_sa pending_expired '
+                 'rule_fallback echo_plain').split()
 
 
 def uapi_enum(name, prefix, fallback):
@@ -2758,6 +2865,38 @@ def main():
                            help='seal with this SNhi (default: --esn-hi)')
             c.add_argument('--iv')
     sub.add_parser('vectors')
+    sub.add_parser('echo-vectors')
+    num = lambda x: int(x, 0)      # noqa: E731
+    c = sub.add_parser('echo-craft')
+    c.add_argument('inp')
+    c.add_argument('out')
+    c.add_argument('--index', type=int, default=0)
+    c.add_argument('--alg', choices=sorted(ALGS), default='gcm')
+    c.add_argument('--key', required=True)
+    c.add_argument('--icv', type=int, default=16)
+    c.add_argument('--sn', type=num, required=True)
+    c.add_argument('--subtype', type=num, default=2)
+    c.add_argument('--flags', type=num, default=0x80)
+    c.add_argument('--dlen', type=num)
+    c.add_argument('--ident', type=num, default=0x1234)
+    c.add_argument('--seq', type=num, default=1)
+    c.add_argument('--reply-spi', type=num, default=0)
+    c.add_argument('--data')
+    c.add_argument('--size', type=num, default=16)
+    c.add_argument('--payload')
+    c.add_argument('--copies', type=int, default=1)
+    c.add_argument('--flip', type=int)
+    c.add_argument('--esp-len', type=int)
+    c = sub.add_parser('echo-plain')
+    c.add_argument('inp')
+    c.add_argument('out')
+    c.add_argument('--index', type=int, default=0)
+    c.add_argument('--spi', type=num, default=7)
+    c = sub.add_parser('echo-check')
+    c.add_argument('pcap')
+    c.add_argument('--sa', action='append', required=True, help='SPI,KEY')
+    c.add_argument('--alg', choices=sorted(ALGS), default='gcm')
+    c.add_argument('--icv', type=int, default=16)
     sub.add_parser('wesp-vectors')
     c = sub.add_parser('wesp-check')
     c.add_argument('pcap')
@@ -2917,7 +3056,9 @@ COMMANDS = {'capture': cmd_capture, 'split': cmd_split, 'send': cmd_send, 'info'
             'blast': cmd_blast, 'sink': cmd_sink, 'espx-stats': cmd_espx_stats,
             'diet-vectors': cmd_diet_vectors, 'diet-check': cmd_diet_check,
             'diet-craft': cmd_diet_craft, 'diet-set': cmd_diet_set,
-            'nonce-check': cmd_nonce_check, 'eesp-vectors': cmd_eesp_vectors}
+            'nonce-check': cmd_nonce_check, 'eesp-vectors': cmd_eesp_vectors,
+            'echo-vectors': cmd_echo_vectors, 'echo-craft': cmd_echo_craft,
+            'echo-plain': cmd_echo_plain, 'echo-check': cmd_echo_check}
 
 
 if __name__ == '__main__':

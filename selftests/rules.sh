@@ -21,11 +21,14 @@
 #   4. a rule that cannot apply (a non-AEAD SA, UDP encapsulation) fails the
 #      SA's creation with the rule's name in the message and leaves no state;
 #      with fallback plain the SA is created plain and counted
-#      (ns rule_fallback, the rule's fallbacks);
+#      (ns rule_fallback, the rule's fallbacks), without what a counter rule
+#      sets on its SAs (oseq-may-wrap, replay window 0);
 #   5. the way IKE daemons install SAs (xfrm_nl.py): ALLOCSPI + UPDSA inbound,
 #      NEWSA outbound, no espx request at all, rules on both sides: WESPv2,
 #      WESPv2 with two sequence counters and Diet-ESP (truncated SPI and SN)
-#      SAs come up bound with their rule's config and carry pings; a rekey
+#      SAs come up bound with their rule's config and carry pings (the
+#      first counter SAs as strongSwan makes them, window 32 and no
+#      oseq-may-wrap: the rule sets window 0 and the flag); a rekey
 #      (new SPIs, new keys) after the rule changed: the new SAs take the new
 #      rule, the old ones keep their config, pings flow over the new SAs;
 #   6. a network namespace deleted with rules in it frees them, rmmod with
@@ -54,7 +57,7 @@ xt_dmesg_mark
 HAVE_IP_RULE=
 "$IP" xfrm espx rule help 2>&1 | grep -q 'rule add' && HAVE_IP_RULE=1
 
-ktap_plan 66
+ktap_plan 68
 ktap_info "kernel $(uname -r), ip $([ -n "$HAVE_IP_RULE" ] && echo with || echo without) espx rules"
 
 C=$(ns_new c)
@@ -253,12 +256,12 @@ gc rule-flush >/dev/null
 
 # -------------------------------------------- 4. cannot apply, fallback --
 gc rule-add --name strict --m-family 4 --m-daddr 10.66.3.0/24 --wesp 0
-gc rule-add --name lenient --m-family 4 --m-daddr 10.66.4.0/24 --wesp 0 --fallback
+gc rule-add --name lenient --m-family 4 --m-daddr 10.66.4.0/24 --wesp 0 --counters 2 --fallback
 CBC="enc cbc(aes) 0x000102030405060708090a0b0c0d0e0f auth hmac(sha256) 0x000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f"
 sa_cbc() {
 	SPI=$((SPI + 1))
 	# shellcheck disable=SC2086
-	ip -n "$C" xfrm state add src 10.66.0.1 dst "$1" proto esp spi $SPI $CBC
+	ip -n "$C" xfrm state add src 10.66.0.1 dst "$1" proto esp spi $SPI $CBC "${@:2}"
 }
 left() { ip -n "$C" xfrm state list | grep -c '^src'; }
 rc_msg "non-AEAD SA under a rule: creation fails naming the rule" 2 \
@@ -269,8 +272,15 @@ check "the refused SAs left no state" test "$(left)" = 0
 check "the refusal is logged with the rule's name" bash -c "
 	dmesg | tail -n +$((XT_DMESG_LINES + 1)) | grep -q 'rule strict cannot apply'"
 SPI=$((SPI + 2))	# the two refused SAs above ran in subshells
-sa_cbc 10.66.4.1 >"$XT_TMP/cbc.out" 2>&1 && a=$(cfg_of) || a="failed: $(cat "$XT_TMP/cbc.out")"
+sa_cbc 10.66.4.1 replay-window 32 >"$XT_TMP/cbc.out" 2>&1 && a=$(cfg_of) ||
+	a="failed: $(cat "$XT_TMP/cbc.out")"
 check "fallback plain: the non-AEAD SA is created plain ($a)" test "$a" = plain
+# what a counter rule sets on its SAs (oseq-may-wrap, window 0) is undone
+# (-s shows the extra flags; "replay-window N seq" is the config, not stats)
+a=$(ip -s -n "$C" xfrm state get src 10.66.0.1 dst 10.66.4.1 proto esp spi $SPI 2>&1)
+plain_props() { [[ $1 == *"replay-window 32 seq "* && $1 != *oseq-may-wrap* ]] || { echo "$1"; return 1; }; }
+check "fallback plain: the counter rule left the plain SA its window 32, no oseq-may-wrap" \
+	plain_props "$a"
 check "fallback counted: ns rule_fallback 1, rule lenient fallbacks 1 hits 0" bash -c "
 	$G -n $C info | grep -qx 'ns_rule_fallback=1' &&
 	$G -n $C rule-get --name lenient | grep -q ' hits 0 fallbacks 1'"
@@ -291,6 +301,8 @@ NAME=([1]="WESPv2" [2]="WESPv2 seq-counters 2" [3]="Diet-ESP spi-lsb 16 sn-lsb 1
 ROPT=([1]="--wesp 0" [2]="--wesp 0 --counters 2" [3]="--diet 16,16")
 RE=([1]=" wesp 0 " [2]=" wesp 0 counters 2 " [3]=" diet spi_lsb 16 sn_lsb 16 ")
 SOPT=([1]="--replay-window 32" [2]="--replay-esn 4,64 --oseq-may-wrap" [3]="--replay-window 32")
+# the first counter SAs as strongSwan makes them: a window of 32, no flag
+CTR1="--replay-window 32"
 for me in 1 2; do
 	ns=$NS_A peer=2 mac=$XT_MAC_B
 	[ $me = 2 ] && ns=$NS_B peer=1 mac=$XT_MAC_A
@@ -307,7 +319,7 @@ declare -A SPIS
 # ike_sas GEN: ALLOCSPI in both, then NEWSA out + UPDSA in (keys of GEN);
 # the SPIs in SPIS[GEN.n.side], what failed in IKE_BAD (run it in this shell)
 ike_sas() {
-	local gen=$1 me ns peer n bad=
+	local gen=$1 me ns peer n opt bad=
 	for me in 1 2; do
 		ns=$NS_A peer=2
 		[ $me = 2 ] && ns=$NS_B peer=1
@@ -328,11 +340,13 @@ ike_sas() {
 				"--sel-dst $(i $n $peer)/32 --tmpl-src $(o $n $me) --tmpl-dst $(o $n $peer) --reqid $n" &&
 				echo "policy add --dir in --sel-src $(i $n $peer)/32" \
 				"--sel-dst $(i $n $me)/32 --tmpl-src $(o $n $peer) --tmpl-dst $(o $n $me) --reqid $n"
+			opt=${SOPT[$n]}
+			[ "$gen.$n" = 1.2 ] && opt=$CTR1
 			echo "sa add --src $(o $n $me) --dst $(o $n $peer) --spi ${SPIS[$gen.$n.$peer]}" \
-				"--reqid $n --aead '$GCM' $(key $gen $n $me) 128 ${SOPT[$n]}" \
+				"--reqid $n --aead '$GCM' $(key $gen $n $me) 128 $opt" \
 				"--sel-src $(i $n $me)/32 --sel-dst $(i $n $peer)/32"
 			echo "sa update --src $(o $n $peer) --dst $(o $n $me) --spi ${SPIS[$gen.$n.$me]}" \
-				"--reqid $n --aead '$GCM' $(key $gen $n $peer) 128 ${SOPT[$n]}" \
+				"--reqid $n --aead '$GCM' $(key $gen $n $peer) 128 $opt" \
 				"--sel-src $(i $n $peer)/32 --sel-dst $(i $n $me)/32"
 		done >"$XT_TMP/sa.$me"
 		ip netns exec "$ns" $XNL batch <"$XT_TMP/sa.$me" >"$XT_TMP/sa.$me.out" 2>&1 ||
@@ -367,6 +381,17 @@ for n in 1 2 3; do
 		ktap_fail "${NAME[$n]} through rules: [$out] pings ${p:-?}/3 B in_packets ${e:-?}"
 	fi
 done
+# the daemon could not ask for oseq-may-wrap and window 0: the rule did
+a=$(ip -s -n "$NS_A" xfrm state get src "$(o 2 1)" dst "$(o 2 2)" proto esp spi "${SPIS[1.2.2]}" 2>&1)
+b=$(ip -s -n "$NS_A" xfrm state get src "$(o 2 2)" dst "$(o 2 1)" proto esp spi "${SPIS[1.2.1]}" 2>&1)
+ctr_props() {
+	local s
+	for s in "$@"; do
+		[[ $s == *"replay-window 0 seq "* && $s == *oseq-may-wrap* ]] || { echo "$s"; return 1; }
+	done
+}
+check "counter rule: A's SAs made with window 32, no flag, have window 0 and oseq-may-wrap" \
+	ctr_props "$a" "$b"
 # the WESPv2 rule changes before the rekey: new SAs get crypt offset 1
 for ns in "$NS_A" "$NS_B"; do
 	"$G" -n "$ns" rule-del --name case1

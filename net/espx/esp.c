@@ -45,6 +45,7 @@
 #include "rules.h"
 #include "seq.h"
 #include "pkt.h"
+#include "echo.h"
 #include "codec/esp_codec.h"
 
 static void espx_count(struct espx_sa *sa, enum espx_stat id, u64 n)
@@ -191,7 +192,7 @@ static u32 espx_tfclen(struct xfrm_state *x, struct sk_buff *skb)
 	struct xfrm_dst *dst = (struct xfrm_dst *)skb_dst(skb);
 	u32 padto;
 
-	if (!x->tfcpad)
+	if (!x->tfcpad || !dst->u.dst.xfrm)	/* echo.c: minimum padding */
 		return 0;
 	padto = min(x->tfcpad, xfrm_state_mtu(x, dst->child_mtu_cached));
 	return skb->len < padto ? padto - skb->len : 0;
@@ -412,7 +413,9 @@ static void espx_output_done(struct sk_buff *skb, int err)
 	u32 len = hdr->len;
 
 	espx_crypto_req_free(skb);
-	err = espx_output_finish(skb_dst(skb)->xfrm, sa, skb, len, err);
+	err = espx_output_finish(skb_dst(skb)->xfrm ?: sa->x, sa, skb, len, err);
+	if (unlikely(!skb_dst(skb)->xfrm))	/* an ESP Echo packet (echo.c) */
+		return espx_echo_output_done(skb, sa, err);
 	xfrm_output_resume(skb_to_full_sk(skb), skb, err);
 }
 
@@ -808,6 +811,8 @@ static __always_inline int espx_input_open(struct xfrm_state *x,
 	nh = espx_input_tail(x, sa, skb, p, &hlen, alen);
 	if (nh < 0)
 		return nh;
+	if (nh == ESPX_IPPROTO_AGGFRAG)	/* ESP Echo: consumed or dropped */
+		return espx_echo_input(x, sa, skb, hlen, p);
 
 	/* RFC 4303 §2.6: a dummy packet is dropped silently */
 	if (nh == IPPROTO_NONE)
@@ -843,6 +848,10 @@ static void espx_input_done(struct sk_buff *skb, int err)
 
 	err = espx_input_open(xfrm_input_state(skb), hdr->sa, skb, &hdr->pkt,
 			      err);
+	if (err == -EINPROGRESS) {	/* ESP Echo consumed the skb */
+		kfree(hdr);
+		return;
+	}
 	espx_crypto_req_free(skb);
 	xfrm_input_resume(skb, err);
 }

@@ -23,6 +23,7 @@
 #include "diet.h"
 #include "km.h"
 #include "rules.h"
+#include "echo.h"
 
 #define ESPX_VERSION "0.1"
 
@@ -35,9 +36,14 @@ static int __init espx_init(void)
 	if (err)
 		return err;
 
-	err = espx_sa_init();
+	/* the echo module parameters, and its per-netns sessions */
+	err = espx_echo_init();
 	if (err)
 		return err;
+
+	err = espx_sa_init();
+	if (err)
+		goto err_echo;
 
 	err = espx_rules_init();
 	if (err)
@@ -68,11 +74,15 @@ err_rules:
 	espx_rules_exit();
 err_sa:
 	espx_sa_exit();
+err_echo:
+	espx_echo_exit();
 	return err;
 }
 
 static void __exit espx_exit(void)
 {
+	/* first: no probe session may outlive the genetlink family */
+	espx_echo_exit();
 	espx_diet_proto_exit();
 	espx_proto_exit();
 	espx_km_exit();

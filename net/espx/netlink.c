@@ -19,6 +19,7 @@
 #include "proto.h"
 #include "netlink.h"
 #include "rules.h"
+#include "echo.h"
 
 #define ESPX_DSCP_MAX	63	/* a 6-bit field */
 
@@ -117,6 +118,50 @@ static const struct nla_policy espx_rule_policy[ESPX_RULE_MAX + 1] = {
 	[ESPX_RULE_PAD]		= { .type = NLA_REJECT },
 };
 
+static const struct nla_policy espx_echo_policy[ESPX_ECHO_MAX + 1] = {
+};
+
+/* Limits above 32767 need a full range: the short form's bounds are
+ * s16. Not const: 6.1's policy points to a mutable one.
+ */
+static struct netlink_range_validation espx_probe_interval_range = {
+	.min = ESPX_PROBE_INTERVAL_MIN,
+	.max = ESPX_PROBE_INTERVAL_MAX,
+};
+
+static struct netlink_range_validation espx_probe_timeout_range = {
+	.min = ESPX_PROBE_TIMEOUT_MIN,
+	.max = ESPX_PROBE_TIMEOUT_MAX,
+};
+
+static struct netlink_range_validation espx_probe_size_range = {
+	.max = ESPX_PROBE_SIZE_MAX,
+};
+
+static const struct nla_policy espx_probe_policy[ESPX_PROBE_MAX + 1] = {
+	[ESPX_PROBE_COUNT]	= NLA_POLICY_RANGE(NLA_U32, 1,
+						   ESPX_PROBE_COUNT_MAX),
+	[ESPX_PROBE_INTERVAL]	= NLA_POLICY_FULL_RANGE(NLA_U32,
+							&espx_probe_interval_range),
+	[ESPX_PROBE_SIZE]	= NLA_POLICY_FULL_RANGE(NLA_U16,
+							&espx_probe_size_range),
+	[ESPX_PROBE_REPLY_SPI]	= { .type = NLA_BE32 },
+	[ESPX_PROBE_ONEWAY]	= { .type = NLA_FLAG },
+	[ESPX_PROBE_IDENT]	= { .type = NLA_U16 },
+	[ESPX_PROBE_TIMEOUT]	= NLA_POLICY_FULL_RANGE(NLA_U32,
+							&espx_probe_timeout_range),
+	[ESPX_PROBE_SEQ]	= { .type = NLA_REJECT,
+				    .reject_message = "espx: seq is reply-only" },
+	[ESPX_PROBE_STATUS]	= { .type = NLA_REJECT },
+	[ESPX_PROBE_RTT_NS]	= { .type = NLA_REJECT },
+	[ESPX_PROBE_DATA_LEN]	= { .type = NLA_REJECT },
+	[ESPX_PROBE_REPLY_SA]	= { .type = NLA_REJECT },
+	[ESPX_PROBE_DONE]	= { .type = NLA_REJECT },
+	[ESPX_PROBE_IN_DELTA]	= { .type = NLA_REJECT },
+	[ESPX_PROBE_ERRNO]	= { .type = NLA_REJECT },
+	[ESPX_PROBE_PAD]	= { .type = NLA_REJECT },
+};
+
 static const struct nla_policy espx_policy[ESPX_A_MAX + 1] = {
 	[ESPX_A_SA_ID]	= NLA_POLICY_NESTED(espx_id_policy),
 	[ESPX_A_STATUS]	= { .type = NLA_REJECT,
@@ -133,6 +178,8 @@ static const struct nla_policy espx_policy[ESPX_A_MAX + 1] = {
 	[ESPX_A_DIET]	= NLA_POLICY_NESTED(espx_diet_policy),
 	[ESPX_A_DETACHED] = { .type = NLA_FLAG },
 	[ESPX_A_RULE]	= NLA_POLICY_NESTED(espx_rule_policy),
+	[ESPX_A_ECHO]	= NLA_POLICY_NESTED(espx_echo_policy),
+	[ESPX_A_PROBE]	= NLA_POLICY_NESTED(espx_probe_policy),
 };
 
 static struct genl_family espx_genl_family;
@@ -364,6 +411,9 @@ static int espx_nl_fill(const struct espx_entry *e, void *arg)
 		goto cancel;
 	if (espx_nl_put_ext(skb, e))
 		goto cancel;
+	/* an empty nest: nla_nest_start() and nla_nest_end() of nothing */
+	if (e->cfg->echo && nla_put(skb, ESPX_A_ECHO | NLA_F_NESTED, 0, NULL))
+		goto cancel;
 	if (e->sa && espx_nl_put_stats(skb, e->sa))
 		goto cancel;
 
@@ -584,6 +634,14 @@ static int espx_nl_set(struct sk_buff *skb, struct genl_info *info)
 		err = espx_nl_cfg(info, &cfg);
 	if (err)
 		return err;
+	if (info->attrs[ESPX_A_ECHO]) {
+		if (cfg.diet) {
+			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[ESPX_A_ECHO],
+					    "ESP Echo is not supported on a Diet-ESP SA");
+			return -EOPNOTSUPP;
+		}
+		cfg.echo = true;
+	}
 	/* owner 0: a detached config, not freed when this socket closes */
 	return espx_cfg_add(genl_info_net(info), &id, &cfg,
 			    info->attrs[ESPX_A_DETACHED] ? 0 : info->snd_portid,
@@ -1033,6 +1091,12 @@ static int espx_nl_rule_add(struct sk_buff *skb, struct genl_info *info)
 	struct espx_rule *r;
 	int err;
 
+	/* the echo flag is an SA's own (esp-echo.md §7), no rule feature */
+	if (info->attrs[ESPX_A_ECHO]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[ESPX_A_ECHO],
+				    "ESP Echo is set per SA (SA_SET), not by a rule");
+		return -EOPNOTSUPP;
+	}
 	/* a rule is ~400 octets: not on the stack */
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
 	if (!r) {
@@ -1224,6 +1288,152 @@ static int espx_nl_rule_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	return skb->len;
 }
 
+/* ESPX_CMD_ECHO (esp-echo.md §6, §7): the probe parameters, then echo.c. */
+static int espx_nl_echo(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *nest = info->attrs[ESPX_A_PROBE];
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *tb[ESPX_PROBE_MAX + 1] = {};
+	struct espx_echo_req req = {
+		.count = 1,
+		.interval = 1000,
+		.timeout = 2000,
+		.size = 56,
+	};
+	struct sk_buff *msg;
+	struct nlattr *rn;
+	void *hdr;
+	u16 ident;
+	int err;
+
+	err = espx_nl_id(info, &req.id);
+	if (err)
+		return err;
+	if (nest) {
+		err = nla_parse_nested(tb, ESPX_PROBE_MAX, nest,
+				       espx_probe_policy, extack);
+		if (err)
+			return err;
+	}
+	if (tb[ESPX_PROBE_COUNT])
+		req.count = nla_get_u32(tb[ESPX_PROBE_COUNT]);
+	if (tb[ESPX_PROBE_INTERVAL])
+		req.interval = nla_get_u32(tb[ESPX_PROBE_INTERVAL]);
+	if (tb[ESPX_PROBE_TIMEOUT])
+		req.timeout = nla_get_u32(tb[ESPX_PROBE_TIMEOUT]);
+	if (tb[ESPX_PROBE_SIZE])
+		req.size = nla_get_u16(tb[ESPX_PROBE_SIZE]);
+	if (tb[ESPX_PROBE_IDENT])
+		req.ident = nla_get_u16(tb[ESPX_PROBE_IDENT]);
+	req.oneway = nla_get_flag(tb[ESPX_PROBE_ONEWAY]);
+	if (tb[ESPX_PROBE_REPLY_SPI]) {
+		req.reply_spi = nla_get_be32(tb[ESPX_PROBE_REPLY_SPI]);
+		if (!req.reply_spi) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[ESPX_PROBE_REPLY_SPI],
+					    "reply SPI 0 is reserved");
+			return -EINVAL;
+		}
+		if (req.oneway) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[ESPX_PROBE_REPLY_SPI],
+					    "reply-spi and one-way exclude each other");
+			return -EINVAL;
+		}
+	}
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg) {
+		NL_SET_ERR_MSG_MOD(extack, "no memory for the reply");
+		return -ENOMEM;
+	}
+	err = espx_echo_start(genl_info_net(info), info->snd_portid, &req,
+			      &ident, extack);
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	/* the session runs; a reply that does not fit is still an answer */
+	hdr = genlmsg_put_reply(msg, info, &espx_genl_family, 0, ESPX_CMD_ECHO);
+	rn = hdr ? nla_nest_start(msg, ESPX_A_PROBE) : NULL;
+	if (!rn || nla_put_u16(msg, ESPX_PROBE_IDENT, ident) ||
+	    nla_put_u16(msg, ESPX_PROBE_SEQ, 1)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, rn);
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static int espx_nl_echo_fill(struct sk_buff *msg,
+			     const struct espx_echo_result *r)
+{
+	struct nlattr *nest, *sa;
+	void *hdr;
+
+	hdr = genlmsg_put(msg, 0, 0, &espx_genl_family, 0,
+			  ESPX_CMD_ECHO_RESULT);
+	if (!hdr || espx_nl_put_id(msg, &r->id))
+		return -EMSGSIZE;
+	nest = nla_nest_start(msg, ESPX_A_PROBE);
+	if (!nest ||
+	    nla_put_u16(msg, ESPX_PROBE_IDENT, r->ident) ||
+	    nla_put_u16(msg, ESPX_PROBE_SEQ, r->seq) ||
+	    nla_put_u32(msg, ESPX_PROBE_STATUS, r->status) ||
+	    (r->reply_spi &&
+	     nla_put_be32(msg, ESPX_PROBE_REPLY_SPI, r->reply_spi)) ||
+	    (r->err && nla_put_u32(msg, ESPX_PROBE_ERRNO, r->err)) ||
+	    (r->done && nla_put_flag(msg, ESPX_PROBE_DONE)) ||
+	    (r->has_delta &&
+	     nla_put_u64_64bit(msg, ESPX_PROBE_IN_DELTA, r->in_delta,
+			       ESPX_PROBE_PAD)))
+		return -EMSGSIZE;
+	if (r->has_reply_sa) {
+		if (nla_put_u64_64bit(msg, ESPX_PROBE_RTT_NS, r->rtt_ns,
+				      ESPX_PROBE_PAD) ||
+		    nla_put_u16(msg, ESPX_PROBE_DATA_LEN, r->data_len))
+			return -EMSGSIZE;
+		sa = nla_nest_start(msg, ESPX_PROBE_REPLY_SA);
+		if (!sa)
+			return -EMSGSIZE;
+		/* the SA id attributes, nested one level deeper */
+		if (nla_put_u16(msg, ESPX_ID_FAMILY, r->reply_sa.family) ||
+		    nla_put(msg, ESPX_ID_DADDR,
+			    r->reply_sa.family == AF_INET ?
+			    sizeof(struct in_addr) : sizeof(struct in6_addr),
+			    &r->reply_sa.daddr) ||
+		    nla_put_be32(msg, ESPX_ID_SPI, r->reply_sa.spi))
+			return -EMSGSIZE;
+		nla_nest_end(msg, sa);
+	}
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	return 0;
+}
+
+/* Softirq or timer context: GFP_ATOMIC. */
+int espx_nl_echo_result(struct net *net, u32 portid,
+			const struct espx_echo_result *r)
+{
+	struct sk_buff *msg, *mc;
+	int err;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
+	if (!msg)
+		return -ENOMEM;
+	if (espx_nl_echo_fill(msg, r)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	if (genl_has_listeners(&espx_genl_family, net, 0)) {
+		mc = skb_clone(msg, GFP_ATOMIC);
+		if (mc)
+			genlmsg_multicast_netns(&espx_genl_family, net, mc, 0,
+						0, GFP_ATOMIC);
+	}
+	err = genlmsg_unicast(net, msg, portid);
+	return err;
+}
+
 static const struct genl_small_ops espx_genl_ops[] = {
 	{
 		.cmd = ESPX_CMD_SA_SET,
@@ -1267,6 +1477,16 @@ static const struct genl_small_ops espx_genl_ops[] = {
 		.dumpit = espx_nl_rule_dump,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
+	{
+		.cmd = ESPX_CMD_ECHO,
+		.doit = espx_nl_echo,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+};
+
+/* ESPX_CMD_ECHO_RESULT for monitors (esp-echo.md §6) */
+static const struct genl_multicast_group espx_mcgrps[] = {
+	{ .name = ESPX_MCGRP_ECHO, .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 static struct genl_family espx_genl_family __ro_after_init = {
@@ -1279,6 +1499,8 @@ static struct genl_family espx_genl_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.small_ops = espx_genl_ops,
 	.n_small_ops = ARRAY_SIZE(espx_genl_ops),
+	.mcgrps = espx_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(espx_mcgrps),
 };
 
 /* A pending config belongs to the socket that made it (uapi: lifecycle):

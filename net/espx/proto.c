@@ -81,6 +81,7 @@
 #include <net/route.h>
 #include <net/sock.h>
 #include <net/xfrm.h>
+#include "echo.h"
 #include "espx.h"
 #include "compat.h"
 #include "proto.h"
@@ -615,16 +616,16 @@ static int espx6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
 
 /* Same priority as esp4/esp6, so that they cannot register beside us. */
 static struct xfrm4_protocol espx4_protocol = {
-	.handler	= xfrm4_rcv,
-	.input_handler	= xfrm_input,
+	.handler	= espx_echo_rcv4,	/* counts SPI 7/8 (echo.c) */
+	.input_handler	= espx_echo_input_handler,
 	.cb_handler	= espx_rcv_cb,
 	.err_handler	= espx4_err,
 	.priority	= 0,
 };
 
 static struct xfrm6_protocol espx6_protocol = {
-	.handler	= xfrm6_rcv,
-	.input_handler	= xfrm_input,
+	.handler	= espx_echo_rcv6,
+	.input_handler	= espx_echo_input_handler,
 	.cb_handler	= espx_rcv_cb,
 	.err_handler	= espx6_err,
 	.priority	= 0,

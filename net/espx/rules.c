@@ -22,6 +22,7 @@
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include "espx.h"
+#include "compat.h"
 #include "sa.h"
 #include "cfgcheck.h"
 #include "rules.h"
@@ -292,12 +293,84 @@ void espx_rule_msg(struct netlink_ext_ack *extack, const char *name,
 	espx_rule_extack(extack, msg);
 }
 
+/* espx_rule_ctr_props() without its log line */
+static void __espx_rule_ctr_props(struct xfrm_state *x,
+				  const struct espx_cfg *cfg)
+{
+	if (!cfg->counters)
+		return;
+	if (!espx_sa_input_only(x))
+		x->props.extra_flags |= XFRM_SA_XFLAG_OSEQ_MAY_WRAP;
+	x->props.replay_window = 0;
+}
+
+/* the SA has its config: say so when its window was the daemon's */
+static void espx_rule_ctr_log(const struct xfrm_state *x,
+			      const struct espx_cfg *cfg, u8 win)
+{
+	if (cfg->counters && win)
+		pr_info_ratelimited("SA spi 0x%08x: replay window %u reset to 0: a counter SA keeps a window per counter (counter-window)\n",
+				    ntohl(x->id.spi), win);
+}
+
+/**
+ * espx_rule_ctr_props - what a rule's counter SA needs and a daemon cannot set
+ * @x: the state being built (init_state: nobody can find it yet)
+ * @cfg: the config a rule gives it
+ *
+ * A counter SA needs XFRM_SA_XFLAG_OSEQ_MAY_WRAP when it sends, else the
+ * core stops it after 2^32 - 1 packets although espx numbers them, and the
+ * core's replay window 0, else the core drops packets in order on their own
+ * counter (espx_cfg_check()). An operator sets both with ip xfrm; an IKE
+ * daemon cannot send the flag (strongSwan 5.9 sends neither it nor SA_DIR)
+ * and sends a replay window by default, so a rule sets them on the SAs
+ * it makes counter SAs, as km.c does for a window over 32.
+ *
+ * The flag is safe: a counter SA takes its SN and IV from its counters
+ * alone (espx_ctr_next()), never from the core's 32-bit SN: IV =
+ * be16(counter id) | be48(seq), each counter hard-stops past 2^48 - 1. The
+ * window: espx keeps one per counter (counter-window). Never the flag on an
+ * input-only SA, which sends nothing (and where the core refuses it).
+ */
+void espx_rule_ctr_props(struct xfrm_state *x, const struct espx_cfg *cfg)
+{
+	u8 win = x->props.replay_window;
+
+	__espx_rule_ctr_props(x, cfg);
+	espx_rule_ctr_log(x, cfg, win);
+}
+
+/* espx_cfg_check() of a rule's config on @x with what the rule sets; a
+ * refused or plain SA keeps what it was given: a plain SA must stop at 2^32
+ * (seqiv's IV is its SN) and needs its window.
+ */
+static int espx_rule_check(struct xfrm_state *x, const struct espx_cfg *cfg,
+			   struct netlink_ext_ack *extack)
+{
+	u32 xflags = x->props.extra_flags;
+	u8 win = x->props.replay_window;
+	int err;
+
+	__espx_rule_ctr_props(x, cfg);
+	err = espx_cfg_check(x, cfg, extack);
+	if (err) {
+		x->props.extra_flags = xflags;
+		x->props.replay_window = win;
+	} else {
+		espx_rule_ctr_log(x, cfg, win);
+	}
+	return err;
+}
+
 /**
  * espx_rule_bind - the config of the first rule matching a new SA
  * @x: the state being built (init_state, under espx_sa_mutex)
  * @cfg: set to the rule's config when the result is 1
  * @name: set to the rule's name when the result is 1
  * @extack: the refusal, naming the rule
+ *
+ * A rule that makes @x a counter SA also sets its oseq-may-wrap flag and
+ * its replay window 0 (espx_rule_ctr_props()).
  *
  * Return: 0 (no rule, a rule without extensions, or a fallback to plain:
  * the SA is plain), 1 (@cfg is the SA's), or -errno when the rule cannot
@@ -323,7 +396,7 @@ int espx_rule_bind(struct xfrm_state *x, struct espx_cfg *cfg,
 			r->hits++;
 			break;
 		}
-		err = espx_cfg_check(x, &r->cfg, &why);
+		err = espx_rule_check(x, &r->cfg, &why);
 		/* a fault of the SA itself is not the rule's: init_state
 		 * reports it as for any plain SA
 		 */

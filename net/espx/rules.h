@@ -68,6 +68,7 @@ int espx_rule_walk(struct net *net, unsigned long *pos,
 		   int (*fn)(const struct espx_rule *r, void *arg), void *arg);
 unsigned int espx_rule_gen(const struct net *net);
 
+void espx_rule_ctr_props(struct xfrm_state *x, const struct espx_cfg *cfg);
 int espx_rule_bind(struct xfrm_state *x, struct espx_cfg *cfg,
 		   char name[ESPX_RULE_NAME_LEN],
 		   struct netlink_ext_ack *extack);

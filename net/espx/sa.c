@@ -76,6 +76,7 @@
 #include "counters.h"
 #include "seq.h"
 #include "rules.h"
+#include "echo.h"
 
 /* Pending configs one netns may hold; bound ones are limited by xfrm. */
 #define ESPX_MAX_PENDING	1024
@@ -269,6 +270,11 @@ static struct espx_sa *espx_sa_alloc(void)
 
 	if (!sa)
 		return NULL;
+	sa->echo = espx_echo_sa_alloc();
+	if (!sa->echo) {
+		kfree(sa);
+		return NULL;
+	}
 	INIT_HLIST_NODE(&sa->id_node);
 	atomic_inc(&espx_sa_objects);
 	return sa;
@@ -280,6 +286,7 @@ static void espx_sa_free_rcu(struct rcu_head *head)
 
 	espx_ctrs_put(sa->ctrs);
 	free_percpu(sa->stats);
+	espx_echo_sa_free(sa->echo);
 	kfree(sa);
 	atomic_dec(&espx_sa_objects);
 }
@@ -426,6 +433,7 @@ static bool espx_cfg_equal(const struct espx_cfg *a, const struct espx_cfg *b)
 	return a->wesp == b->wesp && a->crypt_offset == b->crypt_offset &&
 	       a->counters == b->counters && a->ctr_window == b->ctr_window &&
 	       a->ctr_start == b->ctr_start && a->diet == b->diet &&
+	       a->echo == b->echo &&
 	       (!a->diet || !memcmp(&a->dcfg, &b->dcfg, sizeof(a->dcfg)));
 }
 
@@ -523,6 +531,11 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 	if (pend || twin || (live && live->has_cfg)) {
 		sa->cfg = pend ? pend->cfg : twin ? twin->cfg : live->cfg;
 		sa->has_cfg = true;
+		/* a rule's config comes with what the rule sets on its SAs */
+		if (!pend && (twin ?: live)->rule[0]) {
+			strscpy(sa->rule, (twin ?: live)->rule, sizeof(sa->rule));
+			espx_rule_ctr_props(x, &sa->cfg);
+		}
 	} else if (!live) {
 		/* nobody asked for this SA: the first rule it matches */
 		err = espx_rule_bind(x, &sa->cfg, sa->rule, extack);

@@ -17,6 +17,7 @@
 struct espx_ctrs;
 struct espx_diet;
 struct espx_keyseq;
+struct espx_echo_sa;
 
 /* The tuple xfrm_state_lookup() uses: names at most one SA per netns. */
 struct espx_sa_id {
@@ -55,6 +56,7 @@ struct espx_cfg {
 	u16 counters;		/* sequence counters, 0 = one (the core's) */
 	u32 ctr_window;		/* per-counter anti-replay window */
 	u64 ctr_start;		/* test knob: sequences start after this */
+	bool echo;		/* answers ESP Echo requests (echo.c) */
 };
 
 #define ESPX_SALT_LEN	ESPX_ESP_SALT_LEN	/* RFC 4106 §8.1, RFC 7634 §4 */
@@ -129,6 +131,7 @@ struct espx_sa {
 	struct espx_diet *diet;		/* Diet-ESP state, or NULL (diet.c) */
 	struct espx_stats __percpu *stats;
 	struct espx_req_layout req;	/* crypto.c */
+	struct espx_echo_sa *echo;	/* echo window and bucket (echo.c) */
 	struct rcu_head rcu;
 };
 

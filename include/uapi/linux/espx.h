@@ -103,6 +103,21 @@
  *	rule of the namespace, in the order they are tried. Replies carry
  *	ESPX_A_RULE (with its counters) and the feature attributes.
  *	NLM_F_DUMP_INTR as for SA_GET.
+ * @ESPX_CMD_ECHO: doit (esp-echo.md §6): send ESP Echo requests on the
+ *	outbound SA ESPX_A_SA_ID, as ESPX_A_PROBE says (count, interval, size,
+ *	reply SPI or one-way, ident, timeout). The probes are sent from a
+ *	timer; the reply carries ESPX_A_PROBE with IDENT and the first SEQ.
+ *	Refusals (extack): no SA id -EINVAL, no such SA -ENOENT, SA not valid
+ *	or not outbound -EINVAL, a Diet-ESP SA -EOPNOTSUPP, a value out of
+ *	range -ERANGE, REPLY_SPI naming no inbound espx SA of the peer or
+ *	given with ONEWAY -EINVAL, no paired inbound SA and neither -EINVAL,
+ *	IDENT in use or the namespace's limits (64 sessions, 1024 probes
+ *	outstanding) reached -EBUSY.
+ * @ESPX_CMD_ECHO_RESULT: notification, one per probe, unicast to the port
+ *	that sent ESPX_CMD_ECHO and multicast to ESPX_MCGRP_ECHO: ESPX_A_SA_ID
+ *	(the probed SA) and ESPX_A_PROBE with IDENT, SEQ, STATUS, RTT_NS,
+ *	DATA_LEN, REPLY_SA, REPLY_SPI, ERRNO; the session's last one also
+ *	DONE and IN_DELTA.
  */
 enum espx_cmd {
 	ESPX_CMD_UNSPEC,
@@ -114,11 +129,16 @@ enum espx_cmd {
 	ESPX_CMD_RULE_ADD,
 	ESPX_CMD_RULE_DEL,
 	ESPX_CMD_RULE_GET,
+	ESPX_CMD_ECHO,
+	ESPX_CMD_ECHO_RESULT,
 
 	__ESPX_CMD_MAX,
 };
 
 #define ESPX_CMD_MAX (__ESPX_CMD_MAX - 1)
+
+/* multicast group of ESPX_CMD_ECHO_RESULT, for monitors (CAP_NET_ADMIN) */
+#define ESPX_MCGRP_ECHO		"echo"
 
 /**
  * enum espx_attr - top-level attributes
@@ -143,6 +163,11 @@ enum espx_cmd {
  *	expires after pending_timeout seconds.
  * @ESPX_A_RULE: nested, enum espx_rule_attr: an extension rule. RULE_*
  *	commands only.
+ * @ESPX_A_ECHO: nested, empty: present = the SA answers ESP Echo requests
+ *	(esp-echo.md §5, §7). SA_SET and SA_GET. Not with ESPX_A_DIET
+ *	(-EOPNOTSUPP). The module parameter echo_all=1 makes every SA answer.
+ * @ESPX_A_PROBE: nested, enum espx_probe_attr: ESPX_CMD_ECHO's probe
+ *	parameters, its reply and ESPX_CMD_ECHO_RESULT.
  */
 enum espx_attr {
 	ESPX_A_UNSPEC,
@@ -157,6 +182,8 @@ enum espx_attr {
 	ESPX_A_DIET,
 	ESPX_A_DETACHED,
 	ESPX_A_RULE,
+	ESPX_A_ECHO,
+	ESPX_A_PROBE,
 
 	__ESPX_A_MAX,
 };
@@ -403,6 +430,93 @@ enum espx_diet_flowlabel_val {
 };
 
 /**
+ * enum espx_echo_attr - nested in ESPX_A_ECHO: nothing yet (an empty nest)
+ */
+enum espx_echo_attr {
+	ESPX_ECHO_UNSPEC,
+
+	__ESPX_ECHO_MAX,
+};
+
+#define ESPX_ECHO_MAX (__ESPX_ECHO_MAX - 1)
+
+/**
+ * enum espx_probe_attr - ESP Echo probes, nested in ESPX_A_PROBE
+ * @ESPX_PROBE_COUNT: u32, requests to send, 1..1000, default 1.
+ * @ESPX_PROBE_INTERVAL: u32, ms between requests, 10..60000, default 1000.
+ * @ESPX_PROBE_SIZE: u16, Data octets per request (octet i = i & 0xff),
+ *	0..ESPX_PROBE_SIZE_MAX, default 56.
+ * @ESPX_PROBE_REPLY_SPI: u32 in network order: the inbound SA (from the
+ *	peer to this host) on which the reply is requested. Default: the SPI
+ *	of the paired inbound SA (swapped addresses, same reqid, mark, if_id).
+ * @ESPX_PROBE_ONEWAY: flag: R=0, no reply (keepalive); SPI 0 on the wire.
+ * @ESPX_PROBE_IDENT: u16, the Identifier; default random, non-zero, unused.
+ * @ESPX_PROBE_TIMEOUT: u32, ms to wait for each reply, 100..60000,
+ *	default 2000.
+ * @ESPX_PROBE_SEQ: u16: the first Sequence Number (doit reply) or the
+ *	probe's (ECHO_RESULT). Sequence numbers start at 1.
+ * @ESPX_PROBE_STATUS: u32, enum espx_probe_status. ECHO_RESULT only.
+ * @ESPX_PROBE_RTT_NS: u64, round trip time of a reply.
+ * @ESPX_PROBE_DATA_LEN: u16, the reply's Data Length.
+ * @ESPX_PROBE_REPLY_SA: nested, enum espx_sa_id_attr: the inbound SA the
+ *	reply arrived on.
+ * @ESPX_PROBE_DONE: flag: the session's last result.
+ * @ESPX_PROBE_IN_DELTA: u64, with DONE: packets the requested reply SA
+ *	received since the session started (a liveness hint when replies
+ *	are missing).
+ * @ESPX_PROBE_ERRNO: u32, SEND_ERROR: the positive errno.
+ * @ESPX_PROBE_PAD: padding for the 64-bit attributes.
+ */
+enum espx_probe_attr {
+	ESPX_PROBE_UNSPEC,
+	ESPX_PROBE_COUNT,
+	ESPX_PROBE_INTERVAL,
+	ESPX_PROBE_SIZE,
+	ESPX_PROBE_REPLY_SPI,
+	ESPX_PROBE_ONEWAY,
+	ESPX_PROBE_IDENT,
+	ESPX_PROBE_TIMEOUT,
+	ESPX_PROBE_SEQ,
+	ESPX_PROBE_STATUS,
+	ESPX_PROBE_RTT_NS,
+	ESPX_PROBE_DATA_LEN,
+	ESPX_PROBE_REPLY_SA,
+	ESPX_PROBE_DONE,
+	ESPX_PROBE_IN_DELTA,
+	ESPX_PROBE_ERRNO,
+	ESPX_PROBE_PAD,
+
+	__ESPX_PROBE_MAX,
+};
+
+#define ESPX_PROBE_MAX (__ESPX_PROBE_MAX - 1)
+#define ESPX_PROBE_COUNT_MAX	1000
+#define ESPX_PROBE_INTERVAL_MIN	10
+#define ESPX_PROBE_INTERVAL_MAX	60000
+#define ESPX_PROBE_TIMEOUT_MIN	100
+#define ESPX_PROBE_TIMEOUT_MAX	60000
+#define ESPX_PROBE_SIZE_MAX	65523
+
+/**
+ * enum espx_probe_status - ESPX_PROBE_STATUS values
+ * @ESPX_PROBE_STATUS_REPLY: the reply came on the requested SA.
+ * @ESPX_PROBE_STATUS_REPLY_OTHER_SA: it came on another SA of the peer.
+ * @ESPX_PROBE_STATUS_TIMEOUT: no reply within the timeout.
+ * @ESPX_PROBE_STATUS_SEND_ERROR: the request could not be sent (ERRNO).
+ * @ESPX_PROBE_STATUS_DATA_MISMATCH: the reply's Data differs from the
+ *	request's.
+ * @ESPX_PROBE_STATUS_SENT: a one-way probe was sent.
+ */
+enum espx_probe_status {
+	ESPX_PROBE_STATUS_REPLY = 1,
+	ESPX_PROBE_STATUS_REPLY_OTHER_SA,
+	ESPX_PROBE_STATUS_TIMEOUT,
+	ESPX_PROBE_STATUS_SEND_ERROR,
+	ESPX_PROBE_STATUS_DATA_MISMATCH,
+	ESPX_PROBE_STATUS_SENT,
+};
+
+/**
  * enum espx_stat - per-SA counters, nested in ESPX_A_STATS (u64 each).
  * Drops are counted under the first reason that applies; the xfrm core's
  * own counters (/proc/net/xfrm_stat, ip -s xfrm state) count as usual.
@@ -473,6 +587,30 @@ enum espx_diet_flowlabel_val {
  *	an error other than an ICV mismatch (e.g. the full queue of an
  *	asynchronous driver: -EBUSY, -ENOSPC), sync or on completion. Such
  *	drops were counted as ESPX_STAT_IN_DROP_NOMEM before.
+ * @ESPX_STAT_IN_DROP_AGGFRAG: Next Header 144 with a Sub-Type that is no
+ *	echo sub-type (no IP-TFS mode exists), esp-echo.md §5 step 2.
+ * @ESPX_STAT_IN_DROP_ECHO_TRUNCATED: echo payload empty or shorter than
+ *	its 12-octet header.
+ * @ESPX_STAT_IN_DROP_ECHO_UNSUPPORTED: echo on a Diet-ESP SA.
+ * @ESPX_STAT_IN_DROP_ECHO_REPLAY: echo whose SN the SA's echo window has
+ *	seen or left behind.
+ * @ESPX_STAT_IN_DROP_ECHO_LENGTH: 12 + Data Length is not the payload
+ *	length (also the 8-octet headers of the -03 drafts).
+ * @ESPX_STAT_IN_DROP_ECHO_DISABLED: request on an SA without ESPX_A_ECHO.
+ * @ESPX_STAT_IN_ECHO_ONEWAY: not a drop: R=0 requests consumed.
+ * @ESPX_STAT_IN_ECHO_RATELIMITED: requests over the SA's token bucket
+ *	(echo_rate, echo_burst): not answered.
+ * @ESPX_STAT_ECHO_REPLY_FALLBACK: requests answered on the paired SA
+ *	because the Reply path SPI failed the same-peer test.
+ * @ESPX_STAT_IN_DROP_ECHO_NO_SA: requests without a usable reply SA.
+ * @ESPX_STAT_OUT_ECHO_REPLY: replies sent on this (outbound) SA.
+ * @ESPX_STAT_IN_DROP_ECHO_UNSOLICITED: replies matching no outstanding
+ *	probe (unknown, late, duplicate, other peer).
+ * @ESPX_STAT_IN_ECHO_REQUEST: not a drop: authenticated requests consumed.
+ * @ESPX_STAT_IN_ECHO_REPLY: not a drop: replies matched to a probe.
+ * @ESPX_STAT_OUT_ECHO_REQUEST: requests sent on this (outbound) SA.
+ * @ESPX_STAT_OUT_DROP_ECHO: replies or requests not sent (expired SA,
+ *	SN space used up, no route, MTU, no memory).
  */
 enum espx_stat {
 	ESPX_STAT_UNSPEC,
@@ -513,6 +651,22 @@ enum espx_stat {
 	ESPX_STAT_IN_DROP_DIET_LENGTH,
 	ESPX_STAT_IN_DIET_CANDIDATE_RETRY,
 	ESPX_STAT_IN_DROP_CRYPTO,
+	ESPX_STAT_IN_DROP_AGGFRAG,
+	ESPX_STAT_IN_DROP_ECHO_TRUNCATED,
+	ESPX_STAT_IN_DROP_ECHO_UNSUPPORTED,
+	ESPX_STAT_IN_DROP_ECHO_REPLAY,
+	ESPX_STAT_IN_DROP_ECHO_LENGTH,
+	ESPX_STAT_IN_DROP_ECHO_DISABLED,
+	ESPX_STAT_IN_ECHO_ONEWAY,
+	ESPX_STAT_IN_ECHO_RATELIMITED,
+	ESPX_STAT_ECHO_REPLY_FALLBACK,
+	ESPX_STAT_IN_DROP_ECHO_NO_SA,
+	ESPX_STAT_OUT_ECHO_REPLY,
+	ESPX_STAT_IN_DROP_ECHO_UNSOLICITED,
+	ESPX_STAT_IN_ECHO_REQUEST,
+	ESPX_STAT_IN_ECHO_REPLY,
+	ESPX_STAT_OUT_ECHO_REQUEST,
+	ESPX_STAT_OUT_DROP_ECHO,
 
 	__ESPX_STAT_MAX,
 };
@@ -559,6 +713,9 @@ enum espx_info_attr {
  *	pending_timeout (seconds, default 60).
  * @ESPX_NS_STAT_RULE_FALLBACK: SAs created plain because the first rule
  *	they matched could not apply to them and said "fallback plain".
+ * @ESPX_NS_STAT_ECHO_PLAIN: unencrypted ESP Echo packets (SPI 7 or 8,
+ *	esp-echo.md §4): espx never answers them and leaves them to the core
+ *	(also XfrmInNoStates).
  */
 enum espx_ns_stat {
 	ESPX_NS_STAT_UNSPEC,
@@ -568,6 +725,7 @@ enum espx_ns_stat {
 	ESPX_NS_STAT_DIET_NO_SA,
 	ESPX_NS_STAT_PENDING_EXPIRED,
 	ESPX_NS_STAT_RULE_FALLBACK,
+	ESPX_NS_STAT_ECHO_PLAIN,
 
 	__ESPX_NS_STAT_MAX,
 };
