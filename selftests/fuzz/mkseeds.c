@@ -243,6 +243,33 @@ static void ctr_seeds(void)
 	seed("fuzz_ctr", "window-top-48", NULL, 0, top, sizeof(top));
 }
 
+/* fuzz_echo: [0] request and [1] reply Sub-Type, [2..3] reply room, [4]
+ * block size / 4 (GCM: 4), then the decrypted payload without the ESP
+ * trailer: the esp-echo.md §8 request ("ping", reply SPI 0x2001), its
+ * reply and the one-way probe, as test_echo_codec.c checks them
+ */
+static void echo_seeds(void)
+{
+	static const u8 pre[5] = { 2, 3, 0x05, 0xdc, 1 };
+	static const char * const req[] = {
+		"02 80 00 04 12 34 00 01 00 00 20 01 70 69 6e 67", NULL,
+	};
+	static const char * const rep[] = {
+		"03 80 00 04 12 34 00 01 00 00 20 01 70 69 6e 67", NULL,
+	};
+	static const char * const probe[] = {
+		"02 00 00 00 12 34 00 02 00 00 00 00", NULL,
+	};
+	u8 b[32];
+
+	seed("fuzz_echo", "esp-echo-8-request", pre, sizeof(pre), b,
+	     unhex(req, b, sizeof(b)));
+	seed("fuzz_echo", "esp-echo-8-reply", pre, sizeof(pre), b,
+	     unhex(rep, b, sizeof(b)));
+	seed("fuzz_echo", "esp-echo-8-probe", pre, sizeof(pre), b,
+	     unhex(probe, b, sizeof(b)));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -255,6 +282,7 @@ int main(int argc, char **argv)
 	eesp_seeds();
 	diet_seeds();
 	ctr_seeds();
+	echo_seeds();
 	printf("mkseeds: %d seeds in %s/seeds-fuzz_*\n", nseeds, outdir);
 	return 0;
 }
