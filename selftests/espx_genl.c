@@ -209,6 +209,19 @@ static const char * const stat_names[ESPX_STAT_MAX + 1] = {
 	[ESPX_STAT_IN_ECHO_REPLY] = "in_echo_reply",
 	[ESPX_STAT_OUT_ECHO_REQUEST] = "out_echo_request",
 	[ESPX_STAT_OUT_DROP_ECHO] = "out_drop_echo",
+	[ESPX_STAT_IN_DROP_EESP_HEADER] = "in_drop_eesp_header",
+	[ESPX_STAT_IN_DROP_EESP_VERSION] = "in_drop_eesp_version",
+	[ESPX_STAT_IN_DROP_EESP_TRUNCATED] = "in_drop_eesp_truncated",
+	[ESPX_STAT_IN_DROP_EESP_OPTION] = "in_drop_eesp_option",
+	[ESPX_STAT_IN_DROP_EESP_CRYPT_OFFSET] = "in_drop_eesp_crypt_offset",
+	[ESPX_STAT_IN_DROP_EESP_SUBSA] = "in_drop_eesp_subsa",
+	[ESPX_STAT_IN_DROP_EESP_REPLAY] = "in_drop_eesp_replay",
+	[ESPX_STAT_IN_DROP_EESP_PIH] = "in_drop_eesp_pih",
+	[ESPX_STAT_IN_DROP_EESP_INNER] = "in_drop_eesp_inner",
+	[ESPX_STAT_IN_DROP_EESP_NOT_EESP] = "in_drop_eesp_not_eesp",
+	[ESPX_STAT_IN_DROP_EESP_PLAIN_SA] = "in_drop_eesp_plain_sa",
+	[ESPX_STAT_IN_EESP_DUMMY] = "in_eesp_dummy",
+	[ESPX_STAT_OUT_DROP_EESP_EXHAUSTED] = "out_drop_eesp_exhausted",
 };
 
 static const char * const ns_stat_names[ESPX_NS_STAT_MAX + 1] = {
@@ -219,6 +232,8 @@ static const char * const ns_stat_names[ESPX_NS_STAT_MAX + 1] = {
 	[ESPX_NS_STAT_PENDING_EXPIRED] = "pending_expired",
 	[ESPX_NS_STAT_RULE_FALLBACK] = "rule_fallback",
 	[ESPX_NS_STAT_ECHO_PLAIN] = "echo_plain",
+	[ESPX_NS_STAT_EESP_TRUNCATED] = "eesp_truncated",
+	[ESPX_NS_STAT_EESP_NO_SA] = "eesp_no_sa",
 };
 
 static int ext_ack_cb(const struct nlattr *a, void *data)

@@ -2442,9 +2442,13 @@ ESPX_STATS = ('unspec out_packets out_bytes in_packets in_bytes out_drop_nomem '
               'in_drop_echo_disabled in_echo_oneway in_echo_ratelimited '
               'echo_reply_fallback in_drop_echo_no_sa out_echo_reply '
               'in_drop_echo_unsolicited in_echo_request in_echo_reply '
-              'out_echo_request out_drop_echo').split()
+              'out_echo_request out_drop_echo in_drop_eesp_header in_drop_eesp_version '
+              'in_drop_eesp_truncated in_drop_eesp_option in_drop_eesp_crypt_offset '
+              'in_drop_eesp_subsa in_drop_eesp_replay in_drop_eesp_pih in_drop_eesp_inner '
+              'in_drop_eesp_not_eesp in_drop_eesp_plain_sa in_eesp_dummy '
+              'out_drop_eesp_exhausted').split()
 ESPX_NS_STATS = ('unspec wesp_truncated wesp_no_sa diet_truncated diet_no_sa pending_expired '
-                 'rule_fallback echo_plain').split()
+                 'rule_fallback echo_plain eesp_truncated eesp_no_sa').split()
 
 
 def uapi_enum(name, prefix, fallback):

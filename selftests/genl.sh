@@ -232,7 +232,7 @@ ip -n "$b" xfrm state flush
 
 bound_with_stats() { # bound_with_stats DST SPI: SA add binds the pending config
 	sa_add "$a" "$1" "$2" &&
-	out_has 'status bound stats out_packets 0 .* in_drop_icv 0 .* in_drop_wesp_plain_sa 0 .* in_drop_ctr_nomem 0 .* in_diet_candidate_retry 0 in_drop_crypto 0 in_drop_aggfrag 0 .* out_drop_echo 0$' \
+	out_has 'status bound stats out_packets 0 .* in_drop_icv 0 .* in_drop_wesp_plain_sa 0 .* in_drop_ctr_nomem 0 .* in_diet_candidate_retry 0 in_drop_crypto 0 in_drop_aggfrag 0 .* out_drop_echo 0 in_drop_eesp_header 0 .* out_drop_eesp_exhausted 0$' \
 		ga get --daddr "$1" --spi "$2" &&
 	! ga get --daddr "$1" --spi "$2" | grep -E ' stat_[0-9]+ ' ||
 		{ echo "a stat id espx_genl has no name for"; return 1; }

@@ -20,11 +20,17 @@
 #include "sa.h"
 #include "crypto.h"
 #include "cfgcheck.h"
+#include "codec/eesp_codec.h"
 
 /* The extensions of one config among themselves. */
 static int espx_cfg_check_ext(const struct espx_cfg *cfg,
 			      struct netlink_ext_ack *extack)
 {
+	if (cfg->eesp && (cfg->wesp || cfg->counters || cfg->diet)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "EESP is exclusive with WESPv2, sequence counters and Diet-ESP");
+		return -EINVAL;
+	}
 	if (cfg->diet && (cfg->wesp || cfg->counters)) {
 		NL_SET_ERR_MSG_MOD(extack, "Diet-ESP and WESPv2 are exclusive");
 		return -EINVAL;
@@ -169,7 +175,9 @@ static int espx_cfg_check_alg(const struct xfrm_state *x,
 			      const struct espx_cfg *cfg,
 			      struct netlink_ext_ack *extack)
 {
-	if (cfg->wesp || cfg->diet) {
+	if (cfg->eesp) {
+		return 0;	/* espx_cfg_check_eesp() */
+	} else if (cfg->wesp || cfg->diet) {
 		if (!x->aead || !espx_crypto_nonce_plain(x->aead)) {
 			NL_SET_ERR_MSG_MOD(extack,
 					   "extensions need aead rfc4106(gcm(aes)) or rfc7539esp(chacha20,poly1305)");
@@ -233,6 +241,70 @@ static int espx_cfg_check_diet(const struct xfrm_state *x,
 	return 0;
 }
 
+/* eesp.md §6, §8, §9: an AEAD SA whose SNs espx numbers and checks. */
+static int espx_cfg_check_eesp(const struct xfrm_state *x,
+			       const struct espx_cfg *cfg,
+			       struct netlink_ext_ack *extack)
+{
+	const struct espx_eesp_conf *c = &cfg->ecfg;
+	u32 root, hash, keybytes;
+	bool chacha;
+
+	if (x->encap) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "EESP with UDP encapsulation is not supported yet");
+		return -EOPNOTSUPP;
+	}
+	if (x->tfcpad) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "TFC padding is not supported with EESP");
+		return -EINVAL;
+	}
+	if (!x->aead || !espx_crypto_nonce_plain(x->aead)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "EESP needs aead rfc4106(gcm(aes)) or rfc7539esp(chacha20,poly1305)");
+		return -EINVAL;
+	}
+	if (x->props.flags & XFRM_STATE_ESN) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "EESP SAs must not set the ESN flag: all 64 SN bits are on the wire");
+		return -EINVAL;
+	}
+	if (espx_cfg_replay_window(x)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "EESP SAs need replay-window 0: espx keeps a 64-bit window per Sub SA (window)");
+		return -EINVAL;
+	}
+	if (!(x->props.extra_flags & XFRM_SA_XFLAG_OSEQ_MAY_WRAP) &&
+	    !espx_sa_input_only(x)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "EESP SAs need extra-flag oseq-may-wrap: espx, not the core, numbers their packets");
+		return -EINVAL;
+	}
+	keybytes = x->aead->alg_key_len / 8;
+	chacha = strstr(x->aead->alg_name, "chacha20");
+	if (!c->subsas) {
+		if (x->aead->alg_key_len % 8 || keybytes <= ESPX_SALT_LEN) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "AEAD key must be key | 4-octet salt");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (espx_eesp_sskdf_lens(c->sskdf, &root, &hash) ||
+	    x->aead->alg_key_len != root * 8) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the root key length does not match sskdf (32, 48, 64 octets for hkdf-sha256/384/512)");
+		return -EINVAL;
+	}
+	if (espx_eesp_keymat_len(chacha, c->key_bits ?: (chacha ? 256 : 128)) < 0) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "key-bits 128 is not a ChaCha20-Poly1305 key length");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /**
  * espx_cfg_check - may this config be used (on this SA)?
  * @x: the state being built (init_state, nothing allocated yet), or NULL
@@ -262,5 +334,7 @@ int espx_cfg_check(const struct xfrm_state *x, const struct espx_cfg *cfg,
 		err = espx_cfg_check_alg(x, cfg, extack);
 	if (!err && cfg->diet)
 		err = espx_cfg_check_diet(x, cfg, extack);
+	if (!err && cfg->eesp)
+		err = espx_cfg_check_eesp(x, cfg, extack);
 	return err;
 }

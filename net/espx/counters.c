@@ -95,6 +95,8 @@ struct espx_ctrs {
  */
 struct espx_ctrs *espx_ctrs_alloc(const struct espx_cfg *cfg)
 {
+	/* EESP: one counter per Sub SA, SNs from 1 (eesp.md §6) */
+	u16 n = cfg->eesp ? max_t(u16, cfg->ecfg.subsas, 1) : cfg->counters;
 	struct espx_ctrs *c;
 	unsigned int i;
 
@@ -102,9 +104,9 @@ struct espx_ctrs *espx_ctrs_alloc(const struct espx_cfg *cfg)
 	if (!c)
 		return NULL;
 	/* a power of two keeps the kmalloc'ed array cache-line aligned */
-	c->tx = kvzalloc(roundup_pow_of_two(cfg->counters * sizeof(*c->tx)),
+	c->tx = kvzalloc(roundup_pow_of_two(n * sizeof(*c->tx)),
 			 GFP_KERNEL_ACCOUNT);
-	c->rx = kvcalloc(cfg->counters, sizeof(*c->rx), GFP_KERNEL_ACCOUNT);
+	c->rx = kvcalloc(n, sizeof(*c->rx), GFP_KERNEL_ACCOUNT);
 	if (!c->tx || !c->rx) {
 		kvfree(c->tx);
 		kvfree(c->rx);
@@ -114,9 +116,9 @@ struct espx_ctrs *espx_ctrs_alloc(const struct espx_cfg *cfg)
 	refcount_set(&c->ref, 1);
 	/* process context: the task making the SA (NULL without memcg) */
 	c->memcg = get_mem_cgroup_from_mm(NULL);
-	c->n = cfg->counters;
-	c->window = cfg->ctr_window;
-	c->start = cfg->ctr_start;
+	c->n = n;
+	c->window = cfg->eesp ? cfg->ecfg.window : cfg->ctr_window;
+	c->start = cfg->eesp ? 0 : cfg->ctr_start;
 	for (i = 0; i < c->n; i++)
 		atomic64_set(&c->tx[i].seq, c->start);
 	return c;
@@ -207,12 +209,19 @@ static struct espx_ctr_recv *espx_ctr_rx(const struct espx_ctrs *c, u16 id)
 	return rcu_dereference_check(c->rx[id], 1);
 }
 
+/* EESP Sub SAs count their replays under EESP's name */
+static enum espx_stat espx_ctr_replay_stat(const struct espx_sa *sa)
+{
+	return sa->kind == ESPX_KIND_EESP ? ESPX_STAT_IN_DROP_EESP_REPLAY :
+					    ESPX_STAT_IN_DROP_CTR_REPLAY;
+}
+
 static void espx_ctr_count_replay(struct espx_sa *sa, struct espx_ctr_recv *r)
 {
 	spin_lock_bh(&r->lock);
 	r->replay++;
 	spin_unlock_bh(&r->lock);
-	espx_stat_inc(sa, ESPX_STAT_IN_DROP_CTR_REPLAY);
+	espx_stat_inc(sa, espx_ctr_replay_stat(sa));
 }
 
 /**
@@ -318,10 +327,59 @@ int espx_ctr_input_accept(struct espx_sa *sa, u16 id, u64 seq, u32 len)
 	}
 	spin_unlock_bh(&r->lock);
 	if (replayed) {
-		espx_stat_inc(sa, ESPX_STAT_IN_DROP_CTR_REPLAY);
+		espx_stat_inc(sa, espx_ctr_replay_stat(sa));
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/**
+ * espx_ctr_take - EESP: the next SN of this CPU's Sub SA, no limit applied
+ * @sa: the SA (sa->ctrs set)
+ * @id: out: the Sub SA (CPU mod N): lockless, one cache line each
+ * @len: payload octets, for its statistics
+ *
+ * Return: the SN; 0 when the Sub SA's 64-bit space wrapped (the caller
+ * gives it back with espx_ctr_untake() and drops the packet).
+ */
+u64 espx_ctr_take(struct espx_sa *sa, u16 *id, u32 len)
+{
+	struct espx_ctrs *c = sa->ctrs;
+	struct espx_ctr_send *t;
+	u64 seq;
+
+	*id = raw_smp_processor_id() % c->n;
+	t = &c->tx[*id];
+	seq = atomic64_inc_return(&t->seq);
+	if (likely(seq))
+		atomic64_add(len, &t->bytes);
+	return seq;
+}
+
+void espx_ctr_untake(struct espx_sa *sa, u16 id)
+{
+	atomic64_dec(&sa->ctrs->tx[id].seq);	/* stays at 2^64 - 1 */
+}
+
+/**
+ * espx_ctr_seen - EESP: the replay pre-check before the crypto (§6)
+ * @sa: the SA (sa->ctrs set)
+ * @id: the Sub SA, range-checked
+ * @seq: the packet's 64-bit SN
+ *
+ * Lockless against a possibly stale window, as espx_ctr_input_check();
+ * no window yet (the Sub SA's first valid packet) passes.
+ *
+ * Return: true when dropped as a replay (counted).
+ */
+bool espx_ctr_seen(struct espx_sa *sa, u16 id, u64 seq)
+{
+	struct espx_ctr_recv *r = espx_ctr_rx(sa->ctrs, id);
+
+	if (!r || !espx_ctr_win_replayed(&r->win, seq))
+		return false;
+	espx_ctr_count_replay(sa, r);
+	return true;
 }
 
 /* ---- configuration and statistics for netlink ------------------------- */
@@ -350,7 +408,8 @@ void espx_ctr_read(const struct espx_sa *sa, u16 id, struct espx_ctr_info *out)
 	memset(out, 0, sizeof(*out));
 	out->id = id;
 	out->out_seq = atomic64_read(&c->tx[id].seq);
-	out->out_packets = min(out->out_seq, ESPX_CTR_SEQ_MAX) - c->start;
+	out->out_packets = sa->kind == ESPX_KIND_EESP ? out->out_seq :
+			   min(out->out_seq, ESPX_CTR_SEQ_MAX) - c->start;
 	out->out_bytes = atomic64_read(&c->tx[id].bytes);
 	rcu_read_lock();
 	r = rcu_dereference(c->rx[id]);

@@ -195,6 +195,43 @@ static int espx_crypto_init_nonce(struct xfrm_state *x, struct espx_sa *sa,
 	return 0;
 }
 
+/**
+ * espx_crypto_alloc_keyed - EESP Sub SAs: a nonce AEAD of the SA's algorithm
+ *	keyed with a derived key (eesp.c)
+ * @x: the SA (algorithm and ICV length)
+ * @key: the AEAD key, without the salt
+ * @keylen: its octets
+ * @extack: error report
+ *
+ * Return: the transform or an ERR_PTR (reported).
+ */
+struct crypto_aead *espx_crypto_alloc_keyed(const struct xfrm_state *x,
+					    const u8 *key, unsigned int keylen,
+					    struct netlink_ext_ack *extack)
+{
+	const char *plain = espx_crypto_nonce_plain(x->aead);
+	struct crypto_aead *aead;
+	int err;
+
+	if (!plain)
+		return ERR_PTR(-EINVAL);	/* espx_cfg_check() said why */
+	aead = crypto_alloc_aead(plain, 0, 0);
+	if (IS_ERR(aead)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "algorithm not available in this kernel");
+		return aead;
+	}
+	err = crypto_aead_setkey(aead, key, keylen);
+	if (!err)
+		err = crypto_aead_setauthsize(aead, x->aead->alg_icv_len / 8);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(extack, "cannot key the Sub SA's AEAD");
+		crypto_free_aead(aead);
+		return ERR_PTR(err);
+	}
+	return aead;
+}
+
 /* CRYPTO_ALG_ASYNC in the mask: only implementations that complete in the
  * caller, so a trial needs no completion and no request kept alive.
  */
@@ -241,7 +278,9 @@ int espx_crypto_init(struct xfrm_state *x, struct espx_sa *sa,
 
 	x->data = NULL;
 	/* espx_cfg_check() has seen to the algorithms */
-	if (sa->cfg.wesp || sa->cfg.diet)
+	if (sa->cfg.eesp && sa->cfg.ecfg.subsas)
+		err = 0;	/* eesp.c keys x->data with Sub SA 0's key */
+	else if (sa->cfg.wesp || sa->cfg.diet || sa->cfg.eesp)
 		err = espx_crypto_init_nonce(x, sa, extack);
 	else if (x->aead)
 		err = espx_crypto_init_aead(x, extack);

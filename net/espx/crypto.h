@@ -76,6 +76,10 @@ void espx_crypto_complete(ESPX_ASYNC_ARG arg, int err);
  */
 const char *espx_crypto_nonce_plain(const struct xfrm_algo_aead *aead);
 
+struct crypto_aead *espx_crypto_alloc_keyed(const struct xfrm_state *x,
+					    const u8 *key, unsigned int keylen,
+					    struct netlink_ext_ack *extack);
+
 /* For diet.c: a synchronous transform keyed like the SA's, for trial
  * decryptions in softirq context (NULL on failure, reported).
  */

@@ -1408,6 +1408,12 @@ DEFINE_DEBUGFS_ATTRIBUTE(espx_diet_trials_fops, espx_diet_trials_get, NULL,
 			 "%llu\n");
 static struct dentry *espx_diet_debugfs;
 
+/* eesp.c: eesp_proto must differ from it */
+unsigned int espx_diet_proto(void)
+{
+	return diet_proto;
+}
+
 /* Not fatal: plain ESP, WESPv2 and untruncated Diet-ESP work without it;
  * SAs that truncate are refused with a message pointing here.
  */

@@ -36,6 +36,7 @@ int espx_diet_input_finish(struct xfrm_state *x, struct espx_sa *sa,
 enum skb_drop_reason espx_diet_rcv(struct sk_buff *skb, unsigned short family);
 bool espx_diet_err_known(struct sk_buff *skb, unsigned int off,
 			 unsigned short family);
+unsigned int espx_diet_proto(void);
 int espx_diet_proto_init(void);
 void espx_diet_proto_exit(void);
 

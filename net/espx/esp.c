@@ -41,6 +41,8 @@
 #include "wesp.h"
 #include "counters.h"
 #include "diet.h"
+#include "eesp.h"
+#include "codec/eesp_codec.h"
 #include "proto.h"
 #include "rules.h"
 #include "seq.h"
@@ -79,6 +81,8 @@ static unsigned int espx_aadmax(const struct xfrm_state *x,
 	case ESPX_KIND_WESP:
 	case ESPX_KIND_COUNTERS:
 		return ESPX_WESP_AAD_MAX;
+	case ESPX_KIND_EESP:
+		return 0;	/* a prefix of the packet (eesp.c) */
 	default:
 		return ESPX_AAD_ESP_MAX;
 	}
@@ -93,7 +97,11 @@ static void espx_set_sizes(struct xfrm_state *x, const struct espx_sa *sa)
 	bool outer6 = x->props.family == AF_INET6;
 	unsigned int len;
 
-	len = espx_wesp_hdr_len(sa) + ESPX_ESP_HDR_LEN + espx_ivlen(sa, aead);
+	if (sa->kind == ESPX_KIND_EESP)
+		len = espx_eesp_hdr_len(sa);
+	else
+		len = espx_wesp_hdr_len(sa) + ESPX_ESP_HDR_LEN +
+		      espx_ivlen(sa, aead);
 	switch (x->props.mode) {
 	case XFRM_MODE_TUNNEL:
 		len += outer6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
@@ -113,7 +121,10 @@ static void espx_set_sizes(struct xfrm_state *x, const struct espx_sa *sa)
 			len += 2 * sizeof(u32);
 	}
 	x->props.header_len = len;
-	x->props.trailer_len = ALIGN(crypto_aead_blocksize(aead), 4) + 1 +
+	/* EESP: up to 3 octets of zero padding, no trailer (eesp.md §4) */
+	x->props.trailer_len = (sa->kind == ESPX_KIND_EESP ?
+				ESPX_EESP_PAD_ALIGN - 1 :
+				ALIGN(crypto_aead_blocksize(aead), 4) + 1) +
 			       crypto_aead_authsize(aead);
 }
 
@@ -141,6 +152,9 @@ static int espx_bind_state(struct xfrm_state *x,
 	err = espx_crypto_init(x, sa, extack);
 	if (err)
 		goto err_unbind;
+	err = espx_eesp_init_state(x, sa, extack);
+	if (err)
+		goto err_unbind;
 	err = espx_diet_init_state(x, sa, extack);
 	if (err)
 		goto err_unbind;
@@ -153,6 +167,7 @@ err_unbind:
 	if (sa->rule[0])
 		espx_rule_msg(extack, sa->rule, x);
 	espx_diet_destroy(x);
+	espx_eesp_destroy(x);
 	espx_sa_unbind(x);
 	return err;
 }
@@ -180,6 +195,7 @@ static int espx_init_state(struct xfrm_state *x,
 static void espx_destroy(struct xfrm_state *x)
 {
 	espx_diet_destroy(x);
+	espx_eesp_destroy(x);
 	espx_crypto_destroy(x);
 	espx_sa_unbind(x);
 }
@@ -613,6 +629,8 @@ static int espx_output(struct xfrm_state *x, struct sk_buff *skb)
 
 	if (unlikely(!sa))
 		return -EINVAL;
+	if (sa->kind == ESPX_KIND_EESP)		/* its own layout: eesp.c */
+		return espx_eesp_output(x, sa, skb);
 	nsg = espx_output_head(x, sa, skb, &p);
 	if (nsg < 0)
 		return nsg;
@@ -725,6 +743,37 @@ static __always_inline int espx_input_headers6(struct xfrm_state *x,
 	else
 		skb_set_transport_header(skb, -hdr_len);
 	return 0;
+}
+
+/**
+ * espx_input_deliver - the last step of an EESP packet's input (eesp.c)
+ * @x: the SA
+ * @sa: its espx state
+ * @skb: checked and trimmed; skb->data is the EESP header
+ * @hlen: octets from skb->data to the payload
+ * @nh: the payload's protocol
+ *
+ * BEET checks and the header bookkeeping for the core's mode input, as for
+ * an ESP packet. Return: @nh or -errno.
+ */
+int espx_input_deliver(struct xfrm_state *x, struct espx_sa *sa,
+		       struct sk_buff *skb, unsigned int hlen, u8 nh)
+{
+	int err;
+
+	if (x->props.mode == XFRM_MODE_BEET &&
+	    espx_input_beet(x, skb, hlen, nh)) {
+		espx_count(sa, ESPX_STAT_IN_DROP_BEETPH, 1);
+		return -EINVAL;
+	}
+	if (x->props.family == AF_INET)
+		err = espx_input_headers4(x, skb, hlen);
+	else
+		err = espx_input_headers6(x, skb, hlen, 0);
+	if (err)
+		return err;
+	espx_stat_pkt(sa, ESPX_STAT_IN_PACKETS, ESPX_STAT_IN_BYTES, skb->len);
+	return nh;
 }
 
 /* The trailer: Pad Length checked (ESP like Linux: at least one payload
@@ -1036,6 +1085,8 @@ static int espx_input(struct xfrm_state *x, struct sk_buff *skb)
 
 	if (unlikely(!sa))
 		return -EINVAL;
+	if (sa->kind == ESPX_KIND_EESP)		/* its own layout: eesp.c */
+		return espx_eesp_input(x, sa, skb);
 	nsg = espx_input_prepare(x, sa, skb, &p);
 	if (nsg < 0)
 		return nsg;

@@ -21,6 +21,7 @@
 #include "netlink.h"
 #include "proto.h"
 #include "diet.h"
+#include "eesp.h"
 #include "km.h"
 #include "rules.h"
 #include "echo.h"
@@ -63,6 +64,8 @@ static int __init espx_init(void)
 
 	/* never fails: without it only Diet-ESP truncation is refused */
 	espx_diet_proto_init();
+	/* never fails: without it EESP SAs are refused */
+	espx_eesp_proto_init();
 
 	pr_info("espx " ESPX_VERSION " loaded: ESP for IPv4 and IPv6\n");
 	return 0;
@@ -83,6 +86,7 @@ static void __exit espx_exit(void)
 {
 	/* first: no probe session may outlive the genetlink family */
 	espx_echo_exit();
+	espx_eesp_proto_exit();
 	espx_diet_proto_exit();
 	espx_proto_exit();
 	espx_km_exit();

@@ -53,6 +53,22 @@ espx_counters_policy[ESPX_COUNTERS_MAX_ATTR + 1] = {
 	[ESPX_COUNTERS_PAD]	= { .type = NLA_REJECT },
 };
 
+/* eesp.md §6, §8; key-bits and the window's multiple of 32 are checked in
+ * espx_nl_eesp(), the rest against the SA by espx_cfg_check().
+ */
+static const struct nla_policy espx_eesp_policy[ESPX_EESP_MAX + 1] = {
+	[ESPX_EESP_SUB_SAS]	= NLA_POLICY_RANGE(NLA_U16, 1,
+						   ESPX_EESP_SUB_SAS_MAX),
+	[ESPX_EESP_SSKDF]	= NLA_POLICY_MAX(NLA_U8,
+						 ESPX_EESP_SSKDF_HKDF_SHA512),
+	[ESPX_EESP_KEY_BITS]	= { .type = NLA_U16 },
+	[ESPX_EESP_CRYPT_OFFSET] = NLA_POLICY_RANGE(NLA_U8, 1, 63),
+	[ESPX_EESP_IIV]		= { .type = NLA_FLAG },
+	[ESPX_EESP_WINDOW]	= NLA_POLICY_RANGE(NLA_U32,
+						   ESPX_EESP_WINDOW_MIN,
+						   ESPX_EESP_WINDOW_MAX),
+};
+
 /* Ranges of draft-ietf-ipsecme-diet-esp-07 §7 (sn_lsb 0 is refused: the
  * receiver could not rebuild the SN); the rules between attributes are in
  * espx_nl_diet().
@@ -180,6 +196,7 @@ static const struct nla_policy espx_policy[ESPX_A_MAX + 1] = {
 	[ESPX_A_RULE]	= NLA_POLICY_NESTED(espx_rule_policy),
 	[ESPX_A_ECHO]	= NLA_POLICY_NESTED(espx_echo_policy),
 	[ESPX_A_PROBE]	= NLA_POLICY_NESTED(espx_probe_policy),
+	[ESPX_A_EESP]	= NLA_POLICY_NESTED(espx_eesp_policy),
 };
 
 static struct genl_family espx_genl_family;
@@ -377,6 +394,29 @@ static int espx_nl_put_diet(struct sk_buff *skb, const struct espx_cfg *cfg)
 	return 0;
 }
 
+static int espx_nl_put_eesp(struct sk_buff *skb, const struct espx_cfg *cfg)
+{
+	const struct espx_eesp_conf *c = &cfg->ecfg;
+	struct nlattr *nest;
+
+	if (!cfg->eesp)
+		return 0;
+	nest = nla_nest_start(skb, ESPX_A_EESP);
+	if (!nest ||
+	    (c->subsas &&
+	     (nla_put_u16(skb, ESPX_EESP_SUB_SAS, c->subsas) ||
+	      nla_put_u8(skb, ESPX_EESP_SSKDF, c->sskdf) ||
+	      (c->key_bits &&
+	       nla_put_u16(skb, ESPX_EESP_KEY_BITS, c->key_bits)))) ||
+	    (c->crypt_offset &&
+	     nla_put_u8(skb, ESPX_EESP_CRYPT_OFFSET, c->crypt_offset)) ||
+	    (c->iiv && nla_put_flag(skb, ESPX_EESP_IIV)) ||
+	    nla_put_u32(skb, ESPX_EESP_WINDOW, c->window))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
 /* The feature attributes of @e's config. */
 static int espx_nl_put_ext(struct sk_buff *skb, const struct espx_entry *e)
 {
@@ -389,7 +429,8 @@ static int espx_nl_put_ext(struct sk_buff *skb, const struct espx_entry *e)
 			return -EMSGSIZE;
 		nla_nest_end(skb, nest);
 	}
-	if (espx_nl_put_counters(skb, e) || espx_nl_put_diet(skb, e->cfg))
+	if (espx_nl_put_counters(skb, e) || espx_nl_put_diet(skb, e->cfg) ||
+	    espx_nl_put_eesp(skb, e->cfg))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -604,12 +645,65 @@ static int espx_nl_diet(struct genl_info *info, struct espx_cfg *cfg)
 	return 0;
 }
 
+/* ESPX_A_EESP of a SET request into @cfg (eesp.md §8, §9): what needs
+ * the SA (cipher, root key length, replay window, ...) is espx_cfg_check()'s.
+ */
+static int espx_nl_eesp(struct genl_info *info, struct espx_cfg *cfg)
+{
+	struct nlattr *nest = info->attrs[ESPX_A_EESP];
+	struct netlink_ext_ack *extack = info->extack;
+	struct espx_eesp_conf *c = &cfg->ecfg;
+	struct nlattr *tb[ESPX_EESP_MAX + 1];
+	int err;
+
+	if (!nest)
+		return 0;
+	err = nla_parse_nested(tb, ESPX_EESP_MAX, nest, espx_eesp_policy,
+			       extack);
+	if (err)
+		return err;
+	if (!tb[ESPX_EESP_SUB_SAS] &&
+	    (tb[ESPX_EESP_SSKDF] || tb[ESPX_EESP_KEY_BITS])) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[ESPX_EESP_SSKDF] ?:
+				    tb[ESPX_EESP_KEY_BITS],
+				    "sskdf and key-bits need sub-sas");
+		return -EINVAL;
+	}
+	if (tb[ESPX_EESP_SUB_SAS])
+		c->subsas = nla_get_u16(tb[ESPX_EESP_SUB_SAS]);
+	c->sskdf = espx_nl_u8_or(tb[ESPX_EESP_SSKDF],
+				 ESPX_EESP_SSKDF_HKDF_SHA256);
+	if (tb[ESPX_EESP_KEY_BITS]) {
+		c->key_bits = nla_get_u16(tb[ESPX_EESP_KEY_BITS]);
+		if (c->key_bits != 128 && c->key_bits != 256) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[ESPX_EESP_KEY_BITS],
+					    "key-bits must be 128 or 256");
+			return -EINVAL;
+		}
+	}
+	c->crypt_offset = espx_nl_u8_or(tb[ESPX_EESP_CRYPT_OFFSET], 0);
+	c->iiv = nla_get_flag(tb[ESPX_EESP_IIV]);
+	c->window = ESPX_EESP_WINDOW_DEFAULT;
+	if (tb[ESPX_EESP_WINDOW]) {
+		c->window = nla_get_u32(tb[ESPX_EESP_WINDOW]);
+		if (c->window % 32) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[ESPX_EESP_WINDOW],
+					    "EESP window must be a multiple of 32");
+			return -EINVAL;
+		}
+	}
+	cfg->eesp = true;
+	return 0;
+}
+
 /* The feature attributes of a SET or RULE_ADD request into @cfg. */
 static int espx_nl_cfg(struct genl_info *info, struct espx_cfg *cfg)
 {
 	int err;
 
-	err = espx_nl_diet(info, cfg);
+	err = espx_nl_eesp(info, cfg);
+	if (!err)
+		err = espx_nl_diet(info, cfg);
 	if (!err)
 		err = espx_nl_counters(info, cfg);
 	if (!err)
@@ -618,7 +712,8 @@ static int espx_nl_cfg(struct genl_info *info, struct espx_cfg *cfg)
 		return err;
 	err = espx_cfg_check(NULL, cfg, info->extack);
 	if (err)	/* the nest of the extension that cannot be */
-		NL_SET_BAD_ATTR(info->extack, info->attrs[ESPX_A_DIET] ?:
+		NL_SET_BAD_ATTR(info->extack, info->attrs[ESPX_A_EESP] ?:
+					      info->attrs[ESPX_A_DIET] ?:
 					      info->attrs[ESPX_A_COUNTERS]);
 	return err;
 }

@@ -87,6 +87,7 @@
 #include "proto.h"
 #include "wesp.h"
 #include "diet.h"
+#include "eesp.h"
 
 static bool guard_esp = true;
 module_param(guard_esp, bool, 0644);
@@ -375,6 +376,7 @@ struct espx_ipproto {
 static struct espx_ipproto espx_ipprotos[] = {
 	{ ESPX_KIND_WESP, ESPX_NS_STAT_WESP_NO_SA, "WESPv2" },
 	{ ESPX_KIND_DIET, ESPX_NS_STAT_DIET_NO_SA, "Diet-ESP" },
+	{ ESPX_KIND_EESP, ESPX_NS_STAT_EESP_NO_SA, "EESP" },
 };
 
 static struct espx_ipproto *espx_ipproto_of(enum espx_kind kind)
@@ -420,6 +422,7 @@ static int espx_ipproto_rcv(struct sk_buff *skb, unsigned short family,
 	const struct espx_ipproto *ip = espx_ipproto_find(proto);
 	enum skb_drop_reason reason = SKB_DROP_REASON_NOT_SPECIFIED;
 	unsigned int pull = 0;
+	__be32 spi = 0;
 
 	switch (ip ? ip->kind : ESPX_KIND_PLAIN) {
 	case ESPX_KIND_WESP:
@@ -427,6 +430,10 @@ static int espx_ipproto_rcv(struct sk_buff *skb, unsigned short family,
 		break;
 	case ESPX_KIND_DIET:
 		reason = espx_diet_rcv(skb, family);
+		break;
+	case ESPX_KIND_EESP:
+		/* xfrm_input() takes the SPI as found: EESP stays whole */
+		reason = espx_eesp_rcv(skb, family, &spi);
 		break;
 	default:
 		break;
@@ -440,8 +447,8 @@ static int espx_ipproto_rcv(struct sk_buff *skb, unsigned short family,
 		skb_reset_transport_header(skb);
 	}
 	if (family == AF_INET)
-		return xfrm4_rcv_spi(skb, IPPROTO_ESP, 0);
-	return xfrm6_rcv_spi(skb, IPPROTO_ESP, 0, NULL);
+		return xfrm4_rcv_spi(skb, IPPROTO_ESP, spi);
+	return xfrm6_rcv_spi(skb, IPPROTO_ESP, spi, NULL);
 }
 
 static int espx_ipproto4_rcv(struct sk_buff *skb)
@@ -468,6 +475,8 @@ static bool espx_ipproto_err_known(const struct espx_ipproto *ip,
 		return espx_wesp_err_known(skb, off, family);
 	case ESPX_KIND_DIET:
 		return espx_diet_err_known(skb, off, family);
+	case ESPX_KIND_EESP:
+		return espx_eesp_err_known(skb, off, family);
 	default:
 		return false;
 	}

@@ -14,10 +14,16 @@
 struct net;
 struct sk_buff;
 struct xfrm_type;
+struct xfrm_state;
+struct espx_sa;
 
 /* esp.c: the xfrm_type ops (plain RFC 4303 and the extension steps) */
 extern const struct xfrm_type espx_type_ipv4;
 extern const struct xfrm_type espx_type_ipv6;
+
+/* esp.c: the end of an EESP packet's input (eesp.c) */
+int espx_input_deliver(struct xfrm_state *x, struct espx_sa *sa,
+		       struct sk_buff *skb, unsigned int hlen, u8 nh);
 
 int espx_proto_check_clash(void);
 int espx_proto_init(void);

@@ -434,7 +434,9 @@ static bool espx_cfg_equal(const struct espx_cfg *a, const struct espx_cfg *b)
 	       a->counters == b->counters && a->ctr_window == b->ctr_window &&
 	       a->ctr_start == b->ctr_start && a->diet == b->diet &&
 	       a->echo == b->echo &&
-	       (!a->diet || !memcmp(&a->dcfg, &b->dcfg, sizeof(a->dcfg)));
+	       (!a->diet || !memcmp(&a->dcfg, &b->dcfg, sizeof(a->dcfg))) &&
+	       a->eesp == b->eesp &&
+	       (!a->eesp || !memcmp(&a->ecfg, &b->ecfg, sizeof(a->ecfg)));
 }
 
 /* A config whose SA builds its nonce from one SN (seq.h). */
@@ -454,10 +456,11 @@ static int espx_sa_bind_seq(struct espx_net *en, struct espx_sa *sa,
 {
 	if (!sa->has_cfg)
 		return 0;
-	if (sa->cfg.counters)
+	/* EESP Sub SAs are counters with their own keys (eesp.c) */
+	if (sa->cfg.counters || sa->cfg.eesp)
 		sa->ctrs = twin ? espx_ctrs_get(twin->ctrs) :
 				  espx_ctrs_alloc(&sa->cfg);
-	if (sa->cfg.counters && !sa->ctrs) {
+	if ((sa->cfg.counters || sa->cfg.eesp) && !sa->ctrs) {
 		NL_SET_ERR_MSG_MOD(extack, "no memory for the sequence counters");
 		return -ENOMEM;
 	}

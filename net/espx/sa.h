@@ -16,6 +16,7 @@
 
 struct espx_ctrs;
 struct espx_diet;
+struct espx_eesp;
 struct espx_keyseq;
 struct espx_echo_sa;
 
@@ -47,8 +48,20 @@ struct espx_diet_conf {
 	u8 dscp_list[ESPX_DIET_DSCP_LIST_MAX];
 };
 
+/* EESP parameters as configured (ESPX_A_EESP, eesp.md §8) */
+struct espx_eesp_conf {
+	u16 subsas;		/* 0: no Sub SAs (one, keyed directly) */
+	u8 sskdf;		/* enum espx_eesp_sskdf_val */
+	u16 key_bits;		/* Sub SA key length, 0: the default */
+	u8 crypt_offset;	/* words, 0: none */
+	bool iiv;
+	u32 window;
+};
+
 /* Extension config; immutable once bound to an SA. */
 struct espx_cfg {
+	bool eesp;
+	struct espx_eesp_conf ecfg;	/* valid when eesp */
 	bool diet;
 	struct espx_diet_conf dcfg;	/* valid when diet */
 	bool wesp;
@@ -64,6 +77,8 @@ struct espx_cfg {
 /* The kind of a config that espx_cfg_check() accepted. */
 static inline enum espx_kind espx_cfg_kind(const struct espx_cfg *cfg)
 {
+	if (cfg->eesp)
+		return ESPX_KIND_EESP;
 	if (cfg->diet)
 		return ESPX_KIND_DIET;
 	if (cfg->counters)
@@ -129,6 +144,7 @@ struct espx_sa {
 					 */
 	unsigned long flags;		/* enum espx_sa_flag */
 	struct espx_diet *diet;		/* Diet-ESP state, or NULL (diet.c) */
+	struct espx_eesp *eesp;		/* EESP state, or NULL (eesp.c) */
 	struct espx_stats __percpu *stats;
 	struct espx_req_layout req;	/* crypto.c */
 	struct espx_echo_sa *echo;	/* echo window and bucket (echo.c) */

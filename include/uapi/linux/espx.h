@@ -168,6 +168,10 @@ enum espx_cmd {
  *	(-EOPNOTSUPP). The module parameter echo_all=1 makes every SA answer.
  * @ESPX_A_PROBE: nested, enum espx_probe_attr: ESPX_CMD_ECHO's probe
  *	parameters, its reply and ESPX_CMD_ECHO_RESULT.
+ * @ESPX_A_EESP: nested, enum espx_eesp_attr: present = the SA uses EESP
+ *	(eesp.md, IP protocol eesp_proto). AEAD SAs only; not with
+ *	ESPX_A_WESP, ESPX_A_COUNTERS or ESPX_A_DIET. Its Sub SAs are the
+ *	"counters" of ESPX_CMD_CTR_GET (one ESPX_A_CTR per Sub SA).
  */
 enum espx_attr {
 	ESPX_A_UNSPEC,
@@ -184,6 +188,7 @@ enum espx_attr {
 	ESPX_A_RULE,
 	ESPX_A_ECHO,
 	ESPX_A_PROBE,
+	ESPX_A_EESP,
 
 	__ESPX_A_MAX,
 };
@@ -517,6 +522,53 @@ enum espx_probe_status {
 };
 
 /**
+ * enum espx_eesp_attr - EESP parameters, nested in ESPX_A_EESP (eesp.md §8)
+ *
+ * The SA must be an AEAD SA (rfc4106(gcm(aes)) or
+ * rfc7539esp(chacha20,poly1305)) with replay-window 0, without the ESN flag
+ * and with extra-flag oseq-may-wrap (espx numbers and checks the 64-bit
+ * SNs of every Sub SA itself), without UDP encapsulation and TFC padding.
+ *
+ * @ESPX_EESP_SUB_SAS: u16, 1..ESPX_EESP_SUB_SAS_MAX: the SA is a bundle of
+ *	N Sub SAs with keys derived from the root key in the AEAD key field
+ *	(HKDF-Expand(root, be16(Session ID), L)). Absent: one Sub SA keyed
+ *	directly by the AEAD key field (key | salt), as ESP.
+ * @ESPX_EESP_SSKDF: u8, enum espx_eesp_sskdf_val; needs ESPX_EESP_SUB_SAS.
+ *	Default HKDF-SHA256. The root key length must be the hash's.
+ * @ESPX_EESP_KEY_BITS: u16, 128 or 256: the Sub SAs' AEAD key length;
+ *	needs ESPX_EESP_SUB_SAS. Default 128 for GCM, 256 for ChaCha20.
+ * @ESPX_EESP_CRYPT_OFFSET: u8, 1..63 words: Full format in every mode with
+ *	a Crypt Offset option (eesp.md §5).
+ * @ESPX_EESP_IIV: flag: no explicit IV on the wire, IV = be64(SN).
+ * @ESPX_EESP_WINDOW: u32, ESPX_EESP_WINDOW_MIN..MAX, a multiple of 32:
+ *	anti-replay window of each Sub SA. Default ESPX_EESP_WINDOW_DEFAULT.
+ */
+enum espx_eesp_attr {
+	ESPX_EESP_UNSPEC,
+	ESPX_EESP_SUB_SAS,
+	ESPX_EESP_SSKDF,
+	ESPX_EESP_KEY_BITS,
+	ESPX_EESP_CRYPT_OFFSET,
+	ESPX_EESP_IIV,
+	ESPX_EESP_WINDOW,
+
+	__ESPX_EESP_MAX,
+};
+
+#define ESPX_EESP_MAX (__ESPX_EESP_MAX - 1)
+#define ESPX_EESP_SUB_SAS_MAX 1024
+#define ESPX_EESP_WINDOW_MIN 64
+#define ESPX_EESP_WINDOW_MAX 4096
+#define ESPX_EESP_WINDOW_DEFAULT 1024
+
+/* ESPX_EESP_SSKDF values */
+enum espx_eesp_sskdf_val {
+	ESPX_EESP_SSKDF_HKDF_SHA256,
+	ESPX_EESP_SSKDF_HKDF_SHA384,
+	ESPX_EESP_SSKDF_HKDF_SHA512,
+};
+
+/**
  * enum espx_stat - per-SA counters, nested in ESPX_A_STATS (u64 each).
  * Drops are counted under the first reason that applies; the xfrm core's
  * own counters (/proc/net/xfrm_stat, ip -s xfrm state) count as usual.
@@ -611,6 +663,31 @@ enum espx_probe_status {
  * @ESPX_STAT_OUT_ECHO_REQUEST: requests sent on this (outbound) SA.
  * @ESPX_STAT_OUT_DROP_ECHO: replies or requests not sent (expired SA,
  *	SN space used up, no route, MTU, no memory).
+ * @ESPX_STAT_IN_DROP_EESP_HEADER: EESP SA: first bit 0 or R != 0.
+ * @ESPX_STAT_IN_DROP_EESP_VERSION: EESP SA: Version != 0.
+ * @ESPX_STAT_IN_DROP_EESP_TRUNCATED: EESP SA: options past the packet, no
+ *	room for SN, IV, PIH and ICV.
+ * @ESPX_STAT_IN_DROP_EESP_OPTION: EESP SA: an option past Opt Len, two
+ *	Crypt Offset options, a Crypt Offset option with Data Len != 2.
+ * @ESPX_STAT_IN_DROP_EESP_CRYPT_OFFSET: EESP SA: Crypt Offset option on an
+ *	SA without crypt-offset, Payload Offset not the PIH's, CryptOffset
+ *	above the SA's or past the ICV.
+ * @ESPX_STAT_IN_DROP_EESP_SUBSA: EESP SA: Session ID >= number of Sub SAs
+ *	(also logged, rate-limited).
+ * @ESPX_STAT_IN_DROP_EESP_REPLAY: EESP SA: SN 0, seen or left of its Sub
+ *	SA's window (also in that Sub SA's ESPX_CTR_IN_REPLAY).
+ * @ESPX_STAT_IN_DROP_EESP_PIH: EESP SA: PIH first nibble != 0, Pad Length
+ *	past the payload.
+ * @ESPX_STAT_IN_DROP_EESP_INNER: EESP SA: the inner packet's version or
+ *	length is wrong (Optimized format; tunnel Full format Next Header).
+ * @ESPX_STAT_IN_DROP_EESP_NOT_EESP: an eesp_proto packet for an SA without
+ *	EESP.
+ * @ESPX_STAT_IN_DROP_EESP_PLAIN_SA: an ESP (protocol 50) packet for an
+ *	EESP SA.
+ * @ESPX_STAT_IN_EESP_DUMMY: EESP SA: not a drop: valid dummy packets (PIH
+ *	Next Header 59), discarded.
+ * @ESPX_STAT_OUT_DROP_EESP_EXHAUSTED: EESP SA: the sending Sub SA's SN
+ *	space is used up (the SA hard-expired).
  */
 enum espx_stat {
 	ESPX_STAT_UNSPEC,
@@ -667,6 +744,19 @@ enum espx_stat {
 	ESPX_STAT_IN_ECHO_REPLY,
 	ESPX_STAT_OUT_ECHO_REQUEST,
 	ESPX_STAT_OUT_DROP_ECHO,
+	ESPX_STAT_IN_DROP_EESP_HEADER,
+	ESPX_STAT_IN_DROP_EESP_VERSION,
+	ESPX_STAT_IN_DROP_EESP_TRUNCATED,
+	ESPX_STAT_IN_DROP_EESP_OPTION,
+	ESPX_STAT_IN_DROP_EESP_CRYPT_OFFSET,
+	ESPX_STAT_IN_DROP_EESP_SUBSA,
+	ESPX_STAT_IN_DROP_EESP_REPLAY,
+	ESPX_STAT_IN_DROP_EESP_PIH,
+	ESPX_STAT_IN_DROP_EESP_INNER,
+	ESPX_STAT_IN_DROP_EESP_NOT_EESP,
+	ESPX_STAT_IN_DROP_EESP_PLAIN_SA,
+	ESPX_STAT_IN_EESP_DUMMY,
+	ESPX_STAT_OUT_DROP_EESP_EXHAUSTED,
 
 	__ESPX_STAT_MAX,
 };
@@ -716,6 +806,10 @@ enum espx_info_attr {
  * @ESPX_NS_STAT_ECHO_PLAIN: unencrypted ESP Echo packets (SPI 7 or 8,
  *	esp-echo.md §4): espx never answers them and leaves them to the core
  *	(also XfrmInNoStates).
+ * @ESPX_NS_STAT_EESP_TRUNCATED: eesp_proto packets too short for the EESP
+ *	base header (also XfrmInHdrError).
+ * @ESPX_NS_STAT_EESP_NO_SA: eesp_proto packets whose SPI names no SA (also
+ *	XfrmInNoStates).
  */
 enum espx_ns_stat {
 	ESPX_NS_STAT_UNSPEC,
@@ -726,6 +820,8 @@ enum espx_ns_stat {
 	ESPX_NS_STAT_PENDING_EXPIRED,
 	ESPX_NS_STAT_RULE_FALLBACK,
 	ESPX_NS_STAT_ECHO_PLAIN,
+	ESPX_NS_STAT_EESP_TRUNCATED,
+	ESPX_NS_STAT_EESP_NO_SA,
 
 	__ESPX_NS_STAT_MAX,
 };

@@ -1,0 +1,734 @@
+# SPDX-License-Identifier: GPL-2.0
+"""eesp_test.py --a NS_A --b NS_B [--ip IP] [--only PART,...]: the EESP data
+path between two namespaces joined by veth0 (eesp.md), for selftests/eesp.sh.
+
+One process does everything (every fork costs 0.3 s under TCG): espx
+generic netlink (ESPX_CMD_SA_SET with ESPX_A_EESP, stats, the per-Sub-SA
+ESPX_CMD_CTR_GET), the xfrm states through "ip -batch", injection and
+capture through AF_PACKET sockets on veth0, and the independent decoder
+espx_eesp.py for every captured packet. Prints one "ok DESC" or
+"not ok DESC" line per test point (eesp.sh turns them into KTAP), "# ..."
+for details. Parts:
+  refuse    §9 configuration refusals: the kernel's message, nothing built
+  seal      the §11 V1 vector sealed by the kernel octet for octet
+  deliver   the V1 packet injected and delivered to a UDP socket
+  variants  every §11.6 receiver variant: exact counter, nothing delivered
+  traffic   transport/tunnel/BEET, IPv4/IPv6, both formats, both AEADs,
+            Sub SAs from two CPUs: decoded, keys/nonces/AAD checked, no
+            (key, nonce) repeated
+  ip        the patched ip's eesp keywords, its listing and -s -j per Sub
+            SA (skipped with an ip without them)
+"""
+import argparse
+import ctypes
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+import espx_eesp as E
+
+CLONE_NEWNET = 0x40000000
+NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 1, 4, 0x300
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+NLA_F_NESTED = 0x8000
+SOL_NETLINK, NETLINK_EXT_ACK = 270, 11
+HERE = os.path.dirname(os.path.abspath(__file__))
+UAPI = os.path.join(HERE, '..', 'include', 'uapi', 'linux', 'espx.h')
+MAC_A, MAC_B = bytes.fromhex('02000000000a'), bytes.fromhex('02000000000b')
+GCM = '0x' + bytes(range(16)).hex() + 'a0a1a2a3'
+libc = ctypes.CDLL(None, use_errno=True)
+FAILS = 0
+
+
+def uapi_enum(name):
+    """{NAME: value} of an enum of the uapi header (so the numbers cannot drift)"""
+    import re
+    text = open(UAPI).read()
+    body = re.search(r'enum %s \{(.*?)\};' % name, text, re.S).group(1)
+    out, v = {}, -1
+    for m in re.finditer(r'^\s*(\w+)\s*(?:=\s*(\w+))?\s*,', body, re.M):
+        v = int(m.group(2), 0) if m.group(2) else v + 1
+        out[m.group(1)] = v
+    return out
+
+
+A = uapi_enum('espx_attr')
+ID = uapi_enum('espx_sa_id_attr')
+EA = uapi_enum('espx_eesp_attr')
+CMD = uapi_enum('espx_cmd')
+CTR = uapi_enum('espx_ctr_attr')
+STAT = {v: k[len('ESPX_STAT_'):].lower() for k, v in uapi_enum('espx_stat').items()}
+NSTAT = {v: k[len('ESPX_NS_STAT_'):].lower() for k, v in uapi_enum('espx_ns_stat').items()}
+
+
+def point(ok, desc, detail=''):
+    global FAILS
+    if not ok:
+        FAILS += 1
+    print('%s %s' % ('ok' if ok else 'not ok', desc), flush=True)
+    if detail and not ok:
+        for line in str(detail).splitlines():
+            print('# ' + line, flush=True)
+
+
+class NS:
+    """with NS(name): the calling thread is in that network namespace"""
+
+    def __init__(self, name):
+        self.name = name
+        self.fd = os.open('/run/netns/' + name, os.O_RDONLY)
+
+    def __enter__(self):
+        self.own = os.open('/proc/self/ns/net', os.O_RDONLY)
+        if libc.setns(self.fd, CLONE_NEWNET):
+            raise OSError(ctypes.get_errno(), 'setns ' + self.name)
+        return self
+
+    def __exit__(self, *a):
+        libc.setns(self.own, CLONE_NEWNET)
+        os.close(self.own)
+
+
+def nla(t, v):
+    return struct.pack('=HH', 4 + len(v), t) + v + b'\0' * (-len(v) % 4)
+
+
+def nla_parse(b):
+    d, off = {}, 0
+    while off + 4 <= len(b):
+        ln, t = struct.unpack_from('=HH', b, off)
+        if ln < 4:
+            break
+        d.setdefault(t & 0x3fff, b[off + 4:off + ln])
+        off += (ln + 3) & ~3
+    return d
+
+
+class Genl:
+    """espx generic netlink in one namespace, with extack messages"""
+
+    def __init__(self, ns):
+        with ns:
+            self.s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 16)
+        self.s.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
+        self.s.bind((0, 0))
+        self.seq = 0
+        err, msg, out = self.talk(0x10, 3, NLM_F_REQUEST | NLM_F_ACK, nla(2, b'espx\0'))
+        if err:
+            raise OSError(-err, 'no espx family')
+        self.family = struct.unpack('=H', nla_parse(out[0])[1][:2])[0]
+
+    def talk(self, typ, cmd, flags, attrs=b''):
+        """(errno or 0, extack message, [payloads])"""
+        self.seq += 1
+        body = struct.pack('=BBH', cmd, 1, 0) + attrs
+        self.s.send(struct.pack('=IHHII', 16 + len(body), typ, flags, self.seq, 0) + body)
+        out = []
+        while True:
+            data = self.s.recv(1 << 20)
+            off = 0
+            while off + 16 <= len(data):
+                ln, t, fl, seq, _ = struct.unpack_from('=IHHII', data, off)
+                if ln < 16:
+                    break
+                if seq == self.seq:
+                    if t == NLMSG_ERROR:
+                        err = struct.unpack_from('=i', data, off + 16)[0]
+                        msg = ''
+                        if err:
+                            # the request is echoed (no NLM_F_CAPPED): TLVs after it
+                            olen = struct.unpack_from('=I', data, off + 20)[0]
+                            skip = 20 + (16 if fl & 0x100 else olen)
+                            tl = nla_parse(data[off + skip:off + ln])
+                            msg = tl.get(1, b'').rstrip(b'\0').decode(errors='replace')
+                        return -err if err else 0, msg, out
+                    if t == NLMSG_DONE:
+                        return 0, '', out
+                    out.append(data[off + 20:off + ln])
+                off += (ln + 3) & ~3
+
+    @staticmethod
+    def sa_id(daddr, spi):
+        fam = socket.AF_INET6 if ':' in daddr else socket.AF_INET
+        return (nla(ID['ESPX_ID_FAMILY'], struct.pack('=H', fam)) +
+                nla(ID['ESPX_ID_DADDR'], socket.inet_pton(fam, daddr)) +
+                nla(ID['ESPX_ID_SPI'], struct.pack('!I', spi)))
+
+    def set(self, daddr, spi, eesp=None, extra=b''):
+        """ESPX_CMD_SA_SET; eesp: dict of ESPX_EESP_* short names -> value"""
+        at = nla(A['ESPX_A_SA_ID'] | NLA_F_NESTED, self.sa_id(daddr, spi)) + extra
+        if eesp is not None:
+            e = b''
+            for k, v in eesp.items():
+                t = EA['ESPX_EESP_' + k.upper()]
+                if k in ('sub_sas', 'key_bits'):
+                    e += nla(t, struct.pack('=H', v))
+                elif k in ('sskdf', 'crypt_offset'):
+                    e += nla(t, bytes([v]))
+                elif k == 'window':
+                    e += nla(t, struct.pack('=I', v))
+                elif v:
+                    e += nla(t, b'')
+            at += nla(A['ESPX_A_EESP'] | NLA_F_NESTED, e)
+        at += nla(A['ESPX_A_DETACHED'], b'')
+        err, msg, _ = self.talk(self.family, CMD['ESPX_CMD_SA_SET'],
+                                NLM_F_REQUEST | NLM_F_ACK, at)
+        return err, msg
+
+    def stats(self):
+        """{'0xSPI:stat': n, 'ns:stat': n}"""
+        c = {}
+        _, _, msgs = self.talk(self.family, CMD['ESPX_CMD_SA_GET'], NLM_F_REQUEST | NLM_F_DUMP)
+        for m in msgs:
+            at = nla_parse(m)
+            if A['ESPX_A_STATS'] not in at:
+                continue
+            spi = struct.unpack('!I', nla_parse(at[A['ESPX_A_SA_ID']])[ID['ESPX_ID_SPI']][:4])[0]
+            for t, v in nla_parse(at[A['ESPX_A_STATS']]).items():
+                if t in STAT and len(v) >= 8 and t:
+                    c['0x%x:%s' % (spi, STAT[t])] = struct.unpack('=Q', v[:8])[0]
+        _, _, msgs = self.talk(self.family, CMD['ESPX_CMD_INFO_GET'], NLM_F_REQUEST | NLM_F_ACK)
+        for m in msgs:
+            info = nla_parse(nla_parse(m).get(A['ESPX_A_INFO'], b''))
+            for t, v in nla_parse(info.get(3, b'')).items():
+                if t in NSTAT and t and len(v) >= 8:
+                    c['ns:%s' % NSTAT[t]] = struct.unpack('=Q', v[:8])[0]
+        return c
+
+    def subs(self, daddr, spi):
+        """per Sub SA: {id: {field: value}}; in_top None without a window"""
+        names = {v: k[len('ESPX_CTR_'):].lower() for k, v in CTR.items()}
+        res = {}
+        err, msg, msgs = self.talk(self.family, CMD['ESPX_CMD_CTR_GET'],
+                                   NLM_F_REQUEST | NLM_F_DUMP,
+                                   nla(A['ESPX_A_SA_ID'] | NLA_F_NESTED, self.sa_id(daddr, spi)))
+        for m in msgs:
+            c = nla_parse(nla_parse(m).get(A['ESPX_A_CTR'], b''))
+            d = {'in_top': None}
+            for t, v in c.items():
+                if t == CTR['ESPX_CTR_ID']:
+                    d['id'] = struct.unpack('=H', v[:2])[0]
+                elif t in names and t != CTR['ESPX_CTR_PAD']:
+                    d[names[t]] = struct.unpack('=Q', v[:8])[0]
+            res[d.get('id')] = d
+        return res
+
+
+def delta(before, after):
+    return {k: after.get(k, 0) - before.get(k, 0) for k in set(before) | set(after)
+            if after.get(k, 0) != before.get(k, 0)}
+
+
+class Env:
+    def __init__(self, a):
+        self.ip = a.ip
+        self.na, self.nb = a.a, a.b
+        self.A, self.B = NS(a.a), NS(a.b)
+        self.run(self.na, """link set veth0 address 02:00:00:00:00:0a
+addr add 192.0.2.1/24 dev veth0
+addr add 2001:db8::1/64 dev veth0 nodad
+addr add 10.1.0.1/32 dev lo
+addr add fd00:a::1/128 dev lo
+route add 10.2.0.1/32 dev veth0 src 10.1.0.1
+route add fd00:b::1/128 dev veth0 src fd00:a::1
+neigh add 192.0.2.2 lladdr 02:00:00:00:00:0b dev veth0
+neigh add 2001:db8::2 lladdr 02:00:00:00:00:0b dev veth0
+neigh add fd00:b::1 lladdr 02:00:00:00:00:0b dev veth0
+neigh add 10.2.0.1 lladdr 02:00:00:00:00:0b dev veth0""")
+        self.run(self.nb, """link set veth0 address 02:00:00:00:00:0b
+addr add 192.0.2.2/24 dev veth0
+addr add 2001:db8::2/64 dev veth0 nodad
+addr add 10.2.0.1/32 dev lo
+addr add fd00:b::1/128 dev lo
+addr add 203.0.113.1/32 dev lo
+addr add 2001:db8:b::1/128 dev lo
+route add 10.1.0.1/32 dev veth0
+route add fd00:a::1/128 dev veth0
+neigh add 192.0.2.1 lladdr 02:00:00:00:00:0a dev veth0
+neigh add 2001:db8::1 lladdr 02:00:00:00:00:0a dev veth0
+neigh add 10.1.0.1 lladdr 02:00:00:00:00:0a dev veth0
+neigh add fd00:a::1 lladdr 02:00:00:00:00:0a dev veth0""")
+        self.ga, self.gb = Genl(self.A), Genl(self.B)
+        with self.A:
+            self.inj = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+            self.inj.bind(('veth0', 0))
+        with self.B:
+            self.cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+            self.cap.bind(('veth0', 0))
+            self.cap.setblocking(False)
+            self.rx = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            self.rx.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            self.rx.bind(('::', 5000))
+            self.rx.setblocking(False)
+
+    def run(self, ns, cmds, check=True):
+        p = subprocess.run([self.ip, '-n', ns, '-batch', '-'], input=cmds + '\n',
+                           capture_output=True, text=True)
+        if check and p.returncode:
+            raise RuntimeError('ip -n %s: %s\n%s' % (ns, cmds, p.stderr))
+        return p.returncode, p.stdout + p.stderr
+
+    def drain(self):
+        frames = []
+        while True:
+            try:
+                frames.append(self.cap.recv(65535))
+            except BlockingIOError:
+                return frames
+
+    def eesp_frames(self):
+        """(proto, octets after the outer header, ipv6?) of captured EESP"""
+        out = []
+        for f in self.drain():
+            et = struct.unpack('!H', f[12:14])[0]
+            ip = f[14:]
+            if et in (0x0800, 0x86dd) and len(ip) > 40:
+                proto, b, v6 = E.eesp_of_ip(ip)
+                if proto == E.EESP_PROTO:
+                    out.append((ip, b, v6))
+        return out
+
+    def received(self):
+        got = []
+        while True:
+            try:
+                got.append(self.rx.recvfrom(65535))
+            except BlockingIOError:
+                return got
+
+    def inject(self, pkt):
+        et = 0x0800 if pkt[0] >> 4 == 4 else 0x86dd
+        self.inj.send(MAC_B + MAC_A + struct.pack('!H', et) + pkt)
+
+    def settle(self, g, before, timeout=2.0):
+        """stats once they moved (or after timeout), and a short grace"""
+        end = time.time() + timeout
+        while time.time() < end:
+            now = g.stats()
+            if delta(before, now):
+                time.sleep(0.05)
+                return g.stats()
+            time.sleep(0.02)
+        return g.stats()
+
+
+def state_line(src, dst, spi, mode='transport', aead=GCM, alg='rfc4106(gcm(aes))', sel='',
+               extra='replay-window 0 extra-flag oseq-may-wrap'):
+    return ("xfrm state add src %s dst %s proto esp spi 0x%x mode %s %s aead '%s' %s 128 %s" %
+            (src, dst, spi, mode, sel, alg, aead, extra))
+
+
+# ------------------------------------------------------------ refusals ----
+def part_refuse(env):
+    g = env.ga
+    nl = [('sub-sas 0', {'sub_sas': 0}), ('sub-sas 1025', {'sub_sas': 1025}),
+          ('crypt-offset 64', {'crypt_offset': 64}), ('crypt-offset 0', {'crypt_offset': 0}),
+          ('window 16', {'window': 16}), ('window 8192', {'window': 8192}),
+          ('window 100 (not x32)', {'window': 100}),
+          ('key-bits 192', {'sub_sas': 2, 'key_bits': 192}),
+          ('sskdf without sub-sas', {'sskdf': 1}), ('key-bits without sub-sas', {'key_bits': 256}),
+          ('sskdf 3', {'sub_sas': 2, 'sskdf': 3})]
+    for desc, e in nl:
+        err, msg = g.set('192.0.2.2', 0x3001, e)
+        # the policy's ranges answer ERANGE, espx's own checks EINVAL
+        point(err in (22, 34) and msg, 'refuse: %s: refused with a message' % desc,
+              'errno %d msg %r' % (err, msg))
+        print('# %s: %s' % (desc, msg))
+    wesp = nla(A['ESPX_A_WESP'] | NLA_F_NESTED, b'')
+    diet = nla(A['ESPX_A_DIET'] | NLA_F_NESTED, nla(1, bytes([32])) + nla(2, bytes([32])))
+    for desc, extra in (('with wesp', wesp), ('with diet', diet)):
+        err, msg = g.set('192.0.2.2', 0x3001, {}, extra)
+        point(err == 22 and 'exclusive' in msg, 'refuse: eesp %s: "%s"' % (desc, msg),
+              'errno %d msg %r' % (err, msg))
+    cc = '0x' + bytes(range(32)).hex()
+    sa = [('sskdf not the root key length',
+           {'sub_sas': 2, 'sskdf': 1}, state_line('192.0.2.1', '192.0.2.2', 0x3002,
+                                                  aead=cc), 'root key length'),
+          ('key-bits 128 with ChaCha20-Poly1305', {'sub_sas': 2, 'key_bits': 128},
+           state_line('192.0.2.1', '192.0.2.2', 0x3003, alg='rfc7539esp(chacha20,poly1305)',
+                      aead=cc), 'key-bits 128'),
+          ('non-AEAD', {},
+           "xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x3004 mode transport "
+           "enc 'cbc(aes)' 0x%s auth 'hmac(sha256)' 0x%s replay-window 0 "
+           "extra-flag oseq-may-wrap" % (bytes(16).hex(), bytes(32).hex()), 'EESP needs aead'),
+          ('ESN', {}, state_line('192.0.2.1', '192.0.2.2', 0x3005,
+                                 extra='replay-window 32 flag esn'), 'ESN'),
+          ('replay-window 32', {}, state_line('192.0.2.1', '192.0.2.2', 0x3006,
+                                              extra='replay-window 32 extra-flag oseq-may-wrap'),
+           'replay-window 0'),
+          ('no oseq-may-wrap', {}, state_line('192.0.2.1', '192.0.2.2', 0x3007,
+                                              extra='replay-window 0'), 'oseq-may-wrap'),
+          ('UDP encapsulation', {}, state_line('192.0.2.1', '192.0.2.2', 0x3008) +
+           ' encap espinudp 4500 4500 0.0.0.0', 'UDP encapsulation'),
+          ('TFC padding', {}, state_line('192.0.2.1', '192.0.2.2', 0x3009) + ' tfcpad 200',
+           'TFC padding')]
+    for desc, e, line, want in sa:
+        spi = int(line.split(' spi ')[1].split()[0], 16)
+        err, msg = g.set('192.0.2.2', spi, e)
+        if err:
+            point(False, 'refuse: %s: config accepted by netlink' % desc, msg)
+            continue
+        rc, out = env.run(env.na, line, check=False)
+        _, st = env.run(env.na, 'xfrm state get src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x%x'
+                        % spi, check=False)
+        point(rc != 0 and want in out and 'spi' not in st,
+              'refuse: %s: state refused with "%s", none left' % (desc, out.strip()[:100]),
+              'rc %d out %r state %r' % (rc, out, st))
+
+
+# ---------------------------------------------------------------- V1 ------
+def v1_octets():
+    sas, pl = E._sas(), E._payloads()
+    return E.wrap(sas['V1'], E.eesp_encode(sas['V1'], pl['V1'], 1)['octets'])
+
+
+def part_seal(env):
+    """A seals V1 (SN 1, Sub SA 0): the EESP octets must be the vector's"""
+    err, msg = env.ga.set('192.0.2.2', 0x1001, {})
+    point(err == 0, 'seal: EESP config for the sender', msg)
+    env.run(env.na, state_line('192.0.2.1', '192.0.2.2', 0x1001) + '\n' +
+            'xfrm policy add src 192.0.2.1 dst 192.0.2.2 proto udp dir out '
+            'tmpl src 192.0.2.1 dst 192.0.2.2 proto esp mode transport')
+    env.drain()
+    b0 = env.gb.stats()
+    with env.A:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(('192.0.2.1', 4000))
+        s.sendto(b'eesp vector one', ('192.0.2.2', 5000))
+        s.close()
+    time.sleep(0.3)
+    fr = env.eesp_frames()
+    want = v1_octets()
+    got = fr[0][0] if fr else b''
+    point(len(fr) == 1 and got[9] == 254 and got[20:] == want[20:],
+          'seal: V1 sealed by the kernel octet for octet (protocol 254, SN 1, Session ID 0)',
+          'got  %s\nwant %s' % (got.hex(), want.hex()))
+    d = delta(b0, env.gb.stats())
+    point(d.get('ns:eesp_no_sa') == 1, 'seal: no SA at the receiver: ns eesp_no_sa +1', d)
+    env.run(env.na, 'xfrm state flush\nxfrm policy flush')
+
+
+def part_deliver(env):
+    err, msg = env.gb.set('192.0.2.2', 0x1001, {})
+    env.run(env.nb, state_line('192.0.2.1', '192.0.2.2', 0x1001))
+    env.received()
+    b0 = env.gb.stats()
+    env.inject(v1_octets())
+    b1 = env.settle(env.gb, b0)
+    time.sleep(0.1)
+    got = env.received()
+    point(err == 0 and len(got) == 1 and got[0][0] == b'eesp vector one' and
+          got[0][1][1] == 4000,
+          'deliver: the V1 packet injected and delivered to the UDP socket', (err, msg, got))
+    d = delta(b0, b1)
+    point(d.get('0x1001:in_packets') == 1 and not [k for k in d if 'drop' in k],
+          'deliver: counted in-packets, no drop', d)
+    env.run(env.nb, 'xfrm state flush')
+
+
+# ----------------------------------------------------------- variants -----
+# base SA of a variant: (eesp attrs or None for a plain ESP SA, state line)
+def variant_bases():
+    cc = '0x' + bytes(range(32)).hex() + 'a0a1a2a3'
+    v4, v6 = ('192.0.2.1', '192.0.2.2'), ('2001:db8::1', '2001:db8::2')
+    return {
+        'V1': (v4, 0x1001, {}, state_line(*v4, 0x1001)),
+        'V1w64': (v4, 0x1001, {'window': 64}, state_line(*v4, 0x1001)),
+        'V1plain': (v4, 0x1001, None, state_line(*v4, 0x1001, extra='replay-window 0')),
+        'V2': (v6, 0x1002, {'sub_sas': 4}, state_line(*v6, 0x1002, mode='tunnel',
+                                                       aead='0x' + bytes(range(32)).hex())),
+        'V3': (v4, 0x1003, {'crypt_offset': 8}, state_line(*v4, 0x1003, mode='tunnel')),
+        'V3opt': (v4, 0x1003, {}, state_line(*v4, 0x1003, mode='tunnel')),
+        'V4': (v6, 0x1004, {'iiv': True},
+               state_line(*v6, 0x1004, alg='rfc7539esp(chacha20,poly1305)', aead=cc)),
+        'V5': (v6, 0x1005, {'sub_sas': 2, 'sskdf': 1, 'key_bits': 256},
+               state_line(*v6, 0x1005, mode='beet', aead='0x' + bytes(range(48)).hex(),
+                          sel='sel src 2001:db8:a::1/128 dst 2001:db8:b::1/128')),
+    }
+
+
+def counter_key(name):
+    if name == E.NO_SA:
+        return 'ns:eesp_no_sa'
+    return name.replace('-', '_')
+
+
+def part_variants(env):
+    bases = variant_bases()
+    sas, pl = E._variant_sas(), E._payloads()
+    crafted = E._crafted(sas, pl)
+    pkts = {k: bytes.fromhex(v) for k, v in E.PACKETS.items()}
+    preps = {'V1': E.wrap(sas['V1'], E.eesp_encode(sas['V1'], pl['V1'], 1)['octets']),
+             'V2': E.wrap(sas['V2'], E.eesp_encode(sas['V2'], pl['V2'], 5, sid=2)['octets']),
+             'N14': pkts['N14'], 'N15prep': pkts['N15prep']}
+    for vid, (base, prep, want) in sorted(E.VARIANTS.items()):
+        (src, dst), spi, eesp, line = bases[base]
+        pkt = pkts.get(vid) or crafted[vid]
+        env.run(env.nb, 'xfrm state flush')
+        if eesp is not None:
+            err, msg = env.gb.set(dst, spi, eesp)
+            if err:
+                point(False, 'variant %s: config: %s' % (vid, msg))
+                continue
+        env.run(env.nb, line)
+        for p in prep:
+            b0 = env.gb.stats()
+            env.inject(preps[p])
+            env.settle(env.gb, b0)
+        env.received()
+        b0 = env.gb.stats()
+        env.inject(pkt)
+        b1 = env.settle(env.gb, b0)
+        d = delta(b0, b1)
+        ins = d.get('0x%x:in_packets' % spi, 0)
+        drops = {k: v for k, v in d.items() if 'drop' in k or k.startswith('ns:') or
+                 'dummy' in k}
+        if want == 'ok':
+            ok = ins == 1 and not drops
+        elif want == E.DUMMY:
+            ok = ins == 0 and drops == {'0x%x:in_eesp_dummy' % spi: 1}
+        elif vid == 'N4':
+            ok = ins == 0 and drops == {'ns:eesp_truncated': 1}
+        else:
+            ok = ins == 0 and drops == {'0x%x:%s' % (spi, counter_key(want)): 1}
+        point(ok, 'variant %s: %s%s' % (vid, want, '' if want in ('ok', E.DUMMY)
+                                         else ', nothing delivered'), d)
+        if vid in ('N12', 'N12b', 'N16c'):
+            subs = env.gb.subs(dst, spi)
+            point(len(subs) == 4 and all(s['in_top'] is None for s in subs.values()),
+                  'variant %s: no Sub SA window allocated, 4 Sub SAs only' % vid, subs)
+        if vid == 'P16':
+            subs = env.gb.subs(dst, spi)
+            point(subs.get(0, {}).get('in_top') == 5 and subs.get(2, {}).get('in_top') == 5,
+                  'variant P16: SN 5 accepted on Sub SAs 0 and 2', subs)
+        if vid == 'N16':
+            b0 = b1
+            env.inject(pkts['N24'])
+            d = delta(b0, env.settle(env.gb, b0))
+            point(d.get('0x%x:in_packets' % spi) == 1,
+                  'variant N16: window unchanged, the genuine SN 2 accepted afterwards', d)
+    env.run(env.nb, 'xfrm state flush')
+
+
+# ------------------------------------------------------------ traffic -----
+# (label, mode, outer v6?, inner v6?, alg, eesp attrs, key octets)
+TRAFFIC = [
+    ('transport ipv4 gcm128', 'transport', False, False, 'gcm', {}, 20),
+    ('transport ipv6 chacha iiv', 'transport', True, True, 'chacha', {'iiv': True}, 36),
+    ('tunnel ipv4 gcm256 optimized', 'tunnel', False, False, 'gcm', {}, 36),
+    ('tunnel ipv6 gcm128 crypt-offset 8', 'tunnel', True, True, 'gcm', {'crypt_offset': 8}, 20),
+    ('tunnel ipv4-in-ipv6 gcm128 crypt-offset 3 iiv', 'tunnel', True, False, 'gcm',
+     {'crypt_offset': 3, 'iiv': True}, 20),
+    ('beet ipv4 gcm128 sub-sas 4', 'beet', False, False, 'gcm', {'sub_sas': 4}, 32),
+    ('beet ipv6 gcm256 sub-sas 2 hkdf-sha384 key-bits 256', 'beet', True, True, 'gcm',
+     {'sub_sas': 2, 'sskdf': 1, 'key_bits': 256}, 48),
+    ('transport ipv6 chacha sub-sas 3 hkdf-sha512', 'transport', True, True, 'chacha',
+     {'sub_sas': 3, 'sskdf': 2}, 64),
+]
+KDF = {0: 'hkdf-sha256', 1: 'hkdf-sha384', 2: 'hkdf-sha512'}
+
+
+def tcp_transfer(env, fam, src, dst, size=65536):
+    """A -> B over TCP through the SA: TCP sends clones of its skbs (the
+    output path must not keep pointers across skb_cow_data())"""
+    import threading
+    data = bytes(range(256)) * (size // 256)
+    got = bytearray()
+    with env.B:
+        ls = socket.socket(fam, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((dst, 6000))
+    ls.listen(1)
+    ls.settimeout(20)
+
+    def serve():
+        try:
+            c, _ = ls.accept()
+            c.settimeout(20)
+            while len(got) < size:
+                b = c.recv(65536)
+                if not b:
+                    break
+                got.extend(b)
+            c.close()
+        except OSError:
+            pass
+    t = threading.Thread(target=serve)
+    t.start()
+    ok = False
+    try:
+        with env.A:
+            cs = socket.socket(fam, socket.SOCK_STREAM)
+        cs.settimeout(20)
+        cs.bind((src, 0))
+        cs.connect((dst, 6000))
+        cs.sendall(data)
+        cs.close()
+        ok = True
+    except OSError as e:
+        print('# tcp: %s' % e)
+    t.join(30)
+    ls.close()
+    return ok and bytes(got) == data
+
+
+def part_traffic(env):
+    seen = set()
+    for i, (label, mode, o6, i6, alg, eesp, klen) in enumerate(TRAFFIC):
+        spi = 0x2000 + i
+        key = bytes((i * 7 + j) & 0xff for j in range(klen))
+        osrc, odst = ('2001:db8::1', '2001:db8::2') if o6 else ('192.0.2.1', '192.0.2.2')
+        if mode == 'transport':
+            isrc, idst = osrc, odst
+        else:
+            isrc, idst = ('fd00:a::1', 'fd00:b::1') if i6 else ('10.1.0.1', '10.2.0.1')
+        plen = 128 if i6 else 32
+        sel = ''
+        if mode != 'transport':
+            # BEET needs it; so does an inter-family tunnel (the selector's
+            # family would be the outer one's)
+            sel = 'sel src %s/%d dst %s/%d' % (isrc, plen, idst, plen)
+        an = 'rfc7539esp(chacha20,poly1305)' if alg == 'chacha' else 'rfc4106(gcm(aes))'
+        line = state_line(osrc, odst, spi, mode=mode, alg=an, aead='0x' + key.hex(), sel=sel)
+        pol = ''.join('xfrm policy add src %s/%d dst %s/%d proto %s dir out tmpl src %s '
+                      'dst %s proto esp mode %s\n' % (isrc, plen, idst, plen, pr, osrc, odst,
+                                                      mode) for pr in ('udp', 'tcp')).strip()
+        ea, eb = env.ga.set(odst, spi, eesp), env.gb.set(odst, spi, eesp)
+        if ea[0] or eb[0]:
+            point(False, 'traffic %s: config' % label, (ea, eb))
+            continue
+        env.run(env.na, line + '\n' + pol)
+        # a tunnel/BEET secpath needs an inbound policy to be let in
+        env.run(env.nb, line + '\n' + pol.replace('dir out', 'dir in'))
+        env.drain()
+        env.received()
+        sent = []
+        fam = socket.AF_INET6 if i6 else socket.AF_INET
+        ncpu = min(2, os.cpu_count() or 1)
+        for n in range(16):
+            cpu = n % ncpu
+            os.sched_setaffinity(0, {cpu})
+            data = bytes([n]) * (1 + n * 13)
+            with env.A:
+                s = socket.socket(fam, socket.SOCK_DGRAM)
+            s.bind((isrc, 4000 + n))
+            s.sendto(data, (idst, 5000))
+            s.close()
+            sent.append(data)
+        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+        time.sleep(0.5)
+        got = [d for d, _ in env.received()]
+        point(sorted(got) == sorted(sent), 'traffic %s: 16 datagrams delivered' % label,
+              '%d of %d' % (len(got), len(sent)))
+        sa = E.EespSA(spi, key, mode=mode, ipv6=o6, alg=alg, sub_sas=eesp.get('sub_sas', 0),
+                      sskdf=KDF[eesp.get('sskdf', 0)],
+                      key_bits=eesp.get('key_bits') or
+                      (None if eesp.get('sub_sas') else (klen - 4) * 8),
+                      co=eesp.get('crypt_offset', 0), iiv=eesp.get('iiv', False))
+        rx = E.EespRx(sa)
+        frames = env.eesp_frames()
+        bad, sids, uniq = [], set(), True
+        for ip, b, v6 in frames:
+            try:
+                r = rx.decode(b)
+            except E.EespDrop as e:
+                bad.append(e.args[0])
+                continue
+            sids.add(r['sid'])
+            uniq &= E.nonce_key_unique(seen, r)
+            # the AAD is the packet from the base header to the first
+            # encrypted octet, the nonce salt | IV (explicit or be64(SN))
+            if not b.startswith(r['aad']) or r['nonce'][4:] != struct.pack('!Q', r['sn']):
+                bad.append('aad/nonce')
+        point(len(frames) == 16 and not bad and uniq,
+              'traffic %s: 16 packets decoded by espx_eesp.py, AAD/nonce/key as the profile, '
+              'no (key, nonce) repeated' % label, (len(frames), bad, uniq))
+        if i in (0, 3):
+            point(tcp_transfer(env, fam, isrc, idst),
+                  'traffic %s: a 64 KiB TCP transfer (cloned skbs) delivered' % label)
+            env.drain()
+        if eesp.get('sub_sas') and ncpu > 1:
+            subs = env.ga.subs(odst, spi)
+            outp = {k: v.get('out_packets', 0) for k, v in subs.items()}
+            point(sids == {0, 1} and outp.get(0) == 8 and outp.get(1) == 8,
+                  'traffic %s: two CPUs sent on Sub SAs 0 and 1 (8 packets each)' % label,
+                  (sids, outp))
+            subs = env.gb.subs(odst, spi)
+            inp = {k: v.get('in_packets', 0) for k, v in subs.items()}
+            point(inp.get(0) == 8 and inp.get(1) == 8 and
+                  all(v['in_top'] is None for k, v in subs.items() if k > 1),
+                  'traffic %s: receiver windows for Sub SAs 0 and 1 only' % label, subs)
+        env.run(env.na, 'xfrm state flush\nxfrm policy flush')
+        env.run(env.nb, 'xfrm state flush\nxfrm policy flush')
+
+
+# ---------------------------------------------------------- patched ip ----
+def part_ip(env):
+    """the eesp keywords of the patched ip: config, listing, -s per Sub SA"""
+    import json
+    rc, out = env.run(env.na, 'xfrm state help', check=False)
+    if 'eesp' not in out:
+        print('# ip without the eesp keywords: part skipped')
+        return
+    root = '0x' + bytes(range(32)).hex()
+    line = ("xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x4001 mode transport "
+            "aead 'rfc4106(gcm(aes))' %s 128 replay-window 0 extra-flag oseq-may-wrap "
+            "eesp sub-sas 2 sskdf hkdf-sha256 key-bits 128 window 128" % root)
+    pol = ('xfrm policy add src 192.0.2.1 dst 192.0.2.2 proto udp dir out '
+           'tmpl src 192.0.2.1 dst 192.0.2.2 proto esp mode transport')
+    rc, out = env.run(env.na, line + '\n' + pol, check=False)
+    point(rc == 0, 'ip: state add ... eesp sub-sas 2 sskdf hkdf-sha256 key-bits 128 window 128',
+          out)
+    rc, out = env.run(env.na, 'xfrm state list', check=False)
+    point('eesp sub-sas 2 sskdf hkdf-sha256 key-bits 128 window 128' in out,
+          'ip: the espx line shows the EESP parameters', out)
+    with env.A:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(('192.0.2.1', 4100))
+    for cpu in (0, 1):
+        os.sched_setaffinity(0, {cpu % (os.cpu_count() or 1)})
+        s.sendto(b'x', ('192.0.2.2', 5000))
+    os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    s.close()
+    p = subprocess.run([env.ip, '-n', env.na, '-s', '-j', 'xfrm', 'state', 'list'],
+                       capture_output=True, text=True)
+    try:
+        e = json.loads(p.stdout)[0]['espx']['eesp']
+        rows = e.get('per_sub_sa', [])
+        ok = (e['sub_sas'] == 2 and e['window'] == 128 and len(rows) == 2 and
+              sum(r['out_packets'] for r in rows) == 2)
+    except (ValueError, KeyError, IndexError, TypeError) as x:
+        ok, e = False, '%r: %s' % (x, p.stdout[:400])
+    point(ok, 'ip -s -j: eesp object with one row per Sub SA, 2 packets sent', e)
+    rc, out = env.run(env.na, 'xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi '
+                      '0x4002 mode transport aead \'rfc4106(gcm(aes))\' %s 128 '
+                      'eesp sub-sas 0' % root, check=False)
+    point(rc != 0 and 'sub-sas' in out, 'ip: eesp sub-sas 0 refused by ip', out)
+    env.run(env.na, 'xfrm state flush\nxfrm policy flush')
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--a', required=True)
+    ap.add_argument('--b', required=True)
+    ap.add_argument('--ip', default='ip')
+    ap.add_argument('--only', default='refuse,seal,deliver,variants,traffic,ip')
+    a = ap.parse_args()
+    env = Env(a)
+    for part in a.only.split(','):
+        t0 = time.time()
+        try:
+            globals()['part_' + part](env)
+        except Exception as e:      # a broken part is a failed point, not a crash
+            import traceback
+            point(False, 'part %s ran to its end' % part, traceback.format_exc())
+            del e
+        print('# part %s: %.1f s' % (part, time.time() - t0), flush=True)
+    return 1 if FAILS else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
