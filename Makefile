@@ -105,6 +105,11 @@ unit:
 fuzz:
 	$(MAKE) -C selftests/fuzz run
 
+## make fuzz-long [FUZZ_RUNS=N] [T=fuzz_x]  10 M executions per codec fuzzer, seeded from the spec vectors
+.PHONY: fuzz-long
+fuzz-long:
+	$(MAKE) -C selftests/fuzz long $(if $(T),FUZZ_TARGETS="$(T)")
+
 ## make fuzz-vm [KVER=...] [T=...]  long receive/netlink fuzzing and churn in the VM (not a test of make check)
 .PHONY: fuzz-vm
 fuzz-vm:

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include "codec/esp_codec.c"
 #include "ktap.h"
+#include "esp_vectors.h"
 
 #define PLAN 39
 
@@ -36,10 +37,6 @@ static const u8 udp_ping_beet[] = {	/* beet.md §6, inner addresses */
 
 static void test_padding(void)
 {
-	static const u8 want_a[] = {
-		0x04, 0xd2, 0x16, 0x2e, 0x00, 0x0c, 0x82, 0x01,
-		0x70, 0x69, 0x6e, 0x67, 0x01, 0x02, 0x02, 0x11,
-	};
 	static const u8 want_beet_a[] = {
 		0x04, 0xd2, 0x16, 0x2e, 0x00, 0x0c, 0xf2, 0x02,
 		0x70, 0x69, 0x6e, 0x67, 0x01, 0x02, 0x02, 0x11,
@@ -50,7 +47,7 @@ static void test_padding(void)
 	int i;
 
 	n = plaintext(buf, udp_ping, sizeof(udp_ping), 0, 4, 17);
-	ok(n == sizeof(want_a) && same(buf, want_a, n),
+	ok(n == sizeof(esp_pt_a) && same(buf, esp_pt_a, n),
 	   "esp-baseline §9 plaintext: UDP ping, GCM (blksize 4)");
 
 	n = plaintext(buf, udp_ping_beet, sizeof(udp_ping_beet), 0, 4, 17);
@@ -123,17 +120,6 @@ static void test_beetph(void)
 	static const u8 opt8[] = {
 		0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00,
 	};
-	static const u8 want_b[] = {	/* beet.md §6 B */
-		0x11, 0x00, 0x00, 0x00, 0x94, 0x04, 0x00, 0x00,
-		0x04, 0xd2, 0x16, 0x2e, 0x00, 0x0c, 0xf2, 0x02,
-		0x70, 0x69, 0x6e, 0x67, 0x01, 0x02, 0x02, 0x5e,
-	};
-	static const u8 want_c[] = {	/* beet.md §6 C */
-		0x11, 0x01, 0x04, 0x00, 0x01, 0x01, 0x01, 0x01,
-		0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00,
-		0x04, 0xd2, 0x16, 0x2e, 0x00, 0x0c, 0xf2, 0x02,
-		0x70, 0x69, 0x6e, 0x67, 0x01, 0x02, 0x02, 0x5e,
-	};
 	u8 opts[40], pay[128], buf[256];
 	struct espx_beetph ph;
 	int len, n;
@@ -145,11 +131,11 @@ static void test_beetph(void)
 	memcpy(pay + len, udp_ping_beet, sizeof(udp_ping_beet));
 	n = (int)plaintext(buf, pay, len + sizeof(udp_ping_beet), 0, 4,
 			   ESPX_IPPROTO_BEETPH);
-	ok(n == sizeof(want_b) && same(buf, want_b, n),
+	ok(n == sizeof(beet_pt_b) && same(buf, beet_pt_b, n),
 	   "beet §6 B plaintext byte for byte");
-	ok(!espx_beetph_parse(want_b, 20, &ph) && ph.nexthdr == 17 &&
+	ok(!espx_beetph_parse(beet_pt_b, 20, &ph) && ph.nexthdr == 17 &&
 	   ph.hdrlen == 0 && ph.padlen == 0 && ph.phlen == 4 &&
-	   ph.optlen == 4 && same(want_b + ph.phlen, opt_ra, 4),
+	   ph.optlen == 4 && same(beet_pt_b + ph.phlen, opt_ra, 4),
 	   "B: parse: NH 17, phlen 4, options 94 04 00 00");
 
 	len = espx_beetph_build(pay, sizeof(pay), 17, opt8, sizeof(opt8));
@@ -157,11 +143,11 @@ static void test_beetph(void)
 	memcpy(pay + len, udp_ping_beet, sizeof(udp_ping_beet));
 	n = (int)plaintext(buf, pay, len + sizeof(udp_ping_beet), 0, 4,
 			   ESPX_IPPROTO_BEETPH);
-	ok(n == sizeof(want_c) && same(buf, want_c, n),
+	ok(n == sizeof(beet_pt_c) && same(buf, beet_pt_c, n),
 	   "beet §6 C plaintext byte for byte");
-	ok(!espx_beetph_parse(want_c, 28, &ph) && ph.nexthdr == 17 &&
+	ok(!espx_beetph_parse(beet_pt_c, 28, &ph) && ph.nexthdr == 17 &&
 	   ph.hdrlen == 1 && ph.padlen == 4 && ph.phlen == 8 &&
-	   ph.optlen == 8 && same(want_c + ph.phlen, opt8, 8),
+	   ph.optlen == 8 && same(beet_pt_c + ph.phlen, opt8, 8),
 	   "C: parse: phlen 8, optlen 8");
 
 	memset(opts, 0x01, sizeof(opts));
@@ -207,9 +193,9 @@ static void test_beetph(void)
 	memcpy(h, "\x11\x00\x04\x00", 4);
 	ok(espx_beetph_parse(h, 7, &ph) == ESPX_CODEC_ETRUNC,
 	   "reject: pad past the end");
-	ok(espx_beetph_parse(want_b, 7, &ph) == ESPX_CODEC_ETRUNC,
+	ok(espx_beetph_parse(beet_pt_b, 7, &ph) == ESPX_CODEC_ETRUNC,
 	   "reject: options past the end");
-	ok(espx_beetph_parse(want_b, 8, &ph) == ESPX_CODEC_ETRUNC,
+	ok(espx_beetph_parse(beet_pt_b, 8, &ph) == ESPX_CODEC_ETRUNC,
 	   "reject: no transport payload after the options");
 	memcpy(h, "\x11\x00\x04\xff", 4);
 	ok(espx_beetph_parse(h, 9, &ph) == 0 && ph.optlen == 0 &&
