@@ -41,7 +41,7 @@ where python3-cryptography is a dependency of python3-scapy).
            echo exchange with every DST at once; "ok|fail DST icmp n/N udp 0|1"
   eesp-vectors [--ktap]  eesp.md section 11 octet for octet both ways and every
            receiver variant of 11.6 (espx_eesp.py; exit 1 on mismatch)
-  nonce-check PCAP... --sa spi=..,key=..,kind=wesp|diet[,iiv=1]  every frame
+  nonce-check PCAP... --sa spi=..,key=..,kind=wesp|ctr|diet[,iiv=1]  every frame
            of those SAs authenticates, no (key, nonce) pair twice
   udp-ping --port P [--timeout S] DST...  one datagram per DST, waits for its
            echo; prints "ok DST" / "fail DST"
@@ -2756,7 +2756,7 @@ def cmd_traffic(a):
 
 
 def _nonce_sa(text):
-    """spi=0x..,key=0x..,kind=wesp|diet[,iiv=1][,alg=gcm|chacha][,icv=N]"""
+    """spi=0x..,key=0x..,kind=wesp|ctr|diet[,iiv=1][,alg=gcm|chacha][,icv=N]"""
     d = dict(kv.split('=', 1) for kv in text.split(','))
     return {'spi': int(d['spi'], 0), 'blob': bytes.fromhex(d['key'][2:]),
             'kind': d.get('kind', 'wesp'), 'iiv': d.get('iiv') == '1',
@@ -2787,7 +2787,12 @@ def cmd_nonce_check(a):
             if not sa:
                 continue
             key, salt = sa['blob'][:-4], sa['blob'][-4:]
-            if o['proto'] == IPPROTO_WESP:
+            if o['proto'] == IPPROTO_WESP and sa['kind'] == 'ctr':
+                # counter SA: IV be16(id) | be48(seq), seq's high half in the AAD
+                seq = ctr_fields(data)[3]
+                f, pt = wesp_open(sa['alg'], sa['blob'], sa['icv'], data, seq >> 32)
+                iv = f['iv']
+            elif o['proto'] == IPPROTO_WESP:
                 f, pt = wesp_open(sa['alg'], sa['blob'], sa['icv'], data)
                 iv = f['iv']
             else:
@@ -2957,7 +2962,7 @@ def main():
     c = sub.add_parser('nonce-check')
     c.add_argument('pcap', nargs='+')
     c.add_argument('--sa', action='append', required=True,
-                   help='spi=0x..,key=0x..,kind=wesp|diet[,iiv=1][,alg=gcm|chacha][,icv=N]')
+                   help='spi=0x..,key=0x..,kind=wesp|ctr|diet[,iiv=1][,alg=gcm|chacha][,icv=N]')
     sub.add_parser('diet-vectors')
     c = sub.add_parser('eesp-vectors')
     c.add_argument('--ktap', action='store_true', help='KTAP output (host unit tests)')

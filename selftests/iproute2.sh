@@ -90,7 +90,10 @@ check "flush removes every config" bash -c \
 # Sequence counters (multi-counters.md): the keywords, what list shows before any traffic,
 # and the SAs ip or the kernel refuses, each leaving nothing in the kernel's table.
 CSA=(src 10.0.0.1 dst 10.0.0.20 proto esp spi 0x1020)
-CREQ=("${AEAD[@]}" replay-window 0 extra-flag oseq-may-wrap)
+# a key of their own: espx refuses counters under a key that numbered its
+# packets with one SN before (the WESPv2 SAs above used K)
+CAEAD=(aead 'rfc4106(gcm(aes))' 0x2122232425262728292a2b2c2d2e2f3031323334 128)
+CREQ=("${CAEAD[@]}" replay-window 0 extra-flag oseq-may-wrap)
 # refused RC OUT PATTERN: the command failed and said PATTERN.
 refused() { [ "$1" -ne 0 ] || echo "exit status 0: $2"; [ "$1" -ne 0 ] && has_all "$2" "$3"; }
 # entries_become N: the kernel's table has N entries (SA destruction is deferred).
@@ -168,7 +171,7 @@ else
 	ktap_fail "counter-start refused without test_knobs=1 (espx loaded with test_knobs=$(cat $knobs))"
 fi
 check "... no pending config left" test "$(nentries)" = 0
-out=$("$IP" -n "$ns" xfrm state add "${CSA[@]}" "${AEAD[@]}" replay-window 0 wesp seq-counters 4 2>&1)
+out=$("$IP" -n "$ns" xfrm state add "${CSA[@]}" "${CAEAD[@]}" replay-window 0 wesp seq-counters 4 2>&1)
 check "counter SA without oseq-may-wrap refused with espx's message" refused $? "$out" \
 	'oseq-may-wrap'
 check "... and leaves no config" entries_become 0

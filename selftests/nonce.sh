@@ -17,7 +17,9 @@
 #      appears twice; traffic works after each step;
 #   4. a counter SA whose counters are exhausted expires, and so does the
 #      state that shares its counters (same SPI and key elsewhere);
-#   5. nothing left after a flush.
+#   5. a counter SA deleted and created again with the same key continues
+#      its counters after the last sequence number sent under the key;
+#   6. nothing left after a flush.
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_xfrm.sh"
@@ -54,7 +56,7 @@ knobs 1 || ktap_info "cannot load espx with test_knobs=1"
 xt_dmesg_mark
 objects() { cat "$OBJ" 2>/dev/null || echo unknown; }
 BASE=$(objects)
-PLAN=22
+PLAN=23
 ktap_plan $PLAN
 ktap_info "kernel $(uname -r), $(nproc) CPUs"
 
@@ -244,7 +246,8 @@ fi
 # key at another address (its twin: it shares the counters). Three packets
 # on the first use the counter up; the twin then finds it exhausted and must
 # expire too instead of dropping every packet forever.
-KC=0x$(printf '%02x' $(seq 200 219) | tr -d '\n')
+# (keys 0x3c.. to 0xdb.. are the pairs': a key numbers one way only)
+KC=0x$(printf '%02x' $(seq 220 239) | tr -d '\n')
 S=$(((1 << 48) - 3))
 exhaust() {
 	local ns=$NS_A i
@@ -274,6 +277,49 @@ exhaust() {
 	return 1
 }
 check "exhausted counters: the SA and its twin sharing them both hard-expire" exhaust
+
+# ------------------------------ counter SA deleted and re-added, same key --
+# A counter SA (2 counters) with a fixed key sends, is deleted and created
+# again with the same key (ip xfrm state delete + add, a key manager's
+# delete/re-add) and sends again: its counters must not restart under the
+# key. The sender is pinned to CPU 0, so both rounds use counter 0.
+KR=0x$(printf '%02x' $(seq 20 39) | tr -d '\n')
+ctr_sa() {
+	"$IP" -n "$NS_A" xfrm state add src 10.91.0.1 dst 10.91.0.2 proto esp spi 0x3002 \
+		mode transport $GCM $KR 128 replay-window 0 extra-flag oseq-may-wrap \
+		sel src 10.91.0.1 dst 10.91.0.2 proto udp wesp seq-counters 2
+}
+ctr_send() {
+	local i
+	for i in 1 2 3 4 5; do
+		ip netns exec "$NS_A" taskset -c 0 $XT_PKT udp-ping --port 9 --timeout 0.1 \
+			--tries 1 10.91.0.2 >/dev/null
+	done
+}
+ctr_readd() {
+	local out n
+	ip -n "$NS_A" addr add 10.91.0.1/24 dev veth0 &&
+		ip -n "$NS_A" neigh replace 10.91.0.2 lladdr $XT_MAC_B dev veth0 nud permanent &&
+		ip -n "$NS_A" xfrm policy add src 10.91.0.1 dst 10.91.0.2 proto udp dir out \
+			tmpl src 10.91.0.1 dst 10.91.0.2 proto esp mode transport || return 1
+	ctr_sa || return 1
+	xt_tcpdump "$NS_A" capctr "$XT_TMP/ctr.pcap" 0 ip proto 141 || return 1
+	n=$XT_LASTPID
+	ctr_send
+	ip -n "$NS_A" xfrm state delete src 10.91.0.1 dst 10.91.0.2 proto esp spi 0x3002 &&
+		ctr_sa || { xt_stop "$n"; return 1; }
+	ctr_send
+	sleep 0.5
+	xt_stop "$n"
+	out=$($XT_PKT nonce-check "$XT_TMP/ctr.pcap" --sa "spi=0x3002,key=$KR,kind=ctr" 2>&1)
+	if [ $? = 0 ] && [[ $out =~ frames=([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -ge 10 ] &&
+		grep -q '^nonces=[0-9]* repeats=0$' <<<"$out"; then
+		return 0
+	fi
+	tr '\n' ' ' <<<"$out" | cut -c1-400
+	return 1
+}
+check "counter SA deleted and re-added with the same key: no (key, nonce) twice" ctr_readd
 
 # ---------------------------------------------------------------- leaks --
 for ns in "$NS_A" "$NS_B"; do

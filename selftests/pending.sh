@@ -125,7 +125,10 @@ fi
 # --------------------------------------------------- live twin, same key --
 # counter SA 10.0.0.5/0x200 with 2 counters; a state with the same SPI and
 # key at 10.0.0.6 is its twin: a pending config with 4 counters is refused,
-# one with 2 binds and shares the twin's counters
+# one with 2 binds and shares the twin's counters. A key of their own: the
+# WESPv2 SAs above numbered their packets with one SN under K, and espx
+# refuses counters under such a key.
+K=0x2122232425262728292a2b2c2d2e2f3031323334
 twin_refused() {
 	local out
 	g set --daddr 10.0.0.5 --spi 0x200 --wesp 0 --counters 2 >/dev/null &&

@@ -23,7 +23,9 @@
  * The counters belong to the SA's key, not to one xfrm_state: a state built
  * for the id of a live counter SA (UPDSA, MIGRATE) shares the live one's
  * counters (sa.c), so a migrated SA continues its sequences instead of
- * restarting them under the same key.
+ * restarting them under the same key. So does any other state of the key
+ * while one is bound, and a set made for a key that had one before starts
+ * above the highest seq that one sent (seq.h: the key's keyseq).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -83,17 +85,32 @@ struct espx_ctrs {
 	refcount_t ref;
 	u16 n;
 	u32 window;
-	u64 start;
+	u64 start;			/* receive windows start here */
+	u64 tx_start;			/* counters send from after this */
 	atomic_t windows;		/* rx windows allocated */
 	struct mem_cgroup *memcg;	/* the creator's, charged for rx; or NULL */
 	struct espx_ctr_send *tx;		/* [n] */
 	struct espx_ctr_recv __rcu **rx;	/* [n], each NULL until used */
 };
 
-/* sa.c, under the lock that makes the SA visible: a state that shares the
+/**
+ * espx_ctrs_alloc - a new counter set for a key
+ * @cfg: the SA's config
+ * @floor: the highest seq sent before under the key (its keyseq's last)
+ *
+ * sa.c, under the lock that makes the SA visible: a state that shares the
  * key of a live one must never see it without its counters.
+ *
+ * Every counter sends from max(ctr_start, @floor) + 1 on, so no (id, seq)
+ * sent under the key before comes again. The receive windows start at
+ * ctr_start whatever @floor: they follow the peer's counters, not ours (a
+ * re-added inbound SA gets what its peer sends; @floor only differs when
+ * this host sent under the same key, and then the peer's counters are none
+ * of its business).
+ *
+ * Return: the set, or NULL without memory.
  */
-struct espx_ctrs *espx_ctrs_alloc(const struct espx_cfg *cfg)
+struct espx_ctrs *espx_ctrs_alloc(const struct espx_cfg *cfg, u64 floor)
 {
 	/* EESP: one counter per Sub SA, SNs from 1 (eesp.md §6) */
 	u16 n = cfg->eesp ? max_t(u16, cfg->ecfg.subsas, 1) : cfg->counters;
@@ -119,9 +136,33 @@ struct espx_ctrs *espx_ctrs_alloc(const struct espx_cfg *cfg)
 	c->n = n;
 	c->window = cfg->eesp ? cfg->ecfg.window : cfg->ctr_window;
 	c->start = cfg->eesp ? 0 : cfg->ctr_start;
+	c->tx_start = max(c->start, floor);
 	for (i = 0; i < c->n; i++)
-		atomic64_set(&c->tx[i].seq, c->start);
+		atomic64_set(&c->tx[i].seq, c->tx_start);
 	return c;
+}
+
+/* A set @cfg's SA can share: same counters, window and start. */
+bool espx_ctrs_fit(const struct espx_ctrs *c, const struct espx_cfg *cfg)
+{
+	if (cfg->eesp)
+		return c->n == max_t(u16, cfg->ecfg.subsas, 1) &&
+		       c->window == cfg->ecfg.window && c->start == 0;
+	return c->n == cfg->counters && c->window == cfg->ctr_window &&
+	       c->start == cfg->ctr_start;
+}
+
+/* The highest seq any counter of @c sent (or its start). Exact once no
+ * packet can take a seq any more (sa.c: at unbind).
+ */
+u64 espx_ctrs_tx_max(const struct espx_ctrs *c)
+{
+	u64 m = c->tx_start;
+	unsigned int i;
+
+	for (i = 0; i < c->n; i++)
+		m = max_t(u64, m, atomic64_read(&c->tx[i].seq));
+	return m;
 }
 
 struct espx_ctrs *espx_ctrs_get(struct espx_ctrs *c)
@@ -408,8 +449,9 @@ void espx_ctr_read(const struct espx_sa *sa, u16 id, struct espx_ctr_info *out)
 	memset(out, 0, sizeof(*out));
 	out->id = id;
 	out->out_seq = atomic64_read(&c->tx[id].seq);
-	out->out_packets = sa->kind == ESPX_KIND_EESP ? out->out_seq :
-			   min(out->out_seq, ESPX_CTR_SEQ_MAX) - c->start;
+	out->out_packets = sa->kind == ESPX_KIND_EESP ?
+			   out->out_seq - c->tx_start :
+			   min(out->out_seq, ESPX_CTR_SEQ_MAX) - c->tx_start;
 	out->out_bytes = atomic64_read(&c->tx[id].bytes);
 	rcu_read_lock();
 	r = rcu_dereference(c->rx[id]);

@@ -25,7 +25,9 @@ struct espx_ctr_info {
 };
 
 bool espx_ctr_test_knobs(void);
-struct espx_ctrs *espx_ctrs_alloc(const struct espx_cfg *cfg);
+struct espx_ctrs *espx_ctrs_alloc(const struct espx_cfg *cfg, u64 floor);
+bool espx_ctrs_fit(const struct espx_ctrs *c, const struct espx_cfg *cfg);
+u64 espx_ctrs_tx_max(const struct espx_ctrs *c);
 struct espx_ctrs *espx_ctrs_get(struct espx_ctrs *c);
 void espx_ctrs_put(struct espx_ctrs *c);
 int espx_ctr_init_state(struct xfrm_state *x, struct espx_sa *sa,

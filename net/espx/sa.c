@@ -38,7 +38,9 @@
  *     that a refusal names the rule, or a fallback makes it plain;
  *  5. none: a plain ESP SA.
  * Nonce SAs without counters share their SN by key alone (seq.c), through
- * the namespace's keyseq table. The twin and rule 3 look at one bucket, so
+ * the namespace's keyseq table; counter SAs share their counter set by key
+ * there, and a new set starts above what the key's last set sent. The twin
+ * and rule 3 look at one bucket, so
  * creating a plain SA stays cheap. Counters and keyseq are set under the
  * lock, before the entry is visible to another bind.
  *
@@ -439,41 +441,101 @@ static bool espx_cfg_equal(const struct espx_cfg *a, const struct espx_cfg *b)
 	       (!a->eesp || !memcmp(&a->ecfg, &b->ecfg, sizeof(a->ecfg)));
 }
 
-/* A config whose SA builds its nonce from one SN (seq.h). */
+/* A config whose SA's key needs a keyseq (seq.h): one SN, counters, EESP. */
 static bool espx_cfg_keyseq(const struct espx_cfg *cfg)
 {
-	return (cfg->wesp || cfg->diet) && !cfg->counters;
+	return cfg->wesp || cfg->diet || cfg->eesp;
+}
+
+/* Caller holds espx_sa_mutex: the counters of @sa, bound to keyseq @k (or
+ * NULL: no AEAD key). Every state of a key shares one counter set while
+ * one is bound (a live twin's, or a deleted state's that the xfrm GC has
+ * not destroyed yet and that may still send); a new set starts above every
+ * seq a set gone from the key sent.
+ */
+static int espx_sa_bind_ctrs(struct espx_sa *sa, const struct espx_sa *twin,
+			     struct espx_keyseq *k,
+			     struct netlink_ext_ack *extack)
+{
+	struct espx_ctrs *c = k ? k->ctrs : NULL;
+
+	if (!c && twin)
+		c = twin->ctrs;
+	if (c && !espx_ctrs_fit(c, &sa->cfg)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "another SA with this key has other counter settings: use a fresh key");
+		return -EEXIST;
+	}
+	sa->ctrs = c ? espx_ctrs_get(c) :
+		       espx_ctrs_alloc(&sa->cfg, k ? atomic64_read(&k->last) : 0);
+	if (!sa->ctrs) {
+		NL_SET_ERR_MSG_MOD(extack, "no memory for the sequence counters");
+		return -ENOMEM;
+	}
+	if (k)
+		k->ctrs = sa->ctrs;
+	return 0;
 }
 
 /* Caller holds espx_sa_mutex: the sequences of @sa (its config decided),
- * shared with @twin, a live SA with the same SPI and key, if any. Set before
- * the entry becomes visible, so a concurrent bind never sees a half-built one.
+ * shared with @twin, a live SA with the same SPI and key, if any, and with
+ * every state of the key through its keyseq. Set before the entry becomes
+ * visible, so a concurrent bind never sees a half-built one.
  */
 static int espx_sa_bind_seq(struct espx_net *en, struct espx_sa *sa,
 			    const struct espx_sa *twin,
 			    const struct xfrm_state *x,
 			    struct netlink_ext_ack *extack)
 {
+	struct espx_keyseq *k = NULL;
+	u8 numbering;
+	int err;
+
 	if (!sa->has_cfg)
 		return 0;
-	/* EESP Sub SAs are counters with their own keys (eesp.c) */
-	if (sa->cfg.counters || sa->cfg.eesp)
-		sa->ctrs = twin ? espx_ctrs_get(twin->ctrs) :
-				  espx_ctrs_alloc(&sa->cfg);
-	if ((sa->cfg.counters || sa->cfg.eesp) && !sa->ctrs) {
-		NL_SET_ERR_MSG_MOD(extack, "no memory for the sequence counters");
-		return -ENOMEM;
-	}
+	/* EESP Sub SAs are counters with their own keys (eesp.c); their IVs
+	 * are be64(SN), so they must not share a key with one-SN SAs either
+	 */
+	numbering = sa->cfg.eesp ? ESPX_KEYSEQ_EESP :
+		    sa->cfg.counters ? ESPX_KEYSEQ_CTRS : ESPX_KEYSEQ_SN;
 	if (espx_cfg_keyseq(&sa->cfg) && x->aead) {
-		sa->keyseq = espx_keyseq_get(&en->seqs, x);
-		if (!sa->keyseq) {
-			espx_ctrs_put(sa->ctrs);
-			sa->ctrs = NULL;
+		k = espx_keyseq_get(&en->seqs, x);
+		if (!k) {
 			NL_SET_ERR_MSG_MOD(extack, "no memory for the SA's sequence");
 			return -ENOMEM;
 		}
+		/* be64(SN) and be16(id) | be48(seq) IVs may collide */
+		if (k->numbering != ESPX_KEYSEQ_UNSET &&
+		    k->numbering != numbering) {
+			espx_keyseq_put(k);
+			NL_SET_ERR_MSG_MOD(extack,
+					   "this key numbered its packets differently before (counters, EESP or one SN): use a fresh key");
+			return -EINVAL;
+		}
 	}
+	if (sa->cfg.counters || sa->cfg.eesp) {
+		err = espx_sa_bind_ctrs(sa, twin, k, extack);
+		if (err) {
+			espx_keyseq_put(k);
+			return err;
+		}
+	}
+	if (k)
+		k->numbering = numbering;
+	sa->keyseq = k;
 	return 0;
+}
+
+/* Caller holds espx_sa_mutex, no packet of @sa can take a sequence number
+ * any more: its key's keyseq goes, remembering the highest seq its counters
+ * sent (a twin still sending raises it again when it goes).
+ */
+static void espx_sa_put_seq(struct espx_sa *sa)
+{
+	if (sa->keyseq && sa->ctrs)
+		espx_keyseq_raise(sa->keyseq, espx_ctrs_tx_max(sa->ctrs));
+	espx_keyseq_put(sa->keyseq);
+	sa->keyseq = NULL;
 }
 
 struct espx_sa *espx_sa_bind(struct xfrm_state *x,
@@ -556,9 +618,8 @@ struct espx_sa *espx_sa_bind(struct xfrm_state *x,
 	if (err) {
 		NL_SET_ERR_MSG_MOD(extack, "cannot index SA state");
 		sa->stats = NULL;
-		espx_keyseq_put(sa->keyseq);
+		espx_sa_put_seq(sa);
 		espx_ctrs_put(sa->ctrs);
-		sa->keyseq = NULL;
 		sa->ctrs = NULL;
 		goto err_undo;
 	}
@@ -602,8 +663,7 @@ void espx_sa_unbind(struct xfrm_state *x)
 			espx_sa_gen_bump(espx_net(xs_net(x)));
 		}
 		/* no packet of x can take an SN any more */
-		espx_keyseq_put(sa->keyseq);
-		sa->keyseq = NULL;
+		espx_sa_put_seq(sa);
 	}
 	mutex_unlock(&espx_sa_mutex);
 	if (sa)

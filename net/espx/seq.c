@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* espx per-key sequence numbers of nonce SAs (see seq.h), and the expiry
- * of a state whose sequence space is used up.
+/* espx per-key sequence numbers of nonce SAs and the per-key memory of
+ * counter SAs (see seq.h), and the expiry of a state whose sequence space is
+ * used up.
  *
  * How long a key is remembered. A keyseq lives while any state of its
  * namespace uses the key. After that it is a tombstone: 24 octets of
@@ -8,7 +9,8 @@
  * the namespace, up to ESPX_SEQ_TOMBS_MAX per namespace; past that the
  * oldest is forgotten (logged). A state built again with a remembered key
  * (GETAE, DELSA, NEWSA with the old oseq; ip xfrm state deleteall and add
- * with a fixed key) continues after the last SN sent; XFRM_MSG_NEWAE that
+ * with a fixed key) continues after the last SN sent, a counter SA's
+ * counters all start above the highest seq sent; XFRM_MSG_NEWAE that
  * sets oseq back cannot move the keyseq back at all. What espx cannot know
  * is what happened before it was loaded or in another boot: a nonce SA must
  * get a fresh key from its key manager (IKE), never a static key reused
@@ -78,7 +80,7 @@ static void espx_keyseq_bury(struct espx_keyseq *k)
 	list_del(&old->tomb);
 	hash_del(&old->node);
 	t->ntombs--;
-	pr_notice_ratelimited("more than %u deleted nonce SA keys in a namespace: the oldest is forgotten\n",
+	pr_notice_ratelimited("more than %u deleted nonce or counter SA keys in a namespace: the oldest is forgotten\n",
 			      ESPX_SEQ_TOMBS_MAX);
 	kfree(old);
 }
@@ -145,8 +147,26 @@ struct espx_keyseq *espx_keyseq_get(struct espx_seq_table *t,
  */
 void espx_keyseq_put(struct espx_keyseq *k)
 {
-	if (k && !--k->users)
+	if (k && !--k->users) {
+		k->ctrs = NULL;		/* its last state went */
+		/* nothing was sent under the key (SNs and seqs start at 1):
+		 * no IV to collide with, a refused SA leaves no numbering
+		 */
+		if (!atomic64_read(&k->last))
+			k->numbering = ESPX_KEYSEQ_UNSET;
 		espx_keyseq_bury(k);
+	}
+}
+
+/* Raise k->last to at least @seq (counter SAs, at unbind). */
+void espx_keyseq_raise(struct espx_keyseq *k, u64 seq)
+{
+	s64 last = atomic64_read(&k->last);
+
+	do {
+		if ((u64)last >= seq)
+			return;
+	} while (!atomic64_try_cmpxchg(&k->last, &last, seq));
 }
 
 /* Mirror the core's lifetime handling (xfrm_state_check_expire()): a soft

@@ -15,6 +15,14 @@
  * one nonce. When the last state with a key goes, its keyseq stays in the
  * namespace as a tombstone remembering the last SN, so a state built later
  * with the same key continues after it (see seq.c for how long).
+ *
+ * Counter SAs (several sequence counters, IV = be16(id) | be48(seq)) take
+ * no SN from here, but their key has a keyseq too: all states of the key
+ * share one counter set (keyseq->ctrs), and when the last goes, last keeps
+ * the highest seq any of its counters sent, so that a counter set made
+ * later for the key starts every counter above it. A key numbers its
+ * packets one way for as long as it is remembered: a state numbering them
+ * the other way is refused, the two IV formats could collide.
  */
 #ifndef _NET_ESPX_SEQ_H
 #define _NET_ESPX_SEQ_H
@@ -24,6 +32,7 @@
 #include <linux/list.h>
 #include <net/xfrm.h>
 
+struct espx_ctrs;
 struct espx_sa;
 
 /* Tombstones one namespace keeps; the oldest is forgotten first. */
@@ -35,13 +44,31 @@ struct espx_seq_table {
 	unsigned int ntombs;
 };
 
+/* How the states of a key number their packets; fixed by the first one. */
+enum espx_keyseq_numbering {
+	ESPX_KEYSEQ_UNSET,
+	ESPX_KEYSEQ_SN,		/* one SN: IV = be64(SN) */
+	ESPX_KEYSEQ_CTRS,	/* counters: IV = be16(id) | be48(seq) */
+	ESPX_KEYSEQ_EESP,	/* EESP Sub SAs: IV = be64(SN) per Sub SA */
+};
+
 struct espx_keyseq {
 	struct hlist_node node;		/* in table->byfp */
 	struct list_head tomb;		/* in table->tombs while users == 0 */
 	struct espx_seq_table *table;	/* NULL once the netns is gone */
 	u64 fp;				/* espx_key_fp() of the key */
 	unsigned int users;		/* bound states, under espx_sa_mutex */
-	atomic64_t last ____cacheline_aligned_in_smp;	/* last SN sent */
+	u8 numbering;			/* enum espx_keyseq_numbering */
+	/* ESPX_KEYSEQ_CTRS/_EESP: the counter set every bound state of the key
+	 * shares (counters.c), NULL when none is bound; no reference of its
+	 * own, under espx_sa_mutex
+	 */
+	struct espx_ctrs *ctrs;
+	/* one SN: the last SN sent; counters, EESP Sub SAs: the highest seq
+	 * any counter of
+	 * a counter set gone from the key sent (raised at unbind, sa.c)
+	 */
+	atomic64_t last ____cacheline_aligned_in_smp;
 };
 
 /* All under espx_sa_mutex (sa.c), like the rest of the SA tables. */
@@ -50,6 +77,7 @@ void espx_seq_table_exit(struct espx_seq_table *t);
 struct espx_keyseq *espx_keyseq_get(struct espx_seq_table *t,
 				    const struct xfrm_state *x);
 void espx_keyseq_put(struct espx_keyseq *k);
+void espx_keyseq_raise(struct espx_keyseq *k, u64 seq);
 void espx_seq_init(void);
 
 /* Mark a state soft or hard expired once (the core's lifetime handling);
