@@ -468,12 +468,6 @@ def part_variants(env):
         (src, dst), spi, eesp, line = bases[base]
         pkt = pkts.get(vid) or crafted[vid]
         env.run(env.nb, 'xfrm state flush')
-        # the flushed state keeps its key's Sub SA set (windows included)
-        # until the xfrm GC destroys it; a variant wants fresh windows
-        for _ in range(100):
-            if not any(k.startswith('0x%x:' % spi) for k in env.gb.stats()):
-                break
-            time.sleep(0.05)
         if eesp is not None:
             err, msg = env.gb.set(dst, spi, eesp)
             if err:
