@@ -441,10 +441,10 @@ static bool espx_cfg_equal(const struct espx_cfg *a, const struct espx_cfg *b)
 	       (!a->eesp || !memcmp(&a->ecfg, &b->ecfg, sizeof(a->ecfg)));
 }
 
-/* A config whose SA's key needs a keyseq (seq.h): one SN, counters, EESP. */
+/* A config whose SA's key needs a keyseq (seq.h): one SN or counters. */
 static bool espx_cfg_keyseq(const struct espx_cfg *cfg)
 {
-	return cfg->wesp || cfg->diet || cfg->eesp;
+	return cfg->wesp || cfg->diet;
 }
 
 /* Caller holds espx_sa_mutex: the counters of @sa, bound to keyseq @k (or
@@ -493,11 +493,7 @@ static int espx_sa_bind_seq(struct espx_net *en, struct espx_sa *sa,
 
 	if (!sa->has_cfg)
 		return 0;
-	/* EESP Sub SAs are counters with their own keys (eesp.c); their IVs
-	 * are be64(SN), so they must not share a key with one-SN SAs either
-	 */
-	numbering = sa->cfg.eesp ? ESPX_KEYSEQ_EESP :
-		    sa->cfg.counters ? ESPX_KEYSEQ_CTRS : ESPX_KEYSEQ_SN;
+	numbering = sa->cfg.counters ? ESPX_KEYSEQ_CTRS : ESPX_KEYSEQ_SN;
 	if (espx_cfg_keyseq(&sa->cfg) && x->aead) {
 		k = espx_keyseq_get(&en->seqs, x);
 		if (!k) {
@@ -509,11 +505,22 @@ static int espx_sa_bind_seq(struct espx_net *en, struct espx_sa *sa,
 		    k->numbering != numbering) {
 			espx_keyseq_put(k);
 			NL_SET_ERR_MSG_MOD(extack,
-					   "this key numbered its packets differently before (counters, EESP or one SN): use a fresh key");
+					   "this key numbered its packets differently before (counters vs one SN): use a fresh key");
 			return -EINVAL;
 		}
 	}
-	if (sa->cfg.counters || sa->cfg.eesp) {
+	/* EESP Sub SAs: counter sets of their own, shared with a live twin
+	 * only (no per-key memory yet: README "Limits")
+	 */
+	if (sa->cfg.eesp) {
+		sa->ctrs = twin ? espx_ctrs_get(twin->ctrs) :
+				  espx_ctrs_alloc(&sa->cfg, 0);
+		if (!sa->ctrs) {
+			NL_SET_ERR_MSG_MOD(extack, "no memory for the sequence counters");
+			return -ENOMEM;
+		}
+	}
+	if (sa->cfg.counters) {
 		err = espx_sa_bind_ctrs(sa, twin, k, extack);
 		if (err) {
 			espx_keyseq_put(k);

@@ -49,7 +49,6 @@ enum espx_keyseq_numbering {
 	ESPX_KEYSEQ_UNSET,
 	ESPX_KEYSEQ_SN,		/* one SN: IV = be64(SN) */
 	ESPX_KEYSEQ_CTRS,	/* counters: IV = be16(id) | be48(seq) */
-	ESPX_KEYSEQ_EESP,	/* EESP Sub SAs: IV = be64(SN) per Sub SA */
 };
 
 struct espx_keyseq {
@@ -59,7 +58,7 @@ struct espx_keyseq {
 	u64 fp;				/* espx_key_fp() of the key */
 	unsigned int users;		/* bound states, under espx_sa_mutex */
 	u8 numbering;			/* enum espx_keyseq_numbering */
-	/* ESPX_KEYSEQ_CTRS/_EESP: the counter set every bound state of the key
+	/* ESPX_KEYSEQ_CTRS: the counter set every bound state of the key
 	 * shares (counters.c), NULL when none is bound; no reference of its
 	 * own, under espx_sa_mutex
 	 */
