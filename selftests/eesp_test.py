@@ -29,6 +29,7 @@ import sys
 import time
 
 import espx_eesp as E
+from xfrm_nl import nla, nla_parse
 
 CLONE_NEWNET = 0x40000000
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 1, 4, 0x300
@@ -90,21 +91,6 @@ class NS:
     def __exit__(self, *a):
         libc.setns(self.own, CLONE_NEWNET)
         os.close(self.own)
-
-
-def nla(t, v):
-    return struct.pack('=HH', 4 + len(v), t) + v + b'\0' * (-len(v) % 4)
-
-
-def nla_parse(b):
-    d, off = {}, 0
-    while off + 4 <= len(b):
-        ln, t = struct.unpack_from('=HH', b, off)
-        if ln < 4:
-            break
-        d.setdefault(t & 0x3fff, b[off + 4:off + ln])
-        off += (ln + 3) & ~3
-    return d
 
 
 class Genl:
