@@ -184,13 +184,15 @@ for r in $(seq 1 "$ROUNDS"); do
 	{
 		echo "addr add 10.93.0.1/32 dev lo"
 		echo "addr add 10.93.0.2/32 dev lo"
-		k=0x$(printf '%02x' "$r")0102030405060708090a0b0c0d0e0f1011121314
+		# one key per SA: espx refuses a key that numbered its packets
+		# one way (one SN) for an SA numbering them another (counters)
 		for i in 1 2; do
 			[ $i = 1 ] && s=10.93.0.1 d=10.93.0.2 || s=10.93.0.2 d=10.93.0.1
-			echo "xfrm state add src $s dst $d proto esp spi 0x$((5000 + i)) reqid 1 mode transport aead rfc4106(gcm(aes)) ${k:0:42} 128 replay-window 32"
-			echo "xfrm state add src $s dst $d proto esp spi 0x$((5100 + i)) reqid 2 mode transport aead rfc4106(gcm(aes)) ${k:0:42} 128 replay-window 32 wesp crypt-offset 0"
-			echo "xfrm state add src $s dst $d proto esp spi 0x$((5200 + i)) reqid 3 mode transport aead rfc4106(gcm(aes)) ${k:0:42} 128 $(xt_ctr_opts 2)"
-			echo "xfrm state add src $s dst $d proto esp spi 0x$((5300 + i)) reqid 4 mode transport aead rfc4106(gcm(aes)) ${k:0:42} 128 replay-window 32 $DIET"
+			k() { printf '0x%02x%02x%02x0405060708090a0b0c0d0e0f1011121314' "$r" "$1" "$i"; }
+			echo "xfrm state add src $s dst $d proto esp spi 0x$((5000 + i)) reqid 1 mode transport aead rfc4106(gcm(aes)) $(k 1) 128 replay-window 32"
+			echo "xfrm state add src $s dst $d proto esp spi 0x$((5100 + i)) reqid 2 mode transport aead rfc4106(gcm(aes)) $(k 2) 128 replay-window 32 wesp crypt-offset 0"
+			echo "xfrm state add src $s dst $d proto esp spi 0x$((5200 + i)) reqid 3 mode transport aead rfc4106(gcm(aes)) $(k 3) 128 $(xt_ctr_opts 2)"
+			echo "xfrm state add src $s dst $d proto esp spi 0x$((5300 + i)) reqid 4 mode transport aead rfc4106(gcm(aes)) $(k 4) 128 replay-window 32 $DIET"
 			echo "xfrm policy add src $s/32 dst $d/32 dir out tmpl src $s dst $d proto esp reqid 1 mode transport"
 		done
 	} >"$XT_TMP/c.batch"
