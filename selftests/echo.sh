@@ -24,7 +24,11 @@
 #      both ways (the request and the reply bypass the SPD);
 #   8. asynchronous crypto (selftests/modules/espx_async.ko, as async.sh):
 #      the request consumed in espx's input completion, the reply sent from
-#      its output completion.
+#      its output completion;
+#   9. the unencrypted mode (section 4): tools/espx-echo plain in A against
+#      a responder in B written here (espx never answers SPI 7, it counts
+#      it): replies with their RTT, the request octet for octet as section
+#      8 has it, malformed replies rejected, timeouts, one-way.
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_xfrm.sh"
@@ -77,7 +81,7 @@ if [ $EXT = 1 ]; then
 fi
 
 NE2E=$(wc -w <<<"$E2E")
-ktap_plan $((1 + 2 * NE2E + 12 + 11 + 27 + 4 * EXT + 1 + 18))
+ktap_plan $((1 + 2 * NE2E + 12 + 11 + 27 + 4 * EXT + 1 + 18 + 7))
 ktap_info "kernel $(uname -r), patched ip: $EXT"
 
 if out=$($XT_PKT echo-vectors 2>&1); then
@@ -625,6 +629,122 @@ done
 # a truncated-to-MTU reply: a 1400-octet request answered on 0x4100's... the
 # pair; Data Length of the reply = what B sent (checked by echo-check above)
 ktap_info "receiver checklist: $(xt_since "$t") s"
+
+# ------------------------------------- unencrypted mode: espx-echo plain --
+# section 4: the user-space initiator (tools/espx-echo) on a raw ESP socket,
+# between addresses of A and B that no SA or policy covers, against a
+# responder written here (espx_pkt.py echo-responder in B), since espx never
+# answers SPI 7: it counts it (ns echo_plain) and the core drops it
+t=$(xt_now)
+PE=
+for f in "${ESPX_BIN:-}/espx-echo" "$XT_DIR/../build/selftests/espx-echo"; do
+	[ -x "$f" ] && { PE=$f; break; }
+done
+ip -n "$NS_A" addr add 192.0.2.1/24 dev veth0
+ip -n "$NS_B" addr add 192.0.2.2/24 dev veth0
+ip -n "$NS_A" addr add 2001:db8:e::1/64 dev veth0 nodad
+ip -n "$NS_B" addr add 2001:db8:e::2/64 dev veth0 nodad
+# plain FAM MODES ARGS...: a responder with MODES in B, espx-echo plain in A;
+# its output in POUT, rc in PRC, the requests B got in $XT_TMP/plain.req
+plain() {
+	local fam=$1 modes=$2 dst=192.0.2.2
+	shift 2
+	[ "$fam" = 6 ] && dst=2001:db8:e::2
+	: >"$XT_TMP/plain.req"
+	if [ "$modes" != none ]; then
+		xt_bg "$NS_B" presp $XT_PKT echo-responder --family "$fam" --modes "$modes" \
+			--log "$XT_TMP/plain.req" --timeout 60 || ktap_info "responder did not start"
+	fi
+	POUT=$(ip netns exec "$NS_A" timeout 60 "$PE" plain "$dst" "$@" 2>&1)
+	PRC=$?
+	[ "$modes" = none ] || xt_stop "$XT_LASTPID"
+}
+check_plain() {	# DESC RC REGEX...: PRC is RC and POUT matches every REGEX
+	local d=$1 rc=$2 re ok=1
+	shift 2
+	for re in "$@"; do
+		grep -qE "$re" <<<"$POUT" || ok=0
+	done
+	if [ "$PRC" = "$rc" ] && [ $ok = 1 ]; then
+		ktap_ok "$d"
+	else
+		ktap_fail "$d (rc $PRC)"
+		sed 's/^/#   /' <<<"$POUT"
+	fi
+}
+if [ -n "$PE" ]; then
+	plain 4 reply count 2 interval 100 ident 0x1234 pattern 70696e67 size 4
+	check_plain "espx-echo plain: 2 SPI 7 requests, 2 SPI 8 replies with their RTT" 0 \
+		"^reply from 192\.0\.2\.2 spi 0x00000008 ident 0x1234 seq 1 len 4 time [0-9.]+ ms$" \
+		"^reply from 192\.0\.2\.2 spi 0x00000008 ident 0x1234 seq 2 len 4 time [0-9.]+ ms$" \
+		'^2 sent, 2 received, 0% loss, rtt min/avg/max [0-9.]+/[0-9.]+/[0-9.]+ ms$'
+	# the first request as B received it (IP header on) is section 8's
+	# unencrypted request octet for octet (ID 0 and DF: unconnected raw
+	# socket with IP_PMTUDISC_DO); the second decodes as section 4 says
+	req=$(awk '{ print $3 }' "$XT_TMP/plain.req")
+	if python3 -c '
+import struct, sys
+r = [bytes.fromhex(x) for x in sys.argv[1].split()]
+assert len(r) == 2, r
+assert r[0] == bytes.fromhex(
+    "45000030000040004032b698c0000201c0000202"
+    "0000000700000000028000041234000100000008"
+    "70696e6701020290"), r[0].hex()
+spi, sn, st, fl, dl, ident, seq, rspi = struct.unpack("!IIBBHHHI", r[1][20:40])
+assert (spi, sn, st, fl, dl, ident, seq, rspi) == (7, 0, 2, 0x80, 4, 0x1234, 2, 8)
+assert r[1][40:] == b"ping\x01\x02\x02\x90", r[1].hex()
+' "$req"; then
+		ktap_ok "espx-echo plain: the request on the wire is section 8's, the second has seq 2"
+	else
+		ktap_fail "espx-echo plain: the request on the wire is section 8's, the second has seq 2"
+		sed 's/^/#   /' "$XT_TMP/plain.req"
+	fi
+	plain 6 reply count 1 size 1000
+	check_plain "espx-echo plain over IPv6: 1000 octets of Data come back" 0 \
+		"^reply from 2001:db8:e::2 spi 0x00000008 ident 0x[0-9a-f]{4} seq 1 len 1000 time " \
+		'^1 sent, 1 received, 0% loss'
+	# malformed replies: counted and reported, never taken as the reply
+	plain 4 dlen,nh,pad,subtype,spi,data,long,dlen+reply,reply+reply count 9 \
+		interval 50 timeout 600
+	# a line per malformed reply, 7 different reasons (dlen+reply repeats one)
+	nm=$(grep -c '^malformed reply from 192\.0\.2\.2 ' <<<"$POUT")
+	nr=$(grep -E '^malformed reply ' <<<"$POUT" | sed 's/.*: //' | sort -u | wc -l)
+	[ "$nm" = 8 ] && [ "$nr" = 7 ] || PRC="$PRC, malformed lines $nm, reasons $nr"
+	check_plain "espx-echo plain: 8 malformed replies (7 kinds) rejected, a duplicate not counted" 0 \
+		'^9 sent, 2 received, 8 malformed, 1 unexpected, 77% loss' '^seq 7 timeout$' \
+		"^reply from 192\.0\.2\.2 .* seq 8 len 56 " "^reply from 192\.0\.2\.2 .* seq 9 len 56 "
+	# espx in B never answers SPI 7: no responder, the requests time out,
+	# B counts each one (ns echo_plain), A sees no SPI 8 at all
+	pa0=$("$G" -n "$NS_A" info | grep -o 'ns_echo_plain=[0-9]*' | cut -d= -f2)
+	pb0=$("$G" -n "$NS_B" info | grep -o 'ns_echo_plain=[0-9]*' | cut -d= -f2)
+	echo 1 >$P/echo_all
+	plain 4 none count 2 interval 100 timeout 400
+	echo 0 >$P/echo_all
+	pa1=$("$G" -n "$NS_A" info | grep -o 'ns_echo_plain=[0-9]*' | cut -d= -f2)
+	pb1=$("$G" -n "$NS_B" info | grep -o 'ns_echo_plain=[0-9]*' | cut -d= -f2)
+	check_plain "espx never answers SPI 7 (echo_all on): both probes time out" 1 \
+		'^seq 1 timeout$' '^seq 2 timeout$' '^2 sent, 0 received, 100% loss$'
+	if [ -n "$pb0" ] && [ $((pb1 - pb0)) = 2 ] && [ "$pa1" = "$pa0" ]; then
+		ktap_ok "espx counts the 2 SPI 7 requests in B (ns echo_plain), A gets no SPI 8"
+	else
+		ktap_fail "espx counts the 2 SPI 7 requests in B (ns echo_plain), A gets no SPI 8 (B ${pb0:-?}->${pb1:-?}, A ${pa0:-?}->${pa1:-?})"
+	fi
+	plain 4 reply one-way ident 0x1234 size 0
+	if [ "$PRC" = 0 ] && grep -q '^seq 1 sent (one-way)$' <<<"$POUT" &&
+	   grep -q " 4500002c.*000000070000000002000000123400010000000001020290$" \
+		"$XT_TMP/plain.req"; then
+		ktap_ok "espx-echo plain one-way: R=0, Reply path SPI 0, the responder stays silent"
+	else
+		ktap_fail "espx-echo plain one-way: R=0, Reply path SPI 0, the responder stays silent (rc $PRC)"
+		sed 's/^/#   /' <<<"$POUT"
+		sed 's/^/#   /' "$XT_TMP/plain.req"
+	fi
+else
+	for i in $(seq 7); do
+		ktap_skip "espx-echo plain: tools/espx-echo not built"
+	done
+fi
+ktap_info "espx-echo plain: $(xt_since "$t") s"
 
 # ------------------------------------------------------------ Diet-ESP --
 # A raw protocol-144 datagram from A to B leaves on D4 (transport mode, the
