@@ -71,7 +71,11 @@ xt_case gcm128-16 beet 4 4;		B4=$XT_N
 xt_case gcm128-16 beet 6 6;		B6=$XT_N
 xt_case gcm128-16 transport 4 4 "gcm128-16 transport ipv4 (injected)"; I4=$XT_N
 xt_case gcm128-16 transport 4 4 "gcm128-16 transport ipv4 Diet-ESP"; D4=$XT_N
-E2E="T4 T6 U4 U6 B4 B6"
+# RFC 3948 (section 2: "UDP/4500 NAT-T"): echo on ESP-in-UDP SAs, the reply
+# built with the reply SA's UDP header
+xt_case gcm128-16 transport 4 4 "gcm128-16 transport ipv4 UDP-encap" encap; N4=$XT_N
+xt_case gcm128-16 tunnel 6 6 "gcm128-16 tunnel ipv6 UDP-encap" encap; N6=$XT_N
+E2E="T4 T6 U4 U6 B4 B6 N4 N6"
 if [ $EXT = 1 ]; then
 	xt_case gcm128-16 transport 4 4 "gcm128-16 transport ipv4 WESPv2 nonce SA" \
 		"wesp crypt-offset 0";	W4=$XT_N
@@ -81,7 +85,7 @@ if [ $EXT = 1 ]; then
 fi
 
 NE2E=$(wc -w <<<"$E2E")
-ktap_plan $((1 + 2 * NE2E + 12 + 11 + 27 + 4 * EXT + 1 + 18 + 7))
+ktap_plan $((1 + 2 * NE2E + 12 + 11 + 27 + 4 * EXT + 1 + 18 + 7 + 3))
 ktap_info "kernel $(uname -r), patched ip: $EXT"
 
 if out=$($XT_PKT echo-vectors 2>&1); then
@@ -158,7 +162,7 @@ echo 1 >$P/echo_all
 t=$(xt_now)
 # one capture on A's veth for every case (one tcpdump start under TCG)
 xt_tcpdump "$NS_A" tde2e "$XT_TMP/e2e.pcap" 512 ip proto 50 or ip proto 141 \
-	or ip6 proto 50 or ip6 proto 141 || ktap_info "tcpdump failed"
+	or ip6 proto 50 or ip6 proto 141 or udp port 4500 || ktap_info "tcpdump failed"
 td=$XT_LASTPID
 declare -A EO ER
 for c in $E2E; do
@@ -197,6 +201,20 @@ for c in $E2E; do
 		grep -E "^spi ($spi1|$spi2) " <<<"$wire" | sed 's/^/#   /'
 	fi
 done
+# the UDP-encap cases: the 2 requests and the 2 replies of each are
+# ESP-in-UDP from port 4500 to port 4500 (section 5 step 11: the reply's
+# UDP header comes from the reply SA's encap), none is bare ESP
+nu= ne=
+for c in N4 N6; do
+	b=$(xt_addr "${!c}" B outer "${XT_OF[${!c}]}")
+	nu+=" $(tcpdump -nn -r "$XT_TMP/e2e.pcap" "udp src port 4500 and udp dst port 4500 and host $b" 2>/dev/null | wc -l)"
+	ne+=" $(tcpdump -nn -r "$XT_TMP/e2e.pcap" "(ip proto 50 or ip6 proto 50) and host $b" 2>/dev/null | wc -l)"
+done
+if [ "$nu" = " 4 4" ] && [ "$ne" = " 0 0" ]; then
+	ktap_ok "N4, N6: every echo request and reply is ESP-in-UDP 4500 -> 4500"
+else
+	ktap_fail "N4, N6: every echo request and reply is ESP-in-UDP 4500 -> 4500 (UDP:$nu, bare ESP:$ne)"
+fi
 ktap_info "e2e: $(xt_since "$t") s"
 
 # ------------------------------------------------- initiator outcomes --
@@ -614,17 +632,22 @@ inj "echo_rate=0: no reply, in_echo_ratelimited" "$REQ espx:$s1:in_echo_ratelimi
 echo 10 >$P/echo_rate
 inj "a reply's Sub-Type with no probe outstanding: in_drop_echo_unsolicited" \
 	"espx:$s1:in_drop_echo_unsolicited+1" "$NOREPLY" --subtype 3
-# unencrypted mode: never answered, counted per namespace
-for spi in 7 8; do
-	xt_pk echo-plain "$XT_TMP/cap.pcap" "$XT_TMP/p.pcap" --spi $spi
-	xt_pk send --dev veth0 "$XT_TMP/p.pcap"
-	xt_dload
-	if [ "${XT_DELTA[espxns:echo_plain]:-0}" = 1 ] &&
-	   [ "${XT_DELTA[XfrmInNoStates]:-0}" = 1 ] && ! [[ " $XT_D " =~ $NOREPLY ]]; then
-		ktap_ok "I4: SPI $spi over protocol 50: never answered, ns echo_plain counted"
-	else
-		ktap_fail "I4: SPI $spi over protocol 50: never answered, ns echo_plain counted [$XT_D]"
-	fi
+# unencrypted mode: never answered, counted per namespace, over protocol
+# 50 and over UDP 4500 (B's encap socket, xt_servers; section 9)
+for u in "" --udp; do
+	for spi in 7 8; do
+		xt_pk echo-plain "$XT_TMP/cap.pcap" "$XT_TMP/p.pcap" --spi $spi $u
+		xt_pk send --dev veth0 "$XT_TMP/p.pcap"
+		xt_dload
+		how="over protocol 50"
+		[ -n "$u" ] && how="over UDP 4500"
+		if [ "${XT_DELTA[espxns:echo_plain]:-0}" = 1 ] &&
+		   [ "${XT_DELTA[XfrmInNoStates]:-0}" = 1 ] && ! [[ " $XT_D " =~ $NOREPLY ]]; then
+			ktap_ok "I4: SPI $spi $how: never answered, ns echo_plain counted"
+		else
+			ktap_fail "I4: SPI $spi $how: never answered, ns echo_plain counted [$XT_D]"
+		fi
+	done
 done
 # a truncated-to-MTU reply: a 1400-octet request answered on 0x4100's... the
 # pair; Data Length of the reply = what B sent (checked by echo-check above)

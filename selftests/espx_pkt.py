@@ -731,9 +731,16 @@ def cmd_echo_plain(a):
     ec = _echo()
     e = pick(a)
     p = ec.message(2, ec.R, 0x4321, 1, ec.SPI_REP, b'ping')
-    e.replace_esp(struct.pack('!II', a.spi, 0) + p + ec.trailer(len(p)))
+    esp = struct.pack('!II', a.spi, 0) + p + ec.trailer(len(p))
+    if a.udp and e.udp_off is None:     # RFC 3948: UDP 4500 -> 4500
+        e.frame[e.nh_pos] = IPPROTO_UDP
+        e.udp_off = e.l4
+        e.off = e.l4 + 8
+        e.frame = e.frame[:e.l4] + bytearray(struct.pack('!HHHH', ENCAP_PORT,
+                                                          ENCAP_PORT, 0, 0))
+    e.replace_esp(esp)
     pcap_write(a.out, [bytes(e.frame)])
-    print('plain spi %d' % a.spi)
+    print('plain spi %d%s' % (a.spi, ' udp' if e.udp_off is not None else ''))
 
 
 def echo_plain_reply(ec, req, mode):
@@ -2966,6 +2973,7 @@ def main():
     c.add_argument('out')
     c.add_argument('--index', type=int, default=0)
     c.add_argument('--spi', type=num, default=7)
+    c.add_argument('--udp', action='store_true')
     c = sub.add_parser('echo-responder')
     c.add_argument('--family', type=int, choices=(4, 6), default=4)
     c.add_argument('--modes', default='reply')
