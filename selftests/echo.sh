@@ -85,7 +85,7 @@ if [ $EXT = 1 ]; then
 fi
 
 NE2E=$(wc -w <<<"$E2E")
-ktap_plan $((1 + 2 * NE2E + 12 + 11 + 27 + 4 * EXT + 1 + 18 + 7 + 3))
+ktap_plan $((1 + 2 * NE2E + 12 + 11 + 27 + 4 * EXT + 1 + 18 + 7 + 5 + 3))
 ktap_info "kernel $(uname -r), patched ip: $EXT"
 
 if out=$($XT_PKT echo-vectors 2>&1); then
@@ -869,6 +869,65 @@ if [ -e "$ASYNC_KO" ] && out=$(insmod "$ASYNC_KO" 2>&1); then
 	else
 		ktap_fail "async crypto: the 4 echo packets each sealed and opened asynchronously (enc ${e0:-?}->${e1:-?} dec ${d0:-?}->${d1:-?} failed ${f0:-?}->${f1:-?})"
 	fi
+	# tampered and replayed requests through the asynchronous completion:
+	# a request of A on 0x7101 captured, re-sealed (espx_pkt.py echo-craft)
+	# with the key and fresh SNs, injected into B. Each is opened by
+	# espx_async (dec), a tampered one fails there (failed) and is never
+	# answered; a replayed one passes the core's window (a consumed echo
+	# never advances it) and is caught by espx's echo window after the
+	# completion; a reply B seals (enc) is opened again by A (dec)
+	WAIT_READY=1 xt_bg "$NS_A" acap $XT_PKT capture --dev veth0 \
+		--out "$XT_TMP/acap.pcap" --count 1 --dir out --spi 0x7101 --timeout 60
+	echo_run "$NS_A" --family 4 --daddr "$b4" --spi 0x7101 --one-way
+	wait "$XT_LASTPID"
+	ASN=200
+	# ainj DESC WANT ENC DEC FAILED CRAFT-ARGS...: as inj, on 0x7101, with
+	# the deltas of espx_async's counters; never a reply unless WANT has it
+	ainj() {
+		local desc=$1 want=$2 we=$3 wd=$4 wf=$5 w bad= e0 d0 f0
+		shift 5
+		xt_pk echo-craft "$XT_TMP/acap.pcap" "$XT_TMP/ae.pcap" --index 0 $PYI \
+			--key "$K3" --sn $ASN --reply-spi 0x7102 "$@"
+		ASN=$((ASN + 1))
+		e0=$(astat enc) d0=$(astat dec) f0=$(astat failed)
+		xt_pk send --dev veth0 "$XT_TMP/ae.pcap"
+		xt_dload
+		for w in $want; do
+			[ "${XT_DELTA[${w%+*}]:-0}" = "${w##*+}" ] || bad+=" $w"
+		done
+		[[ $want == *out_echo_reply* ]] || ! [[ " $XT_D " =~ $NOREPLY ]] ||
+			bad+=" a reply"
+		w="enc+$(($(astat enc) - e0)) dec+$(($(astat dec) - d0)) failed+$(($(astat failed) - f0))"
+		[ "$w" = "enc+$we dec+$wd failed+$wf" ] || bad+=" espx_async: $w"
+		if [ -z "$bad" ]; then
+			ktap_ok "async crypto: $desc"
+		else
+			ktap_fail "async crypto: $desc: want [$want] got [$XT_D] (${bad# })"
+		fi
+	}
+	ainj "a flipped ciphertext bit: failed in the completion, in_drop_icv, no reply" \
+		"espx:0x7101:in_drop_icv+1 espx:0x7101:in_echo_request+0" 0 1 1 --flip 20
+	ainj "a flipped ICV bit: failed in the completion, in_drop_icv, no reply" \
+		"espx:0x7101:in_drop_icv+1 espx:0x7101:in_echo_request+0" 0 1 1 --flip -1
+	# the tampered SN is still free: the untampered request with it is
+	# answered (B seals the reply, A opens it); the same again is a replay
+	ASN=$((ASN - 1))
+	ainj "the same SN untampered: answered from the completion" \
+		"espx:0x7101:in_echo_request+1 espx:0x7102:out_echo_reply+1" 1 2 0
+	cp "$XT_TMP/ae.pcap" "$XT_TMP/avalid.pcap"
+	e0=$(astat enc) d0=$(astat dec)
+	xt_pk send --dev veth0 "$XT_TMP/avalid.pcap"
+	xt_dload
+	de=$(($(astat enc) - e0)) dd=$(($(astat dec) - d0))
+	if [ "${XT_DELTA[espx:0x7101:in_drop_echo_replay]:-0}" = 1 ] &&
+	   ! [[ " $XT_D " =~ $NOREPLY ]] && [ $de = 0 ] && [ $dd = 1 ]; then
+		ktap_ok "async crypto: the same request replayed: opened, in_drop_echo_replay, no reply"
+	else
+		ktap_fail "async crypto: the same request replayed: opened, in_drop_echo_replay, no reply [$XT_D] enc+$de dec+$dd"
+	fi
+	ainj "two copies at once in the workqueue: exactly one reply" \
+		"espx:0x7101:in_echo_request+1 espx:0x7101:in_drop_echo_replay+1 espx:0x7102:out_echo_reply+1" \
+		1 3 0 --copies 2
 	echo 0 >$P/echo_all
 	for ns in "$NS_A" "$NS_B"; do
 		ip -n "$ns" xfrm state delete src "$a4" dst "$b4" proto esp spi 0x7101
@@ -878,6 +937,9 @@ if [ -e "$ASYNC_KO" ] && out=$(insmod "$ASYNC_KO" 2>&1); then
 else
 	ktap_skip "async crypto: no $ASYNC_KO (${out:-})"
 	ktap_skip "async crypto: the echo packets through espx_async"
+	for i in $(seq 5); do
+		ktap_skip "async crypto: tampered and replayed requests"
+	done
 fi
 ktap_info "Diet, SPD, async: $(xt_since "$t") s"
 
