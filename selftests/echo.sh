@@ -25,7 +25,9 @@
 #   8. asynchronous crypto (selftests/modules/espx_async.ko, as async.sh):
 #      the request consumed in espx's input completion, the reply sent from
 #      its output completion;
-#   9. the unencrypted mode (section 4): tools/espx-echo plain in A against
+#   9. ECHO from a user namespace that owns its netns (a container) and
+#      its refusal (EPERM) without CAP_NET_ADMIN over the netns;
+#  10. the unencrypted mode (section 4): tools/espx-echo plain in A against
 #      a responder in B written here (espx never answers SPI 7, it counts
 #      it): replies with their RTT, the request octet for octet as section
 #      8 has it, malformed replies rejected, timeouts, one-way.
@@ -85,7 +87,7 @@ if [ $EXT = 1 ]; then
 fi
 
 NE2E=$(wc -w <<<"$E2E")
-ktap_plan $((1 + 2 * NE2E + 12 + 11 + 27 + 4 * EXT + 1 + 18 + 7 + 5 + 3))
+ktap_plan $((1 + 2 * NE2E + 12 + 11 + 27 + 4 * EXT + 1 + 18 + 7 + 5 + 3 + 3))
 ktap_info "kernel $(uname -r), patched ip: $EXT"
 
 if out=$($XT_PKT echo-vectors 2>&1); then
@@ -429,6 +431,44 @@ refuse "a Diet-ESP SA" 95 "Diet-ESP" --family 4 --daddr "$(xt_addr "$D4" B outer
 ip -n "$NS_A" xfrm state add src "$a4" dst "$b4" proto esp spi 0x6001 reqid 99 \
 	mode transport aead 'rfc4106(gcm(aes))' "$K3" 128
 refuse "no paired inbound SA" 22 "no paired inbound SA" --family 4 --daddr "$b4" --spi 0x6001
+
+# ----------------------------------------------- user namespaces (ECHO) --
+# ESPX_CMD_ECHO is GENL_UNS_ADMIN_PERM: CAP_NET_ADMIN over the user
+# namespace that owns the network namespace. A container (unshare -Urn, as
+# nobody when unprivileged user namespaces are allowed) probes its own SA:
+# two addresses on its lo, a pair of SAs between them, each SA the one the
+# request (or the reply) leaves on and the one it arrives on; B's echo_all
+# answers. Without that capability over the netns (nobody in A, or a user
+# namespace over A that does not own it): EPERM.
+WHO=root
+command -v setpriv >/dev/null &&
+	setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Urn true 2>/dev/null && WHO=nobody
+body="ip link set lo up && ip addr add 10.99.0.1/32 dev lo && ip addr add 10.99.0.2/32 dev lo &&
+	ip xfrm state add src 10.99.0.1 dst 10.99.0.2 proto esp spi 0x100 reqid 1 mode transport \
+		aead 'rfc4106(gcm(aes))' $K3 128 replay-window 32 &&
+	ip xfrm state add src 10.99.0.2 dst 10.99.0.1 proto esp spi 0x200 reqid 1 mode transport \
+		aead 'rfc4106(gcm(aes))' $K3 128 replay-window 32 &&
+	$G echo --family 4 --daddr 10.99.0.2 --spi 0x100 --count 2 --interval 100"
+echo 1 >$P/echo_all
+if [ $WHO = nobody ]; then
+	EOUT=$(timeout 120 setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Urn sh -c "$body" 2>&1)
+else
+	EOUT=$(timeout 120 unshare -Urn sh -c "$body" 2>&1)
+fi
+ERC=$?
+echo 0 >$P/echo_all
+check_echo "user namespace ($WHO) owning its netns: echo on its own SA, 2 replies" \
+	'^2 sent, 2 received, 0% loss'
+echo_run "$NS_A" $SA1
+id0=$ERC
+EOUT=$(timeout 120 ip netns exec "$NS_A" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$G" echo $SA1 2>&1)
+ERC=$?
+[ $id0 = 0 ] || ktap_info "echo as root in A: rc $id0"
+check_echo "nobody in A (no CAP_NET_ADMIN over the netns): EPERM" "not permitted" 1
+EOUT=$(timeout 120 ip netns exec "$NS_A" unshare -U "$G" echo $SA1 2>&1)
+ERC=$?
+check_echo "a user namespace over A that does not own it: EPERM" "not permitted" 1
 
 # ------------------------------------------------------ the patched ip --
 if [ $EXT = 1 ]; then
