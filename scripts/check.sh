@@ -162,7 +162,7 @@ report_test() {
 	while read -r line; do
 		case $line in
 		"not ok "*) point fail "$k: $t: ${line#not ok }" "$k" ;;
-		"ok "*"# SKIP"*) point skip "$k: $t: ${line#ok }" "$k" ;;
+		"ok "*"# SKIP"*) line=${line#ok }; point skip "$k: $t: ${line% # SKIP*}" "$k" ;;
 		"ok "*) point pass "$k: $t: ${line#ok }" "$k" ;;
 		esac
 	done < <(grep -E '^(not )?ok ' "$f")
