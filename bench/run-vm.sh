@@ -18,7 +18,8 @@
 # Environment: BENCH_N (UDP packets per measurement, 5000), BENCH_WARMUP (200),
 # BENCH_REPEAT (UDP measurements per metric, 1), BENCH_TCP_SECS (5),
 # BENCH_SCENARIOS (regex on names), BENCH_IMPLS ("stock espx"), BENCH_ROUNDS
-# (1: how many times the implementations take turns, stock espx stock espx ...).
+# (1: how many times the implementations take turns, stock espx stock espx ...),
+# BENCH_METRICS (comma list: run only these of each scenario's metrics).
 # Never fails because espx does: its column is "n/a" then.
 set -uo pipefail
 out=$1 ko=$2 ko_before=${3:-}
@@ -32,6 +33,7 @@ ROUNDS=${BENCH_ROUNDS:-1}
 TCP_SECS=${BENCH_TCP_SECS:-5}
 SEL=${BENCH_SCENARIOS:-.}
 SEL_BEFORE=${BENCH_BEFORE_SCENARIOS:-.}
+MSEL=${BENCH_METRICS:-}
 IMPLS=${BENCH_IMPLS:-stock espx}
 PATCHED_IP=$top/build/iproute2/ip/ip
 ipbin=ip	# the ip that makes a scenario's SAs (IP=patched: PATCHED_IP)
@@ -607,6 +609,13 @@ for round in $(seq 1 "$ROUNDS"); do
 				# shellcheck disable=SC2206
 				[[ $w = METRICS=* ]] && w=${w#METRICS=} && metrics=(${w//,/ })
 			done
+			if [ -n "$MSEL" ]; then	# BENCH_METRICS: only those of the scenario's
+				sel_m=()
+				for w in "${metrics[@]}"; do
+					[[ ,$MSEL, = *,$w,* ]] && sel_m+=("$w")
+				done
+				metrics=("${sel_m[@]}")
+			fi
 			# the scenario itself, for the report's expected wire sizes
 			[ $first = 1 ] && echo "scenario: $spec" | tr -s ' ' >>"$meta"
 			if [[ ,$impls, != *,$kind,* ]] || [ $loaded = 0 ] ||
