@@ -3,6 +3,7 @@
 """Median and spread of every instruction count of bench runs.
 
     cells.py [--base] RUNDIR...
+    cells.py --profile RUNDIR...
 
 For each run (scripts/bench.sh's run directory: marks.tsv, insn.log,
 meta.txt) and each (scenario, metric) with an instruction count: per
@@ -12,9 +13,17 @@ of the minima (report.py's "best"). With BENCH_ROUNDS > 1 also the ratio
 of each round's medians (the implementations took turns, so a change of
 the host's load hits both columns of a round alike). With --base, the
 scenarios that have a BASE= (meta.txt "base:") are compared with their
-base, both espx. Prints markdown.
+base, both espx. With --profile (a BENCH_PROFILE=1 run: profile.log,
+kallsyms-<impl>.txt, as bench/profile.py reads them): per (scenario,
+metric) the instructions per packet in the ESP module's own functions
+([espx] against [esp4]/[esp6]: deterministic), and the sum over all
+functions of each function's median over the measurements (a burst of
+scheduler or timer work in one measurement moves its median little),
+each as espx/stock. Prints markdown.
 """
+import bisect
 import os
+import re
 import statistics
 import sys
 from collections import defaultdict
@@ -60,6 +69,74 @@ def load(run):
     return meta, bases, vals
 
 
+def profile_cells(run):
+    """(scen, metric) -> impl -> [{function: insn/pkt} per measurement]"""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from profile import read_kallsyms, read_marks as prof_marks
+    marks = prof_marks(os.path.join(run, "marks.tsv"))
+    syms = {}
+    for impl in ("stock", "espx"):
+        p = os.path.join(run, "kallsyms-%s.txt" % impl)
+        if os.path.exists(p):
+            syms[impl] = read_kallsyms(p)
+    per = defaultdict(lambda: defaultdict(int))
+    with open(os.path.join(run, "profile.log")) as f:
+        for line in f:
+            w = line.split()
+            if len(w) != 5 or w[0] != "P" or int(w[1]) not in marks:
+                continue
+            scen, metric, impl, n = marks[int(w[1])]
+            if impl not in syms or not metric.endswith("insn/pkt"):
+                continue
+            addrs, names = syms[impl]
+            i = bisect.bisect_right(addrs, int(w[2], 16)) - 1
+            per[int(w[1])][names[i] if i >= 0 else "?"] += int(w[3]) * int(w[4])
+    cells = defaultdict(lambda: defaultdict(list))
+    for m, fns in per.items():
+        scen, metric, impl, n = marks[m]
+        cells[(scen, metric)][impl].append({k: v / n for k, v in fns.items()})
+    return cells
+
+
+MODULE = re.compile(r"\[(espx|esp4|esp6)\]$")
+
+
+def profile_table(run, spread=1.0):
+    """Per cell: the module's own functions, then every function split into
+    "steady" (its insn/pkt varies by less than SPREAD % over the
+    measurements of each column that runs it: the data path) and "varying"
+    (the rest: scheduler, timers, load tracking, kworkers; time-driven).
+    Sums of per-function medians."""
+    cells = profile_cells(run)
+    print("| scenario | metric | n | module stock | module espx | steady stock | steady espx | "
+          "steady espx-stock | steady espx/stock | varying stock | varying espx |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for key in sorted(cells):
+        c = cells[key]
+        if "stock" not in c or "espx" not in c:
+            continue
+        mod, det, var = {}, {"stock": 0.0, "espx": 0.0}, {"stock": 0.0, "espx": 0.0}
+        for impl in ("stock", "espx"):
+            mod[impl] = statistics.median([sum(v for k, v in m.items() if MODULE.search(k))
+                                           for m in c[impl]])
+        for fn in set().union(*c["stock"], *c["espx"]):
+            med, steady = {}, True
+            for impl in ("stock", "espx"):
+                xs = [m.get(fn, 0) for m in c[impl]]
+                med[impl] = statistics.median(xs)
+                if max(xs) == 0:
+                    continue
+                if med[impl] == 0 or (max(xs) - min(xs)) / med[impl] * 100 > spread:
+                    steady = False
+            for impl in ("stock", "espx"):
+                (det if steady else var)[impl] += med[impl]
+        print("| %s | %s | %d/%d | %.0f | %.0f | %.0f | %.0f | %+.0f | %.4f | %.0f | %.0f |" %
+              (key[0], key[1], len(c["stock"]), len(c["espx"]), mod["stock"], mod["espx"],
+               det["stock"], det["espx"], det["espx"] - det["stock"],
+               det["espx"] / det["stock"], var["stock"], var["espx"]))
+    print()
+
+
 def stat(xs):
     m = statistics.median(xs)
     return len(xs), m, min(xs), max(xs), (max(xs) - min(xs)) / m * 100
@@ -68,11 +145,15 @@ def stat(xs):
 def main():
     args = sys.argv[1:]
     base_mode = bool(args) and args[0] == "--base"
-    if base_mode:
+    prof_mode = bool(args) and args[0] == "--profile"
+    if base_mode or prof_mode:
         args = args[1:]
     for run in args:
         meta, bases, vals = load(run)
         print("### %s (%s)\n" % (meta.get("kernel", "?"), os.path.basename(run.rstrip("/"))))
+        if prof_mode:
+            profile_table(run)
+            continue
         if base_mode:
             print("| scenario | metric | n | plain median | ext median [min-max] | ext/plain median | ext/plain min |")
             print("|---|---|---:|---:|---:|---:|---:|")
