@@ -190,6 +190,15 @@ def main():
                   (s, m, st[0], ex[0], st[1], st[2], st[3], st[4], ex[1], ex[2], ex[3], ex[4],
                    ex[1] / st[1], ex[2] / st[2], " ".join(pr)))
         print()
+        only = [(k, per["espx"]) for k, per in vals.items()
+                if "stock" not in per and "espx" in per and k[0] not in dict(bases)]
+        if only:
+            print("| scenario | metric (espx only) | n | median | min | max |")
+            print("|---|---|---:|---:|---:|---:|")
+            for (s, m), xs in only:
+                n, med, lo, hi, _ = stat([v for _, v in xs])
+                print("| %s | %s | %d | %.0f | %.0f | %.0f |" % (s, m, n, med, lo, hi))
+            print()
 
 
 if __name__ == "__main__":
