@@ -18,7 +18,8 @@
 # Environment: BENCH_N (UDP packets per measurement, 5000), BENCH_WARMUP (200),
 # BENCH_REPEAT (UDP measurements per metric, 1), BENCH_TCP_SECS (5),
 # BENCH_SCENARIOS (regex on names), BENCH_IMPLS ("stock espx"), BENCH_ROUNDS
-# (1: how many times the implementations take turns, stock espx stock espx ...).
+# (1: how many times the implementations take turns, stock espx stock espx ...),
+# BENCH_METRICS (comma list: run only these of each scenario's metrics).
 # Never fails because espx does: its column is "n/a" then.
 set -uo pipefail
 out=$1 ko=$2 ko_before=${3:-}
@@ -32,6 +33,7 @@ ROUNDS=${BENCH_ROUNDS:-1}
 TCP_SECS=${BENCH_TCP_SECS:-5}
 SEL=${BENCH_SCENARIOS:-.}
 SEL_BEFORE=${BENCH_BEFORE_SCENARIOS:-.}
+MSEL=${BENCH_METRICS:-}
 IMPLS=${BENCH_IMPLS:-stock espx}
 PATCHED_IP=$top/build/iproute2/ip/ip
 ipbin=ip	# the ip that makes a scenario's SAs (IP=patched: PATCHED_IP)
@@ -441,7 +443,7 @@ replay_counters() {
 			END { print "sa_replay_window", w + 0; print "sa_replay", r + 0 }'
 	if [ "$kind" = espx ]; then
 		ip netns exec b python3 -S "$top/selftests/espx_pkt.py" espx-stats --spi 0x1001 2>>"$log" |
-			awk '$1 ~ /^espx:.*:in_drop_ctr_replay$/ { v += $2 } END { print "ctr_replay", v + 0 }'
+			awk '$1 ~ /^espx:.*:in_drop_(ctr|eesp)_replay$/ { v += $2 } END { print "ctr_replay", v + 0 }'
 	else
 		echo "ctr_replay 0"
 	fi
@@ -485,6 +487,74 @@ metric_ctr() {
 		result "$scen" "ctr $name" "$impl" $((v - $(awk -v k="$name" '$1 == k { print $2 + 0 }' <<<"$before")))
 	done <<<"$after"
 	run ip -n b -s xfrm state
+}
+
+# subsa (EESP with sub-sas >= 2): what the first packet on a Sub SA that has
+# carried none costs against the next ones. Per repeat the scenario's SAs are
+# made anew; 20 datagrams from vCPU 1 (Sub SA 1: the bundle, the policy
+# lookups and everything else a new SA pair does once) and then single
+# datagrams from vCPU 0 (Sub SA 0 mod N): "subsa first" = its first packet
+# (b allocates that Sub SA's replay window), "subsa next" = the two after it.
+# The Sub SAs' keys and transforms are made with the SA (metric saadd), so
+# no key derivation is in the data path.
+metric_subsa() {
+	local r k line
+	for r in $(seq 1 "$REPEAT"); do
+		xfrm_flush
+		xfrm_setup "$fam" "$mode" "$crypto" "${extra[@]}" || return 1
+		line=$(timeout 120 "$BIN/udpblast" -d "$dst" -p $DPORT -l 64 -n 20 -w 0 \
+			-A a -N b -c 1 2>>"$log")
+		echo "subsa vCPU 1: $line" >>"$log"
+		case $line in sent=*) mark=$((mark + 1)) ;; *) return 1 ;; esac
+		for k in first next next; do
+			line=$(timeout 120 "$BIN/udpblast" -d "$dst" -p $DPORT -l 64 -n 1 -w 0 \
+				-A a -N b -c 0 2>>"$log")
+			echo "subsa $k vCPU 0: $line" >>"$log"
+			case $line in
+			sent=1*arrived=1\ *) mark=$((mark + 1))
+				printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$mark" "$scen" "subsa $k insn/pkt" "$impl" 1 "$r" >>"$marks" ;;
+			sent=*) mark=$((mark + 1))
+				result "$scen" "subsa $k insn/pkt" "$impl" n/a ;;
+			*) return 1 ;;
+			esac
+		done
+	done
+}
+
+# saadd (EESP with sub-sas): kernel instructions of one `ip xfrm state add`
+# of the scenario's a->b SA (patched ip, as a process between the markers:
+# udpblast -x) with sub-sas 1 and with SAADD_N, BENCH_REPEAT times each,
+# alternating; rows "saadd N insn/SA". (SAADD_N - 1) Sub SAs more cost the
+# difference: one HKDF-Expand and one AEAD transform (allocation, setkey)
+# each, plus their share of the SA's memory.
+SAADD_N=64
+metric_saadd() {
+	local r n line a b
+	local -a alg ex1 w2
+	if [ "$fam" = 4 ]; then a=$A4 b=$B4; else a=$A6 b=$B6; fi
+	eval "alg=(${CRYPTO_ARGS[$crypto]})"
+	mapfile -t ex1 < <(sa_words "$a" "$b" "" "$DPORT" "${extra[@]}")
+	for r in $(seq 1 "$REPEAT"); do
+		for n in 1 $SAADD_N; do
+			xfrm_flush
+			w2=()
+			for w in "${ex1[@]}"; do
+				[ "${w2[-1]:-}" = sub-sas ] && w=$n
+				w2+=("$w")
+			done
+			echo "\$ udpblast -x ip -n a xfrm state add ... ${w2[*]} ($scen/$impl rep $r)" >>"$log"
+			line=$(timeout 120 "$BIN/udpblast" -x "$ipbin" -n a xfrm state add src "$a" dst "$b" \
+				proto esp spi 0x1001 reqid 1 mode "$mode" "${alg[@]}" "${w2[@]}" 2>>"$log")
+			echo "$line" >>"$log"
+			case $line in
+			exec\ status=0*) mark=$((mark + 1))
+				printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$mark" "$scen" "saadd $n insn/SA" "$impl" 1 "$r" >>"$marks" ;;
+			exec*) mark=$((mark + 1)); result "$scen" "saadd $n insn/SA" "$impl" n/a; return 1 ;;
+			*) result "$scen" "saadd $n insn/SA" "$impl" n/a; return 1 ;;
+			esac
+		done
+	done
+	run ip -n a xfrm state
 }
 
 # One TCP stream, iperf3 -t BENCH_TCP_SECS, receiver's goodput in Mbit/s.
@@ -607,6 +677,13 @@ for round in $(seq 1 "$ROUNDS"); do
 				# shellcheck disable=SC2206
 				[[ $w = METRICS=* ]] && w=${w#METRICS=} && metrics=(${w//,/ })
 			done
+			if [ -n "$MSEL" ]; then	# BENCH_METRICS: only those of the scenario's
+				sel_m=()
+				for w in "${metrics[@]}"; do
+					[[ ,$MSEL, = *,$w,* ]] && sel_m+=("$w")
+				done
+				metrics=("${sel_m[@]}")
+			fi
 			# the scenario itself, for the report's expected wire sizes
 			[ $first = 1 ] && echo "scenario: $spec" | tr -s ' ' >>"$meta"
 			if [[ ,$impls, != *,$kind,* ]] || [ $loaded = 0 ] ||

@@ -40,6 +40,9 @@
 declare -A CRYPTO_ARGS=(
 	# AES-GCM-128: 16 octets key + 4 octets salt, 128-bit ICV
 	[gcm]="aead 'rfc4106(gcm(aes))' 0x000102030405060708090a0b0c0d0e0f10111213 128"
+	# AES-GCM with a 32-octet HKDF-SHA256 root key (EESP sub-sas: each Sub SA's
+	# AES-GCM-128 key and salt are derived from it)
+	[gcmroot]="aead 'rfc4106(gcm(aes))' 0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f 128"
 	# null encryption + null authentication (authenc): the pure data-path cost
 	[null]="enc 'ecb(cipher_null)' \"\" auth digest_null \"\""
 )
@@ -99,6 +102,20 @@ SCENARIOS=(
 	"ctr-esp-v4         4 transport gcm stock,espx METRICS=ctr replay-window 32"
 	"ctr-n-v4           4 transport gcm espx IP=patched METRICS=ctr replay-window 0 extra-flag oseq-may-wrap wesp crypt-offset 0 seq-counters @NCPU@ counter-window 32"
 	"ctr-1-v4           4 transport gcm espx IP=patched METRICS=ctr replay-window 0 extra-flag oseq-may-wrap wesp crypt-offset 0 seq-counters 1 counter-window 32"
+	# EESP (issue #16 item 7) against plain espx ESP with the same cipher
+	# (AES-GCM-128, 16 octets ICV) and mode: one Sub SA per vCPU, keys
+	# derived by HKDF-SHA256 from a 32-octet root key, the default window
+	# (1024 per Sub SA; the plain SAs check none). Transport is the Full
+	# format (Payload Info Header), tunnel the Optimized one.
+	"eesp-transport-v4  4 transport gcmroot espx IP=patched BASE=gcm-transport-v4 METRICS=udp64,udp1400 replay-window 0 extra-flag oseq-may-wrap eesp sub-sas @NCPU@ sskdf hkdf-sha256 key-bits 128"
+	"eesp-transport-v6  6 transport gcmroot espx IP=patched BASE=gcm-transport-v6 METRICS=udp64,udp1400 replay-window 0 extra-flag oseq-may-wrap eesp sub-sas @NCPU@ sskdf hkdf-sha256 key-bits 128"
+	"eesp-tunnel-v4     4 tunnel    gcmroot espx IP=patched BASE=gcm-tunnel-v4 METRICS=udp64,udp1400 replay-window 0 extra-flag oseq-may-wrap eesp sub-sas @NCPU@ sskdf hkdf-sha256 key-bits 128"
+	"eesp-tunnel-v6     6 tunnel    gcmroot espx IP=patched BASE=gcm-tunnel-v6 METRICS=udp64,udp1400 replay-window 0 extra-flag oseq-may-wrap eesp sub-sas @NCPU@ sskdf hkdf-sha256 key-bits 128"
+	# EESP Sub SAs from 1 and all vCPUs (metric ctr, as ctr-n-v4), the first
+	# packet on a Sub SA (subsa) and the SA's set-up with 1 and 64 Sub SAs
+	# (saadd: bench/run-vm.sh)
+	"ctr-eesp-v4        4 transport gcmroot espx IP=patched METRICS=ctr replay-window 0 extra-flag oseq-may-wrap eesp sub-sas @NCPU@ sskdf hkdf-sha256 key-bits 128"
+	"eesp-subsa-v4      4 transport gcmroot espx IP=patched METRICS=subsa,saadd replay-window 0 extra-flag oseq-may-wrap eesp sub-sas @NCPU@ sskdf hkdf-sha256 key-bits 128"
 )
 
 # Metrics, in the order they run for each scenario (functions metric_<name>).

@@ -8,6 +8,9 @@
  *            [-c CPU[,CPU...]]
  *   udpblast -s MS     markers around a user-space busy loop of MS ms (measures
  *                      the background kernel work per second, e.g. timer ticks)
+ *   udpblast -x CMD [ARG...]   markers around running CMD (fork, exec, wait):
+ *                      the kernel work of a control-path command, e.g. one
+ *                      `ip xfrm state add`; prints "exec status=S ns=T"
  *
  * The sender runs in TXNETNS (default: the caller's), the sink in RXNETNS
  * (names under /var/run/netns, as `ip netns` makes them). The sink is bound
@@ -50,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -261,7 +265,7 @@ static void parse_cpus(const char *list)
 int main(int argc, char **argv)
 {
 	const char *dst = NULL, *netns = NULL, *txns = NULL, *cpus = "0";
-	long port = 9000, spin_ms = 0, quiet_ms = 1000;
+	long port = 9000, spin_ms = 0, quiet_ms = 1000, exec_cmd = 0;
 	struct sockaddr_storage ss;
 	struct timespec t0, t1;
 	socklen_t sl;
@@ -269,7 +273,7 @@ int main(int argc, char **argv)
 	long i, sent = 0, errors = 0;
 	int opt, af;
 
-	while ((opt = getopt(argc, argv, "d:p:l:n:w:q:N:A:c:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "+d:p:l:n:w:q:N:A:c:s:x")) != -1) {
 		switch (opt) {
 		case 'd':
 			dst = optarg;
@@ -301,11 +305,38 @@ int main(int argc, char **argv)
 		case 's':
 			spin_ms = atol(optarg);
 			break;
+		case 'x':
+			exec_cmd = 1;
+			break;
 		default:
 			fprintf(stderr, "usage: udpblast -d DST [-p PORT] [-l LEN] [-n COUNT] [-w WARMUP] [-q MS]\n"
-				"                [-N RXNETNS] [-A TXNETNS] [-c CPU[,CPU...]] | -s MS\n");
+				"                [-N RXNETNS] [-A TXNETNS] [-c CPU[,CPU...]] | -s MS |\n"
+				"       udpblast -x CMD [ARG...]\n");
 			return 2;
 		}
+	}
+	if (exec_cmd) {	/* markers around one command, start to exit */
+		pid_t pid;
+		int st;
+
+		if (optind >= argc) {
+			fprintf(stderr, "udpblast: -x needs a command\n");
+			return 2;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		mark_start();
+		pid = fork();
+		if (pid == 0) {
+			execvp(argv[optind], argv + optind);
+			_exit(127);
+		}
+		if (pid < 0 || waitpid(pid, &st, 0) != pid)
+			st = -1;
+		mark_stop();
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ns = (t1.tv_sec - t0.tv_sec) * 1000000000ULL + t1.tv_nsec - t0.tv_nsec;
+		printf("exec status=%d ns=%llu\n", st, (unsigned long long)ns);
+		return st == 0 ? 0 : 1;
 	}
 	if ((!dst && spin_ms <= 0) || len < 0 || len > 65000 || count < 1 || warmup < 0 ||
 	    quiet_ms < 10) {

@@ -6,7 +6,8 @@
 #   ESPX_KO_BEFORE=path  a second espx.ko (e.g. an older commit's) that runs, as the
 #                 implementation "espx-before" (add it to BENCH_IMPLS), every espx scenario
 #                 that matches BENCH_BEFORE_SCENARIOS (regex, default all)
-#   BENCH_N, BENCH_REPEAT, BENCH_ROUNDS, BENCH_TCP_SECS, BENCH_SCENARIOS, BENCH_IMPLS:
+#   BENCH_N, BENCH_REPEAT, BENCH_ROUNDS, BENCH_TCP_SECS, BENCH_SCENARIOS, BENCH_IMPLS,
+#   BENCH_METRICS:
 #   see bench/run-vm.sh
 #   ESPX_VM_CPUS (2), ESPX_VM_MEM (2G), BENCH_TIMEOUT (seconds for the VM, 2400)
 #   BENCH_TAG=x   result file name suffix
@@ -79,7 +80,7 @@ timeout --kill-after=30 "${BENCH_TIMEOUT:-2400}" \
 	--qemu-opts="-cpu max $plugin_opt" --rodir "$top=$top" --rwdir "/tmp/espx-out=$run" \
 	--exec "BENCH_N=${BENCH_N:-} BENCH_REPEAT=${BENCH_REPEAT:-} BENCH_ROUNDS=${BENCH_ROUNDS:-} BENCH_TCP_SECS=${BENCH_TCP_SECS:-} \
 		BENCH_SCENARIOS='${BENCH_SCENARIOS:-}' BENCH_IMPLS='${BENCH_IMPLS:-}' \
-		BENCH_BEFORE_SCENARIOS='${BENCH_BEFORE_SCENARIOS:-}' \
+		BENCH_BEFORE_SCENARIOS='${BENCH_BEFORE_SCENARIOS:-}' BENCH_METRICS='${BENCH_METRICS:-}' \
 		$top/bench/run-vm.sh /tmp/espx-out /tmp/espx-out/espx.ko ${kob:+/tmp/espx-out/espx-before.ko}" </dev/null >"$run/console.txt" 2>&1
 rc=$?
 set -e
