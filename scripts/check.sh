@@ -67,6 +67,8 @@ for k in $kvers; do
 done
 step "build patched iproute2 ip" "$res/iproute2.log" make --no-print-directory iproute2
 step "build selftest helpers" "$res/selftests-build.log" make --no-print-directory -C selftests
+step "espx_pkt.py's usage text lists every subcommand" "$res/pkt-usage.log" \
+	python3 selftests/espx_pkt.py usage-check
 step "build tools/examples (libmnl, -Wall -Wextra -Werror)" "$res/examples.log" \
 	make --no-print-directory examples
 

@@ -381,11 +381,4 @@ elif wait_objects "$BASE"; then
 else
 	ktap_fail "leaks: sa_objects $(objects), baseline $BASE"
 fi
-if out=$(xt_dmesg_check); then
-	ktap_ok "dmesg: no WARN/BUG/oops"
-else
-	ktap_fail "dmesg: no WARN/BUG/oops"
-	sed 's/^/#   /' <<<"$out"
-fi
-ktap_info "allocspi.sh: $(xt_since "$T0") s"
-ktap_finish
+xt_end

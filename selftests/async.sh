@@ -386,11 +386,4 @@ if xt_rmmod espx_async 2>&1 && ! grep -q '^driver *: .*espx-async' /proc/crypto;
 else
 	ktap_fail "SAs flushed: espx_async still loaded ($(grep espx_async /proc/modules))"
 fi
-if out=$(xt_dmesg_check); then
-	ktap_ok "dmesg: no WARN/BUG/oops"
-else
-	ktap_fail "dmesg: no WARN/BUG/oops"
-	sed 's/^/#   /' <<<"$out"
-fi
-ktap_info "async.sh: $(xt_since "$T0") s"
-ktap_finish
+xt_end

@@ -779,11 +779,4 @@ fi
 ktap_info "exhaustion, config, update: $(xt_since "$t") s"
 
 # ------------------------------------------------------------------ end --
-if out=$(xt_dmesg_check); then
-	ktap_ok "dmesg: no WARN/BUG/oops"
-else
-	ktap_fail "dmesg: no WARN/BUG/oops"
-	sed 's/^/#   /' <<<"$out"
-fi
-ktap_info "counters.sh: $(xt_since "$T0") s"
-ktap_finish
+xt_end

@@ -732,11 +732,4 @@ fi
 ip -n "$NS_C" xfrm state flush
 
 # ------------------------------------------------------------------ end --
-if out=$(xt_dmesg_check); then
-	ktap_ok "dmesg: no WARN/BUG/oops"
-else
-	ktap_fail "dmesg: no WARN/BUG/oops"
-	sed 's/^/#   /' <<<"$out"
-fi
-ktap_info "diet.sh: $(xt_since "$T0") s"
-ktap_finish
+xt_end

@@ -344,11 +344,4 @@ else
 	ktap_fail "config: 5th SA sharing 0xcd: rc $rc, left $left: $(tr '\n' ' ' <<<"$out" | cut -c1-120)"
 fi
 
-if out=$(xt_dmesg_check); then
-	ktap_ok "dmesg: no WARN/BUG/oops"
-else
-	ktap_fail "dmesg: no WARN/BUG/oops"
-	sed 's/^/#   /' <<<"$out"
-fi
-ktap_info "diet_cand.sh: $(xt_since "$T0") s"
-ktap_finish
+xt_end

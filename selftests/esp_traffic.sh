@@ -217,11 +217,4 @@ if [ "$errs" = "A:  B: " ]; then
 else
 	ktap_fail "no unexpected xfrm error counters at the end: $errs"
 fi
-if out=$(xt_dmesg_check); then
-	ktap_ok "dmesg: no WARN/BUG/oops"
-else
-	ktap_fail "dmesg: no WARN/BUG/oops"
-	sed 's/^/#   /' <<<"$out"
-fi
-ktap_info "esp_traffic.sh: $(xt_since "$T0") s"
-ktap_finish
+xt_end

@@ -865,137 +865,131 @@ static void id_default(struct sa_id *id)
 }
 
 /* ------------------------------------------------------------------ */
-/* badinput: each case sends one crafted request and checks the answer */
+/* badinput: each case sends one crafted request and checks the answer.
+ * A case is data: the default SA id (id_default()) with the fields of @id
+ * that are not 0 replaced, then optionally a WESP nest, a counters nest and
+ * one more top-level u32 attribute. The few requests of another shape have
+ * a raw builder that makes the whole request.
+ */
+
+#define BC_NO_ID	0x01	/* no SA id at all */
+#define BC_SPI0		0x02	/* SPI 0 (id.spi 0 means "default") */
+#define BC_WESP		0x04	/* a WESP nest with crypt offset @wesp */
+#define BC_CTR		0x08	/* a counters nest as @ctr says */
+#define BC_RESERVED	0x10	/* genl header's reserved field set */
 
 struct bad_case {
 	const char *name;
+	__u8 cmd;
 	int expect;		/* errno */
 	bool need_msg;		/* an extack string must come back */
-	void (*build)(struct nl *nl, struct nlmsghdr *nlh);
-	__u8 cmd;
 	const char *msg;	/* the extack must contain it (NULL: any) */
+	unsigned int flags;	/* BC_* */
+	struct {
+		int alen, family, proto;
+		__u32 spi;
+	} id;
+	int wesp;
+	struct {
+		int count;	/* < 0: left out */
+		long window;	/* < 0: left out */
+		int extra;	/* one more attribute type (u32 1), 0: none */
+	} ctr;
+	int extra;		/* one more top-level attribute type, 0: none */
+	__u32 extra_val;
+	void (*raw)(struct nlmsghdr *nlh);
 };
 
-static void b_unknown_top(struct nl *nl, struct nlmsghdr *nlh)
+static void put_bad_case(struct nlmsghdr *nlh, const struct bad_case *c)
 {
-	struct sa_id id;
-
-	(void)nl;
-	id_default(&id);
-	put_id(nlh, &id);
-	mnl_attr_put_u32(nlh, ESPX_A_MAX + 1, 1);
-}
-
-static void b_daddr3(struct nl *nl, struct nlmsghdr *nlh)
-{
-	struct sa_id id;
-
-	(void)nl;
-	id_default(&id);
-	id.alen = 3;
-	put_id(nlh, &id);
-}
-
-static void b_daddr16_v4(struct nl *nl, struct nlmsghdr *nlh)
-{
-	struct sa_id id;
-
-	(void)nl;
-	id_default(&id);
-	id.alen = 16;
-	put_id(nlh, &id);
-}
-
-static void b_daddr17_raw(struct nl *nl, struct nlmsghdr *nlh)
-{
-	unsigned char a[17] = { 0x20, 0x01, 0x0d, 0xb8 };
 	struct nlattr *nest;
+	struct sa_id id;
 
-	(void)nl;
-	nest = mnl_attr_nest_start(nlh, ESPX_A_SA_ID);
-	mnl_attr_put_u16(nlh, ESPX_ID_FAMILY, AF_INET6);
-	mnl_attr_put(nlh, ESPX_ID_DADDR, sizeof(a), a);
-	mnl_attr_put_u32(nlh, ESPX_ID_SPI, htonl(0x1000));
+	if (c->raw) {
+		c->raw(nlh);
+		return;
+	}
+	if (c->flags & BC_RESERVED)
+		((struct genlmsghdr *)mnl_nlmsg_get_payload(nlh))->reserved = 1;
+	if (!(c->flags & BC_NO_ID)) {
+		id_default(&id);
+		if (c->id.alen)
+			id.alen = c->id.alen;
+		if (c->id.family)
+			id.family = c->id.family;
+		if (c->id.proto)
+			id.proto = c->id.proto;
+		if (c->id.spi)
+			id.spi = c->id.spi;
+		if (c->flags & BC_SPI0)
+			id.spi = 0;
+		put_id(nlh, &id);
+	}
+	if (c->flags & BC_WESP)
+		put_wesp(nlh, c->wesp);
+	if (c->flags & BC_CTR) {
+		nest = mnl_attr_nest_start(nlh, ESPX_A_COUNTERS);
+		if (c->ctr.count >= 0)
+			mnl_attr_put_u16(nlh, ESPX_COUNTERS_COUNT, c->ctr.count);
+		if (c->ctr.window >= 0)
+			mnl_attr_put_u32(nlh, ESPX_COUNTERS_WINDOW, c->ctr.window);
+		if (c->ctr.extra)
+			mnl_attr_put_u32(nlh, c->ctr.extra, 1);
+		mnl_attr_nest_end(nlh, nest);
+	}
+	if (c->extra)
+		mnl_attr_put_u32(nlh, c->extra, c->extra_val);
+}
+
+/* The SA id nest with @family as a u16 (or a u32), @daddr, and the SPI
+ * unless @spi is 0, and one unknown attribute when @unknown.
+ */
+static void put_raw_id(struct nlmsghdr *nlh, bool family_u32, int family,
+		       const void *daddr, size_t alen, __u32 spi, bool unknown)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, ESPX_A_SA_ID);
+
+	if (family_u32)
+		mnl_attr_put_u32(nlh, ESPX_ID_FAMILY, family);
+	else
+		mnl_attr_put_u16(nlh, ESPX_ID_FAMILY, family);
+	mnl_attr_put(nlh, ESPX_ID_DADDR, alen, daddr);
+	if (spi)
+		mnl_attr_put_u32(nlh, ESPX_ID_SPI, htonl(spi));
+	if (unknown)
+		mnl_attr_put_u32(nlh, ESPX_ID_MAX + 1, 7);
 	mnl_attr_nest_end(nlh, nest);
 }
 
-static void b_af_unix(struct nl *nl, struct nlmsghdr *nlh)
-{
-	struct sa_id id;
+static const unsigned char bad_v4[4] = { 192, 0, 2, 1 };
 
-	(void)nl;
-	id_default(&id);
-	id.family = AF_UNIX;
-	put_id(nlh, &id);
+static void r_daddr17(struct nlmsghdr *nlh)
+{
+	const unsigned char a[17] = { 0x20, 0x01, 0x0d, 0xb8 };
+
+	put_raw_id(nlh, false, AF_INET6, a, sizeof(a), 0x1000, false);
 }
 
-static void b_family_u32(struct nl *nl, struct nlmsghdr *nlh)
+static void r_family_u32(struct nlmsghdr *nlh)
 {
-	struct nlattr *nest;
-	unsigned char a[4] = { 192, 0, 2, 1 };
-
-	(void)nl;
-	nest = mnl_attr_nest_start(nlh, ESPX_A_SA_ID);
-	mnl_attr_put_u32(nlh, ESPX_ID_FAMILY, AF_INET);
-	mnl_attr_put(nlh, ESPX_ID_DADDR, sizeof(a), a);
-	mnl_attr_put_u32(nlh, ESPX_ID_SPI, htonl(0x1000));
-	mnl_attr_nest_end(nlh, nest);
+	put_raw_id(nlh, true, AF_INET, bad_v4, sizeof(bad_v4), 0x1000, false);
 }
 
-static void b_proto51(struct nl *nl, struct nlmsghdr *nlh)
+static void r_no_spi(struct nlmsghdr *nlh)
 {
-	struct sa_id id;
-
-	(void)nl;
-	id_default(&id);
-	id.proto = 51;
-	put_id(nlh, &id);
+	put_raw_id(nlh, false, AF_INET, bad_v4, sizeof(bad_v4), 0, false);
 }
 
-static void b_spi0(struct nl *nl, struct nlmsghdr *nlh)
+static void r_unknown_nested(struct nlmsghdr *nlh)
 {
-	struct sa_id id;
-
-	(void)nl;
-	id_default(&id);
-	id.spi = 0;
-	put_id(nlh, &id);
+	put_raw_id(nlh, false, AF_INET, bad_v4, sizeof(bad_v4), 0x1000, true);
 }
 
-static void b_offset64(struct nl *nl, struct nlmsghdr *nlh)
-{
-	struct sa_id id;
-
-	(void)nl;
-	id_default(&id);
-	put_id(nlh, &id);
-	put_wesp(nlh, 64);
-}
-
-static void b_no_id(struct nl *nl, struct nlmsghdr *nlh)
-{
-	(void)nl;
-	(void)nlh;
-}
-
-static void b_no_spi(struct nl *nl, struct nlmsghdr *nlh)
-{
-	unsigned char a[4] = { 192, 0, 2, 1 };
-	struct nlattr *nest;
-
-	(void)nl;
-	nest = mnl_attr_nest_start(nlh, ESPX_A_SA_ID);
-	mnl_attr_put_u16(nlh, ESPX_ID_FAMILY, AF_INET);
-	mnl_attr_put(nlh, ESPX_ID_DADDR, sizeof(a), a);
-	mnl_attr_nest_end(nlh, nest);
-}
-
-static void b_id_not_nested(struct nl *nl, struct nlmsghdr *nlh)
+static void r_id_not_nested(struct nlmsghdr *nlh)
 {
 	struct nlattr *nest;
 	struct sa_id id;
 
-	(void)nl;
 	id_default(&id);
 	put_id(nlh, &id);
 	nest = (struct nlattr *)((char *)nlh + NLMSG_HDRLEN +
@@ -1003,175 +997,33 @@ static void b_id_not_nested(struct nl *nl, struct nlmsghdr *nlh)
 	nest->nla_type &= ~NLA_F_NESTED;
 }
 
-static void b_unknown_nested(struct nl *nl, struct nlmsghdr *nlh)
-{
-	unsigned char a[4] = { 192, 0, 2, 1 };
-	struct nlattr *nest;
-
-	(void)nl;
-	nest = mnl_attr_nest_start(nlh, ESPX_A_SA_ID);
-	mnl_attr_put_u16(nlh, ESPX_ID_FAMILY, AF_INET);
-	mnl_attr_put(nlh, ESPX_ID_DADDR, sizeof(a), a);
-	mnl_attr_put_u32(nlh, ESPX_ID_SPI, htonl(0x1000));
-	mnl_attr_put_u32(nlh, ESPX_ID_MAX + 1, 7);
-	mnl_attr_nest_end(nlh, nest);
-}
-
-static void b_status_in_request(struct nl *nl, struct nlmsghdr *nlh)
-{
-	struct sa_id id;
-
-	(void)nl;
-	id_default(&id);
-	put_id(nlh, &id);
-	mnl_attr_put_u32(nlh, ESPX_A_STATUS, ESPX_STATUS_BOUND);
-}
-
 /* Without NLA_F_NESTED, so that the policy's reject message is what the
  * kernel says (with the flag, strict validation stops earlier).
  */
-static void b_stats_in_info(struct nl *nl, struct nlmsghdr *nlh)
+static void r_stats_in_info(struct nlmsghdr *nlh)
 {
-	(void)nl;
 	mnl_attr_put_u64(nlh, ESPX_A_STATS, 1);
 }
 
-static void b_info_in_info(struct nl *nl, struct nlmsghdr *nlh)
+static void r_info_in_info(struct nlmsghdr *nlh)
 {
-	(void)nl;
 	mnl_attr_put_u8(nlh, ESPX_A_INFO, 0);
 }
 
 /* As a client copying a reply would send it: a real nest. */
-static void b_info_nest_in_info(struct nl *nl, struct nlmsghdr *nlh)
+static void r_info_nest_in_info(struct nlmsghdr *nlh)
 {
-	struct nlattr *nest;
+	struct nlattr *nest = mnl_attr_nest_start(nlh, ESPX_A_INFO);
 
-	(void)nl;
-	nest = mnl_attr_nest_start(nlh, ESPX_A_INFO);
 	mnl_attr_put_u8(nlh, ESPX_INFO_TYPE_LOST_IPV4, 0);
 	mnl_attr_nest_end(nlh, nest);
 }
 
-static void b_unknown_info(struct nl *nl, struct nlmsghdr *nlh)
-{
-	(void)nl;
-	mnl_attr_put_u32(nlh, ESPX_A_MAX + 1, 1);
-}
-
-static void b_reserved(struct nl *nl, struct nlmsghdr *nlh)
-{
-	struct genlmsghdr *g = mnl_nlmsg_get_payload(nlh);
-	struct sa_id id;
-
-	(void)nl;
-	g->reserved = 1;
-	id_default(&id);
-	put_id(nlh, &id);
-}
-
-static void b_valid(struct nl *nl, struct nlmsghdr *nlh)
-{
-	struct sa_id id;
-
-	(void)nl;
-	id_default(&id);
-	put_id(nlh, &id);
-}
-
-static void b_unknown_id(struct nl *nl, struct nlmsghdr *nlh)
-{
-	struct sa_id id;
-
-	(void)nl;
-	id_default(&id);
-	id.spi = 0xdead;
-	put_id(nlh, &id);
-}
-
-/* A SET with WESP and a counters nest: @count/@window < 0 are left out,
- * @extra is one more attribute type put into the nest (u32 1), 0 for none.
- */
-static void put_bad_counters(struct nlmsghdr *nlh, bool wesp, int count,
-			     long window, int extra)
+static void r_ctr_in_request(struct nlmsghdr *nlh)
 {
 	struct nlattr *nest;
 	struct sa_id id;
 
-	id_default(&id);
-	put_id(nlh, &id);
-	if (wesp)
-		put_wesp(nlh, 0);
-	nest = mnl_attr_nest_start(nlh, ESPX_A_COUNTERS);
-	if (count >= 0)
-		mnl_attr_put_u16(nlh, ESPX_COUNTERS_COUNT, count);
-	if (window >= 0)
-		mnl_attr_put_u32(nlh, ESPX_COUNTERS_WINDOW, window);
-	if (extra)
-		mnl_attr_put_u32(nlh, extra, 1);
-	mnl_attr_nest_end(nlh, nest);
-}
-
-static void b_ctr0(struct nl *nl, struct nlmsghdr *nlh)
-{
-	(void)nl;
-	put_bad_counters(nlh, true, 0, -1, 0);
-}
-
-static void b_ctr1025(struct nl *nl, struct nlmsghdr *nlh)
-{
-	(void)nl;
-	put_bad_counters(nlh, true, 1025, -1, 0);
-}
-
-static void b_ctr_nocount(struct nl *nl, struct nlmsghdr *nlh)
-{
-	(void)nl;
-	put_bad_counters(nlh, true, -1, 64, 0);
-}
-
-static void b_ctr_nowesp(struct nl *nl, struct nlmsghdr *nlh)
-{
-	(void)nl;
-	put_bad_counters(nlh, false, 4, -1, 0);
-}
-
-static void b_ctr_win48(struct nl *nl, struct nlmsghdr *nlh)
-{
-	(void)nl;
-	put_bad_counters(nlh, true, 4, 48, 0);
-}
-
-static void b_ctr_win8192(struct nl *nl, struct nlmsghdr *nlh)
-{
-	(void)nl;
-	put_bad_counters(nlh, true, 4, 8192, 0);
-}
-
-static void b_ctr_win16(struct nl *nl, struct nlmsghdr *nlh)
-{
-	(void)nl;
-	put_bad_counters(nlh, true, 4, 16, 0);
-}
-
-static void b_ctr_windows(struct nl *nl, struct nlmsghdr *nlh)
-{
-	(void)nl;
-	put_bad_counters(nlh, true, 4, -1, ESPX_COUNTERS_WINDOWS);
-}
-
-static void b_ctr_unknown(struct nl *nl, struct nlmsghdr *nlh)
-{
-	(void)nl;
-	put_bad_counters(nlh, true, 4, -1, ESPX_COUNTERS_MAX_ATTR + 1);
-}
-
-static void b_ctr_in_request(struct nl *nl, struct nlmsghdr *nlh)
-{
-	struct nlattr *nest;
-	struct sa_id id;
-
-	(void)nl;
 	id_default(&id);
 	put_id(nlh, &id);
 	nest = mnl_attr_nest_start(nlh, ESPX_A_CTR);
@@ -1179,52 +1031,60 @@ static void b_ctr_in_request(struct nl *nl, struct nlmsghdr *nlh)
 	mnl_attr_nest_end(nlh, nest);
 }
 
+#define SET		ESPX_CMD_SA_SET
+#define CTRS(n, w, x)	.flags = BC_WESP | BC_CTR, .ctr = { (n), (w), (x) }
+
 static const struct bad_case bad_cases[] = {
-	{ "unknown top-level attribute", EINVAL, true, b_unknown_top, ESPX_CMD_SA_SET, NULL },
-	{ "3-octet destination address", EINVAL, true, b_daddr3, ESPX_CMD_SA_SET, NULL },
-	{ "16-octet address with family 4", EINVAL, true, b_daddr16_v4, ESPX_CMD_SA_SET, NULL },
-	{ "17-octet destination address", ERANGE, true, b_daddr17_raw, ESPX_CMD_SA_SET, NULL },
-	{ "family AF_UNIX", EAFNOSUPPORT, true, b_af_unix, ESPX_CMD_SA_SET, NULL },
-	{ "family as u32 (wrong length)", EINVAL, true, b_family_u32, ESPX_CMD_SA_SET, NULL },
-	{ "protocol 51 (AH)", EPROTONOSUPPORT, true, b_proto51, ESPX_CMD_SA_SET, NULL },
-	{ "SPI 0", EINVAL, true, b_spi0, ESPX_CMD_SA_SET, NULL },
-	{ "WESP crypt offset 64", ERANGE, true, b_offset64, ESPX_CMD_SA_SET, NULL },
-	{ "SET without SA id", EINVAL, true, b_no_id, ESPX_CMD_SA_SET, NULL },
-	{ "GET without SA id", EINVAL, true, b_no_id, ESPX_CMD_SA_GET, NULL },
-	{ "DEL without SA id", EINVAL, true, b_no_id, ESPX_CMD_SA_DEL, NULL },
-	{ "SA id without SPI", EINVAL, true, b_no_spi, ESPX_CMD_SA_SET, NULL },
-	{ "SA id without NLA_F_NESTED", EINVAL, true, b_id_not_nested, ESPX_CMD_SA_SET, NULL },
-	{ "unknown attribute in SA id", EINVAL, true, b_unknown_nested, ESPX_CMD_SA_SET, NULL },
-	{ "reply-only status in request", EINVAL, true, b_status_in_request, ESPX_CMD_SA_SET,
-	  "status is reply-only" },
-	{ "non-zero reserved genl header", EINVAL, true, b_reserved, ESPX_CMD_SA_SET, NULL },
-	{ "duplicate SET", EEXIST, true, b_valid, ESPX_CMD_SA_SET, NULL },
-	{ "DEL of an unknown id", ENOENT, true, b_unknown_id, ESPX_CMD_SA_DEL, NULL },
-	{ "GET of an unknown id", ENOENT, true, b_unknown_id, ESPX_CMD_SA_GET, NULL },
-	{ "INFO_GET with reply-only stats", EINVAL, true, b_stats_in_info, ESPX_CMD_INFO_GET,
-	  "stats are reply-only" },
-	{ "INFO_GET with reply-only info", EINVAL, true, b_info_in_info, ESPX_CMD_INFO_GET,
-	  "info is reply-only" },
-	{ "INFO_GET with a nested reply-only info", EINVAL, true, b_info_nest_in_info,
-	  ESPX_CMD_INFO_GET, NULL },
-	{ "INFO_GET with an unknown attribute", EINVAL, true, b_unknown_info, ESPX_CMD_INFO_GET,
-	  NULL },
-	{ "counters: 0 counters", ERANGE, true, b_ctr0, ESPX_CMD_SA_SET, NULL },
-	{ "counters: 1025 counters", ERANGE, true, b_ctr1025, ESPX_CMD_SA_SET, NULL },
-	{ "counters: no count", EINVAL, true, b_ctr_nocount, ESPX_CMD_SA_SET,
-	  "lack their number" },
-	{ "counters without WESPv2", EINVAL, true, b_ctr_nowesp, ESPX_CMD_SA_SET, "WESPv2" },
-	{ "counters: window 48", EINVAL, true, b_ctr_win48, ESPX_CMD_SA_SET, "multiple of 32" },
-	{ "counters: window 8192", ERANGE, true, b_ctr_win8192, ESPX_CMD_SA_SET, NULL },
-	{ "counters: window 16", ERANGE, true, b_ctr_win16, ESPX_CMD_SA_SET, NULL },
-	{ "counters: reply-only windows", EINVAL, true, b_ctr_windows, ESPX_CMD_SA_SET,
-	  "windows is reply-only" },
-	{ "counters: unknown attribute", EINVAL, true, b_ctr_unknown, ESPX_CMD_SA_SET, NULL },
-	{ "reply-only counter state in request", EINVAL, true, b_ctr_in_request,
-	  ESPX_CMD_SA_SET, NULL },
-	{ "CTR_GET without NLM_F_DUMP", EOPNOTSUPP, false, b_valid, ESPX_CMD_CTR_GET, NULL },
-	{ "unknown command", EOPNOTSUPP, false, b_valid, ESPX_CMD_MAX + 1, NULL },
+	{ "unknown top-level attribute", SET, EINVAL, true, NULL,
+	  .extra = ESPX_A_MAX + 1, .extra_val = 1 },
+	{ "3-octet destination address", SET, EINVAL, true, NULL, .id.alen = 3 },
+	{ "16-octet address with family 4", SET, EINVAL, true, NULL, .id.alen = 16 },
+	{ "17-octet destination address", SET, ERANGE, true, NULL, .raw = r_daddr17 },
+	{ "family AF_UNIX", SET, EAFNOSUPPORT, true, NULL, .id.family = AF_UNIX },
+	{ "family as u32 (wrong length)", SET, EINVAL, true, NULL, .raw = r_family_u32 },
+	{ "protocol 51 (AH)", SET, EPROTONOSUPPORT, true, NULL, .id.proto = 51 },
+	{ "SPI 0", SET, EINVAL, true, NULL, .flags = BC_SPI0 },
+	{ "WESP crypt offset 64", SET, ERANGE, true, NULL, .flags = BC_WESP, .wesp = 64 },
+	{ "SET without SA id", SET, EINVAL, true, NULL, .flags = BC_NO_ID },
+	{ "GET without SA id", ESPX_CMD_SA_GET, EINVAL, true, NULL, .flags = BC_NO_ID },
+	{ "DEL without SA id", ESPX_CMD_SA_DEL, EINVAL, true, NULL, .flags = BC_NO_ID },
+	{ "SA id without SPI", SET, EINVAL, true, NULL, .raw = r_no_spi },
+	{ "SA id without NLA_F_NESTED", SET, EINVAL, true, NULL, .raw = r_id_not_nested },
+	{ "unknown attribute in SA id", SET, EINVAL, true, NULL, .raw = r_unknown_nested },
+	{ "reply-only status in request", SET, EINVAL, true, "status is reply-only",
+	  .extra = ESPX_A_STATUS, .extra_val = ESPX_STATUS_BOUND },
+	{ "non-zero reserved genl header", SET, EINVAL, true, NULL, .flags = BC_RESERVED },
+	{ "duplicate SET", SET, EEXIST, true, NULL, .flags = 0 },
+	{ "DEL of an unknown id", ESPX_CMD_SA_DEL, ENOENT, true, NULL, .id.spi = 0xdead },
+	{ "GET of an unknown id", ESPX_CMD_SA_GET, ENOENT, true, NULL, .id.spi = 0xdead },
+	{ "INFO_GET with reply-only stats", ESPX_CMD_INFO_GET, EINVAL, true,
+	  "stats are reply-only", .raw = r_stats_in_info },
+	{ "INFO_GET with reply-only info", ESPX_CMD_INFO_GET, EINVAL, true,
+	  "info is reply-only", .raw = r_info_in_info },
+	{ "INFO_GET with a nested reply-only info", ESPX_CMD_INFO_GET, EINVAL, true, NULL,
+	  .raw = r_info_nest_in_info },
+	{ "INFO_GET with an unknown attribute", ESPX_CMD_INFO_GET, EINVAL, true, NULL,
+	  .flags = BC_NO_ID, .extra = ESPX_A_MAX + 1, .extra_val = 1 },
+	{ "counters: 0 counters", SET, ERANGE, true, NULL, CTRS(0, -1, 0) },
+	{ "counters: 1025 counters", SET, ERANGE, true, NULL, CTRS(1025, -1, 0) },
+	{ "counters: no count", SET, EINVAL, true, "lack their number", CTRS(-1, 64, 0) },
+	{ "counters without WESPv2", SET, EINVAL, true, "WESPv2",
+	  .flags = BC_CTR, .ctr = { 4, -1, 0 } },
+	{ "counters: window 48", SET, EINVAL, true, "multiple of 32", CTRS(4, 48, 0) },
+	{ "counters: window 8192", SET, ERANGE, true, NULL, CTRS(4, 8192, 0) },
+	{ "counters: window 16", SET, ERANGE, true, NULL, CTRS(4, 16, 0) },
+	{ "counters: reply-only windows", SET, EINVAL, true, "windows is reply-only",
+	  CTRS(4, -1, ESPX_COUNTERS_WINDOWS) },
+	{ "counters: unknown attribute", SET, EINVAL, true, NULL,
+	  CTRS(4, -1, ESPX_COUNTERS_MAX_ATTR + 1) },
+	{ "reply-only counter state in request", SET, EINVAL, true, NULL,
+	  .raw = r_ctr_in_request },
+	{ "CTR_GET without NLM_F_DUMP", ESPX_CMD_CTR_GET, EOPNOTSUPP, false, NULL, .flags = 0 },
+	{ "unknown command", ESPX_CMD_MAX + 1, EOPNOTSUPP, false, NULL, .flags = 0 },
 };
+
+#undef CTRS
+#undef SET
 
 /* Diet-ESP cases: a valid ESPX_A_DIET nest (spi_lsb 8, sn_lsb 16, align
  * 16 bit, optional trailer, iipc, dscp/ecn lower, flow label zero, iiv) with
@@ -1396,7 +1256,7 @@ static int badinput(struct nl *nl)
 		const struct bad_case *c = &bad_cases[k];
 
 		nlh = msg_start(nl, b, nl->family_id, c->cmd, NLM_F_ACK);
-		c->build(nl, nlh);
+		put_bad_case(nlh, c);
 		bad_check(nl, nlh, c->name, c->expect, c->need_msg, c->msg,
 			  base);
 	}

@@ -59,6 +59,34 @@ where python3-cryptography is a dependency of python3-scapy).
            those SAs: one line "spi X sn N nh N subtype T flags F dlen L ident I
            seq S reply_spi X data_ok 0|1 len L pad P" (exit 1 if one does not open)
 
+  wesp-vectors   wespv2.md's vectors octet for octet (exit 1 on mismatch)
+  wesp-check PCAP --sa spi=..,alg=..,key=..,icv=N,co=N[,esn=1][,mode=M,inner=4|6]
+           [--port P]  decode and open every WESPv2 frame of those SAs
+  wesp-craft IN OUT [--index I] [--key K ...] [--nh/--hdrlen/--co/--r/--v/
+           --optlen/--trailer-nh/--spi N] [--options HEX] [--flip OFF:BIT]
+           [--flip-all OFF] [--truncate N] [--strip] [--wrap HEX] [--copies N]
+           [--ext]  edit the WESPv2 header of frame I (re-encrypted with --key)
+  ctr-vectors    multi-counters.md's IV and option vectors (exit 1 on mismatch)
+  ctr-ivs  PCAP [--spi S] [--n N] [--seqs]  the counter ids and seqs of a
+           counter SA's frames; ids must be below N; seqs unique per id
+  ctr-craft IN OUT [--index I] --key K [--id N] [--seq N] [--iv HEX]
+           [--options HEX] [--copies N] [--all-ids N] [--flood N --n N]
+           a counter SA packet (option 27, IV = be16(id) | be48(seq))
+  diet-vectors   diet-esp.md's vectors octet for octet (exit 1 on mismatch)
+  diet-check PCAP... --sa SPEC [--port P] [--tag T] [--probe-len N]  open
+           every Diet-ESP frame of the SAs (SN rebuilt across the files)
+  diet-craft OUT --sa SPEC [--sn N] [--count N | --sns A,B] [--copies N]
+           [--tcp DOFF] [--residue HEX] [--full-esp] [--flip-icv] [--append]
+           [header edits]  Diet-ESP frames sealed with the SA's key
+  diet-set --sa SPEC...   the Diet SAs a "serve" process crafts for
+  ctr      [--spi S] [--active]   the espx per-counter rows (genl CTR_GET)
+  blast    --dst D --port P [--sport P] [--count N] [--len L] [--batch B]
+           [--gap S] [--tag T] [--go FILE]  UDP datagrams as fast as asked
+  espx-stats [--spi S] [--pid PID]  espx's counters (genl) of PID's netns
+  sink     --port P...   count UDP datagrams per port; SIGUSR1 prints a
+           "count PORT:N ..." line, SIGTERM too and exits
+  usage-check    exit 1 when a subcommand is missing from this text
+
 AEAD names (--alg): gcm (rfc4106), ccm (rfc4309), chacha (rfc7539esp),
 gmac (rfc4543). --key is the xfrm key blob: key || salt.
 """
@@ -3048,8 +3076,17 @@ def main():
     c.add_argument('--espx-stats', action='store_true',
                    help='add espx per-SA and netns counters (netlink) to the deltas')
     c.add_argument('--out', help='write each answer to this file, only "." to stdout')
+    sub.add_parser('usage-check')
     a = p.parse_args()
-    if a.cmd == 'serve':
+    if a.cmd == 'usage-check':
+        listed = {ln.split()[0] for ln in __doc__.splitlines()
+                  if ln.startswith('  ') and not ln.startswith('   ') and ln.split()}
+        missing = sorted(set(sub.choices) - listed)
+        if missing:
+            sys.exit('espx_pkt.py: subcommands missing from its usage text: ' +
+                     ' '.join(missing))
+        print('usage text lists all %d subcommands' % len(sub.choices))
+    elif a.cmd == 'serve':
         cmd_serve(a, p)
     else:
         COMMANDS[a.cmd](a)

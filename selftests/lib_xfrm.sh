@@ -525,6 +525,21 @@ xt_dmesg_check() {
 	return 0
 }
 
+# xt_end: a script's last point, that nothing in the kernel log since
+# xt_dmesg_mark is a WARN/BUG/oops (the lines if there are), the script's time
+# since $T0 (set with T0=$(xt_now) at its start), and ktap_finish.
+xt_end() {
+	local out
+	if out=$(xt_dmesg_check); then
+		ktap_ok "dmesg: no WARN/BUG/oops"
+	else
+		ktap_fail "dmesg: no WARN/BUG/oops"
+		sed 's/^/#   /' <<<"$out"
+	fi
+	ktap_info "$(basename "$0"): $(xt_since "${T0:?T0 unset}") s"
+	ktap_finish
+}
+
 # ------------------------------------------------------ drop reasons --
 # xt_dropmon_start: record the kfree_skb tracepoint (every freed-as-dropped skb
 # and its drop reason) in a trace instance of this script's own; 1 if tracefs

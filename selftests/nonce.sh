@@ -341,11 +341,4 @@ if [ "$BASE" = unknown ]; then
 else
 	check "leaks: after a flush espx sa_objects is back to the baseline ($BASE)" wait_base
 fi
-if out=$(xt_dmesg_check); then
-	ktap_ok "dmesg: no WARN/BUG/oops"
-else
-	ktap_fail "dmesg: no WARN/BUG/oops"
-	sed 's/^/#   /' <<<"$out"
-fi
-ktap_info "nonce.sh: $(xt_since "$T0") s"
-ktap_finish
+xt_end
