@@ -14,6 +14,7 @@ for details. Parts:
   seal      the §11 V1 vector sealed by the kernel octet for octet
   deliver   the V1 packet injected and delivered to a UDP socket
   variants  every §11.6 receiver variant: exact counter, nothing delivered
+  echo      no ESP Echo on EESP: flag and probe refused, Next Header 144 dropped
   traffic   transport/tunnel/BEET, IPv4/IPv6, both formats, both AEADs,
             Sub SAs from two CPUs: decoded, keys/nonces/AAD checked, no
             (key, nonce) repeated, also across a MIGRATE under traffic and
@@ -535,6 +536,46 @@ def part_variants(env):
     env.run(env.nb, 'xfrm state flush')
 
 
+# --------------------------------------------------------------- echo -----
+def part_echo(env):
+    """ESP Echo (esp-echo.md) is not defined for EESP: the echo flag on an
+    EESP config and ESPX_CMD_ECHO on an EESP SA are refused with a message,
+    and an authenticated EESP packet with Next Header 144 is dropped and
+    counted in_drop_echo_unsupported, never delivered"""
+    echo = nla(A['ESPX_A_ECHO'] | NLA_F_NESTED, b'')
+    err, msg = env.ga.set('192.0.2.2', 0x3101, {}, echo)
+    point(err == 95 and 'EESP' in msg, 'echo: the echo flag on an EESP config: "%s"' % msg,
+          'errno %d' % err)
+    # a bound outbound EESP SA in A, probed
+    err, msg = env.ga.set('192.0.2.2', 0x3102, {})
+    env.run(env.na, state_line('192.0.2.1', '192.0.2.2', 0x3102))
+    at = nla(A['ESPX_A_SA_ID'] | NLA_F_NESTED, Genl.sa_id('192.0.2.2', 0x3102))
+    e2, m2, _ = env.ga.talk(env.ga.family, CMD['ESPX_CMD_ECHO'],
+                            NLM_F_REQUEST | NLM_F_ACK, at)
+    point(err == 0 and e2 == 95 and 'EESP' in m2,
+          'echo: ESPX_CMD_ECHO on an EESP SA: "%s"' % m2, 'set %d %r, echo errno %d' %
+          (err, msg, e2))
+    env.run(env.na, 'xfrm state flush')
+    # V1's SA at B; SN 2 carries a request-shaped payload with NH 144
+    sas = E._variant_sas()
+    err, msg = env.gb.set('192.0.2.2', 0x1001, {})
+    env.run(env.nb, state_line('192.0.2.1', '192.0.2.2', 0x1001))
+    req = bytes([2, 0x80, 0, 8, 0, 1, 0, 1]) + bytes(4) + b'eespecho'
+    pkt = E.wrap(sas['V1'], E.eesp_encode(sas['V1'], req, 2, nh=144)['octets'])
+    env.received()
+    b0 = env.gb.stats()
+    env.inject(pkt)
+    d = delta(b0, env.settle(env.gb, b0))
+    time.sleep(0.1)
+    got = env.received()
+    drops = {k: v for k, v in d.items() if 'drop' in k or k.startswith('ns:')}
+    point(err == 0 and not d.get('0x1001:in_packets') and
+          drops == {'0x1001:in_drop_echo_unsupported': 1} and not got,
+          'echo: an EESP packet with Next Header 144: in_drop_echo_unsupported, '
+          'nothing delivered', (err, msg, d, got))
+    env.run(env.nb, 'xfrm state flush')
+
+
 # ------------------------------------------------------------ traffic -----
 # (label, mode, outer v6?, inner v6?, alg, eesp attrs, key octets)
 TRAFFIC = [
@@ -873,7 +914,7 @@ def main():
     ap.add_argument('--a', required=True)
     ap.add_argument('--b', required=True)
     ap.add_argument('--ip', default='ip')
-    ap.add_argument('--only', default='refuse,seal,deliver,variants,traffic,ip')
+    ap.add_argument('--only', default='refuse,seal,deliver,variants,echo,traffic,ip')
     a = ap.parse_args()
     env = Env(a)
     for part in a.only.split(','):

@@ -126,7 +126,9 @@ int espx_echo_input_handler(struct sk_buff *skb, int nexthdr, __be32 spi,
 
 /* ---- SA selection ------------------------------------------------------ */
 
-/* An espx SA that may send an echo message: valid, bound, not Diet. */
+/* An espx SA that may send an echo message: valid, bound, not Diet or
+ * EESP (no echo message is defined for either).
+ */
 static struct espx_sa *espx_echo_sender(struct xfrm_state *y)
 {
 	struct espx_sa *ysa;
@@ -138,7 +140,7 @@ static struct espx_sa *espx_echo_sender(struct xfrm_state *y)
 		return NULL;
 #endif
 	ysa = espx_sa_of(y);
-	if (!ysa || ysa->kind == ESPX_KIND_DIET)
+	if (!ysa || ysa->kind == ESPX_KIND_DIET || ysa->kind == ESPX_KIND_EESP)
 		return NULL;
 	return ysa;
 }
@@ -1040,6 +1042,9 @@ static int espx_echo_check(struct net *net, const struct espx_echo_req *req,
 	sa = espx_sa_of(x);
 	if (sa->kind == ESPX_KIND_DIET) {
 		NL_SET_ERR_MSG_MOD(extack, "ESP Echo is not supported on a Diet-ESP SA");
+		err = -EOPNOTSUPP;
+	} else if (sa->kind == ESPX_KIND_EESP) {
+		NL_SET_ERR_MSG_MOD(extack, "ESP Echo is not defined for EESP SAs");
 		err = -EOPNOTSUPP;
 	} else if (x->km.state != XFRM_STATE_VALID) {
 		NL_SET_ERR_MSG_MOD(extack, "the SA is not valid");

@@ -64,6 +64,7 @@
 #include "seq.h"
 #include "pkt.h"
 #include "eesp.h"
+#include "codec/echo_codec.h"
 #include "codec/eesp_codec.h"
 #include "codec/wesp_codec.h"
 
@@ -536,6 +537,14 @@ static int espx_eesp_input_open(struct xfrm_state *x, struct espx_sa *sa,
 	if (res == ESPX_EESP_RX_DUMMY) {
 		espx_stat_inc(sa, ESPX_STAT_IN_EESP_DUMMY);
 		return -EINVAL;
+	}
+	/* an ESP Echo message (Next Header 144, esp-echo.md): no echo is
+	 * defined for EESP, and the stack has no handler for 144; counted
+	 * like one on a Diet-ESP SA
+	 */
+	if (unlikely(pl.nexthdr == ESPX_IPPROTO_AGGFRAG)) {
+		espx_stat_inc(sa, ESPX_STAT_IN_DROP_ECHO_UNSUPPORTED);
+		return -EOPNOTSUPP;
 	}
 	hlen = p->esph + pl.off;
 	if (unlikely(pskb_trim(skb, hlen + pl.len))) {

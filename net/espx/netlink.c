@@ -735,6 +735,14 @@ static int espx_nl_set(struct sk_buff *skb, struct genl_info *info)
 					    "ESP Echo is not supported on a Diet-ESP SA");
 			return -EOPNOTSUPP;
 		}
+		/* neither esp-echo.md nor eesp.md defines an echo message
+		 * in EESP (its Optimized format has no Next Header at all)
+		 */
+		if (cfg.eesp) {
+			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[ESPX_A_ECHO],
+					    "ESP Echo is not defined for EESP SAs");
+			return -EOPNOTSUPP;
+		}
 		cfg.echo = true;
 	}
 	/* owner 0: a detached config, not freed when this socket closes */
