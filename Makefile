@@ -21,9 +21,9 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(BUILD)/$(1)/src
 SRC_FILES := Kbuild $(shell find net include -type f -name '*.[ch]' 2>/dev/null)
 
 .PHONY: all module modules-all deps iproute2 unit fuzz check demo install clean \
-	checkpatch sparse help matrix
+	checkpatch sparse help matrix tools
 
-all: module
+all: module tools
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -59,6 +59,13 @@ $(BUILD)/examples/espx-sa: tools/examples/espx-sa.c include/uapi/linux/espx.h
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -Wextra -Werror -I$(TOP)/include/uapi -o $@ $< -lmnl
 
+## make tools                 build the user-space espx-echo into build/tools/
+tools: $(BUILD)/tools/espx-echo
+
+$(BUILD)/tools/espx-echo: tools/espx-echo/espx-echo.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
+
 ## make checkpatch / sparse   static checks on our sources
 checkpatch:
 	scripts/checkpatch.sh
@@ -80,9 +87,9 @@ check-debug:
 demo:
 	scripts/demo.sh
 
-## make install               install espx.ko for KVER, keep esp4/esp6 away
-install: module
-	scripts/install.sh $(KVER) $(BUILD)/$(KVER)/espx.ko
+## make install               install espx.ko for KVER, keep esp4/esp6 away, and espx-echo
+install: module tools
+	ESPX_ECHO=$(BUILD)/tools/espx-echo scripts/install.sh $(KVER) $(BUILD)/$(KVER)/espx.ko
 
 ## make uninstall             undo make install: esp4/esp6 load again
 .PHONY: uninstall dkms-install dkms-uninstall

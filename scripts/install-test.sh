@@ -19,7 +19,11 @@ is() {	# is DESC GOT WANT
 	if [ "$2" = "$3" ]; then echo "ok: $1"; else echo "FAIL: $1: '$2', want '$3'"; fail=1; fi
 }
 is "before: xfrm-type-2-50 resolves to esp4" "$(res xfrm-type-2-50)" esp4
+echo_bin=$top/build/selftests/espx-echo	# the tool make check builds (make tools: build/tools/)
+[ -x "$echo_bin" ] && export ESPX_ECHO=$echo_bin
 "$top/scripts/install.sh" "$kver" "$ko" "$st" >/dev/null || { echo "FAIL: install.sh"; exit 1; }
+[ -z "${ESPX_ECHO:-}" ] || is "installed: /usr/local/sbin/espx-echo" \
+	"$(test -x "$st/usr/local/sbin/espx-echo" && echo yes)" yes
 is "installed: xfrm-type-2-50 resolves to espx" "$(res xfrm-type-2-50)" espx
 is "installed: xfrm-type-10-50 resolves to espx" "$(res xfrm-type-10-50)" espx
 is "installed: esp4 refused by an install command" \

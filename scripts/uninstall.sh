@@ -7,7 +7,7 @@
 set -euo pipefail
 kver=$1 dest=${2:-${DESTDIR:-}}
 rm -f "$dest/lib/modules/$kver/updates/espx.ko" "$dest/etc/modprobe.d/espx.conf" \
-	"$dest/usr/local/include/linux/espx.h"
+	"$dest/usr/local/include/linux/espx.h" "$dest/usr/local/sbin/espx-echo"
 if [ -z "$dest" ]; then
 	depmod -a "$kver"
 else

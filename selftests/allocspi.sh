@@ -284,11 +284,8 @@ done
 
 # ----------------------------------------- counter SAs: the core's window --
 XAE="$XT_PY xfrm_ae"
-# win NS n ME: the core's window of ME's inbound SA of case n (GETAE)
-win() {
-	ip netns exec "$1" $XAE get --dst "${O[$2.$3]}" --spi "${SPI[$2.$3]}" 2>&1 |
-		sed -n 's/.* window \([0-9]*\).*/\1/p'
-}
+# wv LINE: WV = the window of a GETAE answer line (xfrm_ae.py get), "" if none
+wv() { WV=; [[ $1 =~ \ window\ ([0-9]*) ]] && WV=${BASH_REMATCH[1]}; }
 # pings pinned to CPU 0, then CPU 1: answered (6 expected)
 cpu_pings() {
 	local c got=0 r
@@ -299,11 +296,27 @@ cpu_pings() {
 	done
 	echo $got
 }
+# For every counter case, in one xfrm_ae.py (one Python start, not 16): the core's window
+# of A's and B's inbound SA (GETAE), NEWAE window 128 on B's, B's window again; then the
+# pings of each case
 for n in $(seq $N); do
 	[ "${KIND[$n]}" = ctr ] || continue
-	w0a=$(win "$NS_A" "$n" 1) w0b=$(win "$NS_B" "$n" 2)
-	ae=$(ip netns exec "$NS_B" $XAE set --dst "${O[$n.2]}" --spi "${SPI[$n.2]}" --window 128 2>&1)
-	w1b=$(win "$NS_B" "$n" 2)
+	echo "ns $NS_A"
+	echo "get --dst ${O[$n.1]} --spi ${SPI[$n.1]}"
+	echo "ns $NS_B"
+	echo "get --dst ${O[$n.2]} --spi ${SPI[$n.2]}"
+	echo "set --dst ${O[$n.2]} --spi ${SPI[$n.2]} --window 128"
+	echo "get --dst ${O[$n.2]} --spi ${SPI[$n.2]}"
+done >"$XT_TMP/ae.in"
+mapfile -t AE < <($XAE batch <"$XT_TMP/ae.in" 2>&1)
+j=0
+for n in $(seq $N); do
+	[ "${KIND[$n]}" = ctr ] || continue
+	wv "${AE[j + 1]:-}"; w0a=$WV
+	wv "${AE[j + 3]:-}"; w0b=$WV
+	wv "${AE[j + 5]:-}"; w1b=$WV
+	ae=${AE[j + 4]:-}
+	j=$((j + 6))
 	got=$(cpu_pings "$n")
 	if [ "$w0a $w0b $ae $w1b $got" = "0 0 ok 0 6" ]; then
 		ktap_ok "${LABEL[$n]}: ESN_VAL window 64 at UPDSA and NEWAE window 128 leave the core's window 0; pings on CPU 0 then CPU 1 all answered"
@@ -332,6 +345,26 @@ wait_objects() {	# wait_objects N: sa_objects back to N (deferred SA destruction
 	done
 	return 1
 }
+# A's xfrm_nl.py for this section: one process answering a request per line (a Python
+# start takes seconds under emulation; 24 of them here). nl CMD: its answer in NLOUT;
+# nl_dump: the dump-sa lines, ended by the "ok" of an "ns" request (never a dump line).
+coproc XN { ip netns exec "$NS_A" $XNL batch 2>&1; }
+XT_PIDS+=("$XN_PID")
+nl() {
+	NLOUT=
+	echo "$*" >&"${XN[1]}"
+	read -r -t 120 -u "${XN[0]}" NLOUT
+	NLOUT=${NLOUT% \[line [0-9]*\]}	# what a batch adds to an error
+}
+nl_dump() {
+	local l
+	NLOUT=
+	echo "dump-sa" >&"${XN[1]}"
+	echo "ns $NS_A" >&"${XN[1]}"
+	while read -r -t 120 -u "${XN[0]}" l && [ "$l" != ok ]; do
+		NLOUT+=$l$'\n'
+	done
+}
 declare -A BSPI
 retry_bad=
 for f in 4 6; do
@@ -341,17 +374,19 @@ for f in 4 6; do
 		r=$((200 + k))
 		cnt0=$("$XT_GENL" -n "$NS_A" count 2>&1)
 		ob0=$(objects)
-		s=$(ip netns exec "$NS_A" $XNL allocspi --src $peer --dst $me --reqid $r --min 0x10000 \
-			--max 0x7fffffff 2>&1 | sed -n 's/^ok spi //p')
+		nl allocspi --src $peer --dst $me --reqid $r --min 0x10000 --max 0x7fffffff
+		s=
+		[[ $NLOUT == "ok spi "* ]] && s=${NLOUT#ok spi }
 		BSPI[$f.$k]=$s
-		out=$(eval "ip netns exec \"$NS_A\" $XNL sa update --src $peer --dst $me --spi ${s:-0}" \
-			"--reqid $r ${BAD_SA[k]} ${BAD_EXT[k]}" 2>&1)
+		nl "sa update --src $peer --dst $me --spi ${s:-0} --reqid $r ${BAD_SA[k]} ${BAD_EXT[k]}"
+		out=$NLOUT
 		wait_objects "$ob0"
 		ob1=$(objects)
 		cnt1=$("$XT_GENL" -n "$NS_A" count 2>&1)
 		g=$("$XT_GENL" -n "$NS_A" get --family $f --daddr $me --spi "${s:-0}" 2>&1)
 		grc=$?
-		lv=$(ip netns exec "$NS_A" $XNL dump-sa 2>&1 | grep -c "^spi ${s:-none} dst $me src $peer reqid $r .* alg - ")
+		nl_dump
+		lv=$(grep -c "^spi ${s:-none} dst $me src $peer reqid $r .* alg - " <<<"$NLOUT")
 		if [ -n "$s" ] && [[ $out == error\ * ]] && grep -Eq -- "${BAD_RE[k]}" <<<"$out" &&
 			[ "$lv" = 1 ] && [ "$grc" = 2 ] && [ "$cnt1" = "$cnt0" ] && [ "$ob1" = "$ob0" ]; then
 			ktap_ok "bad config IPv$f ${BAD_NAME[k]}: UPDSA refused [${out#error }], larval state kept, no espx config/object left"
@@ -359,8 +394,8 @@ for f in 4 6; do
 			ktap_fail "bad config IPv$f ${BAD_NAME[k]}: spi ${s:-none} UPDSA [$out] larval $lv, espx get rc $grc [$(cut -c1-80 <<<"$g")], configs $cnt0 -> $cnt1, sa_objects $ob0 -> $ob1"
 		fi
 		# the larval state takes a valid UPDSA
-		out=$(eval "ip netns exec \"$NS_A\" $XNL sa update --src $peer --dst $me --spi ${s:-0}" \
-			"--reqid $r ${GOOD_SA[k]} ${BAD_EXT[k]}" 2>&1)
+		nl "sa update --src $peer --dst $me --spi ${s:-0} --reqid $r ${GOOD_SA[k]} ${BAD_EXT[k]}"
+		out=$NLOUT
 		g=$("$XT_GENL" -n "$NS_A" get --family $f --daddr $me --spi "${s:-0}" 2>&1)
 		[ "$out" = ok ] && grep -q 'status bound' <<<"$g" && grep -q -- "${GOOD_RE[k]}" <<<"$g" ||
 			retry_bad+=" IPv$f ${BAD_NAME[k]}: [$out] $(cut -c1-100 <<<"$g");"

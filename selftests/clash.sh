@@ -61,9 +61,12 @@ mark() {	# unique: check runs its command in a subshell, so no counter
 	echo "espx-selftest: clash mark $MARK" >/dev/kmsg
 }
 since_mark() { dmesg | sed -n "/espx-selftest: clash mark $MARK\$/,\$p"; }
-no_splat() {
+no_splat() {	# since_mark | grep -E "$SPLAT" in one awk (a fork less, ~0.3 s under TCG)
 	local s
-	s=$(since_mark | grep -E "$SPLAT") || return 0
+	s=$(dmesg | awk -v m="espx-selftest: clash mark $MARK" -v re="$SPLAT" '
+		!f && length($0) >= length(m) && substr($0, length($0) - length(m) + 1) == m { f = 1 }
+		f && $0 ~ re')
+	[ -n "$s" ] || return 0
 	echo "$s"
 	return 1
 }
@@ -158,7 +161,8 @@ sa_pair() {
 # pkts SRC DST: packets counted by A's SA(s) SRC -> DST.
 pkts() {
 	ip -n "$A" -s xfrm state list src "$1" dst "$2" |
-		sed -n 's/.* \([0-9][0-9]*\)(packets).*/\1/p' | awk '{ n += $1 } END { print n + 0 }'
+		awk '{ for (i = NF; i > 0; i--) if ($i ~ /^[0-9]+\(packets\)/) { sub(/\(.*/, "", $i); n += $i; break } }
+		     END { print n + 0 }'
 }
 
 # traffic: IPv4 and IPv6 pings through the SAs, and the outbound SAs counted

@@ -55,6 +55,13 @@ where python3-cryptography is a dependency of python3-scapy).
            --esp-len N: only the first N octets of the ESP packet (cut short)
   echo-plain IN OUT --index I [--spi 7|8] [--udp]  the unencrypted SPI 7/8
            request (section 4) with frame I's outer header
+  echo-responder --family 4|6 [--modes M,M...] [--log F] [--timeout S]
+           a user-space responder of the unencrypted mode (section 4) on a raw
+           ESP socket: the n-th SPI 7 request gets the n-th mode (the last
+           repeats): reply, silent, or a malformed reply (dlen, nh, pad,
+           subtype, spi, data, long), "+" joins several (dlen+reply); never
+           a reply to R=0 or a Reply path SPI other than 8; F gets
+           "request SRC HEX" per request (IPv4: from the IP header on)
   echo-check PCAP --sa SPI,KEY... [--alg A --icv N]  decrypt every frame of
            those SAs: one line "spi X sn N nh N subtype T flags F dlen L ident I
            seq S reply_spi X data_ok 0|1 len L pad P" (exit 1 if one does not open)
@@ -752,9 +759,74 @@ def cmd_echo_plain(a):
     ec = _echo()
     e = pick(a)
     p = ec.message(2, ec.R, 0x4321, 1, ec.SPI_REP, b'ping')
-    e.replace_esp(struct.pack('!II', a.spi, 0) + p + ec.trailer(len(p)))
+    esp = struct.pack('!II', a.spi, 0) + p + ec.trailer(len(p))
+    if a.udp and e.udp_off is None:     # RFC 3948: UDP 4500 -> 4500
+        e.frame[e.nh_pos] = IPPROTO_UDP
+        e.udp_off = e.l4
+        e.off = e.l4 + 8
+        e.frame = e.frame[:e.l4] + bytearray(struct.pack('!HHHH', ENCAP_PORT,
+                                                          ENCAP_PORT, 0, 0))
+    e.replace_esp(esp)
     pcap_write(a.out, [bytes(e.frame)])
-    print('plain spi %d' % a.spi)
+    print('plain spi %d%s' % (a.spi, ' udp' if e.udp_off is not None else ''))
+
+
+def echo_plain_reply(ec, req, mode):
+    """The SPI 8 packet (SPI onwards) answering request payload req, made
+    malformed as mode says ('reply': well formed)"""
+    p = bytearray(ec.reply(req))
+    nh = ec.NH_AGGFRAG
+    if mode == 'dlen':          # Data Length one more than the Data
+        p[2:4] = struct.pack('!H', len(p) - ec.HDR_LEN + 1)
+    elif mode == 'subtype':     # the request's Sub-Type left in place
+        p[0] = req[0]
+    elif mode == 'spi':         # Reply path SPI not copied
+        p[8:12] = struct.pack('!I', 9)
+    elif mode == 'data' and len(p) > ec.HDR_LEN:
+        p[ec.HDR_LEN] ^= 0xff
+    elif mode == 'long':        # one Data octet more than the request had
+        p += b'\x99'
+        p[2:4] = struct.pack('!H', len(p) - ec.HDR_LEN)
+    elif mode == 'nh':
+        nh = 59
+    t = bytearray(ec.trailer(len(p)))
+    t[-1] = nh
+    if mode == 'pad':           # pad octets not 1, 2, ...
+        pl = -(len(p) + 2) % 4 or 4
+        t = bytearray(b'\x07' * pl + bytes([pl, nh]))
+    return struct.pack('!II', ec.SPI_REP, 0) + bytes(p) + bytes(t)
+
+
+def cmd_echo_responder(a):
+    ec = _echo()
+    fam = socket.AF_INET if a.family == 4 else socket.AF_INET6
+    s = socket.socket(fam, socket.SOCK_RAW, IPPROTO_ESP)
+    modes = a.modes.split(',')
+    log = open(a.log, 'a') if a.log else None
+    signal.signal(signal.SIGTERM, lambda *x: sys.exit(0))
+    print('ready', flush=True)
+    end, n = time.time() + a.timeout, 0
+    while time.time() < end:
+        if not select.select([s], [], [], max(0, end - time.time()))[0]:
+            break
+        pkt, src = s.recvfrom(65536)
+        esp = pkt[(pkt[0] & 0xf) * 4:] if a.family == 4 else pkt
+        if len(esp) < 10 or struct.unpack('!I', esp[:4])[0] != ec.SPI_REQ:
+            continue
+        if log:
+            log.write('request %s %s\n' % (src[0], pkt.hex()))
+            log.flush()
+        mode = modes[min(n, len(modes) - 1)]
+        n += 1
+        pl = esp[-2]
+        req = esp[8:len(esp) - 2 - pl]
+        m = ec.parse(req)
+        if not m or not m['r'] or m['reply_spi'] != ec.SPI_REP:
+            mode = 'silent'     # section 4: R=0 or another SPI: no reply
+        for m in mode.split('+'):
+            if m != 'silent':
+                s.sendto(echo_plain_reply(ec, req, m), (src[0], 0))
+        print('request %d: %s' % (n, mode), flush=True)
 
 
 def cmd_echo_check(a):
@@ -2929,6 +3001,12 @@ def main():
     c.add_argument('out')
     c.add_argument('--index', type=int, default=0)
     c.add_argument('--spi', type=num, default=7)
+    c.add_argument('--udp', action='store_true')
+    c = sub.add_parser('echo-responder')
+    c.add_argument('--family', type=int, choices=(4, 6), default=4)
+    c.add_argument('--modes', default='reply')
+    c.add_argument('--log')
+    c.add_argument('--timeout', type=float, default=60)
     c = sub.add_parser('echo-check')
     c.add_argument('pcap')
     c.add_argument('--sa', action='append', required=True, help='SPI,KEY')
@@ -3104,7 +3182,8 @@ COMMANDS = {'capture': cmd_capture, 'split': cmd_split, 'send': cmd_send, 'info'
             'diet-craft': cmd_diet_craft, 'diet-set': cmd_diet_set,
             'nonce-check': cmd_nonce_check, 'eesp-vectors': cmd_eesp_vectors,
             'echo-vectors': cmd_echo_vectors, 'echo-craft': cmd_echo_craft,
-            'echo-plain': cmd_echo_plain, 'echo-check': cmd_echo_check}
+            'echo-plain': cmd_echo_plain, 'echo-check': cmd_echo_check,
+            'echo-responder': cmd_echo_responder}
 
 
 if __name__ == '__main__':

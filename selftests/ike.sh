@@ -27,7 +27,7 @@
 #      transport CHILD_SA that a rule added later turns into WESPv2 at its
 #      rekey, CHILD_SA rekeys under traffic again (no more losses than
 #      stock), list-sas against ip again; libreswan with a WESPv2 rule
-#      likewise.
+#      likewise, and with a counters rule (traffic from CPU 0 and CPU 1).
 # The daemons start once (in private mount namespaces: their own /run, so
 # their pid files, sockets and configs do not meet) and serve all phases.
 # Skipped only when a daemon's binaries are missing (scripts/deps.sh
@@ -67,7 +67,7 @@ phase_skip() {		# phase_skip REASON: skip what is left of the phase
 		ktap_skip "$PHASE: $1"
 	done
 }
-P_STOCK=8 P_ESPX=12 P_RULES=19 P_END=2
+P_STOCK=8 P_ESPX=12 P_RULES=21 P_END=2
 ktap_header
 ktap_plan $((P_STOCK + P_ESPX + P_RULES + P_END))
 
@@ -123,10 +123,10 @@ declare -A NSOF=([A]=$NS_A [B]=$NS_B [C]=$NS_C [D]=$NS_D)
 
 # CHILD_SAs of strongSwan: reqid and inner net (tunnel) or "-" (transport,
 # ICMP between the IKE addresses); libreswan's conns likewise
-declare -A REQID=([plain]=11 [tr]=12 [wesp]=13 [ctr]=14 [diet]=15 [ltun]=21 [lwesp]=25)
-declare -A NET=([plain]=1 [tr]=- [wesp]=3 [ctr]=4 [diet]=5 [ltun]=1 [lwesp]=2)
+declare -A REQID=([plain]=11 [tr]=12 [wesp]=13 [ctr]=14 [diet]=15 [ltun]=21 [lwesp]=25 [lctr]=24)
+declare -A NET=([plain]=1 [tr]=- [wesp]=3 [ctr]=4 [diet]=5 [ltun]=1 [lwesp]=2 [lctr]=4)
 for c in plain wesp ctr diet; do inner "$NS_A" "$NS_B" 91 "${NET[$c]}" || ktap_info "inner $c failed"; done
-for c in ltun lwesp; do inner "$NS_C" "$NS_D" 93 "${NET[$c]}" || ktap_info "inner $c failed"; done
+for c in ltun lwesp lctr; do inner "$NS_C" "$NS_D" 93 "${NET[$c]}" || ktap_info "inner $c failed"; done
 # the flow endpoints of a CHILD_SA: "NS SRC DST" from the initiator's side
 ends() {
 	case $1 in
@@ -292,7 +292,7 @@ lsw_conf() {
 		printf '\t%s\n' authby=secret "left=10.92.0.$l" "leftid=@side$l" "right=10.92.0.$r" \
 			"rightid=@side$r" ikev2=insist "ike=aes128-sha2_256;modp2048" esp=aes_gcm128 \
 			pfs=no esn=no replay-window=32 leftupdown=%disabled
-		for c in ltun lwesp; do
+		for c in ltun lwesp lctr; do
 			printf '\nconn %s\n' "$c"
 			printf '\t%s\n' also=base "leftsubnet=10.93.${NET[$c]}.$l/32" \
 				"rightsubnet=10.93.${NET[$c]}.$r/32" "reqid=${REQID[$c]}" auto=add
@@ -332,7 +332,7 @@ lsw_ready() {
 		kill -0 "${DPID[$1]}" 2>/dev/null || return 1
 		sleep 0.2
 	done
-	for c in ltun lwesp; do
+	for c in ltun lwesp lctr; do
 		nsenter -t "${DPID[$1]}" -m -n "$LSX/addconn" --config "$XT_TMP/lsw$1/ipsec.conf" \
 			--ctlsocket "$XT_TMP/lsw$1/run/pluto.ctl" "$c" >>"$XT_TMP/lsw$1/load" 2>&1 || return 1
 	done
@@ -788,23 +788,24 @@ pkts_ok() {	# pkts_ok CHILD N: A's out SA and B's in SA of CHILD counted >= N in
 	echo "$1 spi $spi: espx out_packets in A ${o:-none}, in_packets in B ${i:-none}, want >= $2"
 	return 1
 }
-ctr_ok() {	# ctr_ok: counters 0 and 1 of the ctr SA A->B both carried packets
-	local spi a b
-	spi=$(xs "$NS_A" | awk -v r="${REQID[ctr]}" '$4 == r && $2 == "10.90.0.1" { print $1 }')
+ctr_ok() {	# ctr_ok [lctr]: counters 0 and 1 of the ctr SA A->B (lctr: C->D) both carried packets
+	local c=${1:-ctr} s=$NS_A d=$NS_B o=10.90.0 spi a b
+	[ "$c" = lctr ] && s=$NS_C d=$NS_D o=10.92.0
+	spi=$(xs "$s" | awk -v r="${REQID[$c]}" -v me=$o.1 '$4 == r && $2 == me { print $1 }')
 	[ -n "$spi" ] || { echo "no counter SA"; return 1; }
-	a=$("$GENL" -n "$NS_A" ctr --family 4 --daddr 10.90.0.2 --spi "$spi" 2>&1)
-	b=$("$GENL" -n "$NS_B" ctr --family 4 --daddr 10.90.0.2 --spi "$spi" 2>&1)
+	a=$("$GENL" -n "$s" ctr --family 4 --daddr $o.2 --spi "$spi" 2>&1)
+	b=$("$GENL" -n "$d" ctr --family 4 --daddr $o.2 --spi "$spi" 2>&1)
 	grep -Eq '^id=0 .*out_packets=[1-9]' <<<"$a" && grep -Eq '^id=1 .*out_packets=[1-9]' <<<"$a" &&
 		grep -Eq '^id=0 .*in_packets=[1-9]' <<<"$b" && grep -Eq '^id=1 .*in_packets=[1-9]' <<<"$b" &&
 		return 0
 	echo "spi $spi, A (sender): $(tr '\n' ';' <<<"$a") B: $(tr '\n' ';' <<<"$b")"
 	return 1
 }
-# ctr_props NS: every counter SA in NS has the core's replay window 0 and
-# oseq-may-wrap, which charon did not ask for (window 32, no flag): the rule
+# ctr_props NS [CHILD]: every counter SA in NS has the core's replay window 0 and
+# oseq-may-wrap, which charon (pluto) did not ask for (window 32, no flag): the rule
 ctr_props() {
 	local sas
-	sas=$(ip -s -n "$1" xfrm state list reqid "${REQID[ctr]}" | awk '
+	sas=$(ip -s -n "$1" xfrm state list reqid "${REQID[${2:-ctr}]}" | awk '
 		function out() { if (spi != "") print spi, w, f }
 		/^src / { out(); spi = "?"; w = "window=?"; f = "no-flag" }
 		/proto esp spi/ { spi = $4; sub(/\(.*/, "", spi) }
@@ -916,7 +917,9 @@ else
 				-- --prio 20 --m-mode 0 --wesp 1 || return 1
 		done
 		for ns in "$NS_C" "$NS_D"; do
-			rule_add "$ns" lsw-wesp reqid "${REQID[lwesp]}" wesp -- --m-reqid "${REQID[lwesp]}" --wesp 0 || return 1
+			rule_add "$ns" lsw-wesp reqid "${REQID[lwesp]}" wesp -- --m-reqid "${REQID[lwesp]}" --wesp 0 &&
+			rule_add "$ns" lsw-ctr reqid "${REQID[lctr]}" wesp seq-counters 2 counter-window 128 \
+				-- --m-reqid "${REQID[lctr]}" --wesp 0 --counters 2 --ctr-window 128 || return 1
 		done
 	}
 	check "rules: the same rules in A and B (WESPv2, counters, Diet-ESP by reqid; WESPv2 for transport) and C and D" addrules
@@ -927,6 +930,8 @@ else
 	CTR_UP=
 	[ "$(xs_spis "$NS_A" ctr | wc -w)" = 2 ] && CTR_UP=1
 	pt lsw "rules: libreswan WESPv2 tunnel up, traffic flows" all "up lsw:lwesp" "burst lwesp 5"
+	pt lsw "rules: libreswan counter tunnel up, traffic from CPU 0 and CPU 1" \
+		all "up lsw:lctr" "burst lctr 4 0" "burst lctr 4 1"
 	flows rules ${HAVE_SW:+wesp diet tr ${CTR_UP:+ctr}} ${HAVE_LSW:+lwesp}
 	wire_snap
 	pt sw "rules: WESPv2 SAs bound with the rule's config (wesp 2) in A and B" \
@@ -945,6 +950,10 @@ else
 		all "on_wire ctr 141" ctr_ok
 	pt lsw "rules: libreswan's SAs bound WESPv2 in C and D, protocol 141 on the wire" \
 		all "bound $NS_C lwesp ' wesp 0( |$)'" "bound $NS_D lwesp ' wesp 0( |$)'" "on_wire lwesp 141"
+	pt lsw "rules: libreswan's counter SAs bound with 2 counters, window 0 and oseq-may-wrap from the rule (pluto: 32, no flag), 141 on the wire, both counters carried packets, whack agrees" \
+		all "bound $NS_C lctr ' counters 2 ctr_window 128 '" "bound $NS_D lctr ' counters 2 ctr_window 128 '" \
+		"ctr_props $NS_C lctr" "ctr_props $NS_D lctr" "on_wire lctr 141" "ctr_ok lctr" \
+		"agree_lsw C lctr" "agree_lsw D lctr"
 	SPECS=()
 	# CHILD_SA rekeys only: the IKE rekeys were in the espx phase
 	[ -n "$HAVE_SW" ] && SPECS+=(sw:wesp sw:diet sw:tr ${CTR_UP:+sw:ctr})

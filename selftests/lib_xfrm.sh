@@ -525,10 +525,9 @@ xt_dmesg_check() {
 	return 0
 }
 
-# xt_end: a script's last point, that nothing in the kernel log since
-# xt_dmesg_mark is a WARN/BUG/oops (the lines if there are), the script's time
-# since $T0 (set with T0=$(xt_now) at its start), and ktap_finish.
-xt_end() {
+# xt_dmesg_point: one point, that nothing in the kernel log since
+# xt_dmesg_mark is a WARN/BUG/oops (the lines if there are)
+xt_dmesg_point() {
 	local out
 	if out=$(xt_dmesg_check); then
 		ktap_ok "dmesg: no WARN/BUG/oops"
@@ -536,6 +535,12 @@ xt_end() {
 		ktap_fail "dmesg: no WARN/BUG/oops"
 		sed 's/^/#   /' <<<"$out"
 	fi
+}
+
+# xt_end: a script's last point (xt_dmesg_point), its time since $T0 (set
+# with T0=$(xt_now) at its start), and ktap_finish.
+xt_end() {
+	xt_dmesg_point
 	ktap_info "$(basename "$0"): $(xt_since "${T0:?T0 unset}") s"
 	ktap_finish
 }

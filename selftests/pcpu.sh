@@ -56,7 +56,8 @@ if ! xt_topology >"$XT_TMP/topo.log" 2>&1; then
 fi
 
 # key N DIR SLOT: a 20-octet AES-GCM key + salt, its own per SA
-key() { printf '0x%02x%02x%02x%s' "$1" "$2" "$3" "$(printf '%02x' $(seq 4 20))"; }
+KEY_TAIL=$(printf '%02x' $(seq 4 20))
+key() { printf '0x%02x%02x%02x%s' "$1" "$2" "$3" "$KEY_TAIL"; }
 
 objects() { cat "$OBJ" 2>/dev/null || echo unknown; }
 BASE=$(objects)
@@ -93,12 +94,25 @@ FAM[5]=4 EXT[5]="--diet 8,16" RE[5]=" diet spi_lsb 8 sn_lsb 16 " LABEL[5]="Diet-
 ktap_plan $((2 + ${#KINDS[@]} * 3 + 6))
 ktap_info "kernel $(uname -r), $NCPU CPUs (per-CPU SAs for CPUs 0..$LAST), diet_proto $DPROTO"
 
-# o n 1|2: outer address of A (1) or B (2); i n 1|2: inner (lo)
-o() { if [ "${FAM[$1]}" = 6 ]; then echo "fd00:98:$1::$2"; else echo "10.98.$1.$2"; fi; }
-i() { if [ "${FAM[$1]}" = 6 ]; then echo "fd00:97:$1::$2"; else echo "10.97.$1.$2"; fi; }
-plen() { if [ "${FAM[$1]}" = 6 ]; then echo 128; else echo 32; fi; }
+# o n 1|2: outer address of A (1) or B (2); i n 1|2: inner (lo); the arrays O, I
+# and PL hold them (and the prefix length) for the loops: a $(...) is a fork, a
+# fraction of a second each under emulation
+declare -A O I PL
+for n in "${KINDS[@]}"; do
+	for me in 1 2; do
+		if [ "${FAM[$n]}" = 6 ]; then
+			O[$n.$me]=fd00:98:$n::$me I[$n.$me]=fd00:97:$n::$me PL[$n]=128
+		else
+			O[$n.$me]=10.98.$n.$me I[$n.$me]=10.97.$n.$me PL[$n]=32
+		fi
+	done
+done
+o() { echo "${O[$1.$2]}"; }
+i() { echo "${I[$1.$2]}"; }
 # spi n DIR SLOT: DIR 1 = A->B, 2 = B->A; SLOT 0 = fallback, c + 1 = CPU c
 spi() { printf '0x%x' $(($2 * 0x10000 + $1 * 0x100 + $3)); }
+# spi8 n DIR SLOT: SPI8 = spi as 0x%08x (no fork)
+spi8() { printf -v SPI8 '0x%08x' $(($2 * 0x10000 + $1 * 0x100 + $3)); }
 
 # sa_lines n DIR ME: the SAs of one direction of kind n in A (ME 1) or B (2):
 # XFRMA_SA_DIR out (replay window 0, as the kernel wants) where ME sends,
@@ -113,13 +127,15 @@ sa_lines() {
 
 # sa_line n DIR ME SLOT CPU: one SA of sa_lines (CPU -1: the fallback)
 sa_line() {
-	local n=$1 d=$2 s=1 t=2 pc= sd="in --replay-window 32"
+	local n=$1 d=$2 s=1 t=2 pc= sd="in --replay-window 32" sp ky
 	[ "$d" = 2 ] && s=2 t=1
 	[ "$d" = "$3" ] && sd="out --replay-window 0"
 	[ "$5" -lt 0 ] || pc="--pcpu $5"
-	echo "sa add --src $(o "$n" $s) --dst $(o "$n" $t) --spi $(spi "$n" "$d" "$4")" \
-		"--reqid $n --aead '$GCM' $(key "$n" "$d" "$4") 128 --sa-dir $sd" \
-		"--sel-src $(i "$n" $s)/$(plen "$n") --sel-dst $(i "$n" $t)/$(plen "$n") $pc ${EXT[$n]}"
+	printf -v sp '0x%x' $((d * 0x10000 + n * 0x100 + $4))
+	printf -v ky '0x%02x%02x%02x%s' "$n" "$d" "$4" "$KEY_TAIL"
+	echo "sa add --src ${O[$n.$s]} --dst ${O[$n.$t]} --spi $sp" \
+		"--reqid $n --aead '$GCM' $ky 128 --sa-dir $sd" \
+		"--sel-src ${I[$n.$s]}/${PL[$n]} --sel-dst ${I[$n.$t]}/${PL[$n]} $pc ${EXT[$n]}"
 }
 
 # setup_ns NS ME: addresses, routes, both policies (out: CPU acquire) and all SAs
@@ -128,22 +144,22 @@ setup_ns() {
 	[ "$me" = 2 ] && mac=$XT_MAC_A
 	for n in "${KINDS[@]}"; do
 		if [ "${FAM[$n]}" = 6 ]; then
-			ip -n "$ns" addr add "$(o "$n" "$me")/64" dev veth0 nodad || return 1
-			ip -n "$ns" addr add "$(i "$n" "$me")/128" dev lo nodad || return 1
+			ip -n "$ns" addr add "${O[$n.$me]}/64" dev veth0 nodad || return 1
+			ip -n "$ns" addr add "${I[$n.$me]}/128" dev lo nodad || return 1
 		else
-			ip -n "$ns" addr add "$(o "$n" "$me")/24" dev veth0 || return 1
-			ip -n "$ns" addr add "$(i "$n" "$me")/32" dev lo || return 1
+			ip -n "$ns" addr add "${O[$n.$me]}/24" dev veth0 || return 1
+			ip -n "$ns" addr add "${I[$n.$me]}/32" dev lo || return 1
 		fi
-		ip -n "$ns" neigh replace "$(o "$n" $peer)" lladdr $mac dev veth0 nud permanent || return 1
-		ip -n "$ns" route add "$(i "$n" $peer)/$(plen "$n")" dev veth0 src "$(i "$n" "$me")" || return 1
+		ip -n "$ns" neigh replace "${O[$n.$peer]}" lladdr $mac dev veth0 nud permanent || return 1
+		ip -n "$ns" route add "${I[$n.$peer]}/${PL[$n]}" dev veth0 src "${I[$n.$me]}" || return 1
 	done
 	for n in "${KINDS[@]}"; do
-		echo "policy add --dir out --sel-src $(i "$n" "$me")/$(plen "$n")" \
-			"--sel-dst $(i "$n" $peer)/$(plen "$n") --tmpl-src $(o "$n" "$me")" \
-			"--tmpl-dst $(o "$n" $peer) --reqid $n --cpu-acquire"
-		echo "policy add --dir in --sel-src $(i "$n" $peer)/$(plen "$n")" \
-			"--sel-dst $(i "$n" "$me")/$(plen "$n") --tmpl-src $(o "$n" $peer)" \
-			"--tmpl-dst $(o "$n" "$me") --reqid $n"
+		echo "policy add --dir out --sel-src ${I[$n.$me]}/${PL[$n]}" \
+			"--sel-dst ${I[$n.$peer]}/${PL[$n]} --tmpl-src ${O[$n.$me]}" \
+			"--tmpl-dst ${O[$n.$peer]} --reqid $n --cpu-acquire"
+		echo "policy add --dir in --sel-src ${I[$n.$peer]}/${PL[$n]}" \
+			"--sel-dst ${I[$n.$me]}/${PL[$n]} --tmpl-src ${O[$n.$peer]}" \
+			"--tmpl-dst ${O[$n.$me]} --reqid $n"
 		sa_lines "$n" 1 "$me"
 		sa_lines "$n" 2 "$me"
 	done >"$XT_TMP/batch.$me"
@@ -174,9 +190,38 @@ snap() {
 			   ($2 in in_) ? in_[$2] : "-" }' "$2.g" "$2.x" >"$2"
 }
 
+# snap_load NAME: SN[NAME.SPI.FIELD] = field 2 (pcpu), 3 (xfrm packets), 4 (espx
+# out), 5 (espx in) of each SA of the snap $XT_TMP/NAME; SN[NAME.SPI.n]: its lines
+declare -A SN
+snap_load() {
+	local s p x eo ei
+	while read -r s p x eo ei _; do
+		SN[$1.$s.2]=$p SN[$1.$s.3]=$x SN[$1.$s.4]=$eo SN[$1.$s.5]=$ei
+		SN[$1.$s.n]=$((${SN[$1.$s.n]:-0} + 1))
+	done <"$XT_TMP/$1"
+}
+# dl NAME0 NAME1 SPI FIELD: D = delta's answer from the loaded snaps (without a fork):
+# "none" when SPI is not in NAME1, one number per line of NAME1 with SPI, a field that
+# is not a number ("-") counting as 0
+dl() {
+	local a b
+	printf -v SPI8 '0x%08x' "$3"
+	case ${SN[$2.$SPI8.n]:-0} in
+	0) D=none; return ;;
+	1) ;;
+	*) D="${SN[$2.$SPI8.n]} lines"; return ;;
+	esac
+	a=${SN[$1.$SPI8.$4]:-0} b=${SN[$2.$SPI8.$4]}
+	[[ $a =~ ^[0-9]+$ ]] || a=0
+	[[ $b =~ ^[0-9]+$ ]] || b=0
+	D=$((b - a))
+}
+
 # ------------------------------------------------------- config readback --
 snap "$NS_A" "$XT_TMP/a0"
 snap "$NS_B" "$XT_TMP/b0"
+snap_load a0
+snap_load b0
 # every SA: per-CPU ones with their CPU, the fallbacks without
 bad=
 for f in a0 b0; do
@@ -185,8 +230,14 @@ for f in a0 b0; do
 			for slot in $(seq 0 $NCPU); do
 				want=-
 				[ "$slot" = 0 ] || want=$((slot - 1))
-				s=$(printf '0x%08x' "$(spi "$n" "$d" "$slot")")
-				got=$(awk -v s="$s" '$1 == s { print $2 }' "$XT_TMP/$f")
+				spi8 "$n" "$d" "$slot"
+				s=$SPI8 got=
+				# (awk printed field 2 of every line with that SPI)
+				case ${SN[$f.$s.n]:-0} in
+				0) ;;
+				1) got=${SN[$f.$s.2]} ;;
+				*) got="${SN[$f.$s.n]} lines" ;;
+				esac
 				[ "$got" = "$want" ] || bad+=" $f:$s:pcpu=$got(want $want)"
 			done
 		done
@@ -203,12 +254,15 @@ for n in "${KINDS[@]}"; do
 	for ns in "$NS_A" "$NS_B"; do
 		for d in 1 2; do
 			for slot in $(seq 0 $NCPU); do
-				s=$(printf '0x%08x' "$(spi "$n" "$d" "$slot")")
+				spi8 "$n" "$d" "$slot"
+				s=$SPI8
 				g=$("$XT_GENL" -n "$ns" get --family "${FAM[$n]}" \
-					--daddr "$(o "$n" $((3 - d)))" --spi "$s" 2>&1)
-				if ! grep -q 'status bound' <<<"$g" ||
-					{ [ -n "${RE[$n]}" ] && ! grep -q -- "${RE[$n]}" <<<"$g"; } ||
-					{ [ -z "${RE[$n]}" ] && grep -Eq ' (wesp|diet|counters) ' <<<"$g"; }; then
+					--daddr "${O[$n.$((3 - d))]}" --spi "$s" 2>&1)
+				# (RE[n] and the words: no newline, no regex operator but the
+				# alternation: bash's matching is grep's here, without a fork)
+				if [[ $g != *"status bound"* ]] ||
+					{ [ -n "${RE[$n]}" ] && [[ $g != *"${RE[$n]}"* ]]; } ||
+					{ [ -z "${RE[$n]}" ] && [[ $g =~ \ (wesp|diet|counters)\  ]]; }; then
 					bad+=" $([ "$ns" = "$NS_A" ] && echo A || echo B):$s:[$(cut -c1-80 <<<"$g")]"
 				fi
 			done
@@ -230,7 +284,7 @@ declare -A PINGFAIL
 for c in $(seq 0 $LAST); do
 	for n in "${KINDS[@]}"; do
 		k=$((c + 2))
-		r=$(taskset -c "$c" ip netns exec "$NS_A" ping -n -q -c $k -i 0.2 -W 3 "$(i "$n" 2)" 2>&1 |
+		r=$(taskset -c "$c" ip netns exec "$NS_A" ping -n -q -c $k -i 0.2 -W 3 "${I[$n.2]}" 2>&1 |
 			sed -n 's/.* \([0-9]*\) received.*/\1/p')
 		[ "$r" = "$k" ] || PINGFAIL[$n]+=" cpu$c:${r:-0}/$k"
 	done
@@ -239,6 +293,8 @@ sleep 0.5
 xt_stop "$CAP"
 snap "$NS_A" "$XT_TMP/a1"
 snap "$NS_B" "$XT_TMP/b1"
+snap_load a1
+snap_load b1
 
 # delta FILE0 FILE1 SPI FIELD(3 xfrm, 4 espx out, 5 espx in)
 delta() {
@@ -251,13 +307,13 @@ for n in "${KINDS[@]}"; do
 	for slot in $(seq 0 $NCPU); do
 		want=0
 		[ "$slot" = 0 ] || want=$((slot + 1))	# CPU slot-1 sent slot+1
-		s1=$(spi "$n" 1 "$slot") s2=$(spi "$n" 2 "$slot")
-		ao=$(delta "$XT_TMP/a0" "$XT_TMP/a1" "$s1" 3)
-		ae=$(delta "$XT_TMP/a0" "$XT_TMP/a1" "$s1" 4)
-		bi=$(delta "$XT_TMP/b0" "$XT_TMP/b1" "$s1" 3)
-		be=$(delta "$XT_TMP/b0" "$XT_TMP/b1" "$s1" 5)
-		bo=$(delta "$XT_TMP/b0" "$XT_TMP/b1" "$s2" 3)
-		ai=$(delta "$XT_TMP/a0" "$XT_TMP/a1" "$s2" 3)
+		s1=$((0x10000 + n * 0x100 + slot)) s2=$((2 * 0x10000 + n * 0x100 + slot))
+		dl a0 a1 "$s1" 3; ao=$D
+		dl a0 a1 "$s1" 4; ae=$D
+		dl b0 b1 "$s1" 3; bi=$D
+		dl b0 b1 "$s1" 5; be=$D
+		dl b0 b1 "$s2" 3; bo=$D
+		dl a0 a1 "$s2" 3; ai=$D
 		info+=" slot$slot:$ao/$ae>$bi/$be,$bo>$ai"
 		[ "$ao" = "$want" ] && [ "$ae" = "$want" ] && [ "$bi" = "$want" ] && [ "$be" = "$want" ] &&
 			[ "$bo" = "$want" ] && [ "$ai" = "$want" ] || bad=1

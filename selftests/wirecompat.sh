@@ -63,17 +63,6 @@ xt_case chacha beet 4 4 "chacha beet ipv4 esn" "flag esn replay-window 128"
 ktap_plan $((2 * XT_N + 2))
 ktap_info "ESP_IMPL=$ESP_IMPL: stock -> $OTHER -> stock, kernel $(uname -r), $XT_N cases"
 
-# dmesg_point: the last point, WARN/BUG/oops since xt_dmesg_mark
-dmesg_point() {
-	local out
-	if out=$(xt_dmesg_check); then
-		ktap_ok "dmesg: no WARN/BUG/oops"
-	else
-		ktap_fail "dmesg: no WARN/BUG/oops"
-		sed 's/^/#   /' <<<"$out"
-	fi
-}
-
 # espx claims without espx.ko: not tested (ESP_IMPL=stock asks for stock -> stock)
 if [ "$ESP_IMPL" != stock ] && [ "$OTHER" = stock ]; then
 	for n in $(seq 1 $((2 * XT_N + 2))); do
@@ -87,7 +76,7 @@ xt_dmesg_mark
 if ! out=$(switch_to stock 2>&1); then
 	ktap_info "cannot load esp4/esp6: $out"
 	for n in $(seq 1 $((2 * XT_N + 1))); do ktap_skip "esp4/esp6 not loadable"; done
-	dmesg_point
+	xt_dmesg_point
 	ktap_finish
 fi
 
@@ -204,7 +193,7 @@ xt_flush
 if ! out=$(switch_to "$OTHER" 2>&1); then
 	ktap_info "cannot switch to $OTHER: $out"
 	for n in $(seq 1 $((2 * XT_N))); do ktap_fail "switch to $OTHER failed"; done
-	dmesg_point
+	xt_dmesg_point
 	ktap_finish
 fi
 t=$(xt_now)
@@ -239,6 +228,6 @@ xt_flush
 ip -n "$NS_A" xfrm state flush; ip -n "$NS_B" xfrm state flush
 [ "$OTHER" = espx ] && { switch_to espx || ktap_info "could not reload espx"; }
 
-dmesg_point
+xt_dmesg_point
 ktap_info "wirecompat.sh: $(xt_since "$T0") s"
 ktap_finish
