@@ -5,7 +5,8 @@
 # Python process (selftests/eesp_test.py: espx netlink, ip -batch, AF_PACKET
 # injection and capture, the independent decoder espx_eesp.py):
 #   1. §9 configuration refusals: each with its extack message, nothing
-#      left behind;
+#      left behind; a key numbers its packets one way (an EESP root key
+#      refused to a one-SN or counter SA, and back);
 #   2. the §11 V1 vector sealed by the kernel octet for octet, and the V1
 #      packet injected and delivered to a UDP socket;
 #   3. every §11.6 receiver variant injected into a fresh SA: the exact drop
@@ -15,7 +16,8 @@
 #      IPv4 and IPv6, AES-GCM 128/256 and ChaCha20-Poly1305, iiv,
 #      crypt-offset, Sub SAs with HKDF-SHA256/384/512 sent from two CPUs:
 #      every captured packet decoded by espx_eesp.py (AAD, nonce, keys), no
-#      (key, nonce) pair repeated, the per-Sub-SA counters.
+#      (key, nonce) pair repeated, the per-Sub-SA counters; nor across a
+#      MIGRATE under traffic or an SA deleted and re-added with its key.
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_xfrm.sh"

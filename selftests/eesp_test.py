@@ -9,14 +9,16 @@ capture through AF_PACKET sockets on veth0, and the independent decoder
 espx_eesp.py for every captured packet. Prints one "ok DESC" or
 "not ok DESC" line per test point (eesp.sh turns them into KTAP), "# ..."
 for details. Parts:
-  refuse    §9 configuration refusals: the kernel's message, nothing built
+  refuse    §9 configuration refusals: the kernel's message, nothing built;
+            a root key refused to one-SN and counter SAs and back
   seal      the §11 V1 vector sealed by the kernel octet for octet
   deliver   the V1 packet injected and delivered to a UDP socket
   variants  every §11.6 receiver variant: exact counter, nothing delivered
   echo      no ESP Echo on EESP: flag and probe refused, Next Header 144 dropped
   traffic   transport/tunnel/BEET, IPv4/IPv6, both formats, both AEADs,
             Sub SAs from two CPUs: decoded, keys/nonces/AAD checked, no
-            (key, nonce) repeated
+            (key, nonce) repeated, also across a MIGRATE under traffic and
+            an SA deleted and re-created with the same root key
   ip        the patched ip's eesp keywords, its listing and -s -j per Sub
             SA (skipped with an ip without them)
 """
@@ -364,6 +366,40 @@ def part_refuse(env):
         point(rc != 0 and want in out and 'spi' not in st,
               'refuse: %s: state refused with "%s", none left' % (desc, out.strip()[:100]),
               'rc %d out %r state %r' % (rc, out, st))
+    refuse_numbering(env)
+
+
+def refuse_numbering(env):
+    """a key numbers its packets one way: an EESP SA's root key refused to a
+    one-SN (WESPv2) or counter SA and the other way round, with a message"""
+    g = env.ga
+    ke = '0x' + bytes(range(0xe0, 0xf4)).hex()
+    kw = '0x' + bytes(range(0xc0, 0xd4)).hex()
+    wesp = nla(A['ESPX_A_WESP'] | NLA_F_NESTED, b'')
+    ctrs = wesp + nla(A['ESPX_A_COUNTERS'] | NLA_F_NESTED, nla(1, struct.pack('=H', 2)))
+    steps = [('EESP SA with key E', 0x300a, {}, b'', ke, None),
+             ('one-SN WESPv2 SA with key E', 0x300b, None, wesp, ke, 'replay-window 0'),
+             ('counter SA with key E', 0x300c, None, ctrs, ke, None),
+             ('one-SN WESPv2 SA with key W', 0x300d, None, wesp, kw, 'replay-window 0'),
+             ('EESP SA with key W', 0x300e, {}, b'', kw, None)]
+    for desc, spi, e, extra, key, xf in steps:
+        err, msg = g.set('192.0.2.2', spi, e, extra)
+        if err:
+            point(False, 'refuse: key numbering: %s: config accepted' % desc, msg)
+            continue
+        kw_ = {'extra': xf} if xf else {}
+        rc, out = env.run(env.na, state_line('192.0.2.1', '192.0.2.2', spi, aead=key, **kw_),
+                          check=False)
+        _, st = env.run(env.na, 'xfrm state get src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x%x'
+                        % spi, check=False)
+        if spi in (0x300a, 0x300d):
+            point(rc == 0 and 'spi' in st, 'refuse: key numbering: %s added' % desc, out)
+        else:
+            point(rc != 0 and 'numbered its packets differently' in out and 'EESP' in out and
+                  'spi' not in st,
+                  'refuse: key numbering: %s refused with "%s", none left' %
+                  (desc, out.strip()[:120]), 'rc %d out %r state %r' % (rc, out, st))
+    env.run(env.na, 'xfrm state flush')
 
 
 # ---------------------------------------------------------------- V1 ------
@@ -688,8 +724,150 @@ def part_traffic(env):
             point(inp.get(0) == 8 and inp.get(1) == 8 and
                   all(v['in_top'] is None for k, v in subs.items() if k > 1),
                   'traffic %s: receiver windows for Sub SAs 0 and 1 only' % label, subs)
+        if mode == 'tunnel' and not o6:
+            migrate_check(env, rx, seen, label, (osrc, odst), (isrc, idst, fam))
+        if eesp.get('sub_sas') == 4:
+            readd_check(env, rx, seen, line, label, (osrc, odst, spi), eesp, (isrc, idst, fam))
+            spi2 = spi + 0x100
+            line2 = line.replace(' spi 0x%x ' % spi, ' spi 0x%x ' % spi2)
+            rx2 = E.EespRx(E.EespSA(spi2, key, mode=mode, ipv6=o6, alg=alg, sub_sas=4,
+                                    sskdf=KDF[eesp.get('sskdf', 0)],
+                                    key_bits=eesp.get('key_bits'),
+                                    co=eesp.get('crypt_offset', 0),
+                                    iiv=eesp.get('iiv', False)))
+            other_spi_check(env, rx2, seen, (line, line2), label, (osrc, odst, spi, spi2),
+                            eesp, (isrc, idst, fam))
         env.run(env.na, 'xfrm state flush\nxfrm policy flush')
         env.run(env.nb, 'xfrm state flush\nxfrm policy flush')
+
+
+def migrate_check(env, rx, seen, label, outer, flow):
+    """XFRM_MSG_MIGRATE of A's SA (to the same addresses: the kernel clones
+    it and deletes the old one) while two CPUs send: the clone must go on
+    with the old state's Sub SA SNs, so no (key, nonce) comes twice."""
+    import re
+    import threading
+    (osrc, odst), (isrc, idst, fam) = outer, flow
+    env.drain()
+    env.received()
+    ncpu = min(2, os.cpu_count() or 1)
+    socks = []
+    for cpu in range(ncpu):
+        with env.A:
+            s = socket.socket(fam, socket.SOCK_DGRAM)
+        s.bind((isrc, 4200 + cpu))
+        socks.append(s)
+    # XFRM_MSG_MIGRATE names a policy by its addresses (6.12 finds none of
+    # the proto udp/tcp ones): one for any protocol, as an IKE daemon has
+    env.run(env.na, 'xfrm policy add src %s/32 dst %s/32 dir out priority 10 tmpl src %s '
+            'dst %s proto esp mode tunnel' % (isrc, idst, osrc, odst))
+    stop, sent = threading.Event(), [0] * ncpu
+
+    def sender(cpu):
+        os.sched_setaffinity(0, {cpu})
+        while not stop.is_set():
+            socks[cpu].sendto(b'm' * 24, (idst, 5000))
+            sent[cpu] += 1
+            time.sleep(0.01)
+    th = [threading.Thread(target=sender, args=(c,)) for c in range(ncpu)]
+    for t in th:
+        t.start()
+    time.sleep(0.3)
+    with env.A:
+        p = subprocess.run([sys.executable, '-S', os.path.join(HERE, 'xfrm_migrate.py'),
+                            '--dir', 'out', '--sel-src', isrc + '/32', '--sel-dst', idst + '/32',
+                            '--old', '%s,%s' % (osrc, odst), '--new', '%s,%s' % (osrc, odst)],
+                           capture_output=True, text=True)
+    time.sleep(0.3)
+    stop.set()
+    for t in th:
+        t.join()
+    for s in socks:
+        s.close()
+    time.sleep(0.3)
+    frames = env.eesp_frames()
+    env.received()
+    bad, uniq, sids = [], True, set()
+    for _ip, b, _v6 in frames:
+        try:
+            r = rx.decode(b)
+        except E.EespDrop as e:
+            bad.append(e.args[0])
+            continue
+        sids.add(r['sid'])
+        uniq &= E.nonce_key_unique(seen, r)
+    _, st = env.run(env.na, 'xfrm state list', check=False)
+    # states only: the patched ip also lists pending espx configs (no reqid)
+    nst = len(re.findall(r'^\s+proto esp spi \S+ reqid ', st, re.M))
+    point(p.stdout.strip() == 'ok' and nst == 1 and len(frames) >= 10 and not bad and uniq,
+          'traffic %s: A\'s SA MIGRATEd while two CPUs send: every packet decoded, '
+          'no (key, nonce) repeated' % label,
+          (p.stdout + p.stderr, nst, sent, len(frames), bad, uniq, sids, st))
+
+
+def readd_check(env, rx, seen, line, label, sa_id, eesp, flow):
+    """A's state deleted and created again with the same root key (what
+    ip xfrm state deleteall; add with a fixed key does): its Sub SAs must go
+    on above every SN sent under that key, so no (key, nonce) comes twice."""
+    osrc, odst, spi = sa_id
+    env.run(env.na, 'xfrm state delete src %s dst %s proto esp spi 0x%x' % (osrc, odst, spi))
+    err = (1, 'not tried')
+    for _ in range(50):		# the old state unbinds when the xfrm GC runs
+        err = env.ga.set(odst, spi, eesp)
+        if not err[0]:
+            break
+        time.sleep(0.1)
+    env.run(env.na, line)
+    got, nf, bad, uniq, sns = send_decode(env, rx, seen, flow, 4100)
+    point(not err[0] and nf == 8 and not bad and uniq and got == 8,
+          "traffic %s: A's SA deleted and re-created with the same root key: 8 more "
+          'packets delivered, no (key, nonce) repeated' % label,
+          (err, nf, bad, uniq, got, sns))
+
+
+def send_decode(env, rx, seen, flow, port):
+    """8 datagrams from two CPUs; (delivered, frames, undecodable, unique, SNs)"""
+    isrc, idst, fam = flow
+    env.drain()
+    env.received()
+    ncpu = min(2, os.cpu_count() or 1)
+    for n in range(8):
+        os.sched_setaffinity(0, {n % ncpu})
+        with env.A:
+            s = socket.socket(fam, socket.SOCK_DGRAM)
+        s.bind((isrc, port + n))
+        s.sendto(b'o' * (n + 1), (idst, 5000))
+        s.close()
+    os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    time.sleep(0.5)
+    got = env.received()
+    frames = env.eesp_frames()
+    bad, uniq, sns = [], True, []
+    for _ip, b, _v6 in frames:
+        try:
+            r = rx.decode(b)
+        except E.EespDrop as e:
+            bad.append(e.args[0])
+            continue
+        sns.append((r['sid'], r['sn']))
+        uniq &= E.nonce_key_unique(seen, r)
+    return len(got), len(frames), bad, uniq, sorted(sns)
+
+
+def other_spi_check(env, rx2, seen, lines, label, ids, eesp, flow):
+    """A's SA deleted and at once replaced by one with another SPI and the
+    same root key, the old state maybe not destroyed yet (the xfrm GC runs
+    later): the new one sends on the key's Sub SA counters, no SN again."""
+    (line, line2), (osrc, odst, spi, spi2) = lines, ids
+    ea, eb = env.ga.set(odst, spi2, eesp), env.gb.set(odst, spi2, eesp)
+    env.run(env.nb, line2)
+    env.run(env.na, 'xfrm state delete src %s dst %s proto esp spi 0x%x\n%s' %
+            (osrc, odst, spi, line2))
+    got, nf, bad, uniq, sns = send_decode(env, rx2, seen, flow, 4300)
+    point(not ea[0] and not eb[0] and got == 8 and nf == 8 and not bad and uniq,
+          "traffic %s: A's SA replaced at once by another SPI with the same root key: "
+          '8 packets delivered, no (key, nonce) repeated' % label,
+          (ea, eb, got, nf, bad, uniq, sns))
 
 
 # ---------------------------------------------------------- patched ip ----

@@ -25,7 +25,10 @@
  * counters (sa.c), so a migrated SA continues its sequences instead of
  * restarting them under the same key. So does any other state of the key
  * while one is bound, and a set made for a key that had one before starts
- * above the highest seq that one sent (seq.h: the key's keyseq).
+ * above the highest seq that one sent (seq.h: the key's keyseq). EESP Sub
+ * SAs are counters too; another state of their root key shares only their
+ * send side (struct espx_ctr_txset) and gets receive windows of its own,
+ * unless it is the clone of a live state (sa.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -81,64 +84,113 @@ struct espx_ctr_recv {
 	struct espx_ctr_win win;
 };
 
+/* The send side of a counter set: the counters, shared by every state of
+ * the key that sends on them (counter SAs: with the whole set; EESP: alone,
+ * each state keeping receive windows of its own).
+ */
+struct espx_ctr_txset {
+	refcount_t ref;
+	u16 n;				/* counters, >= every user's n */
+	u64 start;			/* counters send from after this */
+	struct espx_ctr_send *tx;	/* [n] */
+};
+
 struct espx_ctrs {
 	refcount_t ref;
 	u16 n;
 	u32 window;
 	u64 start;			/* receive windows start here */
-	u64 tx_start;			/* counters send from after this */
 	atomic_t windows;		/* rx windows allocated */
 	struct mem_cgroup *memcg;	/* the creator's, charged for rx; or NULL */
-	struct espx_ctr_send *tx;		/* [n] */
+	struct espx_ctr_send *tx;	/* txs->tx, [n] used: the fast path's */
+	struct espx_ctr_txset *txs;	/* a reference */
 	struct espx_ctr_recv __rcu **rx;	/* [n], each NULL until used */
 };
+
+static struct espx_ctr_txset *espx_ctr_txset_alloc(u16 n, u64 start)
+{
+	struct espx_ctr_txset *t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
+	unsigned int i;
+
+	if (!t)
+		return NULL;
+	/* a power of two keeps the kmalloc'ed array cache-line aligned */
+	t->tx = kvzalloc(roundup_pow_of_two(n * sizeof(*t->tx)),
+			 GFP_KERNEL_ACCOUNT);
+	if (!t->tx) {
+		kfree(t);
+		return NULL;
+	}
+	refcount_set(&t->ref, 1);
+	t->n = n;
+	t->start = start;
+	for (i = 0; i < n; i++)
+		atomic64_set(&t->tx[i].seq, start);
+	return t;
+}
+
+static void espx_ctr_txset_put(struct espx_ctr_txset *t)
+{
+	if (!t || !refcount_dec_and_test(&t->ref))
+		return;
+	kvfree(t->tx);
+	kfree(t);
+}
+
+static u16 espx_ctrs_n(const struct espx_cfg *cfg)
+{
+	/* EESP: one counter per Sub SA, SNs from 1 (eesp.md §6) */
+	return cfg->eesp ? max_t(u16, cfg->ecfg.subsas, 1) : cfg->counters;
+}
 
 /**
  * espx_ctrs_alloc - a new counter set for a key
  * @cfg: the SA's config
  * @floor: the highest seq sent before under the key (its keyseq's last)
+ * @send: EESP: the counters of the key's bound states, which this set
+ *	sends on too (espx_ctrs_send_fits()); NULL: counters of its own
  *
  * sa.c, under the lock that makes the SA visible: a state that shares the
  * key of a live one must never see it without its counters.
  *
- * Every counter sends from max(ctr_start, @floor) + 1 on, so no (id, seq)
+ * Own counters send from max(ctr_start, @floor) + 1 on, so no (id, seq)
  * sent under the key before comes again. The receive windows start at
  * ctr_start whatever @floor: they follow the peer's counters, not ours (a
  * re-added inbound SA gets what its peer sends; @floor only differs when
  * this host sent under the same key, and then the peer's counters are none
- * of its business).
+ * of its business). They are always the new set's own, also with @send.
  *
  * Return: the set, or NULL without memory.
  */
-struct espx_ctrs *espx_ctrs_alloc(const struct espx_cfg *cfg, u64 floor)
+struct espx_ctrs *espx_ctrs_alloc(const struct espx_cfg *cfg, u64 floor,
+				  struct espx_ctr_txset *send)
 {
-	/* EESP: one counter per Sub SA, SNs from 1 (eesp.md §6) */
-	u16 n = cfg->eesp ? max_t(u16, cfg->ecfg.subsas, 1) : cfg->counters;
+	u16 n = espx_ctrs_n(cfg);
 	struct espx_ctrs *c;
-	unsigned int i;
 
 	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
 	if (!c)
 		return NULL;
-	/* a power of two keeps the kmalloc'ed array cache-line aligned */
-	c->tx = kvzalloc(roundup_pow_of_two(n * sizeof(*c->tx)),
-			 GFP_KERNEL_ACCOUNT);
 	c->rx = kvcalloc(n, sizeof(*c->rx), GFP_KERNEL_ACCOUNT);
-	if (!c->tx || !c->rx) {
-		kvfree(c->tx);
+	c->window = cfg->eesp ? cfg->ecfg.window : cfg->ctr_window;
+	c->start = cfg->eesp ? 0 : cfg->ctr_start;
+	if (send) {
+		c->txs = send;
+		refcount_inc(&send->ref);
+	} else {
+		c->txs = espx_ctr_txset_alloc(n, max(c->start, floor));
+	}
+	if (!c->txs || !c->rx) {
+		espx_ctr_txset_put(c->txs);
 		kvfree(c->rx);
 		kfree(c);
 		return NULL;
 	}
+	c->tx = c->txs->tx;
 	refcount_set(&c->ref, 1);
 	/* process context: the task making the SA (NULL without memcg) */
 	c->memcg = get_mem_cgroup_from_mm(NULL);
 	c->n = n;
-	c->window = cfg->eesp ? cfg->ecfg.window : cfg->ctr_window;
-	c->start = cfg->eesp ? 0 : cfg->ctr_start;
-	c->tx_start = max(c->start, floor);
-	for (i = 0; i < c->n; i++)
-		atomic64_set(&c->tx[i].seq, c->tx_start);
 	return c;
 }
 
@@ -152,16 +204,31 @@ bool espx_ctrs_fit(const struct espx_ctrs *c, const struct espx_cfg *cfg)
 	       c->start == cfg->ctr_start;
 }
 
-/* The highest seq any counter of @c sent (or its start). Exact once no
- * packet can take a seq any more (sa.c: at unbind).
+/* EESP: counters @t can carry @cfg's Sub SAs (as many or more). */
+bool espx_ctrs_send_fits(const struct espx_ctr_txset *t,
+			 const struct espx_cfg *cfg)
+{
+	return t->n >= espx_ctrs_n(cfg);
+}
+
+/* The send side of @c, valid as long as @c. */
+struct espx_ctr_txset *espx_ctrs_txset(const struct espx_ctrs *c)
+{
+	return c->txs;
+}
+
+/* The highest seq any counter sent (or their start), whichever state of
+ * the key sent it. Exact once no packet can take a seq any more (sa.c: at
+ * the unbind of the last state sending on them).
  */
 u64 espx_ctrs_tx_max(const struct espx_ctrs *c)
 {
-	u64 m = c->tx_start;
+	const struct espx_ctr_txset *t = c->txs;
+	u64 m = t->start;
 	unsigned int i;
 
-	for (i = 0; i < c->n; i++)
-		m = max_t(u64, m, atomic64_read(&c->tx[i].seq));
+	for (i = 0; i < t->n; i++)
+		m = max_t(u64, m, atomic64_read(&t->tx[i].seq));
 	return m;
 }
 
@@ -184,7 +251,7 @@ void espx_ctrs_put(struct espx_ctrs *c)
 	for (i = 0; i < c->n; i++)
 		kfree(rcu_dereference_protected(c->rx[i], 1));
 	kvfree(c->rx);
-	kvfree(c->tx);
+	espx_ctr_txset_put(c->txs);
 	mem_cgroup_put(c->memcg);
 	kfree(c);
 }
@@ -450,8 +517,8 @@ void espx_ctr_read(const struct espx_sa *sa, u16 id, struct espx_ctr_info *out)
 	out->id = id;
 	out->out_seq = atomic64_read(&c->tx[id].seq);
 	out->out_packets = sa->kind == ESPX_KIND_EESP ?
-			   out->out_seq - c->tx_start :
-			   min(out->out_seq, ESPX_CTR_SEQ_MAX) - c->tx_start;
+			   out->out_seq - c->txs->start :
+			   min(out->out_seq, ESPX_CTR_SEQ_MAX) - c->txs->start;
 	out->out_bytes = atomic64_read(&c->tx[id].bytes);
 	rcu_read_lock();
 	r = rcu_dereference(c->rx[id]);

@@ -10,6 +10,7 @@
 
 struct espx_cfg;
 struct espx_ctrs;
+struct espx_ctr_txset;
 
 /* one counter as netlink reports it (enum espx_ctr_attr) */
 struct espx_ctr_info {
@@ -25,8 +26,12 @@ struct espx_ctr_info {
 };
 
 bool espx_ctr_test_knobs(void);
-struct espx_ctrs *espx_ctrs_alloc(const struct espx_cfg *cfg, u64 floor);
+struct espx_ctrs *espx_ctrs_alloc(const struct espx_cfg *cfg, u64 floor,
+				  struct espx_ctr_txset *send);
 bool espx_ctrs_fit(const struct espx_ctrs *c, const struct espx_cfg *cfg);
+bool espx_ctrs_send_fits(const struct espx_ctr_txset *t,
+			 const struct espx_cfg *cfg);
+struct espx_ctr_txset *espx_ctrs_txset(const struct espx_ctrs *c);
 u64 espx_ctrs_tx_max(const struct espx_ctrs *c);
 struct espx_ctrs *espx_ctrs_get(struct espx_ctrs *c);
 void espx_ctrs_put(struct espx_ctrs *c);

@@ -28,10 +28,12 @@
  * SA 0) and its own 64-bit SN space, taken with one atomic increment per
  * packet; the nonce is salt | be64(SN) whether the IV is explicit or not.
  * An SN that wraps to 0 is given back and the SA hard-expires, so no SN is
- * used twice; the first SN at 2^63 raises the soft expire. A state that
- * takes over a live SA's id and key (UPDSA, MIGRATE) shares its Sub SA
- * counters (sa.c), so it continues the sequences instead of restarting
- * them under the same keys.
+ * used twice; the first SN at 2^63 raises the soft expire. The send
+ * counters belong to the root key (seq.h): every bound state of the key
+ * (UPDSA, MIGRATE, a deleted one not yet destroyed) sends on the same ones,
+ * and a state made after the key's last one went starts every Sub SA above
+ * the highest SN sent under it, so no state restarts the sequences under
+ * the same keys. Receive windows stay per state (sa.c).
  *
  * Transforms: the crypto API can neither allocate nor (for gcm(aes)) key a
  * transform in softirq context, so each Sub SA's transform is derived,

@@ -39,7 +39,9 @@
  *  5. none: a plain ESP SA.
  * Nonce SAs without counters share their SN by key alone (seq.c), through
  * the namespace's keyseq table; counter SAs share their counter set by key
- * there, and a new set starts above what the key's last set sent. The twin
+ * there, and a new set starts above what the key's last set sent; EESP SAs
+ * likewise share their Sub SAs' send counters by root key, with receive
+ * windows of their own unless they are a live state's clone. The twin
  * and rule 3 look at one bucket, so
  * creating a plain SA stays cheap. Counters and keyseq are set under the
  * lock, before the entry is visible to another bind.
@@ -441,10 +443,10 @@ static bool espx_cfg_equal(const struct espx_cfg *a, const struct espx_cfg *b)
 	       (!a->eesp || !memcmp(&a->ecfg, &b->ecfg, sizeof(a->ecfg)));
 }
 
-/* A config whose SA's key needs a keyseq (seq.h): one SN or counters. */
+/* A config whose SA's key needs a keyseq (seq.h): one SN, counters, EESP. */
 static bool espx_cfg_keyseq(const struct espx_cfg *cfg)
 {
-	return cfg->wesp || cfg->diet;
+	return cfg->wesp || cfg->diet || cfg->eesp;
 }
 
 /* Caller holds espx_sa_mutex: the counters of @sa, bound to keyseq @k (or
@@ -467,13 +469,45 @@ static int espx_sa_bind_ctrs(struct espx_sa *sa, const struct espx_sa *twin,
 		return -EEXIST;
 	}
 	sa->ctrs = c ? espx_ctrs_get(c) :
-		       espx_ctrs_alloc(&sa->cfg, k ? atomic64_read(&k->last) : 0);
+		       espx_ctrs_alloc(&sa->cfg, k ? atomic64_read(&k->last) : 0,
+				       NULL);
 	if (!sa->ctrs) {
 		NL_SET_ERR_MSG_MOD(extack, "no memory for the sequence counters");
 		return -ENOMEM;
 	}
 	if (k)
 		k->ctrs = sa->ctrs;
+	return 0;
+}
+
+/* Caller holds espx_sa_mutex: the Sub SA counters of EESP SA @sa, bound
+ * to keyseq @k (or NULL: no AEAD key). A live clone (@twin: UPDSA, MIGRATE)
+ * shares its original's whole set, receive windows included, as the core
+ * copies the replay state into it. Any other state gets receive windows of
+ * its own but sends on the key's counters while a state of the key is
+ * bound (a deleted one the xfrm GC has not destroyed yet may still send),
+ * else on new ones starting above every SN the key's last set sent
+ * (seq.h says why no SN comes twice).
+ */
+static int espx_sa_bind_eesp(struct espx_sa *sa, const struct espx_sa *twin,
+			     struct espx_keyseq *k,
+			     struct netlink_ext_ack *extack)
+{
+	struct espx_ctr_txset *t = k ? k->etx : NULL;
+
+	if (!twin && t && !espx_ctrs_send_fits(t, &sa->cfg)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "another SA with this root key, still bound, has fewer Sub SAs: use a fresh key");
+		return -EEXIST;
+	}
+	sa->ctrs = twin ? espx_ctrs_get(twin->ctrs) :
+		   espx_ctrs_alloc(&sa->cfg, k ? atomic64_read(&k->last) : 0, t);
+	if (!sa->ctrs) {
+		NL_SET_ERR_MSG_MOD(extack, "no memory for the sequence counters");
+		return -ENOMEM;
+	}
+	if (k)
+		k->etx = espx_ctrs_txset(sa->ctrs);
 	return 0;
 }
 
@@ -489,11 +523,15 @@ static int espx_sa_bind_seq(struct espx_net *en, struct espx_sa *sa,
 {
 	struct espx_keyseq *k = NULL;
 	u8 numbering;
-	int err;
+	int err = 0;
 
 	if (!sa->has_cfg)
 		return 0;
-	numbering = sa->cfg.counters ? ESPX_KEYSEQ_CTRS : ESPX_KEYSEQ_SN;
+	/* EESP Sub SAs are counters with their own keys (eesp.c); their IVs
+	 * are be64(SN), so they must not share a key with one-SN SAs either
+	 */
+	numbering = sa->cfg.eesp ? ESPX_KEYSEQ_EESP :
+		    sa->cfg.counters ? ESPX_KEYSEQ_CTRS : ESPX_KEYSEQ_SN;
 	if (espx_cfg_keyseq(&sa->cfg) && x->aead) {
 		k = espx_keyseq_get(&en->seqs, x);
 		if (!k) {
@@ -505,27 +543,17 @@ static int espx_sa_bind_seq(struct espx_net *en, struct espx_sa *sa,
 		    k->numbering != numbering) {
 			espx_keyseq_put(k);
 			NL_SET_ERR_MSG_MOD(extack,
-					   "this key numbered its packets differently before (counters vs one SN): use a fresh key");
+					   "this key numbered its packets differently before (EESP, counters or one SN): use a fresh key");
 			return -EINVAL;
 		}
 	}
-	/* EESP Sub SAs: counter sets of their own, shared with a live twin
-	 * only (no per-key memory yet: README "Limits")
-	 */
-	if (sa->cfg.eesp) {
-		sa->ctrs = twin ? espx_ctrs_get(twin->ctrs) :
-				  espx_ctrs_alloc(&sa->cfg, 0);
-		if (!sa->ctrs) {
-			NL_SET_ERR_MSG_MOD(extack, "no memory for the sequence counters");
-			return -ENOMEM;
-		}
-	}
-	if (sa->cfg.counters) {
+	if (sa->cfg.eesp)
+		err = espx_sa_bind_eesp(sa, twin, k, extack);
+	else if (sa->cfg.counters)
 		err = espx_sa_bind_ctrs(sa, twin, k, extack);
-		if (err) {
-			espx_keyseq_put(k);
-			return err;
-		}
+	if (err) {
+		espx_keyseq_put(k);
+		return err;
 	}
 	if (k)
 		k->numbering = numbering;
@@ -535,7 +563,8 @@ static int espx_sa_bind_seq(struct espx_net *en, struct espx_sa *sa,
 
 /* Caller holds espx_sa_mutex, no packet of @sa can take a sequence number
  * any more: its key's keyseq goes, remembering the highest seq its counters
- * sent (a twin still sending raises it again when it goes).
+ * or Sub SAs sent (another state still sending on them raises it again
+ * when it goes).
  */
 static void espx_sa_put_seq(struct espx_sa *sa)
 {

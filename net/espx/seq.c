@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* espx per-key sequence numbers of nonce SAs and the per-key memory of
- * counter SAs (see seq.h), and the expiry of a state whose sequence space is
+ * counter and EESP SAs (see seq.h), and the expiry of a state whose sequence space is
  * used up.
  *
  * How long a key is remembered. A keyseq lives while any state of its
@@ -10,7 +10,8 @@
  * oldest is forgotten (logged). A state built again with a remembered key
  * (GETAE, DELSA, NEWSA with the old oseq; ip xfrm state deleteall and add
  * with a fixed key) continues after the last SN sent, a counter SA's
- * counters all start above the highest seq sent; XFRM_MSG_NEWAE that
+ * counters and an EESP SA's Sub SAs all start above the highest seq or SN
+ * sent; XFRM_MSG_NEWAE that
  * sets oseq back cannot move the keyseq back at all. What espx cannot know
  * is what happened before it was loaded or in another boot: a nonce SA must
  * get a fresh key from its key manager (IKE), never a static key reused
@@ -80,7 +81,7 @@ static void espx_keyseq_bury(struct espx_keyseq *k)
 	list_del(&old->tomb);
 	hash_del(&old->node);
 	t->ntombs--;
-	pr_notice_ratelimited("more than %u deleted nonce or counter SA keys in a namespace: the oldest is forgotten\n",
+	pr_notice_ratelimited("more than %u deleted nonce, counter or EESP SA keys in a namespace: the oldest is forgotten\n",
 			      ESPX_SEQ_TOMBS_MAX);
 	kfree(old);
 }
@@ -149,6 +150,7 @@ void espx_keyseq_put(struct espx_keyseq *k)
 {
 	if (k && !--k->users) {
 		k->ctrs = NULL;		/* its last state went */
+		k->etx = NULL;
 		/* nothing was sent under the key (SNs and seqs start at 1):
 		 * no IV to collide with, a refused SA leaves no numbering
 		 */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * espx sequence numbers of nonce SAs: one 64-bit counter per SA key.
+ * espx sequence numbers of nonce SAs: one 64-bit counter per SA key; the
+ * per-key memory of counter and EESP SAs.
  *
  * A WESPv2 SA without counters and every Diet-ESP SA build the AEAD nonce
  * as salt | be64(SN) (wespv2.md §5, diet-esp.md, RFC 8750). The xfrm core's
@@ -20,9 +21,29 @@
  * no SN from here, but their key has a keyseq too: all states of the key
  * share one counter set (keyseq->ctrs), and when the last goes, last keeps
  * the highest seq any of its counters sent, so that a counter set made
- * later for the key starts every counter above it. A key numbers its
- * packets one way for as long as it is remembered: a state numbering them
- * the other way is refused, the two IV formats could collide.
+ * later for the key starts every counter above it.
+ *
+ * EESP SAs (eesp.md §6: Sub SA i sends under HKDF-Expand(root, be16(i)),
+ * nonce salt | be64(SN), one 64-bit SN per Sub SA) have a keyseq per root
+ * key. Only their send side is per key: every bound state of the root key
+ * (a MIGRATE/UPDSA clone while the old state still sends, a state deleted
+ * but not yet destroyed, another SPI with the same key) sends on one set of
+ * Sub SA counters (keyseq->etx, counters.c), each SN taken with one atomic
+ * increment as before, so two states never send one (Sub SA, SN). Receive
+ * windows stay per state, fresh for every new one (a live clone keeps its
+ * original's, as the core keeps the replay state). When the key's last
+ * state goes, last keeps the highest SN any Sub SA sent, and a set made
+ * later for the key starts every Sub SA above it: SNs go on, a re-created
+ * SA never restarts at 1. That read is exact: the last state goes in its
+ * destructor, when no packet holds it any more, and an SN is only taken in
+ * espx_eesp_output() by a packet that holds its state (through its dst),
+ * so no SN can be claimed after the read. NEWAE cannot move EESP SNs (they
+ * never come from the core's oseq). Without Sub SAs the SA key itself seals
+ * with salt | be64(SN), as one-SN SAs do.
+ *
+ * A key numbers its packets one way for as long as it is remembered (one
+ * SN, counters or EESP): a state numbering them another way is refused, the
+ * IV formats could collide.
  */
 #ifndef _NET_ESPX_SEQ_H
 #define _NET_ESPX_SEQ_H
@@ -33,6 +54,7 @@
 #include <net/xfrm.h>
 
 struct espx_ctrs;
+struct espx_ctr_txset;
 struct espx_sa;
 
 /* Tombstones one namespace keeps; the oldest is forgotten first. */
@@ -49,6 +71,7 @@ enum espx_keyseq_numbering {
 	ESPX_KEYSEQ_UNSET,
 	ESPX_KEYSEQ_SN,		/* one SN: IV = be64(SN) */
 	ESPX_KEYSEQ_CTRS,	/* counters: IV = be16(id) | be48(seq) */
+	ESPX_KEYSEQ_EESP,	/* EESP Sub SAs: be64(SN) per Sub SA key */
 };
 
 struct espx_keyseq {
@@ -63,9 +86,14 @@ struct espx_keyseq {
 	 * own, under espx_sa_mutex
 	 */
 	struct espx_ctrs *ctrs;
+	/* ESPX_KEYSEQ_EESP: the Sub SA send counters every bound state of the
+	 * key sends on (counters.c), NULL when none is bound; no reference of
+	 * its own, under espx_sa_mutex
+	 */
+	struct espx_ctr_txset *etx;
 	/* one SN: the last SN sent; counters, EESP Sub SAs: the highest seq
-	 * any counter of
-	 * a counter set gone from the key sent (raised at unbind, sa.c)
+	 * any counter of a counter set gone from the key sent (raised at
+	 * unbind, sa.c)
 	 */
 	atomic64_t last ____cacheline_aligned_in_smp;
 };
