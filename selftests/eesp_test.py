@@ -577,6 +577,22 @@ def part_echo(env):
 
 
 # ------------------------------------------------------------ traffic -----
+def decode_frames(rx, frames, seen):
+    """every captured EESP frame through the independent decoder @rx:
+    ([(octets, decoded)], [drop reasons], no (key, nonce) pair repeated,
+    also against the pairs already in @seen, which gets the new ones)"""
+    recs, bad, uniq = [], [], True
+    for _ip, b, _v6 in frames:
+        try:
+            r = rx.decode(b)
+        except E.EespDrop as e:
+            bad.append(e.args[0])
+            continue
+        recs.append((b, r))
+        uniq &= E.nonce_key_unique(seen, r)
+    return recs, bad, uniq
+
+
 # (label, mode, outer v6?, inner v6?, alg, eesp attrs, key octets)
 TRAFFIC = [
     ('transport ipv4 gcm128', 'transport', False, False, 'gcm', {}, 20),
@@ -693,19 +709,12 @@ def part_traffic(env):
                       co=eesp.get('crypt_offset', 0), iiv=eesp.get('iiv', False))
         rx = E.EespRx(sa)
         frames = env.eesp_frames()
-        bad, sids, uniq = [], set(), True
-        for ip, b, v6 in frames:
-            try:
-                r = rx.decode(b)
-            except E.EespDrop as e:
-                bad.append(e.args[0])
-                continue
-            sids.add(r['sid'])
-            uniq &= E.nonce_key_unique(seen, r)
-            # the AAD is the packet from the base header to the first
-            # encrypted octet, the nonce salt | IV (explicit or be64(SN))
-            if not b.startswith(r['aad']) or r['nonce'][4:] != struct.pack('!Q', r['sn']):
-                bad.append('aad/nonce')
+        recs, bad, uniq = decode_frames(rx, frames, seen)
+        sids = {r['sid'] for _, r in recs}
+        # the AAD is the packet from the base header to the first
+        # encrypted octet, the nonce salt | IV (explicit or be64(SN))
+        bad += ['aad/nonce' for b, r in recs
+                if not b.startswith(r['aad']) or r['nonce'][4:] != struct.pack('!Q', r['sn'])]
         point(len(frames) == 16 and not bad and uniq,
               'traffic %s: 16 packets decoded by espx_eesp.py, AAD/nonce/key as the profile, '
               'no (key, nonce) repeated' % label, (len(frames), bad, uniq))
@@ -787,15 +796,8 @@ def migrate_check(env, rx, seen, label, outer, flow):
     time.sleep(0.3)
     frames = env.eesp_frames()
     env.received()
-    bad, uniq, sids = [], True, set()
-    for _ip, b, _v6 in frames:
-        try:
-            r = rx.decode(b)
-        except E.EespDrop as e:
-            bad.append(e.args[0])
-            continue
-        sids.add(r['sid'])
-        uniq &= E.nonce_key_unique(seen, r)
+    recs, bad, uniq = decode_frames(rx, frames, seen)
+    sids = {r['sid'] for _, r in recs}
     _, st = env.run(env.na, 'xfrm state list', check=False)
     # states only: the patched ip also lists pending espx configs (no reqid)
     nst = len(re.findall(r'^\s+proto esp spi \S+ reqid ', st, re.M))
@@ -842,16 +844,8 @@ def send_decode(env, rx, seen, flow, port):
     time.sleep(0.5)
     got = env.received()
     frames = env.eesp_frames()
-    bad, uniq, sns = [], True, []
-    for _ip, b, _v6 in frames:
-        try:
-            r = rx.decode(b)
-        except E.EespDrop as e:
-            bad.append(e.args[0])
-            continue
-        sns.append((r['sid'], r['sn']))
-        uniq &= E.nonce_key_unique(seen, r)
-    return len(got), len(frames), bad, uniq, sorted(sns)
+    recs, bad, uniq = decode_frames(rx, frames, seen)
+    return len(got), len(frames), bad, uniq, sorted((r['sid'], r['sn']) for _, r in recs)
 
 
 def other_spi_check(env, rx2, seen, lines, label, ids, eesp, flow):
