@@ -852,7 +852,7 @@ def other_spi_check(env, rx2, seen, lines, label, ids, eesp, flow):
     """A's SA deleted and at once replaced by one with another SPI and the
     same root key, the old state maybe not destroyed yet (the xfrm GC runs
     later): the new one sends on the key's Sub SA counters, no SN again."""
-    (line, line2), (osrc, odst, spi, spi2) = lines, ids
+    (_, line2), (osrc, odst, spi, spi2) = lines, ids
     ea, eb = env.ga.set(odst, spi2, eesp), env.gb.set(odst, spi2, eesp)
     env.run(env.nb, line2)
     env.run(env.na, 'xfrm state delete src %s dst %s proto esp spi 0x%x\n%s' %
