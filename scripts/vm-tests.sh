@@ -124,6 +124,16 @@ pending_scale() {
 	echo "$v" >"$pt" || true
 }
 
+# cpu_ticks: the guest's total and idle (idle + iowait) CPU ticks, all CPUs
+cpu_ticks() {
+	local _ u n s i w q sq st
+	read -r _ u n s i w q sq st _ </proc/stat
+	echo "$((u + n + s + i + w + q + sq + st)) $((i + w))"
+}
+# idle_pct T0 I0 T1 I1: percent of the guest's CPU time spent idle in between
+idle_pct() { [ "$3" -gt "$1" ] && echo $(( ($4 - $2) * 100 / ($3 - $1) )) || echo 0; }
+
+echo "vm-tests: guest up $(cut -d' ' -f1 /proc/uptime) s, ${#tests[@]} tests to run"
 for t in "${tests[@]}"; do
 	script=$top/selftests/$t.sh
 	dmesg -c >/dev/null
@@ -134,6 +144,7 @@ for t in "${tests[@]}"; do
 		continue
 	fi
 	start=$(date +%s)
+	read -r tick0 idle0 < <(cpu_ticks)
 	if [ -n "${ESPX_TRACE:-}" ]; then
 		# Profile: every command with its wall-clock time and source line, to
 		# OUTDIR/<test>.trace (scripts/profile.py sums the time per line).
@@ -145,7 +156,12 @@ for t in "${tests[@]}"; do
 		timeout --kill-after=10 "$timeout_s" bash "$script" >"$out/$t.ktap" 2>&1
 	fi
 	rc=$?
+	read -r tick1 idle1 < <(cpu_ticks)
 	echo "# $t: rc=$rc in $(( $(date +%s) - start ))s" >>"$out/$t.ktap"
+	# The share of the guest's CPU time its CPUs were idle: sleeps, timeouts, netem, 9p
+	# reads. A busy guest CPU may still be waiting for the host (TCG runs both vCPUs
+	# on one host thread, shared with the other VMs): it is a lower bound of the waiting.
+	echo "# $t: guest idle $(idle_pct "$tick0" "$idle0" "$tick1" "$idle1")% of $(nproc) CPUs" >>"$out/$t.ktap"
 	expect=$(sed -n 's/^# espx-expect-splat: //p' "$out/$t.ktap" | paste -sd'|')
 	dmesg | grep -E "$SPLAT" | { if [ -n "$expect" ]; then grep -Ev "$expect"; else cat; fi; } \
 		>"$out/$t.dmesg" || true
