@@ -139,13 +139,46 @@ vm_tests=$T
 [ -n "$vm_tests" ] || vm_tests=$(awk '/^TEST_PROGS[ \t]*[+:]?=/ { p = 1; sub(/^[^=]*=/, "") }
 	p { c = sub(/\\$/, ""); print; if (!c) p = 0 }' selftests/Makefile | tr ' \t' '\n\n' | sed -n 's/\.sh$//p')
 # Expected seconds per test and kernel series, measured (selftests/durations).
-expected() {	# expected KVER: seconds for vm_tests on that kernel series, 0 if unknown
+expected() {	# expected KVER [TESTS]: seconds for TESTS (default vm_tests) on that kernel series
 	local series
 	series=$(cut -d. -f1-2 <<<"${1%%-*}")
-	awk -v s="$series" -v t=" $(echo $vm_tests) " '
+	awk -v s="$series" -v t=" $(echo ${2-$vm_tests}) " '
 		!/^#/ && NF == 3 && $2 == s && index(t, " " $1 " ") { n += $3 }
 		END { print n + 0 }' selftests/durations 2>/dev/null || echo 0
 }
+# Each kernel's tests run in ESPX_VM_SPLIT VMs (default 2) at once: a guest waits much of
+# the time (sleeps, timeouts, netem delays, 9p reads on QEMU's main thread), and one VM
+# per kernel left the two cores idle a third of the time. Each VM is its own kernel, so
+# tests that load and unload espx or change its parameters never meet another test.
+# split KVER N: N lines, the tests of each VM: longest first to the VM with the least
+# expected time (a test without a measured duration counts 60 s); each keeps the
+# Makefile's order.
+split() {
+	local series
+	series=$(cut -d. -f1-2 <<<"${1%%-*}")
+	awk -v s="$series" -v n="$2" -v t="$(echo $vm_tests)" '
+		!/^#/ && NF == 3 && $2 == s { d[$1] = $3 }
+		END {
+			m = split(t, name, " ")
+			for (i = 1; i <= m; i++) { ord[i] = i; sec[i] = name[i] in d ? d[name[i]] : 60 }
+			for (i = 2; i <= m; i++)	# insertion sort, longest first
+				for (j = i; j > 1 && sec[ord[j]] > sec[ord[j - 1]]; j--) {
+					x = ord[j]; ord[j] = ord[j - 1]; ord[j - 1] = x
+				}
+			for (i = 1; i <= m; i++) {
+				b = 0
+				for (v = 1; v < n; v++) if (load[v] < load[b]) b = v
+				load[b] += sec[ord[i]]; vm[ord[i]] = b
+			}
+			for (v = 0; v < n; v++) {
+				line = ""
+				for (i = 1; i <= m; i++) if (vm[i] == v) line = line " " name[i]
+				if (line != "") print substr(line, 2)
+			}
+		}' selftests/durations
+}
+vm_split=${ESPX_VM_SPLIT:-2}
+[ "$vm_split" -ge 1 ] 2>/dev/null || vm_split=1
 
 # A host directory under /var/tmp, which the guest only sees when vm.sh maps it (virtme-ng
 # mounts tmpfs over /var/tmp): proves that the harness works from a checkout anywhere.
@@ -189,12 +222,13 @@ report_test() {
 	echo "# $k: $t finished: $npoints points, rc $rc, ${secs:-?} s"
 }
 
-# One VM boot per kernel, every selftest inside it; the kernels' VMs run at the same time
-# (ESPX_VM_SERIAL=1: one after the other). Much of a test is waiting (timeouts, settling),
-# so two VMs on two cores take far less than twice one. Each test's points are reported as
-# soon as it finishes (the VM writes OUT/<test>.rc last).
-declare -A vmpid vmstart done_t
-declare -A staged
+# ESPX_VM_SPLIT VM boots per kernel (see split), the kernels' VMs all at the same time
+# (ESPX_VM_SERIAL=1: one kernel after the other). All VMs of a kernel write their tests'
+# results to OUT=$res/vm-KVER; what belongs to one VM (vm.log, console.log, probe,
+# finished, final.dmesg, ...) carries its number when there are several: vm.2.log.
+# Each test's points are reported as soon as it finishes (the VM writes OUT/<test>.rc last).
+declare -A vmpid vmstart vmtests done_t
+declare -A staged vmparts
 stage() {	# stage KVER: make install into its staging root
 	local k=$1 out=$res/vm-$1 ko=$BUILD/$1/espx.ko stage=$BUILD/$1/instroot
 	rm -rf "$out"; mkdir -p "$out"
@@ -206,26 +240,56 @@ stage() {	# stage KVER: make install into its staging root
 	step "$k: make install (staged, depmod)" "$res/install-$k.log" scripts/install.sh "$k" "$ko" "$stage"
 	staged[$k]=1
 }
-boot() {	# boot KVER: start its (staged) VM in the background
-	local k=$1 out=$res/vm-$1 ko=$BUILD/$1/espx.ko exp
+# vm_sfx KVER P: the suffix of VM P's own files ("" when the kernel has one VM)
+vm_sfx() { [ "${vmparts[$1]}" -gt 1 ] && echo ".$2"; }
+# vm_name KVER P: how points name VM P of a kernel
+vm_name() { [ "${vmparts[$1]}" -gt 1 ] && echo "$1 (VM $2 of ${vmparts[$1]})" || echo "$1"; }
+plan_vms() {	# plan_vms KVER: the tests of each of its VMs
+	local k=$1 p=0 line
+	vmparts[$k]=0
 	[ -n "${staged[$k]:-}" ] || return 0
-	exp=$(( $(expected "$k") * ${ESPX_CHECK_SLOWDOWN:-1} ))	# make check-debug: slower kernel
-	echo "# booting $k: $(wc -w <<<"$vm_tests") tests, expected about $(( (exp + 90) / 60 )) min"
-	vmstart[$k]=$(date +%s)
+	while read -r line; do
+		p=$((p + 1))
+		vmtests[$k/$p]=$line
+	done < <(split "$k" "$vm_split")
+	vmparts[$k]=$p
+}
+boot() {	# boot KVER P: start its (staged) VM P in the background
+	local k=$1 p=$2 out=$res/vm-$1 ko=$BUILD/$1/espx.ko exp sfx tests
+	tests=${vmtests[$k/$p]}
+	sfx=$(vm_sfx "$k" "$p")
+	exp=$(( $(expected "$k" "$tests") * ${ESPX_CHECK_SLOWDOWN:-1} ))	# make check-debug: slower kernel
+	echo "# booting $(vm_name "$k" "$p"): $(wc -w <<<"$tests") tests, expected about $(( (exp + 90) / 60 )) min"
+	vmstart[$k/$p]=$(date +%s)
 	# The guest's console (warnings and worse) goes to console.log: a panic or a dead QEMU
 	# leaves no other trace (vng then just exits 255).
-	ESPX_VM_CONSOLE=$out/console.log ESPX_VM_RODIRS=$rodirs scripts/vm.sh "$k" "$out" \
-		"ESPX_VM_PROBE=$probe ESPX_TRACE=${ESPX_TRACE:-} ESPX_FTRACE=${ESPX_FTRACE:-} ESPX_VM_DEBUG=${ESPX_VM_DEBUG:-} ESPX_TIMEOUT_SCALE=${ESPX_TIMEOUT_SCALE:-1} ESPX_KMEMLEAK=${ESPX_KMEMLEAK:-} $top/scripts/vm-tests.sh /tmp/espx-out $ko $T" >"$out/vm.log" 2>&1 &
-	vmpid[$k]=$!
+	ESPX_VM_CONSOLE=$out/console$sfx.log ESPX_VM_RODIRS=$rodirs scripts/vm.sh "$k" "$out" \
+		"ESPX_VM_PART=$sfx ESPX_VM_PROBE=$probe ESPX_TRACE=${ESPX_TRACE:-} ESPX_FTRACE=${ESPX_FTRACE:-} ESPX_VM_DEBUG=${ESPX_VM_DEBUG:-} ESPX_TIMEOUT_SCALE=${ESPX_TIMEOUT_SCALE:-1} ESPX_KMEMLEAK=${ESPX_KMEMLEAK:-} $top/scripts/vm-tests.sh /tmp/espx-out $ko $tests" >"$out/vm$sfx.log" 2>&1 &
+	vmpid[$k/$p]=$!
+}
+# boot_all KVERS: every VM of these kernels, the longest expected run first
+boot_all() {
+	local k p kp
+	for k in "$@"; do
+		for p in $(seq "${vmparts[$k]}"); do
+			echo "$(expected "$k" "${vmtests[$k/$p]}") $k/$p"
+		done
+	done | sort -rn | while read -r _ kp; do echo "$kp"; done >"$res/.boot-order"
+	while read -r kp; do
+		boot "${kp%/*}" "${kp##*/}"
+	done <"$res/.boot-order"
+	rm -f "$res/.boot-order"
 }
 # watch_vms KVERS: report tests as they finish until these VMs have exited
 watch_vms() {
-	local k t running
+	local k p t running
 	while :; do
 		running=0
 		for k in "$@"; do
-			[ -n "${vmpid[$k]:-}" ] || continue
-			kill -0 "${vmpid[$k]}" 2>/dev/null && running=1
+			for p in $(seq "${vmparts[$k]}"); do
+				[ -n "${vmpid[$k/$p]:-}" ] || continue
+				kill -0 "${vmpid[$k/$p]}" 2>/dev/null && running=1
+			done
 			for t in $vm_tests; do
 				[ -z "${done_t[$k/$t]:-}" ] && [ -e "$res/vm-$k/$t.rc" ] || continue
 				done_t[$k/$t]=1
@@ -237,56 +301,57 @@ watch_vms() {
 		sleep 5
 	done
 }
-# conclude KVER: the VM's own verdicts once it has exited
+# conclude KVER: the VMs' own verdicts once they have exited
 conclude() {
-	local k=$1 out=$res/vm-$1 t
-	[ -n "${vmpid[$k]:-}" ] || return
-	if ! wait "${vmpid[$k]}"; then
-		point fail "$k: VM boot and test run (see below)" "$k"
-		tail -n 30 "$out/vm.log" | sed 's/^/#   vm: /'
-		tail -n 80 "$out/console.log" 2>/dev/null | sed 's/^/#   console: /'
-	fi
-	echo "# $k: VM run took $(( $(date +%s) - vmstart[$k] ))s"
+	local k=$1 out=$res/vm-$1 t p sfx n
+	[ "${vmparts[$k]}" -gt 0 ] || return
+	for p in $(seq "${vmparts[$k]}"); do
+		[ -n "${vmpid[$k/$p]:-}" ] || continue
+		sfx=$(vm_sfx "$k" "$p") n=$(vm_name "$k" "$p")
+		if ! wait "${vmpid[$k/$p]}"; then
+			point fail "$n: VM boot and test run (see below)" "$k"
+			tail -n 30 "$out/vm$sfx.log" | sed 's/^/#   vm: /'
+			tail -n 80 "$out/console$sfx.log" 2>/dev/null | sed 's/^/#   console: /'
+		fi
+		echo "# $n: VM run took $(( $(date +%s) - vmstart[$k/$p] ))s"
+		if [ "$(cat "$out/probe$sfx" 2>/dev/null)" = "espx-probe $$" ]; then
+			point pass "$n: the VM sees host directories under /var/tmp (a checkout anywhere works)" "$k"
+		else
+			point fail "$n: the VM does not see $probe (virtme-ng tmpfs over /var/tmp?)" "$k"
+		fi
+		if [ -n "${ESPX_VM_DEBUG:-}" ]; then	# make check-debug: the debug kernel checks are on
+			local feat
+			feat=$(paste -sd' ' "$out/debug-features$sfx" 2>/dev/null)
+			if [ "$feat" = "kasan ubsan kmemleak lockdep slub_debug" ]; then
+				point pass "$n: KASAN, UBSAN, kmemleak, lockdep and slub_debug active in the guest" "$k"
+			else
+				point fail "$n: KASAN, UBSAN, kmemleak, lockdep and slub_debug active in the guest (only: ${feat:-none})" "$k"
+			fi
+		fi
+		if [ ! -e "$out/finished$sfx" ]; then
+			point fail "$n: the test run inside the VM did not finish" "$k"
+		elif [ -s "$out/final$sfx.dmesg" ] || [ -e "$out/final-rmmod$sfx.err" ]; then
+			point fail "$n: espx unloads cleanly at the end" "$k"
+			cat "$out/final$sfx.dmesg" "$out/final-rmmod$sfx.err" 2>/dev/null | head -n 20 | sed 's/^/#   /'
+		else
+			point pass "$n: espx unloads cleanly at the end" "$k"
+		fi
+	done
 	for t in $vm_tests; do
 		[ -n "${done_t[$k/$t]:-}" ] || point fail "$k: $t did not run (no result from the VM)" "$k"
 	done
-	if [ "$(cat "$out/probe" 2>/dev/null)" = "espx-probe $$" ]; then
-		point pass "$k: the VM sees host directories under /var/tmp (a checkout anywhere works)" "$k"
-	else
-		point fail "$k: the VM does not see $probe (virtme-ng tmpfs over /var/tmp?)" "$k"
-	fi
-	if [ -n "${ESPX_VM_DEBUG:-}" ]; then	# make check-debug: the debug kernel checks are on
-		local feat
-		feat=$(paste -sd' ' "$out/debug-features" 2>/dev/null)
-		if [ "$feat" = "kasan ubsan kmemleak lockdep slub_debug" ]; then
-			point pass "$k: KASAN, UBSAN, kmemleak, lockdep and slub_debug active in the guest" "$k"
-		else
-			point fail "$k: KASAN, UBSAN, kmemleak, lockdep and slub_debug active in the guest (only: ${feat:-none})" "$k"
-		fi
-	fi
-	if [ ! -e "$out/finished" ]; then
-		point fail "$k: the test run inside the VM did not finish" "$k"
-	elif [ -s "$out/final.dmesg" ] || [ -e "$out/final-rmmod.err" ]; then
-		point fail "$k: espx unloads cleanly at the end" "$k"
-		cat "$out/final.dmesg" "$out/final-rmmod.err" 2>/dev/null | head -n 20 | sed 's/^/#   /'
-	else
-		point pass "$k: espx unloads cleanly at the end" "$k"
-	fi
 }
 vm_t0=$(date +%s)
 if [ -n "${ESPX_VM_SERIAL:-}" ]; then
 	start_host_checks
 	for k in $kvers; do
-		stage "$k"; boot "$k"; watch_vms "$k"; conclude "$k"
+		stage "$k"; plan_vms "$k"; boot_all "$k"; watch_vms "$k"; conclude "$k"
 	done
 else
 	for k in $kvers; do
-		stage "$k"
+		stage "$k"; plan_vms "$k"
 	done
-	# the longest run (selftests/durations) first
-	for k in $(for kv in $kvers; do echo "$(expected "$kv") $kv"; done | sort -rn | cut -d' ' -f2); do
-		boot "$k"
-	done
+	boot_all $kvers
 	start_host_checks
 	watch_vms $kvers
 	for k in $kvers; do

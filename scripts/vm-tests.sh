@@ -18,11 +18,14 @@ if [ ${#tests[@]} -eq 0 ]; then
 				  p { c = sub(/\\$/, ""); print; if (!c) p = 0 }' \
 				  "$top/selftests/Makefile" | tr ' \t' '\n\n' | sed -n 's/\.sh$//p')
 fi
+# ESPX_VM_PART=.N: this is VM N of several sharing OUTDIR (check.sh's ESPX_VM_SPLIT): the
+# files of the VM itself (probe, finished, final.dmesg, ...) carry it, final.N.dmesg
+sfx=${ESPX_VM_PART:-}
 timeout_s=${ESPX_TEST_TIMEOUT:-$(sed -n 's/^timeout=//p' "$top/selftests/settings")}
 # make check-debug: a kernel with KASAN, lockdep, ... runs everything several times slower
 timeout_s=$((timeout_s * ${ESPX_TIMEOUT_SCALE:-1}))
 # check.sh's probe: a host directory the guest sees only if vm.sh mapped it
-[ -z "${ESPX_VM_PROBE:-}" ] || cat "$ESPX_VM_PROBE/marker" >"$out/probe" 2>&1
+[ -z "${ESPX_VM_PROBE:-}" ] || cat "$ESPX_VM_PROBE/marker" >"$out/probe$sfx" 2>&1
 
 export ESPX_KO=$ko
 export ESPX_BIN=${ESPX_BIN:-$top/build/selftests}
@@ -95,14 +98,14 @@ if [ -n "${ESPX_VM_DEBUG:-}" ]; then
 		[ -w "$KMEMLEAK" ] && echo kmemleak
 		[ -e /proc/lockdep ] && echo lockdep
 		grep -qw 'slub_debug[^ ]*' /proc/cmdline && echo slub_debug
-	} >"$out/debug-features"
+	} >"$out/debug-features$sfx"
 	if [ -w "$KMEMLEAK" ]; then
 		# what booting leaked is not ours: kept for reference, not a verdict
-		kmemleak_report >"$out/boot.kmemleak"
+		kmemleak_report >"$out/boot$sfx.kmemleak"
 	else
-		echo "no $KMEMLEAK: kernel without kmemleak or debugfs not mounted" >"$out/boot.kmemleak"
+		echo "no $KMEMLEAK: kernel without kmemleak or debugfs not mounted" >"$out/boot$sfx.kmemleak"
 	fi
-	crypto_warm >"$out/crypto-warm.log" 2>&1
+	crypto_warm >"$out/crypto-warm$sfx.log" 2>&1
 fi
 
 ensure_espx() {
@@ -186,10 +189,10 @@ for t in "${tests[@]}"; do
 done
 # Leave no trace of espx for the next boot's log; an unload problem is a failure too.
 dmesg -c >/dev/null
-grep -q '^espx ' /proc/modules && { rmmod espx || echo "rmmod espx failed" >"$out/final-rmmod.err"; }
-dmesg | grep -E "$SPLAT" >"$out/final.dmesg" || true
+grep -q '^espx ' /proc/modules && { rmmod espx || echo "rmmod espx failed" >"$out/final-rmmod$sfx.err"; }
+dmesg | grep -E "$SPLAT" >"$out/final$sfx.dmesg" || true
 # what espx still held when it was unloaded
-kmemleak_report >"$out/final.kmemleak"
-[ -s "$out/final.kmemleak" ] && head -n 40 "$out/final.kmemleak" >>"$out/final.dmesg"
-echo done >"$out/finished"
+kmemleak_report >"$out/final$sfx.kmemleak"
+[ -s "$out/final$sfx.kmemleak" ] && head -n 40 "$out/final$sfx.kmemleak" >>"$out/final$sfx.dmesg"
+echo done >"$out/finished$sfx"
 exit 0
