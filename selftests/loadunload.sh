@@ -18,7 +18,15 @@ CYCLES=20
 SPLAT='WARNING:|BUG:|Oops|general protection|refcount_t|kernel BUG|UBSAN|KASAN|Call Trace|list_del corruption'
 LEAK='espx: .*(leaked|still bound)'
 
-loaded() { grep -q '^espx ' /proc/modules; }
+# loaded: espx in /proc/modules (read by bash itself: an exec costs a quarter of a second
+# under TCG, and the cycles below ask often)
+loaded() {
+	local m _
+	while read -r m _; do
+		[ "$m" = espx ] && return 0
+	done </proc/modules
+	return 1
+}
 
 # unload/load: the genetlink family must follow the module.
 unload() {
@@ -29,7 +37,8 @@ unload() {
 }
 
 load() {
-	modprobe -q xfrm_algo	# espx.ko needs its symbols; insmod does not load deps
+	# espx.ko needs its symbols; insmod does not load deps (rmmod espx leaves it loaded)
+	[ -d /sys/module/xfrm_algo ] || modprobe -q xfrm_algo
 	insmod "$ESPX_KO" || return 1
 	"$G" resolve >/dev/null || { echo "family espx not resolvable after insmod"; return 1; }
 }
@@ -41,7 +50,11 @@ xfrm4_protocol_register xfrm6_protocol_register inet_add_protocol inet6_add_prot
 UNREGS="unregister_pernet_subsys genl_unregister_family unregister_module_notifier
 xfrm_unregister_type xfrm4_protocol_deregister xfrm6_protocol_deregister inet_del_protocol
 inet6_del_protocol"
-trace_start() {
+# trace_init: the filter, once (each name written to set_ftrace_filter is matched against
+# every function of the kernel, over a second per name under TCG: 16 names at each of the
+# four traced steps took 76 s of the test's 170); trace_start/trace_stop only switch the
+# function tracer on and off, trace_done clears the filter at the end.
+trace_init() {
 	[ -e $TR/trace ] || mount -t tracefs nodev $TR || return 1
 	local f
 	echo 0 >$TR/tracing_on && echo nop >$TR/current_tracer && echo >$TR/trace || return 1
@@ -50,8 +63,16 @@ trace_start() {
 		echo "$f" >>$TR/set_ftrace_filter 2>/dev/null ||
 			{ echo "cannot trace $f"; return 1; }
 	done
+}
+trace_start() {
+	local l want=($REGS $UNREGS)
+	echo 0 >$TR/tracing_on && echo nop >$TR/current_tracer && echo >$TR/trace || return 1
+	# the filter is still trace_init's (an empty one would trace every function)
+	mapfile -t l <$TR/set_ftrace_filter
+	[ ${#l[@]} = ${#want[@]} ] || { echo "set_ftrace_filter: ${l[*]}"; return 1; }
 	echo function >$TR/current_tracer && echo 1 >$TR/tracing_on
 }
+trace_done() { echo >$TR/set_ftrace_filter; }
 # trace_stop: the traced calls made by insmod/rmmod, one "reg NAME" or "unreg NAME" a
 # line, NAME the registering function's; calls nested in xfrm[46]_protocol_(de)register
 # (their inet_add/del_protocol) are theirs, not espx's
@@ -66,7 +87,6 @@ trace_stop() {
 		s/^(inet6?)_del_protocol$/unreg \1_add_protocol/;
 		/^unreg /!s/^/reg /'
 	echo nop >$TR/current_tracer
-	echo >$TR/set_ftrace_filter
 }
 # undone_in_reverse TRACE [FAILED]: the unregistrations are the registrations in exact
 # reverse (FAILED=1: the last registration failed and is not undone)
@@ -154,7 +174,7 @@ check_fail "test_knobs is read-only at run time" bash -c "echo Y >$knobs"
 tracing=
 why="ESPX_FTRACE=0 (the function tracer patches kernel text, unsafe under multi-threaded TCG)"
 if [ "${ESPX_FTRACE:-1}" != 0 ]; then
-	if out=$(trace_start 2>&1); then
+	if out=$(trace_init 2>&1) && out=$(trace_start 2>&1); then
 		tracing=1
 		trace_stop >/dev/null
 	else
@@ -228,6 +248,7 @@ else
 		undone_in_reverse "$(grep -E '^(un)?reg ' <<<"$out")" 1
 	loaded || load >/dev/null
 fi
+[ -z "$tracing" ] || trace_done
 loaded || insmod "$ESPX_KO"
 
 check "kernel log clean (no splat, no leak)" bash -c \
