@@ -372,6 +372,9 @@ xt_flush() {
 xt_bg() {
 	local ns=$1 name=$2 i
 	shift 2
+	# emptied here, not only by the child's redirection: the loop below (and
+	# xt_tcpdump's) must not find an earlier NAME's "ready" before the child ran
+	: >"$XT_TMP/$name.log"
 	ip netns exec "$ns" "$@" >"$XT_TMP/$name.log" 2>&1 &
 	XT_LASTPID=$!
 	XT_PIDS+=("$XT_LASTPID")
