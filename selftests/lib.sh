@@ -101,6 +101,23 @@ pending_hold() {
 	echo "${1:-900}" >"$PENDING_T"
 }
 
+# Under TCG an exec costs a quarter of a second of the guest's one host thread, and
+# the poll loops (grep + sleep until a server is ready) took that from the very
+# process they waited for. sleep SECONDS is therefore bash's own here: read times out
+# on a pipe only we hold (as churn.sh did; /usr/bin/sleep when it is an argument,
+# "ip netns exec NS sleep ...").
+exec {__sleep_fd}<> <(:)
+sleep() { read -r -t "$1" -u "$__sleep_fd" _; return 0; }
+# file_has FILE REGEX: a line of FILE matches the extended regex (bash's own; no grep)
+file_has() {
+	local l
+	[ -r "$1" ] || return 1
+	while IFS= read -r l || [ -n "$l" ]; do
+		[[ $l =~ $2 ]] && return 0
+	done <"$1"
+	return 1
+}
+
 # ns_new NAME: a fresh namespace (unique per test run), lo up; echoes its name.
 ns_new() {
 	local ns="espx-$1-$$"

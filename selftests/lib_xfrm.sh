@@ -379,8 +379,8 @@ xt_bg() {
 	XT_LASTPID=$!
 	XT_PIDS+=("$XT_LASTPID")
 	[ "${WAIT_READY:-1}" = 1 ] || return 0
-	for i in $(seq 600); do
-		grep -q '^ready' "$XT_TMP/$name.log" 2>/dev/null && return 0
+	for ((i = 0; i < 600; i++)); do
+		file_has "$XT_TMP/$name.log" '^ready' && return 0
 		kill -0 "$XT_LASTPID" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -410,8 +410,8 @@ xt_servers() {
 			--sink-port $XT_SINK_PORT --echo-log "$XT_TMP/udp$s.rx" --encap-log "$XT_TMP/ike$s.rx"
 		printf -v "XT_ECHO_PID_$s" %s "$XT_LASTPID"
 	done
-	for i in $(seq 600); do
-		grep -q '^ready' "$XT_TMP/srvA.log" && grep -q '^ready' "$XT_TMP/srvB.log" && return 0
+	for ((i = 0; i < 600; i++)); do
+		file_has "$XT_TMP/srvA.log" '^ready' && file_has "$XT_TMP/srvB.log" '^ready' && return 0
 		kill -0 "$XT_ECHO_PID_A" && kill -0 "$XT_ECHO_PID_B" || break
 		sleep 0.1
 	done
@@ -600,8 +600,8 @@ xt_tcpdump() {
 	shift 4
 	WAIT_READY=0 xt_bg "$ns" "$name" tcpdump -i veth0 -n -s "$snap" -B 16384 \
 		${XT_TCPDUMP_OPTS---immediate-mode -U} -w "$f" "$@"
-	for i in $(seq 300); do
-		grep -q 'listening on' "$XT_TMP/$name.log" 2>/dev/null && return 0
+	for ((i = 0; i < 300; i++)); do
+		file_has "$XT_TMP/$name.log" 'listening on' && return 0
 		kill -0 "$XT_LASTPID" 2>/dev/null || break
 		sleep 0.1
 	done
