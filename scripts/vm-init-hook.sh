@@ -3,7 +3,7 @@
 # Sourced by virtme-ng's bash init (PID 1) before its first line, when the kernel command line
 # has BASH_ENV=<this file> (the kernel hands unknown name=value parameters to init as its
 # environment, and bash sources $BASH_ENV). vm.sh adds it with ESPX_VM_FASTINIT=1, which
-# make check-debug sets.
+# make check and make check-debug set.
 #
 # On the debug kernel (KASAN, kmemleak, lockdep, slub_debug) under TCG every exec takes
 # seconds, and virtme-init's udev coldplug of every device does not settle in the 120 s

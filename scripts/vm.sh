@@ -20,7 +20,8 @@
 # its modules in ROOT/lib/modules/KVER (virtme-ng links them in the guest; an overlay makes
 # them writable there, as /lib/modules is for a Debian kernel); ESPX_VM_APPEND: more kernel
 # command line. ESPX_VM_FASTINIT=1: virtme-ng's init without its udev coldplug and
-# systemd-tmpfiles (scripts/vm-init-hook.sh says why; make check-debug needs it).
+# systemd-tmpfiles (scripts/vm-init-hook.sh says why; make check-debug needs it, make check
+# sets it too: the guest is up in about 20 s instead of 50-70 s).
 set -euo pipefail
 kver=$1 rwdir=$2; shift 2
 top=$(dirname "$(dirname "$(readlink -f "$0")")")
