@@ -17,7 +17,11 @@
 #      crypt-offset, Sub SAs with HKDF-SHA256/384/512 sent from two CPUs:
 #      every captured packet decoded by espx_eesp.py (AAD, nonce, keys), no
 #      (key, nonce) pair repeated, the per-Sub-SA counters; nor across a
-#      MIGRATE under traffic or an SA deleted and re-added with its key.
+#      MIGRATE under traffic or an SA deleted and re-added with its key;
+#   5. ESP Echo on EESP SAs (espx_genl echo in A, espx answering in B):
+#      transport, tunnel (Optimized: the echo message with a PIH) and BEET,
+#      probes from two CPUs, every request and reply decoded, tampered,
+#      replayed and echo-flag-less requests unanswered.
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_xfrm.sh"
@@ -33,13 +37,14 @@ if [ ! -e /sys/module/espx/parameters/eesp_proto ]; then
 	ktap_fail "espx has no eesp_proto parameter"
 	ktap_finish
 fi
+xt_genl_find || true
 xt_dmesg_mark
 A=$(ns_new a) && B=$(ns_new b) && veth_pair "$A" "$B" || {
 	ktap_plan 1
 	ktap_fail "namespaces"
 	ktap_finish
 }
-$XT_PY eesp_test --a "$A" --b "$B" --ip "$(command -v "$IP")" \
+$XT_PY eesp_test --a "$A" --b "$B" --ip "$(command -v "$IP")" --genl "$XT_GENL" \
 	>"$XT_TMP/out" 2>&1
 rc=$?
 n=$(grep -c -E '^(not )?ok ' "$XT_TMP/out")

@@ -14,7 +14,12 @@ for details. Parts:
   seal      the §11 V1 vector sealed by the kernel octet for octet
   deliver   the V1 packet injected and delivered to a UDP socket
   variants  every §11.6 receiver variant: exact counter, nothing delivered
-  echo      no ESP Echo on EESP: flag and probe refused, Next Header 144 dropped
+  echo      ESP Echo on EESP (README, ESP Echo, Decisions): transport, tunnel
+            (Optimized: a PIH with Next Header 144) and BEET, probes from two
+            CPUs (Sub SAs) answered, every request/reply decoded, no (key,
+            nonce) repeated; tampered and replayed requests unanswered, an
+            SA without the echo flag counts and does not answer (needs
+            --genl: espx_genl)
   traffic   transport/tunnel/BEET, IPv4/IPv6, both formats, both AEADs,
             Sub SAs from two CPUs: decoded, keys/nonces/AAD checked, no
             (key, nonce) repeated, also across a MIGRATE under traffic and
@@ -214,6 +219,7 @@ def delta(before, after):
 class Env:
     def __init__(self, a):
         self.ip = a.ip
+        self.genl = a.genl
         self.na, self.nb = a.a, a.b
         self.A, self.B = NS(a.a), NS(a.b)
         self.run(self.na, """link set veth0 address 02:00:00:00:00:0a
@@ -537,43 +543,192 @@ def part_variants(env):
 
 
 # --------------------------------------------------------------- echo -----
+# ESP Echo (esp-echo.md) on EESP SAs, espx's decision (README, ESP Echo,
+# Decisions): the echo message is the payload with PIH Next Header 144, a
+# PIH also on an Optimized (tunnel) SA. (label, outer v6, mode, eesp attrs,
+# key octets, selector)
+ECHO_CASES = [
+    ('transport ipv4 sub-sas 2', False, 'transport', {'sub_sas': 2}, 32, ''),
+    ('tunnel ipv6 optimized', True, 'tunnel', {}, 20,
+     'sel src fd00:a::1/128 dst fd00:b::1/128'),
+    ('beet ipv4 iiv', False, 'beet', {'iiv': True}, 20,
+     'sel src 10.1.0.1/32 dst 10.2.0.1/32'),
+]
+
+
+def echo_probe(env, cpu, v6, daddr, spi, n=2):
+    """espx_genl echo in A on the outbound SA, pinned to @cpu (the timer
+    that sends the probes runs there): (rc, output)"""
+    ncpu = os.cpu_count() or 1
+    os.sched_setaffinity(0, {cpu % ncpu})
+    try:
+        p = subprocess.run([env.genl, '-n', env.na, 'echo', '--family', '6' if v6 else '4',
+                            '--daddr', daddr, '--spi', '0x%x' % spi, '--count', str(n),
+                            '--interval', '50', '--size', '100', '--timeout', '3000'],
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        os.sched_setaffinity(0, set(range(ncpu)))
+    return p.returncode, p.stdout + p.stderr
+
+
+def echo_decode(frames, rxs, seen):
+    """the captured EESP frames of the SAs in @rxs ({spi: EespRx}) decoded:
+    ([(spi, decoded, echo message)], [problems], no (key, nonce) repeated)"""
+    import espx_echo as EC
+    out, bad, uniq = [], [], True
+    for _ip, b, _v6 in frames:
+        spi = struct.unpack('!I', b[4:8])[0]
+        if spi not in rxs:
+            continue
+        try:
+            r = rxs[spi].decode(b)
+        except E.EespDrop as e:
+            bad.append('0x%x: %s' % (spi, e.args[0]))
+            continue
+        uniq &= E.nonce_key_unique(seen, r)
+        if not b.startswith(r['aad']) or r['nonce'][4:] != struct.pack('!Q', r['sn']):
+            bad.append('0x%x: aad/nonce' % spi)
+        m = EC.parse(r['payload']) if r['nh'] == EC.NH_AGGFRAG else None
+        if not m or not m['length_ok']:
+            bad.append('0x%x: nh %d not an echo message' % (spi, r['nh']))
+            continue
+        out.append((spi, r, m))
+    return out, bad, uniq
+
+
 def part_echo(env):
-    """ESP Echo (esp-echo.md) is not defined for EESP: the echo flag on an
-    EESP config and ESPX_CMD_ECHO on an EESP SA are refused with a message,
-    and an authenticated EESP packet with Next Header 144 is dropped and
-    counted in_drop_echo_unsupported, never delivered"""
+    """ESP Echo on EESP SAs: A's initiator probes its outbound SA from two
+    CPUs, B answers on the requested SA; every request and reply decoded by
+    espx_eesp.py + espx_echo.py, no (key, nonce) repeated; requests crafted
+    in Python: tampered (no reply), genuine (a reply), replayed (none), to
+    an SA without the echo flag (counted, none)"""
+    import espx_echo as EC
+    if not env.genl:
+        point(False, 'echo: espx_genl not found')
+        return
     echo = nla(A['ESPX_A_ECHO'] | NLA_F_NESTED, b'')
-    err, msg = env.ga.set('192.0.2.2', 0x3101, {}, echo)
-    point(err == 95 and 'EESP' in msg, 'echo: the echo flag on an EESP config: "%s"' % msg,
-          'errno %d' % err)
-    # a bound outbound EESP SA in A, probed
-    err, msg = env.ga.set('192.0.2.2', 0x3102, {})
-    env.run(env.na, state_line('192.0.2.1', '192.0.2.2', 0x3102))
-    at = nla(A['ESPX_A_SA_ID'] | NLA_F_NESTED, Genl.sa_id('192.0.2.2', 0x3102))
-    e2, m2, _ = env.ga.talk(env.ga.family, CMD['ESPX_CMD_ECHO'],
-                            NLM_F_REQUEST | NLM_F_ACK, at)
-    point(err == 0 and e2 == 95 and 'EESP' in m2,
-          'echo: ESPX_CMD_ECHO on an EESP SA: "%s"' % m2, 'set %d %r, echo errno %d' %
-          (err, msg, e2))
-    env.run(env.na, 'xfrm state flush')
-    # V1's SA at B; SN 2 carries a request-shaped payload with NH 144
-    sas = E._variant_sas()
-    err, msg = env.gb.set('192.0.2.2', 0x1001, {})
-    env.run(env.nb, state_line('192.0.2.1', '192.0.2.2', 0x1001))
-    req = bytes([2, 0x80, 0, 8, 0, 1, 0, 1]) + bytes(4) + b'eespecho'
-    pkt = E.wrap(sas['V1'], E.eesp_encode(sas['V1'], req, 2, nh=144)['octets'])
-    env.received()
+    tm = '/proc/sys/kernel/timer_migration'
+    old_tm = None
+    if os.path.exists(tm):      # the probe timer stays on the CPU it was armed on
+        old_tm = open(tm).read().strip()
+        open(tm, 'w').write('0')
+    ncpu = min(2, os.cpu_count() or 1)
+    seen = set()
+    try:
+        for i, (label, v6, mode, eesp, klen, sel) in enumerate(ECHO_CASES):
+            echo_case(env, EC, echo, seen, ncpu, i, label, v6, mode, eesp, klen, sel)
+    finally:
+        if old_tm is not None:
+            open(tm, 'w').write(old_tm)
+        env.run(env.na, 'xfrm state flush')
+        env.run(env.nb, 'xfrm state flush')
+
+
+def echo_case(env, EC, echo, seen, ncpu, i, label, v6, mode, eesp, klen, sel):
+    a, b = ('2001:db8::1', '2001:db8::2') if v6 else ('192.0.2.1', '192.0.2.2')
+    s1, s2, s3 = 0x3101 + 0x10 * i, 0x3102 + 0x10 * i, 0x3103 + 0x10 * i
+    k1 = bytes((0x31 + i * 5 + j) & 0xff for j in range(klen))
+    k2 = bytes((0x77 + i * 3 + j) & 0xff for j in range(klen))
+    # B -> A: the selector the other way round
+    sel2 = 'sel src %s dst %s' % (sel.split()[4], sel.split()[2]) if sel else ''
+    lines = '\n'.join(state_line(src, dst, spi, mode=mode, aead='0x' + k.hex(), sel=sl)
+                      for src, dst, spi, k, sl in ((a, b, s1, k1, sel), (b, a, s2, k2, sel2)))
+    errs = [env.ga.set(b, s1, eesp), env.ga.set(a, s2, eesp),
+            env.gb.set(b, s1, eesp, echo), env.gb.set(a, s2, eesp)]
+    if [e for e in errs if e[0]]:
+        point(False, 'echo %s: EESP configs, the echo flag accepted' % label, errs)
+        return
+    env.run(env.na, lines)
+    env.run(env.nb, lines)
+
+    def rx_of(spi, key):
+        return E.EespRx(E.EespSA(spi, key, mode=mode, ipv6=v6, sub_sas=eesp.get('sub_sas', 0),
+                                 key_bits=None if eesp.get('sub_sas') else (klen - 4) * 8,
+                                 iiv=eesp.get('iiv', False)))
+    rxs = {s1: rx_of(s1, k1), s2: rx_of(s2, k2)}
+    # the kernel's initiator in A from two CPUs, B's responder
+    env.drain()
+    b0 = env.gb.stats()
+    outs = [echo_probe(env, cpu, v6, b, s1) for cpu in range(ncpu)]
+    time.sleep(0.3)
+    d = delta(b0, env.gb.stats())
+    want = 2 * ncpu
+    good = all(rc == 0 and '2 sent, 2 received, 0% loss' in o and
+               o.count('reply from %s spi 0x%08x ' % (b, s2)) == 2 for rc, o in outs)
+    point(good and d.get('0x%x:in_echo_request' % s1) == want and
+          d.get('0x%x:out_echo_reply' % s2) == want and
+          not [k for k in d if 'drop' in k],
+          'echo %s: %d probes from %d CPUs, %d replies on the requested SA 0x%x' %
+          (label, want, ncpu, want, s2), (outs, d))
+    msgs, bad, uniq = echo_decode(env.eesp_frames(), rxs, seen)
+    reqs = [(r, m) for spi, r, m in msgs if spi == s1]
+    reps = [(r, m) for spi, r, m in msgs if spi == s2]
+    shape = all(m['subtype'] == 2 and m['r'] and m['reply_spi'] == s2 and m['dlen'] == 100 and
+                m['data'] == EC.pattern(100) for _, m in reqs) and \
+        all(m['subtype'] == 3 and m['r'] and m['reply_spi'] == s2 and m['dlen'] == 100 and
+            m['data'] == EC.pattern(100) for _, m in reps) and \
+        sorted((m['ident'], m['seq']) for _, m in reqs) == \
+        sorted((m['ident'], m['seq']) for _, m in reps)
+    point(len(reqs) == want and len(reps) == want and not bad and uniq and shape,
+          'echo %s: requests and replies decoded by espx_eesp.py and espx_echo.py '
+          '(PIH Next Header 144, sub-types 2/3, R, reply SPI, Data), no (key, nonce) '
+          'repeated' % label, (len(reqs), len(reps), bad, uniq, msgs))
+    if eesp.get('sub_sas') and ncpu > 1:
+        rq = sorted({r['sid'] for r, _ in reqs})
+        rp = sorted({r['sid'] for r, _ in reps})
+        point(rq == [0, 1] and rp == [0, 1],
+              'echo %s: requests sent on Sub SAs 0 and 1 (two CPUs), replies from both' %
+              label, (rq, rp))
+    # crafted requests: tampered, genuine, replayed
+    sa1 = rxs[s1].sa
+    sid = 1 if eesp.get('sub_sas') else 0
+    msg = EC.message(ident=0x4242 + i, seq=7, reply_spi=s2, data=b'eesp crafted echo')
+    pkt = E.wrap(sa1, E.eesp_encode(sa1, msg, 1000, sid=sid, nh=EC.NH_AGGFRAG)['octets'])
+    bad_pkt = bytearray(pkt)
+    bad_pkt[-20] ^= 0x10
+    for desc, p, want_d in (
+            ('a tampered request (one ciphertext bit): in_drop_icv, no reply', bytes(bad_pkt),
+             {'0x%x:in_drop_icv' % s1: 1}),
+            ('a request crafted in Python: answered', pkt,
+             {'0x%x:in_echo_request' % s1: 1, '0x%x:out_echo_reply' % s2: 1}),
+            ('the same request replayed: in_drop_eesp_replay, no reply', pkt,
+             {'0x%x:in_drop_eesp_replay' % s1: 1})):
+        env.drain()
+        b0 = env.gb.stats()
+        env.inject(p)
+        time.sleep(0.1)
+        d = delta(b0, env.settle(env.gb, b0))
+        d = {k: v for k, v in d.items() if 'echo' in k or 'drop' in k}
+        # B's replies only (the capture also sees what was injected)
+        msgs, bad, uniq = echo_decode(env.eesp_frames(), {s2: rxs[s2]}, seen)
+        reps = [m for _spi, _r, m in msgs]
+        if 'out_echo_reply' in ''.join(want_d):
+            ok = len(reps) == 1 and reps[0]['subtype'] == 3 and \
+                reps[0]['ident'] == 0x4242 + i and reps[0]['seq'] == 7 and \
+                reps[0]['data'] == b'eesp crafted echo'
+        else:
+            ok = not reps
+        point(d == want_d and ok and not bad and uniq, 'echo %s: %s' % (label, desc),
+              (d, msgs, bad, uniq))
+    if i:
+        return
+    # an EESP SA at B without the echo flag: counted, not answered
+    err = env.gb.set(b, s3, eesp)
+    env.run(env.nb, state_line(a, b, s3, mode=mode, aead='0x' + k1.hex(), sel=sel))
+    sa3 = E.EespSA(s3, k1, mode=mode, ipv6=v6, sub_sas=eesp.get('sub_sas', 0))
+    msg = EC.message(ident=0x4343, seq=1, reply_spi=s2, data=b'no echo flag')
+    pkt = E.wrap(sa3, E.eesp_encode(sa3, msg, 5, nh=EC.NH_AGGFRAG)['octets'])
+    env.drain()
     b0 = env.gb.stats()
     env.inject(pkt)
-    d = delta(b0, env.settle(env.gb, b0))
     time.sleep(0.1)
-    got = env.received()
-    drops = {k: v for k, v in d.items() if 'drop' in k or k.startswith('ns:')}
-    point(err == 0 and not d.get('0x1001:in_packets') and
-          drops == {'0x1001:in_drop_echo_unsupported': 1} and not got,
-          'echo: an EESP packet with Next Header 144: in_drop_echo_unsupported, '
-          'nothing delivered', (err, msg, d, got))
-    env.run(env.nb, 'xfrm state flush')
+    d = delta(b0, env.settle(env.gb, b0))
+    d = {k: v for k, v in d.items() if 'echo' in k or 'drop' in k}
+    reps = [f for f in env.eesp_frames() if struct.unpack('!I', f[1][4:8])[0] == s2]
+    point(not err[0] and not reps and
+          d == {'0x%x:in_echo_request' % s3: 1, '0x%x:in_drop_echo_disabled' % s3: 1},
+          'echo %s: a request to an EESP SA without the echo flag: counted '
+          'in_drop_echo_disabled, not answered' % label, (err, d, len(reps)))
 
 
 # ------------------------------------------------------------ traffic -----
@@ -914,6 +1069,7 @@ def main():
     ap.add_argument('--a', required=True)
     ap.add_argument('--b', required=True)
     ap.add_argument('--ip', default='ip')
+    ap.add_argument('--genl', default='', help='espx_genl (part echo)')
     ap.add_argument('--only', default='refuse,seal,deliver,variants,echo,traffic,ip')
     a = ap.parse_args()
     env = Env(a)

@@ -730,17 +730,9 @@ static int espx_nl_set(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		return err;
 	if (info->attrs[ESPX_A_ECHO]) {
-		if (cfg.diet) {
+		if (!espx_echo_kind_ok(espx_cfg_kind(&cfg))) {
 			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[ESPX_A_ECHO],
-					    "ESP Echo is not supported on a Diet-ESP SA");
-			return -EOPNOTSUPP;
-		}
-		/* neither esp-echo.md nor eesp.md defines an echo message
-		 * in EESP (its Optimized format has no Next Header at all)
-		 */
-		if (cfg.eesp) {
-			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[ESPX_A_ECHO],
-					    "ESP Echo is not defined for EESP SAs");
+					    ESPX_ECHO_KIND_REFUSED);
 			return -EOPNOTSUPP;
 		}
 		cfg.echo = true;
