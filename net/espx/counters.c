@@ -139,7 +139,9 @@ static void espx_ctr_txset_put(struct espx_ctr_txset *t)
 
 static u16 espx_ctrs_n(const struct espx_cfg *cfg)
 {
-	/* EESP: one counter per Sub SA, SNs from 1 (eesp.md §6) */
+	/* EESP: one counter per Sub SA, SNs from 1 (eesp.md §6; from
+	 * ctr_start + 1 with the test knob ESPX_EESP_START)
+	 */
 	return cfg->eesp ? max_t(u16, cfg->ecfg.subsas, 1) : cfg->counters;
 }
 
@@ -154,7 +156,9 @@ static u16 espx_ctrs_n(const struct espx_cfg *cfg)
  * key of a live one must never see it without its counters.
  *
  * Own counters send from max(ctr_start, @floor) + 1 on, so no (id, seq)
- * sent under the key before comes again. The receive windows start at
+ * sent under the key before comes again; ctr_start (0 but for the test
+ * knobs counter start and EESP start) can only move that start up, and a
+ * set sending on @send takes its counters as they are. The receive windows start at
  * ctr_start whatever @floor: they follow the peer's counters, not ours (a
  * re-added inbound SA gets what its peer sends; @floor only differs when
  * this host sent under the same key, and then the peer's counters are none
@@ -173,7 +177,7 @@ struct espx_ctrs *espx_ctrs_alloc(const struct espx_cfg *cfg, u64 floor,
 		return NULL;
 	c->rx = kvcalloc(n, sizeof(*c->rx), GFP_KERNEL_ACCOUNT);
 	c->window = cfg->eesp ? cfg->ecfg.window : cfg->ctr_window;
-	c->start = cfg->eesp ? 0 : cfg->ctr_start;
+	c->start = cfg->ctr_start;
 	if (send) {
 		c->txs = send;
 		refcount_inc(&send->ref);
@@ -199,7 +203,8 @@ bool espx_ctrs_fit(const struct espx_ctrs *c, const struct espx_cfg *cfg)
 {
 	if (cfg->eesp)
 		return c->n == max_t(u16, cfg->ecfg.subsas, 1) &&
-		       c->window == cfg->ecfg.window && c->start == 0;
+		       c->window == cfg->ecfg.window &&
+		       c->start == cfg->ctr_start;
 	return c->n == cfg->counters && c->window == cfg->ctr_window &&
 	       c->start == cfg->ctr_start;
 }
