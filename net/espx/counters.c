@@ -452,8 +452,13 @@ int espx_ctr_input_accept(struct espx_sa *sa, u16 id, u64 seq, u32 len)
  * @id: out: the Sub SA (CPU mod N): lockless, one cache line each
  * @len: payload octets, for its statistics
  *
- * Return: the SN; 0 when the Sub SA's 64-bit space wrapped (the caller
- * gives it back with espx_ctr_untake() and drops the packet).
+ * The counter never moves past 2^64 - 1. An increment that wrapped it to
+ * 0 and gave the SN back afterwards would let another CPU sending on the
+ * same Sub SA (more CPUs than Sub SAs, or a task that migrated) take SN
+ * 1 again in between, under the same key.
+ *
+ * Return: the SN; 0 when the Sub SA sent 2^64 - 1 (the caller drops the
+ * packet and hard-expires the SA).
  */
 u64 espx_ctr_take(struct espx_sa *sa, u16 *id, u32 len)
 {
@@ -463,15 +468,11 @@ u64 espx_ctr_take(struct espx_sa *sa, u16 *id, u32 len)
 
 	*id = raw_smp_processor_id() % c->n;
 	t = &c->tx[*id];
-	seq = atomic64_inc_return(&t->seq);
-	if (likely(seq))
-		atomic64_add(len, &t->bytes);
-	return seq;
-}
-
-void espx_ctr_untake(struct espx_sa *sa, u16 id)
-{
-	atomic64_dec(&sa->ctrs->tx[id].seq);	/* stays at 2^64 - 1 */
+	seq = atomic64_fetch_add_unless(&t->seq, 1, (s64)U64_MAX);
+	if (unlikely(seq == U64_MAX))
+		return 0;
+	atomic64_add(len, &t->bytes);
+	return seq + 1;
 }
 
 /**
