@@ -257,8 +257,8 @@ class EespRx:
         iv = b[sn_at + 8:pih_at] if not sa.iiv else struct.pack('!Q', sn)
         km = sa.keymat(sid)
         nonce = km[-SALT_LEN:] + iv
-        from cryptography.exceptions import InvalidTag      # loaded by _aead()
         a = _aead(sa.alg, km[:-SALT_LEN])
+        from cryptography.exceptions import InvalidTag      # loaded by _aead()
         try:
             pt = a.decrypt(nonce, b[aad_end:], b[:aad_end])
         except InvalidTag:

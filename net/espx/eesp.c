@@ -30,7 +30,8 @@
  * own key (derived from its Session ID, or the SA key for the single Sub
  * SA 0) and its own 64-bit SN space, taken with one atomic increment per
  * packet; the nonce is salt | be64(SN) whether the IV is explicit or not.
- * An SN that wraps to 0 is given back and the SA hard-expires, so no SN is
+ * A Sub SA's counter stops at 2^64 - 1 (never wraps, also with two CPUs on
+ * it): its next packet is dropped and the SA hard-expires, so no SN is
  * used twice; the first SN at 2^63 raises the soft expire. The send
  * counters belong to the root key (seq.h): every bound state of the key
  * (UPDSA, MIGRATE, a deleted one not yet destroyed) sends on the same ones,
@@ -392,7 +393,6 @@ static int espx_eesp_out_sn(struct xfrm_state *x, struct espx_sa *sa,
 	tx->sn = espx_ctr_take(sa, &tx->session_id, tx->payload_len);
 	switch (espx_eesp_tx_sn_verdict(tx->sn)) {
 	case ESPX_EESP_TX_EXHAUSTED:
-		espx_ctr_untake(sa, tx->session_id);
 		espx_sa_expire(x, sa, true, "an EESP Sub SA's SN reached 2^64 - 1");
 		espx_stat_inc(sa, ESPX_STAT_OUT_DROP_EESP_EXHAUSTED);
 		return -EOVERFLOW;

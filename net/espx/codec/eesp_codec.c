@@ -174,7 +174,7 @@ int espx_eesp_build(u8 *buf, size_t buflen, const struct espx_eesp_sa *sa,
  * espx_eesp_tx_sn_verdict - the limits of a freshly taken SN (§6)
  * @sn: the Sub SA's next SN (its 64-bit counter after the increment)
  *
- * SNs start at 1; a counter that wrapped to 0 has used up 2^64 - 1.
+ * SNs start at 1; 0 stands for a Sub SA that has used up 2^64 - 1.
  *
  * Return: an enum espx_eesp_tx_sn.
  */

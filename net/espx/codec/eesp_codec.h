@@ -135,7 +135,7 @@ enum espx_eesp_rx {
  * enum espx_eesp_tx_sn - result of espx_eesp_tx_sn_verdict()
  * @ESPX_EESP_TX_OK: send with this SN
  * @ESPX_EESP_TX_SOFT: send, and raise the SA's soft expire (SN >= 2^63)
- * @ESPX_EESP_TX_EXHAUSTED: SN 0 (the counter wrapped past 2^64 - 1): drop
+ * @ESPX_EESP_TX_EXHAUSTED: SN 0 (the Sub SA already sent 2^64 - 1): drop
  *	(out-drop-eesp-exhausted) and hard-expire the SA
  */
 enum espx_eesp_tx_sn {
