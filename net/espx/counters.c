@@ -447,7 +447,7 @@ int espx_ctr_input_accept(struct espx_sa *sa, u16 id, u64 seq, u32 len)
 }
 
 /**
- * espx_ctr_take - EESP: the next SN of this CPU's Sub SA, no limit applied
+ * espx_ctr_take - EESP: the next SN of this CPU's Sub SA, at most 2^64 - 1
  * @sa: the SA (sa->ctrs set)
  * @id: out: the Sub SA (CPU mod N): lockless, one cache line each
  * @len: payload octets, for its statistics
