@@ -4,49 +4,88 @@
 
 Capture ESP frames, mutate or re-encrypt them, and inject them again; plus the
 small sockets the shell tests need. The code is the package espx_py/ next to
-this file; this file is its command line. Subcommands that only move bytes use the
-standard library (fast start under TCG); the crypto ones import `cryptography`
-lazily (falling back to scapy's SecurityAssociation is not needed on Debian 12,
-where python3-cryptography is a dependency of python3-scapy).
+this file (frames, codec, diet, netlink, vectors, checks, crafters, servers);
+this file is its command line and runs a subcommand from the module that has
+it. Subcommands that only move bytes use the standard library (fast start under
+TCG); the crypto ones import `cryptography` lazily (falling back to scapy's
+SecurityAssociation is not needed on Debian 12, where python3-cryptography is a
+dependency of python3-scapy). N: a number, 0x... for hex where it is an SPI, SN
+or header field; HEX: octets in hex.
 
+Capture, inject, serve (espx_py/servers.py):
   capture  --dev D --out F [--count N] [--timeout S] [--dir in|out|any] [--spi S]
            write ESP frames (IP proto 50, or UDP 4500 with a non-zero SPI) seen
            on D to the pcap F; prints "ready" on stdout once the socket is bound;
            stops after N frames, S seconds or SIGTERM
-  send     --dev D FILE.pcap [--index I ...] [--gap S]   inject frames
-  serve    [--stats-pid PID --app-log F]  run subcommands read from stdin (one
-           process for a whole test); "send" then also prints the counter
-           deltas (xfrm_stat, snmp, netstat, snmp6 of PID's netns; APP = lines
-           added to F) its frames caused
+  send     --dev D FILE.pcap [--index I ...] [--gap S] [--want N] [--want-app N]
+           inject frames (all, or the I-th ones) S seconds apart; under
+           "serve --espx-stats" wait for N espx verdicts (decrypted or counted
+           drops) and N datagrams in the app log before the deltas settle
+  serve    [--stats-pid PID --app-log F] [--settle S] [--espx-stats]
+           [--ctr-spi S ...] [--out F]  run subcommands read from stdin (one
+           process for a whole test), each answer ends with a "." line; "send"
+           then also prints the counter deltas (xfrm_stat, snmp, netstat,
+           snmp6 of PID's netns; APP = lines added to F) its frames caused,
+           waiting S seconds at most (default 2); --espx-stats adds espx's
+           per-SA and netns counters (netlink), per counter only for the SAs
+           of --ctr-spi; --out: each answer into F, only "." to stdout
+  encap-sock [--port P] [--log F]  UDP sockets (IPv4 and IPv6) with
+           UDP_ENCAP_ESPINUDP and a per-socket bypass policy (like an IKE
+           daemon's); prints "ready", logs any non-ESP datagram the socket
+           gets (IKE path) to F
+  udp-echo --port P [--log F]   echo server on 0.0.0.0 and ::, logs payloads
+  servers  --echo-port P [--echo-log F] [--sink-port P2] [--encap-port 4500]
+           [--encap-log F]   both of the above in one process; the sink port
+           logs (into the echo log) and does not answer
+  udp-ping --port P [--timeout S] [--tries N] [--tag T] [--len L] DST...
+           one datagram per DST ("T DST PID", or L octets of it), up to N
+           tries of S seconds each for its echo; prints "ok DST" / "fail DST"
+  traffic  --port P [--pings N] [--rounds R] [--timeout S] [--tag T]
+           [--no-reply] DST...  N ICMP echos (ping sockets) and one UDP echo
+           exchange with every DST at once, up to R rounds of S seconds
+           resending what is missing; --no-reply: the UDP port is a sink, send
+           once and expect no answer; "ok|fail DST icmp n/N udp 0|1"
+  blast    --dst D --port P [--sport P] [--count N] [--len L] [--batch B]
+           [--gap S] [--tag T] [--go FILE]  UDP datagrams as fast as asked
+  sink     --port P...   count UDP datagrams per port; SIGUSR1 prints a
+           "count PORT:N ..." line, SIGTERM too and exits
+  echo-responder --family 4|6 [--modes M,M...] [--log F] [--timeout S]
+           a user-space responder of the unencrypted mode (section 4) on a raw
+           ESP socket: the n-th SPI 7 request gets the n-th mode (the last
+           repeats): reply, silent, or a malformed reply (dlen, nh, pad,
+           subtype, spi, data, long), "+" joins several (dlen+reply); never
+           a reply to R=0 or a Reply path SPI other than 8; F gets
+           "request SRC HEX" per request (IPv4: from the IP header on)
+
+Decode captured frames (espx_py/checks.py):
   info     FILE.pcap        one line per frame: index family outer-len spi seq esp-len
   split    FILE.pcap PREFIX one pcap per SPI: PREFIX-0x<spi>.pcap; prints "spi count"
-  mutate   IN OUT --index I OP   OP: --flip spi|sn|iv|ct|icv [--bit B]
-                                     --truncate LEN (ESP octets kept)
-                                     --set-sn N
+  wesp-check PCAP --sa spi=..,alg=..,key=..,icv=N,co=N[,esn=1][,mode=M,inner=4|6]
+           [--port P]  decode and open every WESPv2 frame of those SAs (UDP
+           test traffic to port P; 0: any)
+  ctr-ivs  PCAP [--spi S] [--n N] [--seqs]  the counter ids and seqs of a
+           counter SA's frames; ids must be below N; seqs unique per id
+  diet-check PCAP... --sa SPEC [--port P] [--tag T] [--probe-len N]  open
+           every Diet-ESP frame of the SAs (SN rebuilt across the files); UDP
+           payloads must start with T; N: report PLAIN:DIET sizes of N-octet
+           UDP data
+  nonce-check PCAP... --sa spi=..,key=..,kind=wesp|ctr|diet[,iiv=1]  every frame
+           of those SAs authenticates, no (key, nonce) pair twice
+  echo-check PCAP --sa SPI,KEY... [--alg A --icv N]  decrypt every frame of
+           those SAs: one line "spi X sn N nh N subtype T flags F dlen L ident I
+           seq S reply_spi X data_ok 0|1 len L pad P" (exit 1 if one does not open)
+
+Craft packets (espx_py/crafters.py):
+  mutate   IN OUT --index I [--icv N] [--ivlen N] OP
+           OP: --flip spi|sn|iv|ct|icv [--bit B]
+               --truncate LEN (ESP octets kept)
+               --set-sn N (or --sn N)
   reseal   IN OUT --index I --alg A --key HEX --icv N [--esn-hi H]
            [--sn N] [--pad-len N] [--next-header N] [--payload HEX]
            [--prefix HEX] [--truncate-payload N] [--seal-esn-hi H] [--iv HEX]
            decrypt frame I with the SA key (fails if the kernel's ICV does not
            verify, so this also checks the kernel's output), change what is
            asked, re-encrypt, fix the outer lengths/checksums
-  vectors  check the AEAD code against esp-baseline.md section 9 and beet.md
-           section 6 (exit 1 on mismatch)
-  encap-sock [--port P]   UDP sockets (IPv4 and IPv6) with UDP_ENCAP_ESPINUDP
-           and a per-socket bypass policy (like an IKE daemon's); prints
-           "ready", logs any non-ESP datagram the socket gets (IKE path)
-  udp-echo --port P [--log F]   echo server on 0.0.0.0 and ::, logs payloads
-  servers  --echo-port P [--echo-log F] [--sink-port P2] [--encap-port 4500]
-           [--encap-log F]   both of the above in one process; the sink port
-           logs (into the echo log) and does not answer
-  traffic  --port P [--pings N] DST...  N ICMP echos (ping sockets) and one UDP
-           echo exchange with every DST at once; "ok|fail DST icmp n/N udp 0|1"
-  eesp-vectors [--ktap]  eesp.md section 11 octet for octet both ways and every
-           receiver variant of 11.6 (espx_eesp.py; exit 1 on mismatch)
-  nonce-check PCAP... --sa spi=..,key=..,kind=wesp|ctr|diet[,iiv=1]  every frame
-           of those SAs authenticates, no (key, nonce) pair twice
-  udp-ping --port P [--timeout S] DST...  one datagram per DST, waits for its
-           echo; prints "ok DST" / "fail DST"
-  echo-vectors   esp-echo.md section 8 octet for octet (espx_echo.py)
   echo-craft IN OUT --index I --alg A --key HEX --icv N --sn N [--subtype T]
            [--flags F] [--dlen L] [--ident I] [--seq S] [--reply-spi X]
            [--data HEX | --size N] [--payload HEX] [--copies N] [--flip OFF]
@@ -56,50 +95,52 @@ where python3-cryptography is a dependency of python3-scapy).
            --esp-len N: only the first N octets of the ESP packet (cut short)
   echo-plain IN OUT --index I [--spi 7|8] [--udp]  the unencrypted SPI 7/8
            request (section 4) with frame I's outer header
-  echo-responder --family 4|6 [--modes M,M...] [--log F] [--timeout S]
-           a user-space responder of the unencrypted mode (section 4) on a raw
-           ESP socket: the n-th SPI 7 request gets the n-th mode (the last
-           repeats): reply, silent, or a malformed reply (dlen, nh, pad,
-           subtype, spi, data, long), "+" joins several (dlen+reply); never
-           a reply to R=0 or a Reply path SPI other than 8; F gets
-           "request SRC HEX" per request (IPv4: from the IP header on)
-  echo-check PCAP --sa SPI,KEY... [--alg A --icv N]  decrypt every frame of
-           those SAs: one line "spi X sn N nh N subtype T flags F dlen L ident I
-           seq S reply_spi X data_ok 0|1 len L pad P" (exit 1 if one does not open)
-
-  wesp-vectors   wespv2.md's vectors octet for octet (exit 1 on mismatch)
-  wesp-check PCAP --sa spi=..,alg=..,key=..,icv=N,co=N[,esn=1][,mode=M,inner=4|6]
-           [--port P]  decode and open every WESPv2 frame of those SAs
-  wesp-craft IN OUT [--index I] [--key K ...] [--nh/--hdrlen/--co/--r/--v/
+  wesp-craft IN OUT [--index I] [--any] [--alg gcm|chacha] [--key K] [--icv N]
+           [--esn-hi H] [--reseal | --raw] [--nh/--hdrlen/--co/--r/--v/
            --optlen/--trailer-nh/--spi N] [--options HEX] [--flip OFF:BIT]
            [--flip-all OFF] [--truncate N] [--strip] [--wrap HEX] [--copies N]
-           [--ext]  edit the WESPv2 header of frame I (re-encrypted with --key)
-  ctr-vectors    multi-counters.md's IV and option vectors (exit 1 on mismatch)
-  ctr-ivs  PCAP [--spi S] [--n N] [--seqs]  the counter ids and seqs of a
-           counter SA's frames; ids must be below N; seqs unique per id
-  ctr-craft IN OUT [--index I] --key K [--id N] [--seq N] [--iv HEX]
-           [--options HEX] [--copies N] [--all-ids N] [--flood N --n N]
-           a counter SA packet (option 27, IV = be16(id) | be48(seq))
-  diet-vectors   diet-esp.md's vectors octet for octet (exit 1 on mismatch)
-  diet-check PCAP... --sa SPEC [--port P] [--tag T] [--probe-len N]  open
-           every Diet-ESP frame of the SAs (SN rebuilt across the files)
+           [--ext]  edit the WESPv2 header of frame I (re-encrypted with --key;
+           --reseal even without edits, --raw: not re-encrypted; --any: I
+           counts every frame)
+  ctr-craft IN OUT [--index I] [--alg gcm|chacha] --key K [--icv N] [--id N]
+           [--seq N] [--iv HEX] [--options HEX] [--copies N] [--all-ids N]
+           [--flood N --n N [--seed S]]  a counter SA packet (option 27, IV =
+           be16(id) | be48(seq)); --flood: N packets with random ids below
+           --n, random SNs (seeded with S) and a random ICV
   diet-craft OUT --sa SPEC [--sn N] [--count N | --sns A,B] [--copies N]
-           [--tcp DOFF] [--residue HEX] [--full-esp] [--flip-icv] [--append]
-           [header edits]  Diet-ESP frames sealed with the SA's key
+           [--tag T] [--dport P] [--tcp DOFF] [--mac-src M] [--mac-dst M]
+           [--residue HEX] [--full-esp] [--flip-icv] [--append] [header edits]
+           Diet-ESP frames sealed with the SA's key, UDP data "T SN" (or a TCP
+           segment with data offset DOFF); header edits: --ihl N --dscp-index N
+           --tcp-off N --pad N (residue octets added) --cut N (IIPC output cut
+           to N octets) --nh N --padlen N (trailer octets) --spi N (in the EEC
+           header) --proto N (outer protocol) --truncate N (octets kept after
+           the outer IP header)
   diet-set --sa SPEC...   the Diet SAs a "serve" process crafts for
+
+Spec vectors (espx_py/vectors.py), exit 1 on mismatch:
+  vectors  check the AEAD code against esp-baseline.md section 9 and beet.md
+           section 6
+  wesp-vectors   wespv2.md's vectors octet for octet
+  ctr-vectors    multi-counters.md's IV and option vectors
+  diet-vectors   diet-esp.md's vectors octet for octet
+  eesp-vectors [--ktap]  eesp.md section 11 octet for octet both ways and every
+           receiver variant of 11.6 (espx_eesp.py); --ktap: KTAP output
+  echo-vectors   esp-echo.md section 8 octet for octet (espx_echo.py)
+
+espx generic netlink (espx_py/netlink.py):
   ctr      [--spi S] [--active]   the espx per-counter rows (genl CTR_GET)
-  blast    --dst D --port P [--sport P] [--count N] [--len L] [--batch B]
-           [--gap S] [--tag T] [--go FILE]  UDP datagrams as fast as asked
   espx-stats [--spi S] [--pid PID]  espx's counters (genl) of PID's netns
-  sink     --port P...   count UDP datagrams per port; SIGUSR1 prints a
-           "count PORT:N ..." line, SIGTERM too and exits
-  usage-check    exit 1 when a subcommand is missing from this text
+
+  usage-check    exit 1 when a subcommand or one of its options is missing
+           from this text
 
 AEAD names (--alg): gcm (rfc4106), ccm (rfc4309), chacha (rfc7539esp),
 gmac (rfc4543). --key is the xfrm key blob: key || salt.
 """
 import argparse
 import importlib
+import re
 import sys
 
 from espx_py.codec import ALGS
@@ -357,15 +398,39 @@ def run(a):
     getattr(mod, 'cmd_' + a.cmd.replace('-', '_'))(a)
 
 
+def usage_entries():
+    """{subcommand: its text} of this file's usage text: an entry starts
+    with two spaces and the subcommand, more indented lines go on with it"""
+    entries, cur = {}, None
+    for ln in __doc__.splitlines():
+        if ln.startswith('  ') and not ln.startswith('   ') and ln.split():
+            cur = ln.split()[0]
+            entries[cur] = ln
+        elif cur and ln.startswith('   '):
+            entries[cur] += '\n' + ln
+        else:
+            cur = None
+    return entries
+
+
 def usage_check(sub):
-    """exit 1 when a subcommand is missing from the usage text"""
-    listed = {ln.split()[0] for ln in __doc__.splitlines()
-              if ln.startswith('  ') and not ln.startswith('   ') and ln.split()}
-    missing = sorted(set(sub.choices) - listed)
+    """exit 1 when a subcommand or one of its options is missing from the
+    usage text"""
+    entries = usage_entries()
+    missing = sorted(set(sub.choices) - set(entries))
     if missing:
         sys.exit('espx_pkt.py: subcommands missing from its usage text: ' +
                  ' '.join(missing))
-    print('usage text lists all %d subcommands' % len(sub.choices))
+    opts = []
+    for name, c in sorted(sub.choices.items()):
+        listed = set(re.findall(r'--[a-z0-9][a-z0-9-]*', entries[name]))
+        for act in c._actions:
+            strs = [o for o in act.option_strings if o.startswith('--') and o != '--help']
+            if strs and not listed & set(strs):
+                opts.append('%s %s' % (name, strs[0]))
+    if opts:
+        sys.exit('espx_pkt.py: options missing from its usage text: ' + ', '.join(opts))
+    print('usage text lists all %d subcommands and their options' % len(sub.choices))
 
 
 def main():
