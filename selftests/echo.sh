@@ -24,7 +24,7 @@
 #      both ways (the request and the reply bypass the SPD);
 #   8. asynchronous crypto (selftests/modules/espx_async.ko, as async.sh):
 #      the request consumed in espx's input completion, the reply sent from
-#      its output completion;
+#      its output completion; the same on EESP tunnel SAs;
 #   9. ECHO from a user namespace that owns its netns (a container) and
 #      its refusal (EPERM) without CAP_NET_ADMIN over the netns;
 #  10. the unencrypted mode (section 4): tools/espx-echo plain in A against
@@ -80,7 +80,7 @@ if [ $EXT = 1 ]; then
 fi
 
 NE2E=$(wc -w <<<"$E2E")
-ktap_plan $((1 + 2 * NE2E + 12 + 11 + 27 + 4 * EXT + 1 + 18 + 7 + 5 + 3 + 3))
+ktap_plan $((1 + 2 * NE2E + 12 + 11 + 27 + 4 * EXT + 1 + 18 + 7 + 2 + 5 + 3 + 3))
 ktap_info "kernel $(uname -r), patched ip: $EXT"
 
 if out=$($XT_PKT echo-vectors 2>&1); then
@@ -879,8 +879,8 @@ ip -n "$NS_B" xfrm policy flush
 ASYNC_KO=${ESPX_ASYNC_KO:-$(dirname "${ESPX_KO:-.}")/espx_async.ko}
 AP=/sys/module/espx_async/parameters
 DRV=espx-async-rfc4106-gcm-aes
-astat() {	# astat enc|dec|failed: espx_async's counter of DRV
-	awk -v d="$DRV" -v k="$1" '$1 == d { for (i = 2; i < NF; i += 2) if ($i == k) print $(i + 1) }' \
+astat() {	# astat enc|dec|failed [DRIVER]: espx_async's counter of DRV
+	awk -v d="${2:-$DRV}" -v k="$1" '$1 == d { for (i = 2; i < NF; i += 2) if ($i == k) print $(i + 1) }' \
 		"$AP/stats"
 }
 if [ -e "$ASYNC_KO" ] && out=$(insmod "$ASYNC_KO" 2>&1); then
@@ -961,6 +961,39 @@ if [ -e "$ASYNC_KO" ] && out=$(insmod "$ASYNC_KO" 2>&1); then
 	ainj "two copies at once in the workqueue: exactly one reply" \
 		"espx:0x7101:in_echo_request+1 espx:0x7101:in_drop_echo_replay+1 espx:0x7102:out_echo_reply+1" \
 		1 3 0 --copies 2
+	# EESP tunnel SAs (Optimized format; README, ESP Echo, Decisions: the
+	# echo message with a PIH): the request consumed in eesp.c's input
+	# completion, the reply sealed in its output completion
+	if [ "$EXT" = 1 ]; then
+		EK1=0x$(printf '5%.0s' $(seq 40)) EK2=0x$(printf '6%.0s' $(seq 40))
+		for ns in "$NS_A" "$NS_B"; do
+			"$IP" -n "$ns" xfrm state add src "$a4" dst "$b4" proto esp spi 0x7201 \
+				reqid 97 mode tunnel aead 'rfc4106(gcm(aes))' "$EK1" 128 \
+				replay-window 0 extra-flag oseq-may-wrap eesp
+			"$IP" -n "$ns" xfrm state add src "$b4" dst "$a4" proto esp spi 0x7202 \
+				reqid 97 mode tunnel aead 'rfc4106(gcm(aes))' "$EK2" 128 \
+				replay-window 0 extra-flag oseq-may-wrap eesp
+		done
+		# EESP's nonce AEAD: gcm(aes), salt | be64(SN) (crypto.c)
+		g=espx-async-gcm-aes
+		e0=$(astat enc $g) d0=$(astat dec $g) f0=$(astat failed $g)
+		echo_run "$NS_A" --family 4 --daddr "$b4" --spi 0x7201 --count 2 --interval 100
+		e1=$(astat enc $g) d1=$(astat dec $g) f1=$(astat failed $g)
+		check_echo "async crypto: EESP tunnel SAs: 2 probes, 2 replies on 0x7202" \
+			"^2 sent, 2 received, 0% loss"
+		if [ -n "$e0" ] && [ $((e1 - e0)) = 4 ] && [ $((d1 - d0)) = 4 ] && [ "$f1" = "$f0" ]; then
+			ktap_ok "async crypto: EESP: the 4 echo packets each sealed and opened asynchronously"
+		else
+			ktap_fail "async crypto: EESP: the 4 echo packets each sealed and opened asynchronously (enc ${e0:-?}->${e1:-?} dec ${d0:-?}->${d1:-?} failed ${f0:-?}->${f1:-?})"
+		fi
+		for ns in "$NS_A" "$NS_B"; do
+			ip -n "$ns" xfrm state delete src "$a4" dst "$b4" proto esp spi 0x7201
+			ip -n "$ns" xfrm state delete src "$b4" dst "$a4" proto esp spi 0x7202
+		done
+	else
+		ktap_skip "async crypto: EESP SAs need the patched ip"
+		ktap_skip "async crypto: EESP echo packets through espx_async"
+	fi
 	echo 0 >$P/echo_all
 	for ns in "$NS_A" "$NS_B"; do
 		ip -n "$ns" xfrm state delete src "$a4" dst "$b4" proto esp spi 0x7101
@@ -970,7 +1003,7 @@ if [ -e "$ASYNC_KO" ] && out=$(insmod "$ASYNC_KO" 2>&1); then
 else
 	ktap_skip "async crypto: no $ASYNC_KO (${out:-})"
 	ktap_skip "async crypto: the echo packets through espx_async"
-	for i in $(seq 5); do
+	for i in $(seq 7); do
 		ktap_skip "async crypto: tampered and replayed requests"
 	done
 fi

@@ -29,6 +29,10 @@ import struct
 EESP_PROTO = 254            # eesp_proto default (§1)
 ESP_PROTO = 50
 NH_DUMMY = 59
+# ESP Echo (esp-echo.md) on EESP, espx's decision (README, ESP Echo,
+# Decisions): PIH Next Header 144, with a PIH also on an Optimized SA, where
+# a PIH is accepted only with this Next Header
+NH_ECHO = 144
 SALT_LEN = 4
 HASHES = {'hkdf-sha256': 'sha256', 'hkdf-sha384': 'sha384', 'hkdf-sha512': 'sha512'}
 
@@ -138,7 +142,8 @@ def eesp_encode(sa, payload, sn, sid=0, nh=17, options=None, octet0=0x80, optlen
     CryptOffset to seal with), keymat (key | salt), iv (explicit IV octets).
     Return: dict(octets, aad, nonce, pt, keymat, clear_words, pad, hdr_size)."""
     align = 8 if sa.ipv6 else 4
-    pihlen = 4 if sa.full else 0
+    full = sa.full or nh == NH_ECHO
+    pihlen = 4 if full else 0
     if clear_words is None:
         clear_words = min(sa.co, 1 + len(payload) // 4) if sa.co else 0
     if options is None:
@@ -154,9 +159,9 @@ def eesp_encode(sa, payload, sn, sid=0, nh=17, options=None, octet0=0x80, optlen
     hdr = bytes([octet0, len(options) if optlen is None else optlen]) + \
         struct.pack('!HI', sid, sa.spi) + options + struct.pack('!Q', sn) + \
         (b'' if sa.iiv else iv)
-    if sa.full and pih is None:
+    if full and pih is None:
         pih = bytes([0, 0, nh, pad])
-    body = (pih if sa.full else b'') + payload + bytes(pad)
+    body = (pih if full else b'') + payload + bytes(pad)
     aad, pt = hdr + body[:4 * clear_words], body[4 * clear_words:]
     km = keymat if keymat is not None else sa.keymat(sid)
     nonce = km[-SALT_LEN:] + iv
@@ -252,8 +257,8 @@ class EespRx:
         iv = b[sn_at + 8:pih_at] if not sa.iiv else struct.pack('!Q', sn)
         km = sa.keymat(sid)
         nonce = km[-SALT_LEN:] + iv
-        from cryptography.exceptions import InvalidTag      # loaded by _aead()
         a = _aead(sa.alg, km[:-SALT_LEN])
+        from cryptography.exceptions import InvalidTag      # loaded by _aead()
         try:
             pt = a.decrypt(nonce, b[aad_end:], b[:aad_end])
         except InvalidTag:
@@ -263,7 +268,8 @@ class EespRx:
         data = b[pih_at:aad_end] + pt
         # PIH or inner header (§4, §5)
         dummy = False
-        if sa.full:
+        echo = len(data) >= 4 and not data[0] >> 4 and data[2] == NH_ECHO
+        if sa.full or echo:
             if data[0] >> 4:
                 raise EespDrop(PIH)
             nh, padlen = data[2], data[3]
@@ -271,7 +277,7 @@ class EespRx:
                 raise EespDrop(PIH)
             payload = data[4:len(data) - padlen]
             dummy = nh == NH_DUMMY
-            if not dummy and sa.mode == 'tunnel':
+            if not dummy and sa.mode == 'tunnel' and nh != NH_ECHO:
                 want = {4: 4, 41: 6}.get(nh)
                 if not payload or want is None or payload[0] >> 4 != want:
                     raise EespDrop(INNER)

@@ -139,7 +139,9 @@ static void espx_ctr_txset_put(struct espx_ctr_txset *t)
 
 static u16 espx_ctrs_n(const struct espx_cfg *cfg)
 {
-	/* EESP: one counter per Sub SA, SNs from 1 (eesp.md §6) */
+	/* EESP: one counter per Sub SA, SNs from 1 (eesp.md §6; from
+	 * ctr_start + 1 with the test knob ESPX_EESP_START)
+	 */
 	return cfg->eesp ? max_t(u16, cfg->ecfg.subsas, 1) : cfg->counters;
 }
 
@@ -154,7 +156,9 @@ static u16 espx_ctrs_n(const struct espx_cfg *cfg)
  * key of a live one must never see it without its counters.
  *
  * Own counters send from max(ctr_start, @floor) + 1 on, so no (id, seq)
- * sent under the key before comes again. The receive windows start at
+ * sent under the key before comes again; ctr_start (0 but for the test
+ * knobs counter start and EESP start) can only move that start up, and a
+ * set sending on @send takes its counters as they are. The receive windows start at
  * ctr_start whatever @floor: they follow the peer's counters, not ours (a
  * re-added inbound SA gets what its peer sends; @floor only differs when
  * this host sent under the same key, and then the peer's counters are none
@@ -173,7 +177,7 @@ struct espx_ctrs *espx_ctrs_alloc(const struct espx_cfg *cfg, u64 floor,
 		return NULL;
 	c->rx = kvcalloc(n, sizeof(*c->rx), GFP_KERNEL_ACCOUNT);
 	c->window = cfg->eesp ? cfg->ecfg.window : cfg->ctr_window;
-	c->start = cfg->eesp ? 0 : cfg->ctr_start;
+	c->start = cfg->ctr_start;
 	if (send) {
 		c->txs = send;
 		refcount_inc(&send->ref);
@@ -199,7 +203,8 @@ bool espx_ctrs_fit(const struct espx_ctrs *c, const struct espx_cfg *cfg)
 {
 	if (cfg->eesp)
 		return c->n == max_t(u16, cfg->ecfg.subsas, 1) &&
-		       c->window == cfg->ecfg.window && c->start == 0;
+		       c->window == cfg->ecfg.window &&
+		       c->start == cfg->ctr_start;
 	return c->n == cfg->counters && c->window == cfg->ctr_window &&
 	       c->start == cfg->ctr_start;
 }
@@ -442,13 +447,18 @@ int espx_ctr_input_accept(struct espx_sa *sa, u16 id, u64 seq, u32 len)
 }
 
 /**
- * espx_ctr_take - EESP: the next SN of this CPU's Sub SA, no limit applied
+ * espx_ctr_take - EESP: the next SN of this CPU's Sub SA, at most 2^64 - 1
  * @sa: the SA (sa->ctrs set)
  * @id: out: the Sub SA (CPU mod N): lockless, one cache line each
  * @len: payload octets, for its statistics
  *
- * Return: the SN; 0 when the Sub SA's 64-bit space wrapped (the caller
- * gives it back with espx_ctr_untake() and drops the packet).
+ * The counter never moves past 2^64 - 1. An increment that wrapped it to
+ * 0 and gave the SN back afterwards would let another CPU sending on the
+ * same Sub SA (more CPUs than Sub SAs, or a task that migrated) take SN
+ * 1 again in between, under the same key.
+ *
+ * Return: the SN; 0 when the Sub SA sent 2^64 - 1 (the caller drops the
+ * packet and hard-expires the SA).
  */
 u64 espx_ctr_take(struct espx_sa *sa, u16 *id, u32 len)
 {
@@ -458,15 +468,11 @@ u64 espx_ctr_take(struct espx_sa *sa, u16 *id, u32 len)
 
 	*id = raw_smp_processor_id() % c->n;
 	t = &c->tx[*id];
-	seq = atomic64_inc_return(&t->seq);
-	if (likely(seq))
-		atomic64_add(len, &t->bytes);
-	return seq;
-}
-
-void espx_ctr_untake(struct espx_sa *sa, u16 id)
-{
-	atomic64_dec(&sa->ctrs->tx[id].seq);	/* stays at 2^64 - 1 */
+	seq = atomic64_fetch_add_unless(&t->seq, 1, (s64)U64_MAX);
+	if (unlikely(seq == U64_MAX))
+		return 0;
+	atomic64_add(len, &t->bytes);
+	return seq + 1;
 }
 
 /**

@@ -43,7 +43,6 @@ int espx_ctr_input_check(struct espx_sa *sa, u16 id, __be32 snlo,
 			 const u8 *iv, u64 *seq);
 int espx_ctr_input_accept(struct espx_sa *sa, u16 id, u64 seq, u32 len);
 u64 espx_ctr_take(struct espx_sa *sa, u16 *id, u32 len);
-void espx_ctr_untake(struct espx_sa *sa, u16 id);
 bool espx_ctr_seen(struct espx_sa *sa, u16 id, u64 seq);
 u16 espx_ctr_count(const struct espx_sa *sa);
 u32 espx_ctr_windows(const struct espx_sa *sa);

@@ -3,7 +3,10 @@
  *
  * Responder (§5). esp.c hands every authenticated packet whose trailer Next
  * Header is 144 to espx_echo_input(), after the ICV check and the trailer
- * trim, from the synchronous return and from the async completion alike.
+ * trim, from the synchronous return and from the async completion alike;
+ * eesp.c does the same for an EESP packet whose PIH Next Header is 144,
+ * after its Sub SA's window accepted it (README, ESP Echo, Decisions: on
+ * EESP the echo message always has a PIH, also on an Optimized SA).
  * Echo messages never reach the xfrm core's mode input, the SPD or a
  * selector check: espx consumes them (returns -EINPROGRESS to the core,
  * drops the core's device reference, frees the skb). The core does not
@@ -22,7 +25,10 @@
  * y->lock as xfrm_replay_overflow() does; a nonce SA's (WESPv2 without
  * counters) through espx_keyseq_next() inside the output, the one source
  * of every SN sent under that key (seq.h); a counter SA's from the sending
- * CPU's counter (espx_ctr_next()). No (key, nonce) pair can repeat. The
+ * CPU's counter (espx_ctr_next()); an EESP SA's inside its output
+ * (espx_eesp_output()) from the sending CPU's Sub SA counter
+ * (espx_ctr_take()): the same counter and key as its data packets, with
+ * the same 2^63 / 2^64 - 1 limits. No (key, nonce) pair can repeat. The
  * packet gets a plain route (no xfrm_lookup, no SPD); a dst without ->xfrm
  * tells esp.c's async completion to come back here rather than to the core.
  *
@@ -52,9 +58,11 @@
 #include "counters.h"
 #include "netlink.h"
 #include "wesp.h"
+#include "eesp.h"
 #include "pkt.h"
 #include "echo.h"
 #include "codec/echo_codec.h"
+#include "codec/eesp_codec.h"
 
 static unsigned int echo_subtype_req = ESPX_ECHO_SUBTYPE_REQ;
 module_param(echo_subtype_req, uint, 0444);
@@ -131,8 +139,24 @@ int espx_echo_input_handler(struct sk_buff *skb, int nexthdr, __be32 spi,
 
 /* ---- SA selection ------------------------------------------------------ */
 
-/* An espx SA that may send an echo message: valid, bound, not Diet or
- * EESP (no echo message is defined for either).
+/**
+ * espx_echo_kind_ok - can SAs of this kind carry ESP Echo messages?
+ * @kind: the SA's (or the config's) kind
+ *
+ * The one place that decides it: the echo flag (netlink.c), the initiator
+ * (espx_echo_check()), the reply SA (espx_echo_sender()) and the responder
+ * (espx_echo_input()) all ask here; a refusal says ESPX_ECHO_KIND_REFUSED.
+ * Diet-ESP: no (esp-echo.md §5 step 3). EESP: yes, as espx decided (README,
+ * ESP Echo, Decisions): the echo message is the payload with PIH Next
+ * Header 144, in either format.
+ */
+bool espx_echo_kind_ok(enum espx_kind kind)
+{
+	return kind != ESPX_KIND_DIET;
+}
+
+/* An espx SA that may send an echo message: valid, bound, of a kind that
+ * carries echo messages.
  */
 static struct espx_sa *espx_echo_sender(struct xfrm_state *y)
 {
@@ -145,7 +169,7 @@ static struct espx_sa *espx_echo_sender(struct xfrm_state *y)
 		return NULL;
 #endif
 	ysa = espx_sa_of(y);
-	if (!ysa || ysa->kind == ESPX_KIND_DIET || ysa->kind == ESPX_KIND_EESP)
+	if (!ysa || !espx_echo_kind_ok(ysa->kind))
 		return NULL;
 	return ysa;
 }
@@ -306,6 +330,8 @@ static unsigned int espx_echo_hlen(const struct xfrm_state *y,
 	unsigned int hlen = ESPX_ESP_HDR_LEN + ysa->req.ivlen +
 			    ysa->ext.wesp_len;
 
+	if (ysa->kind == ESPX_KIND_EESP)	/* no UDP encapsulation */
+		return espx_eesp_echo_hdr_len(ysa);
 	if (y->encap) {
 		hlen += sizeof(struct udphdr);
 		if (READ_ONCE(y->encap->encap_type) ==
@@ -422,7 +448,9 @@ static int espx_echo_xmit(struct xfrm_state *y, struct espx_sa *ysa,
 	if (budget && budget < mtu)
 		mtu = budget;
 	room = mtu > iphlen + hlen + alen ? mtu - iphlen - hlen - alen : 0;
-	pmax = espx_echo_payload_max(room, ysa->req.blksize);
+	/* EESP: zero padding after the PIH, no trailer */
+	pmax = ysa->kind == ESPX_KIND_EESP ? espx_eesp_payload_max(room) :
+	       espx_echo_payload_max(room, ysa->req.blksize);
 	plen = req ? min(len, pmax) : ESPX_ECHO_HDR_LEN + h->dlen;
 	if (plen > pmax || plen < ESPX_ECHO_HDR_LEN) {
 		err = -EMSGSIZE;
@@ -543,6 +571,14 @@ static int espx_echo_accept(struct xfrm_state *x, struct espx_sa *sa,
 	bool fresh = true;
 	u64 sn;
 
+	/* EESP: eesp.c has advanced the Sub SA's window (counters.c) */
+	if (sa->kind == ESPX_KIND_EESP) {
+		spin_lock_bh(&x->lock);
+		x->curlft.bytes += skb->len;
+		x->curlft.packets++;
+		spin_unlock_bh(&x->lock);
+		return 0;
+	}
 	if (sa->kind == ESPX_KIND_COUNTERS) {
 		/* the counter's own check-and-advance (counts its drop) */
 		int err = espx_ctr_input_accept(sa, p->ctr_id, p->seq,
@@ -679,7 +715,7 @@ int espx_echo_input(struct xfrm_state *x, struct espx_sa *sa,
 		espx_echo_count(sa, ESPX_STAT_IN_DROP_ECHO_TRUNCATED);
 		return -EINVAL;
 	}
-	if (sa->kind == ESPX_KIND_DIET) {
+	if (!espx_echo_kind_ok(sa->kind)) {
 		espx_echo_count(sa, ESPX_STAT_IN_DROP_ECHO_UNSUPPORTED);
 		return -EOPNOTSUPP;
 	}
@@ -1045,11 +1081,8 @@ static int espx_echo_check(struct net *net, const struct espx_echo_req *req,
 		return -ENOENT;
 	}
 	sa = espx_sa_of(x);
-	if (sa->kind == ESPX_KIND_DIET) {
-		NL_SET_ERR_MSG_MOD(extack, "ESP Echo is not supported on a Diet-ESP SA");
-		err = -EOPNOTSUPP;
-	} else if (sa->kind == ESPX_KIND_EESP) {
-		NL_SET_ERR_MSG_MOD(extack, "ESP Echo is not defined for EESP SAs");
+	if (!espx_echo_kind_ok(sa->kind)) {
+		NL_SET_ERR_MSG_MOD(extack, ESPX_ECHO_KIND_REFUSED);
 		err = -EOPNOTSUPP;
 	} else if (x->km.state != XFRM_STATE_VALID) {
 		NL_SET_ERR_MSG_MOD(extack, "the SA is not valid");

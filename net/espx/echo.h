@@ -69,6 +69,11 @@ void espx_echo_exit(void);
 struct espx_echo_sa *espx_echo_sa_alloc(void);
 void espx_echo_sa_free(struct espx_echo_sa *e);
 
+/* SAs of which kinds carry echo messages (one predicate), and the message
+ * of a refusal (only Diet-ESP SAs are refused)
+ */
+bool espx_echo_kind_ok(enum espx_kind kind);
+#define ESPX_ECHO_KIND_REFUSED	"ESP Echo is not supported on a Diet-ESP SA"
 int espx_echo_input(struct xfrm_state *x, struct espx_sa *sa,
 		    struct sk_buff *skb, unsigned int hlen,
 		    const struct espx_pkt *pkt);

@@ -21,13 +21,17 @@
  *               of checks through the codec, the Sub SA's replay
  *               pre-check, the AEAD, the PIH or inner-header checks, and
  *               only then allocates (first packet) and advances the Sub
- *               SA's window (counters.c)
+ *               SA's window (counters.c); PIH Next Header 144 is an ESP
+ *               Echo message, consumed by echo.c (which also sends echo
+ *               messages through espx_eesp_output(), with a PIH in either
+ *               format: README, ESP Echo, Decisions)
  *
  * SN uniqueness (a (key, nonce) pair never repeats): every Sub SA has its
  * own key (derived from its Session ID, or the SA key for the single Sub
  * SA 0) and its own 64-bit SN space, taken with one atomic increment per
  * packet; the nonce is salt | be64(SN) whether the IV is explicit or not.
- * An SN that wraps to 0 is given back and the SA hard-expires, so no SN is
+ * A Sub SA's counter stops at 2^64 - 1 (never wraps, also with two CPUs on
+ * it): its next packet is dropped and the SA hard-expires, so no SN is
  * used twice; the first SN at 2^63 raises the soft expire. The send
  * counters belong to the root key (seq.h): every bound state of the key
  * (UPDSA, MIGRATE, a deleted one not yet destroyed) sends on the same ones,
@@ -64,7 +68,7 @@
 #include "seq.h"
 #include "pkt.h"
 #include "eesp.h"
-#include "codec/echo_codec.h"
+#include "echo.h"
 #include "codec/eesp_codec.h"
 #include "codec/wesp_codec.h"
 
@@ -315,6 +319,19 @@ unsigned int espx_eesp_hdr_len(const struct espx_sa *sa)
 	return sa->eesp->hdr_len;
 }
 
+/* Octets from the base header to the payload of an ESP Echo message: it
+ * has a PIH also on an Optimized SA (codec: espx_eesp_tx_full()).
+ */
+unsigned int espx_eesp_echo_hdr_len(const struct espx_sa *sa)
+{
+	struct espx_eesp_tx tx = { .nexthdr = ESPX_EESP_NH_ECHO };
+	struct espx_eesp_layout l;
+
+	if (espx_eesp_layout(&sa->eesp->esa, &tx, &l))
+		return 0;
+	return l.hdr_len;
+}
+
 static struct crypto_aead *espx_eesp_aead(struct xfrm_state *x,
 					  const struct espx_eesp *e, u16 id)
 {
@@ -364,6 +381,8 @@ static void espx_eesp_output_done(struct sk_buff *skb, int err)
 
 	espx_crypto_req_free(skb);
 	err = espx_eesp_out_finish(sa, len, err);
+	if (unlikely(!skb_dst(skb)->xfrm))	/* an ESP Echo packet (echo.c) */
+		return espx_echo_output_done(skb, sa, err);
 	xfrm_output_resume(skb_to_full_sk(skb), skb, err);
 }
 
@@ -374,7 +393,6 @@ static int espx_eesp_out_sn(struct xfrm_state *x, struct espx_sa *sa,
 	tx->sn = espx_ctr_take(sa, &tx->session_id, tx->payload_len);
 	switch (espx_eesp_tx_sn_verdict(tx->sn)) {
 	case ESPX_EESP_TX_EXHAUSTED:
-		espx_ctr_untake(sa, tx->session_id);
 		espx_sa_expire(x, sa, true, "an EESP Sub SA's SN reached 2^64 - 1");
 		espx_stat_inc(sa, ESPX_STAT_OUT_DROP_EESP_EXHAUSTED);
 		return -EOVERFLOW;
@@ -538,19 +556,17 @@ static int espx_eesp_input_open(struct xfrm_state *x, struct espx_sa *sa,
 		espx_stat_inc(sa, ESPX_STAT_IN_EESP_DUMMY);
 		return -EINVAL;
 	}
-	/* an ESP Echo message (Next Header 144, esp-echo.md): no echo is
-	 * defined for EESP, and the stack has no handler for 144; counted
-	 * like one on a Diet-ESP SA
-	 */
-	if (unlikely(pl.nexthdr == ESPX_IPPROTO_AGGFRAG)) {
-		espx_stat_inc(sa, ESPX_STAT_IN_DROP_ECHO_UNSUPPORTED);
-		return -EOPNOTSUPP;
-	}
 	hlen = p->esph + pl.off;
 	if (unlikely(pskb_trim(skb, hlen + pl.len))) {
 		espx_stat_inc(sa, ESPX_STAT_IN_DROP_NOMEM);
 		return -ENOMEM;
 	}
+	/* an ESP Echo message (PIH Next Header 144, in any format: README,
+	 * ESP Echo, Decisions), authenticated and fresh on its Sub SA's
+	 * window: consumed or dropped by echo.c, never delivered
+	 */
+	if (unlikely(pl.nexthdr == ESPX_EESP_NH_ECHO))
+		return espx_echo_input(x, sa, skb, hlen, p);
 	return espx_input_deliver(x, sa, skb, hlen, pl.nexthdr);
 }
 
@@ -560,6 +576,10 @@ static void espx_eesp_input_done(struct sk_buff *skb, int err)
 
 	err = espx_eesp_input_open(xfrm_input_state(skb), hdr->sa, skb,
 				   &hdr->pkt, err);
+	if (err == -EINPROGRESS) {	/* ESP Echo consumed the skb */
+		kfree(hdr);
+		return;
+	}
 	espx_crypto_req_free(skb);
 	xfrm_input_resume(skb, err);
 }

@@ -18,6 +18,8 @@ int espx_eesp_init_state(struct xfrm_state *x, struct espx_sa *sa,
 void espx_eesp_destroy(struct xfrm_state *x);
 /* Octets from the EESP base header to the payload data (fixed per SA) */
 unsigned int espx_eesp_hdr_len(const struct espx_sa *sa);
+/* ... of an ESP Echo message, which has a PIH in either format */
+unsigned int espx_eesp_echo_hdr_len(const struct espx_sa *sa);
 int espx_eesp_output(struct xfrm_state *x, struct espx_sa *sa,
 		     struct sk_buff *skb);
 int espx_eesp_input(struct xfrm_state *x, struct espx_sa *sa,

@@ -67,6 +67,7 @@ static const struct nla_policy espx_eesp_policy[ESPX_EESP_MAX + 1] = {
 	[ESPX_EESP_WINDOW]	= NLA_POLICY_RANGE(NLA_U32,
 						   ESPX_EESP_WINDOW_MIN,
 						   ESPX_EESP_WINDOW_MAX),
+	[ESPX_EESP_START]	= { .type = NLA_U64 },
 };
 
 /* Ranges of draft-ietf-ipsecme-diet-esp-07 §7 (sn_lsb 0 is refused: the
@@ -411,7 +412,10 @@ static int espx_nl_put_eesp(struct sk_buff *skb, const struct espx_cfg *cfg)
 	    (c->crypt_offset &&
 	     nla_put_u8(skb, ESPX_EESP_CRYPT_OFFSET, c->crypt_offset)) ||
 	    (c->iiv && nla_put_flag(skb, ESPX_EESP_IIV)) ||
-	    nla_put_u32(skb, ESPX_EESP_WINDOW, c->window))
+	    nla_put_u32(skb, ESPX_EESP_WINDOW, c->window) ||
+	    (cfg->ctr_start &&
+	     nla_put_u64_64bit(skb, ESPX_EESP_START, cfg->ctr_start,
+			       ESPX_EESP_PAD)))
 		return -EMSGSIZE;
 	nla_nest_end(skb, nest);
 	return 0;
@@ -692,6 +696,15 @@ static int espx_nl_eesp(struct genl_info *info, struct espx_cfg *cfg)
 			return -EINVAL;
 		}
 	}
+	/* the Sub SAs' first SN - 1, as the counters' start (counters.c) */
+	if (tb[ESPX_EESP_START]) {
+		if (!espx_ctr_test_knobs()) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[ESPX_EESP_START],
+					    "EESP start is a test knob: load espx with test_knobs=1");
+			return -EPERM;
+		}
+		cfg->ctr_start = nla_get_u64(tb[ESPX_EESP_START]);
+	}
 	cfg->eesp = true;
 	return 0;
 }
@@ -730,17 +743,9 @@ static int espx_nl_set(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		return err;
 	if (info->attrs[ESPX_A_ECHO]) {
-		if (cfg.diet) {
+		if (!espx_echo_kind_ok(espx_cfg_kind(&cfg))) {
 			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[ESPX_A_ECHO],
-					    "ESP Echo is not supported on a Diet-ESP SA");
-			return -EOPNOTSUPP;
-		}
-		/* neither esp-echo.md nor eesp.md defines an echo message
-		 * in EESP (its Optimized format has no Next Header at all)
-		 */
-		if (cfg.eesp) {
-			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[ESPX_A_ECHO],
-					    "ESP Echo is not defined for EESP SAs");
+					    ESPX_ECHO_KIND_REFUSED);
 			return -EOPNOTSUPP;
 		}
 		cfg.echo = true;

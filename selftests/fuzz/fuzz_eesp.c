@@ -116,12 +116,16 @@ static void check_payload(const u8 *p, u32 len, const struct espx_eesp_sa *sa)
 		return;
 	if (po.off + po.len > len)
 		abort();
-	if (espx_eesp_sa_full(sa)) {
+	/* a PIH: Full format, or an ESP Echo message (Next Header 144) */
+	if (espx_eesp_sa_full(sa) || po.off) {
 		if (po.off != 4 || p[0] >> 4 || po.nexthdr != p[2] ||
 		    po.len != len - 4 - p[3] ||
 		    (r == ESPX_EESP_RX_DUMMY) != (p[2] == 59))
 			abort();
+		if (!espx_eesp_sa_full(sa) && p[2] != ESPX_EESP_NH_ECHO)
+			abort();
 		if (r == ESPX_EESP_RX_OK && sa->tunnel &&
+		    p[2] != ESPX_EESP_NH_ECHO &&
 		    p[4] >> 4 != (p[2] == 4 ? 4 : 6))
 			abort();
 	} else {
@@ -145,6 +149,7 @@ static void check_rebuild(const struct espx_eesp_sa *sa,
 	struct espx_eesp_layout l;
 	struct espx_eesp_hdr h2;
 	struct espx_eesp_payload po;
+	bool echo = nexthdr == ESPX_EESP_NH_ECHO;
 	u32 i;
 	int r;
 
@@ -152,7 +157,8 @@ static void check_rebuild(const struct espx_eesp_sa *sa,
 		abort();
 	if (l.total > sizeof(buf) || l.hdr_len % (sa->ipv6 ? 8 : 4) ||
 	    l.hdr_len > ESPX_EESP_HDR_MAX ||
-	    (espx_eesp_sa_full(sa) ? 4 : 0) + tx.payload_len + l.pad_len !=
+	    espx_eesp_tx_full(sa, &tx) != (espx_eesp_sa_full(sa) || echo) ||
+	    (espx_eesp_tx_full(sa, &tx) ? 4 : 0) + tx.payload_len + l.pad_len !=
 	    l.enc_len + 4 * l.crypt_offset || l.pad_len > 3 ||
 	    (l.enc_len + 4 * l.crypt_offset) % 4)
 		abort();
@@ -163,7 +169,7 @@ static void check_rebuild(const struct espx_eesp_sa *sa,
 	/* a payload the receiver accepts: an inner IPv4/IPv6 header */
 	for (i = 0; i < tx.payload_len; i++)
 		buf[l.hdr_len + i] = (u8)i;
-	if (sa->tunnel && tx.payload_len >= 40) {
+	if (sa->tunnel && !echo && tx.payload_len >= 40) {
 		buf[l.hdr_len] = nexthdr == 41 ? 0x60 : 0x45;
 		if (nexthdr == 41)
 			espx_codec_put_be16(buf + l.hdr_len + 4,
@@ -185,11 +191,12 @@ static void check_rebuild(const struct espx_eesp_sa *sa,
 		abort();
 	r = espx_eesp_check_payload(buf + h2.pih_off,
 				    l.total - sa->icvlen - h2.pih_off, sa, &po);
-	if (sa->tunnel && (tx.payload_len < 40 ||
-			   (sa->crypt_offset && nexthdr != 4 && nexthdr != 41)))
+	if (sa->tunnel && !echo &&
+	    (tx.payload_len < 40 ||
+	     (sa->crypt_offset && nexthdr != 4 && nexthdr != 41)))
 		return;	/* not an inner packet: may be refused */
 	if (r < 0 || po.len != tx.payload_len ||
-	    (espx_eesp_sa_full(sa) && po.nexthdr != nexthdr))
+	    (espx_eesp_tx_full(sa, &tx) && po.nexthdr != nexthdr))
 		abort();
 }
 
@@ -233,6 +240,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	const u8 *eh;
 	int r, ref, co_seen;
 	u32 len;
+	u8 first;
 
 	check_helpers(data, size);
 	if (size < 4 || size - 4 > 0xffff)
@@ -269,7 +277,9 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		return 0;
 	check_accepted(eh, len, &sa, &h);
 	check_payload(eh + h.pih_off, len - sa.icvlen - h.pih_off, &sa);
-	check_rebuild(&sa, &h, eh[h.pih_off < len ? h.pih_off : 0] & 1 ? 41 : 4,
+	/* an inner IPv4 or IPv6 packet, or an ESP Echo message */
+	first = eh[h.pih_off < len ? h.pih_off : 0];
+	check_rebuild(&sa, &h, first & 2 ? ESPX_EESP_NH_ECHO : first & 1 ? 41 : 4,
 		      h.enc_len);
 	return 0;
 }

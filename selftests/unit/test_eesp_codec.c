@@ -11,7 +11,10 @@
  *     the side conditions the rows name (window unchanged, no key
  *     derivation or window for an out-of-range Session ID),
  *   - the header sizes of §4, the limits of §6, round trips over every
- *     format / family / IV / AEAD combination.
+ *     format / family / IV / AEAD combination,
+ *   - ESP Echo on EESP (README, ESP Echo, Decisions): Next Header 144
+ *     always with a PIH, on Optimized SAs too, and accepted there only
+ *     with a PIH whose Next Header is 144.
  * Build: make -C selftests/unit   (links -lcrypto)
  * Prints KTAP; exit status 0 when every test passes.
  */
@@ -26,7 +29,7 @@
 #include "ktap.h"
 #include "eesp_vectors.h"
 
-#define PLAN 116
+#define PLAN 120
 #define MAX_SUBSAS 8
 #define T_BAD (-100)	/* the test's own input was wrong */
 
@@ -936,6 +939,87 @@ static void check_round_trips(void)
 	ok(!flips_bad, "round trips: any flipped bit is dropped");
 }
 
+/* ESP Echo messages (Next Header 144) have a PIH in every format. */
+static void check_echo(void)
+{
+	static const struct {
+		bool ipv6, tunnel, iiv;
+		u8 co;
+		u32 size;
+	} t[] = {
+		{ false, false, false, 0, 28 },	/* transport: as any packet */
+		{ true, false, true, 0, 24 },
+		{ false, true, false, 0, 28 },	/* Optimized: + PIH */
+		{ true, true, false, 0, 32 },	/* + PIH, PadN(4) for 8 */
+		{ false, true, true, 0, 20 },
+		{ true, true, true, 0, 24 },
+		{ true, true, false, 8, 32 },	/* Full tunnel */
+	};
+	struct espx_eesp_tx tx = { .spi = 0x3101, .sn = 7, .nexthdr = 144,
+				   .payload_len = 21 };
+	u8 hdr[ESPX_EESP_HDR_MAX], p[64] = { 0 };
+	struct espx_eesp_payload po;
+	struct espx_eesp_layout l;
+	u32 i, bad = 0, rx_bad = 0;
+
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		struct espx_eesp_sa sa = {
+			.ipv6 = t[i].ipv6, .tunnel = t[i].tunnel,
+			.iiv = t[i].iiv, .crypt_offset = t[i].co,
+			.icvlen = 16,
+		};
+		const u8 *pih;
+
+		if (espx_eesp_layout(&sa, &tx, &l) || l.hdr_len != t[i].size ||
+		    l.hdr_len % (sa.ipv6 ? 8 : 4) || l.pad_len != 3 ||
+		    espx_eesp_build(hdr, sizeof(hdr), &sa, &tx, &l) !=
+		    (int)l.hdr_len) {
+			printf("# row %u: %u octets\n", i, l.hdr_len);
+			bad++;
+			continue;
+		}
+		pih = hdr + l.hdr_len - ESPX_EESP_PIH_LEN;
+		if (pih[0] || pih[1] || pih[2] != 144 || pih[3] != 3)
+			bad++;
+		/* the receiver: PIH | 12-octet echo header + 9 | 3 padding */
+		memcpy(p, pih, 4);
+		p[4] = 2;
+		if (espx_eesp_check_payload(p, 4 + 21 + 3, &sa, &po) !=
+		    ESPX_EESP_RX_OK || po.nexthdr != 144 || po.off != 4 ||
+		    po.len != 21)
+			rx_bad++;
+	}
+	ok(!bad, "echo: Next Header 144 gets a PIH in every format, aligned");
+	ok(!rx_bad, "echo: a PIH with Next Header 144 accepted in every format");
+
+	{
+		struct espx_eesp_sa opt = { .tunnel = true, .icvlen = 16 };
+
+		p[0] = 0;
+		p[2] = 17;
+		p[3] = 0;
+		i = espx_eesp_check_payload(p, 28, &opt, &po) ==
+		    ESPX_EESP_DROP_INNER;
+		p[2] = ESPX_EESP_NH_DUMMY;
+		i &= espx_eesp_check_payload(p, 28, &opt, &po) ==
+		     ESPX_EESP_DROP_INNER;
+		p[2] = 144;
+		i &= espx_eesp_check_payload(p, 3, &opt, &po) ==
+		     ESPX_EESP_DROP_INNER;
+		p[3] = 25;
+		i &= espx_eesp_check_payload(p, 28, &opt, &po) ==
+		     ESPX_EESP_DROP_PIH;
+		p[0] = 0x10;
+		p[3] = 0;
+		i &= espx_eesp_check_payload(p, 28, &opt, &po) ==
+		     ESPX_EESP_DROP_INNER;
+		ok(i, "echo: Optimized SA: nibble 0 and NH 17/59 or short: inner; bad Pad Length: pih");
+	}
+	ok(espx_eesp_payload_max(0) == 0 && espx_eesp_payload_max(3) == 0 &&
+	   espx_eesp_payload_max(4) == 4 && espx_eesp_payload_max(103) == 100,
+	   "echo: the largest payload after a PIH in a room");
+}
+
 int main(void)
 {
 	u32 i;
@@ -949,5 +1033,6 @@ int main(void)
 	check_sizes();
 	check_limits();
 	check_round_trips();
+	check_echo();
 	return ktap_done(PLAN);
 }

@@ -277,7 +277,8 @@ enum espx_wesp_attr {
  *	loaded with test_knobs=1 (read-only at run time): every counter's sequence starts after this
  *	value (the first packet carries START + 1) and every receive window
  *	starts with this top, so tests can reach the 2^47 / 2^48 limits.
- *	0..2^48 - 1, default 0.
+ *	0..2^48 - 1, default 0. EESP SAs (no ESPX_A_COUNTERS: a counter SA
+ *	cannot be an EESP SA) take the same knob as ESPX_EESP_START.
  * @ESPX_COUNTERS_WINDOWS: u32, reply only: receive windows allocated so far
  *	(a window is allocated when the first authenticated packet of its
  *	counter arrives, never for a packet that failed its ICV).
@@ -542,6 +543,14 @@ enum espx_probe_status {
  * @ESPX_EESP_IIV: flag: no explicit IV on the wire, IV = be64(SN).
  * @ESPX_EESP_WINDOW: u32, ESPX_EESP_WINDOW_MIN..MAX, a multiple of 32:
  *	anti-replay window of each Sub SA. Default ESPX_EESP_WINDOW_DEFAULT.
+ * @ESPX_EESP_START: u64, test knob as ESPX_COUNTERS_START (refused, -EPERM,
+ *	unless espx was loaded with test_knobs=1): every Sub SA sends after
+ *	this SN (the first packet carries START + 1) and every receive window
+ *	starts with this top, so tests can reach the 2^63 / 2^64 - 1 limits.
+ *	A state sending on the counters of another bound state of its root
+ *	key sends on theirs (its START unused), and a key that sent before
+ *	starts above the highest SN it sent, whatever START says. Default 0.
+ * @ESPX_EESP_PAD: padding for the 64-bit attribute.
  */
 enum espx_eesp_attr {
 	ESPX_EESP_UNSPEC,
@@ -551,6 +560,8 @@ enum espx_eesp_attr {
 	ESPX_EESP_CRYPT_OFFSET,
 	ESPX_EESP_IIV,
 	ESPX_EESP_WINDOW,
+	ESPX_EESP_START,
+	ESPX_EESP_PAD,
 
 	__ESPX_EESP_MAX,
 };

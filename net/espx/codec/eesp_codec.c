@@ -39,6 +39,13 @@ static u32 eesp_pihlen(const struct espx_eesp_sa *sa)
 	return espx_eesp_sa_full(sa) ? ESPX_EESP_PIH_LEN : 0;
 }
 
+/* PIH octets of one sent packet (an echo message has one in any format) */
+static u32 eesp_tx_pihlen(const struct espx_eesp_sa *sa,
+			  const struct espx_eesp_tx *tx)
+{
+	return espx_eesp_tx_full(sa, tx) ? ESPX_EESP_PIH_LEN : 0;
+}
+
 /**
  * espx_eesp_layout - where the parts of one packet go (§3, §4, §5)
  * @sa: the sending SA
@@ -51,7 +58,8 @@ static u32 eesp_pihlen(const struct espx_eesp_sa *sa)
  * CryptOffset = min(N, 1 + whole words of payload). Padding: zero octets so
  * that the encrypted part, counted with the PIH and the clear words, is a
  * multiple of 4 (the clear part is whole words, so this is the same as the
- * encrypted octets alone).
+ * encrypted octets alone). A PIH in Full format, and for Next Header 144
+ * (ESP Echo) also on an Optimized SA.
  *
  * Return: 0, or ESPX_CODEC_EINVAL for a CryptOffset above 63 or a payload
  * of 2^31 octets or more.
@@ -62,7 +70,7 @@ int espx_eesp_layout(const struct espx_eesp_sa *sa,
 {
 	u32 align = sa->ipv6 ? 8 : 4;
 	u32 co_len = sa->crypt_offset ? ESPX_EESP_CO_OPT_LEN : 0;
-	u32 pih = eesp_pihlen(sa);
+	u32 pih = eesp_tx_pihlen(sa, tx);
 	u32 fixed, padopt, co = 0, enc;
 
 	if (sa->crypt_offset > ESPX_EESP_CRYPT_OFFSET_MAX ||
@@ -101,7 +109,8 @@ int espx_eesp_layout(const struct espx_eesp_sa *sa,
  *
  * Writes @l->hdr_len octets: base header (0x80, Opt Len, Session ID, SPI),
  * options, SN, the explicit IV = be64(SN) unless iiv, and the PIH in Full
- * format (nibble 0, Reserved 0, Next Header, Pad Length). The payload
+ * format or for an ESP Echo message (nibble 0, Reserved 0, Next Header, Pad
+ * Length). The payload
  * follows at @buf + @l->hdr_len, then @l->pad_len zero octets
  * (espx_eesp_fill_pad()) and the ICV.
  *
@@ -119,7 +128,7 @@ int espx_eesp_build(u8 *buf, size_t buflen, const struct espx_eesp_sa *sa,
 	if (l->optlen < co_len || padopt > 7 ||
 	    l->pih_off != ESPX_EESP_BASE_LEN + l->optlen + ESPX_EESP_SN_LEN +
 			  eesp_ivlen(sa) ||
-	    l->hdr_len != l->pih_off + eesp_pihlen(sa) ||
+	    l->hdr_len != l->pih_off + eesp_tx_pihlen(sa, tx) ||
 	    l->crypt_offset > sa->crypt_offset || l->pad_len > 255)
 		return ESPX_CODEC_EINVAL;
 	if (buflen < l->hdr_len)
@@ -152,7 +161,7 @@ int espx_eesp_build(u8 *buf, size_t buflen, const struct espx_eesp_sa *sa,
 		espx_eesp_iv(p, tx->sn);
 		p += ESPX_EESP_IV_LEN;
 	}
-	if (espx_eesp_sa_full(sa)) {
+	if (espx_eesp_tx_full(sa, tx)) {
 		p[0] = 0;
 		p[1] = 0;
 		p[2] = tx->nexthdr;
@@ -165,7 +174,7 @@ int espx_eesp_build(u8 *buf, size_t buflen, const struct espx_eesp_sa *sa,
  * espx_eesp_tx_sn_verdict - the limits of a freshly taken SN (§6)
  * @sn: the Sub SA's next SN (its 64-bit counter after the increment)
  *
- * SNs start at 1; a counter that wrapped to 0 has used up 2^64 - 1.
+ * SNs start at 1; 0 stands for a Sub SA that has used up 2^64 - 1.
  *
  * Return: an enum espx_eesp_tx_sn.
  */
@@ -176,6 +185,21 @@ int espx_eesp_tx_sn_verdict(u64 sn)
 	if (sn >= ESPX_EESP_SN_SOFT)
 		return ESPX_EESP_TX_SOFT;
 	return ESPX_EESP_TX_OK;
+}
+
+/**
+ * espx_eesp_payload_max - the largest payload after a PIH that fits
+ * @room: octets for payload and padding (after the PIH, before the ICV)
+ *
+ * With a PIH the encrypted part is PIH + payload + zero padding to a
+ * multiple of 4 (§4), so the payload is @room rounded down to 4. Used for
+ * ESP Echo messages, which always have a PIH.
+ *
+ * Return: the payload length.
+ */
+u32 espx_eesp_payload_max(u32 room)
+{
+	return room - room % ESPX_EESP_PAD_ALIGN;
 }
 
 /**
@@ -344,6 +368,10 @@ static int eesp_inner(const u8 *p, u32 len, struct espx_eesp_payload *out)
  * Header must be 4 or 41 and match the inner version nibble (inner).
  * Optimized format: inner version 4 or 6, the inner length at least its
  * IP header and at most @len (inner); the octets after it are padding.
+ * An ESP Echo message (PIH Next Header 144) has a PIH in either format:
+ * in tunnel mode it has no inner header to check, and on an Optimized SA
+ * a first nibble 0 is read as a PIH only with Next Header 144 (anything
+ * else with nibble 0 stays inner).
  * Neither the Reserved bits nor the padding's content are checked.
  *
  * Return: ESPX_EESP_RX_OK, ESPX_EESP_RX_DUMMY, or a negative enum
@@ -355,7 +383,9 @@ int espx_eesp_check_payload(const u8 *p, u32 len,
 {
 	u8 nh;
 
-	if (!espx_eesp_sa_full(sa))
+	if (!espx_eesp_sa_full(sa) &&
+	    (len < ESPX_EESP_PIH_LEN || p[0] >> 4 ||
+	     p[2] != ESPX_EESP_NH_ECHO))
 		return eesp_inner(p, len, out);
 
 	if (len < ESPX_EESP_PIH_LEN)
@@ -368,7 +398,7 @@ int espx_eesp_check_payload(const u8 *p, u32 len,
 	out->len = len - ESPX_EESP_PIH_LEN - p[3];
 	if (nh == ESPX_EESP_NH_DUMMY)
 		return ESPX_EESP_RX_DUMMY;
-	if (sa->tunnel) {
+	if (sa->tunnel && nh != ESPX_EESP_NH_ECHO) {
 		if (!out->len ||
 		    !((nh == ESPX_EESP_NH_IPIP && p[4] >> 4 == 4) ||
 		      (nh == ESPX_EESP_NH_IPV6 && p[4] >> 4 == 6)))

@@ -43,6 +43,12 @@
 #define ESPX_EESP_NH_DUMMY	59	/* PIH Next Header of a dummy packet */
 #define ESPX_EESP_NH_IPIP	4
 #define ESPX_EESP_NH_IPV6	41
+/* PIH Next Header of an ESP Echo message (esp-echo.md §2: AGGFRAG_PAYLOAD).
+ * [DECISION] (README, ESP Echo): it always travels with a PIH, also on an
+ * Optimized SA, where the PIH's first nibble 0 cannot be an inner IP
+ * version; an Optimized SA accepts a PIH only with this Next Header.
+ */
+#define ESPX_EESP_NH_ECHO	144
 
 /* Options (§3) */
 #define ESPX_EESP_OPT_PAD1	0
@@ -129,7 +135,7 @@ enum espx_eesp_rx {
  * enum espx_eesp_tx_sn - result of espx_eesp_tx_sn_verdict()
  * @ESPX_EESP_TX_OK: send with this SN
  * @ESPX_EESP_TX_SOFT: send, and raise the SA's soft expire (SN >= 2^63)
- * @ESPX_EESP_TX_EXHAUSTED: SN 0 (the counter wrapped past 2^64 - 1): drop
+ * @ESPX_EESP_TX_EXHAUSTED: SN 0 (the Sub SA already sent 2^64 - 1): drop
  *	(out-drop-eesp-exhausted) and hard-expire the SA
  */
 enum espx_eesp_tx_sn {
@@ -179,7 +185,8 @@ static inline bool espx_eesp_sa_full(const struct espx_eesp_sa *sa)
  * @session_id: the Sub SA sending it
  * @spi: SPI (host order)
  * @sn: its SN (1..2^64 - 1)
- * @nexthdr: PIH Next Header (Full format; 59 for a dummy packet)
+ * @nexthdr: PIH Next Header (Full format; 59 for a dummy packet; 144, an
+ *	ESP Echo message, gets a PIH on an Optimized SA too)
  * @payload_len: octets of payload data: L4 segment, or the inner packet
  */
 struct espx_eesp_tx {
@@ -259,6 +266,13 @@ struct espx_eesp_payload {
 	u32 len;
 };
 
+/* Does packet @tx carry a PIH? Full format, or an ESP Echo message. */
+static inline bool espx_eesp_tx_full(const struct espx_eesp_sa *sa,
+				     const struct espx_eesp_tx *tx)
+{
+	return espx_eesp_sa_full(sa) || tx->nexthdr == ESPX_EESP_NH_ECHO;
+}
+
 /* Octets from the base header to the end of its options: what a receiver
  * makes linear before espx_eesp_parse() (@eh: at least ESPX_EESP_BASE_LEN).
  */
@@ -293,6 +307,7 @@ int espx_eesp_build(u8 *buf, size_t buflen, const struct espx_eesp_sa *sa,
 		    const struct espx_eesp_tx *tx,
 		    const struct espx_eesp_layout *l);
 int espx_eesp_tx_sn_verdict(u64 sn);
+u32 espx_eesp_payload_max(u32 room);
 
 int espx_eesp_parse_base(const u8 *eh, u32 len, struct espx_eesp_hdr *h);
 int espx_eesp_parse(const u8 *eh, u32 len, const struct espx_eesp_sa *sa,
