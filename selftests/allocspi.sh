@@ -33,25 +33,14 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_xfrm.sh"
 
-T0=$(xt_now)
 XNL="$XT_PY xfrm_nl"
 OBJ=/sys/kernel/debug/espx/sa_objects
 GCM='rfc4106(gcm(aes))'
-ktap_header
-if [ "$ESP_IMPL" != espx ] || ! out=$(xt_impl_prepare 2>&1); then
-	ktap_plan 1
-	ktap_skip "espx configs on ALLOCSPI/UPDSA SAs need espx (ESP_IMPL=$ESP_IMPL): ${out:-}"
-	ktap_finish
-fi
-if ! xt_genl_find; then
-	ktap_plan 1
-	ktap_skip "no espx_genl (make -C selftests)"
-	ktap_finish
-fi
+xt_begin "espx configs on ALLOCSPI/UPDSA SAs need espx"
+xt_need "no espx_genl (make -C selftests)" xt_genl_find
 DPROTO=$(cat /sys/module/espx/parameters/diet_proto)
 objects() { cat "$OBJ" 2>/dev/null || echo unknown; }
 BASE=$(objects)
-xt_dmesg_mark
 
 # ---------------------------------------------------------------- cases --
 # kind: espx options of xfrm_nl.py, the SA's own options, what espx_genl

@@ -31,7 +31,6 @@
 . "$(dirname "$0")/lib_xfrm.sh"
 
 XT_IP=$IP
-T0=$(xt_now)
 ASYNC_KO=${ESPX_ASYNC_KO:-$(dirname "${ESPX_KO:-.}")/espx_async.ko}
 AP=/sys/module/espx_async/parameters
 DRV_GCM=espx-async-gcm-aes
@@ -39,34 +38,16 @@ DRV_CHA=espx-async-rfc7539-chacha20-poly1305
 DRV_4106=espx-async-rfc4106-gcm-aes
 DRV_ESP=espx-async-rfc7539esp-chacha20-poly1305
 DRIVERS="$DRV_4106 $DRV_ESP $DRV_GCM $DRV_CHA"
-ktap_header
-if [ "$ESP_IMPL" != espx ] || ! out=$(xt_impl_prepare 2>&1); then
-	ktap_plan 1
-	ktap_skip "the extensions need espx (ESP_IMPL=$ESP_IMPL): ${out:-}"
-	ktap_finish
-fi
-if [ "$IP" = ip ] || ! "$IP" xfrm state help 2>&1 | grep -q seq-counters; then
-	ktap_plan 1
-	ktap_skip "patched ip without seq-counters (make iproute2)"
-	ktap_finish
-fi
-if ! xt_genl_find; then
-	ktap_plan 1
-	ktap_fail "espx_genl not built (make -C selftests)"
-	ktap_finish
-fi
-if [ ! -e "$ASYNC_KO" ]; then
-	ktap_plan 1
-	ktap_skip "no $ASYNC_KO (make -C selftests/modules)"
-	ktap_finish
-fi
+xt_begin "the extensions need espx"
+xt_need "patched ip without seq-counters (make iproute2)" xt_ip_has seq-counters
+xt_need --fail "espx_genl not built (make -C selftests)" xt_genl_find
+xt_need "no $ASYNC_KO (make -C selftests/modules)" test -e "$ASYNC_KO"
 async_exit() {
 	[ -e "$AP/refuse_every" ] && echo 0 >"$AP/refuse_every"
 	xt_cleanup
 	xt_mod_loaded espx_async && xt_rmmod espx_async
 }
 trap async_exit EXIT
-xt_dmesg_mark
 
 # ---------------------------------------------------------------- cases --
 # KIND[n]: plain, wesp, ctr or diet; the Diet cases are registered last

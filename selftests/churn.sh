@@ -33,7 +33,6 @@
 . "$(dirname "$0")/lib_xfrm.sh"
 
 XT_IP=$IP
-T0=$(xt_now)
 if [ -n "${CHURN_LONG:-}" ]; then
 	ROUNDS=${CHURN_ROUNDS:-100} NSAS=${CHURN_SAS:-10000}
 	SECS=${CHURN_SECS:-20} BATCH=${CHURN_BATCH:-500}
@@ -44,19 +43,9 @@ else
 	GAP=${CHURN_GAP:-0.1} PGAP=0.2
 fi
 OBJ=/sys/kernel/debug/espx/sa_objects
-ktap_header
-if [ "$ESP_IMPL" != espx ] || ! out=$(xt_impl_prepare 2>&1); then
-	ktap_plan 1
-	ktap_skip "the extensions need espx (ESP_IMPL=$ESP_IMPL): ${out:-}"
-	ktap_finish
-fi
-if [ "$IP" = ip ] || ! "$IP" xfrm state help 2>&1 | grep -q 'diet spi-lsb'; then
-	ktap_plan 1
-	ktap_skip "patched ip without diet (make iproute2)"
-	ktap_finish
-fi
+xt_begin "the extensions need espx"
+xt_need "patched ip without diet (make iproute2)" xt_ip_has 'diet spi-lsb'
 ktap_plan 12
-xt_dmesg_mark
 [ -e $OBJ ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 obj0=$(cat $OBJ 2>/dev/null)
 

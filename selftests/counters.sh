@@ -30,19 +30,9 @@
 . "$(dirname "$0")/lib_xfrm.sh"
 
 XT_IP=$IP
-T0=$(xt_now)
 KNOBS=/sys/module/espx/parameters/test_knobs
-ktap_header
-if [ "$ESP_IMPL" != espx ] || ! out=$(xt_impl_prepare 2>&1); then
-	ktap_plan 1
-	ktap_skip "counter SAs need espx (ESP_IMPL=$ESP_IMPL): ${out:-}"
-	ktap_finish
-fi
-if [ "$IP" = ip ] || ! "$IP" xfrm state help 2>&1 | grep -q seq-counters; then
-	ktap_plan 1
-	ktap_skip "patched ip without seq-counters (make iproute2)"
-	ktap_finish
-fi
+xt_begin "counter SAs need espx"
+xt_need "patched ip without seq-counters (make iproute2)" xt_ip_has seq-counters
 # test_knobs (counter-start) is read-only at run time: load espx with it on,
 # and without it again at the end
 if [ "$(cat "$KNOBS" 2>/dev/null)" != Y ] &&

@@ -34,21 +34,10 @@
 . "$(dirname "$0")/lib_xfrm.sh"
 
 [ "$IP" = ip ] || XT_IP=$IP
-T0=$(xt_now)
-ktap_header
-if [ "$ESP_IMPL" != espx ] || ! out=$(xt_impl_prepare 2>&1); then
-	ktap_plan 1
-	ktap_skip "Diet-ESP needs espx (ESP_IMPL=$ESP_IMPL): ${out:-}"
-	ktap_finish
-fi
-if [ ! -e /sys/module/espx/parameters/diet_proto ]; then
-	ktap_plan 1
-	ktap_skip "espx without Diet-ESP (no diet_proto parameter)"
-	ktap_finish
-fi
+xt_begin "Diet-ESP needs espx"
+xt_need "espx without Diet-ESP (no diet_proto parameter)" test -e /sys/module/espx/parameters/diet_proto
 DPROTO=$(cat /sys/module/espx/parameters/diet_proto)
 xt_genl_find
-xt_dmesg_mark
 
 # ---------------------------------------------------------------- cases --
 # dcase ALG MODE OF IF SPIL SNL OPTS UP_AB UP_BA [LABEL]: a Diet-ESP case.

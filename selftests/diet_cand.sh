@@ -25,20 +25,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_xfrm.sh"
 
-ktap_header
-if [ "$ESP_IMPL" != espx ] || ! out=$(xt_impl_prepare 2>&1); then
-	ktap_plan 1
-	ktap_skip "Diet-ESP needs espx (ESP_IMPL=$ESP_IMPL): ${out:-}"
-	ktap_finish
-fi
-if [ ! -e /sys/module/espx/parameters/diet_proto ]; then
-	ktap_plan 1
-	ktap_skip "espx without Diet-ESP (no diet_proto parameter)"
-	ktap_finish
-fi
+xt_begin "Diet-ESP needs espx"
+xt_need "espx without Diet-ESP (no diet_proto parameter)" test -e /sys/module/espx/parameters/diet_proto
 ktap_plan 11
-T0=$(xt_now)
-xt_dmesg_mark
 grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 TRIALS=/sys/kernel/debug/espx/diet_trials
 trials() { cat "$TRIALS" 2>/dev/null || echo none; }

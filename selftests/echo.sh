@@ -35,21 +35,14 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_xfrm.sh"
 
-T0=$(xt_now)
 P=/sys/module/espx/parameters
-ktap_header
-if [ "$ESP_IMPL" != espx ] || ! out=$(xt_impl_prepare 2>&1); then
-	ktap_plan 1
-	ktap_skip "ESP Echo needs espx (ESP_IMPL=$ESP_IMPL): ${out:-}"
-	ktap_finish
-fi
+xt_begin "ESP Echo needs espx"
 if ! xt_genl_find || [ ! -e $P/echo_all ]; then
 	ktap_plan 1
 	ktap_skip "espx_genl not built or espx without ESP Echo"
 	ktap_finish
 fi
 G=$XT_GENL
-xt_dmesg_mark
 echo_exit() {
 	echo 0 >$P/echo_all 2>/dev/null
 	echo 10 >$P/echo_rate 2>/dev/null

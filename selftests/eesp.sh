@@ -30,19 +30,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_xfrm.sh"
 
-ktap_header
-if [ "$ESP_IMPL" != espx ] || ! out=$(xt_impl_prepare 2>&1); then
-	ktap_plan 1
-	ktap_skip "EESP needs espx (ESP_IMPL=$ESP_IMPL): ${out:-}"
-	ktap_finish
-fi
-if [ ! -e /sys/module/espx/parameters/eesp_proto ]; then
-	ktap_plan 1
-	ktap_fail "espx has no eesp_proto parameter"
-	ktap_finish
-fi
+xt_begin "EESP needs espx"
+xt_need --fail "espx has no eesp_proto parameter" test -e /sys/module/espx/parameters/eesp_proto
 xt_genl_find || true
-xt_dmesg_mark
 A=$(ns_new a) && B=$(ns_new b) && veth_pair "$A" "$B" || {
 	ktap_plan 1
 	ktap_fail "namespaces"

@@ -21,15 +21,7 @@
 . "$(dirname "$0")/lib_xfrm.sh"
 
 TCP_MB=${TCP_MB:-10}
-T0=$(xt_now)
-ktap_header
-
-if ! out=$(xt_impl_prepare 2>&1); then
-	ktap_plan 1
-	ktap_skip "ESP implementation '$ESP_IMPL' not available: $out"
-	ktap_finish
-fi
-xt_dmesg_mark
+xt_begin --any
 
 # ---------------------------------------------------------------- cases --
 xt_find() {	# ALG MODE OUTER INNER [OPT] -> case number

@@ -2,7 +2,7 @@
 """espx_echo: the ESP Echo message of esp-echo.md in Python, independent of
 net/espx/codec/echo_codec.c: the 12-octet header (§3), the reply made from a
 request, and the §8 examples octet for octet (the encrypted one through
-espx_pkt.esp_seal, i.e. python3-cryptography's AES-GCM). Used by
+espx_py.codec.esp_seal, i.e. python3-cryptography's AES-GCM). Used by
 espx_pkt.py's echo-* subcommands."""
 import struct
 
@@ -63,7 +63,7 @@ def ipv4(src, dst, proto, payload):
 
 
 def vectors(chk, esp_seal):
-    """esp-echo.md §8; chk(name, got, want), esp_seal from espx_pkt"""
+    """esp-echo.md §8; chk(name, got, want), esp_seal from espx_py.codec"""
     req = message(data=b'ping', reply_spi=0x2001)
     chk('§8 request plaintext', req + trailer(len(req)),
         bytes.fromhex('02800004123400010000200170696e6701020290'))

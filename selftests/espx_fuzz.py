@@ -12,7 +12,6 @@ Same seed, same SAs: same packets / messages. Run as root in the receiving
 namespace (rx) or anywhere (nl); standard library only (python3 -S works).
 """
 import argparse
-import ctypes
 import os
 import random
 import select
@@ -23,35 +22,19 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import espx_pkt as P     # noqa: E402  (frame parsing, counters, EspxGenl)
+import espx_py.frames as F     # noqa: E402  (frame parsing)
+import espx_py.netlink as NL   # noqa: E402  (counters, EspxGenl)
 
-CLONE_NEWNET = 0x40000000
 ETH_P_ALL = 3
 SOL_PACKET = 263
 PACKET_OUTGOING = 4
 SO_RCVBUFFORCE = 33
 PROTO_NAME = {50: 'esp', 141: 'wesp', 253: 'diet'}
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def netns_fd(name):
-    return os.open(name if name.startswith('/') else '/var/run/netns/' + name, os.O_RDONLY)
 
 
 def in_netns(name, fn):
     """fn() run with the network namespace NAME (sockets keep it)"""
-    own = os.open('/proc/self/ns/net', os.O_RDONLY)
-    tgt = netns_fd(name)
-    try:
-        if _libc.setns(tgt, CLONE_NEWNET):
-            raise OSError(ctypes.get_errno(), 'setns ' + name)
-        try:
-            return fn()
-        finally:
-            _libc.setns(own, CLONE_NEWNET)
-    finally:
-        os.close(own)
-        os.close(tgt)
+    return NL.in_netns(name if name.startswith('/') else '/var/run/netns/' + name, fn)
 
 
 # ------------------------------------------------------------ building ----
@@ -60,7 +43,7 @@ def ip4(src, dst, proto, payload, opts=b'', ident=0, frag=0, tos=0, ttl=64, tlen
     tl = 20 + len(opts) + len(payload) if tlen is None else tlen
     h = struct.pack('!BBHHHBBH4s4s', 0x40 | ihl, tos, tl & 0xffff, ident, frag, ttl,
                     proto, 0, src, dst) + opts
-    return h[:10] + struct.pack('!H', P.csum(h)) + h[12:] + payload
+    return h[:10] + struct.pack('!H', F.csum(h)) + h[12:] + payload
 
 
 def ext6(chain, nh):
@@ -95,11 +78,11 @@ def ip6(src, dst, nh, payload, exts=(), hlim=64, flow=0, plen=None):
 def icmp_msg(fam, src, dst, typ, code, rest, quoted):
     if fam == 4:
         m = struct.pack('!BBH', typ, code, 0) + rest + quoted
-        m = m[:2] + struct.pack('!H', P.csum(m)) + m[4:]
+        m = m[:2] + struct.pack('!H', F.csum(m)) + m[4:]
         return ip4(src, dst, 1, m)
     m = struct.pack('!BBH', typ, code, 0) + rest + quoted
     ph = src + dst + struct.pack('!I3xB', len(m), 58)
-    m = m[:2] + struct.pack('!H', P.csum(ph + m)) + m[4:]
+    m = m[:2] + struct.pack('!H', F.csum(ph + m)) + m[4:]
     return ip6(src, dst, 58, m)
 
 
@@ -107,7 +90,7 @@ class Base:
     """One captured valid frame, split into the parts the mutators rebuild."""
 
     def __init__(self, frame, eth):
-        e = P.Esp(frame)
+        e = F.Esp(frame)
         self.eth, self.fam = eth, e.family
         fr = bytes(frame)
         if e.family == 4:
@@ -303,7 +286,7 @@ class RxFuzz:
             wait = 0.0
             if addr[2] != PACKET_OUTGOING or len(fr) < 34:
                 continue
-            e = P.Esp(fr)
+            e = F.Esp(fr)
             proto = fr[23] if e.family == 4 else fr[20] if e.family == 6 else 0
             if proto in PROTO_NAME:
                 out.append(fr)
@@ -387,7 +370,7 @@ class RxFuzz:
                 fr[pos:pos + 2] = struct.pack('!H', v & 0xffff)
                 if b.fam == 4:
                     fr[24:26] = b'\0\0'
-                    fr[24:26] = struct.pack('!H', P.csum(bytes(fr[14:34])))
+                    fr[24:26] = struct.pack('!H', F.csum(bytes(fr[14:34])))
             else:       # the WESPv2 / Diet header's first octets (HdrLen, OptLen, EEC)
                 pos = len(fr) - len(l4) + rng.randrange(min(4, len(l4)))
                 v = rng.choice((0, 1, 3, 4, 8, 12, 63, 64, 0xff, rng.getrandbits(8)))
@@ -454,7 +437,7 @@ class RxFuzz:
         while time.time() < end:
             time.sleep(0.02)
             self.drain()
-            after = P.counters(os.getpid(), None, self.genl)
+            after = NL.counters(os.getpid(), None, self.genl)
             d = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
             x, ip, icmp, _, _ = stat_sums(d)
             got = sum(self.got.values()) - got0
@@ -466,7 +449,7 @@ class RxFuzz:
             print('# trace %s proto %d fam %d frames %d deliver %d/%d: %s' % (
                 name, p, 6 if frames[0][12:14] == b'\x86\xdd' else 4, len(frames), got, want,
                 ' '.join('%s+%d' % (k, v) for k, v in sorted(d.items())
-                         if P.interesting(k) or k.startswith('Icmp') or 'Reasm' in k or
+                         if NL.interesting(k) or k.startswith('Icmp') or 'Reasm' in k or
                          k.startswith('Ip'))), flush=True)
             print('#   %s' % frames[0][14:].hex()[:240], flush=True)
 
@@ -526,12 +509,12 @@ def stat_sums(c):
 def cmd_rx(a):
     a.cases = [parse_case(t) for t in a.case]
     fz = RxFuzz(a)
-    genl = P.EspxGenl(os.getpid())
+    genl = NL.EspxGenl(os.getpid())
     fz.genl, fz.trace = genl, 0
     npool = fz.make_pool()
     print('pool %d frames %s' % (npool, ' '.join(
         '%s:%d' % (PROTO_NAME[p], len(v)) for p, v in sorted(fz.pools.items()))), flush=True)
-    before = P.counters(os.getpid(), None, genl)
+    before = NL.counters(os.getpid(), None, genl)
     fz.tc = before
     t0 = time.time()
     gro_ok = tap_ok = True
@@ -572,13 +555,13 @@ def cmd_rx(a):
     while time.time() < end:
         time.sleep(0.2)
         fz.drain()
-        c = P.counters(os.getpid(), None, genl)
+        c = NL.counters(os.getpid(), None, genl)
         snap = stat_sums(c) + (sum(fz.got.values()),)
         if snap != last:
             last, since = snap, time.time()
         elif time.time() - since >= 1.0:
             break
-    after = P.counters(os.getpid(), None, genl)
+    after = NL.counters(os.getpid(), None, genl)
     delta = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
     x, ip, icmp, dec, edrop = stat_sums(delta)
     got = sum(fz.got.values())
@@ -591,7 +574,7 @@ def cmd_rx(a):
     print('counted delivered %d xfrm %d ip %d icmp %d sum %d (espx decrypted %d, espx drops %d)' % (
         got, x, ip, icmp, got + x + ip + icmp, dec, edrop))
     print('delta ' + ' '.join('%s+%d' % (k, v) for k, v in sorted(delta.items())
-                              if P.interesting(k) or k.startswith('Icmp') or 'Reasm' in k))
+                              if NL.interesting(k) or k.startswith('Icmp') or 'Reasm' in k))
     res = []
     res.append(('delivered', got == fz.expect and dup == 0 and alien == 0,
                 'delivered %d, expected %d (fresh frames sent intact), duplicates %d, unknown payloads %d'

@@ -35,20 +35,13 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_xfrm.sh"
 
-T0=$(xt_now)
 SEED=${FUZZ_SEED:-1}
 COUNT=${FUZZ_NL_COUNT:-1200}
 PROCS=${FUZZ_NL_PROCS:-4}
 SLACK=${FUZZ_NL_SLACK_KB:-2048}
 OBJ=/sys/kernel/debug/espx/sa_objects
-ktap_header
-if [ "$ESP_IMPL" != espx ] || ! out=$(xt_impl_prepare 2>&1); then
-	ktap_plan 1
-	ktap_skip "needs espx (ESP_IMPL=$ESP_IMPL): ${out:-}"
-	ktap_finish
-fi
+xt_begin "needs espx"
 ktap_plan 9
-xt_dmesg_mark
 [ -e $OBJ ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 
 # kmalloc_kb: KiB in the kmalloc caches (active objects x object size)

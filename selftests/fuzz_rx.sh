@@ -43,24 +43,13 @@
 . "$(dirname "$0")/lib_xfrm.sh"
 
 XT_IP=$IP
-T0=$(xt_now)
 SEED=${FUZZ_SEED:-1}
 COUNT=${FUZZ_COUNT:-3000}
 POOL=${FUZZ_POOL:-80}
 PORT=$XT_ECHO_PORT
-ktap_header
-if [ "$ESP_IMPL" != espx ] || ! out=$(xt_impl_prepare 2>&1); then
-	ktap_plan 1
-	ktap_skip "the extensions need espx (ESP_IMPL=$ESP_IMPL): ${out:-}"
-	ktap_finish
-fi
-if [ "$IP" = ip ] || ! "$IP" xfrm state help 2>&1 | grep -q seq-counters; then
-	ktap_plan 1
-	ktap_skip "patched ip without seq-counters (make iproute2)"
-	ktap_finish
-fi
+xt_begin "the extensions need espx"
+xt_need "patched ip without seq-counters (make iproute2)" xt_ip_has seq-counters
 ktap_plan 12
-xt_dmesg_mark
 
 declare -A DIETOPT
 xt_case gcm128-16 transport 4 4 "esp gcm transport ipv4"

@@ -540,8 +540,49 @@ xt_dmesg_point() {
 	fi
 }
 
+# xt_begin [--any] DESC: a script's start: T0 (xt_end's time), the KTAP
+# header, the ESP implementation loaded (xt_impl_prepare) and the dmesg mark
+# xt_end's last point looks from. An extension test needs ESP_IMPL=espx, and
+# skips with DESC ("WESPv2 needs espx") otherwise; --any: any ESP_IMPL. When
+# the implementation does not load: one skipped point and the end.
+xt_begin() {
+	local any='' out=''
+	[ "$1" = --any ] && { any=1; shift; }
+	T0=$(xt_now)
+	ktap_header
+	if [ -n "$any" ]; then
+		if ! out=$(xt_impl_prepare 2>&1); then
+			ktap_plan 1
+			ktap_skip "ESP implementation '$ESP_IMPL' not available: $out"
+			ktap_finish
+		fi
+	elif [ "$ESP_IMPL" != espx ] || ! out=$(xt_impl_prepare 2>&1); then
+		ktap_plan 1
+		ktap_skip "$1 (ESP_IMPL=$ESP_IMPL): $out"
+		ktap_finish
+	fi
+	xt_dmesg_mark
+}
+
+# xt_need [--fail] DESC CMD...: unless CMD succeeds, one skipped point DESC
+# (--fail: a failed one) and the end; CMD runs in this shell (xt_genl_find
+# sets XT_GENL)
+xt_need() {
+	local res=ktap_skip
+	[ "$1" = --fail ] && { res=ktap_fail; shift; }
+	local desc=$1
+	shift
+	"$@" && return 0
+	ktap_plan 1
+	$res "$desc"
+	ktap_finish
+}
+
+# xt_ip_has WORD: the patched ip ($IP) is built and its "xfrm state help" has WORD
+xt_ip_has() { [ "$IP" != ip ] && "$IP" xfrm state help 2>&1 | grep -q "$1"; }
+
 # xt_end: a script's last point (xt_dmesg_point), its time since $T0 (set
-# with T0=$(xt_now) at its start), and ktap_finish.
+# by xt_begin, or with T0=$(xt_now)), and ktap_finish.
 xt_end() {
 	xt_dmesg_point
 	ktap_info "$(basename "$0"): $(xt_since "${T0:?T0 unset}") s"

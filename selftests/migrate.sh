@@ -23,27 +23,12 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_xfrm.sh"
 
-T0=$(xt_now)
 MIG="$XT_PY xfrm_migrate"
 OBJ=/sys/kernel/debug/espx/sa_objects
-ktap_header
-if [ "$ESP_IMPL" != espx ] || ! out=$(xt_impl_prepare 2>&1); then
-	ktap_plan 1
-	ktap_skip "migration of extension SAs needs espx (ESP_IMPL=$ESP_IMPL): ${out:-}"
-	ktap_finish
-fi
-if [ "$IP" = ip ] || ! "$IP" xfrm state help 2>&1 | grep -q 'diet spi-lsb'; then
-	ktap_plan 1
-	ktap_skip "patched ip without seq-counters/diet (make iproute2)"
-	ktap_finish
-fi
-if ! xt_genl_find; then
-	ktap_plan 1
-	ktap_skip "no espx_genl (make -C selftests)"
-	ktap_finish
-fi
+xt_begin "migration of extension SAs needs espx"
+xt_need "patched ip without seq-counters/diet (make iproute2)" xt_ip_has 'diet spi-lsb'
+xt_need "no espx_genl (make -C selftests)" xt_genl_find
 DPROTO=$(cat /sys/module/espx/parameters/diet_proto)
-xt_dmesg_mark
 objects() { cat "$OBJ" 2>/dev/null || echo unknown; }
 BASE=$(objects)
 

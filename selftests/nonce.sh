@@ -24,21 +24,11 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_xfrm.sh"
 
-T0=$(xt_now)
 MIG="$XT_PY xfrm_migrate"
 AE="$XT_PY xfrm_ae"
 OBJ=/sys/kernel/debug/espx/sa_objects
-ktap_header
-if [ "$ESP_IMPL" != espx ] || ! out=$(xt_impl_prepare 2>&1); then
-	ktap_plan 1
-	ktap_skip "nonce SAs need espx (ESP_IMPL=$ESP_IMPL): ${out:-}"
-	ktap_finish
-fi
-if [ "$IP" = ip ] || ! "$IP" xfrm state help 2>&1 | grep -q 'diet spi-lsb'; then
-	ktap_plan 1
-	ktap_skip "patched ip without wesp/diet (make iproute2)"
-	ktap_finish
-fi
+xt_begin "nonce SAs need espx"
+xt_need "patched ip without wesp/diet (make iproute2)" xt_ip_has 'diet spi-lsb'
 xt_genl_find || true
 # counter-start (part 4) is a test knob: espx with test_knobs=1, as before after
 KNOBS=/sys/module/espx/parameters/test_knobs

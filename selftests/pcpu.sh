@@ -34,21 +34,11 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_xfrm.sh"
 
-T0=$(xt_now)
 XNL="$XT_PY xfrm_nl"
 OBJ=/sys/kernel/debug/espx/sa_objects
 GCM='rfc4106(gcm(aes))'
-ktap_header
-if [ "$ESP_IMPL" != espx ] || ! out=$(xt_impl_prepare 2>&1); then
-	ktap_plan 1
-	ktap_skip "per-CPU SAs through espx need espx (ESP_IMPL=$ESP_IMPL): ${out:-}"
-	ktap_finish
-fi
-if ! xt_genl_find; then
-	ktap_plan 1
-	ktap_skip "no espx_genl (make -C selftests)"
-	ktap_finish
-fi
+xt_begin "per-CPU SAs through espx need espx"
+xt_need "no espx_genl (make -C selftests)" xt_genl_find
 if ! xt_topology >"$XT_TMP/topo.log" 2>&1; then
 	ktap_plan 1
 	ktap_fail "topology: $(tr '\n' ' ' <<<"$(cat "$XT_TMP/topo.log")")"

@@ -41,19 +41,9 @@ XNL="$PYTHON -S $XT_DIR/xfrm_nl.py"
 ROBJ=/sys/kernel/debug/espx/rule_objects
 GCM='rfc4106(gcm(aes))'
 KEY=0x0102030405060708090a0b0c0d0e0f1011121314
-ktap_header
-if [ "$ESP_IMPL" != espx ] || ! out=$(xt_impl_prepare 2>&1); then
-	ktap_plan 1
-	ktap_skip "rules need espx (ESP_IMPL=$ESP_IMPL): ${out:-}"
-	ktap_finish
-fi
-if ! xt_genl_find; then
-	ktap_plan 1
-	ktap_skip "no espx_genl (make -C selftests)"
-	ktap_finish
-fi
+xt_begin "rules need espx"
+xt_need "no espx_genl (make -C selftests)" xt_genl_find
 G=$XT_GENL
-xt_dmesg_mark
 HAVE_IP_RULE=
 "$IP" xfrm espx rule help 2>&1 | grep -q 'rule add' && HAVE_IP_RULE=1
 

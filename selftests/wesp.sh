@@ -29,23 +29,12 @@
 . "$(dirname "$0")/lib_xfrm.sh"
 
 XT_IP=$IP
-T0=$(xt_now)
-ktap_header
-if [ "$ESP_IMPL" != espx ] || ! out=$(xt_impl_prepare 2>&1); then
-	ktap_plan 1
-	ktap_skip "WESPv2 needs espx (ESP_IMPL=$ESP_IMPL): ${out:-}"
-	ktap_finish
-fi
-if [ "$IP" = ip ]; then
-	ktap_plan 1
-	ktap_skip "patched ip not built (make iproute2)"
-	ktap_finish
-fi
+xt_begin "WESPv2 needs espx"
+xt_need "patched ip not built (make iproute2)" [ "$IP" != ip ]
 GENL=
 for g in "${ESPX_BIN:-}/espx_genl" "$XT_DIR/espx_genl" "$XT_DIR/../build/selftests/espx_genl"; do
 	[ -x "$g" ] && { GENL=$g; break; }
 done
-xt_dmesg_mark
 
 # ---------------------------------------------------------------- cases --
 declare -A WCO		# case -> configured CryptOffset ("" = plain ESP SA)

@@ -66,17 +66,11 @@ import struct
 import sys
 import time
 
+from espx_py.netlink import (GENL_ID_CTRL, NETLINK_GENERIC, NLA_F_NESTED, NLM_F_ACK,  # noqa: F401
+                            NLM_F_DUMP, NlError, Netlink, nla, nla_parse)
+
 NETLINK_XFRM = 6
-NETLINK_GENERIC = 16
-GENL_ID_CTRL = 0x10
-NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
 NLM_F_CREATE, NLM_F_EXCL = 0x400, 0x200
-NLM_F_CAPPED = 0x100
-NLMSG_ERROR, NLMSG_DONE = 2, 3
-NLMSGERR_ATTR_MSG = 1
-SOL_NETLINK = 270
-NETLINK_EXT_ACK = 11
-NLA_F_NESTED = 0x8000
 
 XFRM_MSG = {'newsa': 0x10, 'delsa': 0x11, 'getsa': 0x12, 'newpolicy': 0x13,
             'allocspi': 0x16, 'acquire': 0x17, 'updpolicy': 0x19, 'updsa': 0x1a,
@@ -110,76 +104,6 @@ ESPX_COUNTERS_COUNT, ESPX_COUNTERS_WINDOW = 1, 2
 ESPX_DIET_SPI_LSB, ESPX_DIET_SN_LSB, ESPX_DIET_IIV = 1, 2, 10
 
 USERSA_INFO_LEN = 224       # struct xfrm_usersa_info on x86_64 (u64 aligned)
-
-
-class NlError(Exception):
-    def __init__(self, err, msg=''):
-        super().__init__(err, msg)
-        self.err = err
-        self.msg = msg
-
-    def __str__(self):
-        return 'error %d %s%s' % (self.err, os.strerror(self.err),
-                                  ': ' + self.msg if self.msg else '')
-
-
-def nla(t, v):
-    return struct.pack('=HH', 4 + len(v), t) + v + b'\0' * (-len(v) % 4)
-
-
-def nla_parse(b, off=0):
-    d = {}
-    while off + 4 <= len(b):
-        ln, t = struct.unpack_from('=HH', b, off)
-        if ln < 4:
-            break
-        d.setdefault(t & 0x3fff, b[off + 4:off + ln])
-        off += (ln + 3) & ~3
-    return d
-
-
-class Netlink:
-    """One netlink socket; talk() sends a request and collects its replies."""
-
-    def __init__(self, proto, groups=0):
-        self.s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, proto)
-        self.s.settimeout(30)
-        self.s.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
-        self.s.bind((0, groups))
-        self.seq = (os.getpid() & 0xffff) << 12
-
-    def talk(self, typ, flags, body):
-        """Replies (type, payload) of the request; NlError on an error ack."""
-        self.seq += 1
-        self.s.send(struct.pack('=IHHII', 16 + len(body), typ, flags | NLM_F_REQUEST,
-                                self.seq, 0) + body)
-        out = []
-        while True:
-            data = self.s.recv(1 << 20)
-            off = 0
-            while off + 16 <= len(data):
-                ln, t, fl, seq, _ = struct.unpack_from('=IHHII', data, off)
-                if ln < 16:
-                    break
-                if seq == self.seq:
-                    if t == NLMSG_ERROR:
-                        err, = struct.unpack_from('=i', data, off + 16)
-                        if err:
-                            raise NlError(-err, extack_msg(data, off, ln, fl))
-                        return out
-                    if t == NLMSG_DONE:
-                        return out
-                    out.append((t, data[off + 16:off + ln]))
-                off += (ln + 3) & ~3
-
-
-def extack_msg(data, off, ln, flags):
-    """NLMSGERR_ATTR_MSG from the attributes after the echoed request."""
-    olen, = struct.unpack_from('=I', data, off + 20)
-    # the echoed request: its header only when capped
-    skip = 16 if flags & NLM_F_CAPPED else (olen + 3) & ~3
-    m = nla_parse(data[:off + ln], off + 20 + skip).get(NLMSGERR_ATTR_MSG, b'')
-    return m.split(b'\0')[0].decode(errors='replace')
 
 
 # ------------------------------------------------------------ structures --
