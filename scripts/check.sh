@@ -73,7 +73,7 @@ step "build selftest helpers" "$res/selftests-build.log" make --no-print-directo
 # run (each VM is one busy host thread, but the guests also wait: the checks take that time
 # and the core the first VM to finish leaves) and their points follow the VMs' (replay_host).
 host_checks() {
-	step "espx_pkt.py's usage text lists every subcommand" "$res/pkt-usage.log" \
+	step "espx_pkt.py's usage text lists every subcommand and option" "$res/pkt-usage.log" \
 		python3 selftests/espx_pkt.py usage-check
 	step "build tools/examples (libmnl, -Wall -Wextra -Werror)" "$res/examples.log" \
 		make --no-print-directory examples

@@ -920,8 +920,16 @@ static void espx_echo_tick(struct timer_list *t)
 			bool mine = espx_echo_unlink(s);
 
 			spin_unlock_bh(&espx_echo_lock);
-			if (mine)
-				kfree(s);
+			if (!mine)
+				return;
+			/* While this run sent outside the lock, a reply or a
+			 * cancel on another CPU may have armed the timer again
+			 * (it stays on this CPU's base, not run before we
+			 * return). Dead, it is never armed again: one
+			 * del_timer() leaves nothing pending on the memory.
+			 */
+			del_timer(&s->timer);
+			kfree(s);
 			return;
 		}
 		/* a timeout first, then the next probe due */
