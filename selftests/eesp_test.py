@@ -41,13 +41,12 @@ import sys
 import time
 
 import espx_eesp as E
+from espx_py.netlink import Netlink, NlError
 from xfrm_nl import nla, nla_parse
 
 CLONE_NEWNET = 0x40000000
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 1, 4, 0x300
-NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLA_F_NESTED = 0x8000
-SOL_NETLINK, NETLINK_EXT_ACK = 270, 11
 HERE = os.path.dirname(os.path.abspath(__file__))
 UAPI = os.path.join(HERE, '..', 'include', 'uapi', 'linux', 'espx.h')
 MAC_A, MAC_B = bytes.fromhex('02000000000a'), bytes.fromhex('02000000000b')
@@ -110,43 +109,20 @@ class Genl:
 
     def __init__(self, ns):
         with ns:
-            self.s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 16)
-        self.s.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
-        self.s.bind((0, 0))
-        self.seq = 0
+            self.nl = Netlink(16)
         err, msg, out = self.talk(0x10, 3, NLM_F_REQUEST | NLM_F_ACK, nla(2, b'espx\0'))
         if err:
             raise OSError(-err, 'no espx family')
         self.family = struct.unpack('=H', nla_parse(out[0])[1][:2])[0]
 
     def talk(self, typ, cmd, flags, attrs=b''):
-        """(errno or 0, extack message, [payloads])"""
-        self.seq += 1
+        """(errno or 0, extack message, [payloads after the genl header])"""
         body = struct.pack('=BBH', cmd, 1, 0) + attrs
-        self.s.send(struct.pack('=IHHII', 16 + len(body), typ, flags, self.seq, 0) + body)
-        out = []
-        while True:
-            data = self.s.recv(1 << 20)
-            off = 0
-            while off + 16 <= len(data):
-                ln, t, fl, seq, _ = struct.unpack_from('=IHHII', data, off)
-                if ln < 16:
-                    break
-                if seq == self.seq:
-                    if t == NLMSG_ERROR:
-                        err = struct.unpack_from('=i', data, off + 16)[0]
-                        msg = ''
-                        if err:
-                            # the request is echoed (no NLM_F_CAPPED): TLVs after it
-                            olen = struct.unpack_from('=I', data, off + 20)[0]
-                            skip = 20 + (16 if fl & 0x100 else olen)
-                            tl = nla_parse(data[off + skip:off + ln])
-                            msg = tl.get(1, b'').rstrip(b'\0').decode(errors='replace')
-                        return -err if err else 0, msg, out
-                    if t == NLMSG_DONE:
-                        return 0, '', out
-                    out.append(data[off + 20:off + ln])
-                off += (ln + 3) & ~3
+        try:
+            out = self.nl.talk(typ, flags, body)
+        except NlError as e:
+            return e.err, e.msg, []
+        return 0, '', [p[4:] for _, p in out]
 
     @staticmethod
     def sa_id(daddr, spi):
