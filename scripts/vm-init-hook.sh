@@ -14,6 +14,12 @@
 #   udevadm settle    by making the virtio-ports links from sysfs, as the udev rule does
 #                     (SYMLINK+="virtio-ports/$attr{name}" for each vport),
 #   systemd-tmpfiles  by nothing (what it creates, nothing in the tests uses),
+# mounts the host's /usr (vm.sh exports it as espx.usr) on /usr with cache=loose, before
+# virtme-init lays its writable overlay over /usr (the root's 9p mount has no cache: each
+# exec, library and Python module lookup went to the host, QEMU's 9p server and back; the
+# host's /usr does not change while the guest runs), and mounts the checkout (espx_cached=,
+# virtme-init's read-only --rodir mount) with cache=loose too (the host writes nothing in it
+# that a running guest reads: results go to the separate /tmp/espx-out mount),
 # and turns kmemleak's periodic scan off: a scan of the guest's memory takes minutes here,
 # and vm-tests.sh scans explicitly after each test (an automatic scan would also log the
 # boot's own leaks in the middle of a test).
@@ -60,4 +66,20 @@ systemd-tmpfiles() {
 	espx_hook_log "systemd-tmpfiles skipped"
 }
 
+espx_usr_cached() {
+	mount -t 9p -o ro,version=9p2000.L,trans=virtio,access=any,cache=loose espx.usr /usr \
+		2>/dev/null && espx_hook_log "/usr mounted with cache=loose"
+}
+
+# virtme-init mounts each --rodir/--rwdir as
+#   mount -t 9p -o version=9p2000.L,trans=virtio,access=any virtme.initmountN DIR
+mount() {
+	if [ $# = 6 ] && [ "$2" = 9p ] && [ -n "${espx_cached:-}" ] && [ "$6" = "$espx_cached" ]; then
+		command mount "$1" "$2" "$3" "$4,cache=loose" "$5" "$6" &&
+			espx_hook_log "$6 mounted with cache=loose" && return 0
+	fi
+	command mount "$@"
+}
+
 espx_kmemleak_off
+espx_usr_cached

@@ -37,9 +37,32 @@ if [ -n "${ESPX_VM_KERNEL:-}" ]; then
 	[ -d "$mods" ] && extra+=(--overlay-rwdir "$mods")
 fi
 [ -n "${ESPX_VM_APPEND:-}" ] && extra+=(--append "$ESPX_VM_APPEND")
-[ -n "${ESPX_VM_FASTINIT:-}" ] && extra+=(--append "BASH_ENV=$top/scripts/vm-init-hook.sh")
+qopts=()
+if [ -n "${ESPX_VM_FASTINIT:-}" ]; then
+	# espx_cached=DIR: the hook mounts the checkout with cache=loose (the guest only
+	# reads it; Python imports and sourced scripts stop asking the host each time).
+	extra+=(--append "BASH_ENV=$top/scripts/vm-init-hook.sh espx_cached=$top")
+	# The host's /usr once more, as its own read-only 9p export: the hook mounts it on /usr
+	# with cache=loose before virtme-init's overlays (the root 9p mount caches nothing,
+	# so every exec and every library or Python module lookup was a 9p round trip).
+	qopts+=(-virtfs "local,path=/usr,mount_tag=espx.usr,security_model=none,readonly=on,multidevs=remap")
+fi
+if [ "${ESPX_VM_TUNE:-1}" = 1 ]; then
+	# Cheaper processes under TCG, where the suite's time goes (fork, exec, ld.so, python3):
+	#   norandmaps      the same virtual addresses for ld.so and libc in every process:
+	#                   TCG finds the code it translated for the last process instead of
+	#                   translating it again (it looks translated code up by address)
+	#   no5lvl          4-level page tables: shorter page walks in QEMU's soft TLB fills
+	#   init_on_alloc=0 Debian's kernels zero every page and slab object they allocate
+	# Host CPU seconds of a boot plus 200 execs, 5 python3, 40 ip and 10 netns (two VMs
+	# side by side, 2026-12-07): 45-48 without them, 31-35 with norandmaps, 23-26 with all
+	# three and the cached /usr (the boot alone takes about 17). No test depends on them
+	# (address-space randomisation, 5-level paging and init-on-alloc are not espx's
+	# concern); ESPX_VM_TUNE=0 boots without them.
+	extra+=(--append "norandmaps no5lvl init_on_alloc=0")
+fi
 mkdir -p "$rwdir"
 # The guest console (loglevel 5: warnings and worse) goes to ESPX_VM_CONSOLE (default: our stderr).
 [ -n "${ESPX_VM_CONSOLE:-}" ] && exec 2>>"$ESPX_VM_CONSOLE"
 exec vng --verbose --append loglevel=5 --run "$kernel" --disable-kvm --cpus "${ESPX_VM_CPUS:-2}" --memory "${ESPX_VM_MEM:-2G}" \
-	--qemu-opts="-cpu max -accel tcg,thread=${ESPX_VM_TCG_THREAD:-single}" "${rodirs[@]}" --rwdir "/tmp/espx-out=$rwdir" ${extra[@]+"${extra[@]}"} --exec "$*" </dev/null
+	--qemu-opts="-cpu max -accel tcg,thread=${ESPX_VM_TCG_THREAD:-single}${qopts[*]:+ ${qopts[*]}}" "${rodirs[@]}" --rwdir "/tmp/espx-out=$rwdir" ${extra[@]+"${extra[@]}"} --exec "$*" </dev/null
