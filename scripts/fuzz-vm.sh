@@ -20,6 +20,8 @@ env="FUZZ_SEED=$seed FUZZ_COUNT=${FUZZ_COUNT:-1000000} FUZZ_POOL=${FUZZ_POOL:-30
 env+=" FUZZ_NL_COUNT=${FUZZ_NL_COUNT:-200000} FUZZ_NL_PROCS=${FUZZ_NL_PROCS:-4}"
 env+=" CHURN_LONG=1 CHURN_ROUNDS=${CHURN_ROUNDS:-100}"
 env+=" ESPX_TEST_TIMEOUT=${ESPX_TEST_TIMEOUT:-21600} FUZZ_TRACE=${FUZZ_TRACE:-0}"
+# virtme-ng's init without udev coldplug, /usr and the checkout cached (as make check)
+export ESPX_VM_FASTINIT=${ESPX_VM_FASTINIT-1}
 pass=0 fail=0
 mkdir -p "$res"
 make --no-print-directory -C selftests >"$res/build.log" 2>&1 &&
