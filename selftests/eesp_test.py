@@ -214,7 +214,7 @@ class Env:
 addr add 192.0.2.1/24 dev veth0
 addr add 2001:db8::1/64 dev veth0 nodad
 addr add 10.1.0.1/32 dev lo
-addr add fd00:a::1/128 dev lo
+addr add fd00:a::1/128 dev lo nodad
 route add 10.2.0.1/32 dev veth0 src 10.1.0.1
 route add fd00:b::1/128 dev veth0 src fd00:a::1
 neigh add 192.0.2.2 lladdr 02:00:00:00:00:0b dev veth0
@@ -225,9 +225,9 @@ neigh add 10.2.0.1 lladdr 02:00:00:00:00:0b dev veth0""")
 addr add 192.0.2.2/24 dev veth0
 addr add 2001:db8::2/64 dev veth0 nodad
 addr add 10.2.0.1/32 dev lo
-addr add fd00:b::1/128 dev lo
+addr add fd00:b::1/128 dev lo nodad
 addr add 203.0.113.1/32 dev lo
-addr add 2001:db8:b::1/128 dev lo
+addr add 2001:db8:b::1/128 dev lo nodad
 route add 10.1.0.1/32 dev veth0
 route add fd00:a::1/128 dev veth0
 neigh add 192.0.2.1 lladdr 02:00:00:00:00:0a dev veth0

@@ -42,8 +42,8 @@ ip -n "$A" addr add $O6A/64 dev veth0 nodad
 ip -n "$B" addr add $O6B/64 dev veth0 nodad
 ip -n "$A" addr add $I4A/32 dev lo
 ip -n "$B" addr add $I4B/32 dev lo
-ip -n "$A" addr add $I6A/128 dev lo
-ip -n "$B" addr add $I6B/128 dev lo
+ip -n "$A" addr add $I6A/128 dev lo nodad
+ip -n "$B" addr add $I6B/128 dev lo nodad
 ip -n "$A" route add $I4B/32 dev veth0 src $I4A
 ip -n "$B" route add $I4A/32 dev veth0 src $I4B
 ip -n "$A" route add $I6B/128 dev veth0 src $I6A

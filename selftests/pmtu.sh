@@ -77,13 +77,13 @@ topo() {
 		echo "addr add 192.168.10.$n/24 dev veth0"
 		echo "addr add fd00:10::$n/64 dev veth0 nodad"
 		echo "addr add 10.1.$n.1/32 dev lo"
-		echo "addr add fd00:a:$n::1/128 dev lo"
+		echo "addr add fd00:a:$n::1/128 dev lo nodad"
 	done | ip -n "$A" -batch - || return 1
 	for n in 1 2 3 4 5 6; do
 		echo "addr add 192.168.20.$n/24 dev veth0"
 		echo "addr add fd00:20::$n/64 dev veth0 nodad"
 		echo "addr add 10.2.$n.1/32 dev lo"
-		echo "addr add fd00:b:$n::1/128 dev lo"
+		echo "addr add fd00:b:$n::1/128 dev lo nodad"
 	done | ip -n "$B" -batch - || return 1
 	printf '%s\n' "route add default via 192.168.10.254" \
 		"route add ::/0 via fd00:10::fe" | ip -n "$A" -batch - || return 1
