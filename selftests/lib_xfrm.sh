@@ -706,7 +706,20 @@ xt_dsum() {
 }
 
 # xt_slab REGEX: active objects of the slab caches whose name matches, summed
+# A KASAN kernel (make check-debug) keeps freed objects in its quarantine, where
+# /proc/slabinfo still counts them as active (diet.sh's flood check on the debug
+# kernel: 10795 -> 17474 objects after 2000 dropped packets): there each matching
+# cache is shrunk first, which empties its part of the quarantine (kmem_cache_shrink
+# -> kasan_cache_shrink).
 xt_slab() {
+	local name _ n=0
+	if grep -qw kasan_report /proc/kallsyms 2>/dev/null; then
+		while read -r name _; do
+			n=$((n + 1))
+			[ $n -gt 2 ] && [[ $name =~ $1 ]] && [ -w "/sys/kernel/slab/$name/shrink" ] &&
+				echo 1 >"/sys/kernel/slab/$name/shrink"
+		done </proc/slabinfo
+	fi
 	awk -v re="$1" 'NR > 2 && $1 ~ re { s += $2 } END { print s + 0 }' /proc/slabinfo
 }
 
