@@ -49,10 +49,19 @@ def cmd_send(a):
     genl = getattr(a, 'genl', None)
     if pid:
         before = counters(pid, a.app_log, genl)
-    for i in idx:
-        s.send(frames[i])
-        if a.gap:
-            time.sleep(a.gap)
+    # One CPU for the whole send: veth queues each frame to the backlog of
+    # the CPU that sent it, so a sender that moved between CPUs could have
+    # its frames received out of order (crafted SN sequences must arrive as
+    # written; seen on the debug kernel: diet.sh point 44).
+    cpus = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cpus)})
+    try:
+        for i in idx:
+            s.send(frames[i])
+            if a.gap:
+                time.sleep(a.gap)
+    finally:
+        os.sched_setaffinity(0, cpus)
     s.close()
     print('sent %d' % len(idx))
     if not pid:
