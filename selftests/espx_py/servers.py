@@ -242,6 +242,7 @@ def cmd_blast(a):
     print('ready', flush=True)
     while a.go and not os.path.exists(a.go) and not stop:
         time.sleep(0.01)
+    t0 = time.monotonic()
     if a.gap or a.batch <= 1:
         for _ in range(a.count):
             if stop:
@@ -253,7 +254,8 @@ def cmd_blast(a):
                 errs += 1
             if a.gap:
                 time.sleep(a.gap)
-        print('sent %d errors %d' % (sent, errs), flush=True)
+        print('sent %d errors %d in %.3f s' % (sent, errs, time.monotonic() - t0),
+              flush=True)
         return
 
     class Iov(ctypes.Structure):
@@ -281,7 +283,7 @@ def cmd_blast(a):
             time.sleep(0.001)
             continue
         sent += r
-    print('sent %d errors %d' % (sent, errs), flush=True)
+    print('sent %d errors %d in %.3f s' % (sent, errs, time.monotonic() - t0), flush=True)
 
 
 def cmd_sink(a):
