@@ -32,6 +32,9 @@ export ESPX_BIN=${ESPX_BIN:-$top/build/selftests}
 export IP=${IP:-$top/build/iproute2/ip/ip}
 [ -x "$IP" ] || IP=ip
 export PATH=$top/build/selftests:$PATH
+# a KASAN kernel (make check-debug), detected once for every test (lib_xfrm.sh xt_slab)
+grep -qw kasan_report /proc/kallsyms 2>/dev/null && ESPX_KASAN=1 || ESPX_KASAN=0
+export ESPX_KASAN
 
 SPLAT='WARNING:|BUG:|Oops|general protection|refcount_t|kernel BUG|UBSAN|KASAN|Call Trace|list_del corruption|rcu.*stall|hung_task'
 # The debug kernel's own reports (make check-debug, ESPX_VM_DEBUG=1): lockdep and RCU
@@ -93,7 +96,7 @@ crypto_warm() {
 if [ -n "${ESPX_VM_DEBUG:-}" ]; then
 	# what check.sh verifies is on
 	{
-		grep -qw kasan_report /proc/kallsyms && echo kasan
+		[ "$ESPX_KASAN" = 1 ] && echo kasan
 		grep -qw __ubsan_handle_out_of_bounds /proc/kallsyms && echo ubsan
 		[ -w "$KMEMLEAK" ] && echo kmemleak
 		[ -e /proc/lockdep ] && echo lockdep
