@@ -24,7 +24,14 @@
 #      (out_drop_crypto) and on input (in_drop_crypto, as many as the
 #      decryptions refused, none as in_drop_nomem), everything else is
 #      delivered, and traffic flows again after;
-#   5. SAs flushed, espx_async unloads (no transform, no request left).
+#   5. ESP Echo over a full queue (B's inbound SA of one plain case answers
+#      echoes): a probe whose request is refused (refuse_every=1) reports
+#      send error ENOBUFS (espx's output says NET_XMIT_DROP, like esp4),
+#      one out_drop_echo in A; with refuse_every=3 over 12 sequential
+#      probes, every refused reply is one out_drop_echo in B and never
+#      retried on the pair (echo_reply_fallback stays 0), and every reply
+#      that was neither refused nor refused its decryption in A arrives;
+#   6. SAs flushed, espx_async unloads (no transform, no request left).
 # ESPX_ASYNC_KO: the module (default: next to ESPX_KO).
 
 . "$(dirname "$0")/lib.sh"
@@ -101,7 +108,8 @@ kfind() {
 TCP=("$(kfind "plain gcm128-16 transport ipv4")" "$(kfind "wesp chacha tunnel ipv4")")
 REFN=("$(kfind "plain gcm128-16 tunnel ipv4")" "$(kfind "wesp chacha beet ipv4")")
 NREF=3
-ktap_plan $((2 + XT_N - 1 + 1 + ${#TCP[@]} + 4 + 3 + NREF + 1 + 1))
+ECN=$(kfind "plain gcm128-16 transport ipv4")
+ktap_plan $((2 + XT_N - 1 + 1 + ${#TCP[@]} + 4 + 3 + NREF + 3 + 1 + 1))
 ktap_info "kernel $(uname -r), $(nproc) CPUs, $XT_N cases"
 
 # proc_crypto: "DRIVER NAME PRIORITY REFCNT SELFTEST ASYNC" per AEAD in /proc/crypto
@@ -140,6 +148,11 @@ t=$(xt_now)
 setup_ok=1
 pending_hold
 xt_topology || setup_ok=
+# section 5: B's inbound SA of ECN answers echo requests (a pending config
+# taken by the SA when it is made)
+ip netns exec "$NS_B" "$XT_GENL" set --family "${XT_OF[ECN]}" \
+	--daddr "$(xt_addr "$ECN" B outer "${XT_OF[ECN]}")" --spi "${XT_SPI1[ECN]}" --echo ||
+	ktap_info "echo config for ${XT_LABEL[ECN]} failed"
 specs=()
 for n in $(seq 1 $XT_N); do
 	[ "${KIND[$n]}" = diet ] || continue
@@ -359,6 +372,87 @@ for n in "${REFN[@]}"; do
 done
 out=$(xt_traffic "$NS_A" "${XT_DST[REFN[0]]}" "${XT_DST[REFN[1]]}")
 check "traffic again after the full queue ($(tr '\n' ' ' <<<"$out"))" test "$(grep -c '^ok' <<<"$out")" = 2
+
+# ------------------------------------- a full crypto queue: ESP Echo --
+# espx's output returns NET_XMIT_DROP for a refused encryption (like esp4);
+# the echo sender reports that as ENOBUFS, a counted drop (out_drop_echo,
+# once), which the responder does not retry on the pair: the pair meets
+# the same queue. The refusals are counted over all encryptions (A's
+# requests and B's replies alike), so the verdicts are sums: every refused
+# encryption is one out_drop_echo in A or B, whichever phase the count is in
+n=$ECN
+EA="--family ${XT_OF[n]} --daddr $(xt_addr "$n" B outer "${XT_OF[n]}") --spi ${XT_SPI1[n]}"
+s1=${XT_SPI1[n]} s2=${XT_SPI2[n]}
+# arefused: espx_async's refused encryptions, all algorithms
+arefused() {
+	local d r=0
+	for d in $DRIVERS; do
+		r=$((r + $(astat "$d" refused_enc)))
+	done
+	echo $r
+}
+# adelta DUMP0 DUMP1 SPI NAME: how much the counter moved
+adelta() { echo $(($(gstat "$2" "$3" "$4") - $(gstat "$1" "$3" "$4"))); }
+aidle() {
+	for i in $(seq 50); do
+		[ "$(cat "$AP/inflight")" = 0 ] && break
+		sleep 0.2
+	done
+}
+ENOBUFS_MSG="No buffer space available"
+# 1. the initiator: the request itself refused
+sa0=$(gdump "$NS_A") r0=$(arefused)
+echo 1 >"$AP/refuse_every"
+eout=$(timeout 120 ip netns exec "$NS_A" "$XT_GENL" echo $EA --timeout 1000 2>&1)
+erc=$?
+echo 0 >"$AP/refuse_every"
+aidle
+sa1=$(gdump "$NS_A") r1=$(arefused)
+ode=$(adelta "$sa0" "$sa1" "$s1" out_drop_echo)
+l="refused $((r1 - r0)), A out_drop_echo +$ode, rc $erc"
+if [ "$erc" = 0 ] && grep -qx "seq 1 send error: $ENOBUFS_MSG" <<<"$eout" &&
+   [ "$ode" = 1 ] && [ $((r1 - r0)) = 1 ]; then
+	ktap_ok "${XT_LABEL[n]}: echo request refused by a full queue: send error ENOBUFS, one out_drop_echo ($l)"
+else
+	ktap_fail "${XT_LABEL[n]}: echo request refused by a full queue: want send error ENOBUFS, one out_drop_echo ($l)"
+	sed 's/^/#   /' <<<"$eout"
+fi
+# 2. the responder: every 3rd encryption and decryption refused over 12
+# probes one after the other. Whatever the phase of espx_async's counts,
+# at least 2 replies are refused in B and at least 2 arrive (each probe is
+# A seals, B opens, B seals, A opens; the 9 phases worked through)
+NECHO=12
+sa0=$(gdump "$NS_A") sb0=$(gdump "$NS_B") r0=$(arefused)
+echo 3 >"$AP/refuse_every"
+eout=$(timeout 120 ip netns exec "$NS_A" "$XT_GENL" echo $EA --count $NECHO --interval 250 \
+	--timeout 1000 2>&1)
+erc=$?
+echo 0 >"$AP/refuse_every"
+aidle
+sa1=$(gdump "$NS_A") sb1=$(gdump "$NS_B") r1=$(arefused)
+aode=$(adelta "$sa0" "$sa1" "$s1" out_drop_echo)
+bode=$(adelta "$sb0" "$sb1" "$s2" out_drop_echo)
+bfb=$(adelta "$sb0" "$sb1" "$s1" echo_reply_fallback)
+breq=$(adelta "$sb0" "$sb1" "$s1" in_echo_request)
+brep=$(adelta "$sb0" "$sb1" "$s2" out_echo_reply)
+aic=$(adelta "$sa0" "$sa1" "$s2" in_drop_crypto)
+serr=$(grep -cx "seq [0-9]* send error: $ENOBUFS_MSG" <<<"$eout")
+rcv=$(grep -cE "^(reply from |seq [0-9]+ reply on )" <<<"$eout")
+l="refused $((r1 - r0)) encryptions; A: send errors $serr, out_drop_echo +$aode, in_drop_crypto +$aic;"
+l+=" B: in_echo_request +$breq, out_echo_reply +$brep, out_drop_echo +$bode, echo_reply_fallback +$bfb;"
+l+=" replies $rcv, rc $erc"
+if [ "$bfb" = 0 ] && [ "$bode" -ge 1 ] && [ $((aode + bode)) = $((r1 - r0)) ] &&
+   [ "$serr" = "$aode" ]; then
+	ktap_ok "${XT_LABEL[n]}: echo replies refused by a full queue: each one out_drop_echo in B, none retried on the pair ($l)"
+else
+	ktap_fail "${XT_LABEL[n]}: echo replies refused by a full queue: want each one out_drop_echo in B, none retried on the pair ($l)"
+	sed 's/^/#   /' <<<"$eout"
+fi
+if [ "$rcv" -ge 1 ] && [ "$rcv" = $((brep - bode - aic)) ] && [ "$brep" = "$breq" ]; then
+	ktap_ok "${XT_LABEL[n]}: every echo reply sent and opened arrives ($rcv of $NECHO)"
+else
+	ktap_fail "${XT_LABEL[n]}: every echo reply sent and opened arrives: want $((brep - bode - aic)) and more than 0 ($l)"
+fi
 
 # ------------------------------------------------------------- unload --
 xt_flush

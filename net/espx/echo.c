@@ -423,7 +423,9 @@ void espx_echo_output_done(struct sk_buff *skb, struct espx_sa *sa, int err)
  * @h: a request's header (Data: octet i = i & 0xff)
  *
  * Return: 0 when the packet went to y's output (sent, or sent later by the
- * async completion), else -errno (counted out-drop-echo).
+ * async completion), else -errno (counted out-drop-echo once). A full
+ * crypto queue, which y's output reports as NET_XMIT_DROP (like esp4/esp6),
+ * is -ENOBUFS: congestion, not an SA that cannot send.
  */
 static int espx_echo_xmit(struct xfrm_state *y, struct espx_sa *ysa,
 			  const struct sk_buff *req, unsigned int off, u32 len,
@@ -504,9 +506,13 @@ static int espx_echo_xmit(struct xfrm_state *y, struct espx_sa *ysa,
 			ESPX_STAT_OUT_ECHO_REQUEST);
 	xfrm_state_hold(y);
 	err = y->type->output(y, skb);
-	if (err != -EINPROGRESS)
-		espx_echo_finish(y, ysa, skb, err);
-	return err == -EINPROGRESS ? 0 : err;
+	if (err == -EINPROGRESS)
+		return 0;
+	/* NET_XMIT_DROP: the crypto queue was full (esp.c, eesp.c) */
+	if (err > 0)
+		err = -ENOBUFS;
+	espx_echo_finish(y, ysa, skb, err);
+	return err;
 
 free:
 	kfree_skb(skb);
@@ -650,7 +656,10 @@ static void espx_echo_answer(struct xfrm_state *x, struct espx_sa *sa,
 		return;
 	}
 	/* the named SA; if it cannot send (it expired as its SN was taken),
-	 * the pair, as for any SA failing the same-peer test
+	 * the pair, as for any SA failing the same-peer test. A reply too
+	 * large, without memory or refused by a full crypto queue (-ENOBUFS:
+	 * the pair would meet the same congestion) is a drop, counted once
+	 * by espx_echo_xmit()
 	 */
 	y = espx_echo_named(x, htonl(h->reply_spi));
 	if (y) {
@@ -659,7 +668,8 @@ static void espx_echo_answer(struct xfrm_state *x, struct espx_sa *sa,
 					   espx_echo_req_size(x, skb), NULL) :
 			    -ENOENT;
 		xfrm_state_put(y);
-		if (!err || err == -EMSGSIZE || err == -ENOMEM)
+		if (!err || err == -EMSGSIZE || err == -ENOMEM ||
+		    err == -ENOBUFS)
 			return;
 	}
 	y = espx_echo_pair_of(x);
