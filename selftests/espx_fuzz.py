@@ -657,6 +657,13 @@ class NlFuzz:
             return self.attrs(kind[1], depth + 1)
         return b''
 
+    @staticmethod
+    def nla(t, v):
+        """an attribute; one longer than nla_len can say (a huge attribute
+        nested in another) gets its length modulo 2^16: a lying length the
+        kernel must refuse like any other"""
+        return struct.pack('=HH', (4 + len(v)) & 0xffff, t) + v + b'\0' * (-len(v) % 4)
+
     def attrs(self, grammar, depth=0):
         r, X = self.rng, self.X
         out = b''
@@ -669,9 +676,9 @@ class NlFuzz:
             if r.random() < 0.03 and depth < 6:         # deep nesting
                 v = self.attrs(grammar, depth + 1)
             flag = X.NLA_F_NESTED if isinstance(kind, tuple) and r.random() < 0.9 else 0
-            out += X.nla(t | flag, v)
+            out += self.nla(t | flag, v)
         if r.random() < 0.01:       # one huge attribute
-            out += X.nla(r.choice(keys), bytes(r.choice((4000, 16000, 60000))))
+            out += self.nla(r.choice(keys), bytes(r.choice((4000, 16000, 60000))))
         return out
 
     def sa_id(self):
