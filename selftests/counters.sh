@@ -362,19 +362,22 @@ for n in $RO2 $RO1; do
 		read -r rep crep ivd <<<"$(ro_drops "$n")"
 		rep=$((rep - rep0)) crep=$((crep - crep0)) ivd=$((ivd - ivd0))
 		slow=$(($(sink_count $P_SLOW) - slow0)) fast=$(($(sink_count $P_FAST) - fast0))
-		# packets the fast flow sent per delay of the slow one; the delay
-		# that would make it 4W
+		# packets the fast flow sent per delay of the slow one (never more
+		# than it sent); the delay that would make it 4W
 		read -r ovt want <<<"$(awk -v d="$RO_DELAY" '/^sent / && $2 > 0 && $6 > 0 {
-			printf "%d %d", $2 / $6 * d / 1000, 128 * 1000 * $6 / $2 + 1 }' \
+			o = $2 / $6 * d / 1000; if (o > $2) o = $2
+			printf "%d %d", o, 128 * 1000 * $6 / $2 + 1 }' \
 			"$XT_TMP/blast1-$P_FAST.log")"
 		RO_RES[$n]="$rep $crep $slow $(blast_sent 0 $P_SLOW) $fast $(blast_sent 1 $P_FAST) $ivd ${ovt:-0}"
 		ktap_info "${XT_LABEL[n]} (run $try): replay drops $rep (per counter $crep), IV drops $ivd," \
 			"slow flow $slow of $(blast_sent 0 $P_SLOW), fast flow $fast of" \
 			"$(blast_sent 1 $P_FAST) (${ovt:-?} per ${RO_DELAY} ms delay)"
 		[ "${ovt:-0}" -lt 64 ] && [ -n "${want:-}" ] && [ "$want" -le 30000 ] || break
-		RO_DELAY=$want
+		# a delay netem did not take would overstate the next run's lead
 		ip netns exec "$NS_A" tc qdisc change dev veth0 parent 1:3 handle 30: \
-			netem delay ${RO_DELAY}ms limit 100000 2>&1 | sed 's/^/# tc: /'
+			netem delay "${want}ms" limit 100000 >"$XT_TMP/tc.out" 2>&1 ||
+			{ sed 's/^/# tc: /' "$XT_TMP/tc.out"; RO_RES[$n]="${RO_RES[$n]% *} 0"; break; }
+		RO_DELAY=$want
 	done
 done
 ip netns exec "$NS_A" tc qdisc del dev veth0 root 2>/dev/null
