@@ -158,7 +158,9 @@ static inline int espx_crypto_run(struct espx_crypto_req *r,
 	aead_request_set_callback(r->req, 0, espx_crypto_complete, skb);
 
 	/* No CRYPTO_TFM_REQ_MAY_BACKLOG (like esp4/esp6): a full queue is a
-	 * drop (-ENOSPC/-EBUSY), never a deferred completion.
+	 * drop (-ENOSPC, which the output turns into NET_XMIT_DROP as
+	 * esp4/esp6 do; a driver of the older -EBUSY convention is an error
+	 * like any other), never a deferred completion.
 	 */
 	return encrypt ? crypto_aead_encrypt(r->req) :
 			 crypto_aead_decrypt(r->req);

@@ -413,7 +413,8 @@ static int espx_eesp_out_sn(struct xfrm_state *x, struct espx_sa *sa,
  *	header the room for the EESP header (x->props.header_len sized it
  *	from the same layout), *skb_mac_header the outer protocol field
  *
- * Return: 0, -EINPROGRESS or -errno (counted).
+ * Return: 0, -EINPROGRESS, NET_XMIT_DROP (the crypto queue was full, as
+ * esp4/esp6 say it) or -errno (counted).
  */
 int espx_eesp_output(struct xfrm_state *x, struct espx_sa *sa,
 		     struct sk_buff *skb)

@@ -553,7 +553,8 @@ static void espx_output_nonce(const struct espx_sa *sa,
  * it is the AAD buffer and the crypt area, from the IV (plain) or after it
  * and the clear octets (nonce SA).
  *
- * Return: 0, -EINPROGRESS (espx_output_done() follows) or -errno.
+ * Return: 0, -EINPROGRESS (espx_output_done() follows), NET_XMIT_DROP (the
+ * crypto queue was full, as esp4/esp6 say it) or -errno.
  */
 static int espx_output_seal(struct xfrm_state *x, struct espx_sa *sa,
 			    struct sk_buff *skb, const struct espx_pkt *p,
