@@ -124,6 +124,24 @@ astat() {
 	awk -v d="$1" -v k="$2" '$1 == d { for (i = 2; i < NF; i += 2) if ($i == k) print $(i + 1) }' \
 		"$AP/stats"
 }
+# asum NAME: astat's NAME summed over the four algorithms
+asum() {
+	local d r=0
+	for d in $DRIVERS; do
+		r=$((r + $(astat "$d" "$1")))
+	done
+	echo $r
+}
+# aidle: nothing queued in espx_async, and its last completions run (it
+# counts a request out of "inflight" just before completing it)
+aidle() {
+	local i
+	for i in $(seq 50); do
+		[ "$(cat "$AP/inflight")" = 0 ] && break
+		sleep 0.2
+	done
+	sleep 0.5
+}
 
 # ---------------------------------------------------------- the module --
 out=$(insmod "$ASYNC_KO" 2>&1)
@@ -196,6 +214,8 @@ gstat() {
 		spi == s { for (i = 1; i < NF; i++) if ($i == k) v = $(i + 1) }
 		{ spi = "" } END { print v + 0 }' <<<"$1"
 }
+# adelta DUMP0 DUMP1 SPI NAME: how much the counter moved
+adelta() { echo $(($(gstat "$2" "$3" "$4") - $(gstat "$1" "$3" "$4"))); }
 # gindrops DUMP SPI: the sum of the SA's in_drop_* counters
 gindrops() {
 	awk -v s="$(printf 0x%08x "$2")" '
@@ -317,11 +337,7 @@ NBL=80
 for n in "${REFN[@]}"; do
 	sa0=$(gdump "$NS_A") sb0=$(gdump "$NS_B")
 	xo0=$(xt_stat "$NS_A" XfrmOutStateProtoError) xi0=$(xt_stat "$NS_B" XfrmInStateProtoError)
-	r0=0 rd0=0
-	for d in $DRIVERS; do
-		r0=$((r0 + $(astat "$d" refused)))
-		rd0=$((rd0 + $(astat "$d" refused_dec)))
-	done
+	r0=$(asum refused) rd0=$(asum refused_dec)
 	xt_stats "$NS_A" >"$XT_TMP/ref$n.a0"
 	xt_stats "$NS_B" >"$XT_TMP/ref$n.b0"
 	echo 3 >"$AP/refuse_every"
@@ -331,22 +347,14 @@ for n in "${REFN[@]}"; do
 		--port $XT_SINK_PORT --count $NBL --batch 1 --tag "ref$n"
 	wait "$XT_LASTPID"
 	echo 0 >"$AP/refuse_every"
-	for i in $(seq 50); do
-		[ "$(cat "$AP/inflight")" = 0 ] && break
-		sleep 0.2
-	done
-	sleep 0.5
-	r1=0 rd1=0
-	for d in $DRIVERS; do
-		r1=$((r1 + $(astat "$d" refused)))
-		rd1=$((rd1 + $(astat "$d" refused_dec)))
-	done
+	aidle
+	r1=$(asum refused) rd1=$(asum refused_dec)
 	sa1=$(gdump "$NS_A") sb1=$(gdump "$NS_B")
 	s=${XT_SPI1[n]}
-	od=$(($(gstat "$sa1" "$s" out_drop_crypto) - $(gstat "$sa0" "$s" out_drop_crypto)))
+	od=$(adelta "$sa0" "$sa1" "$s" out_drop_crypto)
 	id=$(($(gindrops "$sb1" "$s") - $(gindrops "$sb0" "$s")))
-	ic=$(($(gstat "$sb1" "$s" in_drop_crypto) - $(gstat "$sb0" "$s" in_drop_crypto)))
-	inm=$(($(gstat "$sb1" "$s" in_drop_nomem) - $(gstat "$sb0" "$s" in_drop_nomem)))
+	ic=$(adelta "$sb0" "$sb1" "$s" in_drop_crypto)
+	inm=$(adelta "$sb0" "$sb1" "$s" in_drop_nomem)
 	xo=$(($(xt_stat "$NS_A" XfrmOutStateProtoError) - xo0))
 	xi=$(($(xt_stat "$NS_B" XfrmInStateProtoError) - xi0))
 	# the sink (python) may still be reading what was delivered
@@ -383,37 +391,17 @@ check "traffic again after the full queue ($(tr '\n' ' ' <<<"$out"))" test "$(gr
 n=$ECN
 EA="--family ${XT_OF[n]} --daddr $(xt_addr "$n" B outer "${XT_OF[n]}") --spi ${XT_SPI1[n]}"
 s1=${XT_SPI1[n]} s2=${XT_SPI2[n]}
-# arefused: espx_async's refused encryptions, all algorithms
-arefused() {
-	local d r=0
-	for d in $DRIVERS; do
-		r=$((r + $(astat "$d" refused_enc)))
-	done
-	echo $r
-}
-# adelta DUMP0 DUMP1 SPI NAME: how much the counter moved
-adelta() { echo $(($(gstat "$2" "$3" "$4") - $(gstat "$1" "$3" "$4"))); }
-# aidle: nothing queued in espx_async, and its last completions run (it
-# counts a request out of "inflight" just before completing it)
-aidle() {
-	local i
-	for i in $(seq 50); do
-		[ "$(cat "$AP/inflight")" = 0 ] && break
-		sleep 0.2
-	done
-	sleep 0.5
-}
 # a reply later than the probe's timeout would be unsolicited in A
 ETMO=$((1000 * ${ESPX_TIMEOUT_SCALE:-1}))
 ENOBUFS_MSG="No buffer space available"
 # 1. the initiator: the request itself refused
-sa0=$(gdump "$NS_A") r0=$(arefused)
+sa0=$(gdump "$NS_A") r0=$(asum refused_enc)
 echo 1 >"$AP/refuse_every"
 eout=$(timeout 120 ip netns exec "$NS_A" "$XT_GENL" echo $EA --timeout $ETMO 2>&1)
 erc=$?
 echo 0 >"$AP/refuse_every"
 aidle
-sa1=$(gdump "$NS_A") r1=$(arefused)
+sa1=$(gdump "$NS_A") r1=$(asum refused_enc)
 ode=$(adelta "$sa0" "$sa1" "$s1" out_drop_echo)
 l="refused $((r1 - r0)), A out_drop_echo +$ode, rc $erc"
 if [ "$erc" = 0 ] && grep -qx "seq 1 send error: $ENOBUFS_MSG" <<<"$eout" &&
@@ -428,14 +416,14 @@ fi
 # at least 1 reply is refused in B and at least 2 arrive (each probe is
 # A seals, B opens, B seals, A opens; the 9 phases worked through)
 NECHO=12
-sa0=$(gdump "$NS_A") sb0=$(gdump "$NS_B") r0=$(arefused)
+sa0=$(gdump "$NS_A") sb0=$(gdump "$NS_B") r0=$(asum refused_enc)
 echo 3 >"$AP/refuse_every"
 eout=$(timeout 120 ip netns exec "$NS_A" "$XT_GENL" echo $EA --count $NECHO --interval 250 \
 	--timeout $ETMO 2>&1)
 erc=$?
 echo 0 >"$AP/refuse_every"
 aidle
-sa1=$(gdump "$NS_A") sb1=$(gdump "$NS_B") r1=$(arefused)
+sa1=$(gdump "$NS_A") sb1=$(gdump "$NS_B") r1=$(asum refused_enc)
 aode=$(adelta "$sa0" "$sa1" "$s1" out_drop_echo)
 bode=$(adelta "$sb0" "$sb1" "$s2" out_drop_echo)
 bfb=$(adelta "$sb0" "$sb1" "$s1" echo_reply_fallback)
