@@ -131,9 +131,16 @@ tcp_ok() {	# tcp_ok DST: 4 MB A->B over TCP, same SHA-256 at both ends
 		OPEN:"$DATA.out",creat,trunc &
 	local pid=$!
 	case $dst in *:*) dst="[$dst]" ;; esac
-	# the client tries again (every 0.1 s, 10 s) until the listener is up
-	ip netns exec "$A" timeout 120 socat -u OPEN:"$DATA" TCP:"$dst":$PORT,retry=100,interval=0.1 || {
-		kill "$pid" 2>/dev/null; return 1; }
+	# the client tries again (every 0.1 s, 10 s) until the listener is up;
+	# 120 s on Debian's kernels, times ESPX_TIMEOUT_SCALE on a debug kernel
+	local tmo=$((120 * ${ESPX_TIMEOUT_SCALE:-1})) t0=$EPOCHSECONDS rc=0
+	ip netns exec "$A" timeout $tmo socat -u OPEN:"$DATA" TCP:"$dst":$PORT,retry=100,interval=0.1 || rc=$?
+	if [ $rc != 0 ]; then
+		kill "$pid" 2>/dev/null
+		echo "socat client rc $rc after $((EPOCHSECONDS - t0)) s (timeout $tmo s)," \
+			"$(stat -c %s "$DATA.out" 2>/dev/null || echo 0) octets received"
+		return 1
+	fi
 	wait "$pid"
 	got=$(sha256sum <"$DATA.out" | cut -d' ' -f1)
 	[ "$DATA_SUM" = "$got" ] || { echo "sha256 $DATA_SUM != $got"; return 1; }

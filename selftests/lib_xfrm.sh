@@ -450,7 +450,7 @@ xt_traffic() {
 
 # xt_tcp SRV_NS DST CLI_NS MB: MB MiB TCP transfer CLI -> SRV:DST; sha256 must match
 xt_tcp() {
-	local srv=$1 dst=$2 cli=$3 mb=$4 port=$((20000 + RANDOM % 10000)) l c pid
+	local srv=$1 dst=$2 cli=$3 mb=$4 port=$((20000 + RANDOM % 10000)) l c pid tmo
 	[ -e "$XT_TMP/data.$mb" ] || head -c "${mb}M" /dev/urandom >"$XT_TMP/data.$mb"
 	if [[ $dst == *:* ]]; then
 		l="TCP6-LISTEN:$port,bind=[$dst],reuseaddr" c="TCP6:[$dst]:$port"
@@ -458,10 +458,13 @@ xt_tcp() {
 		l="TCP4-LISTEN:$port,bind=$dst,reuseaddr" c="TCP4:$dst:$port"
 	fi
 	rm -f "$XT_TMP/tcp.rx"
-	ip netns exec "$srv" timeout 150 socat -u "$l" "OPEN:$XT_TMP/tcp.rx,creat,trunc" &
+	# 150 s on Debian's kernels, times ESPX_TIMEOUT_SCALE on a debug kernel
+	tmo=$((150 * ${ESPX_TIMEOUT_SCALE:-1}))
+	ip netns exec "$srv" timeout $tmo socat -u "$l" "OPEN:$XT_TMP/tcp.rx,creat,trunc" &
 	pid=$!
-	ip netns exec "$cli" timeout 150 socat -u "OPEN:$XT_TMP/data.$mb" "$c,retry=50,interval=0.1" ||
-		{ kill $pid 2>/dev/null; wait $pid; echo "tcp client failed"; return 1; }
+	ip netns exec "$cli" timeout $tmo socat -u "OPEN:$XT_TMP/data.$mb" "$c,retry=50,interval=0.1" ||
+		{ kill $pid 2>/dev/null; wait $pid; echo "tcp client failed (timeout $tmo s," \
+			"$(stat -c %s "$XT_TMP/tcp.rx" 2>/dev/null || echo 0) octets received)"; return 1; }
 	wait $pid || { echo "tcp server failed"; return 1; }
 	[ "$(sha256sum <"$XT_TMP/data.$mb")" = "$(sha256sum <"$XT_TMP/tcp.rx")" ] ||
 		{ echo "sha256 differs ($(stat -c %s "$XT_TMP/tcp.rx") octets received)"; return 1; }
