@@ -116,10 +116,13 @@ sa_packets() {
 }
 
 ping_ok() {	# ping_ok SRC DST: 3 pings A->B, and B's inbound SA counted them
-	local before after
+	# each reply waited for 2 s, times ESPX_TIMEOUT_SCALE on a debug kernel
+	local before after out w=$((2 * ${ESPX_TIMEOUT_SCALE:-1}))
 	before=$(sa_packets "$B" 0x1000 "$OA" "$OB")
-	ip netns exec "$A" ping -q -c 3 -i 0.05 -W 2 -I "$1" "$2" >/dev/null || return 1
-	ip netns exec "$A" ping -q -c 2 -i 0.05 -W 2 -s 1400 -I "$1" "$2" >/dev/null || return 1
+	out=$(ip netns exec "$A" ping -q -c 3 -i 0.05 -W $w -I "$1" "$2" 2>&1) ||
+		{ echo "ping $2: $(grep -E 'transmitted|rror|nreach' <<<"$out" | tr '\n' ' ')"; return 1; }
+	out=$(ip netns exec "$A" ping -q -c 2 -i 0.05 -W $w -s 1400 -I "$1" "$2" 2>&1) ||
+		{ echo "ping -s 1400 $2: $(grep -E 'transmitted|rror|nreach' <<<"$out" | tr '\n' ' ')"; return 1; }
 	after=$(sa_packets "$B" 0x1000 "$OA" "$OB")
 	[ "$((after - before))" -ge 5 ] || { echo "SA counted $before -> $after"; return 1; }
 }
