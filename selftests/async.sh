@@ -392,7 +392,7 @@ n=$ECN
 EA="--family ${XT_OF[n]} --daddr $(xt_addr "$n" B outer "${XT_OF[n]}") --spi ${XT_SPI1[n]}"
 s1=${XT_SPI1[n]} s2=${XT_SPI2[n]}
 # a reply later than the probe's timeout would be unsolicited in A
-ETMO=$((1000 * ${ESPX_TIMEOUT_SCALE:-1}))
+ETMO=$((1000 * TSCALE))
 ENOBUFS_MSG="No buffer space available"
 # 1. the initiator: the request itself refused
 sa0=$(gdump "$NS_A") r0=$(asum refused_enc)

@@ -331,7 +331,7 @@ ktap_info "pinned senders: $(xt_since "$t") s"
 # second) is repeated, twice at most, with the delay stretched to 4W at that
 # rate. The verdicts take the last run of each case, and require 2W.
 t=$(xt_now)
-RO_DELAY=$((100 * ${ESPX_TIMEOUT_SCALE:-1}))
+RO_DELAY=$((100 * TSCALE))
 ip netns exec "$NS_A" sh -c "tc qdisc add dev veth0 root handle 1: prio &&
 	tc qdisc add dev veth0 parent 1:3 handle 30: netem delay ${RO_DELAY}ms limit 100000 &&
 	tc filter add dev veth0 parent 1: protocol ip prio 1 u32 match ip protocol 141 0xff \

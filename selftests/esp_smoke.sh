@@ -116,8 +116,8 @@ sa_packets() {
 }
 
 ping_ok() {	# ping_ok SRC DST: 3 pings A->B, and B's inbound SA counted them
-	# each reply waited for 2 s, times ESPX_TIMEOUT_SCALE on a debug kernel
-	local before after out w=$((2 * ${ESPX_TIMEOUT_SCALE:-1}))
+	# each reply waited for 2 s (times TSCALE)
+	local before after out w=$((2 * TSCALE))
 	before=$(sa_packets "$B" 0x1000 "$OA" "$OB")
 	out=$(ip netns exec "$A" ping -q -c 3 -i 0.05 -W $w -I "$1" "$2" 2>&1) ||
 		{ echo "ping $2: $(grep -E 'transmitted|rror|nreach' <<<"$out" | tr '\n' ' ')"; return 1; }
@@ -135,8 +135,8 @@ tcp_ok() {	# tcp_ok DST: 4 MB A->B over TCP, same SHA-256 at both ends
 	local pid=$!
 	case $dst in *:*) dst="[$dst]" ;; esac
 	# the client tries again (every 0.1 s, 10 s) until the listener is up;
-	# 120 s on Debian's kernels, times ESPX_TIMEOUT_SCALE on a debug kernel
-	local tmo=$((120 * ${ESPX_TIMEOUT_SCALE:-1})) t0=$EPOCHSECONDS rc=0
+	# 120 s (times TSCALE)
+	local tmo=$((120 * TSCALE)) t0=$EPOCHSECONDS rc=0
 	ip netns exec "$A" timeout $tmo socat -u OPEN:"$DATA" TCP:"$dst":$PORT,retry=100,interval=0.1 || rc=$?
 	if [ $rc != 0 ]; then
 		kill "$pid" 2>/dev/null

@@ -47,6 +47,10 @@ ktap_skip() {
 	echo "ok $__ktap_n $* # SKIP"
 }
 
+# TSCALE: the factor every wait and timeout of a test takes (ESPX_TIMEOUT_SCALE:
+# 1 on Debian's kernels, more on a debug kernel, as vm-tests.sh's per-test timeout)
+TSCALE=${ESPX_TIMEOUT_SCALE:-1}
+
 # check DESC CMD...: one test point from a command's exit status; output on failure.
 check() {
 	local desc=$1 out

@@ -458,8 +458,8 @@ xt_tcp() {
 		l="TCP4-LISTEN:$port,bind=$dst,reuseaddr" c="TCP4:$dst:$port"
 	fi
 	rm -f "$XT_TMP/tcp.rx"
-	# 150 s on Debian's kernels, times ESPX_TIMEOUT_SCALE on a debug kernel
-	tmo=$((150 * ${ESPX_TIMEOUT_SCALE:-1}))
+	# 150 s (times TSCALE)
+	tmo=$((150 * TSCALE))
 	ip netns exec "$srv" timeout $tmo socat -u "$l" "OPEN:$XT_TMP/tcp.rx,creat,trunc" &
 	pid=$!
 	ip netns exec "$cli" timeout $tmo socat -u "OPEN:$XT_TMP/data.$mb" "$c,retry=50,interval=0.1" ||
