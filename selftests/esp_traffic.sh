@@ -113,6 +113,10 @@ for n in $(seq 1 $((WRAP - 1))); do
 		ktap_skip "${XT_LABEL[n]}: IPv6 UDP encapsulation not supported by this kernel (${XT_BAD[n]})"
 		continue
 	fi
+	if xt_nf_less_v6encap "$n"; then
+		ktap_skip "${XT_LABEL[n]}: $XT_NF_LESS_WHY"
+		continue
+	fi
 	if [ -n "${XT_BAD[n]}" ]; then
 		ktap_fail "${XT_LABEL[n]}"
 		ktap_info "  ${XT_BAD[n]}"
