@@ -113,7 +113,7 @@ for n in $(seq 1 $((WRAP - 1))); do
 		ktap_skip "${XT_LABEL[n]}: IPv6 UDP encapsulation not supported by this kernel (${XT_BAD[n]})"
 		continue
 	fi
-	if xt_nf_less_v6encap "$n"; then
+	if [ -z "${XT_BAD[n]}" ] && xt_nf_less_v6encap "$n"; then	# set up, then lost
 		ktap_skip "${XT_LABEL[n]}: $XT_NF_LESS_WHY"
 		continue
 	fi
