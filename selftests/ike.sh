@@ -703,7 +703,7 @@ up() {
 	local spec err=
 	for spec in "$@"; do
 		case $spec in
-		sw:*) sw A --initiate --child "${spec#sw:}" --timeout 60 >"$XT_TMP/init.${spec#sw:}" 2>&1 ||
+		sw:*) sw A --initiate --child "${spec#sw:}" --timeout $((60 * TSCALE)) >"$XT_TMP/init.${spec#sw:}" 2>&1 ||
 			err+=" $spec: $(tail -n 1 "$XT_TMP/init.${spec#sw:}");" ;;
 		lsw:*) wh C --name "${spec#lsw:}" --initiate >"$XT_TMP/init.${spec#lsw:}" 2>&1 ||
 			err+=" $spec: $(tail -n 1 "$XT_TMP/init.${spec#lsw:}");"
@@ -717,7 +717,7 @@ up() {
 }
 # down: every IKE SA terminated, no ESP state left in any namespace
 down() {
-	[ -z "$HAVE_SW" ] || sw A --terminate --ike ike --timeout 30 >/dev/null 2>&1
+	[ -z "$HAVE_SW" ] || sw A --terminate --ike ike --timeout $((30 * TSCALE)) >/dev/null 2>&1
 	if [ -n "$HAVE_LSW" ]; then
 		wh C --name ltun --terminate >/dev/null 2>&1
 		wh C --name lwesp --terminate >/dev/null 2>&1
