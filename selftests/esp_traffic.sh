@@ -114,7 +114,7 @@ for n in $(seq 1 $((WRAP - 1))); do
 		continue
 	fi
 	if [ -z "${XT_BAD[n]}" ] && xt_nf_less_v6encap "$n"; then	# set up, then lost
-		ktap_skip "${XT_LABEL[n]}: $XT_NF_LESS_WHY"
+		ktap_skip "${XT_LABEL[n]}: $NF_LESS_V6ENCAP_WHY"
 		continue
 	fi
 	if [ -n "${XT_BAD[n]}" ]; then

@@ -254,17 +254,12 @@ xt_case() {
 	printf -v XT_SPI2[n] 0x%x $((0x2000 + n))
 }
 
-# xt_nf_less_v6encap N: case N is transport mode over IPv6 with ESP-in-UDP and the kernel
-# has no netfilter (CONFIG_NETFILTER=n: no /proc/sys/net/netfilter), as make check-debug's
-# kernel. There the kernel's xfrm6_transport_finish (6.1 net/ipv6/xfrm6_input.c) returns 1
-# for a packet decrypted synchronously, and udpv6_queue_rcv_one_skb takes 1 from the encap
-# hook for "not ESP": the decrypted packet goes to the encap socket as a datagram instead
-# of up the stack. Kernel xfrm code below the ESP type, so esp6 loses it the same way.
+# xt_nf_less_v6encap N: case N is transport mode over IPv6 with ESP-in-UDP on a kernel
+# without netfilter, which loses it in its own xfrm code (lib.sh, kernel_nf_less)
 xt_nf_less_v6encap() {
 	[ "${XT_MODE[$1]}" = transport ] && [ "${XT_OF[$1]}" = 6 ] && [ "${XT_ENCAP[$1]}" = 1 ] &&
-		[ ! -d /proc/sys/net/netfilter ]
+		kernel_nf_less
 }
-XT_NF_LESS_WHY="transport-mode ESP-in-UDP over IPv6 on a kernel without CONFIG_NETFILTER: its xfrm6_transport_finish hands the packet back to UDP (esp6 too)"
 
 xt_famname() {
 	if [ "$1" = "$2" ]; then echo "ipv$1"; else echo "ipv$2-in-ipv$1"; fi
