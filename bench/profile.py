@@ -11,8 +11,9 @@ measurement a mark was) and kallsyms-<impl>.txt (the guest's /proc/kallsyms
 with that implementation's modules loaded). A TB is charged to the text symbol
 at or below its start address; a TB never spans a function's end except by
 falling through, which compilers do not emit between functions. Repeats of a
-measurement are averaged. For each scenario and UDP metric with both columns,
-prints the functions sorted by |espx - stock| insn/pkt. With --base, espx
+measurement are averaged. For each scenario and instruction metric (insn/pkt,
+churn's insn/op) with both columns, prints the functions sorted by
+|espx - stock| instructions per packet or operation. With --base, espx
 against espx: each matching scenario against the plain scenario SCEN (an
 extension's cost, e.g. --scen diet-rw --base gcm-tunnel-v6-rw32).
 """
@@ -57,7 +58,7 @@ def main():
     ap.add_argument("run")
     ap.add_argument("--top", type=int, default=40)
     ap.add_argument("--scen", default=".")
-    ap.add_argument("--metric", default="insn/pkt")
+    ap.add_argument("--metric", default=" insn/")   # insn/pkt, insn/op, ...
     ap.add_argument("--base", default=None)
     a = ap.parse_args()
 
@@ -111,8 +112,8 @@ def main():
         if not ps or not pe:
             continue
         ts, te = sum(s.values()) / ps, sum(e.values()) / pe
-        print("## %s %s: %s %.0f, espx %.0f insn/pkt (%+.0f, %.3f)\n" %
-              (key[0], key[1], a.base or left, ts, te, te - ts,
+        print("## %s %s: %s %.0f, espx %.0f %s (%+.0f, %.3f)\n" %
+              (key[0], key[1], a.base or left, ts, te, key[1].split()[-1], te - ts,
                te / ts if ts else 0))
         print("| function | %s | espx | espx-%s |" % (left, left))
         print("|---|---:|---:|---:|")

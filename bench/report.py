@@ -47,6 +47,11 @@ def read_marks(path):
     return marks
 
 
+def is_insn(metric):
+    """An instruction count (insn/pkt, insn/SA, insn/op): noise only adds to it."""
+    return " insn/" in metric
+
+
 def fmt(v, metric=""):
     if v is None:
         return "n/a"
@@ -174,7 +179,8 @@ def diet_section(rows, scens, bases):
     """Diet-ESP scenarios against their plain base: octets per packet
     measured and expected, the spec's figures, pps and insn/pkt ratios."""
     cell = {(s_, m_): c_.get("espx") for s_, m_, c_, _, _ in rows}
-    diet = [(s_, b_) for s_, b_ in bases if s_ in scens and "diet" in scens[s_][3]]
+    diet = [(s_, b_) for s_, b_ in bases if s_ in scens and "diet" in scens[s_][3] and
+            any(m_.endswith("B/pkt") or m_.endswith(" insn/pkt") for s2, m_ in cell if s2 == s_)]
     if not diet:
         return []
     out = ["", "## Diet-ESP against plain ESP (both espx, same boot)", "",
@@ -410,6 +416,8 @@ def main():
                 # (an implementation that cannot run the scenario has none)
                 for tail in (" insn/pkt", " B/pkt"):
                     vals.setdefault((scen, metric.replace(" pps", tail)), {i: [] for i in IMPLS})
+            elif metric.endswith(" ops/s"):     # metric churn: insn/op after ops/s
+                vals.setdefault((scen, metric.replace(" ops/s", " insn/op")), {i: [] for i in IMPLS})
 
     notes = []
     bases = []          # (scenario, plain scenario it extends)
@@ -457,7 +465,7 @@ def main():
                 # Best of the repeats: noise only adds instructions (ticks,
                 # other vCPU's work, spinning on a descheduled vCPU) and only
                 # lowers rates (host contention).
-                best = min(xs) if metric.endswith("insn/pkt") else max(xs)
+                best = min(xs) if is_insn(metric) else max(xs)
                 if metric.endswith("B/pkt"):
                     # the usual size: a run with a stray packet in it (noted
                     # under the table) is the odd one out
@@ -570,8 +578,8 @@ def main():
     # Chart of the ratios.
     png = outbase + ".png"
     have = [(s, m, r) for s, m, _, _, r in rows if r is not None]
-    insn = [(s, m, r) for s, m, r in have if m.endswith("insn/pkt")]
-    wall = [(s, m, r) for s, m, r in have if not m.endswith("insn/pkt")]
+    insn = [(s, m, r) for s, m, r in have if is_insn(m)]
+    wall = [(s, m, r) for s, m, r in have if not is_insn(m)]
     if have and shutil.which("gnuplot"):
         # Two panels: the deterministic instruction ratios on a linear scale
         # around 1, the noisy wall-clock ratios on a log scale.
