@@ -107,7 +107,10 @@ sa_words() {
 # across states (one SN counter per key, tombstones included), while a new
 # Diet SA in b rebuilds SNs from its own window starting at 0, so a key
 # reused by a later scenario or round would send SNs that b's fresh SAs
-# rebuild wrongly once they pass 2^sn-lsb. CAND=<n>: b also gets n - 1
+# rebuild wrongly once they pass 2^sn-lsb. SAs with sequence counters too:
+# espx refuses a key that numbered its packets one way (one SN) for SAs
+# that number them another (counters), and the key stays known after its
+# SAs are gone. CAND=<n>: b also gets n - 1
 # inbound SAs for a->b with SPIs 0x2001, 0x3001, ... and their own keys,
 # made after 0x1001 (newer: Diet-ESP tries them first); FORGE=1: b's 0x1001
 # gets another key than a's, so b authenticates none of a's packets.
@@ -135,7 +138,7 @@ xfrm_setup() {
 	mapfile -t ex1 < <(sa_words "$a" "$b" "$sport" "$DPORT" "$@")
 	mapfile -t ex2 < <(sa_words "$b" "$a" "$DPORT" "$sport" "$@")
 	# AEAD key words are 0x + 16 octets of key + 4 of salt (CRYPTO_ARGS)
-	if [ "${alg[0]}" = aead ] && [[ " ${ex1[*]} " = *" diet "* ]]; then
+	if [ "${alg[0]}" = aead ] && [[ " ${ex1[*]} " =~ \ (diet|seq-counters)\  ]]; then
 		alg[2]=${alg[2]:0:34}$(printf '%08x' "$nsetup")
 	fi
 	algb=("${alg[@]}")
@@ -557,6 +560,65 @@ metric_saadd() {
 	run ip -n a xfrm state
 }
 
+# churn: the control-plane cost of SAs (issue #14's bulk churn), without the
+# scenario's traffic. Per repeat b's SAs are flushed and CHURN_SAS SAs made
+# (one `ip -batch`, not measured): inbound transport SAs from 10.95.0.1 to
+# their own destinations 10.94.x.y, each with its own key and the
+# scenario's algorithm and EXTRA words. Then one batch deletes the first
+# CHURN_OPS / 2 of them and adds as many new ones (other SPIs and keys), as
+# a process between the markers (udpblast -x): "churn insn/op" = guest
+# kernel instructions per add or delete (the ip process's own system calls,
+# the netlink work, crypto transform set-up and the xfrm GC's frees that
+# fall in the window), "churn ops/s" = adds and deletes per wall-clock
+# second (noisy under TCG). The rows of stock and espx are the same SAs.
+CHURN_SAS=${BENCH_CHURN_SAS:-1000}
+CHURN_OPS=${BENCH_CHURN_OPS:-1000}
+churn_lines() {	# churn_lines add|delete FROM TO GEN
+	local -a alg ex
+	local i k what=$1
+	eval "alg=(${CRYPTO_ARGS[$crypto]})"
+	mapfile -t ex < <(sa_words 10.95.0.1 10.94.0.1 "" "$DPORT" "${extra[@]}")
+	for ((i = $2; i < $3; i++)); do
+		# a key of its own: SA, generation, setup (a key stays known to
+		# espx after its SAs go, with how it numbered its packets)
+		printf -v k '%04x%02x%02x' $((i % 65536)) $(($4 % 256)) $((nsetup % 256))
+		if [ "$what" = add ]; then
+			printf 'xfrm state add src 10.95.0.1 dst 10.94.%d.%d proto esp spi 0x%x reqid 9 mode transport %s %s %s %s\n' \
+				$((i / 250)) $((i % 250 + 1)) $((0x40000000 + $4 * 0x100000 + i)) \
+				"${alg[0]}" "${alg[1]}" "0x$k${alg[2]:10}" "${alg[*]:3} ${ex[*]}"
+		else
+			printf 'xfrm state delete src 10.95.0.1 dst 10.94.%d.%d proto esp spi 0x%x\n' \
+				$((i / 250)) $((i % 250 + 1)) $((0x40000000 + $4 * 0x100000 + i))
+		fi
+	done
+}
+metric_churn() {
+	local r half=$((CHURN_OPS / 2)) line ns have
+	[ "$crypto" = null ] && return 1	# churn_lines writes AEAD keys
+	for r in $(seq 1 "$REPEAT"); do
+		printf 'xfrm state flush\n' | ip -n b -batch - >>"$log" 2>&1
+		churn_lines add 0 "$CHURN_SAS" 0 >"$out/churn.base"
+		{ churn_lines delete 0 $half 0; churn_lines add 0 $half 1; } >"$out/churn.ops"
+		echo "\$ ip -n b -batch churn.base: $CHURN_SAS SAs, $(head -n1 "$out/churn.base") ($scen/$impl rep $r)" >>"$log"
+		"$ipbin" -n b -batch "$out/churn.base" >>"$log" 2>&1 || return 1
+		have=$(ip -n b xfrm state count | awk '{ print $NF }')
+		[ "$have" = "$CHURN_SAS" ] || { echo "churn: $have SAs in b, not $CHURN_SAS" >>"$log"; return 1; }
+		line=$(timeout 600 "$BIN/udpblast" -x "$ipbin" -n b -batch "$out/churn.ops" 2>>"$log")
+		echo "churn $CHURN_OPS ops: $line" >>"$log"
+		have=$(ip -n b xfrm state count | awk '{ print $NF }')
+		case $line in
+		exec\ status=0*) mark=$((mark + 1))
+			[ "$have" = "$CHURN_SAS" ] || { echo "churn: $have SAs in b after, not $CHURN_SAS" >>"$log"; return 1; }
+			printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$mark" "$scen" "churn insn/op" "$impl" "$CHURN_OPS" "$r" >>"$marks"
+			ns=${line##*ns=}
+			result "$scen" "churn ops/s" "$impl" "$(awk -v o="$CHURN_OPS" -v t="$ns" 'BEGIN { printf "%.0f", o * 1e9 / t }')" ;;
+		exec*) mark=$((mark + 1)); return 1 ;;
+		*) return 1 ;;
+		esac
+	done
+	printf 'xfrm state flush\n' | ip -n b -batch - >>"$log" 2>&1
+}
+
 # One TCP stream, iperf3 -t BENCH_TCP_SECS, receiver's goodput in Mbit/s.
 metric_tcp() {
 	local v pidf=$out/iperf3-server.pid
@@ -606,6 +668,7 @@ na_metric() {
 	ctr) result "$scen" "ctr 1 pps" "$impl" n/a; result "$scen" "ctr $NCPU pps" "$impl" n/a ;;
 	forged*) result "$scen" "$1 insn/pkt" "$impl" n/a ;;
 	aead) result "$scen" "aead AEAD/pkt" "$impl" n/a ;;
+	churn) result "$scen" "churn ops/s" "$impl" n/a; result "$scen" "churn insn/op" "$impl" n/a ;;
 	*) result "$scen" "$1" "$impl" n/a ;;
 	esac
 }

@@ -116,6 +116,15 @@ SCENARIOS=(
 	# (saadd: bench/run-vm.sh)
 	"ctr-eesp-v4        4 transport gcmroot espx IP=patched METRICS=ctr replay-window 0 extra-flag oseq-may-wrap eesp sub-sas @NCPU@ sskdf hkdf-sha256 key-bits 128"
 	"eesp-subsa-v4      4 transport gcmroot espx IP=patched METRICS=subsa,saadd replay-window 0 extra-flag oseq-may-wrap eesp sub-sas @NCPU@ sskdf hkdf-sha256 key-bits 128"
+	# SA churn (issue #14's bulk churn; metric churn only, no traffic in the
+	# measurement): b holds BENCH_CHURN_SAS SAs with the scenario's words, one
+	# `ip -batch` deletes half of BENCH_CHURN_OPS of them and adds as many.
+	# Plain SAs for stock and espx, then each extension against espx's plain.
+	"churn-v4           4 transport gcm stock,espx METRICS=churn replay-window 32"
+	"churn-wesp-v4      4 transport gcm espx IP=patched BASE=churn-v4 METRICS=churn replay-window 32 wesp crypt-offset 0"
+	"churn-ctr-v4       4 transport gcm espx IP=patched BASE=churn-v4 METRICS=churn replay-window 0 extra-flag oseq-may-wrap wesp crypt-offset 0 seq-counters @NCPU@ counter-window 32"
+	"churn-diet-v4      4 transport gcm espx IP=patched BASE=churn-v4 METRICS=churn replay-window 32 diet spi-lsb 8 sn-lsb 16"
+	"churn-eesp-v4      4 transport gcmroot espx IP=patched BASE=churn-v4 METRICS=churn replay-window 0 extra-flag oseq-may-wrap eesp sub-sas @NCPU@ sskdf hkdf-sha256 key-bits 128"
 )
 
 # Metrics, in the order they run for each scenario (functions metric_<name>).
