@@ -397,7 +397,7 @@ ENOBUFS_MSG="No buffer space available"
 # 1. the initiator: the request itself refused
 sa0=$(gdump "$NS_A") r0=$(asum refused_enc)
 echo 1 >"$AP/refuse_every"
-eout=$(timeout $((120 * TSCALE)) ip netns exec "$NS_A" "$XT_GENL" echo $EA --timeout $ETMO 2>&1)
+eout=$(timeout "$HELPER_TMO" ip netns exec "$NS_A" "$XT_GENL" echo $EA --timeout $ETMO 2>&1)
 erc=$?
 echo 0 >"$AP/refuse_every"
 aidle
@@ -418,7 +418,7 @@ fi
 NECHO=12
 sa0=$(gdump "$NS_A") sb0=$(gdump "$NS_B") r0=$(asum refused_enc)
 echo 3 >"$AP/refuse_every"
-eout=$(timeout $((120 * TSCALE)) ip netns exec "$NS_A" "$XT_GENL" echo $EA --count $NECHO --interval 250 \
+eout=$(timeout "$HELPER_TMO" ip netns exec "$NS_A" "$XT_GENL" echo $EA --count $NECHO --interval 250 \
 	--timeout $ETMO 2>&1)
 erc=$?
 echo 0 >"$AP/refuse_every"

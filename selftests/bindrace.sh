@@ -72,7 +72,7 @@ ip -n "$ns" route add 10.57.0.2/32 dev dummy0
 ip -n "$ns" route add 10.56.0.2/32 dev dummy0
 
 T0=$(xt_now)
-out=$(ip netns exec "$ns" timeout $((120 * TSCALE)) $XT_PY xfrm_bindrace "$ROUNDS" 2>&1)
+out=$(ip netns exec "$ns" timeout "$HELPER_TMO" $XT_PY xfrm_bindrace "$ROUNDS" 2>&1)
 rc=$?
 ktap_info "$ROUNDS rounds in $(xt_since "$T0") s, rc $rc"
 sed 's/^/#   /' <<<"$out"

@@ -141,7 +141,7 @@ gstat() {
 echo_run() {
 	local ns=$1
 	shift
-	EOUT=$(timeout $((120 * TSCALE)) "$G" -n "$ns" echo "$@" 2>&1)
+	EOUT=$(timeout "$HELPER_TMO" "$G" -n "$ns" echo "$@" 2>&1)
 	ERC=$?
 }
 
@@ -341,7 +341,7 @@ fi
 # and the kernel ends each session at its next result (port gone).
 SA6="--family 6 --daddr $(xt_addr "$T6" B outer 6) --spi ${XT_SPI1[T6]}"
 many() {	# many ARGS...: echo-many in A, output in MOUT, rc in MRC
-	MOUT=$(timeout $((120 * TSCALE)) "$G" -n "$NS_A" echo-many $SA6 "$@" 2>&1)
+	MOUT=$(timeout "$HELPER_TMO" "$G" -n "$NS_A" echo-many $SA6 "$@" 2>&1)
 	MRC=$?
 }
 many --sessions 65 --count 1 --timeout 2000
@@ -444,9 +444,9 @@ body="ip link set lo up && ip addr add 10.99.0.1/32 dev lo && ip addr add 10.99.
 	$G echo --family 4 --daddr 10.99.0.2 --spi 0x100 --count 2 --interval 100"
 echo 1 >$P/echo_all
 if [ $WHO = nobody ]; then
-	EOUT=$(timeout $((120 * TSCALE)) setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Urn sh -c "$body" 2>&1)
+	EOUT=$(timeout "$HELPER_TMO" setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Urn sh -c "$body" 2>&1)
 else
-	EOUT=$(timeout $((120 * TSCALE)) unshare -Urn sh -c "$body" 2>&1)
+	EOUT=$(timeout "$HELPER_TMO" unshare -Urn sh -c "$body" 2>&1)
 fi
 ERC=$?
 echo 0 >$P/echo_all
@@ -454,19 +454,19 @@ check_echo "user namespace ($WHO) owning its netns: echo on its own SA, 2 replie
 	'^2 sent, 2 received, 0% loss'
 echo_run "$NS_A" $SA1
 id0=$ERC
-EOUT=$(timeout $((120 * TSCALE)) ip netns exec "$NS_A" setpriv --reuid=65534 --regid=65534 --clear-groups \
+EOUT=$(timeout "$HELPER_TMO" ip netns exec "$NS_A" setpriv --reuid=65534 --regid=65534 --clear-groups \
 	"$G" echo $SA1 2>&1)
 ERC=$?
 [ $id0 = 0 ] || ktap_info "echo as root in A: rc $id0"
 check_echo "nobody in A (no CAP_NET_ADMIN over the netns): EPERM" "not permitted" 1
-EOUT=$(timeout $((120 * TSCALE)) ip netns exec "$NS_A" unshare -U "$G" echo $SA1 2>&1)
+EOUT=$(timeout "$HELPER_TMO" ip netns exec "$NS_A" unshare -U "$G" echo $SA1 2>&1)
 ERC=$?
 check_echo "a user namespace over A that does not own it: EPERM" "not permitted" 1
 
 # ------------------------------------------------------ the patched ip --
 if [ $EXT = 1 ]; then
 	n=$T4	# its inbound SA in B has the echo flag (echo_all is 0 here)
-	out=$(timeout $((120 * TSCALE)) "$IP" -n "$NS_A" xfrm state echo src "$(xt_addr "$n" A outer 4)" \
+	out=$(timeout "$HELPER_TMO" "$IP" -n "$NS_A" xfrm state echo src "$(xt_addr "$n" A outer 4)" \
 		dst "$(xt_addr "$n" B outer 4)" proto esp spi "${XT_SPI1[n]}" count 2 \
 		interval 100 2>&1)
 	rc=$?
@@ -479,7 +479,7 @@ if [ $EXT = 1 ]; then
 		sed 's/^/#   /' <<<"$out"
 	fi
 	# ip -j: one JSON object, a result object per probe and the summary
-	out=$(timeout $((120 * TSCALE)) "$IP" -j -n "$NS_A" xfrm state echo src "$a4" dst "$b4" proto esp \
+	out=$(timeout "$HELPER_TMO" "$IP" -j -n "$NS_A" xfrm state echo src "$a4" dst "$b4" proto esp \
 		spi "${XT_SPI1[n]}" count 2 interval 100 2>&1)
 	rc=$?
 	if [ $rc = 0 ] && python3 -c '
@@ -498,7 +498,7 @@ assert s["rtt_min_ms"] <= s["rtt_avg_ms"] <= s["rtt_max_ms"], s
 		ktap_fail "ip -j xfrm state echo: results and summary as JSON (rc $rc)"
 		sed 's/^/#   /' <<<"$out"
 	fi
-	out=$(timeout $((120 * TSCALE)) "$IP" -j -n "$NS_A" xfrm state echo src "$(xt_addr "$T6" A outer 6)" \
+	out=$(timeout "$HELPER_TMO" "$IP" -j -n "$NS_A" xfrm state echo src "$(xt_addr "$T6" A outer 6)" \
 		dst "$(xt_addr "$T6" B outer 6)" proto esp spi "${XT_SPI1[T6]}" timeout 300 2>&1)
 	rc=$?
 	if [ $rc = 1 ] && python3 -c '

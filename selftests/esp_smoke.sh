@@ -118,12 +118,13 @@ sa_packets() {
 
 ping_ok() {	# ping_ok SRC DST: 3 pings A->B, and B's inbound SA counted them
 	# each reply waited for 2 s (times TSCALE)
-	local before after out w=$((2 * TSCALE))
+	local before after out w=$((2 * TSCALE)) args
 	before=$(sa_packets "$B" 0x1000 "$OA" "$OB")
-	out=$(ip netns exec "$A" ping -q -c 3 -i 0.05 -W $w -I "$1" "$2" 2>&1) ||
-		{ echo "ping $2: $(grep -E 'transmitted|rror|nreach' <<<"$out" | tr '\n' ' ')"; return 1; }
-	out=$(ip netns exec "$A" ping -q -c 2 -i 0.05 -W $w -s 1400 -I "$1" "$2" 2>&1) ||
-		{ echo "ping -s 1400 $2: $(grep -E 'transmitted|rror|nreach' <<<"$out" | tr '\n' ' ')"; return 1; }
+	for args in "-c 3" "-c 2 -s 1400"; do
+		# shellcheck disable=SC2086	# args: two words each
+		out=$(ip netns exec "$A" ping -q $args -i 0.05 -W $w -I "$1" "$2" 2>&1) ||
+			{ echo "ping $args $2: $(grep -E 'transmitted|rror|nreach' <<<"$out" | tr '\n' ' ')"; return 1; }
+	done
 	after=$(sa_packets "$B" 0x1000 "$OA" "$OB")
 	[ "$((after - before))" -ge 5 ] || { echo "SA counted $before -> $after"; return 1; }
 }
@@ -135,10 +136,9 @@ tcp_ok() {	# tcp_ok DST: 4 MB A->B over TCP, same SHA-256 at both ends
 		OPEN:"$DATA.out",creat,trunc &
 	local pid=$!
 	case $dst in *:*) dst="[$dst]" ;; esac
-	# the client tries again (every 0.1 s, 10 s) until the listener is up;
-	# 120 s (times TSCALE)
-	local tmo=$((120 * TSCALE)) t0=$EPOCHSECONDS rc=0
-	ip netns exec "$A" timeout $tmo socat -u OPEN:"$DATA" TCP:"$dst":$PORT,retry=100,interval=0.1 || rc=$?
+	# the client tries again (every 0.1 s, 10 s) until the listener is up
+	local tmo=$HELPER_TMO t0=$EPOCHSECONDS rc=0
+	ip netns exec "$A" timeout "$tmo" socat -u OPEN:"$DATA" TCP:"$dst":$PORT,retry=100,interval=0.1 || rc=$?
 	if [ $rc != 0 ]; then
 		kill "$pid" 2>/dev/null
 		echo "socat client rc $rc after $((EPOCHSECONDS - t0)) s (timeout $tmo s)," \

@@ -50,6 +50,10 @@ ktap_skip() {
 # TSCALE: the factor every wait and timeout of a test takes (ESPX_TIMEOUT_SCALE:
 # 1 on Debian's kernels, more on a debug kernel, as vm-tests.sh's per-test timeout)
 TSCALE=${ESPX_TIMEOUT_SCALE:-1}
+# HELPER_TMO: seconds a helper tool (espx_genl, ip xfrm state echo, the Python
+# traffic tools, socat) may run before the test takes it for hung: 120 on
+# Debian's kernels
+HELPER_TMO=$((120 * TSCALE))
 
 # check DESC CMD...: one test point from a command's exit status; output on failure.
 check() {

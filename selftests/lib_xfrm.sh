@@ -444,7 +444,7 @@ xt_ping() {
 xt_udp() {
 	local ns=$1
 	shift
-	ip netns exec "$ns" timeout $((120 * TSCALE)) $XT_PKT udp-ping --port $XT_ECHO_PORT "$@"
+	ip netns exec "$ns" timeout "$HELPER_TMO" $XT_PKT udp-ping --port $XT_ECHO_PORT "$@"
 }
 
 # xt_traffic FROM_NS DST...: 2 pings and a UDP echo exchange with every DST,
@@ -452,7 +452,7 @@ xt_udp() {
 xt_traffic() {
 	local ns=$1
 	shift
-	ip netns exec "$ns" timeout $((120 * TSCALE)) $XT_PKT traffic --port $XT_ECHO_PORT "$@"
+	ip netns exec "$ns" timeout "$HELPER_TMO" $XT_PKT traffic --port $XT_ECHO_PORT "$@"
 }
 
 # xt_tcp SRV_NS DST CLI_NS MB: MB MiB TCP transfer CLI -> SRV:DST; sha256 must match
