@@ -137,11 +137,11 @@ tcp_ok() {	# tcp_ok DST: 4 MB A->B over TCP, same SHA-256 at both ends
 	local pid=$!
 	case $dst in *:*) dst="[$dst]" ;; esac
 	# the client tries again (every 0.1 s, 10 s) until the listener is up
-	local tmo=$HELPER_TMO t0=$EPOCHSECONDS rc=0
-	ip netns exec "$A" timeout "$tmo" socat -u OPEN:"$DATA" TCP:"$dst":$PORT,retry=100,interval=0.1 || rc=$?
+	local t0=$EPOCHSECONDS rc=0
+	ip netns exec "$A" timeout "$HELPER_TMO" socat -u OPEN:"$DATA" TCP:"$dst":$PORT,retry=100,interval=0.1 || rc=$?
 	if [ $rc != 0 ]; then
 		kill "$pid" 2>/dev/null
-		echo "socat client rc $rc after $((EPOCHSECONDS - t0)) s (timeout $tmo s)," \
+		echo "socat client rc $rc after $((EPOCHSECONDS - t0)) s (timeout $HELPER_TMO s)," \
 			"$(stat -c %s "$DATA.out" 2>/dev/null || echo 0) octets received"
 		return 1
 	fi
