@@ -575,23 +575,25 @@ CHURN_SAS=${BENCH_CHURN_SAS:-1000}
 CHURN_OPS=${BENCH_CHURN_OPS:-1000}
 churn_lines() {	# churn_lines add|delete FROM TO GEN
 	local -a alg ex
-	local i k what=$1
-	eval "alg=(${CRYPTO_ARGS[$crypto]})"
-	mapfile -t ex < <(sa_words 10.95.0.1 10.94.0.1 "" "$DPORT" "${extra[@]}")
+	local i k id
+	if [ "$1" = add ]; then
+		eval "alg=(${CRYPTO_ARGS[$crypto]})"
+		mapfile -t ex < <(sa_words 10.95.0.1 10.94.0.1 "" "$DPORT" "${extra[@]}")
+	fi
 	for ((i = $2; i < $3; i++)); do
+		printf -v id 'src 10.95.0.1 dst 10.94.%d.%d proto esp spi 0x%x' \
+			$((i / 250)) $((i % 250 + 1)) $((0x40000000 + $4 * 0x100000 + i))
+		if [ "$1" = delete ]; then
+			echo "xfrm state delete $id"
+			continue
+		fi
 		# a key of its own: SA, generation, setup (a key stays known to
 		# espx after its SAs go, with how it numbered its packets)
 		printf -v k '%04x%02x%02x' $((i % 65536)) $(($4 % 256)) $((nsetup % 256))
-		if [ "$what" = add ]; then
-			printf 'xfrm state add src 10.95.0.1 dst 10.94.%d.%d proto esp spi 0x%x reqid 9 mode transport %s %s %s %s\n' \
-				$((i / 250)) $((i % 250 + 1)) $((0x40000000 + $4 * 0x100000 + i)) \
-				"${alg[0]}" "${alg[1]}" "0x$k${alg[2]:10}" "${alg[*]:3} ${ex[*]}"
-		else
-			printf 'xfrm state delete src 10.95.0.1 dst 10.94.%d.%d proto esp spi 0x%x\n' \
-				$((i / 250)) $((i % 250 + 1)) $((0x40000000 + $4 * 0x100000 + i))
-		fi
+		echo "xfrm state add $id reqid 9 mode transport ${alg[0]} ${alg[1]} 0x$k${alg[2]:10} ${alg[*]:3} ${ex[*]}"
 	done
 }
+b_states() { ip -n b xfrm state count | awk '{ print $NF }'; }
 metric_churn() {
 	local r half=$((CHURN_OPS / 2)) line ns have
 	[ "$crypto" = null ] && return 1	# churn_lines writes AEAD keys
@@ -601,11 +603,11 @@ metric_churn() {
 		{ churn_lines delete 0 $half 0; churn_lines add 0 $half 1; } >"$out/churn.ops"
 		echo "\$ ip -n b -batch churn.base: $CHURN_SAS SAs, $(head -n1 "$out/churn.base") ($scen/$impl rep $r)" >>"$log"
 		"$ipbin" -n b -batch "$out/churn.base" >>"$log" 2>&1 || return 1
-		have=$(ip -n b xfrm state count | awk '{ print $NF }')
+		have=$(b_states)
 		[ "$have" = "$CHURN_SAS" ] || { echo "churn: $have SAs in b, not $CHURN_SAS" >>"$log"; return 1; }
 		line=$(timeout 600 "$BIN/udpblast" -x "$ipbin" -n b -batch "$out/churn.ops" 2>>"$log")
 		echo "churn $CHURN_OPS ops: $line" >>"$log"
-		have=$(ip -n b xfrm state count | awk '{ print $NF }')
+		have=$(b_states)
 		case $line in
 		exec\ status=0*) mark=$((mark + 1))
 			[ "$have" = "$CHURN_SAS" ] || { echo "churn: $have SAs in b after, not $CHURN_SAS" >>"$log"; return 1; }
