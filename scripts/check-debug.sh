@@ -40,7 +40,8 @@ fi
 export KVER=$kver KDIR=$obj T
 export ESPX_MODROOT=$root
 export ESPX_VM_KERNEL=$root/boot/vmlinuz-$kver
-export ESPX_VM_APPEND=${ESPX_VM_APPEND:-"slub_debug kasan_multi_shot"}
+# rcutree.sysrq_rcu: sysrq y prints RCU's grace-period state (vm-tests.sh's rcu_watch)
+export ESPX_VM_APPEND=${ESPX_VM_APPEND:-"slub_debug kasan_multi_shot rcutree.sysrq_rcu=1"}
 export ESPX_VM_DEBUG=1
 # virtme-ng's init without its udev coldplug: it does not settle on this kernel (vm-init-hook.sh)
 export ESPX_VM_FASTINIT=${ESPX_VM_FASTINIT-1}

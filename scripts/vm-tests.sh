@@ -111,6 +111,52 @@ if [ -n "${ESPX_VM_DEBUG:-}" ]; then
 	crypto_warm >"$out/crypto-warm$sfx.log" 2>&1
 fi
 
+# rcu_watch T (debug kernel only, in the background while test T runs): every 30 s RCU's
+# and the network's softirq counts per CPU and the run time of the softirq and RCU threads,
+# to OUTDIR/T.rcuwatch; at each new hung-task report (three at most) sysrq w, l and y
+# (blocked tasks, every CPU's stack, RCU's grace-period state: rcutree.sysrq_rcu=1), the
+# kernel log then, and 10 s of RCU's trace events (grace periods, callback batches with their
+# queue length), to OUTDIR/T.hung.N. What ike's hung xfrm workers on this kernel need told
+# apart: a grace period that does not end, or callbacks that are not invoked after it.
+rcu_watch() {
+	local f=$out/$1.rcuwatch tr=/sys/kernel/debug/tracing seen=0 dumps=0 n k p e
+	while sleep 30; do
+		{
+			echo "t=$(cut -d' ' -f1 /proc/uptime) load=$(cut -d' ' -f1-3 /proc/loadavg)"
+			grep -E '^ *(RCU|NET_RX|TIMER):' /proc/softirqs
+			for p in $(pgrep -x 'ksoftirqd/[0-9]+|rcu_preempt|rcu_sched|rcuc/[0-9]+'); do
+				# run and wait ns, slices; state
+				echo "$(cat "/proc/$p/comm") $(cat "/proc/$p/schedstat") $(cut -d' ' -f3 "/proc/$p/stat")"
+			done 2>/dev/null
+		} >>"$f"
+		n=$(dmesg | grep -c 'blocked for more than')
+		if [ "$n" -le "$seen" ] || [ "$dumps" -ge 3 ]; then
+			seen=$n
+			continue
+		fi
+		seen=$n dumps=$((dumps + 1))
+		k=$out/$1.hung.$dumps
+		for e in w l y; do echo "$e" >/proc/sysrq-trigger; done
+		sleep 2
+		dmesg >"$k.dmesg"
+		[ -d "$tr/events/rcu" ] || continue
+		echo 8192 >"$tr/buffer_size_kb"
+		echo >"$tr/trace"
+		for e in rcu_grace_period rcu_batch_start rcu_batch_end rcu_quiescent_state_report; do
+			echo 1 >"$tr/events/rcu/$e/enable"
+		done
+		sleep 10; rcu_trace_off
+		cat "$tr/trace" >"$k.rcutrace"
+		echo >"$tr/trace"
+	done 2>>"$f"
+}
+# rcu_trace_off: rcu_watch's trace events off (also when the test ended during its 10 s)
+rcu_trace_off() {
+	local tr=/sys/kernel/debug/tracing
+	[ -d "$tr/events/rcu" ] || return 0
+	echo 0 >"$tr/events/rcu/enable"
+}
+
 ensure_espx() {
 	local m
 	for m in esp4_offload esp6_offload esp4 esp6; do
@@ -150,6 +196,11 @@ for t in "${tests[@]}"; do
 		continue
 	fi
 	start=$(date +%s)
+	watch=
+	if [ -n "${ESPX_VM_DEBUG:-}" ]; then
+		rcu_watch "$t" </dev/null >/dev/null 2>&1 &
+		watch=$!
+	fi
 	read -r tick0 idle0 < <(cpu_ticks)
 	if [ -n "${ESPX_TRACE:-}" ]; then
 		# Profile: every command with its wall-clock time and source line, to
@@ -162,6 +213,7 @@ for t in "${tests[@]}"; do
 		timeout --kill-after=10 "$timeout_s" bash "$script" >"$out/$t.ktap" 2>&1
 	fi
 	rc=$?
+	[ -n "$watch" ] && { kill "$watch"; wait "$watch"; rcu_trace_off; } 2>/dev/null
 	read -r tick1 idle1 < <(cpu_ticks)
 	echo "# $t: rc=$rc in $(( $(date +%s) - start ))s" >>"$out/$t.ktap"
 	# The share of the guest's CPU time its CPUs were idle: sleeps, timeouts, netem, 9p
