@@ -24,7 +24,16 @@ sfx=${ESPX_VM_PART:-}
 timeout_s=${ESPX_TEST_TIMEOUT:-$(sed -n 's/^timeout=//p' "$top/selftests/settings")}
 # make check-debug: a kernel with KASAN, lockdep, ... runs everything several times slower
 timeout_s=$((timeout_s * ${ESPX_TIMEOUT_SCALE:-1}))
-# ... and so does the kernel's own wait: the hung-task detector's 120 s. On the debug kernel
+# knob_scale FILE BASE [MAX]: a kernel's wait (a sysctl, a module parameter) set to
+# ESPX_TIMEOUT_SCALE times BASE, at most MAX; unchanged when that is no longer (scale 1, or
+# a wait of 0 that means off)
+knob_scale() {
+	local v=$(($2 * ${ESPX_TIMEOUT_SCALE:-1}))
+	[ "$v" -gt "$2" ] && [ -w "$1" ] || return 1
+	[ -z "${3:-}" ] || [ "$v" -le "$3" ] || v=$3
+	echo "$v" >"$1"
+}
+# The kernel's own wait scales too: the hung-task detector's 120 s. On the debug kernel
 # under TCG (36 times slower), ike's rekeys under traffic kept the xfrm GC and hash-resize
 # workers in synchronize_rcu() for up to 610 s (2026-12-07, rcu_watch below): no grace
 # period took over 12 s and no stall was reported, but RCU's softirq, which invokes the
@@ -32,10 +41,8 @@ timeout_s=$((timeout_s * ${ESPX_TIMEOUT_SCALE:-1}))
 # ksoftirqd runnable and not running 62-73% of the time at load 7-12; every wait ended. A
 # deadlock still shows, a scaled timeout later, and the test's own timeout ends it.
 hung=/proc/sys/kernel/hung_task_timeout_secs
-if [ "${ESPX_TIMEOUT_SCALE:-1}" -gt 1 ] && [ -w "$hung" ] && [ "$(cat "$hung")" -gt 0 ]; then
-	echo $(( $(cat "$hung") * ESPX_TIMEOUT_SCALE )) >"$hung" &&
-		echo "vm-tests: hung-task timeout $(cat "$hung") s"
-fi
+knob_scale "$hung" "$(cat "$hung" 2>/dev/null || echo 0)" &&
+	echo "vm-tests: hung-task timeout $(cat "$hung") s"
 # check.sh's probe: a host directory the guest sees only if vm.sh mapped it
 [ -z "${ESPX_VM_PROBE:-}" ] || cat "$ESPX_VM_PROBE/marker" >"$out/probe$sfx" 2>&1
 
@@ -181,11 +188,8 @@ ensure_espx() {
 # A pending config lives 60 s (espx's pending_timeout); on the debug kernel genl.sh alone
 # took longer than that between a SET and its DEL: scale it like the test timeout.
 pending_scale() {
-	local pt=/sys/module/espx/parameters/pending_timeout
-	local v=$((60 * ${ESPX_TIMEOUT_SCALE:-1}))
-	[ "$v" -gt 60 ] && [ -w "$pt" ] || return 0
-	[ "$v" -le 3600 ] || v=3600	# the module's maximum
-	echo "$v" >"$pt" || true
+	# 3600: the module's maximum
+	knob_scale /sys/module/espx/parameters/pending_timeout 60 3600 || true
 }
 
 # cpu_ticks: the guest's total and idle (idle + iowait) CPU ticks, all CPUs
